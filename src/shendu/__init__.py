@@ -1,0 +1,129 @@
+"""shendu (深度): a deep-learning framework written from the math up on NumPy.
+
+    import shendu as sd
+    x = sd.randn(4, 3, requires_grad=True)
+    y = (x @ x.T).relu().sum()
+    y.backward()            # x.grad now holds dy/dx
+
+Sub-packages (``nn``, ``optim``, ``data``, ``metrics``, ``viz``, ``train``, ``keras``) are
+imported on first use, so ``import shendu`` needs NumPy alone.
+"""
+import importlib
+
+from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .errors import ShapeError
+from .gradcheck import GradcheckError, gradcheck
+from .ops import (
+    abs,
+    add,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    concatenate,
+    cos,
+    div,
+    exp,
+    flatten,
+    log,
+    log_softmax,
+    logsumexp,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    mul,
+    pad,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sin,
+    softmax,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    sub,
+    tanh,
+    transpose,
+    unsqueeze,
+    where,
+)
+from .ops import max as _max
+from .ops import min as _min
+from .ops import sum as _sum
+from .random import initial_seed, manual_seed
+from .serialization import load, save
+from .tensor import (
+    Tensor,
+    bool_,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+
+__version__ = "0.1.0"
+
+float = float32  # noqa: A001  (PyTorch's names: torch.float is float32)
+double = float64
+long = int64
+half = float16
+sum = _sum  # noqa: A001
+max = _max  # noqa: A001
+min = _min  # noqa: A001
+
+_SUBMODULES = {"nn", "optim", "data", "metrics", "viz", "train", "keras", "ops", "autograd", "backend",
+               "random", "tune", "onnx", "serve", "compress", "rl", "cli"}
+
+
+def __getattr__(name):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'shendu' has no attribute {name!r}")
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(t):
+    return t.numel()
+
+
+def argmax(t, dim=None, axis=None, keepdim=False):
+    return t.argmax(axis=axis, dim=dim, keepdim=keepdim)
+
+
+def device(name="cpu"):
+    """Only the CPU exists on this backend; ``device("cpu")`` is accepted for PyTorch-style code."""
+    return name

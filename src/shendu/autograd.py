@@ -1,0 +1,216 @@
+"""Reverse-mode automatic differentiation.
+
+Every operation is a :class:`Function` with a ``forward`` on arrays and a ``backward`` that maps
+the gradient of the output to gradients of the inputs (the vector-Jacobian product). Calling
+``Op.apply(...)`` runs ``forward`` and, when an input requires a gradient, records the node in a
+graph built as the program runs (define-by-run). ``Tensor.backward()`` walks that graph once, in
+reverse topological order, without recursion.
+"""
+import contextlib
+import functools
+
+from .backend import xp
+from .errors import ShapeError
+from .tensor import Tensor
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    """True when operations are being recorded for differentiation."""
+    return _grad_enabled
+
+
+class _GradMode(contextlib.ContextDecorator):
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev = _grad_enabled
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+        return False
+
+
+def no_grad():
+    """Context manager (and decorator) in which nothing is recorded for backward."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """Context manager (and decorator) that turns recording back on inside ``no_grad``."""
+    return _GradMode(True)
+
+
+def set_grad_enabled(mode):
+    """Context manager that sets recording on or off."""
+    return _GradMode(bool(mode))
+
+
+class Function:
+    """One differentiable operation.
+
+    Subclasses implement ``forward(self, *arrays, **attrs) -> array or tuple of arrays`` and
+    ``backward(self, *grad_outputs) -> gradient for each input (None where there is none)``.
+    Anything ``backward`` needs from the forward pass is stored on ``self``. After ``apply``,
+    the node keeps ``inputs`` (what it was called with) and ``attrs`` (its keyword arguments),
+    which is all a graph walker or an exporter needs.
+    """
+
+    inputs = ()
+    attrs = None
+    needs_grad = ()
+
+    @classmethod
+    def apply(cls, *inputs, **attrs):
+        fn = cls()
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        try:
+            out = fn.forward(*arrays, **attrs)
+        except ShapeError:
+            raise
+        except ValueError as exc:
+            shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays)
+            raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from exc
+        record = _grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        if record:
+            fn.inputs = inputs
+            fn.attrs = attrs
+            fn.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        if isinstance(out, tuple):
+            outs = tuple(Tensor._from_op(o, fn if record else None, i) for i, o in enumerate(out))
+            if record:
+                fn.n_outputs = len(outs)
+                fn.output_meta = [(o.shape, o.dtype) for o in outs]
+            return outs
+        if record:
+            fn.n_outputs = 1
+        return Tensor._from_op(out, fn if record else None, 0)
+
+    def forward(self, *arrays, **attrs):
+        raise NotImplementedError
+
+    def backward(self, *grad_outputs):
+        raise NotImplementedError
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``grad.shape``."""
+    if grad.shape == tuple(shape):
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(root_fn):
+    """Functions reachable from ``root_fn``, each after every function that consumes its output."""
+    order, visited, stack = [], set(), [(root_fn, False)]
+    while stack:
+        fn, done = stack.pop()
+        if done:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        stack.append((fn, True))
+        for t in fn.inputs or ():
+            if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in visited:
+                stack.append((t.grad_fn, False))
+    order.reverse()
+    return order
+
+
+def backward(tensor, grad=None, retain_graph=False):
+    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires a gradient."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            "backward() was called on a tensor that does not require grad: nothing that produced it "
+            "has requires_grad=True (create parameters with requires_grad=True, and call backward "
+            "outside no_grad())."
+        )
+    if grad is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"backward() without a gradient works only for a single-element (scalar) output, but "
+                f"this tensor has shape {tuple(tensor.shape)}; reduce it first (e.g. loss.mean()) or "
+                f"pass a gradient of the same shape: t.backward(gradient)."
+            )
+        grad = xp.ones_like(tensor.data)
+    else:
+        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
+        if grad.shape != tensor.shape:
+            raise ShapeError(f"backward(): gradient shape {grad.shape} does not match tensor shape "
+                             f"{tuple(tensor.shape)}")
+    if tensor.grad_fn is None:
+        _accumulate_leaf(tensor, grad, set())
+        return
+    pending = {id(tensor.grad_fn): [None] * tensor.grad_fn.n_outputs}
+    pending[id(tensor.grad_fn)][tensor._output_index] = grad
+    stored = set()
+    for fn in _topological_order(tensor.grad_fn):
+        grads_out = pending.pop(id(fn), None)
+        if grads_out is None:
+            continue
+        if fn.inputs is None:
+            raise RuntimeError(
+                "backward() went through part of the graph a second time, but that graph was freed "
+                "after the first backward(); pass retain_graph=True to the first call if you need this."
+            )
+        if fn.n_outputs == 1:
+            grads_in = fn.backward(grads_out[0])
+        else:
+            grads_out = [g if g is not None else xp.zeros(s, d) for g, (s, d) in
+                         zip(grads_out, fn.output_meta)]
+            grads_in = fn.backward(*grads_out)
+        if not isinstance(grads_in, tuple):
+            grads_in = (grads_in,)
+        for t, need, g in zip(fn.inputs, fn.needs_grad, grads_in):
+            if not need or g is None:
+                continue
+            if t.grad_fn is None:
+                _accumulate_leaf(t, g, stored)
+            else:
+                slot = pending.get(id(t.grad_fn))
+                if slot is None:
+                    slot = pending[id(t.grad_fn)] = [None] * t.grad_fn.n_outputs
+                i = t._output_index
+                slot[i] = g if slot[i] is None else slot[i] + g
+        if not retain_graph:
+            fn.inputs = None
+
+
+def _accumulate_leaf(t, g, stored):
+    if g.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    if g.shape != t.data.shape:
+        g = unbroadcast(g, t.data.shape)
+    if t.grad is None:
+        if id(g) in stored or not g.flags.writeable or g.base is not None:
+            g = g.copy()
+        stored.add(id(g))
+        t.grad = Tensor(g)
+    else:
+        t.grad.data = t.grad.data + g
+
+
+def grad_mode_decorator(enabled):
+    def wrap(f):
+        @functools.wraps(f)
+        def inner(*a, **k):
+            with _GradMode(enabled):
+                return f(*a, **k)
+        return inner
+    return wrap

@@ -1,0 +1,147 @@
+"""Operations that move, copy or select elements without arithmetic.
+
+Their backward routes each gradient element back to where its value came from.
+"""
+import numpy as np
+
+from ..autograd import Function, unbroadcast
+from ..backend import xp
+from ..errors import ShapeError
+
+
+class Reshape(Function):
+    """z = a viewed with a new shape;  dz/da reshapes the gradient back."""
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        try:
+            return a.reshape(shape)
+        except ValueError:
+            raise ShapeError(f"Reshape: cannot reshape a tensor of shape {a.shape} ({a.size} elements) "
+                             f"into shape {tuple(shape)}") from None
+
+    def backward(self, g):
+        return g.reshape(self.shape)
+
+
+class Transpose(Function):
+    """z = a with its axes permuted by ``axes``;  the gradient is permuted back by the inverse."""
+
+    def forward(self, a, axes):
+        if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
+            raise ShapeError(f"Transpose: {tuple(axes)} is not a permutation of the {a.ndim} axes of a "
+                             f"tensor of shape {a.shape}")
+        self.inverse = tuple(np.argsort([x % a.ndim for x in axes]))
+        return a.transpose(axes)
+
+    def backward(self, g):
+        return g.transpose(self.inverse)
+
+
+class BroadcastTo(Function):
+    """z = a repeated along broadcast axes;  dz/da sums the gradient over them."""
+
+    def forward(self, a, shape):
+        self.shape = a.shape
+        try:
+            return xp.broadcast_to(a, shape)
+        except ValueError:
+            raise ShapeError(f"BroadcastTo: cannot expand shape {a.shape} to {tuple(shape)}") from None
+
+    def backward(self, g):
+        return unbroadcast(g, self.shape)
+
+
+class Tile(Function):
+    """z = a tiled ``reps`` times per axis (PyTorch's ``repeat``);  dz/da sums the copies."""
+
+    def forward(self, a, reps):
+        reps = (1,) * (a.ndim - len(reps)) + tuple(reps)
+        self.orig = a.shape
+        self.shape = (1,) * (len(reps) - a.ndim) + a.shape
+        self.reps = reps
+        return xp.tile(a, reps)
+
+    def backward(self, g):
+        split = []
+        for r, n in zip(self.reps, self.shape):
+            split += [r, n]
+        return g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(self.orig)
+
+
+class Concatenate(Function):
+    """z = [a₁, a₂, …] joined along ``axis``;  each aₖ gets its slice of the gradient."""
+
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        self.sizes = [a.shape[axis] for a in arrays]
+        try:
+            return xp.concatenate(arrays, axis=axis)
+        except ValueError:
+            raise ShapeError(f"Concatenate: shapes {[a.shape for a in arrays]} do not match outside axis "
+                             f"{axis}") from None
+
+    def backward(self, g):
+        cuts = np.cumsum(self.sizes)[:-1]
+        return tuple(xp.split(g, cuts, axis=self.axis))
+
+
+class Stack(Function):
+    """z = [a₁, a₂, …] stacked on a new ``axis``;  each aₖ gets index k of the gradient."""
+
+    def forward(self, *arrays, axis=0):
+        self.axis = axis
+        try:
+            return xp.stack(arrays, axis=axis)
+        except ValueError:
+            raise ShapeError(f"Stack: all shapes must be equal, got {[a.shape for a in arrays]}") from None
+
+    def backward(self, g):
+        return tuple(xp.moveaxis(g, self.axis, 0))
+
+
+class Split(Function):
+    """(z₁, z₂, …) = a cut along ``axis`` at ``cuts``;  dz/da concatenates the pieces' gradients."""
+
+    def forward(self, a, cuts, axis=0):
+        self.axis = axis
+        return tuple(xp.split(a, cuts, axis=axis))
+
+    def backward(self, *grads):
+        return xp.concatenate(grads, axis=self.axis)
+
+
+class Pad(Function):
+    """z = a surrounded by ``value`` (``pad_width`` as in ``numpy.pad``);  dz/da crops the gradient."""
+
+    def forward(self, a, pad_width, value=0.0):
+        self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape))
+        return xp.pad(a, pad_width, mode="constant", constant_values=value)
+
+    def backward(self, g):
+        return g[self.crop]
+
+
+def _is_basic(key):
+    """True when ``key`` uses only ints, slices, None and Ellipsis (so each element is picked once)."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return all(isinstance(k, (int, np.integer, slice)) or k is None or k is Ellipsis for k in parts)
+
+
+class GetItem(Function):
+    """z = a[key];  dz/da scatters the gradient back, adding where an index repeats."""
+
+    def forward(self, a, key):
+        self.shape, self.dtype, self.key = a.shape, a.dtype, key
+        try:
+            return a[key]
+        except IndexError as exc:
+            raise IndexError(f"GetItem: {exc} (tensor shape {a.shape})") from None
+
+    def backward(self, g):
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if _is_basic(self.key):
+            out[self.key] = g
+        else:
+            xp.add.at(out, self.key, g)
+        return out

@@ -1,0 +1,695 @@
+"""The Tensor: an array plus what autograd needs (``requires_grad``, ``grad``, ``grad_fn``).
+
+Methods speak both NumPy's and PyTorch's dialect where they differ: ``x.sum(axis=1)`` and
+``x.sum(dim=1)``, ``keepdims``/``keepdim``, ``reshape``/``view``, ``x.size(0)``, ``x.to(...)``.
+All math is delegated to :mod:`shendu.ops`, where every operation is a small ``Function``.
+"""
+import numbers
+
+import numpy as np
+
+from .backend import to_numpy, xp
+
+float16 = np.float16
+float32 = np.float32
+float64 = np.float64
+int8 = np.int8
+int16 = np.int16
+int32 = np.int32
+int64 = np.int64
+uint8 = np.uint8
+bool_ = np.bool_
+
+_default_float = np.dtype(np.float32)
+
+_DTYPE_NAMES = {
+    "float": np.float32, "float32": np.float32, "float64": np.float64, "double": np.float64,
+    "float16": np.float16, "half": np.float16, "int": np.int32, "int32": np.int32,
+    "int64": np.int64, "long": np.int64, "int16": np.int16, "int8": np.int8, "uint8": np.uint8,
+    "bool": np.bool_,
+}
+
+
+def as_dtype(dtype):
+    """Resolve ``dtype`` given as a NumPy dtype, a Python type or a name ("float64", "torch.float32")."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, str):
+        name = dtype.rsplit(".", 1)[-1]
+        if name not in _DTYPE_NAMES:
+            raise TypeError(f"unknown dtype {dtype!r}; expected one of {sorted(_DTYPE_NAMES)}")
+        return np.dtype(_DTYPE_NAMES[name])
+    if dtype is float:
+        return _default_float
+    return np.dtype(dtype)
+
+
+def get_default_dtype():
+    return _default_float
+
+
+def set_default_dtype(dtype):
+    """Set the dtype that Python floats and float factories (``zeros``, ``randn``...) produce."""
+    global _default_float
+    _default_float = as_dtype(dtype)
+
+
+def _to_array(data, dtype=None, copy=False):
+    """Turn ``data`` into a backend array; Python floats become the default float dtype (float32)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if isinstance(data, xp.ndarray):
+        arr = data.astype(dtype) if dtype is not None and data.dtype != dtype else data
+        return arr.copy() if copy and arr is data else arr
+    arr = xp.asarray(data)
+    if dtype is not None:
+        return arr.astype(dtype, copy=False)
+    if arr.dtype == np.float64 and not isinstance(data, np.generic):
+        arr = arr.astype(_default_float)
+    elif arr.dtype.kind == "i" and not isinstance(data, np.generic):
+        arr = arr.astype(np.int64)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    ``Tensor(data, requires_grad=False)`` wraps an ndarray without copying it; use
+    ``shendu.tensor(data)`` for a copy. Leaves that require grad receive ``.grad`` after
+    ``backward()``.
+    """
+
+    __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to the Tensor's reflected operator
+    __array_priority__ = 1000
+    __hash__ = object.__hash__
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        self.data = _to_array(data, as_dtype(dtype))
+        self.grad = None
+        self.grad_fn = None
+        self._output_index = 0
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_op(cls, data, grad_fn, index):
+        t = Tensor.__new__(Tensor)
+        t.data = data if type(data) is xp.ndarray else xp.asarray(data)
+        t.grad = None
+        t.grad_fn = grad_fn
+        t._output_index = index
+        t.requires_grad = grad_fn is not None
+        return t
+
+    # ----- attributes -------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def size(self, dim=None):
+        """``x.size()`` is the shape; ``x.size(0)`` its first entry (PyTorch's meaning)."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self):
+        return int(self.data.size)
+
+    def dim(self):
+        return self.data.ndim
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ----- conversion -------------------------------------------------------------------------
+    def numpy(self):
+        """The data as a NumPy array (shares memory on the CPU backend)."""
+        return to_numpy(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        arr = to_numpy(self.data)
+        return arr.astype(dtype, copy=False) if dtype is not None else arr
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {tuple(self.shape)}")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.dtype.kind not in "iub":
+            raise TypeError("only integer tensors can be used as an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                               "use .any() or .all()")
+        return bool(self.data.item())
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self):
+        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        extra = ""
+        if self.data.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.data.dtype}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    def to(self, *args, **kwargs):
+        """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other_tensor)``; devices other than the CPU raise."""
+        dtype = kwargs.get("dtype")
+        for a in list(args) + [kwargs.get("device")]:
+            if a is None:
+                continue
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
+                continue
+            elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps", "xpu"):
+                raise RuntimeError(f"device {a!r} is not available: this shendu backend runs on the CPU")
+            elif getattr(a, "type", None) == "cpu":
+                continue
+            else:
+                dtype = a
+        return self if dtype is None else _ops().cast(self, as_dtype(dtype))
+
+    def cpu(self):
+        return self
+
+    def type(self, dtype=None):
+        return str(self.dtype) if dtype is None else self.to(dtype)
+
+    def astype(self, dtype):
+        return self.to(dtype)
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    def half(self):
+        return self.to(np.float16)
+
+    def long(self):
+        return self.to(np.int64)
+
+    def int(self):
+        return self.to(np.int32)
+
+    def bool(self):
+        return self.to(np.bool_)
+
+    def is_floating_point(self):
+        return self.dtype.kind == "f"
+
+    # ----- autograd ---------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=False):
+        """Compute the gradient of this tensor with respect to every leaf that requires grad."""
+        from .autograd import backward
+
+        backward(self, gradient, retain_graph=retain_graph)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def detach(self):
+        """A tensor sharing this data but cut from the graph."""
+        return Tensor(self.data)
+
+    def detach_(self):
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def clone(self):
+        return _ops().clone(self)
+
+    def retain_grad(self):
+        raise NotImplementedError("retain_grad() is not supported; use a hook-free leaf via detach()")
+
+    # ----- in-place updates (no graph recording; used by initializers and optimizers) ------------
+    def _assign(self, value):
+        self.data[...] = value
+        return self
+
+    def zero_(self):
+        return self._assign(0)
+
+    def fill_(self, value):
+        return self._assign(value)
+
+    def copy_(self, other):
+        return self._assign(_to_array(other))
+
+    def add_(self, other, alpha=1):
+        return self._assign(self.data + alpha * _to_array(other))
+
+    def sub_(self, other, alpha=1):
+        return self._assign(self.data - alpha * _to_array(other))
+
+    def mul_(self, other):
+        return self._assign(self.data * _to_array(other))
+
+    def div_(self, other):
+        return self._assign(self.data / _to_array(other))
+
+    def clamp_(self, min=None, max=None):  # noqa: A002
+        return self._assign(xp.clip(self.data, min, max))
+
+    def uniform_(self, a=0.0, b=1.0):
+        from .random import generator
+
+        return self._assign(generator().uniform(a, b, self.shape))
+
+    def normal_(self, mean=0.0, std=1.0):
+        from .random import generator
+
+        return self._assign(generator().normal(mean, std, self.shape))
+
+    def __setitem__(self, key, value):
+        if self.requires_grad and self.is_leaf and _grad_on():
+            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place; "
+                               "wrap the assignment in shendu.no_grad()")
+        self.data[_index_key(key)] = _to_array(value)
+
+    # ----- operators --------------------------------------------------------------------------
+    def __add__(self, o):
+        return _ops().add(self, o)
+
+    def __radd__(self, o):
+        return _ops().add(o, self)
+
+    def __sub__(self, o):
+        return _ops().sub(self, o)
+
+    def __rsub__(self, o):
+        return _ops().sub(o, self)
+
+    def __mul__(self, o):
+        return _ops().mul(self, o)
+
+    def __rmul__(self, o):
+        return _ops().mul(o, self)
+
+    def __truediv__(self, o):
+        return _ops().div(self, o)
+
+    def __rtruediv__(self, o):
+        return _ops().div(o, self)
+
+    def __pow__(self, o):
+        return _ops().pow(self, o)
+
+    def __rpow__(self, o):
+        return _ops().pow(o, self)
+
+    def __matmul__(self, o):
+        return _ops().matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return _ops().matmul(o, self)
+
+    def __neg__(self):
+        return _ops().neg(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops().abs(self)
+
+    def __iadd__(self, o):
+        return self.__add__(o)
+
+    def __isub__(self, o):
+        return self.__sub__(o)
+
+    def __imul__(self, o):
+        return self.__mul__(o)
+
+    def __itruediv__(self, o):
+        return self.__truediv__(o)
+
+    def _compare(self, o, f):
+        return Tensor(f(self.data, o.data if isinstance(o, Tensor) else o))
+
+    def __eq__(self, o):
+        return self._compare(o, xp.equal)
+
+    def __ne__(self, o):
+        return self._compare(o, xp.not_equal)
+
+    def __lt__(self, o):
+        return self._compare(o, xp.less)
+
+    def __le__(self, o):
+        return self._compare(o, xp.less_equal)
+
+    def __gt__(self, o):
+        return self._compare(o, xp.greater)
+
+    def __ge__(self, o):
+        return self._compare(o, xp.greater_equal)
+
+    def __and__(self, o):
+        return self._compare(o, xp.logical_and if self.dtype == np.bool_ else xp.bitwise_and)
+
+    def __or__(self, o):
+        return self._compare(o, xp.logical_or if self.dtype == np.bool_ else xp.bitwise_or)
+
+    def __invert__(self):
+        return Tensor(xp.logical_not(self.data) if self.dtype == np.bool_ else xp.invert(self.data))
+
+    def __getitem__(self, key):
+        return _ops().getitem(self, key)
+
+    def eq(self, o):
+        return self == o
+
+    def ne(self, o):
+        return self != o
+
+    def lt(self, o):
+        return self < o
+
+    def gt(self, o):
+        return self > o
+
+    def le(self, o):
+        return self <= o
+
+    def ge(self, o):
+        return self >= o
+
+    # ----- math methods (both dialects) -------------------------------------------------------
+    def add(self, o, alpha=1):
+        return _ops().add(self, o if alpha == 1 else _ops().mul(o, alpha))
+
+    def sub(self, o, alpha=1):
+        return _ops().sub(self, o if alpha == 1 else _ops().mul(o, alpha))
+
+    def mul(self, o):
+        return _ops().mul(self, o)
+
+    def div(self, o):
+        return _ops().div(self, o)
+
+    def pow(self, o):
+        return _ops().pow(self, o)
+
+    def matmul(self, o):
+        return _ops().matmul(self, o)
+
+    def mm(self, o):
+        return _ops().matmul(self, o)
+
+    def dot(self, o):
+        return _ops().matmul(self, o)
+
+    def exp(self):
+        return _ops().exp(self)
+
+    def log(self):
+        return _ops().log(self)
+
+    def sqrt(self):
+        return _ops().sqrt(self)
+
+    def abs(self):
+        return _ops().abs(self)
+
+    def sin(self):
+        return _ops().sin(self)
+
+    def cos(self):
+        return _ops().cos(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002
+        return _ops().clip(self, min, max)
+
+    clamp = clip
+
+    def maximum(self, o):
+        return _ops().maximum(self, o)
+
+    def minimum(self, o):
+        return _ops().minimum(self, o)
+
+    def sigmoid(self):
+        return _ops().sigmoid(self)
+
+    def tanh(self):
+        return _ops().tanh(self)
+
+    def relu(self):
+        return _ops().relu(self)
+
+    def softmax(self, dim=-1, axis=None):
+        return _ops().softmax(self, axis=_axis(axis, dim, -1))
+
+    def log_softmax(self, dim=-1, axis=None):
+        return _ops().log_softmax(self, axis=_axis(axis, dim, -1))
+
+    def sum(self, axis=None, keepdims=False, *, dim=None, keepdim=False, dtype=None):
+        out = _ops().sum(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        return out if dtype is None else out.to(dtype)
+
+    def mean(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return _ops().mean(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def _extreme(self, op, arg, axis, keepdims, dim, keepdim):
+        if isinstance(axis, Tensor):  # torch.max(a, b) style
+            return getattr(_ops(), "maximum" if op == "max" else "minimum")(self, axis)
+        values = getattr(_ops(), op)(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+        if dim is None:
+            return values
+        idx = arg(self.data, axis=dim)
+        if keepdim:
+            idx = xp.expand_dims(idx, dim)
+        return MinMaxResult(values, Tensor(idx))
+
+    def max(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        """``x.max(axis=1)`` gives values (NumPy); ``x.max(dim=1)`` gives (values, indices) (PyTorch)."""
+        return self._extreme("max", xp.argmax, axis, keepdims, dim, keepdim)
+
+    def min(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return self._extreme("min", xp.argmin, axis, keepdims, dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        return _ops().max(self, axis=dim, keepdims=keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return _ops().min(self, axis=dim, keepdims=keepdim)
+
+    def var(self, axis=None, ddof=None, keepdims=False, *, dim=None, unbiased=None, correction=None,
+            keepdim=False):
+        """Variance. ``ddof`` as NumPy; with ``dim=``/no arguments PyTorch's unbiased default (ddof=1)."""
+        return _ops().var(self, axis=_axis(axis, dim), ddof=_ddof(ddof, unbiased, correction, axis),
+                          keepdims=keepdims or keepdim)
+
+    def std(self, axis=None, ddof=None, keepdims=False, *, dim=None, unbiased=None, correction=None,
+            keepdim=False):
+        return _ops().std(self, axis=_axis(axis, dim), ddof=_ddof(ddof, unbiased, correction, axis),
+                          keepdims=keepdims or keepdim)
+
+    def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return _ops().logsumexp(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def prod(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
+        return _ops().prod(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
+
+    def argmax(self, axis=None, dim=None, keepdims=False, keepdim=False):
+        return Tensor(xp.argmax(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+
+    def argmin(self, axis=None, dim=None, keepdims=False, keepdim=False):
+        return Tensor(xp.argmin(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+
+    def all(self, axis=None, dim=None):
+        return Tensor(xp.all(self.data, axis=_axis(axis, dim)))
+
+    def any(self, axis=None, dim=None):
+        return Tensor(xp.any(self.data, axis=_axis(axis, dim)))
+
+    # ----- shape methods ----------------------------------------------------------------------
+    def reshape(self, *shape):
+        return _ops().reshape(self, _shape_args(shape))
+
+    def view(self, *shape):
+        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
+            return self.to(shape[0])
+        return _ops().reshape(self, _shape_args(shape))
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    reshape_as = view_as
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        return _ops().flatten(self, start_dim, end_dim)
+
+    def transpose(self, *axes):
+        """``x.transpose(0, 1)`` swaps two axes (PyTorch); ``x.transpose((1, 0, 2))`` permutes (NumPy)."""
+        if not axes:
+            return self.T
+        if len(axes) == 2 and all(isinstance(a, numbers.Integral) for a in axes):
+            perm = list(range(self.ndim))
+            a, b = axes
+            perm[a], perm[b] = perm[b], perm[a]
+            return _ops().transpose(self, tuple(perm))
+        return _ops().transpose(self, _shape_args(axes))
+
+    def swapaxes(self, a, b):
+        return self.transpose(a, b)
+
+    def permute(self, *dims):
+        return _ops().transpose(self, _shape_args(dims))
+
+    def t(self):
+        return self.T
+
+    def squeeze(self, dim=None, axis=None):
+        return _ops().squeeze(self, _axis(axis, dim))
+
+    def unsqueeze(self, dim):
+        return _ops().unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        sizes = _shape_args(sizes)
+        lead = len(sizes) - self.ndim
+        shape = tuple(self.shape[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        return _ops().broadcast_to(self, shape)
+
+    def expand_as(self, other):
+        return _ops().broadcast_to(self, other.shape)
+
+    def broadcast_to(self, shape):
+        return _ops().broadcast_to(self, tuple(shape))
+
+    def repeat(self, *reps):
+        return _ops().tile(self, _shape_args(reps))
+
+    def split(self, split_size_or_sections, dim=0):
+        return _ops().split(self, split_size_or_sections, axis=dim)
+
+    def chunk(self, chunks, dim=0):
+        return _ops().chunk(self, chunks, axis=dim)
+
+    def contiguous(self):
+        return self
+
+    def masked_fill(self, mask, value):
+        return _ops().where(mask, value, self)
+
+
+class MinMaxResult(tuple):
+    """``(values, indices)`` as returned by ``x.max(dim=...)``, like PyTorch's named tuple."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    @property
+    def values(self):
+        return self[0]
+
+    @property
+    def indices(self):
+        return self[1]
+
+
+def _axis(axis, dim, default=None):
+    if axis is not None and dim is not None:
+        raise TypeError("give either axis= (NumPy) or dim= (PyTorch), not both")
+    out = axis if axis is not None else dim
+    if isinstance(out, list):
+        out = tuple(out)
+    return default if out is None else out
+
+
+def _ddof(ddof, unbiased, correction, axis):
+    if ddof is not None:
+        return ddof
+    if correction is not None:
+        return correction
+    if unbiased is not None:
+        return 1 if unbiased else 0
+    return 0 if axis is not None else 1
+
+
+def _shape_args(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    if len(shape) == 1 and isinstance(shape[0], Tensor):
+        return tuple(int(s) for s in shape[0].data)
+    return tuple(int(s) for s in shape)
+
+
+def _index_key(key):
+    if isinstance(key, Tensor):
+        return key.data
+    if isinstance(key, tuple):
+        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if isinstance(key, list):
+        return xp.asarray(key)
+    return key
+
+
+def _grad_on():
+    from .autograd import is_grad_enabled
+
+    return is_grad_enabled()
+
+
+_OPS = None
+
+
+def _ops():
+    global _OPS
+    if _OPS is None:
+        from . import ops
+
+        _OPS = ops
+    return _OPS
