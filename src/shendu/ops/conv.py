@@ -1,0 +1,2 @@
+"""placeholder: convolution and pooling Functions."""
+__all__ = []
