@@ -1,0 +1,478 @@
+"""Streaming (stateful) metrics for the training loop, shaped like Keras metrics.
+
+Each metric accumulates sums over the batches it is shown::
+
+    m = SparseCategoricalAccuracy()
+    for x, y in loader:
+        m.update_state(y, model(x))
+    print(m.name, m.result())      # mean over every sample seen since the last reset_state()
+    m.reset_state()
+
+``update_state(y_true, y_pred, sample_weight=None)`` adds a batch, ``result()`` returns a Python float,
+``reset_state()`` starts again, and calling the metric, ``m(y_true, y_pred)``, updates it and returns
+the running result. Inputs may be lists, NumPy arrays or shendu Tensors.
+"""
+import re
+
+import numpy as np
+
+__all__ = [
+    "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError", "MeanAbsoluteError", "Precision", "Recall", "AUC", "get", "resolve_accuracy",
+]
+
+_EPSILON = 1e-7
+
+
+def _np(x, dtype=np.float64):
+    return np.asarray(x, dtype=dtype)
+
+
+def _snake(name):
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+class Metric:
+    """Base class: subclasses implement ``update_state``, ``result`` and ``reset_state``."""
+
+    def __init__(self, name=None, dtype=None):
+        self.name = name or _snake(type(self).__name__)
+        self.dtype = dtype
+        self.reset_state()
+
+    def reset_state(self):
+        raise NotImplementedError
+
+    def update_state(self, *args, **kwargs):
+        raise NotImplementedError
+
+    def result(self):
+        raise NotImplementedError
+
+    def reset_states(self):
+        """tf.keras 2 spelling of :meth:`reset_state`."""
+        self.reset_state()
+
+    def __call__(self, *args, **kwargs):
+        self.update_state(*args, **kwargs)
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r} result={self.result():.4f}>"
+
+
+def _sample_weights(sample_weight, values):
+    """Broadcast ``sample_weight`` (per sample or per element) to the shape of ``values``."""
+    if sample_weight is None:
+        return np.ones_like(values)
+    w = _np(sample_weight)
+    while w.ndim < values.ndim:
+        w = w[..., None]
+    if w.ndim > values.ndim and w.shape[-1] == 1:
+        w = w.reshape(w.shape[:values.ndim])
+    try:
+        return np.broadcast_to(w, values.shape)
+    except ValueError as exc:
+        raise ValueError(f"sample_weight of shape {np.shape(sample_weight)} does not match values of shape "
+                         f"{values.shape}") from exc
+
+
+class Mean(Metric):
+    """Weighted mean of everything passed in: result = sum(w * v) / sum(w)."""
+
+    def reset_state(self):
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, values, sample_weight=None):
+        values = _np(values)
+        w = _sample_weights(sample_weight, values)
+        self.total += float(np.sum(values * w))
+        self.count += float(np.sum(w))
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
+class MeanMetricWrapper(Mean):
+    """Mean over samples of a per-sample function ``fn(y_true, y_pred) -> values``."""
+
+    def __init__(self, fn, name=None, dtype=None, **kwargs):
+        self._fn = fn
+        self._fn_kwargs = kwargs
+        super().__init__(name=name or getattr(fn, "__name__", None), dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        values = _np(self._fn(y_true, y_pred, **self._fn_kwargs))
+        super().update_state(values, sample_weight)
+
+
+def accuracy(y_true, y_pred):
+    """1.0 where the prediction equals the label exactly, else 0.0 (elementwise)."""
+    yt, yp = np.asarray(y_true), np.asarray(y_pred)
+    if yp.shape != yt.shape and yp.size == yt.size:
+        yp = yp.reshape(yt.shape)
+    return (yt == yp).astype(np.float64)
+
+
+def binary_accuracy(y_true, y_pred, threshold=0.5):
+    """1.0 where ``[y_pred > threshold] == y_true`` (elementwise)."""
+    yt, yp = _np(y_true), _np(y_pred)
+    if yp.shape != yt.shape and yp.size == yt.size:
+        yp = yp.reshape(yt.shape)
+    return ((yp > threshold).astype(np.float64) == yt).astype(np.float64)
+
+
+def categorical_accuracy(y_true, y_pred):
+    """1.0 per sample where argmax(y_true) == argmax(y_pred) (one-hot targets)."""
+    return (np.argmax(_np(y_true), axis=-1) == np.argmax(_np(y_pred), axis=-1)).astype(np.float64)
+
+
+def _sparse_targets(y_true, y_pred):
+    yt = np.asarray(y_true)
+    yp = _np(y_pred)
+    if yt.ndim == yp.ndim and yt.shape[-1] == 1:
+        yt = yt[..., 0]
+    if yt.shape != yp.shape[:-1]:
+        raise ValueError(f"sparse accuracy: integer labels of shape {np.shape(y_true)} do not match "
+                         f"predictions of shape {yp.shape} (expected labels of shape {yp.shape[:-1]})")
+    return yt.astype(np.int64), yp
+
+
+def sparse_categorical_accuracy(y_true, y_pred):
+    """1.0 per sample where the integer label equals argmax(y_pred) (probabilities or logits)."""
+    yt, yp = _sparse_targets(y_true, y_pred)
+    return (np.argmax(yp, axis=-1) == yt).astype(np.float64)
+
+
+def sparse_top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """1.0 per sample where the label's score is among the k largest: fewer than k scores are strictly
+    greater than it (ties count as hits, as in Keras' in_top_k)."""
+    yt, yp = _sparse_targets(y_true, y_pred)
+    target_score = np.take_along_axis(yp, yt[..., None], axis=-1)
+    return (np.sum(yp > target_score, axis=-1) < k).astype(np.float64)
+
+
+def top_k_categorical_accuracy(y_true, y_pred, k=5):
+    """As :func:`sparse_top_k_categorical_accuracy` with one-hot targets."""
+    return sparse_top_k_categorical_accuracy(np.argmax(_np(y_true), axis=-1), y_pred, k=k)
+
+
+def _per_sample_mean(values):
+    return values.mean(axis=-1) if values.ndim >= 2 else values
+
+
+def _aligned(y_true, y_pred):
+    yt, yp = _np(y_true), _np(y_pred)
+    if yp.shape != yt.shape and yp.size == yt.size:
+        yp = yp.reshape(yt.shape)
+    return yt, yp
+
+
+def mean_squared_error(y_true, y_pred):
+    """Per sample: mean over the last axis of (y - yhat)^2."""
+    yt, yp = _aligned(y_true, y_pred)
+    return _per_sample_mean((yt - yp) ** 2)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """Per sample: mean over the last axis of |y - yhat|."""
+    yt, yp = _aligned(y_true, y_pred)
+    return _per_sample_mean(np.abs(yt - yp))
+
+
+class Accuracy(MeanMetricWrapper):
+    """How often predictions equal labels exactly: mean of [y_pred == y_true]."""
+
+    def __init__(self, name="accuracy", dtype=None):
+        super().__init__(accuracy, name=name, dtype=dtype)
+
+
+class BinaryAccuracy(MeanMetricWrapper):
+    """How often thresholded scores match 0/1 labels: mean of [(y_pred > threshold) == y_true]."""
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
+        self.threshold = threshold
+        super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+
+
+class CategoricalAccuracy(MeanMetricWrapper):
+    """One-hot targets vs probabilities: mean of [argmax(y_true) == argmax(y_pred)]."""
+
+    def __init__(self, name="categorical_accuracy", dtype=None):
+        super().__init__(categorical_accuracy, name=name, dtype=dtype)
+
+
+class SparseCategoricalAccuracy(MeanMetricWrapper):
+    """Integer labels vs probabilities or logits: mean of [y_true == argmax(y_pred)]."""
+
+    def __init__(self, name="sparse_categorical_accuracy", dtype=None):
+        super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+
+class TopKCategoricalAccuracy(MeanMetricWrapper):
+    """One-hot targets: mean of [true class among the k highest scores]."""
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy", dtype=None):
+        self.k = k
+        super().__init__(top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+
+
+class SparseTopKCategoricalAccuracy(MeanMetricWrapper):
+    """Integer labels: mean of [true class among the k highest scores]."""
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy", dtype=None):
+        self.k = k
+        super().__init__(sparse_top_k_categorical_accuracy, name=name, dtype=dtype, k=k)
+
+
+class MeanSquaredError(MeanMetricWrapper):
+    """Mean over samples of mean((y - yhat)^2) over the last axis."""
+
+    def __init__(self, name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, name=name, dtype=dtype)
+
+
+class MeanAbsoluteError(MeanMetricWrapper):
+    """Mean over samples of mean(|y - yhat|) over the last axis."""
+
+    def __init__(self, name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, name=name, dtype=dtype)
+
+
+def _binary_predictions(y_true, y_pred, sample_weight, class_id, top_k):
+    """Flatten ``(y_true, y_pred, weight)`` to 1-D; restrict to one class column if asked."""
+    yt, yp = _aligned(y_true, y_pred)
+    w = _sample_weights(sample_weight, yp)
+    if top_k is not None:
+        kth = -np.sort(-yp, axis=-1)[..., top_k - 1:top_k]
+        yp = np.where(yp >= kth, yp, -np.inf)
+    if class_id is not None:
+        yt, yp, w = yt[..., class_id], yp[..., class_id], w[..., class_id]
+    return yt.ravel(), yp.ravel(), w.ravel()
+
+
+class _ThresholdCounts(Metric):
+    """Accumulates weighted TP/FP/TN/FN of ``y_pred > threshold`` for each threshold."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        self.init_thresholds = thresholds
+        single = thresholds is None or np.ndim(thresholds) == 0
+        self._single = single
+        default = 0.5 if top_k is None else -np.inf   # with top_k any kept score counts as positive
+        self.thresholds = np.atleast_1d(_np(default if thresholds is None else thresholds))
+        self.top_k = top_k
+        self.class_id = class_id
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        n = len(self.thresholds)
+        self.true_positives = np.zeros(n)
+        self.false_positives = np.zeros(n)
+        self.true_negatives = np.zeros(n)
+        self.false_negatives = np.zeros(n)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        yt, yp, w = _binary_predictions(y_true, y_pred, sample_weight, self.class_id, self.top_k)
+        pos = (yt > 0.5)[None, :]
+        predicted = yp[None, :] > self.thresholds[:, None]
+        self.true_positives += (predicted & pos) @ w
+        self.false_positives += (predicted & ~pos) @ w
+        self.true_negatives += (~predicted & ~pos) @ w
+        self.false_negatives += (~predicted & pos) @ w
+
+    def _value(self, num, den):
+        out = np.divide(num, den, out=np.zeros_like(num), where=den != 0)
+        return float(out[0]) if self._single else out
+
+
+class Precision(_ThresholdCounts):
+    """Precision = TP / (TP + FP) with ``y_pred > thresholds`` counted positive (default 0.5); 0 if
+    nothing was predicted positive. ``class_id`` scores one column; ``top_k`` keeps only the k
+    highest scores of each row as positive predictions."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="precision", dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def result(self):
+        return self._value(self.true_positives, self.true_positives + self.false_positives)
+
+
+class Recall(_ThresholdCounts):
+    """Recall = TP / (TP + FN) with ``y_pred > thresholds`` counted positive (default 0.5); 0 if there
+    was no positive label. ``class_id`` and ``top_k`` as in :class:`Precision`."""
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name="recall", dtype=None):
+        super().__init__(thresholds, top_k, class_id, name, dtype)
+
+    def result(self):
+        return self._value(self.true_positives, self.true_positives + self.false_negatives)
+
+
+class AUC(_ThresholdCounts):
+    """Approximate area under the ROC (or PR) curve from confusion counts at fixed thresholds, like
+    Keras: thresholds 0 - eps, 1/(n-1), ..., (n-2)/(n-1), 1 + eps with ``n = num_thresholds`` (200).
+
+    ROC: TPR = TP/(TP+FN), FPR = FP/(FP+TN) at every threshold, area by trapezoids
+    sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2 ('interpolation'), or by left/right Riemann sums
+    ('minoring' uses min, 'majoring' max of the two heights).
+    PR ('interpolation'): the Davis & Goadrich interpolation, with precision varying along each step as
+    TP grows linearly with TP + FP.
+    Scores are assumed in [0, 1] (probabilities); labels are 0/1.
+    """
+
+    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name="auc",
+                 thresholds=None, multi_label=False, dtype=None):
+        curve = curve.upper()
+        if curve not in ("ROC", "PR"):
+            raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
+        if summation_method not in ("interpolation", "minoring", "majoring"):
+            raise ValueError("AUC: summation_method must be 'interpolation', 'minoring' or 'majoring', got "
+                             f"{summation_method!r}")
+        if multi_label:
+            raise NotImplementedError("AUC(multi_label=True) is not supported; labels are flattened")
+        if thresholds is not None:
+            inner = np.sort(_np(thresholds))
+            self.num_thresholds = len(inner) + 2
+        else:
+            if num_thresholds <= 1:
+                raise ValueError(f"AUC: num_thresholds must be > 1, got {num_thresholds}")
+            self.num_thresholds = num_thresholds
+            inner = np.arange(1, num_thresholds - 1) / (num_thresholds - 1)
+        self.curve = curve
+        self.summation_method = summation_method
+        super().__init__(np.r_[0.0 - _EPSILON, inner, 1.0 + _EPSILON], name=name, dtype=dtype)
+        self._single = False
+
+    def result(self):
+        tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
+        if self.curve == "PR" and self.summation_method == "interpolation":
+            return self._pr_interpolated(tp, fp, fn)
+
+        def ratio(a, b):
+            return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+        if self.curve == "ROC":
+            x, y = ratio(fp, fp + tn), ratio(tp, tp + fn)
+        else:
+            x, y = ratio(tp, tp + fn), ratio(tp, tp + fp)
+        if self.summation_method == "interpolation":
+            heights = (y[:-1] + y[1:]) / 2
+        elif self.summation_method == "minoring":
+            heights = np.minimum(y[:-1], y[1:])
+        else:
+            heights = np.maximum(y[:-1], y[1:])
+        return float(np.sum((x[:-1] - x[1:]) * heights))
+
+    @staticmethod
+    def _pr_interpolated(tp, fp, fn):
+        dtp = tp[:-1] - tp[1:]
+        p = tp + fp
+        dp = p[:-1] - p[1:]
+        slope = np.divide(dtp, np.maximum(dp, 0), out=np.zeros_like(dtp), where=np.maximum(dp, 0) != 0)
+        intercept = tp[1:] - slope * p[1:]
+        both = (p[:-1] > 0) & (p[1:] > 0)
+        p_ratio = np.ones_like(dtp)
+        np.divide(p[:-1], np.maximum(p[1:], 0), out=p_ratio, where=both)
+        den = np.maximum(tp[1:] + fn[1:], 0)
+        num = slope * (dtp + intercept * np.log(p_ratio))
+        return float(np.sum(np.divide(num, den, out=np.zeros_like(num), where=den != 0)))
+
+
+_BY_NAME = {
+    "accuracy": Accuracy, "acc": Accuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "precision": Precision, "recall": Recall, "auc": AUC,
+}
+
+_BINARY_LOSSES = {"binary_crossentropy", "bce", "hinge", "squared_hinge", "bce_loss", "b_c_e_loss"}
+_SPARSE_LOSSES = {"sparse_categorical_crossentropy", "cross_entropy_loss", "n_l_l_loss", "nll_loss",
+                  "cross_entropy", "nll"}
+_CATEGORICAL_LOSSES = {"categorical_crossentropy", "categorical_hinge", "kl_divergence", "kld",
+                       "kullback_leibler_divergence", "poisson"}
+
+
+def _loss_key(loss):
+    if loss is None:
+        return ""
+    if isinstance(loss, str):
+        return loss.lower()
+    name = getattr(loss, "__name__", None) or type(loss).__name__
+    return _snake(name)
+
+
+def resolve_accuracy(loss, y_true_shape=None, y_pred_shape=None):
+    """The accuracy class Keras would pick for ``metrics=['accuracy']`` with this loss.
+
+    * ``binary_crossentropy`` (also hinge losses, PyTorch ``BCELoss``) -> :class:`BinaryAccuracy`
+    * ``sparse_categorical_crossentropy`` (PyTorch ``CrossEntropyLoss``, ``NLLLoss``) ->
+      :class:`SparseCategoricalAccuracy`
+    * ``categorical_crossentropy`` (and other one-hot losses) -> :class:`CategoricalAccuracy`
+    * any other loss (``'mse'``, ...): decided from the shapes when given, as Keras does: one output
+      column -> binary; integer labels with one axis fewer (or one column vs many) -> sparse; else
+      categorical. Without shapes: :class:`CategoricalAccuracy`.
+
+    ``loss`` may be a string, a function or a loss object (its class name is used).
+    """
+    key = _loss_key(loss)
+    if key in _BINARY_LOSSES:
+        return BinaryAccuracy
+    if key in _SPARSE_LOSSES:
+        return SparseCategoricalAccuracy
+    if key in _CATEGORICAL_LOSSES:
+        return CategoricalAccuracy
+    if y_pred_shape is not None:
+        y_pred_shape = tuple(y_pred_shape)
+        y_true_shape = tuple(y_true_shape) if y_true_shape is not None else y_pred_shape
+        last_pred = y_pred_shape[-1] if y_pred_shape else 1
+        last_true = y_true_shape[-1] if y_true_shape else 1
+        if last_pred == 1 or len(y_pred_shape) < 2:
+            return BinaryAccuracy
+        if len(y_true_shape) < len(y_pred_shape) or (last_true == 1 and last_pred > 1):
+            return SparseCategoricalAccuracy
+    return CategoricalAccuracy
+
+
+def get(identifier, loss=None, y_true_shape=None, y_pred_shape=None):
+    """Turn a metric identifier into a metric object.
+
+    * a :class:`Metric` instance is returned as is; a Metric subclass is instantiated;
+    * a string ('accuracy', 'acc', 'mae', 'mse', 'precision', 'recall', 'auc',
+      'sparse_categorical_accuracy', 'top_k_categorical_accuracy', ... or a class name such as
+      'SparseCategoricalAccuracy'); with ``loss=`` given, 'accuracy'/'acc' become the accuracy that
+      fits the loss (see :func:`resolve_accuracy`), keeping the name the user wrote so logs read
+      ``acc``/``val_acc`` or ``accuracy``;
+    * a function ``fn(y_true, y_pred) -> per-sample values`` is wrapped in a running mean named after it.
+    """
+    if isinstance(identifier, Metric):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Metric):
+        return identifier()
+    if isinstance(identifier, str):
+        key = identifier.strip()
+        lower = key.lower()
+        if lower in ("accuracy", "acc") and (loss is not None or y_pred_shape is not None):
+            return resolve_accuracy(loss, y_true_shape, y_pred_shape)(name=key)
+        cls = _BY_NAME.get(lower) or _BY_NAME.get(_snake(key))
+        if cls is None:
+            classes = {name: obj for name, obj in globals().items()
+                       if isinstance(obj, type) and issubclass(obj, Metric)}
+            cls = classes.get(key)
+        if cls is None:
+            known = ", ".join(sorted(_BY_NAME))
+            raise ValueError(f"metrics.get: unknown metric {identifier!r}; known names: {known}")
+        return cls(name=lower) if lower in _BY_NAME else cls()
+    if callable(identifier):
+        return MeanMetricWrapper(identifier)
+    raise TypeError(f"metrics.get: expected a metric name, a Metric or a function, got "
+                    f"{type(identifier).__name__}")
