@@ -3,8 +3,8 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import require
 
+from conftest import require
 from shendu import metrics as M
 
 AVERAGES = [None, "micro", "macro", "weighted"]
@@ -180,7 +180,8 @@ def test_curves_match_sklearn(skm, case):
             same(a, b)
     same(M.roc_auc_score(yt, s, sample_weight=w), skm.roc_auc_score(yt, s, sample_weight=w))
     same(M.roc_auc_score(yt, s, max_fpr=0.3), skm.roc_auc_score(yt, s, max_fpr=0.3))
-    same(M.average_precision_score(yt, s, sample_weight=w), skm.average_precision_score(yt, s, sample_weight=w))
+    same(M.average_precision_score(yt, s, sample_weight=w),
+         skm.average_precision_score(yt, s, sample_weight=w))
     fpr, tpr, _ = M.roc_curve(yt, s)
     same(M.auc(fpr, tpr), skm.auc(fpr, tpr))
     same(M.auc(fpr[::-1], tpr[::-1]), skm.auc(fpr[::-1], tpr[::-1]))
@@ -220,7 +221,8 @@ def test_multiclass_auc_and_ap(skm, k):
              skm.roc_auc_score(yt, proba, multi_class="ovr", average=avg))
         same(M.roc_auc_score(yt, proba, multi_class="ovr", average=avg, sample_weight=w),
              skm.roc_auc_score(yt, proba, multi_class="ovr", average=avg, sample_weight=w))
-        same(M.average_precision_score(yt, proba, average=avg), skm.average_precision_score(yt, proba, average=avg))
+        same(M.average_precision_score(yt, proba, average=avg),
+             skm.average_precision_score(yt, proba, average=avg))
     for avg in ("macro", "weighted"):
         same(M.roc_auc_score(yt, proba, multi_class="ovo", average=avg),
              skm.roc_auc_score(yt, proba, multi_class="ovo", average=avg))
@@ -247,7 +249,8 @@ def test_top_k_ties_and_binary(skm):
         same(M.top_k_accuracy_score(yt, s, k=k), skm.top_k_accuracy_score(yt, s, k=k))
     yb, sb = [0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6]
     same(M.top_k_accuracy_score(yb, sb, k=1), skm.top_k_accuracy_score(yb, sb, k=1))
-    same(M.top_k_accuracy_score(yb, [-1, 2, -0.5, 3], k=1), skm.top_k_accuracy_score(yb, [-1, 2, -0.5, 3], k=1))
+    logits = [-1, 2, -0.5, 3]
+    same(M.top_k_accuracy_score(yb, logits, k=1), skm.top_k_accuracy_score(yb, logits, k=1))
 
 
 def test_regression_metrics_match_sklearn(skm):
@@ -267,7 +270,8 @@ def test_regression_metrics_match_sklearn(skm):
     const = np.ones(5)
     for yp in (const, const + np.arange(5)):
         for ff in (True, False):
-            same(quiet(M.r2_score, const, yp, force_finite=ff), quiet(skm.r2_score, const, yp, force_finite=ff))
+            same(quiet(M.r2_score, const, yp, force_finite=ff),
+                 quiet(skm.r2_score, const, yp, force_finite=ff))
     two = np.c_[const, np.arange(5.0)]
     for mo in ("raw_values", "uniform_average", "variance_weighted"):
         same(M.r2_score(two, two + 0.1, multioutput=mo), skm.r2_score(two, two + 0.1, multioutput=mo))
@@ -302,7 +306,8 @@ def test_inputs_lists_tensors_and_errors():
 def test_metrics_do_not_import_sklearn():
     import subprocess
     import sys
-    code = ("import sys, shendu.metrics as m; m.f1_score([0, 1], [1, 1]); m.roc_auc_score([0, 1], [0.1, 0.2]);"
+    code = ("import sys, shendu.metrics as m; m.f1_score([0, 1], [1, 1]);"
+            "m.roc_auc_score([0, 1], [0.1, 0.2]);"
             "print('sklearn' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
