@@ -1,0 +1,40 @@
+"""shendu.data: datasets, loaders, transforms and text tools.
+
+``import shendu.data`` needs NumPy alone; Pillow, scikit-learn and mnist1d are imported inside
+the functions that use them.
+
+>>> from shendu.data import TensorDataset, DataLoader, random_split, datasets, transforms
+>>> (x, y), (x_test, y_test) = datasets.fashion_mnist()
+>>> train = TensorDataset(x[:, None], y)
+>>> for xb, yb in DataLoader(train, batch_size=128, shuffle=True, transform=transforms.ToFloat()):
+...     ...
+"""
+from . import datasets, text, transforms
+from .dataset import (
+    ConcatDataset,
+    Dataset,
+    Subset,
+    TensorDataset,
+    TransformDataset,
+    batch_getter,
+    random_split,
+)
+from .loader import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+    default_collate,
+    default_convert,
+    to_tensor,
+)
+
+__all__ = [
+    "Dataset", "TensorDataset", "Subset", "ConcatDataset", "TransformDataset", "random_split", "batch_getter",
+    "DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+    "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "to_tensor",
+    "datasets", "transforms", "text",
+]

@@ -1,0 +1,380 @@
+"""Text preprocessing with Keras's semantics: Tokenizer, pad_sequences, to_categorical.
+
+These match ``keras.preprocessing.text.Tokenizer``, ``keras.utils.pad_sequences`` and
+``keras.utils.to_categorical`` behaviour for behaviour (same defaults, same index order, same
+errors), so tutorial code gives the same numbers. Chinese text: ``Tokenizer(char_level=True)``
+makes one token per character (as in Keras, ``filters`` are not applied at character level,
+so punctuation such as "，" and "。" become tokens too); ``Tokenizer(analyzer=char_split)``
+also makes one token per character but drops whitespace and punctuation, Chinese and Western.
+"""
+import gzip
+import json
+import os
+from collections import OrderedDict, defaultdict
+
+import numpy as np
+
+from ._rng import resolve_generator
+
+__all__ = ["Tokenizer", "tokenizer_from_json", "text_to_word_sequence", "char_split", "pad_sequences",
+           "to_categorical", "load_word_vectors", "DEFAULT_FILTERS", "CJK_PUNCTUATION"]
+
+DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
+CJK_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕…—～·・"
+
+
+def text_to_word_sequence(input_text, filters=DEFAULT_FILTERS, lower=True, split=" "):
+    """Lower-case, replace every character of ``filters`` by ``split``, split, drop empty words."""
+    if lower:
+        input_text = input_text.lower()
+    input_text = input_text.translate(str.maketrans({c: split for c in filters}))
+    return [w for w in input_text.split(split) if w]
+
+
+def char_split(text, filters=DEFAULT_FILTERS + CJK_PUNCTUATION):
+    """One token per character, without whitespace and without the characters in ``filters``.
+
+    Meant for Chinese (and Japanese) text: ``Tokenizer(analyzer=char_split)``.
+    ``char_split("床前明月光，疑是地上霜。") -> ['床', '前', '明', '月', '光', '疑', ...]``
+    """
+    drop = set(filters)
+    return [c for c in text if not c.isspace() and c not in drop]
+
+
+class Tokenizer:
+    """Turn texts into sequences of word indices, exactly like Keras's ``Tokenizer``.
+
+    ``fit_on_texts`` counts words (``word_counts``, in order of first appearance) and numbers
+    them by decreasing count from 1, ties kept in order of first appearance (``word_index``;
+    the ``oov_token``, when given, is always 1). ``num_words`` does not limit ``word_index``;
+    it only makes ``texts_to_sequences`` drop indices ``>= num_words`` (or map them to the
+    ``oov_token``). Words never seen are dropped, or mapped to the ``oov_token``.
+
+    Args:
+        num_words: keep indices below this in sequences/matrices (None: all).
+        filters: characters removed from words (replaced by ``split``).
+        lower: lower-case texts first.
+        split: word separator.
+        char_level: every character is a token (filters are not applied, as in Keras);
+            works for Chinese text.
+        oov_token: stand-in for unknown words, forced to index 1.
+        analyzer: a function ``text -> list of tokens`` replacing the word splitter.
+    """
+
+    def __init__(self, num_words=None, filters=DEFAULT_FILTERS, lower=True, split=" ", char_level=False,
+                 oov_token=None, analyzer=None, **kwargs):
+        if "nb_words" in kwargs:
+            num_words = kwargs.pop("nb_words")
+        document_count = kwargs.pop("document_count", 0)
+        if kwargs:
+            raise TypeError(f"Tokenizer: unrecognized keyword arguments: {sorted(kwargs)}")
+        self.word_counts = OrderedDict()
+        self.word_docs = defaultdict(int)
+        self.filters = filters
+        self.split = split
+        self.lower = lower
+        self.num_words = num_words
+        self.document_count = document_count
+        self.char_level = char_level
+        self.oov_token = oov_token
+        self.index_docs = defaultdict(int)
+        self.word_index = {}
+        self.index_word = {}
+        self.analyzer = analyzer
+
+    def _tokens(self, text):
+        if self.char_level or isinstance(text, list):
+            if self.lower:
+                text = [t.lower() for t in text] if isinstance(text, list) else text.lower()
+            return text
+        if self.analyzer is None:
+            return text_to_word_sequence(text, filters=self.filters, lower=self.lower, split=self.split)
+        return self.analyzer(text.lower() if self.lower else text)
+
+    def fit_on_texts(self, texts):
+        """Update the vocabulary from ``texts`` (strings, or lists of tokens) and renumber it."""
+        if isinstance(texts, str):
+            raise TypeError("Tokenizer.fit_on_texts expects a list of texts, got a single string")
+        for text in texts:
+            self.document_count += 1
+            seq = self._tokens(text)
+            for w in seq:
+                self.word_counts[w] = self.word_counts.get(w, 0) + 1
+            for w in set(seq):
+                self.word_docs[w] += 1
+        ordered = sorted(self.word_counts.items(), key=lambda kv: kv[1], reverse=True)  # stable sort
+        vocab = [] if self.oov_token is None else [self.oov_token]
+        vocab.extend(w for w, _ in ordered)
+        self.word_index = dict(zip(vocab, range(1, len(vocab) + 1)))
+        self.index_word = {i: w for w, i in self.word_index.items()}
+        for w, c in list(self.word_docs.items()):
+            self.index_docs[self.word_index[w]] = c
+
+    def fit_on_sequences(self, sequences):
+        """Update document counts from index sequences (needed by ``mode="tfidf"`` matrices)."""
+        self.document_count += len(sequences)
+        for seq in sequences:
+            for i in set(seq):
+                self.index_docs[i] += 1
+
+    def texts_to_sequences(self, texts):
+        """Each text as a list of word indices (see the class docstring for ``num_words``/OOV)."""
+        return list(self.texts_to_sequences_generator(texts))
+
+    def texts_to_sequences_generator(self, texts):
+        num_words = self.num_words
+        oov_index = self.word_index.get(self.oov_token)
+        for text in texts:
+            vect = []
+            for w in self._tokens(text):
+                i = self.word_index.get(w)
+                if i is not None:
+                    if num_words and i >= num_words:
+                        if oov_index is not None:
+                            vect.append(oov_index)
+                    else:
+                        vect.append(i)
+                elif self.oov_token is not None:
+                    vect.append(oov_index)
+            yield vect
+
+    def sequences_to_texts(self, sequences):
+        """Index sequences back to space-joined texts (unknown indices dropped, or the OOV token)."""
+        return list(self.sequences_to_texts_generator(sequences))
+
+    def sequences_to_texts_generator(self, sequences):
+        num_words = self.num_words
+        oov_index = self.word_index.get(self.oov_token)
+        for seq in sequences:
+            vect = []
+            for num in seq:
+                word = self.index_word.get(num)
+                if word is not None:
+                    if num_words and num >= num_words:
+                        if oov_index is not None:
+                            vect.append(self.index_word[oov_index])
+                    else:
+                        vect.append(word)
+                elif self.oov_token is not None:
+                    vect.append(self.index_word[oov_index])
+            yield " ".join(vect)
+
+    def texts_to_matrix(self, texts, mode="binary"):
+        """``sequences_to_matrix(texts_to_sequences(texts), mode)``."""
+        return self.sequences_to_matrix(self.texts_to_sequences(texts), mode=mode)
+
+    def sequences_to_matrix(self, sequences, mode="binary"):
+        """A (len(sequences), num_words) matrix: per index "binary" presence, "count", "freq" = count/len,
+        or "tfidf" = (1 + log count) · log(1 + documents / (1 + documents containing the index))."""
+        if not self.num_words:
+            if self.word_index:
+                num_words = len(self.word_index) + 1
+            else:
+                raise ValueError("Specify a dimension (`num_words` argument), or fit on some text data first.")
+        else:
+            num_words = self.num_words
+        if mode == "tfidf" and not self.document_count:
+            raise ValueError("Fit the Tokenizer on some data before using tfidf mode.")
+        if mode not in ("binary", "count", "freq", "tfidf"):
+            raise ValueError(f"Unknown vectorization mode: {mode}")
+        x = np.zeros((len(sequences), num_words))
+        for i, seq in enumerate(sequences):
+            if not len(seq):
+                continue
+            seq = np.asarray(seq, dtype=np.int64)
+            idx, counts = np.unique(seq[seq < num_words], return_counts=True)
+            if mode == "count":
+                x[i, idx] = counts
+            elif mode == "freq":
+                x[i, idx] = counts / len(seq)
+            elif mode == "binary":
+                x[i, idx] = 1
+            else:
+                docs = np.array([self.index_docs.get(int(j), 0) for j in idx])
+                x[i, idx] = (1 + np.log(counts)) * np.log(1 + self.document_count / (1 + docs))
+        return x
+
+    def get_config(self):
+        return {
+            "num_words": self.num_words,
+            "filters": self.filters,
+            "lower": self.lower,
+            "split": self.split,
+            "char_level": self.char_level,
+            "oov_token": self.oov_token,
+            "document_count": self.document_count,
+            "word_counts": json.dumps(self.word_counts),
+            "word_docs": json.dumps(self.word_docs),
+            "index_docs": json.dumps(self.index_docs),
+            "index_word": json.dumps(self.index_word),
+            "word_index": json.dumps(self.word_index),
+        }
+
+    def to_json(self, **kwargs):
+        """The tokenizer as a JSON string (Keras's layout); load it with :func:`tokenizer_from_json`."""
+        return json.dumps({"class_name": self.__class__.__name__, "config": self.get_config()}, **kwargs)
+
+
+def tokenizer_from_json(json_string):
+    """Rebuild a :class:`Tokenizer` from :meth:`Tokenizer.to_json` output (also reads Keras's files)."""
+    config = dict(json.loads(json_string).get("config"))
+    word_counts = json.loads(config.pop("word_counts"))
+    word_docs = json.loads(config.pop("word_docs"))
+    index_docs = {int(k): v for k, v in json.loads(config.pop("index_docs")).items()}
+    index_word = {int(k): v for k, v in json.loads(config.pop("index_word")).items()}
+    word_index = json.loads(config.pop("word_index"))
+    tokenizer = Tokenizer(**config)
+    tokenizer.word_counts = OrderedDict(word_counts)
+    tokenizer.word_docs = defaultdict(int, word_docs)
+    tokenizer.index_docs = defaultdict(int, index_docs)
+    tokenizer.word_index = word_index
+    tokenizer.index_word = index_word
+    return tokenizer
+
+
+def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
+    """Pad (or cut) sequences to one length, like ``keras.utils.pad_sequences``.
+
+    Returns an array (len(sequences), maxlen) (plus the samples' own shape when they are arrays).
+    ``maxlen`` defaults to the longest sequence; ``truncating="pre"`` keeps the last ``maxlen``
+    items, "post" the first; ``padding="pre"`` puts ``value`` before the items, "post" after.
+
+    >>> pad_sequences([[1, 2], [3, 4, 5]])
+    array([[0, 1, 2],
+           [3, 4, 5]], dtype=int32)
+    """
+    if padding not in ("pre", "post"):
+        raise ValueError(f'Padding type "{padding}" not understood')
+    if truncating not in ("pre", "post"):
+        raise ValueError(f'Truncating type "{truncating}" not understood')
+    if not hasattr(sequences, "__len__"):
+        raise ValueError("`sequences` must be iterable.")
+    num_samples = len(sequences)
+    lengths = np.zeros(num_samples, dtype=np.int64)
+    sample_shape = ()
+    found = False
+    for i, s in enumerate(sequences):
+        if not hasattr(s, "__len__"):
+            raise ValueError(f"`sequences` must be a list of iterables. Found non-iterable: {s}")
+        lengths[i] = len(s)
+        if not found and len(s):
+            sample_shape = np.asarray(s).shape[1:]
+            found = True
+    if maxlen is None:
+        maxlen = int(lengths.max()) if num_samples else 0
+    is_str = np.issubdtype(dtype, np.str_)
+    is_object = np.dtype(dtype) == np.dtype(object)
+    if isinstance(value, str) and not is_object and not is_str:
+        raise ValueError(f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}\n"
+                         "You should set `dtype=object` for variable length strings.")
+    x = np.full((num_samples, maxlen) + tuple(sample_shape), value, dtype=dtype)
+    kept = np.minimum(lengths, maxlen)
+    if sample_shape == () and not is_str and not is_object and kept.sum() > 0:
+        # Vectorized path for flat sequences: one concatenation and one scatter.
+        nonempty = [s for s in sequences if len(s)]
+        flat = np.concatenate([np.asarray(s).reshape(-1) for s in nonempty])
+        if flat.dtype == object or flat.ndim != 1 or len(flat) != lengths.sum():
+            raise ValueError("pad_sequences: every sequence must be a flat list of numbers")
+        starts = np.cumsum(lengths) - lengths
+        src_start = starts + (lengths - kept if truncating == "pre" else 0)
+        dst_start = (maxlen - kept) if padding == "pre" else np.zeros_like(kept)
+        rows = np.repeat(np.arange(num_samples), kept)
+        offset = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
+        x[rows, np.repeat(dst_start, kept) + offset] = flat[np.repeat(src_start, kept) + offset].astype(dtype)
+        return x
+    for idx, s in enumerate(sequences):
+        if not len(s) or maxlen == 0:
+            continue
+        trunc = s[-maxlen:] if truncating == "pre" else s[:maxlen]
+        trunc = np.asarray(trunc, dtype=dtype)
+        if trunc.shape[1:] != sample_shape:
+            raise ValueError(f"Shape of sample {trunc.shape[1:]} of sequence at position {idx} "
+                             f"is different from expected shape {sample_shape}")
+        if padding == "post":
+            x[idx, : len(trunc)] = trunc
+        else:
+            x[idx, -len(trunc):] = trunc
+    return x
+
+
+def to_categorical(y, num_classes=None, dtype="float64"):
+    """Class vector to one-hot matrix, like ``keras.utils.to_categorical``: float64 by default.
+
+    ``num_classes`` defaults to ``max(y) + 1``; a trailing axis of size 1 is dropped first, so
+    ``(N, 1)`` labels give ``(N, num_classes)``. ``result[i, y[i]] = 1``.
+    """
+    y = np.array(y, dtype="int64")
+    input_shape = y.shape
+    if input_shape and input_shape[-1] == 1 and len(input_shape) > 1:
+        input_shape = tuple(input_shape[:-1])
+    y = y.reshape(-1)
+    if not num_classes:
+        num_classes = int(np.max(y)) + 1 if y.size else 0
+    if y.size and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"to_categorical: labels must lie in [0, {num_classes}), got values in "
+                         f"[{y.min()}, {y.max()}]")
+    n = y.shape[0]
+    categorical = np.zeros((n, num_classes), dtype=dtype)
+    categorical[np.arange(n), y] = 1
+    return categorical.reshape(input_shape + (num_classes,))
+
+
+def load_word_vectors(path, word_index, dim=None, num_words=None, missing="zeros", scale=0.1, generator=None,
+                      return_found=False):
+    """Build an embedding matrix from a GloVe or word2vec **text** file (``.gz`` accepted).
+
+    Row ``i`` holds the vector of the word with index ``i`` in ``word_index`` (a dict, or a
+    fitted :class:`Tokenizer`); row 0 (padding) is zeros. The matrix has
+    ``num_words or len(word_index) + 1`` rows (with a Tokenizer, its ``num_words`` if set).
+    Words absent from the file get zeros (``missing="zeros"``, default) or draws from
+    N(0, scale²) (``missing="random"``, from ``generator``). A word2vec header line
+    ("<count> <dim>") is recognised and skipped. Returns float32 (n_rows, dim), plus the number
+    of words found with ``return_found=True``.
+
+    >>> matrix = load_word_vectors("glove.6B.100d.txt", tokenizer, dim=100)
+    >>> embedding.weight.data[:] = matrix
+    """
+    if isinstance(word_index, Tokenizer):
+        if num_words is None:
+            num_words = word_index.num_words
+        word_index = word_index.word_index
+    if missing not in ("zeros", "random"):
+        raise ValueError(f"load_word_vectors: missing must be 'zeros' or 'random', got {missing!r}")
+    n_rows = int(num_words) if num_words else len(word_index) + 1
+    wanted = {w: i for w, i in word_index.items() if 0 < i < n_rows}
+    path = os.fspath(path)
+    opener = gzip.open if path.endswith(".gz") else open
+    vectors = {}
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace") as f:
+            for lineno, line in enumerate(f, 1):
+                parts = line.rstrip("\n").rstrip(" ").split(" ")
+                if lineno == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
+                    if dim is None:
+                        dim = int(parts[1])
+                    continue
+                if len(parts) < 2:
+                    continue
+                if dim is None:
+                    dim = len(parts) - 1
+                if len(parts) - 1 != dim:
+                    raise ValueError(f"load_word_vectors: {path} line {lineno} has {len(parts) - 1} values, "
+                                     f"expected {dim}")
+                idx = wanted.get(parts[0])
+                if idx is not None:
+                    vectors[idx] = np.asarray(parts[1:], dtype=np.float32)
+    except (OSError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ValueError(f"load_word_vectors: cannot read {path}: {exc}") from exc
+    if dim is None:
+        raise ValueError(f"load_word_vectors: {path} holds no vectors and no dim was given")
+    if missing == "random":
+        matrix = (resolve_generator(generator).standard_normal((n_rows, dim)) * scale).astype(np.float32)
+    else:
+        matrix = np.zeros((n_rows, dim), dtype=np.float32)
+    matrix[0] = 0
+    if vectors:
+        rows = np.fromiter(vectors.keys(), dtype=np.int64, count=len(vectors))
+        matrix[rows] = np.stack(list(vectors.values()))
+    return (matrix, len(vectors)) if return_found else matrix
