@@ -54,7 +54,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(err > 0):
-            worst = np.unravel_index(int(np.argmax(err)), x.shape)
+            worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), x.shape))
             raise GradcheckError(
                 f"gradcheck failed for input {k} (shape {tuple(x.shape)}) at element {worst}: "
                 f"autograd gave {analytic[worst]:.8g}, central differences give {numeric[worst]:.8g} "

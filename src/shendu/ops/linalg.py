@@ -20,10 +20,8 @@ class MatMul(Function):
         a, b = self.a, self.b
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
-        if a.ndim == 1:
-            g = xp.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = xp.expand_dims(g, -1)
+        batch = xp.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if self.needs_grad[0]:
             ga = unbroadcast(xp.matmul(g, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
