@@ -1,2 +1,805 @@
-"""placeholder: convolution and pooling Functions."""
-__all__ = []
+"""Convolution, transposed convolution, pooling and nearest-neighbour resizing.
+
+Shapes follow PyTorch: images are (N, C, H, W), sequences (N, C, L). Every operation is one
+:class:`~shendu.autograd.Function` whose forward and backward work on whole arrays.
+
+How a convolution is computed here (im2col)
+-------------------------------------------
+A 2-D convolution (PyTorch's cross-correlation) with stride s, dilation d, zero padding and
+``groups`` g is
+
+    y[n, o, i, j] = b[o] + Σ_{c ∈ group(o)} Σ_{p<kH} Σ_{q<kW} w[o, c, p, q] · x̃[n, c, i·s + p·d, j·s + q·d]
+
+where x̃ is the padded input, and each output size is
+
+    H_out = ⌊(H + pad_top + pad_bottom − d·(k − 1) − 1) / s⌋ + 1.
+
+The input is viewed channels-last, (N, H, W, C); a strided *view* (no copy) exposes every window as
+(N, H_out, W_out, kH, kW, C); one copy turns it into the matrix of patches ("columns")
+X_col (N·H_out·W_out, kH·kW·C) — each row one receptive field, with C contiguous — and the whole
+convolution is one matrix product Y = X_col · W_colᵀ (one batched product over the groups).
+The result is already channels-last; it is returned as an (N, C, H, W) view of that memory, so the
+next convolution, ReLU or pooling reads it without another copy.
+
+Backward (G the gradient of Y reshaped to (N·H_out·W_out, C_out)):
+
+    ∂L/∂W_col = Gᵀ · X_col,     ∂L/∂b = Σ_{n,i,j} G,     ∂L/∂X_col = G · W_col,
+
+and ∂L/∂x is ∂L/∂X_col folded back onto the image ("col2im"): every kernel offset (p, q) adds its
+slice of the columns to the pixels it was read from — a loop over the kH·kW offsets, each one a
+vectorised strided addition over all samples and pixels.
+"""
+import math
+import numbers
+
+from ..autograd import Function
+from ..backend import xp
+from ..errors import ShapeError
+from ..tensor import Tensor
+
+__all__ = [
+    "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d",
+    "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d",
+    "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool2d", "interpolate", "upsample",
+]
+
+
+# ----- small helpers -------------------------------------------------------------------------------
+def _ntuple(value, n, name, where):
+    """An int or a sequence of n ints, as a tuple of n ints."""
+    if isinstance(value, numbers.Integral):
+        return (int(value),) * n
+    try:
+        out = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{where}: {name} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if len(out) == 1 and n > 1:
+        out = out * n
+    if len(out) != n:
+        raise ValueError(f"{where}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    return out
+
+
+def _padding_pairs(padding, kernel, stride, dilation, where):
+    """Resolve ``padding`` (int, tuple, 'valid', 'same') to ((before, after), ...) per spatial axis.
+
+    'same' (stride 1 only) pads d·(k − 1) in total on each axis, the extra one after, as PyTorch does.
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        mode = padding.lower()
+        if mode == "valid":
+            return ((0, 0),) * n
+        if mode == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{where}: padding='same' needs stride 1 (got stride {stride}); "
+                                 f"use an explicit padding with strided convolutions")
+            total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(f"{where}: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+    pads = _ntuple(padding, n, "padding", where)
+    if any(p < 0 for p in pads):
+        raise ValueError(f"{where}: padding must be non-negative, got {padding!r}")
+    return tuple((p, p) for p in pads)
+
+
+def _out_size(size, k, s, pad_total, d):
+    """⌊(size + pad_total − d·(k − 1) − 1) / s⌋ + 1."""
+    return (size + pad_total - d * (k - 1) - 1) // s + 1
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _check_float(x, where):
+    dtype = getattr(_data(x), "dtype", None)
+    if dtype is not None and dtype.kind not in "fc":
+        raise TypeError(f"{where}: expected a floating-point tensor, got dtype {dtype}; convert it first, "
+                        f"e.g. x.float()")
+
+
+def _check_input(x, ndim, where, layout):
+    shape = tuple(_data(x).shape)
+    if len(shape) != ndim:
+        raise ShapeError(f"{where}: expected a {ndim}-D input {layout}, got shape {shape}")
+    _check_float(x, where)
+
+
+def _as_strided(a, shape, strides):
+    return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
+
+
+def _pad_nhwc(x, pads, value=0.0):
+    """(N, C, H, W) → channels-last (N, H + pads, W + pads, C); a free view when there is no padding."""
+    a = x.transpose(0, 2, 3, 1)
+    (t, b), (l, r) = pads
+    if t == b == l == r == 0:
+        return a
+    n, h, w, c = a.shape
+    out = xp.full((n, h + t + b, w + l + r, c), value, dtype=x.dtype)
+    out[:, t:t + h, l:l + w, :] = a
+    return out
+
+
+def _windows(a, out_hw, kernel, stride, dilation):
+    """Channels-last (N, Hp, Wp, C) → read-only view (N, H_out, W_out, kH, kW, C) of every window."""
+    n, _, _, c = a.shape
+    sn, sh, sw, sc = a.strides
+    return _as_strided(a, (n, out_hw[0], out_hw[1], kernel[0], kernel[1], c),
+                       (sn, sh * stride[0], sw * stride[1], sh * dilation[0], sw * dilation[1], sc))
+
+
+def _im2col(a, out_hw, kernel, stride, dilation, groups):
+    """Channels-last padded input → columns (G, N·H_out·W_out, kH·kW·C/G), one copy."""
+    n, c = a.shape[0], a.shape[3]
+    win = _windows(a, out_hw, kernel, stride, dilation)
+    m = n * out_hw[0] * out_hw[1]
+    if groups == 1:
+        return win.reshape(1, m, kernel[0] * kernel[1] * c)
+    win = win.reshape(win.shape[:5] + (groups, c // groups))
+    return win.transpose(5, 0, 1, 2, 3, 4, 6).reshape(groups, m, kernel[0] * kernel[1] * (c // groups))
+
+
+def _col2im(cols, padded_shape, out_hw, kernel, stride, dilation, groups):
+    """Adjoint of :func:`_im2col`: add each column entry back onto the pixel it was read from.
+
+    ``cols`` (G, N·H_out·W_out, kH·kW·C/G) → channels-last (N, Hp, Wp, C). One strided addition per
+    kernel offset (p, q):  x̃[:, i·s + p·d, j·s + q·d, :] += cols[..., p, q, :] for all i, j at once.
+    """
+    n, hp, wp, c = padded_shape
+    ho, wo = out_hw
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    cg = c // groups
+    d = cols.reshape(groups, n, ho, wo, kh, kw, cg)
+    out = xp.zeros((n, hp, wp, groups, cg), dtype=cols.dtype)
+    for p in range(kh):
+        rows = slice(p * dh, p * dh + sh * (ho - 1) + 1, sh)
+        for q in range(kw):
+            colsl = slice(q * dw, q * dw + sw * (wo - 1) + 1, sw)
+            part = d[:, :, :, :, p, q, :]
+            out[:, rows, colsl] += part[0][:, :, :, None, :] if groups == 1 else part.transpose(1, 2, 3, 0, 4)
+    return out.reshape(n, hp, wp, c)
+
+
+def _nchw(a):
+    """Channels-last (N, H, W, C) memory seen as (N, C, H, W) (a view, no copy)."""
+    return a.transpose(0, 3, 1, 2)
+
+
+def _group_matrix(g_nhwc, groups):
+    """(N, H, W, C) → (G, N·H·W, C/G)."""
+    c = g_nhwc.shape[3]
+    m = g_nhwc.size // c
+    if groups == 1:
+        return g_nhwc.reshape(1, m, c)
+    return g_nhwc.reshape(m, groups, c // groups).transpose(1, 0, 2)
+
+
+def _ungroup(y, shape_nhw):
+    """(G, M, C/G) → channels-last (N, H, W, C)."""
+    g, m, cg = y.shape
+    if g == 1:
+        return y.reshape(shape_nhw + (cg,))
+    return y.transpose(1, 0, 2).reshape(shape_nhw + (g * cg,))
+
+
+# ----- convolution -------------------------------------------------------------------------------
+class Conv2d(Function):
+    """y = conv2d(x, w) + b, x (N, C_in, H, W), w (C_out, C_in/groups, kH, kW), b (C_out,) or None.
+
+    y[n,o,i,j] = b[o] + Σ_{c,p,q} w[o,c,p,q] · x̃[n, g(o)·C_in/G + c, i·s_h + p·d_h, j·s_w + q·d_w],
+    H_out = ⌊(H + pad_h − d_h(kH − 1) − 1)/s_h⌋ + 1 (same for W). Computed as one (batched over groups)
+    matrix product of the im2col patches with the flattened kernel; see the module docstring.
+
+    Derivatives: ∂L/∂w = Gᵀ·X_col, ∂L/∂b = Σ_{n,i,j} ∂L/∂y, ∂L/∂x = col2im(G·W_col).
+    ``padding`` is ((top, bottom), (left, right)); ``stride`` and ``dilation`` are pairs.
+    """
+
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=((0, 0), (0, 0)), dilation=(1, 1),
+                groups=1):
+        n, c, h, w = x.shape
+        cout, cg, kh, kw = weight.shape
+        ho = _out_size(h, kh, stride[0], sum(padding[0]), dilation[0])
+        wo = _out_size(w, kw, stride[1], sum(padding[1]), dilation[1])
+        xpad = _pad_nhwc(x, padding)
+        cols = _im2col(xpad, (ho, wo), (kh, kw), stride, dilation, groups)       # (G, M, K)
+        og = cout // groups
+        # W_col (G, K, C_out/G) with K ordered (p, q, c) like the columns
+        wcol = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
+        wcol = wcol.reshape(groups, kh * kw * cg, og)
+        y = _ungroup(xp.matmul(cols, wcol), (n, ho, wo))
+        if bias is not None:
+            y += bias
+        self.cols, self.wcol, self.groups = cols, wcol, groups
+        self.geom = (xpad.shape, (ho, wo), (kh, kw), stride, dilation, padding, (h, w), weight.shape)
+        return _nchw(y)
+
+    def backward(self, g):
+        padded_shape, out_hw, kernel, stride, dilation, padding, (h, w), wshape = self.geom
+        groups = self.groups
+        gm = _group_matrix(g.transpose(0, 2, 3, 1), groups)                       # (G, M, C_out/G)
+        gx = gw = gb = None
+        if self.needs_grad[0]:
+            dcols = xp.matmul(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
+            dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
+            (t, _), (l, _) = padding
+            gx = _nchw(dx[:, t:t + h, l:l + w, :])
+        if self.needs_grad[1]:
+            cout, cg, kh, kw = wshape
+            dw = xp.matmul(self.cols.transpose(0, 2, 1), gm)                     # (G, K, C_out/G)
+            gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
+        if len(self.needs_grad) > 2 and self.needs_grad[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class Conv1d(Conv2d):
+    """y = conv1d(x, w) + b, x (N, C_in, L), w (C_out, C_in/groups, k): a Conv2d with H = 1.
+
+    y[n,o,i] = b[o] + Σ_{c,p} w[o,c,p] · x̃[n, c, i·s + p·d],  L_out = ⌊(L + pad − d(k − 1) − 1)/s⌋ + 1;
+    derivatives as for :class:`Conv2d`.
+    """
+
+    def forward(self, x, weight, bias=None, stride=(1,), padding=((0, 0),), dilation=(1,), groups=1):
+        y = super().forward(x[:, :, None, :], weight[:, :, None, :], bias, (1,) + tuple(stride),
+                            ((0, 0),) + tuple(padding), (1,) + tuple(dilation), groups)
+        return y[:, :, 0, :]
+
+    def backward(self, g):
+        gx, gw, gb = super().backward(g[:, :, None, :])
+        return (None if gx is None else gx[:, :, 0, :]), (None if gw is None else gw[:, :, 0, :]), gb
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose2d(x, w) + b, x (N, C_in, H, W), w (C_in, C_out/groups, kH, kW).
+
+    The adjoint of Conv2d with respect to its input: every input pixel scatters w-weighted copies
+    of itself onto the output,
+        ỹ[n, o, i·s + p·d, j·s + q·d] += Σ_c x[n,c,i,j] · w[c,o,p,q],   y = ỹ cropped by ``padding``,
+    H_out = (H − 1)·s − 2·pad + d·(kH − 1) + output_padding + 1. Computed as one matrix product
+    X (N·H·W, C_in) · W_col (C_in, kH·kW·C_out) followed by col2im.
+
+    Derivatives: ∂L/∂x = im2col(G̃)·W_colᵀ (a plain convolution of the gradient), ∂L/∂w = Xᵀ·im2col(G̃),
+    ∂L/∂b = Σ ∂L/∂y, where G̃ is ∂L/∂y padded back to ỹ's size.
+    """
+
+    def forward(self, x, weight, bias=None, stride=(1, 1), padding=(0, 0), output_padding=(0, 0),
+                groups=1, dilation=(1, 1)):
+        n, cin, h, w = x.shape
+        _, og, kh, kw = weight.shape
+        cig = cin // groups
+        hf = (h - 1) * stride[0] + dilation[0] * (kh - 1) + 1 + output_padding[0]
+        wf = (w - 1) * stride[1] + dilation[1] * (kw - 1) + 1 + output_padding[1]
+        ho, wo = hf - 2 * padding[0], wf - 2 * padding[1]
+        if ho <= 0 or wo <= 0:
+            raise ShapeError(f"ConvTranspose2d: the output would be {ho}x{wo} for input {h}x{w} "
+                             f"(padding {padding} is too large)")
+        xm = _group_matrix(x.transpose(0, 2, 3, 1), groups)                       # (G, M, C_in/G)
+        wcol = weight.reshape(groups, cig, og, kh, kw).transpose(0, 1, 3, 4, 2).reshape(groups, cig, -1)
+        cols = xp.matmul(xm, wcol)                                                 # (G, M, kH·kW·og)
+        full = _col2im(cols, (n, hf, wf, og * groups), (h, w), (kh, kw), stride, dilation, groups)
+        y = full[:, padding[0]:padding[0] + ho, padding[1]:padding[1] + wo, :]
+        if bias is not None:
+            y += bias
+        self.xm, self.wcol, self.groups = xm, wcol, groups
+        self.geom = ((n, hf, wf, og * groups), (h, w), (kh, kw), stride, dilation, padding, weight.shape)
+        return _nchw(y)
+
+    def backward(self, g):
+        full_shape, in_hw, kernel, stride, dilation, padding, wshape = self.geom
+        n, hf, wf, cout = full_shape
+        gfull = xp.zeros(full_shape, dtype=g.dtype)
+        ho, wo = g.shape[2], g.shape[3]
+        gfull[:, padding[0]:padding[0] + ho, padding[1]:padding[1] + wo, :] = g.transpose(0, 2, 3, 1)
+        cols = _im2col(gfull, in_hw, kernel, stride, dilation, self.groups)       # (G, M, K)
+        gx = gw = gb = None
+        if self.needs_grad[0]:
+            gx = _nchw(_ungroup(xp.matmul(cols, self.wcol.transpose(0, 2, 1)), (n,) + tuple(in_hw)))
+        if self.needs_grad[1]:
+            cin, og, kh, kw = wshape
+            dw = xp.matmul(self.xm.transpose(0, 2, 1), cols)                      # (G, C_in/G, K)
+            gw = dw.reshape(self.groups, cin // self.groups, kh, kw, og).transpose(0, 1, 4, 2, 3)
+            gw = gw.reshape(wshape)
+        if len(self.needs_grad) > 2 and self.needs_grad[2]:
+            gb = g.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class ConvTranspose1d(ConvTranspose2d):
+    """conv_transpose1d: a ConvTranspose2d with H = 1; L_out = (L − 1)s − 2·pad + d(k − 1) + out_pad + 1."""
+
+    def forward(self, x, weight, bias=None, stride=(1,), padding=(0,), output_padding=(0,), groups=1,
+                dilation=(1,)):
+        y = super().forward(x[:, :, None, :], weight[:, :, None, :], bias, (1,) + tuple(stride),
+                            (0,) + tuple(padding), (0,) + tuple(output_padding), groups,
+                            (1,) + tuple(dilation))
+        return y[:, :, 0, :]
+
+    def backward(self, g):
+        gx, gw, gb = super().backward(g[:, :, None, :])
+        return (None if gx is None else gx[:, :, 0, :]), (None if gw is None else gw[:, :, 0, :]), gb
+
+
+def _conv_args(x, weight, bias, nd, stride, padding, dilation, groups, where):
+    layout = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
+    _check_input(x, nd + 2, where, layout)
+    _check_float(weight, where)
+    wshape = tuple(_data(weight).shape)
+    if len(wshape) != nd + 2:
+        raise ShapeError(f"{where}: weight must be {nd + 2}-D, got shape {wshape}")
+    stride = _ntuple(stride, nd, "stride", where)
+    dilation = _ntuple(dilation, nd, "dilation", where)
+    if any(s < 1 for s in stride) or any(d < 1 for d in dilation):
+        raise ValueError(f"{where}: stride and dilation must be positive, got {stride} and {dilation}")
+    kernel = wshape[2:]
+    pads = _padding_pairs(padding, kernel, stride, dilation, where)
+    return stride, pads, dilation, kernel
+
+
+def _check_conv_shapes(xshape, wshape, bias, groups, kernel, stride, pads, dilation, where):
+    c = xshape[1]
+    if groups < 1 or c % groups or wshape[0] % groups:
+        raise ShapeError(f"{where}: groups={groups} must divide both the input channels ({c}) and the "
+                         f"output channels ({wshape[0]})")
+    if wshape[1] * groups != c:
+        raise ShapeError(f"{where}: got input of shape {tuple(xshape)} with {c} channels, but the weight "
+                         f"{tuple(wshape)} with groups={groups} expects {wshape[1] * groups} channels")
+    if bias is not None and tuple(_data(bias).shape) != (wshape[0],):
+        raise ShapeError(f"{where}: bias must have shape ({wshape[0]},), got {tuple(_data(bias).shape)}")
+    spatial = xshape[2:]
+    for size, k, (a, b), d in zip(spatial, kernel, pads, dilation):
+        if size + a + b < d * (k - 1) + 1:
+            raise ShapeError(f"{where}: input of spatial size {tuple(spatial)} (padded by {pads}) is "
+                             f"smaller than the kernel {tuple(kernel)} with dilation {dilation}")
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """2-D convolution over (N, C_in, H, W) with weight (C_out, C_in/groups, kH, kW); see :class:`Conv2d`.
+
+    ``padding`` is an int, a pair, 'valid' (no padding) or 'same' (output as large as the input,
+    stride 1 only). H_out = ⌊(H + 2·pad − dilation·(kH − 1) − 1)/stride⌋ + 1.
+    """
+    stride, pads, dilation, kernel = _conv_args(x, weight, bias, 2, stride, padding, dilation, groups,
+                                                "conv2d")
+    _check_conv_shapes(_data(x).shape, _data(weight).shape, bias, groups, kernel, stride, pads, dilation,
+                       "conv2d")
+    return Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+
+
+def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution over (N, C_in, L) with weight (C_out, C_in/groups, k); see :class:`Conv1d`.
+
+    L_out = ⌊(L + 2·pad − dilation·(k − 1) − 1)/stride⌋ + 1; ``padding`` may be 'same' or 'valid'.
+    """
+    stride, pads, dilation, kernel = _conv_args(x, weight, bias, 1, stride, padding, dilation, groups,
+                                                "conv1d")
+    _check_conv_shapes(_data(x).shape, _data(weight).shape, bias, groups, kernel, stride, pads, dilation,
+                       "conv1d")
+    return Conv1d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+
+
+def _conv_transpose_args(x, weight, bias, nd, stride, padding, output_padding, groups, dilation, where):
+    layout = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
+    _check_input(x, nd + 2, where, layout)
+    _check_float(weight, where)
+    xshape, wshape = tuple(_data(x).shape), tuple(_data(weight).shape)
+    if len(wshape) != nd + 2:
+        raise ShapeError(f"{where}: weight must be {nd + 2}-D (in, out/groups, k...), got shape {wshape}")
+    stride = _ntuple(stride, nd, "stride", where)
+    dilation = _ntuple(dilation, nd, "dilation", where)
+    if isinstance(padding, str):
+        raise ValueError(f"{where}: padding must be an int or a tuple (no 'same'/'valid'), got {padding!r}")
+    padding = _ntuple(padding, nd, "padding", where)
+    output_padding = _ntuple(output_padding, nd, "output_padding", where)
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= max(s, d):
+            raise ValueError(f"{where}: output_padding {output_padding} must be smaller than stride "
+                             f"{stride} or dilation {dilation}")
+    if groups < 1 or xshape[1] % groups or wshape[0] != xshape[1]:
+        raise ShapeError(f"{where}: got input of shape {xshape} with {xshape[1]} channels, but the weight "
+                         f"{wshape} expects {wshape[0]} (divisible by groups={groups})")
+    if bias is not None and tuple(_data(bias).shape) != (wshape[1] * groups,):
+        raise ShapeError(f"{where}: bias must have shape ({wshape[1] * groups},), "
+                         f"got {tuple(_data(bias).shape)}")
+    return stride, padding, output_padding, dilation
+
+
+def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 2-D convolution, weight (C_in, C_out/groups, kH, kW); see :class:`ConvTranspose2d`.
+
+    H_out = (H − 1)·stride − 2·padding + dilation·(kH − 1) + output_padding + 1.
+    """
+    stride, padding, output_padding, dilation = _conv_transpose_args(
+        x, weight, bias, 2, stride, padding, output_padding, groups, dilation, "conv_transpose2d")
+    return ConvTranspose2d.apply(x, weight, bias, stride=stride, padding=padding,
+                                 output_padding=output_padding, groups=groups, dilation=dilation)
+
+
+def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    """Transposed 1-D convolution, weight (C_in, C_out/groups, k); see :class:`ConvTranspose1d`."""
+    stride, padding, output_padding, dilation = _conv_transpose_args(
+        x, weight, bias, 1, stride, padding, output_padding, groups, dilation, "conv_transpose1d")
+    return ConvTranspose1d.apply(x, weight, bias, stride=stride, padding=padding,
+                                 output_padding=output_padding, groups=groups, dilation=dilation)
+
+
+# ----- pooling -----------------------------------------------------------------------------------
+def _pool_geometry(hw, kernel, stride, padding, dilation, ceil_mode, where):
+    """Output size and the extra (bottom, right) padding that makes the last window fit.
+
+    H_out = ⌊ or ⌈ (H + 2p − d(k − 1) − 1)/s ⌉ + 1; with ceil_mode the last window must still start
+    inside the input or its left padding (PyTorch's rule), else it is dropped.
+    """
+    out, extra = [], []
+    for size, k, s, p, d in zip(hw, kernel, stride, padding, dilation):
+        if p * 2 > k:
+            raise ValueError(f"{where}: padding {padding} must be at most half the kernel size {kernel}")
+        span = size + 2 * p - d * (k - 1) - 1
+        if span < 0:
+            raise ShapeError(f"{where}: input of spatial size {tuple(hw)} (padding {padding}) is smaller "
+                             f"than the window {tuple(kernel)} with dilation {dilation}")
+        o = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1
+        out.append(o)
+        extra.append(max(0, (o - 1) * s + d * (k - 1) + 1 - (size + 2 * p)))
+    return tuple(out), tuple(extra)
+
+
+def _pad_nchw(x, padding, extra, value):
+    """Pad the spatial axes of (N, C, H, W) by ``padding`` on both sides plus ``extra`` after."""
+    (ph, pw), (eh, ew) = padding, extra
+    if ph == pw == eh == ew == 0:
+        return x
+    n, c, h, w = x.shape
+    out = xp.full((n, c, h + 2 * ph + eh, w + 2 * pw + ew), value, dtype=x.dtype)
+    out[:, :, ph:ph + h, pw:pw + w] = x
+    return out
+
+
+def _offset_views(a, out_hw, kernel, stride, dilation):
+    """For each kernel offset (p, q): the (N, C, H_out, W_out) strided slice a[:, :, i·s + p·d, j·s + q·d]."""
+    for p in range(kernel[0]):
+        rows = slice(p * dilation[0], p * dilation[0] + stride[0] * (out_hw[0] - 1) + 1, stride[0])
+        for q in range(kernel[1]):
+            cols = slice(q * dilation[1], q * dilation[1] + stride[1] * (out_hw[1] - 1) + 1, stride[1])
+            yield p * kernel[1] + q, (slice(None), slice(None), rows, cols)
+
+
+class MaxPool2d(Function):
+    """y[n,c,i,j] = max_{p,q} x̃[n, c, i·s + p·d, j·s + q·d] (x̃ padded with −∞).
+
+    The derivative is 1 at the window's first maximum (row-major order, as PyTorch picks) and 0
+    elsewhere: ∂L/∂x receives each ∂L/∂y at its argmax (summed where windows overlap). With
+    ``return_indices`` a second output gives each argmax as a flat index h·W + w into the input.
+    """
+
+    def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
+                ceil_mode=False, return_indices=False):
+        n, c, h, w = x.shape
+        out_hw, extra = _pool_geometry((h, w), kernel_size, stride, padding, dilation, ceil_mode,
+                                       "max_pool2d")
+        xpad = _pad_nchw(x, padding, extra, -xp.inf)
+        best = arg = None
+        for k, idx in _offset_views(xpad, out_hw, kernel_size, stride, dilation):
+            v = xpad[idx]
+            if best is None:
+                best = v.copy()
+                small = kernel_size[0] * kernel_size[1] <= 127
+                arg = xp.zeros(best.shape, dtype=xp.int8 if small else xp.int32)
+                continue
+            better = v > best           # strict: the first maximum wins; NaN propagates below
+            better |= xp.isnan(v) & ~xp.isnan(best)
+            xp.copyto(best, v, where=better)
+            arg[better] = k
+        self.arg, self.geom = arg, (x.shape, xpad.shape, out_hw, kernel_size, stride, dilation, padding)
+        if not return_indices:
+            return best
+        kw = kernel_size[1]
+        i = xp.arange(out_hw[0]).reshape(-1, 1)
+        j = xp.arange(out_hw[1])
+        row = i * stride[0] - padding[0] + (arg // kw) * dilation[0]
+        col = j * stride[1] - padding[1] + (arg % kw) * dilation[1]
+        return best, (row * w + col).astype(xp.int64)
+
+    def backward(self, g, *_):
+        xshape, pshape, out_hw, kernel, stride, dilation, padding = self.geom
+        gx = xp.zeros(pshape, dtype=g.dtype)
+        disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
+        for k, idx in _offset_views(gx, out_hw, kernel, stride, dilation):
+            hit = self.arg == k
+            if disjoint:
+                xp.copyto(gx[idx], g, where=hit)
+            else:
+                gx[idx] += xp.where(hit, g, 0)
+        h, w = xshape[2:]
+        return gx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+
+
+class AvgPool2d(Function):
+    """y[n,c,i,j] = (1/D_ij) Σ_{p,q} x̃[n, c, i·s + p, j·s + q] (x̃ zero-padded).
+
+    D_ij counts the window's cells inside the padded input (``count_include_pad=True``) or inside the
+    input itself (False), or is ``divisor_override``. Derivative: ∂L/∂x̃ at each window cell += ∂L/∂y / D.
+    """
+
+    def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), ceil_mode=False,
+                count_include_pad=True, divisor_override=None):
+        n, c, h, w = x.shape
+        one = (1, 1)
+        out_hw, extra = _pool_geometry((h, w), kernel_size, stride, padding, one, ceil_mode, "avg_pool2d")
+        xpad = _pad_nchw(x, padding, extra, 0.0)
+        total = None
+        for _, idx in _offset_views(xpad, out_hw, kernel_size, stride, one):
+            total = xpad[idx].copy() if total is None else xp.add(total, xpad[idx], out=total)
+        if divisor_override:
+            div = xp.asarray(float(divisor_override), dtype=x.dtype)
+        else:
+            # count the window cells that lie in the padded input (or the input alone) with the same sums
+            ph, pw = padding
+            mask = xp.zeros((1, 1) + xpad.shape[2:], dtype=x.dtype)
+            if count_include_pad:
+                mask[:, :, :h + 2 * ph, :w + 2 * pw] = 1
+            else:
+                mask[:, :, ph:ph + h, pw:pw + w] = 1
+            div = sum(mask[idx] for _, idx in _offset_views(mask, out_hw, kernel_size, stride, one))
+        self.div = div
+        self.geom = (x.shape, xpad.shape, out_hw, kernel_size, stride, padding)
+        total /= div
+        return total
+
+    def backward(self, g):
+        xshape, pshape, out_hw, kernel, stride, padding = self.geom
+        gd = g / self.div
+        gx = xp.zeros(pshape, dtype=g.dtype)
+        for _, idx in _offset_views(gx, out_hw, kernel, stride, (1, 1)):
+            gx[idx] += gd
+        h, w = xshape[2:]
+        return gx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
+
+
+class MaxPool1d(MaxPool2d):
+    """max_pool1d over (N, C, L): a MaxPool2d with a 1-row window; same derivative (to the argmax)."""
+
+    def forward(self, x, kernel_size=(2,), stride=(2,), padding=(0,), dilation=(1,), ceil_mode=False,
+                return_indices=False):
+        out = super().forward(x[:, :, None, :], (1,) + tuple(kernel_size), (1,) + tuple(stride),
+                              (0,) + tuple(padding), (1,) + tuple(dilation), ceil_mode, return_indices)
+        if return_indices:
+            return out[0][:, :, 0, :], out[1][:, :, 0, :]
+        return out[:, :, 0, :]
+
+    def backward(self, g, *_):
+        return super().backward(g[:, :, None, :])[:, :, 0, :]
+
+
+class AvgPool1d(AvgPool2d):
+    """avg_pool1d over (N, C, L): an AvgPool2d with a 1-row window."""
+
+    def forward(self, x, kernel_size=(2,), stride=(2,), padding=(0,), ceil_mode=False,
+                count_include_pad=True):
+        return super().forward(x[:, :, None, :], (1,) + tuple(kernel_size), (1,) + tuple(stride),
+                               (0,) + tuple(padding), ceil_mode, count_include_pad)[:, :, 0, :]
+
+    def backward(self, g):
+        return super().backward(g[:, :, None, :])[:, :, 0, :]
+
+
+def _pool_args(x, nd, kernel_size, stride, padding, dilation, where):
+    layout = "(N, C, H, W)" if nd == 2 else "(N, C, L)"
+    _check_input(x, nd + 2, where, layout)
+    kernel = _ntuple(kernel_size, nd, "kernel_size", where)
+    stride = kernel if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0) \
+        else _ntuple(stride, nd, "stride", where)
+    padding = _ntuple(padding, nd, "padding", where)
+    dilation = _ntuple(dilation, nd, "dilation", where)
+    if min(kernel) < 1 or min(stride) < 1 or min(dilation) < 1 or min(padding) < 0:
+        raise ValueError(f"{where}: kernel_size, stride and dilation must be positive and padding "
+                         f"non-negative, got {kernel}, {stride}, {dilation}, {padding}")
+    return kernel, stride, padding, dilation
+
+
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over k×k windows of (N, C, H, W); stride defaults to the kernel size. See :class:`MaxPool2d`.
+
+    H_out = ⌊(H + 2·padding − dilation·(k − 1) − 1)/stride⌋ + 1 (⌈·⌉ with ``ceil_mode``).
+    """
+    k, s, p, d = _pool_args(x, 2, kernel_size, stride, padding, dilation, "max_pool2d")
+    return MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=bool(ceil_mode),
+                           return_indices=bool(return_indices))
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+    """Max over windows of (N, C, L); see :class:`MaxPool1d`."""
+    k, s, p, d = _pool_args(x, 1, kernel_size, stride, padding, dilation, "max_pool1d")
+    return MaxPool1d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=bool(ceil_mode),
+                           return_indices=bool(return_indices))
+
+
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    """Mean over k×k windows of (N, C, H, W); see :class:`AvgPool2d` for the divisor."""
+    k, s, p, _ = _pool_args(x, 2, kernel_size, stride, padding, 1, "avg_pool2d")
+    return AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
+                           count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
+
+
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+    """Mean over windows of (N, C, L); see :class:`AvgPool1d`."""
+    k, s, p, _ = _pool_args(x, 1, kernel_size, stride, padding, 1, "avg_pool1d")
+    return AvgPool1d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
+                           count_include_pad=bool(count_include_pad))
+
+
+# ----- adaptive pooling ---------------------------------------------------------------------------
+def _adaptive_matrix(size, out, dtype):
+    """A (out, size) averaging matrix: row i is 1/len on bins [⌊i·size/out⌋, ⌈(i+1)·size/out⌉)."""
+    i = xp.arange(out)
+    start = (i * size) // out
+    end = -((-(i + 1) * size) // out)
+    cols = xp.arange(size)
+    inside = (cols >= start[:, None]) & (cols < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+class AdaptiveAvgPool2d(Function):
+    """y[n,c,i,j] = mean of x[n, c, bin_i, bin_j], bin_i = [⌊iH/H_out⌋, ⌈(i+1)H/H_out⌉) (PyTorch's bins).
+
+    Written as y = A_h · x · A_wᵀ with averaging matrices A (see :func:`_adaptive_matrix`);
+    ∂L/∂x = A_hᵀ · ∂L/∂y · A_w.
+    """
+
+    def forward(self, x, output_size=(1, 1)):
+        h, w = x.shape[2:]
+        self.ah = _adaptive_matrix(h, output_size[0], x.dtype)
+        self.aw = _adaptive_matrix(w, output_size[1], x.dtype)
+        if output_size == (1, 1):
+            return x.mean(axis=(2, 3), keepdims=True)
+        return xp.matmul(xp.matmul(self.ah, x), self.aw.T)
+
+    def backward(self, g):
+        return xp.matmul(xp.matmul(self.ah.T, g), self.aw)
+
+
+class AdaptiveMaxPool2d(Function):
+    """y[n,c,i,j] = max of x[n, c, bin_i, bin_j] (bins as in AdaptiveAvgPool2d); gradient to the argmax.
+
+    Bins have at most two distinct sizes, so each output is the max over a fixed number of offsets
+    from the bin start (clipped to the bin's end); the loop runs over those offsets, not pixels.
+    """
+
+    def forward(self, x, output_size=(1, 1)):
+        h, w = x.shape[2:]
+        oh, ow = output_size
+        hs, he = (xp.arange(oh) * h) // oh, -((-(xp.arange(oh) + 1) * h) // oh)
+        ws, we = (xp.arange(ow) * w) // ow, -((-(xp.arange(ow) + 1) * w) // ow)
+        best = None
+        for p in range(int((he - hs).max())):
+            rows = xp.minimum(hs + p, he - 1)
+            for q in range(int((we - ws).max())):
+                cols = xp.minimum(ws + q, we - 1)
+                v = x[:, :, rows[:, None], cols[None, :]]
+                flat = rows[:, None] * w + cols[None, :]
+                if best is None:
+                    best, arg = v.copy(), xp.broadcast_to(flat, v.shape).copy()
+                    continue
+                better = (v > best) | (xp.isnan(v) & ~xp.isnan(best))
+                xp.copyto(best, v, where=better)
+                xp.copyto(arg, xp.broadcast_to(flat, v.shape), where=better)
+        self.arg, self.shape = arg, x.shape
+        return best
+
+    def backward(self, g):
+        n, c, h, w = self.shape
+        gx = xp.zeros((n * c, h * w), dtype=g.dtype)
+        rows = xp.arange(n * c)[:, None]
+        xp.add.at(gx, (rows, self.arg.reshape(n * c, -1)), g.reshape(n * c, -1))
+        return gx.reshape(self.shape)
+
+
+def _adaptive_size(x, output_size, nd, where):
+    spatial = _data(x).shape[2:]
+    size = (output_size,) * nd if isinstance(output_size, numbers.Integral) or output_size is None \
+        else tuple(output_size)
+    if len(size) != nd:
+        raise ValueError(f"{where}: output_size must be an int or a tuple of {nd}, got {output_size!r}")
+    size = tuple(int(s) if s is not None else int(d) for s, d in zip(size, spatial))
+    if min(size) < 1:
+        raise ValueError(f"{where}: output_size must be positive, got {output_size!r}")
+    return size
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average (N, C, H, W) down to ``output_size`` (int or pair; None keeps that axis); see the Function."""
+    _check_input(x, 4, "adaptive_avg_pool2d", "(N, C, H, W)")
+    return AdaptiveAvgPool2d.apply(x, output_size=_adaptive_size(x, output_size, 2, "adaptive_avg_pool2d"))
+
+
+def adaptive_avg_pool1d(x, output_size):
+    """Average (N, C, L) down to ``output_size`` positions (PyTorch's bins)."""
+    _check_input(x, 3, "adaptive_avg_pool1d", "(N, C, L)")
+    size = _adaptive_size(x, output_size, 1, "adaptive_avg_pool1d")
+    from . import reshape
+
+    n, c, length = _data(x).shape
+    y = AdaptiveAvgPool2d.apply(reshape(x, (n, c, 1, length)), output_size=(1,) + size)
+    return reshape(y, (n, c, size[0]))
+
+
+def adaptive_max_pool2d(x, output_size):
+    """Max of (N, C, H, W) over PyTorch's adaptive bins; see :class:`AdaptiveMaxPool2d`."""
+    _check_input(x, 4, "adaptive_max_pool2d", "(N, C, H, W)")
+    return AdaptiveMaxPool2d.apply(x, output_size=_adaptive_size(x, output_size, 2, "adaptive_max_pool2d"))
+
+
+# ----- resizing -----------------------------------------------------------------------------------
+class UpsampleNearest(Function):
+    """y[..., i, j] = x[..., src_h(i), src_w(j)], src(i) = min(⌊i·scale⌋, size − 1) per spatial axis.
+
+    ``scale`` is in/out (or 1/scale_factor when one was given, as PyTorch does). The derivative adds
+    each ∂L/∂y entry to the source it was copied from: a segment sum (``add.reduceat``) per axis.
+    """
+
+    def forward(self, x, index=()):
+        self.index, self.shape = index, x.shape
+        y = x
+        for axis, ind in enumerate(index, start=2):
+            y = xp.take(y, ind, axis=axis)
+        return y
+
+    def backward(self, g):
+        for axis in range(len(self.index) + 1, 1, -1):
+            ind = self.index[axis - 2]
+            size = self.shape[axis]
+            # ind is non-decreasing: sum each run of equal sources, then place the runs
+            starts = xp.flatnonzero(xp.r_[True, ind[1:] != ind[:-1]])
+            sums = xp.add.reduceat(g, starts, axis=axis)
+            shape = list(g.shape)
+            shape[axis] = size
+            out = xp.zeros(shape, dtype=g.dtype)
+            where = [slice(None)] * g.ndim
+            where[axis] = ind[starts]
+            out[tuple(where)] = sums
+            g = out
+        return g
+
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None):
+    """Resize the spatial axes of (N, C, L) or (N, C, H, W) by nearest-neighbour copying.
+
+    Give ``size`` (output size) or ``scale_factor`` (output = ⌊input · factor⌋). Output pixel i copies
+    input pixel min(⌊i·r⌋, size − 1) with r = 1/scale_factor, or in/out when ``size`` is given.
+    """
+    if mode != "nearest":
+        raise NotImplementedError(f"interpolate: mode={mode!r} is not available; shendu implements "
+                                  f"mode='nearest'")
+    shape = tuple(_data(x).shape)
+    if len(shape) not in (3, 4):
+        raise ShapeError(f"interpolate: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, "
+                         f"got shape {shape}")
+    nd = len(shape) - 2
+    spatial = shape[2:]
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor")
+    if size is not None:
+        out = _ntuple(size, nd, "size", "interpolate")
+        ratios = [i / o for i, o in zip(spatial, out)]
+    else:
+        factors = (float(scale_factor),) * nd if isinstance(scale_factor, numbers.Real) \
+            else tuple(float(f) for f in scale_factor)
+        if len(factors) != nd:
+            raise ValueError(f"interpolate: scale_factor must be a number or a tuple of {nd}")
+        out = tuple(int(math.floor(i * f)) for i, f in zip(spatial, factors))
+        ratios = [i / o if recompute_scale_factor else 1.0 / f for i, o, f in zip(spatial, out, factors)]
+    if min(out) < 1:
+        raise ValueError(f"interpolate: the output size {out} must be positive")
+    index = tuple(xp.minimum(xp.floor(xp.arange(o, dtype=xp.float32) * xp.float32(r)).astype(xp.int64), i - 1)
+                  for o, r, i in zip(out, ratios, spatial))
+    return UpsampleNearest.apply(x, index=index)
+
+
+def upsample(x, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    """Alias of :func:`interpolate` (PyTorch's older name)."""
+    return interpolate(x, size, scale_factor, mode, align_corners)
