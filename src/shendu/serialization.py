@@ -90,7 +90,8 @@ def decode(blob, source="<bytes>"):
 def save(obj, path, metadata=None):
     """Save a ``state_dict`` (name -> Tensor/array) to ``path`` as safetensors, atomically."""
     if not hasattr(obj, "items"):
-        raise TypeError(f"save() takes a mapping of names to tensors (a state_dict), got {type(obj).__name__}")
+        raise TypeError("save() takes a mapping of names to tensors (a state_dict), "
+                        f"got {type(obj).__name__}")
     atomic_write_bytes(path, encode(obj, metadata))
 
 
