@@ -50,10 +50,10 @@ def op_rows(torch, repeats):
     xs = sd.tensor(a64, requires_grad=True)
     xt = torch.tensor(a64, requires_grad=True)
     for name, (fs, ft) in cases.items():
-        def s_step():
+        def s_step(fs=fs):
             fs(xs).sum().backward()
 
-        def t_step():
+        def t_step(ft=ft):
             ft(xt).sum().backward()
 
         ts, tt = median_time(s_step, repeats), median_time(t_step, repeats)
@@ -117,8 +117,8 @@ def main():
 
     threads = blas_threads()
     torch.set_num_threads(threads)
-    print(f"# {platform.processor() or platform.machine()}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"threads {threads}")
+    print(f"# {platform.processor() or platform.machine()}, numpy {np.__version__}, "
+          f"torch {torch.__version__}, threads {threads}")
     rows = op_rows(torch, args.repeats) + [mlp_row(torch, args.repeats)]
     print(f"{'case':38s} {'shendu':>10s} {'torch':>10s} {'ratio':>7s}")
     for name, ts, tt in rows:

@@ -52,11 +52,11 @@ def build_model(kind, input_shape, n_classes):
             layers.Dense(512, activation="relu"),
             layers.Dense(n_classes, activation="softmax"),
         ])
-    small = input_shape[0] < 16
+    pad = "same" if input_shape[0] < 16 else "valid"
     return Sequential([
-        layers.Conv2D(32, 3, activation="relu", padding="same" if small else "valid", input_shape=input_shape),
+        layers.Conv2D(32, 3, activation="relu", padding=pad, input_shape=input_shape),
         layers.MaxPooling2D(2),
-        layers.Conv2D(64, 3, activation="relu", padding="same" if small else "valid"),
+        layers.Conv2D(64, 3, activation="relu", padding=pad),
         layers.MaxPooling2D(2),
         layers.Flatten(),
         layers.Dense(n_classes, activation="softmax"),
@@ -138,7 +138,8 @@ def make_parser():
 
     training_args(sub.add_parser("demo", help="train the seed CNN and write a report (the main job)"), 2,
                   os.path.join("runs", "demo"))
-    training_args(sub.add_parser("train", help="train a model on a data set"), 5, os.path.join("runs", "train"))
+    training_args(sub.add_parser("train", help="train a model on a data set"), 5,
+                  os.path.join("runs", "train"))
     ev = sub.add_parser("evaluate", help="evaluate a saved model on a data set's test split")
     ev.add_argument("model_file")
     ev.add_argument("--dataset", choices=DATASETS, default="auto")
