@@ -268,13 +268,13 @@ def warp_affine(x, inverse, fill=0.0, interpolation="bilinear"):
     sx = A[:, 0, 0, None, None] * u + A[:, 0, 1, None, None] * v + A[:, 0, 2, None, None] + cx
     sy = A[:, 1, 0, None, None] * u + A[:, 1, 1, None, None] * v + A[:, 1, 2, None, None] + cy
     base = (np.arange(n) * H * W)[:, None, None]
-    work = np.float32 if x.dtype.kind != "f" else x.dtype
+    work = np.dtype(np.float32) if x.dtype.kind != "f" else x.dtype
 
     def gather(iy, ix):
         inside = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
         idx = base + np.clip(iy, 0, H - 1) * W + np.clip(ix, 0, W - 1)
         vals = pixels[idx].astype(work, copy=False)  # (n, H, W, c)
-        return np.where(inside[..., None], vals, work(fill))
+        return np.where(inside[..., None], vals, work.type(fill))
 
     if interpolation == "nearest":
         out = gather(np.rint(sy).astype(np.int64), np.rint(sx).astype(np.int64))
