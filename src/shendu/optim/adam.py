@@ -1,0 +1,80 @@
+"""Adam and AdamW: momentum on the gradient plus per-coordinate scaling by its running RMS."""
+from ..backend import xp
+from .optimizer import Optimizer, _decayed_grad, _lerp_, _square_avg_
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), with PyTorch's update rule, names and defaults.
+
+    With g the gradient (negated when ``maximize``), (β₁, β₂) = ``betas``, t the step count
+    (from 1) and η = ``lr``::
+
+        g ← g + λ·θ                       (λ = weight_decay, L2 style; see AdamW for decoupled)
+        m ← β₁·m + (1 − β₁)·g             (first moment: a running mean of gradients)
+        v ← β₂·v + (1 − β₂)·g²            (second moment: a running mean of squared gradients)
+        amsgrad:  v̂ ← max(v̂, v), and v̂ replaces v below
+        θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+    The factors 1/(1 − βᵗ) undo the bias of m and v towards their zero start.
+    ``decoupled_weight_decay=True`` turns this into :class:`AdamW`.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                        maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _init_state(self, param, state, group):
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_avg_sq"] = xp.zeros_like(param)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+
+    def _update(self, param, grad, state, group):
+        state["step"] += 1
+        step = state["step"]
+        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        if group.get("decoupled_weight_decay", False):
+            if wd:
+                param *= 1.0 - lr * wd
+            g = _decayed_grad(grad, param, 0.0, group["maximize"])
+        else:
+            g = _decayed_grad(grad, param, wd, group["maximize"])
+        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+        _lerp_(exp_avg, g, 1.0 - beta1)
+        _square_avg_(exp_avg_sq, g, beta2)
+        step_size = lr / (1.0 - beta1 ** step)
+        bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
+        second = exp_avg_sq
+        if group["amsgrad"]:
+            second = state.setdefault("max_exp_avg_sq", xp.zeros_like(param))
+            xp.maximum(second, exp_avg_sq, out=second)
+        denom = xp.sqrt(second)
+        denom /= bias_correction2_sqrt
+        denom += eps
+        xp.divide(exp_avg, denom, out=denom)
+        denom *= step_size
+        param -= denom
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter, 2019): Adam with weight decay decoupled from the gradient.
+
+    Same as :class:`Adam` except that, instead of adding λ·θ to the gradient, each step first
+    shrinks the weights directly::
+
+        θ ← θ·(1 − η·λ)                   (λ = weight_decay, default 1e-2)
+
+    then takes the Adam step with the raw gradient. The decay is then not rescaled by the
+    adaptive denominator, which regularises large-gradient weights as much as the others.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         maximize=maximize, decoupled_weight_decay=True)

@@ -1,0 +1,63 @@
+"""RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
+from ..backend import xp
+from .optimizer import Optimizer, _decayed_grad, _lerp_, _square_avg_
+
+__all__ = ["RMSprop"]
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton's lecture 6e), with PyTorch's update rule, names and defaults.
+
+    With g the gradient (negated when ``maximize``), α = ``alpha``, μ = ``momentum``, η = ``lr``::
+
+        g ← g + λ·θ                              (λ = weight_decay, if ≠ 0)
+        v ← α·v + (1 − α)·g²
+        centered:  m ← α·m + (1 − α)·g ;  d ← √(v − m²) + ε      (variance instead of 2nd moment)
+        otherwise: d ← √v + ε
+        momentum > 0:  b ← μ·b + g/d ;  θ ← θ − η·b
+        otherwise:     θ ← θ − η·g/d
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
+                 *, maximize=False):
+        if momentum < 0.0:
+            raise ValueError(f"RMSprop: invalid momentum={momentum}; it must be >= 0")
+        if alpha < 0.0:
+            raise ValueError(f"RMSprop: invalid alpha={alpha}; it must be >= 0")
+        defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
+                        weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _init_state(self, param, state, group):
+        state["step"] = 0
+        state["square_avg"] = xp.zeros_like(param)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = xp.zeros_like(param)
+        if group["centered"]:
+            state["grad_avg"] = xp.zeros_like(param)
+
+    def _update(self, param, grad, state, group):
+        state["step"] += 1
+        alpha, eps, momentum = float(group["alpha"]), float(group["eps"]), float(group["momentum"])
+        g = _decayed_grad(grad, param, float(group["weight_decay"]), group["maximize"])
+        square_avg = state["square_avg"]
+        _square_avg_(square_avg, g, alpha)
+        if group["centered"]:
+            grad_avg = state.setdefault("grad_avg", xp.zeros_like(param))
+            _lerp_(grad_avg, g, 1.0 - alpha)
+            avg = xp.multiply(grad_avg, grad_avg)
+            xp.subtract(square_avg, avg, out=avg)
+            xp.sqrt(avg, out=avg)
+        else:
+            avg = xp.sqrt(square_avg)
+        avg += eps
+        if momentum > 0:
+            buf = state.setdefault("momentum_buffer", xp.zeros_like(param))
+            buf *= momentum
+            xp.divide(g, avg, out=avg)
+            buf += avg
+            xp.multiply(buf, float(group["lr"]), out=avg)
+        else:
+            xp.divide(g, avg, out=avg)
+            avg *= float(group["lr"])
+        param -= avg
