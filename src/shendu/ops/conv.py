@@ -350,8 +350,19 @@ def _check_conv_shapes(xshape, wshape, bias, groups, kernel, stride, pads, dilat
     spatial = xshape[2:]
     for size, k, (a, b), d in zip(spatial, kernel, pads, dilation):
         if size + a + b < d * (k - 1) + 1:
-            raise ShapeError(f"{where}: input of spatial size {tuple(spatial)} (padded by {pads}) is "
-                             f"smaller than the kernel {tuple(kernel)} with dilation {dilation}")
+            padded = tuple(n + a + b for n, (a, b) in zip(spatial, pads))
+            raise ShapeError(f"{where}: input of spatial size {tuple(spatial)} (padded: {padded}) is "
+                             f"smaller than the kernel {tuple(kernel)} (dilation {dilation}); use a "
+                             f"larger input, more padding or a smaller kernel")
+
+
+def _conv(x, weight, bias, stride, padding, dilation, groups, nd, where):
+    """Check the arguments of a convolution (``where`` names the caller in errors) and apply it."""
+    stride, pads, dilation, kernel = _conv_args(x, weight, bias, nd, stride, padding, dilation, groups, where)
+    _check_conv_shapes(_data(x).shape, _data(weight).shape, bias, groups, kernel, stride, pads, dilation,
+                       where)
+    fn = Conv2d if nd == 2 else Conv1d
+    return fn.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
 
 
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -360,11 +371,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     ``padding`` is an int, a pair, 'valid' (no padding) or 'same' (output as large as the input,
     stride 1 only). H_out = ⌊(H + 2·pad − dilation·(kH − 1) − 1)/stride⌋ + 1.
     """
-    stride, pads, dilation, kernel = _conv_args(x, weight, bias, 2, stride, padding, dilation, groups,
-                                                "conv2d")
-    _check_conv_shapes(_data(x).shape, _data(weight).shape, bias, groups, kernel, stride, pads, dilation,
-                       "conv2d")
-    return Conv2d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -372,11 +379,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     L_out = ⌊(L + 2·pad − dilation·(k − 1) − 1)/stride⌋ + 1; ``padding`` may be 'same' or 'valid'.
     """
-    stride, pads, dilation, kernel = _conv_args(x, weight, bias, 1, stride, padding, dilation, groups,
-                                                "conv1d")
-    _check_conv_shapes(_data(x).shape, _data(weight).shape, bias, groups, kernel, stride, pads, dilation,
-                       "conv1d")
-    return Conv1d.apply(x, weight, bias, stride=stride, padding=pads, dilation=dilation, groups=groups)
+    return _conv(x, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
 def _conv_transpose_args(x, weight, bias, nd, stride, padding, output_padding, groups, dilation, where):
@@ -405,23 +408,27 @@ def _conv_transpose_args(x, weight, bias, nd, stride, padding, output_padding, g
     return stride, padding, output_padding, dilation
 
 
+def _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, nd, where):
+    stride, padding, output_padding, dilation = _conv_transpose_args(
+        x, weight, bias, nd, stride, padding, output_padding, groups, dilation, where)
+    fn = ConvTranspose2d if nd == 2 else ConvTranspose1d
+    return fn.apply(x, weight, bias, stride=stride, padding=padding, output_padding=output_padding,
+                    groups=groups, dilation=dilation)
+
+
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 2-D convolution, weight (C_in, C_out/groups, kH, kW); see :class:`ConvTranspose2d`.
 
     H_out = (H − 1)·stride − 2·padding + dilation·(kH − 1) + output_padding + 1.
     """
-    stride, padding, output_padding, dilation = _conv_transpose_args(
-        x, weight, bias, 2, stride, padding, output_padding, groups, dilation, "conv_transpose2d")
-    return ConvTranspose2d.apply(x, weight, bias, stride=stride, padding=padding,
-                                 output_padding=output_padding, groups=groups, dilation=dilation)
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, 2,
+                           "conv_transpose2d")
 
 
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed 1-D convolution, weight (C_in, C_out/groups, k); see :class:`ConvTranspose1d`."""
-    stride, padding, output_padding, dilation = _conv_transpose_args(
-        x, weight, bias, 1, stride, padding, output_padding, groups, dilation, "conv_transpose1d")
-    return ConvTranspose1d.apply(x, weight, bias, stride=stride, padding=padding,
-                                 output_padding=output_padding, groups=groups, dilation=dilation)
+    return _conv_transpose(x, weight, bias, stride, padding, output_padding, groups, dilation, 1,
+                           "conv_transpose1d")
 
 
 # ----- pooling -----------------------------------------------------------------------------------
@@ -600,36 +607,44 @@ def _pool_args(x, nd, kernel_size, stride, padding, dilation, where):
     return kernel, stride, padding, dilation
 
 
+def _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd, where):
+    k, s, p, d = _pool_args(x, nd, kernel_size, stride, padding, dilation, where)
+    fn = MaxPool2d if nd == 2 else MaxPool1d
+    return fn.apply(x, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=bool(ceil_mode),
+                    return_indices=bool(return_indices))
+
+
+def _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, nd, where):
+    k, s, p, _ = _pool_args(x, nd, kernel_size, stride, padding, 1, where)
+    extra = {"divisor_override": divisor_override} if nd == 2 else {}
+    fn = AvgPool2d if nd == 2 else AvgPool1d
+    return fn.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
+                    count_include_pad=bool(count_include_pad), **extra)
+
+
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over k×k windows of (N, C, H, W); stride defaults to the kernel size. See :class:`MaxPool2d`.
 
     H_out = ⌊(H + 2·padding − dilation·(k − 1) − 1)/stride⌋ + 1 (⌈·⌉ with ``ceil_mode``).
     """
-    k, s, p, d = _pool_args(x, 2, kernel_size, stride, padding, dilation, "max_pool2d")
-    return MaxPool2d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=bool(ceil_mode),
-                           return_indices=bool(return_indices))
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 2, "max_pool2d")
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
     """Max over windows of (N, C, L); see :class:`MaxPool1d`."""
-    k, s, p, d = _pool_args(x, 1, kernel_size, stride, padding, dilation, "max_pool1d")
-    return MaxPool1d.apply(x, kernel_size=k, stride=s, padding=p, dilation=d, ceil_mode=bool(ceil_mode),
-                           return_indices=bool(return_indices))
+    return _max_pool(x, kernel_size, stride, padding, dilation, ceil_mode, return_indices, 1, "max_pool1d")
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over k×k windows of (N, C, H, W); see :class:`AvgPool2d` for the divisor."""
-    k, s, p, _ = _pool_args(x, 2, kernel_size, stride, padding, 1, "avg_pool2d")
-    return AvgPool2d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
-                           count_include_pad=bool(count_include_pad), divisor_override=divisor_override)
+    return _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, 2,
+                     "avg_pool2d")
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over windows of (N, C, L); see :class:`AvgPool1d`."""
-    k, s, p, _ = _pool_args(x, 1, kernel_size, stride, padding, 1, "avg_pool1d")
-    return AvgPool1d.apply(x, kernel_size=k, stride=s, padding=p, ceil_mode=bool(ceil_mode),
-                           count_include_pad=bool(count_include_pad))
+    return _avg_pool(x, kernel_size, stride, padding, ceil_mode, count_include_pad, None, 1, "avg_pool1d")
 
 
 # ----- adaptive pooling ---------------------------------------------------------------------------
