@@ -81,7 +81,10 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
     removed and the error is raised: nothing half-written stays in the cache.
     """
     folder = os.path.dirname(os.path.abspath(dest))
-    created = not os.path.isdir(folder)
+    created, d = [], folder
+    while not os.path.isdir(d):  # folders this call creates, deepest first, removed again on error
+        created.append(d)
+        d = os.path.dirname(d)
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(dest) + ".", suffix=".part")
     try:
@@ -100,11 +103,11 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
     except BaseException:
         if os.path.exists(tmp):
             os.remove(tmp)
-        if created:
+        for d in created:
             try:
-                os.rmdir(folder)
+                os.rmdir(d)
             except OSError:
-                pass
+                break
         raise
     return dest
 
