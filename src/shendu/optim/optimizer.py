@@ -58,6 +58,9 @@ class Optimizer:
                             "Tensor; wrap it in a list: [param]")
         if isinstance(params, dict):
             params = [params]
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{name}: parameters must be given in an ordered collection (list, tuple, "
+                            "generator), not a set, so that state dicts number them the same every run")
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError(f"{name} got an empty parameter list: pass model.parameters() (or a list of "
