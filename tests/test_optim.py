@@ -1,9 +1,9 @@
 """Optimizers: trajectories equal to PyTorch's, state dicts, parameter groups and errors."""
 import numpy as np
 import pytest
-from conftest import require
 
 import shendu as sd
+from conftest import require
 from shendu import optim
 
 SHAPES = [(3, 4), (5,)]
