@@ -94,7 +94,7 @@ class RNNBase(Module):
 
     @property
     def all_weights(self):
-        """Per layer and direction, the list [weight_ih, weight_hh, bias_ih, bias_hh] (no biases if bias=False)."""
+        """Per layer and direction: [weight_ih, weight_hh, bias_ih, bias_hh] (no biases if bias=False)."""
         per = 4 if self.bias else 2
         names = self._flat_weights_names
         return [[getattr(self, n) for n in names[i:i + per]] for i in range(0, len(names), per)]
@@ -134,7 +134,7 @@ class RNNBase(Module):
             x = ops.unsqueeze(x, 1)
         elif self.batch_first:
             x = ops.swapaxes(x, 0, 1)
-        T, N = x.shape[0], x.shape[1]
+        N = x.shape[1]
         directions = 2 if self.bidirectional else 1
         H = self.hidden_size
         lstm = self.mode == "LSTM"
@@ -196,7 +196,7 @@ class RNNBase(Module):
         return (output, (h_n, c_n)) if lstm else (output, h_n)
 
     def _dropout(self, x):
-        """Inverted dropout between layers: zero each element with probability p, scale the rest by 1/(1−p)."""
+        """Dropout between layers: zero each element with probability p, scale the rest by 1/(1−p)."""
         p = self.dropout
         if p >= 1:
             return x * 0.0
