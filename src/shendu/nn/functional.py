@@ -1,0 +1,415 @@
+"""Functional forms of the layers and losses (``import shendu.nn.functional as F``), PyTorch's names.
+
+Each function calls one Function from :mod:`shendu.ops` (see there for the derivative), so
+``F.relu(x)`` and ``nn.ReLU()(x)`` compute the same thing. Inputs may be Tensors or NumPy arrays.
+The Keras-named losses at the end (``categorical_crossentropy`` …) give Keras's numbers.
+"""
+import warnings
+
+import numpy as np
+
+from .. import ops
+from ..backend import xp
+from ..errors import ShapeError
+from ..ops import dropout as _dropout_ops
+from ..ops import embedding as _embedding_ops
+from ..ops import loss as _loss
+from ..ops import norm as _norm
+from ..ops.conv import *  # noqa: F401,F403
+from ..ops.conv import __all__ as _conv_all
+from ..tensor import Tensor, _to_array
+
+__all__ = ["linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "hardtanh", "sigmoid", "tanh",
+           "softmax", "log_softmax", "softplus", "dropout", "dropout2d", "batch_norm", "layer_norm",
+           "embedding", "one_hot", "pad", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
+           "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
+           "flatten"] + list(_conv_all)
+
+
+def _t(x):
+    return x if isinstance(x, Tensor) else Tensor(_to_array(x))
+
+
+def _arr(x):
+    """A non-differentiable argument (class weights, running statistics) as an array, or None."""
+    if x is None:
+        return None
+    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+
+
+def _legacy_reduction(size_average, reduce, reduction):
+    """PyTorch's deprecated ``size_average``/``reduce`` flags mapped to ``reduction``."""
+    if size_average is None and reduce is None:
+        return reduction
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    return "none" if not reduce else ("mean" if size_average else "sum")
+
+
+# ----- layers -------------------------------------------------------------------------------------
+def linear(input, weight, bias=None):  # noqa: A002
+    """y = x Wᵀ + b with W of shape (out_features, in_features) (one fused Function)."""
+    return ops.linear(_t(input), weight, bias)
+
+
+def relu(input, inplace=False):  # noqa: A002
+    """max(x, 0)."""
+    return ops.relu(_t(input))
+
+
+def relu6(input, inplace=False):  # noqa: A002
+    """min(max(x, 0), 6)."""
+    return ops.clip(_t(input), 0.0, 6.0)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
+    """x if x > 0 else negative_slope·x."""
+    return ops.leaky_relu(_t(input), negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):  # noqa: A002
+    """x if x > 0 else α(eˣ − 1)."""
+    return ops.elu(_t(input), alpha)
+
+
+def gelu(input, approximate="none"):  # noqa: A002
+    """x·Φ(x); ``approximate="tanh"`` for the tanh approximation."""
+    return ops.gelu(_t(input), approximate)
+
+
+def silu(input, inplace=False):  # noqa: A002
+    """x·σ(x)."""
+    x = _t(input)
+    return x * ops.sigmoid(x)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):  # noqa: A002
+    return ops.clip(_t(input), min_val, max_val)
+
+
+def sigmoid(input):  # noqa: A002
+    """1 / (1 + e^(−x))."""
+    return ops.sigmoid(_t(input))
+
+
+def tanh(input):  # noqa: A002
+    return ops.tanh(_t(input))
+
+
+def softmax(input, dim=None, dtype=None, *, axis=None):  # noqa: A002
+    """e^(xᵢ) / Σⱼ e^(xⱼ) along ``dim`` (PyTorch's legacy default axis when dim is None)."""
+    from .activation import softmax_dim
+
+    x = _t(input) if dtype is None else _t(input).to(dtype)
+    dim = axis if axis is not None else dim
+    return ops.softmax(x, axis=dim if dim is not None else softmax_dim(x.ndim))
+
+
+def log_softmax(input, dim=None, dtype=None, *, axis=None):  # noqa: A002
+    """xᵢ − log Σⱼ e^(xⱼ) along ``dim`` (stable)."""
+    from .activation import softmax_dim
+
+    x = _t(input) if dtype is None else _t(input).to(dtype)
+    dim = axis if axis is not None else dim
+    return ops.log_softmax(x, axis=dim if dim is not None else softmax_dim(x.ndim, "log_softmax"))
+
+
+def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
+    """(1/β)·log(1 + e^(βx)), linear above ``threshold``."""
+    return ops.softplus(_t(input), beta, threshold)
+
+
+def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
+    return ops.flatten(_t(input), start_dim, end_dim)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Inverted dropout: zero each element with probability p, scale the rest by 1/(1 − p); identity
+    when ``training`` is False or p = 0."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _t(input)
+    if not training or p == 0:
+        return x
+    return _dropout_ops.Dropout.apply(x, p=p)
+
+
+def dropout2d(input, p=0.5, training=True, inplace=False):  # noqa: A002
+    """Channel dropout for (N, C, H, W): whole feature maps are zeroed together."""
+    if not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    x = _t(input)
+    if not training or p == 0:
+        return x
+    return _dropout_ops.Dropout.apply(x, p=p, channel_dims=max(x.ndim - 2, 0))
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
+               momentum=0.1, eps=1e-5):
+    """Batch normalization over (N, C, *): y = γ·(x − μ)/√(σ² + ε) + β per channel.
+
+    When ``training``, μ and σ² are batch statistics and ``running_mean``/``running_var`` (if given)
+    are updated in place with ``momentum``; otherwise the running statistics are used.
+    """
+    x = _t(input)
+    if not training and (running_mean is None or running_var is None):
+        raise ValueError("batch_norm: evaluation mode needs running_mean and running_var")
+    return _norm.BatchNorm.apply(x, weight, bias, running_mean=_arr(running_mean),
+                                 running_var=_arr(running_var), training=training,
+                                 momentum=0.0 if momentum is None else momentum, eps=eps)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalize each sample over its last ``len(normalized_shape)`` dims: y = γ·(x − μ)/√(σ² + ε) + β."""
+    x = _t(input)
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if tuple(x.shape[x.ndim - len(shape):]) != shape:
+        raise ShapeError(f"layer_norm: input of shape {tuple(x.shape)} does not end with normalized_shape "
+                         f"{shape}")
+    return _norm.LayerNorm.apply(x, weight, bias, normalized_ndim=len(shape), eps=eps)
+
+
+def embedding(input, weight, padding_idx=None):  # noqa: A002
+    """Rows of ``weight`` picked by the integer indices in ``input``: out[...] = weight[input[...]]."""
+    idx = _arr(input)
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += weight.shape[0]
+    return _embedding_ops.Embedding.apply(weight, idx, padding_idx=padding_idx)
+
+
+def one_hot(tensor, num_classes=-1):
+    """Integer class indices (any shape) → int64 tensor with a trailing axis of ``num_classes`` 0/1 values."""
+    idx = _arr(tensor)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: expected integer class indices, got dtype {idx.dtype}")
+    n = int(idx.max()) + 1 if num_classes == -1 else num_classes
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise ValueError(f"one_hot: class values must lie in [0, {n}), got min {idx.min()} max {idx.max()}")
+    return Tensor((idx[..., None] == xp.arange(n)).astype(np.int64))
+
+
+def pad(input, pad, mode="constant", value=None):  # noqa: A002
+    """Pad the last len(pad)/2 dims; ``pad`` lists (left, right) of the LAST dim first, as in PyTorch.
+
+    ``mode``: "constant" (with ``value``, default 0), "reflect", "replicate" or "circular".
+    """
+    x = _t(input)
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad: the pad tuple {tuple(pad)} needs an even length of at most 2·{x.ndim}")
+    width = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        width[x.ndim - 1 - i] = (int(pad[2 * i]), int(pad[2 * i + 1]))
+    if mode == "constant":
+        if any(lo < 0 or hi < 0 for lo, hi in width):
+            key = tuple(slice(-lo if lo < 0 else None, hi if hi < 0 else None) for lo, hi in width)
+            x = x[key]
+            width = [(max(lo, 0), max(hi, 0)) for lo, hi in width]
+        return ops.pad(x, width, value=0.0 if value is None else value)
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
+    if np_mode is None:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    for d, (lo, hi) in enumerate(width):
+        if lo or hi:
+            idx = np.pad(np.arange(x.shape[d]), (lo, hi), mode=np_mode)
+            x = ops.getitem(x, (slice(None),) * d + (idx,))
+    return x
+
+
+# ----- losses -------------------------------------------------------------------------------------
+def _check_broadcast(name, x, y):
+    if x.shape != y.shape:
+        warnings.warn(f"{name}: target shape {tuple(y.shape)} differs from input shape {tuple(x.shape)}; "
+                      "they will be broadcast together, which is probably not what you want (e.g. (N, 1) "
+                      "against (N,) gives (N, N)). Make the shapes equal.", UserWarning, stacklevel=3)
+
+
+def _pointwise(name, kind, param, input, target, reduction):  # noqa: A002
+    _loss.check_reduction(reduction, name)
+    x, y = _t(input), target if isinstance(target, Tensor) else _t(target)
+    _check_broadcast(name, x, y)
+    if y.dtype != x.dtype and y.dtype.kind != "f" or (y.dtype.kind == "f" and y.dtype != x.dtype
+                                                      and not y.requires_grad):
+        y = Tensor(y.data.astype(x.dtype))
+    return _loss.PointwiseLoss.apply(x, y, kind=kind, param=param, reduction=reduction)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):  # noqa: A002
+    """Mean squared error: ℓ = (x − y)²."""
+    return _pointwise("mse_loss", "mse", 1.0, input, target,
+                      _legacy_reduction(size_average, reduce, reduction))
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean"):  # noqa: A002
+    """Mean absolute error: ℓ = |x − y|."""
+    return _pointwise("l1_loss", "l1", 1.0, input, target, _legacy_reduction(size_average, reduce, reduction))
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):  # noqa: A002
+    """ℓ = ½(x − y)²/β where |x − y| < β, else |x − y| − ½β."""
+    return _pointwise("smooth_l1_loss", "smooth_l1", float(beta), input, target,
+                      _legacy_reduction(size_average, reduce, reduction))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
+    """ℓ = ½(x − y)² where |x − y| < δ, else δ·(|x − y| − ½δ)."""
+    return _pointwise("huber_loss", "huber", float(delta), input, target, reduction)
+
+
+def _float_target(target, dtype):
+    y = target if isinstance(target, Tensor) else _t(target)
+    if y.dtype != dtype and not y.requires_grad:
+        y = Tensor(y.data.astype(dtype))
+    return y
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                         reduction="mean"):
+    """ℓ = −w·[y·log p + (1 − y)·log(1 − p)] for probabilities p (logs clamped at −100)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _loss.check_reduction(reduction, "binary_cross_entropy")
+    x = _t(input)
+    return _loss.BinaryCrossEntropy.apply(x, _float_target(target, x.dtype), weight=_arr(weight),
+                                          reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,  # noqa: A002
+                                     reduction="mean", pos_weight=None):
+    """ℓ = −w·[pw·y·log σ(x) + (1 − y)·log(1 − σ(x))] for logits x, computed without overflow."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _loss.check_reduction(reduction, "binary_cross_entropy_with_logits")
+    x = _t(input)
+    return _loss.BinaryCrossEntropyWithLogits.apply(x, _float_target(target, x.dtype), weight=_arr(weight),
+                                                    pos_weight=_arr(pos_weight), reduction=reduction)
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
+                  reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of logits (N, C) or (N, C, d1, …) against class indices or class probabilities.
+
+    ℓᵢ = −w_tᵢ·log softmax(xᵢ)_tᵢ (log-softmax + NLL in one Function); "mean" divides by the summed
+    weights of the targets. Gradient: softmax(x) − target.
+    """
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _loss.check_reduction(reduction, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    x = _t(input)
+    if isinstance(target, Tensor):
+        t = target if target.dtype.kind == "f" else target.data
+    else:
+        t = _to_array(target)
+        if t.dtype.kind == "f":
+            t = t.astype(x.dtype)
+    if isinstance(t, Tensor) and t.dtype != x.dtype and not t.requires_grad:
+        t = t.data.astype(x.dtype)
+    return _loss.CrossEntropy.apply(x, t, weight=_arr(weight), ignore_index=ignore_index,
+                                    label_smoothing=label_smoothing, reduction=reduction)
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,  # noqa: A002
+             reduction="mean"):
+    """ℓᵢ = −w_tᵢ·xᵢ,tᵢ for log-probabilities x; "mean" divides by the summed weights of the targets."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _loss.check_reduction(reduction, "nll_loss")
+    return _loss.NLL.apply(_t(input), _arr(target), weight=_arr(weight), ignore_index=ignore_index,
+                           reduction=reduction)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):  # noqa: A002
+    """ℓ = y·(log y − x) for log-probabilities x; "batchmean" gives the KL divergence per sample."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    _loss.check_reduction(reduction, "kl_div", extra=("batchmean",))
+    x = _t(input)
+    return _loss.KLDiv.apply(x, _float_target(target, x.dtype), reduction=reduction, log_target=log_target)
+
+
+# ----- Keras-named losses (Keras's clipping and conventions; used by shendu.keras) ------------------
+_EPSILON = 1e-7
+
+
+def _keras_pair(y_true, y_pred):
+    """Keras's shape rule: a trailing size-1 axis on one side is squeezed/added to match the other."""
+    y_pred = _t(y_pred)
+    y_true = y_true if isinstance(y_true, Tensor) else _t(y_true)
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
+        y_true = y_true.reshape(y_true.shape + (1,))
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
+        y_true = y_true.reshape(y_true.shape[:-1])
+    return y_true, y_pred
+
+
+def _batch_reduce(per_sample, reduction):
+    if reduction == "none":
+        return per_sample
+    if reduction == "sum":
+        return per_sample.sum()
+    return per_sample.mean()
+
+
+def _classes_to_axis1(t):
+    return t if t.ndim <= 2 else t.permute(0, t.ndim - 1, *range(1, t.ndim - 1))
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1,
+                             reduction="mean"):
+    """Keras's categorical cross-entropy with one-hot (or probability) ``y_true``, classes on the last axis.
+
+    ℓᵢ = −Σc yᵢc·log p̂ᵢc where p̂ = clip(p / Σp, 1e-7, 1 − 1e-7) (from_logits: log p̂ = log_softmax(x)).
+    ``reduction="mean"`` averages over the batch (Keras's "sum_over_batch_size"); "none" gives ℓᵢ.
+    """
+    y_true, y_pred = _keras_pair(y_true, y_pred)
+    y = y_true.data.astype(y_pred.dtype) if not y_true.requires_grad else y_true
+    C = y_pred.shape[axis]
+    if label_smoothing:
+        y = y * (1 - label_smoothing) + label_smoothing / C
+    if tuple(y.shape) != tuple(y_pred.shape):
+        raise ShapeError(f"categorical_crossentropy: y_true shape {tuple(y.shape)} differs from y_pred shape "
+                         f"{tuple(y_pred.shape)}; for integer labels use sparse_categorical_crossentropy")
+    if from_logits:
+        logp = ops.log_softmax(y_pred, axis=axis)
+    else:
+        p = y_pred / y_pred.sum(axis=axis, keepdims=True)
+        logp = ops.log(ops.clip(p, _EPSILON, 1 - _EPSILON))
+    per_sample = -(logp * y).sum(axis=axis)
+    return _batch_reduce(per_sample, reduction)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, ignore_class=None,
+                                    reduction="mean"):
+    """Keras's cross-entropy with integer labels: ℓᵢ = −log p̂ᵢ,yᵢ (p̂ clipped as in categorical_crossentropy).
+
+    ``y_true`` may be (N,) or (N, 1); ``ignore_class`` labels count as zero loss and are left out of the mean.
+    """
+    y_pred = _t(y_pred)
+    t = _arr(y_true)
+    if t.ndim == y_pred.ndim and t.shape[-1] == 1:
+        t = t[..., 0]
+    t = t.astype(np.int64)
+    ignore = -100 if ignore_class is None else ignore_class
+    if from_logits:
+        logp = _classes_to_axis1(ops.log_softmax(y_pred, axis=axis))
+    else:
+        p = y_pred / y_pred.sum(axis=axis, keepdims=True)
+        logp = _classes_to_axis1(ops.log(ops.clip(p, _EPSILON, 1 - _EPSILON)))
+    per_sample = _loss.NLL.apply(logp, t, ignore_index=ignore, reduction="none")
+    if reduction == "mean" and ignore_class is not None:
+        return per_sample.sum() / max(int((t != ignore_class).sum()), 1)
+    return _batch_reduce(per_sample, reduction)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1, reduction="mean"):
+    """Keras's binary cross-entropy: ℓ = −[y·log p̂ + (1 − y)·log(1 − p̂)], p̂ = clip(p, 1e-7, 1 − 1e-7),
+    averaged over the last axis (from_logits: the stable logits form, unclipped)."""
+    y_true, y_pred = _keras_pair(y_true, y_pred)
+    y = y_true.data.astype(y_pred.dtype) if not y_true.requires_grad else y_true
+    if label_smoothing:
+        y = y * (1 - label_smoothing) + 0.5 * label_smoothing
+    y = _t(y)
+    if from_logits:
+        el = _loss.BinaryCrossEntropyWithLogits.apply(y_pred, y, reduction="none")
+    else:
+        p = ops.clip(y_pred, _EPSILON, 1 - _EPSILON)
+        el = -(y * ops.log(p) + (1 - y) * ops.log(1 - p))
+    per_sample = el.mean(axis=axis) if el.ndim >= 2 else el
+    return _batch_reduce(per_sample, reduction)

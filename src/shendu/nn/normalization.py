@@ -1,0 +1,134 @@
+"""``BatchNorm1d``, ``BatchNorm2d`` and ``LayerNorm`` (one fused Function each: :mod:`shendu.ops.norm`)."""
+import numpy as np
+
+from ..backend import xp
+from ..errors import ShapeError
+from ..ops import norm as _norm
+from ..tensor import Tensor, as_dtype, get_default_dtype
+from .module import Module, as_input, match_float
+from .parameter import Parameter
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+class _BatchNorm(Module):
+    """y = γ·(x − μ)/√(σ² + ε) + β per channel.
+
+    Training: μ, σ² are the batch's mean and biased variance over (N, *spatial); the buffers
+    ``running_mean``/``running_var`` move towards them, running ← (1 − momentum)·running +
+    momentum·batch, with the unbiased variance stored (momentum=None: cumulative average over
+    ``num_batches_tracked`` batches). Eval: the running statistics are used instead.
+    γ (``weight``) starts at 1 and β (``bias``) at 0, as in PyTorch.
+    """
+
+    _expected_ndim = ()
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 device=None, dtype=None):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        dtype = as_dtype(dtype) or get_default_dtype()
+        if affine:
+            self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
+            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", Tensor(xp.zeros(self.num_features, dtype=dtype)))
+            self.register_buffer("running_var", Tensor(xp.ones(self.num_features, dtype=dtype)))
+            self.register_buffer("num_batches_tracked", Tensor(xp.zeros((), dtype=np.int64)))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+
+    def reset_running_stats(self):
+        if self.track_running_stats:
+            self.running_mean.data[...] = 0
+            self.running_var.data[...] = 1
+            self.num_batches_tracked.data[...] = 0
+
+    def reset_parameters(self):
+        self.reset_running_stats()
+        if self.affine:
+            self.weight.data[...] = 1
+            self.bias.data[...] = 0
+
+    def _check(self, x):
+        if x.ndim not in self._expected_ndim or x.shape[1] != self.num_features:
+            want = " or ".join(f"(N, {self.num_features}{', L' if n == 3 else ', H, W' if n == 4 else ''})"
+                               for n in self._expected_ndim)
+            raise ShapeError(f"{self._layer_name()}: got input of shape {tuple(x.shape)}, expected {want}")
+
+    def forward(self, x):
+        x = as_input(x)
+        self._check(x)
+        dtype = self.running_mean.dtype if self.running_mean is not None else (
+            self.weight.dtype if self.weight is not None else x.dtype)
+        if x.dtype != dtype:
+            x = match_float(x, dtype, self)
+        use_batch = self.training or self.running_mean is None
+        momentum = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data += 1
+            if self.momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        update = self.training and self.track_running_stats
+        return _norm.BatchNorm.apply(
+            x, self.weight, self.bias,
+            running_mean=self.running_mean.data if update or not use_batch else None,
+            running_var=self.running_var.data if update or not use_batch else None,
+            training=use_batch, momentum=momentum, eps=self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) input over N (and L)."""
+
+    _expected_ndim = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) input over N, H and W."""
+
+    _expected_ndim = (4,)
+
+
+class LayerNorm(Module):
+    """y = γ·(x − μ)/√(σ² + ε) + β with μ, σ² over the last dims given by ``normalized_shape``
+    (per sample, the same in training and evaluation). γ starts at 1, β at 0."""
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None,
+                 dtype=None):
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        self.normalized_shape, self.eps, self.elementwise_affine = tuple(int(s) for s in shape), eps, \
+            elementwise_affine
+        dtype = as_dtype(dtype) or get_default_dtype()
+        if elementwise_affine:
+            self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype))
+            if bias:
+                self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        x = as_input(x)
+        k = len(self.normalized_shape)
+        if tuple(x.shape[x.ndim - k:]) != self.normalized_shape or x.ndim < k:
+            raise ShapeError(f"{self._layer_name()}: got input of shape {tuple(x.shape)}, expected "
+                             f"(*, {', '.join(map(str, self.normalized_shape))})")
+        if self.weight is not None and x.dtype != self.weight.dtype:
+            x = match_float(x, self.weight.dtype, self)
+        return _norm.LayerNorm.apply(x, self.weight, self.bias, normalized_ndim=k, eps=self.eps)
+
+    def extra_repr(self):
+        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"

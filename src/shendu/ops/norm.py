@@ -1,0 +1,108 @@
+"""Batch normalization and layer normalization, each ONE Function with its analytic backward.
+
+Both compute x̂ = (x − μ) / √(σ² + ε) and y = γ·x̂ + β, with μ and the biased variance σ² taken over
+a set of M elements (per channel over the batch for batch norm, per sample over the last dims for
+layer norm). Backward, with ĝ = γ·∂L/∂y:
+
+    ∂L/∂x = (1 / (M·√(σ² + ε))) · (M·ĝ − Σ ĝ − x̂·Σ(ĝ·x̂))
+    ∂L/∂γ = Σ ∂L/∂y·x̂,   ∂L/∂β = Σ ∂L/∂y
+"""
+from ..autograd import Function
+from ..backend import xp
+from ..errors import ShapeError
+
+
+class BatchNorm(Function):
+    """Batch normalization of x: (N, C) or (N, C, *) over every axis but the channel axis 1.
+
+    Training (``training=True``): μ, σ² are the batch statistics; if running buffers are given they
+    are updated in place: running ← (1 − m)·running + m·batch, storing the UNBIASED variance
+    σ²·M/(M − 1) (PyTorch's rule). Evaluation: μ, σ² are the running buffers and
+    ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
+    """
+
+    def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
+                momentum=0.1, eps=1e-5):
+        if x.ndim < 2:
+            raise ShapeError(f"batch_norm: expected input of shape (N, C) or (N, C, ...), got {x.shape}")
+        C = x.shape[1]
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        bshape = (1, C) + (1,) * (x.ndim - 2)
+        self.training = training
+        if training:
+            M = x.size // C
+            if M <= 1:
+                raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got "
+                                 f"input of shape {x.shape}")
+            mean = x.mean(axis=self.axes)
+            xc = x - mean.reshape(bshape)
+            var = (xc * xc).mean(axis=self.axes)
+            if running_mean is not None:
+                running_mean *= 1 - momentum
+                running_mean += momentum * mean
+            if running_var is not None:
+                running_var *= 1 - momentum
+                running_var += (momentum * M / (M - 1)) * var
+        else:
+            mean, var = running_mean, running_var
+            xc = x - mean.reshape(bshape).astype(x.dtype, copy=False)
+        invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.xhat = xc * invstd.reshape(bshape)
+        self.invstd, self.bshape, self.weight = invstd, bshape, weight
+        out = self.xhat if weight is None else self.xhat * weight.reshape(bshape)
+        if bias is not None:
+            out = out + bias.reshape(bshape)
+        return out
+
+    def backward(self, g):
+        xhat, bshape, axes = self.xhat, self.bshape, self.axes
+        gw = gb = None
+        if len(self.needs_grad) > 1 and self.needs_grad[1]:
+            gw = (g * xhat).sum(axis=axes)
+        if len(self.needs_grad) > 2 and self.needs_grad[2]:
+            gb = g.sum(axis=axes)
+        gx = None
+        if self.needs_grad[0]:
+            scale = self.invstd if self.weight is None else self.weight * self.invstd
+            if self.training:
+                M = xhat.size // xhat.shape[1]
+                sum_g = g.sum(axis=axes) if gb is None else gb
+                sum_gx = (g * xhat).sum(axis=axes) if gw is None else gw
+                gx = (g - (sum_g / M).reshape(bshape) - xhat * (sum_gx / M).reshape(bshape)) \
+                    * scale.reshape(bshape)
+            else:
+                gx = g * scale.reshape(bshape)
+        return gx, gw, gb
+
+
+class LayerNorm(Function):
+    """Layer normalization over the last ``len(normalized_shape)`` axes of each sample.
+
+    γ and β have shape ``normalized_shape``; μ and σ² are per sample (biased variance).
+    """
+
+    def forward(self, x, weight=None, bias=None, normalized_ndim=1, eps=1e-5):
+        k = normalized_ndim
+        self.axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=self.axes, keepdims=True)
+        xc = x - mean
+        var = (xc * xc).mean(axis=self.axes, keepdims=True)
+        self.invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.xhat = xc * self.invstd
+        self.weight = weight
+        out = self.xhat if weight is None else self.xhat * weight
+        if bias is not None:
+            out = out + bias
+        return out
+
+    def backward(self, g):
+        xhat, axes = self.xhat, self.axes
+        lead = tuple(range(xhat.ndim - len(axes)))
+        gw = (g * xhat).sum(axis=lead) if len(self.needs_grad) > 1 and self.needs_grad[1] else None
+        gb = g.sum(axis=lead) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        gx = None
+        if self.needs_grad[0]:
+            gh = g if self.weight is None else g * self.weight
+            gx = (gh - gh.mean(axis=axes, keepdims=True)
+                  - xhat * (gh * xhat).mean(axis=axes, keepdims=True)) * self.invstd
+        return gx, gw, gb
