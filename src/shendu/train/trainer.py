@@ -1,0 +1,536 @@
+"""One training loop for every shendu model: ``fit``, ``evaluate`` and ``predict`` with Keras's rules.
+
+    import shendu.nn as nn, shendu.optim as optim
+    from shendu.train import Trainer, EarlyStopping
+
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters()), metrics=["accuracy"])
+    history = trainer.fit(x, y, epochs=20, validation_split=0.2, callbacks=[EarlyStopping(patience=3)])
+    trainer.evaluate(x_test, y_test)          # [loss, accuracy]
+
+The loop owns no numerics: the model computes outputs, the loss its value and gradient, the
+optimizer the update, the metric objects their statistics. The loop only feeds batches, calls the
+callbacks, and averages what it logs: ``loss`` is the running mean of the batch losses weighted
+by batch size, and each metric reports its own running result, both reset at every epoch.
+"""
+import copy
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+from . import adapter
+from .callbacks import CallbackList
+
+__all__ = ["Trainer"]
+
+
+def _verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2, True, False):
+        raise ValueError(f"verbose must be 0, 1, 2 or 'auto', got {verbose!r}")
+    return int(verbose)
+
+
+def _to_tensor(a):
+    if isinstance(a, np.ndarray) and a.dtype.kind in "biuf":
+        return Tensor(a)
+    return a
+
+
+def _numpy(out):
+    if isinstance(out, (tuple, list)):
+        return tuple(_numpy(o) for o in out)
+    if isinstance(out, dict):
+        return {k: _numpy(v) for k, v in out.items()}
+    data = getattr(out, "data", None)
+    return data if isinstance(data, np.ndarray) else np.asarray(out)
+
+
+def _batch_size_of(x):
+    leaves = list(x.values()) if isinstance(x, dict) else list(x) if isinstance(x, tuple) else [x]
+    return int(leaves[0].shape[0])
+
+
+def _flat_weights(sample_weight, n, what="sample_weight"):
+    if sample_weight is None:
+        return None
+    w = np.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float64)
+    if w.size != n:
+        raise ValueError(f"{what} should hold one weight per sample ({n}), got shape {w.shape}")
+    return w.reshape(n)
+
+
+class Trainer:
+    """Trains ``model`` (any ``nn.Module``) with ``loss`` and ``optimizer``, reporting ``metrics``.
+
+    Args:
+        model: called as ``model(x)``; with several inputs ``model(*xs)`` (a tuple or list of arrays)
+            or ``model(**xs)`` (a dict).
+        loss: ``loss(y_pred, y_true) -> scalar Tensor`` (PyTorch's order, e.g. ``nn.CrossEntropyLoss()``).
+            With sample or class weights the loop needs per-sample values: ``loss.per_sample(y_pred,
+            y_true)`` if the object has it, else a copy of the loss with ``reduction='none'``; the
+            weighted loss is then ``sum(w * l) / N`` (Keras's reduction).
+        optimizer: a ``shendu.optim`` optimizer (or any object with ``zero_grad()`` and ``step()``).
+        metrics: streaming metric objects or names resolved by ``shendu.metrics.get`` (``'accuracy'``
+            picks the accuracy that fits the loss and the output shape, as Keras does).
+        host: what callbacks see as ``self.model`` (default: this Trainer). It must offer
+            ``stop_training``, ``get_weights()``, ``set_weights(ws)``, ``optimizer``, ``save(path)``
+            and ``save_weights(path)``.
+        clip_grad_norm: rescale the gradients so their global L2 norm is at most this value.
+        clip_grad_value: clamp each gradient element to ``[-value, value]``.
+    """
+
+    def __init__(self, model, loss, optimizer, metrics=None, *, host=None, clip_grad_norm=None,
+                 clip_grad_value=None):
+        from ..metrics import Mean
+
+        self.model = model
+        self.loss = loss
+        self.optimizer = optimizer
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        self._metric_specs = list(metrics)
+        self._metrics = None
+        self.loss_tracker = Mean(name="loss")
+        self.host = host if host is not None else self
+        self.clip_grad_norm = clip_grad_norm
+        self.clip_grad_value = clip_grad_value
+        self.stop_training = False
+        self.history = None
+        self.fit_params = {}
+        self.validation_source = None
+        self._loss_none = None
+
+    # ------------------------------------------------------------------ host interface
+    def get_weights(self):
+        """Copies of the model's state (parameters and persistent buffers), as NumPy arrays."""
+        return [np.array(getattr(v, "data", v), copy=True) for v in self.model.state_dict().values()]
+
+    def set_weights(self, weights):
+        """Load arrays in the order of :meth:`get_weights`."""
+        keys = list(self.model.state_dict().keys())
+        weights = list(weights)
+        if len(weights) != len(keys):
+            raise ValueError(f"set_weights: the model has {len(keys)} weights, got a list of {len(weights)}")
+        self.model.load_state_dict(dict(zip(keys, weights)))
+
+    def save(self, path):
+        """Save the model's state_dict to ``path`` (safetensors, atomic)."""
+        from ..serialization import save
+
+        save(self.model.state_dict(), path)
+
+    save_weights = save
+
+    def load_weights(self, path):
+        from ..serialization import load
+
+        self.model.load_state_dict(load(path))
+
+    # ------------------------------------------------------------------ metrics and logs
+    @property
+    def metrics(self):
+        """The metric objects (built on the first batch when given by name)."""
+        return list(self._metrics or [])
+
+    @property
+    def metrics_names(self):
+        names = [m.name for m in self._metrics] if self._metrics is not None else [
+            s if isinstance(s, str) else getattr(s, "name", getattr(s, "__name__", str(s)))
+            for s in self._metric_specs]
+        return ["loss"] + names
+
+    def _loss_identifier(self):
+        name = getattr(self.loss, "name", None)
+        return name if isinstance(name, str) else self.loss
+
+    def _build_metrics(self, y_true, y_pred):
+        if self._metrics is not None:
+            return
+        from ..metrics import get
+
+        yt_shape = None if y_true is None or isinstance(y_true, (tuple, dict)) else y_true.shape
+        yp_shape = None if isinstance(y_pred, (tuple, dict)) else y_pred.shape
+        self._metrics = [get(m, loss=self._loss_identifier(), y_true_shape=yt_shape, y_pred_shape=yp_shape)
+                         for m in self._metric_specs]
+
+    def reset_metrics(self):
+        self.loss_tracker.reset_state()
+        for m in self._metrics or []:
+            m.reset_state()
+
+    def _logs(self):
+        logs = {"loss": self.loss_tracker.result()}
+        for m in self._metrics or []:
+            logs[m.name] = m.result()
+        return logs
+
+    def _record(self, loss_value, x, y, y_pred, sample_weight):
+        """Add one batch to the running means; return the logs so far."""
+        self.loss_tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
+        if self._metric_specs:
+            y_pred = _numpy(y_pred)
+            self._build_metrics(y, y_pred)
+            if isinstance(y_pred, (tuple, dict)) or isinstance(y, (tuple, dict)):
+                raise ValueError("Trainer: metrics are computed for models with one output and one target; "
+                                 "this model returned several outputs (leave metrics out, or compute them "
+                                 "yourself)")
+            for m in self._metrics:
+                m.update_state(y, y_pred, sample_weight=sample_weight)
+        return self._logs()
+
+    # ------------------------------------------------------------------ one step
+    def forward(self, x):
+        """Call the model on one batch of inputs (arrays are wrapped as Tensors, without copying)."""
+        if isinstance(x, tuple):
+            return self.model(*(_to_tensor(a) for a in x))
+        if isinstance(x, dict):
+            return self.model(**{k: _to_tensor(v) for k, v in x.items()})
+        return self.model(_to_tensor(x))
+
+    def _per_sample(self, y_pred, target):
+        per_sample = getattr(self.loss, "per_sample", None)
+        if per_sample is not None:
+            return per_sample(y_pred, target)
+        if self._loss_none is None:
+            if not hasattr(self.loss, "reduction"):
+                raise TypeError(
+                    f"Trainer: sample_weight / class_weight need per-sample loss values, but the loss "
+                    f"{type(self.loss).__name__} has neither a per_sample() method nor a 'reduction' setting")
+            self._loss_none = copy.copy(self.loss)
+            self._loss_none.reduction = "none"
+        return self._loss_none(y_pred, target)
+
+    def compute_loss(self, y_pred, y, sample_weight=None):
+        """The batch loss: ``loss(y_pred, y)``, or ``sum(w * per_sample_loss) / N`` with weights."""
+        if isinstance(y, tuple):
+            target = tuple(_to_tensor(t) for t in y)
+        elif isinstance(y, dict):
+            target = {k: _to_tensor(t) for k, t in y.items()}
+        else:
+            target = _to_tensor(y)
+        if sample_weight is None:
+            return self.loss(y_pred, target)
+        per = self._per_sample(y_pred, target)
+        n = per.shape[0]
+        if per.ndim > 1:
+            per = per.reshape(n, -1).mean(axis=1)
+        w = Tensor(np.asarray(sample_weight, dtype=per.dtype).reshape(n))
+        return (per * w).sum() / n
+
+    def _trainable(self):
+        return [p for p in self.model.parameters() if getattr(p, "requires_grad", True)]
+
+    def _clip_gradients(self):
+        if self.clip_grad_norm is None and self.clip_grad_value is None:
+            return
+        from ..nn import utils
+
+        params = self._trainable()
+        if self.clip_grad_value is not None:
+            utils.clip_grad_value_(params, self.clip_grad_value)
+        if self.clip_grad_norm is not None:
+            utils.clip_grad_norm_(params, self.clip_grad_norm)
+
+    def train_step(self, x, y, sample_weight=None):
+        """zero_grad -> forward -> loss -> backward -> clip -> step; returns the running logs."""
+        self.optimizer.zero_grad()
+        y_pred = self.forward(x)
+        loss = self.compute_loss(y_pred, y, sample_weight)
+        loss.backward()
+        self._clip_gradients()
+        self.optimizer.step()
+        return self._record(float(_numpy(loss)), x, y, y_pred, sample_weight)
+
+    def test_step(self, x, y, sample_weight=None):
+        """forward -> loss (no gradients); returns the running logs."""
+        y_pred = self.forward(x)
+        loss = self.compute_loss(y_pred, y, sample_weight)
+        return self._record(float(_numpy(loss)), x, y, y_pred, sample_weight)
+
+    # ------------------------------------------------------------------ data
+    def _source(self, x, y, sample_weight, class_weight, batch_size, shuffle, rng, steps, who):
+        from ..data import DataLoader, Dataset
+
+        if isinstance(x, Dataset):
+            x = DataLoader(x, batch_size=batch_size, shuffle=bool(shuffle), generator=rng)
+        if adapter.is_iterable_source(x):
+            if y is not None:
+                raise ValueError(f"{who}: when x is a DataLoader (or another iterable of batches), y must be "
+                                 "None: the loader yields (x, y) batches")
+            if sample_weight is not None or class_weight is not None:
+                raise ValueError(f"{who}: sample_weight and class_weight apply to arrays; with a DataLoader, "
+                                 "yield (x, y, sample_weight) batches instead")
+            return adapter.IterableSource(x, steps)
+        if x is None:
+            raise ValueError(f"{who}: x is None; pass the input arrays (or a DataLoader)")
+        xa, ya = adapter.to_arrays(x), adapter.to_arrays(y)
+        n = adapter.num_samples(xa)
+        w = _flat_weights(sample_weight, n)
+        if class_weight:
+            if ya is None:
+                raise ValueError(f"{who}: class_weight needs targets y")
+            cw = adapter.class_weight_to_sample_weight(ya, class_weight)
+            w = cw if w is None else w * cw
+        return adapter.ArraySource(xa, ya, w, batch_size=batch_size, shuffle=shuffle, rng=rng, steps=steps)
+
+    def _validation_source(self, validation_data, batch_size, steps):
+        if adapter.is_iterable_source(validation_data) or _is_dataset(validation_data):
+            return self._source(validation_data, None, None, None, batch_size, False, None, steps, "fit")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("fit: validation_data should be (x_val, y_val), (x_val, y_val, "
+                             f"sample_weight_val) or a DataLoader, got {type(validation_data).__name__}")
+        xv, yv = validation_data[0], validation_data[1]
+        wv = validation_data[2] if len(validation_data) == 3 else None
+        return self._source(xv, yv, wv, None, batch_size, False, None, steps, "fit")
+
+    # ------------------------------------------------------------------ loops
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1, report_dir=None, seed=None):
+        """Train for ``epochs`` epochs (counting from ``initial_epoch``); returns a :class:`History`.
+
+        ``validation_split`` holds out the LAST fraction of the arrays (before shuffling);
+        ``validation_data`` overrides it. ``shuffle`` draws a new order every epoch from
+        ``numpy.random.default_rng(seed)`` or, without ``seed``, ``shendu.random.generator()``.
+        ``report_dir`` writes a run report there at the end (see :class:`~shendu.train.Report`).
+        """
+        from .. import random as sd_random
+
+        verbose = _verbose(verbose)
+        batch_size = 32 if batch_size is None else batch_size
+        rng = np.random.default_rng(seed) if seed is not None else sd_random.generator()
+
+        if validation_data is None and validation_split:
+            if adapter.is_iterable_source(x) or _is_dataset(x):
+                raise ValueError("fit: validation_split is only supported for array inputs; with a "
+                                 "DataLoader, pass validation_data")
+            xa, ya = adapter.to_arrays(x), adapter.to_arrays(y)
+            n = adapter.num_samples(xa)
+            sw = _flat_weights(sample_weight, n)
+            (x, y, sample_weight), (xv, yv, wv) = adapter.split_validation((xa, ya, sw), validation_split)
+            validation_data = (xv, yv, wv)
+        train = self._source(x, y, sample_weight, class_weight, batch_size, shuffle, rng, steps_per_epoch,
+                             "fit")
+        val = None
+        if validation_data is not None:
+            val = self._validation_source(validation_data, validation_batch_size or batch_size,
+                                          validation_steps)
+        self.validation_source = val
+        self.fit_params = {"batch_size": batch_size, "epochs": epochs, "initial_epoch": initial_epoch,
+                           "shuffle": shuffle, "validation_split": validation_split,
+                           "steps_per_epoch": train.steps, "seed": seed,
+                           "class_weight": None if class_weight is None else {str(k): float(v) for k, v in
+                                                                              class_weight.items()},
+                           "clip_grad_norm": self.clip_grad_norm, "clip_grad_value": self.clip_grad_value}
+        if getattr(train, "n", None) is not None:
+            self.fit_params["train_samples"] = train.n
+        if getattr(val, "n", None) is not None:
+            self.fit_params["validation_samples"] = val.n
+
+        callbacks = list(callbacks or [])
+        if report_dir is not None:
+            from .report import Report
+
+            callbacks.append(Report(report_dir))
+        cbs = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0, model=self.host,
+                           verbose=verbose, epochs=epochs, steps=train.steps)
+        for cb in cbs:
+            if hasattr(cb, "set_trainer"):
+                cb.set_trainer(self)
+
+        was_training = getattr(self.model, "training", True)
+        self.host.stop_training = False
+        cbs.on_train_begin()
+        epoch_logs = {}
+        try:
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                cbs.on_epoch_begin(epoch)
+                self.model.train()
+                seen = 0
+                for step, (xb, yb, wb) in enumerate(train.epoch()):
+                    cbs.on_train_batch_begin(step)
+                    logs = self.train_step(xb, yb, wb)
+                    cbs.on_train_batch_end(step, logs)
+                    seen += 1
+                    if self.host.stop_training:
+                        break
+                if seen == 0:
+                    raise ValueError("fit: the training data produced no batch in this epoch (empty data or "
+                                     "loader)")
+                epoch_logs = self._logs()
+                if val is not None and _should_validate(epoch, validation_freq):
+                    val_logs = self._test_loop(val, cbs)
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                cbs.on_epoch_end(epoch, epoch_logs)
+                if self.host.stop_training:
+                    break
+        finally:
+            self.model.train(was_training)
+        cbs.on_train_end(epoch_logs)
+        self.history = cbs.history
+        if self.host is not self:
+            try:
+                self.host.history = cbs.history
+            except AttributeError:
+                pass
+        return cbs.history
+
+    def _test_loop(self, source, cbs):
+        self.reset_metrics()
+        was_training = getattr(self.model, "training", False)
+        self.model.eval()
+        cbs.on_test_begin()
+        try:
+            with no_grad():
+                for step, (xb, yb, wb) in enumerate(source.epoch()):
+                    cbs.on_test_batch_begin(step)
+                    logs = self.test_step(xb, yb, wb)
+                    cbs.on_test_batch_end(step, logs)
+        finally:
+            self.model.train(was_training)
+        logs = self._logs()
+        cbs.on_test_end(logs)
+        return logs
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False):
+        """Loss and metrics over the data: ``[loss, *metrics]``, the loss alone when there are no
+        metrics, or a dict with ``return_dict=True``."""
+        verbose = _verbose(verbose)
+        source = self._source(x, y, sample_weight, None, batch_size or 32, False, None, steps, "evaluate")
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self.host, verbose=verbose, epochs=1,
+                           steps=source.steps)
+        logs = self._test_loop(source, cbs)
+        return self._format(logs, return_dict)
+
+    def _format(self, logs, return_dict):
+        if return_dict:
+            return dict(logs)
+        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or []]
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        """Model outputs for ``x``, batch by batch in eval mode without gradients, concatenated into
+        one NumPy array (a tuple of arrays for several outputs)."""
+        verbose = _verbose(verbose)
+        source = self._source(x, None, None, None, batch_size or 32, False, None, steps, "predict")
+        cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self.host, verbose=verbose, epochs=1,
+                           steps=source.steps)
+        outputs = []
+        was_training = getattr(self.model, "training", False)
+        self.model.eval()
+        cbs.on_predict_begin()
+        try:
+            with no_grad():
+                for step, (xb, _, _) in enumerate(source.epoch()):
+                    cbs.on_predict_batch_begin(step)
+                    out = _numpy(self.forward(xb))
+                    outputs.append(out)
+                    cbs.on_predict_batch_end(step, {"outputs": out})
+        finally:
+            self.model.train(was_training)
+        cbs.on_predict_end()
+        return _concat(outputs)
+
+    def collect_predictions(self, source=None):
+        """``(y_true, y_pred)`` over a batch source (default: the last fit's validation data)."""
+        source = self.validation_source if source is None else source
+        if source is None:
+            return None, None
+        ys, preds = [], []
+        was_training = getattr(self.model, "training", False)
+        self.model.eval()
+        try:
+            with no_grad():
+                for xb, yb, _ in source.epoch():
+                    preds.append(_numpy(self.forward(xb)))
+                    ys.append(yb)
+        finally:
+            self.model.train(was_training)
+        if not preds or any(y is None for y in ys):
+            return None, None
+        return _concat(ys), _concat(preds)
+
+    # ------------------------------------------------------------------ single batches
+    def _batch(self, x, y, sample_weight, class_weight):
+        xa, ya = adapter.to_arrays(x), adapter.to_arrays(y)
+        w = _flat_weights(sample_weight, adapter.num_samples(xa))
+        if class_weight:
+            cw = adapter.class_weight_to_sample_weight(ya, class_weight)
+            w = cw if w is None else w * cw
+        return xa, ya, w
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False,
+                       reset_metrics=True):
+        """One optimisation step on one batch; returns its loss (and metrics)."""
+        xa, ya, w = self._batch(x, y, sample_weight, class_weight)
+        if reset_metrics:
+            self.reset_metrics()
+        was_training = getattr(self.model, "training", True)
+        self.model.train()
+        try:
+            logs = self.train_step(xa, ya, w)
+        finally:
+            self.model.train(was_training)
+        return self._format(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False, reset_metrics=True):
+        """Loss (and metrics) on one batch, in eval mode, without gradients."""
+        xa, ya, w = self._batch(x, y, sample_weight, None)
+        if reset_metrics:
+            self.reset_metrics()
+        was_training = getattr(self.model, "training", False)
+        self.model.eval()
+        try:
+            with no_grad():
+                logs = self.test_step(xa, ya, w)
+        finally:
+            self.model.train(was_training)
+        return self._format(logs, return_dict)
+
+    def predict_on_batch(self, x):
+        """Model outputs for one batch, as NumPy."""
+        xa = adapter.to_arrays(x)
+        was_training = getattr(self.model, "training", False)
+        self.model.eval()
+        try:
+            with no_grad():
+                return _numpy(self.forward(xa))
+        finally:
+            self.model.train(was_training)
+
+    def __repr__(self):
+        return (f"Trainer(model={type(self.model).__name__}, loss={type(self.loss).__name__}, "
+                f"optimizer={type(self.optimizer).__name__}, metrics={self.metrics_names[1:]})")
+
+
+def _is_dataset(x):
+    from ..data import Dataset
+
+    return isinstance(x, Dataset)
+
+
+def _should_validate(epoch, freq):
+    if isinstance(freq, int):
+        return (epoch + 1) % freq == 0
+    return (epoch + 1) in set(freq)
+
+
+def _concat(parts):
+    first = parts[0]
+    if isinstance(first, tuple):
+        return tuple(_concat([p[i] for p in parts]) for i in range(len(first)))
+    if isinstance(first, dict):
+        return {k: _concat([p[k] for p in parts]) for k in first}
+    if first is None:
+        return None
+    return np.concatenate(parts, axis=0) if first.ndim else np.stack(parts)
+
+
