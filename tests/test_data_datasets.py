@@ -1,4 +1,5 @@
 """Dataset loaders: the real Debian files, and damaged files written by the tests."""
+
 import gzip
 import io
 import os
@@ -8,8 +9,8 @@ import tarfile
 
 import numpy as np
 import pytest
-from conftest import require, require_path
 
+from conftest import require, require_path
 from shendu.data import DataLoader
 from shendu.data import datasets as D
 from shendu.data.datasets import _files, _generated, _idx
@@ -53,9 +54,12 @@ def _write_mnist_like(folder, n_train=12, n_test=5, gz=True):
 
 # --- Fashion-MNIST, the real files ----------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def fashion():
-    require_path(os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"), "Fashion-MNIST (dataset-fashion-mnist)")
+    require_path(
+        os.path.join(FASHION_DIR, "train-images-idx3-ubyte.gz"), "Fashion-MNIST (dataset-fashion-mnist)"
+    )
     return D.fashion_mnist()
 
 
@@ -76,13 +80,20 @@ def test_fashion_mnist_feeds_the_loader(fashion):
     from shendu.data import transforms as T
 
     (x, y), _ = fashion
-    loader = DataLoader(TensorDataset(x[:1000, None], y[:1000]), batch_size=128, shuffle=True, generator=0,
-                        transform=T.Compose([T.RandomCrop(28, padding=2), T.ToFloat()]), as_numpy=True)
+    loader = DataLoader(
+        TensorDataset(x[:1000, None], y[:1000]),
+        batch_size=128,
+        shuffle=True,
+        generator=0,
+        transform=T.Compose([T.RandomCrop(28, padding=2), T.ToFloat()]),
+        as_numpy=True,
+    )
     xb, yb = next(iter(loader))
     assert xb.shape == (128, 1, 28, 28) and xb.dtype == np.float32 and xb.max() <= 1.0
 
 
 # --- search order and the not-found error ---------------------------------------------------------
+
 
 def test_explicit_path_and_env_take_precedence(home):
     mine = _write_mnist_like(str(home / "mine"), n_train=12)
@@ -109,6 +120,7 @@ def test_not_found_lists_where_it_looked(home):
 
 
 # --- IDX parser on damaged files ------------------------------------------------------------------
+
 
 def _expect_format_error(path, match, cache):
     with pytest.raises(D.DatasetFormatError, match=match) as info:
@@ -152,6 +164,7 @@ def test_wrong_file_kind_and_count_mismatch(home):
 
 # --- downloads: verified, atomic ------------------------------------------------------------------
 
+
 def test_download_checks_sha256_and_leaves_nothing_on_mismatch(home):
     src = _write(home / "payload.bin", b"hello shendu")
     dest = home / "cache" / "thing" / "payload.bin"
@@ -168,7 +181,9 @@ def test_download_true_fills_the_cache(home, monkeypatch):
     mirror = home / "mirror"
     _write_mnist_like(str(mirror))
     sums = {name: _files.sha256_file(mirror / name) for name in os.listdir(mirror)}
-    monkeypatch.setattr(_idx, "_MNIST", dict(_idx._MNIST, urls=[mirror.as_uri() + "/"], sha256=sums, system=[]))
+    monkeypatch.setattr(
+        _idx, "_MNIST", dict(_idx._MNIST, urls=[mirror.as_uri() + "/"], sha256=sums, system=[])
+    )
     with pytest.raises(FileNotFoundError):
         D.mnist()
     (x, y), (xt, yt) = D.mnist(download=True)
@@ -180,10 +195,15 @@ def test_download_true_fills_the_cache(home, monkeypatch):
 
 # --- CIFAR-10 and the restricted unpickler --------------------------------------------------------
 
+
 def _cifar_batch(n, seed):
     rng = np.random.default_rng(seed)
-    return {b"batch_label": b"test", b"labels": [int(v) for v in rng.integers(0, 10, n)],
-            b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8), b"filenames": [b"a.png"] * n}
+    return {
+        b"batch_label": b"test",
+        b"labels": [int(v) for v in rng.integers(0, 10, n)],
+        b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8),
+        b"filenames": [b"a.png"] * n,
+    }
 
 
 def _write_cifar(folder, n=4):
@@ -199,7 +219,12 @@ def test_cifar10_from_folder_and_tarball(home):
     folder = home / "c" / "cifar-10-batches-py"
     names = _write_cifar(str(folder))
     (x, y), (xt, yt) = D.cifar10(path=str(home / "c"))
-    assert x.shape == (20, 3, 32, 32) and x.dtype == np.uint8 and y.dtype == np.int64 and xt.shape == (4, 3, 32, 32)
+    assert (
+        x.shape == (20, 3, 32, 32)
+        and x.dtype == np.uint8
+        and y.dtype == np.int64
+        and xt.shape == (4, 3, 32, 32)
+    )
     first = _cifar_batch(4, 0)
     np.testing.assert_array_equal(x[:4].reshape(4, -1), first[b"data"])
     assert y[:4].tolist() == first[b"labels"]
@@ -258,6 +283,7 @@ def test_cifar_parser_errors(home):
 
 # --- Chinese poems and English fortunes -----------------------------------------------------------
 
+
 def test_tang_poems_real_file():
     require_path(os.path.join(FORTUNES_DIR, "tang300"), "Tang poems (fortunes-zh)")
     poems = D.tang_poems()
@@ -266,7 +292,9 @@ def test_tang_poems_real_file():
     assert first["title"] == "感遇・其一" and first["author"] == "张九龄"
     assert first["body"].split("\n")[0] == "兰叶春葳蕤，桂华秋皎洁。"
     stork = next(p for p in poems if p["title"] == "登鹳雀楼")
-    assert stork["author"] == "王之涣" and stork["body"] == "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。"
+    assert (
+        stork["author"] == "王之涣" and stork["body"] == "白日依山尽，黄河入海流。\n欲穷千里目，更上一层楼。"
+    )
     for p in poems:
         for field in ("title", "author", "body"):
             assert p[field] and "\x1b" not in p[field] and "[m" not in p[field]
@@ -276,20 +304,26 @@ def test_song_poems_real_file():
     require_path(os.path.join(FORTUNES_DIR, "song100"), "Song poems (fortunes-zh)")
     poems = D.song_poems()
     assert len(poems) == 96  # 95 strfile entries; one '%    ' separator line joins two poems there
-    assert poems[0]["title"] == "塞上" and poems[0]["author"] == "柳开" and poems[0]["note"] == "９４６－９９９"
+    assert (
+        poems[0]["title"] == "塞上" and poems[0]["author"] == "柳开" and poems[0]["note"] == "９４６－９９９"
+    )
     assert all("\x1b" not in p["title"] + p["author"] + p["body"] for p in poems)
 
 
 def test_poem_parser_errors_name_the_file(tmp_path):
     good = "\x1b[32m《春晓》\x1b[m\n\x1b[33m作者：孟浩然\x1b[m\n春眠不觉晓，处处闻啼鸟。\n%\n"
     ok = _write(tmp_path / "ok", good.encode())
-    assert D.parse_poems(ok) == [{"title": "春晓", "author": "孟浩然", "body": "春眠不觉晓，处处闻啼鸟。", "note": ""}]
+    assert D.parse_poems(ok) == [
+        {"title": "春晓", "author": "孟浩然", "body": "春眠不觉晓，处处闻啼鸟。", "note": ""}
+    ]
     assert D.tang_poems(path=ok)[0]["author"] == "孟浩然"
     trunc = _write(tmp_path / "trunc", (good + "\x1b[32m《静夜思》\x1b[m\n").encode())
     with pytest.raises(D.DatasetFormatError, match=r"trunc: entry 2 is truncated"):
         D.parse_poems(trunc)
     no_author = _write(tmp_path / "noauthor", "《静夜思》\n李白\n床前明月光\n".encode())
-    with pytest.raises(D.DatasetFormatError, match="noauthor: entry 1: the second line should name the author"):
+    with pytest.raises(
+        D.DatasetFormatError, match="noauthor: entry 1: the second line should name the author"
+    ):
         D.parse_poems(no_author)
     empty = _write(tmp_path / "empty", b"%\n%\n")
     with pytest.raises(D.DatasetFormatError, match="empty: no poems"):
@@ -320,6 +354,7 @@ def test_fortune_files_from_a_folder(tmp_path):
 
 
 # --- generated data sets --------------------------------------------------------------------------
+
 
 def test_digits_split_is_stratified_and_fixed():
     require("sklearn")
@@ -353,6 +388,7 @@ def test_mnist1d_is_deterministic_and_balanced():
 
 
 # --- your own files -------------------------------------------------------------------------------
+
 
 def test_image_folder(tmp_path):
     Image = require("PIL.Image")

@@ -1,4 +1,5 @@
 """Datasets, samplers and the DataLoader."""
+
 import numpy as np
 import pytest
 
@@ -246,8 +247,9 @@ def test_transform_dataset_applies_per_batch():
             return b * 2
 
     t = Double()
-    loader = DataLoader(TensorDataset(x, y), batch_size=4, transform=t, target_transform=lambda v: v + 1,
-                        as_numpy=True)
+    loader = DataLoader(
+        TensorDataset(x, y), batch_size=4, transform=t, target_transform=lambda v: v + 1, as_numpy=True
+    )
     (xb, yb), _ = list(loader)
     np.testing.assert_array_equal(xb, x[:4] * 2)
     np.testing.assert_array_equal(yb, y[:4] + 1)

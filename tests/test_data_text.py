@@ -1,4 +1,5 @@
 """Tokenizer, pad_sequences, to_categorical and word vectors: Keras's documented behaviour."""
+
 import gzip
 
 import numpy as np
@@ -20,8 +21,17 @@ TEXTS = ["The cat sat on the mat.", "The dog ate my homework!"]
 def test_word_index_by_frequency_ties_in_first_appearance_order():
     tok = Tokenizer()
     tok.fit_on_texts(TEXTS)
-    assert tok.word_index == {"the": 1, "cat": 2, "sat": 3, "on": 4, "mat": 5, "dog": 6, "ate": 7, "my": 8,
-                              "homework": 9}
+    assert tok.word_index == {
+        "the": 1,
+        "cat": 2,
+        "sat": 3,
+        "on": 4,
+        "mat": 5,
+        "dog": 6,
+        "ate": 7,
+        "my": 8,
+        "homework": 9,
+    }
     assert tok.word_counts["the"] == 3 and list(tok.word_counts)[:3] == ["the", "cat", "sat"]
     assert tok.word_docs["the"] == 2 and tok.document_count == 2
     assert tok.index_word[1] == "the"

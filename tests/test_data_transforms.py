@@ -1,4 +1,5 @@
 """Vectorized transforms: single samples, batches, randomness and the loader hook."""
+
 import numpy as np
 import pytest
 
@@ -34,8 +35,12 @@ def test_random_crop_takes_a_window_of_the_padded_image():
     padded = np.pad(x, [(0, 0), (0, 0), (2, 2), (2, 2)])
     offsets = set()
     for i in range(len(x)):
-        matches = [(a, b) for a in range(5) for b in range(5)
-                   if np.array_equal(padded[i, :, a:a + 6, b:b + 7], out[i])]
+        matches = [
+            (a, b)
+            for a in range(5)
+            for b in range(5)
+            if np.array_equal(padded[i, :, a : a + 6, b : b + 7], out[i])
+        ]
         assert matches, f"sample {i} is not a window of its padded image"
         offsets.add(matches[0])
     assert len(offsets) > 3  # each sample draws its own position
@@ -120,23 +125,35 @@ def test_loader_applies_batch_aware_transforms():
     x = _images(n=32, h=6, w=6)
     y = np.arange(32)
     aug = T.Compose([T.RandomCrop(6, padding=2), T.RandomHorizontalFlip(), T.ToFloat()])
-    loader = DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, generator=0, transform=aug,
-                        target_transform=T.OneHot(32), as_numpy=True)
+    loader = DataLoader(
+        TensorDataset(x, y),
+        batch_size=8,
+        shuffle=True,
+        generator=0,
+        transform=aug,
+        target_transform=T.OneHot(32),
+        as_numpy=True,
+    )
     xb, yb = next(iter(loader))
     assert xb.shape == (8, 1, 6, 6) and xb.dtype == np.float32 and yb.shape == (8, 32)
     sd.manual_seed(9)
-    first = [b[0] for b in DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, transform=aug,
-                                      as_numpy=True)]
+    first = [
+        b[0]
+        for b in DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, transform=aug, as_numpy=True)
+    ]
     sd.manual_seed(9)
-    second = [b[0] for b in DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, transform=aug,
-                                       as_numpy=True)]
+    second = [
+        b[0]
+        for b in DataLoader(TensorDataset(x, y), batch_size=8, shuffle=True, transform=aug, as_numpy=True)
+    ]
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
 
 
 def test_plain_function_transforms_run_per_sample():
     x = _images(n=4)
-    loader = DataLoader(TensorDataset(x, np.arange(4)), batch_size=4, transform=lambda s: s.reshape(-1),
-                        as_numpy=True)
+    loader = DataLoader(
+        TensorDataset(x, np.arange(4)), batch_size=4, transform=lambda s: s.reshape(-1), as_numpy=True
+    )
     xb, _ = next(iter(loader))
     assert xb.shape == (4, 25)

@@ -9,6 +9,7 @@ the functions that use them.
 >>> for xb, yb in DataLoader(train, batch_size=128, shuffle=True, transform=transforms.ToFloat()):
 ...     ...
 """
+
 from . import datasets, text, transforms
 from .dataset import (
     ConcatDataset,
@@ -33,8 +34,24 @@ from .loader import (
 )
 
 __all__ = [
-    "Dataset", "TensorDataset", "Subset", "ConcatDataset", "TransformDataset", "random_split", "batch_getter",
-    "DataLoader", "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
-    "WeightedRandomSampler", "BatchSampler", "default_collate", "default_convert", "to_tensor",
-    "datasets", "transforms", "text",
+    "Dataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "TransformDataset",
+    "random_split",
+    "batch_getter",
+    "DataLoader",
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+    "default_collate",
+    "default_convert",
+    "to_tensor",
+    "datasets",
+    "transforms",
+    "text",
 ]

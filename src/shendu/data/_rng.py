@@ -6,6 +6,7 @@ generator or integer seed the caller passed, else the library-wide generator
 library-wide generator is looked up at every draw, never cached, because ``manual_seed``
 replaces it.
 """
+
 import numpy as np
 
 _fallback = None

@@ -6,6 +6,7 @@ fancy-indexes every array with the batch's index array: one NumPy call per array
 Python call per sample. :class:`~shendu.data.DataLoader` uses ``get_batch`` whenever a dataset
 offers it (see :func:`batch_getter`), and falls back to ``__getitem__`` + collate otherwise.
 """
+
 import bisect
 import math
 
@@ -13,8 +14,16 @@ import numpy as np
 
 from ._rng import resolve_generator
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "TransformDataset", "random_split",
-           "batch_getter", "as_array"]
+__all__ = [
+    "Dataset",
+    "TensorDataset",
+    "Subset",
+    "ConcatDataset",
+    "TransformDataset",
+    "random_split",
+    "batch_getter",
+    "as_array",
+]
 
 
 def as_array(data):
@@ -40,7 +49,8 @@ class Dataset:
         arrays = getattr(self, "arrays", None)
         if arrays is None:
             raise NotImplementedError(
-                f"{type(self).__name__} must define __getitem__(index) (or set self.arrays to a tuple of arrays)"
+                f"{type(self).__name__} must define __getitem__(index) "
+                "(or set self.arrays to a tuple of arrays)"
             )
         return tuple(a[index] for a in arrays)
 
@@ -90,7 +100,9 @@ class TensorDataset(Dataset):
         arrays = tuple(as_array(t) for t in tensors)
         for i, a in enumerate(arrays):
             if a.ndim == 0:
-                raise ValueError(f"TensorDataset: array {i} is a scalar; every array needs a first (sample) axis")
+                raise ValueError(
+                    f"TensorDataset: array {i} is a scalar; every array needs a first (sample) axis"
+                )
         sizes = [len(a) for a in arrays]
         if len(set(sizes)) != 1:
             raise ValueError(f"TensorDataset: all arrays need the same first dimension, got sizes {sizes}")

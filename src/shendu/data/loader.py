@@ -13,6 +13,7 @@ The loader turns a dataset into an iterator of batches. An epoch is:
 With ``num_workers > 0`` (or ``prefetch > 0``) step 3 runs on background threads that keep a
 few batches ready while the training step runs.
 """
+
 import collections
 import math
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +23,18 @@ import numpy as np
 from ._rng import resolve_generator
 from .dataset import TransformDataset, as_array, batch_getter
 
-__all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
-           "BatchSampler", "DataLoader", "default_collate", "default_convert", "to_tensor"]
+__all__ = [
+    "Sampler",
+    "SequentialSampler",
+    "RandomSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+    "BatchSampler",
+    "DataLoader",
+    "default_collate",
+    "default_convert",
+    "to_tensor",
+]
 
 
 class Sampler:
@@ -74,7 +85,9 @@ class RandomSampler(Sampler):
         self.data_source = data_source
         self.replacement = replacement
         self._num_samples = num_samples
-        self.generator = resolve_generator(generator) if isinstance(generator, (int, np.integer)) else generator
+        self.generator = (
+            resolve_generator(generator) if isinstance(generator, (int, np.integer)) else generator
+        )
         if num_samples is not None and (not isinstance(num_samples, (int, np.integer)) or num_samples <= 0):
             raise ValueError(f"RandomSampler: num_samples should be a positive integer, got {num_samples!r}")
 
@@ -144,7 +157,7 @@ class BatchSampler(Sampler):
         idx = _epoch_indices(self.sampler)
         stop = (len(idx) // self.batch_size) * self.batch_size if self.drop_last else len(idx)
         for start in range(0, stop, self.batch_size):
-            yield idx[start:min(start + self.batch_size, stop)]
+            yield idx[start : min(start + self.batch_size, stop)]
 
     def __iter__(self):
         for b in self.batches():
@@ -190,13 +203,16 @@ def default_collate(samples):
     if isinstance(elem, (tuple, list)):
         size = len(elem)
         if any(len(s) != size for s in samples):
-            raise ValueError("default_collate: each sample of the batch should have the same number of fields")
+            raise ValueError(
+                "default_collate: each sample of the batch should have the same number of fields"
+            )
         fields = [default_collate(list(field)) for field in zip(*samples)]
         return tuple(fields) if isinstance(elem, tuple) else fields
     if elem is None:
         raise TypeError("default_collate: a sample (or one of its fields) is None")
     raise TypeError(
-        f"default_collate: cannot batch samples of type {type(elem).__name__}; give the DataLoader a collate_fn"
+        f"default_collate: cannot batch samples of type {type(elem).__name__}; "
+        "give the DataLoader a collate_fn"
     )
 
 
@@ -230,7 +246,7 @@ def _map_arrays(obj, fn):
 
 
 def to_tensor(batch):
-    """Wrap every numeric array in ``batch`` as a ``shendu.tensor.Tensor`` (no copy), keeping the structure."""
+    """Wrap every numeric array in ``batch`` as a ``shendu.tensor.Tensor`` (no copy), keeping structure."""
     try:
         from shendu.tensor import Tensor
     except ImportError as exc:  # pragma: no cover - only while the core package is missing
@@ -269,10 +285,28 @@ class DataLoader:
     ``collate_fn``. ``len(loader)`` is the number of batches per epoch.
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
-                 prefetch=None, as_numpy=False, transform=None, target_transform=None):
+    def __init__(
+        self,
+        dataset,
+        batch_size=1,
+        shuffle=False,
+        sampler=None,
+        batch_sampler=None,
+        num_workers=0,
+        collate_fn=None,
+        pin_memory=False,
+        drop_last=False,
+        timeout=0,
+        worker_init_fn=None,
+        generator=None,
+        *,
+        prefetch_factor=None,
+        persistent_workers=False,
+        prefetch=None,
+        as_numpy=False,
+        transform=None,
+        target_transform=None,
+    ):
         if transform is not None or target_transform is not None:
             dataset = TransformDataset(dataset, transform, target_transform)
         self.dataset = dataset
@@ -281,14 +315,17 @@ class DataLoader:
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError(
-                    "DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, sampler, "
+                    "DataLoader: batch_sampler option is mutually exclusive with "
+                    "batch_size, shuffle, sampler, "
                     "and drop_last"
                 )
             batch_size = None
             drop_last = False
         elif batch_size is None and drop_last:
-            raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually "
-                             "exclusive with drop_last")
+            raise ValueError(
+                "DataLoader: batch_size=None option disables auto-batching and is mutually "
+                "exclusive with drop_last"
+            )
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if isinstance(generator, (int, np.integer)):
@@ -362,8 +399,8 @@ class DataLoader:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def __repr__(self):
-        return (f"DataLoader(dataset={type(self.dataset).__name__}(n={len(self.dataset)}), "
-                f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
-                f"num_workers={self.num_workers})")
-
-
+        return (
+            f"DataLoader(dataset={type(self.dataset).__name__}(n={len(self.dataset)}), "
+            f"batch_size={self.batch_size}, shuffle={self.shuffle}, drop_last={self.drop_last}, "
+            f"num_workers={self.num_workers})"
+        )

@@ -7,6 +7,7 @@ makes one token per character (as in Keras, ``filters`` are not applied at chara
 so punctuation such as "，" and "。" become tokens too); ``Tokenizer(analyzer=char_split)``
 also makes one token per character but drops whitespace and punctuation, Chinese and Western.
 """
+
 import gzip
 import json
 import os
@@ -16,8 +17,17 @@ import numpy as np
 
 from ._rng import resolve_generator
 
-__all__ = ["Tokenizer", "tokenizer_from_json", "text_to_word_sequence", "char_split", "pad_sequences",
-           "to_categorical", "load_word_vectors", "DEFAULT_FILTERS", "CJK_PUNCTUATION"]
+__all__ = [
+    "Tokenizer",
+    "tokenizer_from_json",
+    "text_to_word_sequence",
+    "char_split",
+    "pad_sequences",
+    "to_categorical",
+    "load_word_vectors",
+    "DEFAULT_FILTERS",
+    "CJK_PUNCTUATION",
+]
 
 DEFAULT_FILTERS = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'
 CJK_PUNCTUATION = "，。、；：？！“”‘’（）《》〈〉【】「」『』〔〕…—～·・"
@@ -61,8 +71,17 @@ class Tokenizer:
         analyzer: a function ``text -> list of tokens`` replacing the word splitter.
     """
 
-    def __init__(self, num_words=None, filters=DEFAULT_FILTERS, lower=True, split=" ", char_level=False,
-                 oov_token=None, analyzer=None, **kwargs):
+    def __init__(
+        self,
+        num_words=None,
+        filters=DEFAULT_FILTERS,
+        lower=True,
+        split=" ",
+        char_level=False,
+        oov_token=None,
+        analyzer=None,
+        **kwargs,
+    ):
         if "nb_words" in kwargs:
             num_words = kwargs.pop("nb_words")
         document_count = kwargs.pop("document_count", 0)
@@ -170,7 +189,9 @@ class Tokenizer:
             if self.word_index:
                 num_words = len(self.word_index) + 1
             else:
-                raise ValueError("Specify a dimension (`num_words` argument), or fit on some text data first.")
+                raise ValueError(
+                    "Specify a dimension (`num_words` argument), or fit on some text data first."
+                )
         else:
             num_words = self.num_words
         if mode == "tfidf" and not self.document_count:
@@ -265,8 +286,10 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
     is_str = np.issubdtype(dtype, np.str_)
     is_object = np.dtype(dtype) == np.dtype(object)
     if isinstance(value, str) and not is_object and not is_str:
-        raise ValueError(f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}\n"
-                         "You should set `dtype=object` for variable length strings.")
+        raise ValueError(
+            f"`dtype` {dtype} is not compatible with `value`'s type: {type(value)}\n"
+            "You should set `dtype=object` for variable length strings."
+        )
     x = np.full((num_samples, maxlen) + tuple(sample_shape), value, dtype=dtype)
     kept = np.minimum(lengths, maxlen)
     if sample_shape == () and not is_str and not is_object and kept.sum() > 0:
@@ -288,12 +311,14 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         trunc = s[-maxlen:] if truncating == "pre" else s[:maxlen]
         trunc = np.asarray(trunc, dtype=dtype)
         if trunc.shape[1:] != sample_shape:
-            raise ValueError(f"Shape of sample {trunc.shape[1:]} of sequence at position {idx} "
-                             f"is different from expected shape {sample_shape}")
+            raise ValueError(
+                f"Shape of sample {trunc.shape[1:]} of sequence at position {idx} "
+                f"is different from expected shape {sample_shape}"
+            )
         if padding == "post":
             x[idx, : len(trunc)] = trunc
         else:
-            x[idx, -len(trunc):] = trunc
+            x[idx, -len(trunc) :] = trunc
     return x
 
 
@@ -311,16 +336,18 @@ def to_categorical(y, num_classes=None, dtype="float64"):
     if not num_classes:
         num_classes = int(np.max(y)) + 1 if y.size else 0
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise ValueError(f"to_categorical: labels must lie in [0, {num_classes}), got values in "
-                         f"[{y.min()}, {y.max()}]")
+        raise ValueError(
+            f"to_categorical: labels must lie in [0, {num_classes}), got values in [{y.min()}, {y.max()}]"
+        )
     n = y.shape[0]
     categorical = np.zeros((n, num_classes), dtype=dtype)
     categorical[np.arange(n), y] = 1
     return categorical.reshape(input_shape + (num_classes,))
 
 
-def load_word_vectors(path, word_index, dim=None, num_words=None, missing="zeros", scale=0.1, generator=None,
-                      return_found=False):
+def load_word_vectors(
+    path, word_index, dim=None, num_words=None, missing="zeros", scale=0.1, generator=None, return_found=False
+):
     """Build an embedding matrix from a GloVe or word2vec **text** file (``.gz`` accepted).
 
     Row ``i`` holds the vector of the word with index ``i`` in ``word_index`` (a dict, or a
@@ -358,8 +385,9 @@ def load_word_vectors(path, word_index, dim=None, num_words=None, missing="zeros
                 if dim is None:
                     dim = len(parts) - 1
                 if len(parts) - 1 != dim:
-                    raise ValueError(f"load_word_vectors: {path} line {lineno} has {len(parts) - 1} values, "
-                                     f"expected {dim}")
+                    raise ValueError(
+                        f"load_word_vectors: {path} line {lineno} has {len(parts) - 1} values, expected {dim}"
+                    )
                 idx = wanted.get(parts[0])
                 if idx is not None:
                     vectors[idx] = np.asarray(parts[1:], dtype=np.float32)

@@ -10,6 +10,7 @@ Where files are looked for, in order: ``path=``, ``$SHENDU_DATA/<name>``,
 found a :class:`DatasetNotFoundError` (a ``FileNotFoundError``) lists every folder searched and
 how to get the files. Damaged files raise :class:`DatasetFormatError` naming the file.
 """
+
 from ._cifar import CIFAR10_CLASSES, RestrictedUnpickler, cifar10, load_pickle_batch
 from ._files import DatasetFormatError, DatasetNotFoundError, UnsafePickleError, data_home, search_dirs
 from ._folder import CSVDataset, ImageFolder
@@ -18,9 +19,30 @@ from ._idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, fashion_mnist, mnist, re
 from ._text import fortunes, parse_fortune_file, parse_poems, song_poems, tang_poems
 
 __all__ = [
-    "fashion_mnist", "mnist", "cifar10", "digits", "mnist1d", "tang_poems", "song_poems", "fortunes",
-    "ImageFolder", "CSVDataset", "read_idx", "parse_poems", "parse_fortune_file", "load_pickle_batch",
-    "RestrictedUnpickler", "stratified_split", "data_home", "search_dirs",
-    "FASHION_MNIST_CLASSES", "MNIST_CLASSES", "CIFAR10_CLASSES", "DIGITS_CLASSES", "MNIST1D_CLASSES",
-    "DatasetNotFoundError", "DatasetFormatError", "UnsafePickleError",
+    "fashion_mnist",
+    "mnist",
+    "cifar10",
+    "digits",
+    "mnist1d",
+    "tang_poems",
+    "song_poems",
+    "fortunes",
+    "ImageFolder",
+    "CSVDataset",
+    "read_idx",
+    "parse_poems",
+    "parse_fortune_file",
+    "load_pickle_batch",
+    "RestrictedUnpickler",
+    "stratified_split",
+    "data_home",
+    "search_dirs",
+    "FASHION_MNIST_CLASSES",
+    "MNIST_CLASSES",
+    "CIFAR10_CLASSES",
+    "DIGITS_CLASSES",
+    "MNIST1D_CLASSES",
+    "DatasetNotFoundError",
+    "DatasetFormatError",
+    "UnsafePickleError",
 ]

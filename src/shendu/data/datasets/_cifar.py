@@ -5,6 +5,7 @@ untrusted pickle with ``pickle.load`` can run code. :class:`RestrictedUnpickler`
 the few NumPy names that the CIFAR batches use to rebuild their arrays, and refuses the rest
 with :class:`UnsafePickleError`.
 """
+
 import importlib
 import io
 import os
@@ -24,9 +25,12 @@ _SHA256 = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
 _TARBALL = "cifar-10-python.tar.gz"
 _TRAIN = tuple(f"data_batch_{i}" for i in range(1, 6))
 _TEST = "test_batch"
-_HINT = ("Get it with one of:\n"
-         "  - shendu.data.datasets.cifar10(download=True)   (from www.cs.toronto.edu, SHA-256 checked)\n"
-         f"  - put {_TARBALL}, or its extracted cifar-10-batches-py folder, in one of the folders above, or pass path=")
+_HINT = (
+    "Get it with one of:\n"
+    "  - shendu.data.datasets.cifar10(download=True)   (from www.cs.toronto.edu, SHA-256 checked)\n"
+    f"  - put {_TARBALL}, or its extracted cifar-10-batches-py folder,\n"
+    "    in one of the folders above, or pass path="
+)
 
 
 def _numpy_core_attr(name):
@@ -79,20 +83,28 @@ def load_pickle_batch(data, source):
     except UnsafePickleError:
         raise
     except (EOFError, pickle.UnpicklingError, ValueError, TypeError, IndexError) as exc:
-        raise DatasetFormatError(f"{source}: not a readable CIFAR batch (truncated or corrupt pickle: {exc})") from None
+        raise DatasetFormatError(
+            f"{source}: not a readable CIFAR batch (truncated or corrupt pickle: {exc})"
+        ) from None
     if not isinstance(obj, dict):
-        raise DatasetFormatError(f"{source}: expected a dict with 'data' and 'labels', got {type(obj).__name__}")
+        raise DatasetFormatError(
+            f"{source}: expected a dict with 'data' and 'labels', got {type(obj).__name__}"
+        )
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in obj.items()}
 
 
 def _batch_arrays(batch, source):
     data, labels = batch.get("data"), batch.get("labels")
     if data is None or labels is None:
-        raise DatasetFormatError(f"{source}: a CIFAR-10 batch needs 'data' and 'labels' entries, got {sorted(batch)}")
+        raise DatasetFormatError(
+            f"{source}: a CIFAR-10 batch needs 'data' and 'labels' entries, got {sorted(batch)}"
+        )
     data = np.asarray(data)
     labels = np.asarray(labels, dtype=np.int64)
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-        raise DatasetFormatError(f"{source}: wrong size: 'data' should be uint8 (N, 3072), got {data.dtype} {data.shape}")
+        raise DatasetFormatError(
+            f"{source}: wrong size: 'data' should be uint8 (N, 3072), got {data.dtype} {data.shape}"
+        )
     if labels.shape != (data.shape[0],):
         raise DatasetFormatError(f"{source}: wrong size: {data.shape[0]} images but {labels.size} labels")
     if labels.size and (labels.min() < 0 or labels.max() > 9):
@@ -117,7 +129,9 @@ def _read_tarball(path):
             for name in _TRAIN + (_TEST,):
                 member = members.get(name)
                 if member is None:
-                    raise DatasetFormatError(f"{path}: the archive has no {name} (is it the CIFAR-10 python version?)")
+                    raise DatasetFormatError(
+                        f"{path}: the archive has no {name} (is it the CIFAR-10 python version?)"
+                    )
                 source = f"{path}:{member.name}"
                 out[name] = _batch_arrays(load_pickle_batch(tar.extractfile(member).read(), source), source)
     except (tarfile.TarError, EOFError, OSError) as exc:
@@ -128,7 +142,9 @@ def _read_tarball(path):
 
 
 def _locate(path):
-    looked = search_dirs("cifar10", path, ["/usr/share/datasets/cifar10", "/usr/local/share/datasets/cifar10"])
+    looked = search_dirs(
+        "cifar10", path, ["/usr/share/datasets/cifar10", "/usr/local/share/datasets/cifar10"]
+    )
     if path is not None and os.path.isfile(os.fspath(path)):
         return ("tar", os.fspath(path)), looked
     for folder in looked:
@@ -154,7 +170,9 @@ def cifar10(path=None, download=False, channels_last=False):
     found, looked = _locate(path)
     if found is None:
         if not download:
-            raise not_found("CIFAR-10", looked, _HINT + "\n  (download=True fetches it; it is off by default)")
+            raise not_found(
+                "CIFAR-10", looked, _HINT + "\n  (download=True fetches it; it is off by default)"
+            )
         dest = os.path.join(data_home(), "cifar10", _TARBALL)
         download_file(_URL, dest, _SHA256)
         found = ("tar", dest)

@@ -13,14 +13,22 @@ set, else ``~/.cache/shendu/<name>``: each file is streamed to a temporary file 
 folder, its SHA-256 is checked, and only then is it renamed into place, so a failed or
 corrupted download leaves nothing behind.
 """
+
 import hashlib
 import os
 import pickle
 import tempfile
 import urllib.request
 
-__all__ = ["DatasetNotFoundError", "DatasetFormatError", "UnsafePickleError", "data_home", "search_dirs",
-           "download_file", "sha256_file"]
+__all__ = [
+    "DatasetNotFoundError",
+    "DatasetFormatError",
+    "UnsafePickleError",
+    "data_home",
+    "search_dirs",
+    "download_file",
+    "sha256_file",
+]
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -97,7 +105,8 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
                 out.write(block)
         if digest.hexdigest() != sha256:
             raise DatasetFormatError(
-                f"download of {url} has SHA-256 {digest.hexdigest()}, expected {sha256}; the file was not saved"
+                f"download of {url} has SHA-256 {digest.hexdigest()}, expected {sha256}; "
+                "the file was not saved"
             )
         os.replace(tmp, dest)
     except BaseException:

@@ -1,4 +1,5 @@
 """Datasets over your own files: a folder of images per class, or a CSV table."""
+
 import csv
 import os
 
@@ -25,14 +26,17 @@ class ImageFolder(Dataset):
     Images are decoded with Pillow (``pip install Pillow``), imported when the first image loads.
     """
 
-    def __init__(self, root, transform=None, target_transform=None, mode="RGB", size=None,
-                 extensions=IMAGE_EXTENSIONS):
+    def __init__(
+        self, root, transform=None, target_transform=None, mode="RGB", size=None, extensions=IMAGE_EXTENSIONS
+    ):
         self.root = os.fspath(root)
         if not os.path.isdir(self.root):
             raise FileNotFoundError(f"ImageFolder: {self.root} is not a folder")
         self.classes = sorted(e.name for e in os.scandir(self.root) if e.is_dir())
         if not self.classes:
-            raise FileNotFoundError(f"ImageFolder: {self.root} has no class sub-folders (expected root/<class>/<image>)")
+            raise FileNotFoundError(
+                f"ImageFolder: {self.root} has no class sub-folders (expected root/<class>/<image>)"
+            )
         self.class_to_idx = {c: i for i, c in enumerate(self.classes)}
         exts = tuple(e.lower() for e in extensions)
         self.samples = []
@@ -134,8 +138,10 @@ class CSVDataset(Dataset):
                 for i, cell in enumerate(table[:, j]):
                     if not _is_number(cell):
                         raise DatasetFormatError(
-                            f"{self.path}: line {i + 1 + bool(header)}, column {names[j]!r}: {cell!r} is not a number "
-                            "(features must be numeric)") from None
+                            f"{self.path}: line {i + 1 + bool(header)}, column {names[j]!r}: "
+                            f"{cell!r} is not a number "
+                            "(features must be numeric)"
+                        ) from None
             raise
         self.classes = None
         if t is None:

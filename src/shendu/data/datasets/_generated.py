@@ -1,4 +1,5 @@
 """Data sets that need no files: scikit-learn's 8x8 digits and the generated MNIST-1D."""
+
 import random
 
 import numpy as np
@@ -63,13 +64,17 @@ def mnist1d(seed=42, num_samples=5000, train_split=0.8, **overrides):
     try:
         from mnist1d.data import get_dataset_args, make_dataset
     except ImportError as exc:
-        raise ImportError("mnist1d() needs the mnist1d package: pip install mnist1d (or shendu[data])") from exc
+        raise ImportError(
+            "mnist1d() needs the mnist1d package: pip install mnist1d (or shendu[data])"
+        ) from exc
     key = (seed, num_samples, train_split, tuple(sorted(overrides.items())))
     if key not in _MNIST1D_CACHE:
         args = get_dataset_args()
         unknown = set(overrides) - set(vars(args))
         if unknown:
-            raise TypeError(f"mnist1d: unknown generator arguments {sorted(unknown)}; known: {sorted(vars(args))}")
+            raise TypeError(
+                f"mnist1d: unknown generator arguments {sorted(unknown)}; known: {sorted(vars(args))}"
+            )
         args.seed, args.num_samples, args.train_split = seed, num_samples, train_split
         for k, v in overrides.items():
             setattr(args, k, v)
@@ -79,7 +84,11 @@ def mnist1d(seed=42, num_samples=5000, train_split=0.8, **overrides):
         finally:
             random.setstate(py_state)
             np.random.set_state(np_state)
-        _MNIST1D_CACHE[key] = (data["x"].astype(np.float32), data["y"].astype(np.int64),
-                               data["x_test"].astype(np.float32), data["y_test"].astype(np.int64))
+        _MNIST1D_CACHE[key] = (
+            data["x"].astype(np.float32),
+            data["y"].astype(np.int64),
+            data["x_test"].astype(np.float32),
+            data["y_test"].astype(np.int64),
+        )
     x, y, xt, yt = (a.copy() for a in _MNIST1D_CACHE[key])
     return (x, y), (xt, yt)

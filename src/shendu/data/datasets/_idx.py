@@ -5,6 +5,7 @@ Layout: bytes 0-1 are zero, byte 2 is the element type (0x08 uint8, 0x09 int8, 0
 uint32 sizes, then the data in C order. Images are ``00 00 08 03`` + (N, 28, 28); labels
 ``00 00 08 01`` + (N,).
 """
+
 import gzip
 import os
 import struct
@@ -16,20 +17,43 @@ from ._files import DatasetFormatError, data_home, download_file, not_found, sea
 
 __all__ = ["read_idx", "fashion_mnist", "mnist", "FASHION_MNIST_CLASSES", "MNIST_CLASSES"]
 
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
-                         "Bag", "Ankle boot")
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 MNIST_CLASSES = tuple(str(d) for d in range(10))
 
-_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8), 0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
-              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+_IDX_TYPES = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
 
-_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
 
 _FASHION = {
     "name": "fashion-mnist",
     "title": "Fashion-MNIST",
-    "urls": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-             "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/"],
+    "urls": [
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    ],
     "sha256": {
         "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
         "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
@@ -37,17 +61,22 @@ _FASHION = {
         "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
     },
     "system": ["/usr/share/datasets/fashion-mnist", "/usr/local/share/datasets/fashion-mnist"],
-    "hint": ("Get it with one of:\n"
-             "  - sudo apt-get install dataset-fashion-mnist   (Debian/Ubuntu, into /usr/share/datasets/fashion-mnist)\n"
-             "  - shendu.data.datasets.fashion_mnist(download=True)   (from zalandoresearch, SHA-256 checked)\n"
-             "  - put the four *-ubyte.gz files in one of the folders above, or pass path="),
+    "hint": (
+        "Get it with one of:\n"
+        "  - sudo apt-get install dataset-fashion-mnist\n"
+        "    (Debian/Ubuntu; it installs /usr/share/datasets/fashion-mnist)\n"
+        "  - shendu.data.datasets.fashion_mnist(download=True)   (from zalandoresearch, SHA-256 checked)\n"
+        "  - put the four *-ubyte.gz files in one of the folders above, or pass path="
+    ),
 }
 
 _MNIST = {
     "name": "mnist",
     "title": "MNIST",
-    "urls": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
-             "https://storage.googleapis.com/cvdf-datasets/mnist/"],
+    "urls": [
+        "https://ossci-datasets.s3.amazonaws.com/mnist/",
+        "https://storage.googleapis.com/cvdf-datasets/mnist/",
+    ],
     "sha256": {
         "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
         "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
@@ -55,9 +84,12 @@ _MNIST = {
         "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
     },
     "system": ["/usr/share/datasets/mnist", "/usr/local/share/datasets/mnist"],
-    "hint": ("Get it with one of:\n"
-             "  - shendu.data.datasets.mnist(download=True)   (from the PyTorch/TensorFlow mirrors, SHA-256 checked)\n"
-             "  - put the four *-ubyte(.gz) files in one of the folders above, or pass path="),
+    "hint": (
+        "Get it with one of:\n"
+        "  - shendu.data.datasets.mnist(download=True)\n"
+        "    (from the PyTorch/TensorFlow mirrors, SHA-256 checked)\n"
+        "  - put the four *-ubyte(.gz) files in one of the folders above, or pass path="
+    ),
 }
 
 
@@ -71,8 +103,9 @@ def _read_bytes(path):
         with open(path, "rb") as f:
             return f.read()
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise DatasetFormatError(f"{path}: the gzip stream is truncated or corrupt ({exc}); "
-                                 "delete the file and fetch it again") from None
+        raise DatasetFormatError(
+            f"{path}: the gzip stream is truncated or corrupt ({exc}); delete the file and fetch it again"
+        ) from None
 
 
 def read_idx(path):
@@ -86,8 +119,10 @@ def read_idx(path):
     if len(data) < 4:
         raise DatasetFormatError(f"{path}: truncated: {len(data)} bytes, too short for an IDX header")
     if data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise DatasetFormatError(f"{path}: wrong magic number 0x{data[:4].hex()}: not an IDX file "
-                                 "(expected 0x0000 then a type byte, e.g. 0x00000803 for images)")
+        raise DatasetFormatError(
+            f"{path}: wrong magic number 0x{data[:4].hex()}: not an IDX file "
+            "(expected 0x0000 then a type byte, e.g. 0x00000803 for images)"
+        )
     ndim = data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
@@ -98,11 +133,15 @@ def read_idx(path):
     expected = count * dtype.itemsize
     actual = len(data) - header
     if actual < expected:
-        raise DatasetFormatError(f"{path}: truncated: the header announces an array of shape {dims} "
-                                 f"({expected} bytes) but only {actual} bytes follow")
+        raise DatasetFormatError(
+            f"{path}: truncated: the header announces an array of shape {dims} "
+            f"({expected} bytes) but only {actual} bytes follow"
+        )
     if actual > expected:
-        raise DatasetFormatError(f"{path}: wrong size: {actual - expected} unexpected bytes after the "
-                                 f"{dims} array announced by the header")
+        raise DatasetFormatError(
+            f"{path}: wrong size: {actual - expected} unexpected bytes after the "
+            f"{dims} array announced by the header"
+        )
     arr = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
@@ -121,8 +160,11 @@ def _find_idx(spec, path, download):
         if len(found) == len(_FILES):
             return found
     if not download:
-        raise not_found(f"{spec['title']} (files {', '.join(f + '.gz' for f in _FILES)})", looked,
-                        spec["hint"] + "\n  (download=True fetches it; it is off by default)")
+        raise not_found(
+            f"{spec['title']} (files {', '.join(f + '.gz' for f in _FILES)})",
+            looked,
+            spec["hint"] + "\n  (download=True fetches it; it is off by default)",
+        )
     target = os.path.join(data_home(), spec["name"])
     paths = []
     for stem in _FILES:
@@ -137,8 +179,9 @@ def _find_idx(spec, path, download):
                 except Exception as exc:  # try the next mirror
                     errors.append(f"{base + name}: {exc}")
             else:
-                raise not_found(spec["title"], looked, "Download failed:\n  " + "\n  ".join(errors)
-                                + "\n" + spec["hint"])
+                raise not_found(
+                    spec["title"], looked, "Download failed:\n  " + "\n  ".join(errors) + "\n" + spec["hint"]
+                )
         paths.append(dest)
     return paths
 
@@ -148,13 +191,19 @@ def _load(spec, path, download):
     arrays = [read_idx(p) for p in files]
     for p, a, kind in zip(files, arrays, ("images", "labels", "images", "labels")):
         if kind == "images" and (a.ndim != 3 or a.dtype != np.uint8):
-            raise DatasetFormatError(f"{p}: expected uint8 images shaped (N, H, W), got {a.dtype} {a.shape} "
-                                     "(is it a labels file?)")
+            raise DatasetFormatError(
+                f"{p}: expected uint8 images shaped (N, H, W), got {a.dtype} {a.shape} (is it a labels file?)"
+            )
         if kind == "labels" and a.ndim != 1:
-            raise DatasetFormatError(f"{p}: expected a 1-D labels array, got shape {a.shape} (is it an images file?)")
+            raise DatasetFormatError(
+                f"{p}: expected a 1-D labels array, got shape {a.shape} (is it an images file?)"
+            )
         if kind == "labels" and a.size and a.max() > 9:
             raise DatasetFormatError(f"{p}: labels must lie in 0..9, found {int(a.max())}")
-    for (pi, xi), (pl, yl) in ((files[0], arrays[0]), (files[1], arrays[1])), ((files[2], arrays[2]), (files[3], arrays[3])):
+    for (pi, xi), (pl, yl) in (
+        ((files[0], arrays[0]), (files[1], arrays[1])),
+        ((files[2], arrays[2]), (files[3], arrays[3])),
+    ):
         if len(xi) != len(yl):
             raise DatasetFormatError(f"{pi} holds {len(xi)} images but {pl} holds {len(yl)} labels")
     x_train, y_train, x_test, y_test = arrays

@@ -12,6 +12,7 @@ escape codes::
 :func:`parse_poems` removes the codes and returns records; :func:`fortunes` reads the English
 fortune cookie files (Debian packages fortunes-min and fortunes), one label per file.
 """
+
 import os
 import re
 
@@ -21,8 +22,13 @@ from ._files import DatasetFormatError, not_found, search_dirs
 
 __all__ = ["tang_poems", "song_poems", "fortunes", "parse_poems", "parse_fortune_file", "FORTUNE_DIRS"]
 
-FORTUNE_DIRS = ["/usr/share/games/fortunes", "/usr/share/fortunes", "/usr/games/fortunes",
-                "/usr/local/share/games/fortunes", "/opt/homebrew/share/games/fortunes"]
+FORTUNE_DIRS = [
+    "/usr/share/games/fortunes",
+    "/usr/share/fortunes",
+    "/usr/games/fortunes",
+    "/usr/local/share/games/fortunes",
+    "/opt/homebrew/share/games/fortunes",
+]
 _CHINESE_FILES = {"chinese", "tang300", "song100"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _OVERSTRIKE = re.compile(r".\x08")
@@ -78,18 +84,22 @@ def parse_poems(path):
         lines = [ln.strip() for ln in clean_text(entry).strip("\n").split("\n")]
         lines = [ln for ln in lines if ln]
         if len(lines) < 3:
-            raise DatasetFormatError(f"{path}: entry {k} is truncated: expected a title line, an author line "
-                                     f"and the poem, got {len(lines)} line(s): {lines!r}")
+            raise DatasetFormatError(
+                f"{path}: entry {k} is truncated: expected a title line, an author line "
+                f"and the poem, got {len(lines)} line(s): {lines!r}"
+            )
         if not _AUTHOR_PREFIX.match(lines[1]):
-            raise DatasetFormatError(f"{path}: entry {k}: the second line should name the author "
-                                     f"('作者：...'), got {lines[1]!r}")
+            raise DatasetFormatError(
+                f"{path}: entry {k}: the second line should name the author ('作者：...'), got {lines[1]!r}"
+            )
         author = _AUTHOR_PREFIX.sub("", lines[1])
         note = ""
         m = re.match(r"^(.*?)\s*[（(](.*)[）)]\s*$", author)
         if m:
             author, note = m.group(1), m.group(2)
-        poems.append({"title": _title(lines[0]), "author": author.strip(), "body": "\n".join(lines[2:]),
-                      "note": note})
+        poems.append(
+            {"title": _title(lines[0]), "author": author.strip(), "body": "\n".join(lines[2:]), "note": note}
+        )
     if not poems:
         raise DatasetFormatError(f"{path}: no poems found (expected entries separated by '%' lines)")
     return poems
@@ -103,8 +113,11 @@ def _find_file(name, path, what):
         p = os.path.join(folder, name)
         if os.path.isfile(p):
             return p
-    raise not_found(f"{what} (file {name})", looked,
-                    "Get it with: sudo apt-get install fortunes-zh   (Debian/Ubuntu), or pass path= to the file")
+    raise not_found(
+        f"{what} (file {name})",
+        looked,
+        "Get it with: sudo apt-get install fortunes-zh   (Debian/Ubuntu), or pass path= to the file",
+    )
 
 
 def tang_poems(path=None):
@@ -142,8 +155,13 @@ def _categories_in(folder):
     names = []
     for name in sorted(os.listdir(folder)):
         p = os.path.join(folder, name)
-        if (not name.endswith((".dat", ".u8")) and name not in _CHINESE_FILES and os.path.isfile(p)
-                and not os.path.islink(p) and os.path.isfile(p + ".dat")):
+        if (
+            not name.endswith((".dat", ".u8"))
+            and name not in _CHINESE_FILES
+            and os.path.isfile(p)
+            and not os.path.islink(p)
+            and os.path.isfile(p + ".dat")
+        ):
             names.append(name)
     return names
 
@@ -169,12 +187,17 @@ def fortunes(categories=None, path=None):
             chosen = list(categories)
             missing = [c for c in chosen if c not in available]
             if missing:
-                raise ValueError(f"fortunes: unknown categories {missing} in {folder}; available: {available}")
+                raise ValueError(
+                    f"fortunes: unknown categories {missing} in {folder}; available: {available}"
+                )
         texts, labels = [], []
         for label, name in enumerate(chosen):
             entries = [e for e in parse_fortune_file(os.path.join(folder, name)) if e.strip()]
             texts.extend(entries)
             labels.extend([label] * len(entries))
         return texts, np.asarray(labels, dtype=np.int64), chosen
-    raise not_found("English fortune files", looked,
-                    "Get them with: sudo apt-get install fortunes   (or fortunes-min for a smaller set)")
+    raise not_found(
+        "English fortune files",
+        looked,
+        "Get them with: sudo apt-get install fortunes   (or fortunes-min for a smaller set)",
+    )
