@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from ._io import atomic_write_text
 from .lr import get_lr, set_lr
 
 __all__ = ["Callback", "CallbackList", "History", "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau",
@@ -519,12 +520,6 @@ class LearningRateScheduler(Callback):
             logs["learning_rate"] = get_lr(getattr(self.model, "optimizer", None))
 
 
-def _atomic_write_text(path, text):
-    from ..serialization import atomic_write_bytes
-
-    atomic_write_bytes(path, [text.encode("utf-8")])
-
-
 class CSVLogger(Callback):
     """Write one CSV row per epoch: ``epoch`` (from 0) then the log keys in sorted order.
 
@@ -578,7 +573,7 @@ class CSVLogger(Callback):
         if self._write_header:
             writer.writeheader()
         writer.writerows(self._rows)
-        _atomic_write_text(self.filename, self._previous + buffer.getvalue())
+        atomic_write_text(self.filename, self._previous + buffer.getvalue())
 
 
 class TerminateOnNaN(Callback):

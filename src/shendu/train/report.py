@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from ._io import atomic_write_text
 from .callbacks import Callback
 
 __all__ = ["Report", "write_report"]
@@ -185,7 +186,6 @@ def write_report(path, history, epochs=None, *, model=None, host=None, optimizer
     pair of integer labels. Everything else is descriptive and may be left out.
     """
     from .. import random as sd_random
-    from ..serialization import atomic_write_bytes
 
     folder = os.fspath(path)
     os.makedirs(folder, exist_ok=True)
@@ -233,7 +233,7 @@ def write_report(path, history, epochs=None, *, model=None, host=None, optimizer
         "seed": seed, "versions": versions,
     }
     json_path = os.path.join(folder, "metrics.json")
-    atomic_write_bytes(json_path, [json.dumps(_jsonable(record), indent=2).encode("utf-8")])
+    atomic_write_text(json_path, json.dumps(_jsonable(record), indent=2))
 
     heading = html.escape(title or "Training report")
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{heading}</title>"
@@ -264,7 +264,7 @@ def write_report(path, history, epochs=None, *, model=None, host=None, optimizer
     parts.append("<h2>Environment</h2>" + _table(versions.items()))
     parts.append("</body></html>")
     html_path = os.path.join(folder, "report.html")
-    atomic_write_bytes(html_path, ["\n".join(parts).encode("utf-8")])
+    atomic_write_text(html_path, "\n".join(parts))
     return html_path, json_path
 
 
