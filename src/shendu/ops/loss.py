@@ -109,6 +109,8 @@ class CrossEntropy(Function):
             self.t, self.valid, self.wt = t, valid, wt
             self.denom = wt.sum()
         else:
+            if target.shape == z.shape[:-1]:
+                _class_targets(name, target, C, ignore_index, z.shape[:-1])  # float class indices: TypeError
             if target.shape != logits.shape:
                 raise ShapeError(f"{name}: probability targets must have the input's shape "
                                  f"{logits.shape}, got {target.shape}")

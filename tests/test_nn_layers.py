@@ -1,0 +1,277 @@
+"""Layers against PyTorch (outputs and every gradient), gradient checks, modes and clear errors."""
+import math
+
+import numpy as np
+import pytest
+
+import shendu as sd
+import shendu.nn as nn
+import shendu.nn.functional as F
+from shendu.errors import ShapeError
+
+
+def _to_shendu(torch_module, module):
+    """Copy PyTorch weights into a shendu module by name (the state_dict import path)."""
+    module.load_state_dict(torch_module.state_dict())
+    return module
+
+
+def _compare(torch, mod_s, mod_t, x, rng, rtol=1e-4, atol=1e-5, grad_input=True):
+    """Run both modules on x, back-propagate the same upstream gradient, compare output and gradients."""
+    xs = sd.Tensor(x.copy(), requires_grad=grad_input)
+    xt = torch.tensor(x.copy(), requires_grad=grad_input)
+    ys, yt = mod_s(xs), mod_t(xt)
+    np.testing.assert_allclose(ys.numpy(), yt.detach().numpy(), rtol=rtol, atol=atol)
+    g = rng.standard_normal(tuple(yt.shape)).astype(ys.dtype)
+    ys.backward(sd.Tensor(g))
+    yt.backward(torch.tensor(g))
+    if grad_input:
+        np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), rtol=rtol, atol=atol)
+    params_t = dict(mod_t.named_parameters())
+    for name, p in mod_s.named_parameters():
+        if params_t[name].grad is None:
+            assert p.grad is None, name
+            continue
+        np.testing.assert_allclose(p.grad.numpy(), params_t[name].grad.numpy(), rtol=rtol, atol=atol,
+                                   err_msg=name)
+    return ys, yt
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_matches_torch(torch, rng, bias):
+    mt = torch.nn.Linear(5, 3, bias=bias)
+    ms = _to_shendu(mt, nn.Linear(5, 3, bias=bias))
+    _compare(torch, ms, mt, rng.standard_normal((4, 5)).astype(np.float32), rng)
+    _compare(torch, ms, mt, rng.standard_normal((2, 4, 5)).astype(np.float32), rng)
+
+
+def test_linear_weights_copied_back_to_torch(torch, rng):
+    ms = nn.Linear(6, 2)
+    mt = torch.nn.Linear(6, 2)
+    mt.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ms.state_dict().items()})
+    _compare(torch, ms, mt, rng.standard_normal((3, 6)).astype(np.float32), rng)
+
+
+def test_lazy_linear_infers_in_features_and_inits_like_linear(torch, rng):
+    sd.manual_seed(3)
+    lazy = nn.LazyLinear(4)
+    assert "inferred" in repr(lazy) and lazy.num_parameters() == 0
+    out = lazy(rng.standard_normal((2, 7)).astype(np.float32))
+    assert out.shape == (2, 4) and lazy.weight.shape == (4, 7) and lazy.in_features == 7
+    sd.manual_seed(3)
+    ref = nn.Linear(7, 4)
+    np.testing.assert_array_equal(lazy.weight.numpy(), ref.weight.numpy())
+    np.testing.assert_array_equal(lazy.bias.numpy(), ref.bias.numpy())
+    mt = torch.nn.Linear(7, 4)
+    lazy2 = nn.Sequential(nn.LazyLinear(4))
+    lazy2.load_state_dict({"0." + k: v for k, v in mt.state_dict().items()})
+    _compare(torch, lazy2[0], mt, rng.standard_normal((3, 7)).astype(np.float32), rng)
+
+
+def test_linear_errors_name_the_layer():
+    layer = nn.Linear(4, 2)
+    with pytest.raises(ShapeError, match=r"Linear\(in_features=4, out_features=2.*\(8, 3\).*\(\.\.\., 4\)"):
+        layer(sd.randn(8, 3))
+    with pytest.raises(TypeError, match=r"Linear\(in_features=4.*int64.*float32"):
+        layer(sd.tensor([[1, 2, 3, 4]]))
+    assert layer(np.ones((2, 4))).dtype == np.float32  # float64 NumPy input is cast to the layer's dtype
+
+
+ACTIVATIONS = [("ReLU", {}), ("LeakyReLU", {"negative_slope": 0.2}), ("ELU", {"alpha": 0.7}), ("GELU", {}),
+               ("GELU", {"approximate": "tanh"}), ("Sigmoid", {}), ("Tanh", {}), ("Softmax", {"dim": 1}),
+               ("LogSoftmax", {"dim": -1}), ("Softplus", {"beta": 2.0}), ("SiLU", {}), ("ReLU6", {}),
+               ("Hardtanh", {"min_val": -0.5, "max_val": 0.5})]
+
+
+@pytest.mark.parametrize("name,kwargs", ACTIVATIONS)
+def test_activations_match_torch(torch, rng, name, kwargs):
+    x = (rng.standard_normal((4, 6)) * 3).astype(np.float32)
+    _compare(torch, getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs), x, rng)
+
+
+def test_functional_activations_and_pad_match_torch(torch, rng):
+    x = rng.standard_normal((2, 3, 4, 5))
+    xt = torch.tensor(x)
+    TF = torch.nn.functional
+    for ours, theirs in [(F.relu, TF.relu), (F.gelu, TF.gelu), (F.silu, TF.silu), (F.sigmoid, torch.sigmoid),
+                         (lambda a: F.softmax(a, dim=1), lambda a: TF.softmax(a, dim=1)),
+                         (lambda a: F.log_softmax(a, dim=-1), lambda a: TF.log_softmax(a, dim=-1)),
+                         (lambda a: F.leaky_relu(a, 0.1), lambda a: TF.leaky_relu(a, 0.1)),
+                         (lambda a: F.elu(a), TF.elu), (lambda a: F.softplus(a), TF.softplus)]:
+        np.testing.assert_allclose(ours(x).numpy(), theirs(xt).numpy(), rtol=1e-6, atol=1e-7)
+    for pad, mode in [((1, 2), "constant"), ((1, 0, 2, 1), "constant"), ((1, 2, 2, 1), "reflect"),
+                      ((2, 1, 1, 2), "replicate"), ((1, 1, 2, 0), "circular"), ((-1, 1), "constant")]:
+        xs = sd.Tensor(x.copy(), requires_grad=True)
+        xt = torch.tensor(x, requires_grad=True)
+        ys, yt = F.pad(xs, pad, mode=mode), TF.pad(xt, pad, mode=mode)
+        np.testing.assert_allclose(ys.numpy(), yt.detach().numpy())
+        g = rng.standard_normal(tuple(yt.shape))
+        ys.backward(sd.Tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), err_msg=f"{pad} {mode}")
+    np.testing.assert_allclose(F.pad(x, (1, 1), value=3.0).numpy(), TF.pad(torch.tensor(x), (1, 1), value=3.0))
+
+
+def test_one_hot(torch):
+    t = np.array([[0, 2], [1, 3]])
+    np.testing.assert_array_equal(F.one_hot(t).numpy(), torch.nn.functional.one_hot(torch.tensor(t)).numpy())
+    assert F.one_hot(t, num_classes=6).shape == (2, 2, 6) and F.one_hot(t).dtype == np.int64
+
+
+# ----- dropout --------------------------------------------------------------------------------
+def test_dropout_train_and_eval():
+    sd.manual_seed(0)
+    d = nn.Dropout(0.25)
+    x = sd.ones(200, 500, requires_grad=True)
+    y = d(x)
+    kept = y.numpy() != 0
+    assert abs(kept.mean() - 0.75) < 0.01
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.75, rtol=1e-6)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), kept / 0.75, rtol=1e-6)
+    d.eval()
+    assert d(x) is x or np.array_equal(d(x).numpy(), x.numpy())
+    sd.manual_seed(5)
+    a = nn.Dropout(0.5)(sd.ones(10, 10)).numpy()
+    sd.manual_seed(5)
+    b = nn.Dropout(0.5)(sd.ones(10, 10)).numpy()
+    np.testing.assert_array_equal(a, b)
+    assert np.all(nn.Dropout(1.0)(sd.ones(3, 3)).numpy() == 0)
+    m = nn.Dropout2d(0.5)(sd.ones(4, 8, 3, 3)).numpy()
+    assert np.all((m == m[:, :, :1, :1]))
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        nn.Dropout(1.5)
+
+
+# ----- batch norm -----------------------------------------------------------------------------
+@pytest.mark.parametrize("cls,shape", [("BatchNorm1d", (8, 4)), ("BatchNorm1d", (8, 4, 5)),
+                                       ("BatchNorm2d", (6, 4, 3, 5))])
+@pytest.mark.parametrize("momentum", [0.1, None])
+def test_batchnorm_training_steps_and_eval_match_torch(torch, rng, cls, shape, momentum):
+    mt = getattr(torch.nn, cls)(4, momentum=momentum)
+    with torch.no_grad():
+        mt.weight.uniform_(0.5, 1.5)
+        mt.bias.uniform_(-0.5, 0.5)
+    ms = _to_shendu(mt, getattr(nn, cls)(4, momentum=momentum))
+    for _ in range(3):
+        x = (rng.standard_normal(shape) * 2 + 1).astype(np.float32)
+        _compare(torch, ms, mt, x, rng)
+    for name in ["running_mean", "running_var", "num_batches_tracked"]:
+        np.testing.assert_allclose(getattr(ms, name).numpy(), getattr(mt, name).numpy(), rtol=1e-5, err_msg=name)
+    assert ms.num_batches_tracked.item() == 3 and ms.num_batches_tracked.dtype == np.int64
+    ms.eval()
+    mt.eval()
+    _compare(torch, ms, mt, rng.standard_normal(shape).astype(np.float32), rng)
+    np.testing.assert_allclose(ms.running_mean.numpy(), mt.running_mean.numpy(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("affine,track", [(False, True), (True, False), (False, False)])
+def test_batchnorm_options_match_torch(torch, rng, affine, track):
+    mt = torch.nn.BatchNorm2d(3, affine=affine, track_running_stats=track)
+    ms = nn.BatchNorm2d(3, affine=affine, track_running_stats=track)
+    assert list(ms.state_dict()) == list(mt.state_dict())
+    x = rng.standard_normal((4, 3, 2, 2)).astype(np.float32)
+    _compare(torch, ms, mt, x, rng)
+    ms.eval()
+    mt.eval()
+    _compare(torch, ms, mt, x, rng)
+
+
+def test_batchnorm_gradcheck(rng):
+    for shape in [(5, 3), (4, 3, 2, 2)]:
+        w, b = rng.random(3) + 0.5, rng.standard_normal(3)
+        x = rng.standard_normal(shape)
+        assert sd.gradcheck(lambda a, gw, gb: F.batch_norm(a, None, None, gw, gb, training=True), x, w, b)
+        rm, rv = rng.standard_normal(3), rng.random(3) + 0.5
+        assert sd.gradcheck(lambda a, gw, gb, rm=rm, rv=rv: F.batch_norm(a, rm, rv, gw, gb, training=False),
+                            x, w, b)
+    bn = nn.BatchNorm1d(3).double()
+    assert sd.gradcheck(lambda a: bn(a), rng.standard_normal((6, 3)))
+
+
+def test_batchnorm_is_one_function_and_errors():
+    bn = nn.BatchNorm2d(4)
+    y = bn(sd.randn(2, 4, 3, 3, requires_grad=True))
+    assert type(y.grad_fn).__name__ == "BatchNorm"
+    with pytest.raises(ShapeError, match=r"BatchNorm2d\(4.*\(2, 3, 3, 3\).*\(N, 4, H, W\)"):
+        bn(sd.randn(2, 3, 3, 3))
+    with pytest.raises(ShapeError, match="BatchNorm1d"):
+        nn.BatchNorm1d(4)(sd.randn(2, 4, 3, 3))
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
+        nn.BatchNorm1d(4)(sd.randn(1, 4))
+
+
+# ----- layer norm -----------------------------------------------------------------------------
+@pytest.mark.parametrize("shape,normalized", [((4, 6), 6), ((2, 3, 4, 5), (4, 5))])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layernorm_matches_torch(torch, rng, shape, normalized, affine):
+    mt = torch.nn.LayerNorm(normalized, elementwise_affine=affine)
+    if affine:
+        with torch.no_grad():
+            mt.weight.uniform_(0.5, 1.5)
+            mt.bias.uniform_(-0.5, 0.5)
+    ms = _to_shendu(mt, nn.LayerNorm(normalized, elementwise_affine=affine))
+    ys, _ = _compare(torch, ms, mt, rng.standard_normal(shape).astype(np.float32) * 3, rng)
+    assert type(ys.grad_fn).__name__ == "LayerNorm"
+
+
+def test_layernorm_gradcheck_and_errors(rng):
+    w, b = rng.random((3, 4)) + 0.5, rng.standard_normal((3, 4))
+    assert sd.gradcheck(lambda a, gw, gb: F.layer_norm(a, (3, 4), gw, gb), rng.standard_normal((2, 3, 4)), w, b)
+    with pytest.raises(ShapeError, match=r"LayerNorm\(\(8,\).*\(2, 5\).*\(\*, 8\)"):
+        nn.LayerNorm(8)(sd.randn(2, 5))
+
+
+# ----- embedding ------------------------------------------------------------------------------
+def test_embedding_matches_torch_with_padding(torch, rng):
+    mt = torch.nn.Embedding(10, 4, padding_idx=0)
+    ms = _to_shendu(mt, nn.Embedding(10, 4, padding_idx=0))
+    ids = np.array([[0, 3, 3, 9], [1, 0, 2, 3]])
+    ys, yt = ms(ids), mt(torch.tensor(ids))
+    np.testing.assert_allclose(ys.numpy(), yt.detach().numpy())
+    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
+    ys.backward(sd.Tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(ms.weight.grad.numpy(), mt.weight.grad.numpy(), rtol=1e-6, atol=1e-7)
+    assert np.all(ms.weight.grad.numpy()[0] == 0)
+    fresh = nn.Embedding(5, 3, padding_idx=2)
+    assert np.all(fresh.weight.numpy()[2] == 0)
+    assert abs(nn.Embedding(1000, 50).weight.numpy().std() - 1) < 0.02  # N(0, 1) like PyTorch
+
+
+def test_embedding_from_pretrained_and_errors(rng):
+    w = rng.standard_normal((6, 3)).astype(np.float32)
+    e = nn.Embedding.from_pretrained(w)
+    assert not e.weight.requires_grad and e(np.array([5])).shape == (1, 3)
+    np.testing.assert_array_equal(e(np.array([1, 4])).numpy(), w[[1, 4]])
+    e2 = nn.Embedding.from_pretrained(sd.tensor(w), freeze=False, padding_idx=1)
+    e2(np.array([1, 2, 2])).sum().backward()
+    np.testing.assert_array_equal(e2.weight.grad.numpy()[:3, 0], [0.0, 0.0, 2.0])
+    with pytest.raises(TypeError, match="integers"):
+        e(np.array([1.0, 2.0]))
+    with pytest.raises(IndexError, match="out of range for 6"):
+        e(np.array([6]))
+    assert sd.gradcheck(lambda weight: F.embedding(np.array([[0, 2], [2, 1]]), weight), rng.standard_normal((3, 2)))
+
+
+# ----- reshaping layers and containers in use ------------------------------------------------------
+def test_flatten_unflatten(torch):
+    x = sd.randn(2, 3, 4, 5)
+    assert nn.Flatten()(x).shape == (2, 60)
+    assert nn.Flatten(0, 1)(x).shape == (6, 4, 5)
+    assert nn.Flatten(2)(x).shape == tuple(torch.nn.Flatten(2)(torch.zeros(2, 3, 4, 5)).shape)
+    assert nn.Unflatten(1, (3, 20))(nn.Flatten()(x)).shape == (2, 3, 20)
+    assert nn.Unflatten(1, (-1, 4, 5))(nn.Flatten()(x)).shape == (2, 3, 4, 5)
+    with pytest.raises(ShapeError, match="Unflatten"):
+        nn.Unflatten(1, (7, 9))(nn.Flatten()(x))
+    assert nn.Identity(54, unused=1)(x) is x
+
+
+def test_mlp_with_every_layer_matches_torch(torch, rng):
+    def build(m):
+        return m.Sequential(m.Linear(6, 8), m.LayerNorm(8), m.GELU(), m.Linear(8, 8), m.BatchNorm1d(8),
+                            m.Tanh(), m.Dropout(0.0), m.Linear(8, 3))
+    mt = build(torch.nn)
+    ms = _to_shendu(mt, build(nn))
+    _compare(torch, ms, mt, rng.standard_normal((5, 6)).astype(np.float32), rng)
+    assert math.isclose(ms.num_parameters(), sum(p.numel() for p in mt.parameters()))
