@@ -138,7 +138,7 @@ def test_dropout_train_and_eval():
     np.testing.assert_array_equal(a, b)
     assert np.all(nn.Dropout(1.0)(sd.ones(3, 3)).numpy() == 0)
     m = nn.Dropout2d(0.5)(sd.ones(4, 8, 3, 3)).numpy()
-    assert np.all((m == m[:, :, :1, :1]))
+    assert np.all(m == m[:, :, :1, :1])
     with pytest.raises(ValueError, match="between 0 and 1"):
         nn.Dropout(1.5)
 

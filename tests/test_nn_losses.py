@@ -1,11 +1,11 @@
 """Losses: values and gradients against PyTorch, numerical gradient checks, Keras's formulas."""
 import numpy as np
 import pytest
-from conftest import require
 
 import shendu as sd
 import shendu.nn as nn
 import shendu.nn.functional as F
+from conftest import require
 from shendu.errors import ShapeError
 
 REDUCTIONS = ["mean", "sum", "none"]
