@@ -1,11 +1,11 @@
 """The training loop: learning, Keras's data rules (validation_split, shuffling, weights), shapes."""
 import numpy as np
 import pytest
-from conftest import require
 
 import shendu as sd
 import shendu.nn as nn
 import shendu.optim as optim
+from conftest import require
 from shendu.data import DataLoader, TensorDataset
 from shendu.train import Callback, LambdaCallback, Trainer, get_lr, set_lr
 

@@ -62,6 +62,25 @@ def _flat_weights(sample_weight, n, what="sample_weight"):
     return w.reshape(n)
 
 
+class RunningMean:
+    """The epoch's running loss: sum(value_b * n_b) / sum(n_b) over the batches b seen so far."""
+
+    def __init__(self, name):
+        self.name = name
+        self.reset_state()
+
+    def reset_state(self):
+        self.total = 0.0
+        self.count = 0.0
+
+    def update_state(self, value, sample_weight=1.0):
+        self.total += float(value) * sample_weight
+        self.count += sample_weight
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
 class Trainer:
     """Trains ``model`` (any ``nn.Module``) with ``loss`` and ``optimizer``, reporting ``metrics``.
 
@@ -84,8 +103,6 @@ class Trainer:
 
     def __init__(self, model, loss, optimizer, metrics=None, *, host=None, clip_grad_norm=None,
                  clip_grad_value=None):
-        from ..metrics import Mean
-
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
@@ -95,7 +112,7 @@ class Trainer:
             metrics = [metrics]
         self._metric_specs = list(metrics)
         self._metrics = None
-        self.loss_tracker = Mean(name="loss")
+        self.loss_tracker = RunningMean("loss")
         self.host = host if host is not None else self
         self.clip_grad_norm = clip_grad_norm
         self.clip_grad_value = clip_grad_value
