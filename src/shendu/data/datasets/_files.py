@@ -18,7 +18,6 @@ import hashlib
 import os
 import pickle
 import tempfile
-import urllib.request
 
 __all__ = [
     "DatasetNotFoundError",
@@ -88,6 +87,8 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
     moves it into place. On any error the temporary file (and a folder this call created) is
     removed and the error is raised: nothing half-written stays in the cache.
     """
+    import urllib.request  # imported here: it pulls in ssl/http, which plain loading never needs
+
     folder = os.path.dirname(os.path.abspath(dest))
     created, d = [], folder
     while not os.path.isdir(d):  # folders this call creates, deepest first, removed again on error
