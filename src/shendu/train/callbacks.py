@@ -241,7 +241,7 @@ class EarlyStopping(Callback):
     """Stop training when a monitored quantity has stopped improving (Keras 3 rules).
 
     At each epoch end, from epoch ``start_from_epoch`` on: ``wait += 1``; the value improves when
-    ``current - min_delta < best`` (mode min; ``current + min_delta > best`` in mode max), which sets
+    ``current + min_delta < best`` (mode min; ``current - min_delta > best`` in mode max), which sets
     ``best`` and resets ``wait`` to 0 (only when it also beats ``baseline``, if one is given);
     otherwise training stops when ``wait >= patience`` and ``epoch > 0``.
 
@@ -273,8 +273,8 @@ class EarlyStopping(Callback):
 
     def _is_improvement(self, value, reference):
         if monitor_mode(self.monitor, self.mode) == "min":
-            return value - self.min_delta < reference
-        return value + self.min_delta > reference
+            return value + self.min_delta < reference
+        return value - self.min_delta > reference
 
     def on_train_begin(self, logs=None):
         self._reset()
