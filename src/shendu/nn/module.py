@@ -420,6 +420,8 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 a = _to_host_array(state_dict[k], k)
+                if a.size == 1 and t.data.size == 1 and 0 in (a.ndim, t.ndim):
+                    a = a.reshape(t.shape)  # a scalar saved as shape (1,) (e.g. num_batches_tracked)
                 if tuple(a.shape) != tuple(t.shape):
                     mismatched.append(f"size mismatch for {k}: copying a param with shape {tuple(a.shape)} "
                                       f"from the checkpoint, the shape in current model is {tuple(t.shape)}.")

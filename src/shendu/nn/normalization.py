@@ -24,14 +24,17 @@ class _BatchNorm(Module):
     _expected_ndim = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
-                 device=None, dtype=None):
+                 device=None, dtype=None, *, bias=True):
         super().__init__()
         self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
+        self.affine, self.track_running_stats, self.use_bias = affine, track_running_stats, bias
         dtype = as_dtype(dtype) or get_default_dtype()
         if affine:
             self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -54,7 +57,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            if self.bias is not None:
+                self.bias.data[...] = 0
 
     def _check(self, x):
         if x.ndim not in self._expected_ndim or x.shape[1] != self.num_features:
@@ -84,6 +88,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.affine and self.use_bias}, "
                 f"track_running_stats={self.track_running_stats}")
 
 
@@ -109,6 +114,7 @@ class LayerNorm(Module):
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps, self.elementwise_affine = tuple(int(s) for s in shape), eps, \
             elementwise_affine
+        self.use_bias = bias
         dtype = as_dtype(dtype) or get_default_dtype()
         if elementwise_affine:
             self.weight = Parameter(xp.ones(self.normalized_shape, dtype=dtype))
@@ -131,4 +137,5 @@ class LayerNorm(Module):
         return _norm.LayerNorm.apply(x, self.weight, self.bias, normalized_ndim=k, eps=self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+                f"bias={self.use_bias}")
