@@ -1,0 +1,722 @@
+"""The Keras ``Layer`` base class, symbolic tensors and ``Input``.
+
+A Keras layer is an :class:`shendu.nn.Module` that
+
+* builds itself from the first input shape it sees (``build(input_shape)``, batch axis included);
+* can be called on real data (Tensors / arrays) or on symbolic :class:`KerasTensor` s from
+  :func:`Input`, which records a graph node so ``Model(inputs, outputs)`` can run it later;
+* reports its weights in Keras's layouts (``get_weights`` / ``set_weights``: a Dense kernel is
+  (in, units) while the ``nn.Linear`` inside holds (units, in)); the conversion lives in each layer's
+  :meth:`Layer._weight_specs`;
+* starts in inference mode (``training=False``) as Keras layers do: ``fit`` switches it to training
+  mode for the training steps only.
+"""
+import inspect
+
+import numpy as np
+
+from ... import ops
+from ...autograd import no_grad
+from ...nn.module import Module
+from ...nn.parameter import Parameter
+from ...tensor import Tensor
+from .. import backend
+from .. import initializers as _initializers
+from .. import regularizers as _regularizers
+
+__all__ = ["Layer", "KerasTensor", "Node", "InputLayer", "Input", "InputSpec", "WeightSpec", "Variable",
+           "map_structure", "flatten_structure", "is_symbolic"]
+
+
+# ----- nested structures ------------------------------------------------------------------------
+def map_structure(fn, obj):
+    """Apply ``fn`` to every leaf of nested lists / tuples / dicts."""
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(map_structure(fn, o) for o in obj)
+    if isinstance(obj, dict):
+        return {k: map_structure(fn, v) for k, v in obj.items()}
+    return fn(obj)
+
+
+def flatten_structure(obj):
+    if isinstance(obj, (list, tuple)):
+        return [leaf for o in obj for leaf in flatten_structure(o)]
+    if isinstance(obj, dict):
+        return [leaf for v in obj.values() for leaf in flatten_structure(v)]
+    return [obj]
+
+
+def is_symbolic(obj):
+    return any(isinstance(t, KerasTensor) for t in flatten_structure(obj))
+
+
+def _is_shape(obj):
+    return isinstance(obj, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in obj)
+
+
+def _shape_of(value):
+    return tuple(int(d) for d in value.shape)
+
+
+# ----- symbolic tensors -------------------------------------------------------------------------
+class KerasTensor:
+    """A placeholder with a shape (``None`` for the batch axis) that records how it was made.
+
+    ``_keras_history`` is (layer, node_index, tensor_index), as in Keras.
+    """
+
+    def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self.node = node
+        self.index = index
+        self.name = name
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def _keras_history(self):
+        layer = self.node.layer if self.node is not None else None
+        node_index = layer._inbound_nodes.index(self.node) if layer is not None else 0
+        return layer, node_index, self.index
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
+
+    def __len__(self):
+        raise TypeError("a symbolic KerasTensor has no length: it stands for data that comes later")
+
+    def __bool__(self):
+        raise TypeError("a symbolic KerasTensor has no truth value; use Keras layers to combine tensors")
+
+    # Arithmetic on symbolic tensors builds layers, as in Keras.
+    def __add__(self, other):
+        from .merge import Add
+        return Add()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x + other)(self)
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        from .merge import Subtract
+        return Subtract()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x - other)(self)
+
+    def __rsub__(self, other):
+        return _lambda(lambda x: other - x)(self)
+
+    def __mul__(self, other):
+        from .merge import Multiply
+        return Multiply()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x * other)(self)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        return _lambda(lambda x: x / other)(self)
+
+    def __neg__(self):
+        return _lambda(lambda x: -x)(self)
+
+    def __getitem__(self, key):
+        return _lambda(lambda x: x[key])(self)
+
+
+def _lambda(fn):
+    from .core import Lambda
+    return Lambda(fn)
+
+
+class Node:
+    """One call of a layer on symbolic tensors: the arguments (with KerasTensors in them) and outputs."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer = layer
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = outputs
+        self.input_tensors = [t for t in flatten_structure((args, kwargs)) if isinstance(t, KerasTensor)]
+        self.output_tensors = flatten_structure(outputs)
+        for i, t in enumerate(self.output_tensors):
+            t.node, t.index = self, i
+            t.name = layer.name
+
+    @property
+    def parent_nodes(self):
+        return [t.node for t in self.input_tensors if t.node is not None]
+
+    def run(self, values):
+        """Call the layer with each KerasTensor replaced by its value from ``values`` (id -> value)."""
+        sub = lambda o: values[id(o)] if isinstance(o, KerasTensor) else o  # noqa: E731
+        args = map_structure(sub, self.args)
+        kwargs = map_structure(sub, self.kwargs)
+        return self.layer(*args, **kwargs)
+
+
+class InputSpec:
+    """Accepted for Keras code that declares ``self.input_spec = InputSpec(ndim=...)``; checks ndim."""
+
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None):
+        self.dtype, self.shape, self.name = dtype, shape, name
+        self.ndim = len(shape) if shape is not None else ndim
+        self.max_ndim, self.min_ndim, self.axes = max_ndim, min_ndim, axes or {}
+
+
+class WeightSpec:
+    """How one Keras weight maps onto a tensor of the nn module inside the layer.
+
+    ``to_keras(array) -> array`` and ``from_keras(array) -> array`` convert layouts (identity by default).
+    ``state=True`` marks non-trainable state (moving averages) that no optimizer touches.
+    """
+
+    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer")
+
+    def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None):
+        self.name = name
+        self.tensor = tensor
+        self.to_keras = to_keras or (lambda a: a)
+        self.from_keras = from_keras or (lambda a: a)
+        self.state = state
+        self.regularizer = regularizer
+
+    def get(self):
+        return np.array(self.to_keras(self.tensor.data), copy=True)
+
+    def set(self, value, layer_name="layer"):
+        value = np.asarray(value)
+        arr = self.from_keras(value)
+        if tuple(arr.shape) != tuple(self.tensor.data.shape):
+            expected = self.to_keras(self.tensor.data).shape
+            raise ValueError(f"Layer '{layer_name}': weight '{self.name}' has shape {tuple(expected)}, but the "
+                             f"value given has shape {tuple(value.shape)}")
+        self.tensor.data[...] = arr.astype(self.tensor.data.dtype, copy=False)
+
+    @property
+    def shape(self):
+        return tuple(self.to_keras(self.tensor.data).shape)
+
+
+class Variable:
+    """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``, ``.assign()``."""
+
+    def __init__(self, layer, spec):
+        self._layer, self._spec = layer, spec
+
+    @property
+    def name(self):
+        return self._spec.name
+
+    @property
+    def path(self):
+        return f"{self._layer.name}/{self._spec.name}"
+
+    @property
+    def shape(self):
+        return self._spec.shape
+
+    @property
+    def dtype(self):
+        return str(self._spec.tensor.data.dtype)
+
+    @property
+    def trainable(self):
+        return (not self._spec.state) and bool(self._spec.tensor.requires_grad)
+
+    @property
+    def value(self):
+        return self.numpy()
+
+    def numpy(self):
+        return self._spec.get()
+
+    def assign(self, value):
+        self._spec.set(np.asarray(value), self._layer.name)
+        return self
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def __repr__(self):
+        return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
+
+
+_CALL_ARGS = {}
+
+
+def _call_params(fn):
+    """The parameter names of a layer's ``call`` (cached per function)."""
+    key = getattr(fn, "__func__", fn)
+    if key not in _CALL_ARGS:
+        try:
+            params = inspect.signature(fn).parameters
+            _CALL_ARGS[key] = (set(params), any(p.kind == p.VAR_KEYWORD for p in params.values()))
+        except (TypeError, ValueError):
+            _CALL_ARGS[key] = (set(), True)
+    return _CALL_ARGS[key]
+
+
+# ----- the Layer base -----------------------------------------------------------------------------
+class Layer(Module):
+    """Base class of every Keras layer.
+
+    Subclasses set up their configuration in ``__init__``, create weights in ``build(input_shape)``
+    (with :meth:`add_weight`, or by creating nn modules) and compute in ``call(inputs)``.
+    """
+
+    _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size",
+                    "weights", "activity_regularizer", "autocast", "dynamic", "input_length")
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, weights=None, activity_regularizer=None, **kwargs):
+        super().__init__()
+        kwargs.pop("autocast", None)
+        kwargs.pop("dynamic", None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        self.__dict__["training"] = False
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
+        self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.built = False
+        self._inbound_nodes = []
+        self._call_losses = []
+        self._extra_specs = []
+        self._non_trainable_vars = set()
+        self._regularized = []
+        self._initial_weights = weights
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.dtype = str(np.dtype(dtype)) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
+        self.supports_masking = False
+        self.input_spec = None
+        self._build_input_shape = None
+        self._output_shape = None
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) or input_shape is None \
+                else tuple(input_shape)
+            self._batch_input_shape = (batch_size,) + shape
+        elif input_dim is not None:
+            self._batch_input_shape = (batch_size, int(input_dim))
+        else:
+            self._batch_input_shape = None
+
+    # ----- building -----------------------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (batch axis first). Default: none."""
+        self.built = True
+
+    def _maybe_build(self, input_shape):
+        if self.built:
+            return
+        self.build(input_shape)
+        self.built = True
+        self._build_input_shape = input_shape
+        self.train(self.training)        # modules made in build() follow the layer's mode
+        self._apply_trainable()
+        if self._initial_weights is not None:
+            self.set_weights(self._initial_weights)
+            self._initial_weights = None
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
+        def zeros(shape, dtype):
+            return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
+        dummy = map_structure(lambda s: zeros(s, self._input_dtype()), input_shape) \
+            if not _is_shape(input_shape) else zeros(input_shape, self._input_dtype())
+        was = self.training
+        self.train(False)
+        try:
+            with no_grad():
+                out = self.call(dummy, **self._default_call_kwargs())
+        finally:
+            self.train(was)
+        return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
+
+    def _input_dtype(self):
+        return "float32"
+
+    def _default_call_kwargs(self):
+        names, _ = _call_params(self.call)
+        return {"training": False} if "training" in names else {}
+
+    def compute_output_dtype(self, input_dtype):
+        return self.dtype
+
+    # ----- calling ------------------------------------------------------------------------------
+    def call(self, inputs, *args, **kwargs):
+        """The computation (override it). The default passes the input through."""
+        return inputs
+
+    def __call__(self, *args, **kwargs):
+        if args and is_symbolic(args[0]) or is_symbolic(kwargs):
+            return self._symbolic_call(args, kwargs)
+        return Module.__call__(self, *args, **kwargs)
+
+    def forward(self, inputs, *args, **kwargs):
+        inputs = self._convert_inputs(inputs)
+        if not self.built:
+            self._check_input_rank(inputs)
+            self._maybe_build(map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs)
+                              if not isinstance(inputs, Tensor) else (None,) + _shape_of(inputs)[1:])
+        names, var_kw = _call_params(self.call)
+        training = kwargs.get("training")
+        if "training" not in names and not var_kw:
+            kwargs.pop("training", None)
+        elif kwargs.get("training") is None:
+            kwargs["training"] = self.training
+            training = None
+        if "mask" not in names and not var_kw:
+            kwargs.pop("mask", None)
+        self._call_losses = []
+        if training is not None and bool(training) != self.training:
+            was = self.training
+            self.train(bool(training))
+            try:
+                out = self.call(inputs, *args, **kwargs)
+            finally:
+                self.train(was)
+        else:
+            out = self.call(inputs, *args, **kwargs)
+        if self.activity_regularizer is not None:
+            first = flatten_structure(out)[0]
+            self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
+        if self._output_shape is None:
+            self._output_shape = map_structure(
+                lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out)
+        return out
+
+    def _convert_inputs(self, inputs):
+        def conv(x):
+            if isinstance(x, KerasTensor):
+                return x
+            if not isinstance(x, Tensor):
+                x = Tensor(np.asarray(x))
+            if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
+                x = ops.cast(x, self.dtype)
+            return x
+        return map_structure(conv, inputs)
+
+    def _check_input_rank(self, inputs):
+        spec = self.input_spec
+        if spec is None or not isinstance(inputs, (Tensor, KerasTensor)):
+            return
+        nd = len(inputs.shape)
+        if spec.ndim is not None and nd != spec.ndim or spec.min_ndim is not None and nd < spec.min_ndim:
+            want = spec.ndim if spec.ndim is not None else f"at least {spec.min_ndim}"
+            raise ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the "
+                             f"layer: expected ndim={want}, found ndim={nd}. Full shape received: "
+                             f"{tuple(inputs.shape)}")
+
+    def _symbolic_call(self, args, kwargs):
+        inputs = args[0] if args else kwargs.get("inputs")
+        self._check_input_rank(inputs)
+        in_shape = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else _shape_of(t), inputs)
+        self._maybe_build(in_shape)
+        out_shape = self.compute_output_shape(in_shape)
+        in_dtype = flatten_structure(inputs)[0].dtype if isinstance(flatten_structure(inputs)[0], KerasTensor) \
+            else "float32"
+        out_dtype = self.compute_output_dtype(in_dtype)
+        if _is_shape(out_shape):
+            outputs = KerasTensor(out_shape, out_dtype)
+        else:
+            outputs = _map_shapes(lambda s: KerasTensor(s, out_dtype), out_shape)
+        node = Node(self, args, kwargs, outputs)
+        self._inbound_nodes.append(node)
+        if self._output_shape is None:
+            self._output_shape = out_shape
+        return outputs
+
+    # ----- trainable ------------------------------------------------------------------------------
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        self._apply_trainable()
+        for child in self._sublayers():
+            child.trainable = value
+
+    def _apply_trainable(self):
+        if not self.__dict__.get("built", False):
+            return
+        for spec in self._weight_specs():
+            if not spec.state and isinstance(spec.tensor, Parameter):
+                spec.tensor.requires_grad = self._trainable
+
+    def _sublayers(self):
+        return [m for m in self._modules.values() if isinstance(m, Layer)]
+
+    # ----- weights ----------------------------------------------------------------------------------
+    def add_weight(self, *args, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable=True, constraint=None, **kwargs):
+        """Create a weight of Keras-layout ``shape`` (accepts Keras 2's ``add_weight(name, shape, ...)`` and
+        Keras 3's ``add_weight(shape, initializer, ...)`` argument orders)."""
+        rest = list(args)
+        if rest and isinstance(rest[0], str):
+            name = rest.pop(0)
+        if rest:
+            shape = rest.pop(0)
+        if rest:
+            initializer = rest.pop(0)
+        shape = () if shape is None else ((shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
+        dtype = np.dtype(dtype or self.dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" and len(shape) >= 2 else "zeros"
+        init = _initializers.get(initializer)
+        value = np.asarray(init(shape, dtype=dtype), dtype=dtype) if shape else \
+            np.asarray(init((1,), dtype=dtype), dtype=dtype).reshape(())
+        base = name or "variable"
+        attr, n = base, 1
+        while attr in self.__dict__ or attr in self._parameters:
+            attr, n = f"{base}_{n}", n + 1
+        param = Parameter(value, requires_grad=bool(trainable) and self._trainable)
+        setattr(self, attr, param)
+        spec = WeightSpec(attr, param, state=not trainable, regularizer=_regularizers.get(regularizer))
+        self._extra_specs.append(spec)
+        if not trainable:
+            self._non_trainable_vars.add(attr)
+        return param
+
+    def _weight_specs(self):
+        """The Keras weights of this layer (not of sublayers), in Keras's order. Built-in layers override it;
+        for custom layers these are the ``add_weight`` weights, then Parameters assigned directly, then the
+        parameters and buffers of plain ``nn`` modules held as attributes."""
+        specs = list(self._extra_specs)
+        seen = {id(s.tensor) for s in specs}
+        for name, p in self._parameters.items():
+            if p is not None and id(p) not in seen:
+                seen.add(id(p))
+                specs.append(WeightSpec(name, p))
+        for name, m in self._modules.items():
+            if m is None or isinstance(m, Layer):
+                continue
+            for pname, p in m.named_parameters(prefix=name):
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    specs.append(WeightSpec(pname, p))
+            for bname, b in m.named_buffers(prefix=name):
+                if id(b) not in seen and b.data.dtype.kind == "f":
+                    seen.add(id(b))
+                    specs.append(WeightSpec(bname, b, state=True))
+        return specs
+
+    def _all_specs(self):
+        specs = [(self, s) for s in self._weight_specs()]
+        for child in self._sublayers():
+            specs.extend(child._all_specs())
+        return specs
+
+    @property
+    def weights(self):
+        return [Variable(layer, s) for layer, s in self._all_specs()]
+
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_weights(self):
+        return [v for v in self.weights if v.trainable]
+
+    @property
+    def non_trainable_weights(self):
+        return [v for v in self.weights if not v.trainable]
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    def get_weights(self):
+        """The weights as NumPy arrays in Keras's layouts and order."""
+        return [s.get() for _, s in self._all_specs()]
+
+    def set_weights(self, weights):
+        """Set every weight from a list of arrays in Keras's layouts (as ``get_weights`` returns them)."""
+        specs = self._all_specs()
+        weights = list(weights)
+        if len(weights) != len(specs):
+            names = [s.name for _, s in specs]
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights {names}, "
+                             f"but set_weights received {len(weights)}")
+        shapes = [(layer, s, np.asarray(w)) for (layer, s), w in zip(specs, weights)]
+        for layer, s, w in shapes:   # check every shape before changing anything
+            if tuple(w.shape) != s.shape:
+                raise ValueError(f"Layer '{layer.name}': weight '{s.name}' has shape {s.shape}, but the value "
+                                 f"given has shape {tuple(w.shape)}")
+        for layer, s, w in shapes:
+            s.set(w, layer.name)
+
+    def count_params(self):
+        """Number of scalar weights (Keras counts trainable and non-trainable ones)."""
+        if not self.built:
+            raise ValueError(f"You tried to call count_params on layer '{self.name}', but the layer isn't built. "
+                             "Build it first by calling it on data or giving an input shape.")
+        return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
+
+    # ----- losses -------------------------------------------------------------------------------------
+    def add_loss(self, value):
+        """Add a term to the training loss (computed in ``call``; reset every call)."""
+        self._call_losses.append(value)
+
+    @property
+    def losses(self):
+        """Weight penalties (regularizers) and terms added by ``add_loss`` in the last call."""
+        out = []
+        for _, spec in self._own_and_sub_specs():
+            if spec.regularizer is not None:
+                # Keras's L1/L2 sum over entries, so any layout gives the same penalty
+                plain = type(spec.regularizer) in (_regularizers.L1, _regularizers.L2, _regularizers.L1L2)
+                out.append(spec.regularizer(spec.tensor if plain else _keras_view(spec)))
+        for layer in self._walk_layers():
+            out.extend(layer._call_losses)
+        return out
+
+    def _own_and_sub_specs(self):
+        return self._all_specs() if self.built else []
+
+    def _walk_layers(self):
+        seen = set()
+        for m in self.modules():
+            if isinstance(m, Layer) and id(m) not in seen:
+                seen.add(id(m))
+                yield m
+
+    # ----- shapes and config ------------------------------------------------------------------------
+    @property
+    def output_shape(self):
+        if self._output_shape is None:
+            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined output "
+                                 "shape.")
+        return self._output_shape
+
+    @property
+    def input_shape(self):
+        if self._build_input_shape is None:
+            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined input "
+                                 "shape.")
+        return self._build_input_shape
+
+    @property
+    def input(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has no symbolic input: it was never called on Input(...)")
+        ins = self._inbound_nodes[0].input_tensors
+        return ins[0] if len(ins) == 1 else ins
+
+    @property
+    def output(self):
+        if not self._inbound_nodes:
+            raise AttributeError(f"Layer '{self.name}' has no symbolic output: it was never called on Input(...)")
+        return self._inbound_nodes[0].outputs
+
+    def get_config(self):
+        """The constructor arguments that recreate this layer (``type(layer).from_config(config)``)."""
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = list(self._batch_input_shape)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def get_build_config(self):
+        return {"input_shape": _jsonable_shape(self._build_input_shape)} if self.built else None
+
+    def build_from_config(self, config):
+        if config and config.get("input_shape") is not None:
+            self._maybe_build(_tuple_shape(config["input_shape"]))
+
+    def extra_repr(self):
+        return f"name={self.name!r}"
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _map_shapes(fn, shapes):
+    if _is_shape(shapes):
+        return fn(shapes)
+    return type(shapes)(_map_shapes(fn, s) for s in shapes)
+
+
+def _jsonable_shape(shape):
+    if shape is None:
+        return None
+    if _is_shape(shape):
+        return [None if d is None else int(d) for d in shape]
+    return [_jsonable_shape(s) for s in shape]
+
+
+def _tuple_shape(shape):
+    if shape is None:
+        return None
+    if all(d is None or isinstance(d, int) for d in shape):
+        return tuple(shape)
+    return [_tuple_shape(s) for s in shape]
+
+
+def _keras_view(spec):
+    """The weight as a Tensor in Keras layout, differentiably (for user regularizers that care)."""
+    t = spec.tensor
+    probe = np.arange(t.data.size).reshape(t.data.shape)
+    mapped = spec.to_keras(probe)
+    if mapped.shape == probe.shape and np.array_equal(mapped, probe):
+        return t
+    if mapped.ndim == probe.ndim:
+        flat = mapped.reshape(-1)
+        return ops.reshape(ops.getitem(ops.reshape(t, (-1,)), flat), mapped.shape)
+    return t
+
+
+# ----- Input --------------------------------------------------------------------------------------
+class InputLayer(Layer):
+    """The layer behind :func:`Input`: it has no weights and passes data through."""
+
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None, sparse=False, name=None,
+                 batch_input_shape=None, batch_shape=None, **kwargs):
+        batch_input_shape = batch_shape if batch_shape is not None else batch_input_shape
+        if batch_input_shape is None:
+            if input_shape is None:
+                raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
+            shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) or input_shape is None \
+                else tuple(input_shape)
+            batch_input_shape = (batch_size,) + shape
+        name = name or backend.unique_name("input_layer")
+        super().__init__(name=name, dtype=dtype, batch_input_shape=batch_input_shape, **kwargs)
+        self.built = True
+        self._build_input_shape = self._batch_input_shape
+        self._output_shape = self._batch_input_shape
+        tensor = KerasTensor(self._batch_input_shape, self.dtype if dtype is not None else "float32")
+        node = Node(self, (), {}, tensor)
+        self._inbound_nodes.append(node)
+        self._input_tensor = tensor
+
+    def call(self, inputs):
+        return inputs
+
+    def get_config(self):
+        return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None,
+          **kwargs):
+    """A symbolic input: ``inputs = Input(shape=(64,))`` has shape (None, 64)."""
+    if shape is None and batch_shape is None:
+        raise ValueError("Input() needs shape= (the shape of one sample, without the batch axis)")
+    layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype, batch_shape=batch_shape)
+    return layer._input_tensor
+

@@ -1,0 +1,162 @@
+"""Layers that combine a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
+from ... import ops
+from .base import Layer
+
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
+           "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
+
+
+def _broadcast_shape(shapes, name):
+    out = []
+    for dims in zip(*[s[::-1] for s in shapes]):
+        known = {d for d in dims if d is not None and d != 1}
+        if len(known) > 1:
+            raise ValueError(f"{name}: inputs with shapes {shapes} cannot be combined")
+        out.append(known.pop() if known else (None if None in dims else 1))
+    longest = max(shapes, key=len)
+    return tuple(longest[:len(longest) - len(out)]) + tuple(out[::-1])
+
+
+class _Merge(Layer):
+    def _check(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
+                             f"inputs, got {type(inputs).__name__}")
+
+    def build(self, input_shape):
+        self._check(input_shape)
+
+    def call(self, inputs):
+        self._check(inputs)
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = self._combine(out, x)
+        return self._finish(out, len(inputs))
+
+    def _finish(self, out, n):
+        return out
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        return _broadcast_shape([tuple(s) for s in input_shape], f"{type(self).__name__} '{self.name}'")
+
+
+class Add(_Merge):
+    """Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``)."""
+
+    def _combine(self, a, b):
+        return a + b
+
+
+class Subtract(_Merge):
+    """inputs[0] − inputs[1] (exactly two inputs)."""
+
+    def _check(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError(f"Subtract '{self.name}' should be called on a list of exactly 2 inputs")
+
+    def _combine(self, a, b):
+        return a - b
+
+
+class Multiply(_Merge):
+    """Element-wise product of the inputs."""
+
+    def _combine(self, a, b):
+        return a * b
+
+
+class Average(_Merge):
+    """Element-wise mean of the inputs."""
+
+    def _combine(self, a, b):
+        return a + b
+
+    def _finish(self, out, n):
+        return out * (1.0 / n)
+
+
+class Maximum(_Merge):
+    """Element-wise maximum of the inputs."""
+
+    def _combine(self, a, b):
+        return ops.maximum(a, b)
+
+
+class Minimum(_Merge):
+    """Element-wise minimum of the inputs."""
+
+    def _combine(self, a, b):
+        return ops.minimum(a, b)
+
+
+class Concatenate(_Merge):
+    """Join the inputs along ``axis`` (default the last)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, inputs):
+        self._check(inputs)
+        return ops.concatenate(list(inputs), axis=self.axis)
+
+    def compute_output_shape(self, input_shape):
+        self._check(input_shape)
+        shapes = [tuple(s) for s in input_shape]
+        nd = len(shapes[0])
+        if any(len(s) != nd for s in shapes):
+            raise ValueError(f"Concatenate '{self.name}': inputs must have the same rank, got shapes {shapes}")
+        ax = self.axis % nd
+        out = list(shapes[0])
+        for i in range(nd):
+            if i == ax:
+                dims = [s[i] for s in shapes]
+                out[i] = None if None in dims else sum(dims)
+            else:
+                known = {s[i] for s in shapes if s[i] is not None}
+                if len(known) > 1:
+                    raise ValueError(f"Concatenate '{self.name}' requires inputs with matching shapes except for "
+                                     f"the concatenation axis; got shapes {shapes}")
+                out[i] = known.pop() if known else None
+        return tuple(out)
+
+    def get_config(self):
+        return {**super().get_config(), "axis": self.axis}
+
+
+class Dot(_Merge):
+    """Dot product of two (batch, n) tensors along ``axes`` (-> (batch, 1)); ``normalize`` uses cosines."""
+
+    def __init__(self, axes=-1, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(axes, int) or axes not in (-1, 1):
+            raise NotImplementedError("Dot: only axes=-1 (the feature axis of 2-D inputs) is supported")
+        self.axes, self.normalize = axes, bool(normalize)
+
+    def call(self, inputs):
+        a, b = inputs
+        if self.normalize:
+            a = a / ops.sqrt(ops.sum(a * a, axis=-1, keepdims=True) + 1e-12)
+            b = b / ops.sqrt(ops.sum(b * b, axis=-1, keepdims=True) + 1e-12)
+        return ops.sum(a * b, axis=-1, keepdims=True)
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0], 1)
+
+    def get_config(self):
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _functional(cls):
+    def fn(inputs, **kwargs):
+        return cls(**kwargs)(inputs)
+    fn.__name__ = cls.__name__.lower()
+    fn.__doc__ = f"``{cls.__name__}(**kwargs)(inputs)``."
+    return fn
+
+
+add, subtract, multiply, average = _functional(Add), _functional(Subtract), _functional(Multiply), \
+    _functional(Average)
+maximum, minimum, concatenate, dot = _functional(Maximum), _functional(Minimum), _functional(Concatenate), \
+    _functional(Dot)

@@ -1,0 +1,736 @@
+"""Keras models: ``Sequential``, the functional ``Model(inputs, outputs)`` and subclassed ``Model``.
+
+Training delegates to :class:`shendu.train.Trainer` (``host=self``, so callbacks see this model);
+the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mod:`._saving`).
+"""
+import contextlib
+
+import numpy as np
+
+from .. import train as _train
+from ..autograd import no_grad
+from ..tensor import Tensor
+from . import backend
+from . import losses as _losses
+from . import optimizers as _optimizers
+from .layers import deserialize as _deserialize_layer
+from .layers.base import InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
+
+__all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_config", "model_from_json",
+           "clone_model"]
+
+
+# ----- the loss given to the Trainer -----------------------------------------------------------------
+class CompiledLoss:
+    """Adapts Keras losses (y_true, y_pred) to the Trainer's (y_pred, y_true) call and ``per_sample``.
+
+    Several outputs take a list or dict of losses and optional ``loss_weights``; their weighted sum
+    is the loss.
+    """
+
+    def __init__(self, loss, loss_weights=None, output_names=None):
+        self.spec = loss
+        self.loss_weights = loss_weights
+        self.output_names = list(output_names or [])
+        if isinstance(loss, (list, tuple)):
+            self.fns = [_losses.get(x) for x in loss]
+        elif isinstance(loss, dict):
+            self.fns = loss
+        else:
+            self.fns = _losses.get(loss)
+        first = loss[0] if isinstance(loss, (list, tuple)) and loss else \
+            next(iter(loss.values())) if isinstance(loss, dict) and loss else loss
+        self.name = _losses.canonical_name(first)
+
+    @staticmethod
+    def _per_sample_one(fn, y_pred, y_true):
+        if isinstance(fn, _losses.Loss):
+            per = fn.call(y_true, y_pred)
+        else:
+            per = fn(y_true, y_pred)
+        per = per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
+        return per
+
+    def _pairs(self, y_pred, y_true):
+        """(loss fn, weight, y_pred, y_true) for every output."""
+        if not isinstance(y_pred, (tuple, list)):
+            if isinstance(self.fns, (list, dict)):
+                fn = self.fns[0] if isinstance(self.fns, list) else next(iter(self.fns.values()))
+                fn = _losses.get(fn)
+            else:
+                fn = self.fns
+            return [(fn, 1.0, y_pred, y_true)]
+        n = len(y_pred)
+        trues = list(y_true.values()) if isinstance(y_true, dict) else list(y_true) \
+            if isinstance(y_true, (tuple, list)) else [y_true]
+        if len(trues) != n:
+            raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
+        if isinstance(self.fns, dict):
+            fns = [_losses.get(self.fns.get(name)) for name in self.output_names]
+        elif isinstance(self.fns, list):
+            fns = self.fns
+        else:
+            fns = [self.fns] * n
+        if len(fns) != n:
+            raise ValueError(f"compile() got {len(fns)} losses for a model with {n} outputs")
+        w = self.loss_weights
+        if w is None:
+            weights = [1.0] * n
+        elif isinstance(w, dict):
+            weights = [float(w.get(name, 1.0)) for name in self.output_names]
+        else:
+            weights = [float(v) for v in w]
+        return [(f, wt, p, t) for f, wt, p, t in zip(fns, weights, y_pred, trues) if f is not None]
+
+    def per_sample(self, y_pred, y_true):
+        total = None
+        for fn, weight, p, t in self._pairs(y_pred, y_true):
+            per = self._per_sample_one(fn, p, t)
+            if per.ndim > 1:
+                per = per.reshape(per.shape[0], -1).mean(axis=1)
+            per = per * weight if weight != 1.0 else per
+            total = per if total is None else total + per
+        return total
+
+    def __call__(self, y_pred, y_true):
+        total = None
+        for fn, weight, p, t in self._pairs(y_pred, y_true):
+            per = self._per_sample_one(fn, p, t)
+            value = per.mean() if per.ndim else per
+            value = value * weight if weight != 1.0 else value
+            total = value if total is None else total + value
+        return total
+
+
+class _KerasTrainer(_train.Trainer):
+    """The shared Trainer, plus Keras's rule that regularization penalties and ``add_loss`` terms
+    (``model.losses``) join the loss, in training and in evaluation."""
+
+    def compute_loss(self, y_pred, y, sample_weight=None):
+        loss = super().compute_loss(y_pred, y, sample_weight)
+        extra = self.host.losses
+        for term in extra:
+            loss = loss + term
+        return loss
+
+
+def _first_rows(x, n=2):
+    """The first ``n`` samples of user data (an array, a list/tuple/dict of arrays, or a loader)."""
+    from ..train import adapter
+
+    if adapter.is_iterable_source(x):
+        batch = next(iter(x))
+        return _first_rows(batch[0] if isinstance(batch, (tuple, list)) else batch, n)
+    arrays = adapter.to_arrays(x)
+    return adapter.take(arrays, slice(0, n))
+
+
+# ----- Model --------------------------------------------------------------------------------------
+class Model(Layer):
+    """A Keras model: ``Model(inputs, outputs)`` over symbolic tensors from ``Input``, or a subclass
+    that creates layers in ``__init__`` and defines ``call(inputs)``.
+
+    ``compile`` / ``fit`` / ``evaluate`` / ``predict`` / ``*_on_batch``, ``summary``, ``save``,
+    ``get_weights`` / ``set_weights`` and ``save_weights`` / ``load_weights`` behave as in Keras.
+    """
+
+    def __init__(self, *args, **kwargs):
+        inputs = kwargs.pop("inputs", kwargs.pop("input", None))
+        outputs = kwargs.pop("outputs", kwargs.pop("output", None))
+        if args:
+            inputs = args[0]
+            if len(args) > 1:
+                outputs = args[1]
+        if inputs is not None and outputs is None:
+            raise ValueError("Model(inputs, outputs): outputs is missing")
+        if inputs is not None and "name" not in kwargs:
+            kwargs["name"] = backend.unique_name("functional")
+        super().__init__(**kwargs)
+        self.optimizer = None
+        self.loss = None
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+        self._trainer = None
+        self._predictor = None
+        self._compile_config = None
+        self._trainable_snapshot = None
+        self._nodes = None
+        self._input_tensors = []
+        self._output_tensors = []
+        self._inputs_struct = None
+        self._outputs_struct = None
+        if inputs is not None:
+            self._init_graph(inputs, outputs)
+
+    # ----- functional graph -------------------------------------------------------------------------
+    @property
+    def _is_graph_network(self):
+        return self._nodes is not None
+
+    def _init_graph(self, inputs, outputs):
+        self._inputs_struct = inputs
+        self._outputs_struct = outputs
+        self._input_tensors = flatten_structure(inputs)
+        self._output_tensors = flatten_structure(outputs)
+        for t in self._input_tensors + self._output_tensors:
+            if not isinstance(t, KerasTensor):
+                raise TypeError(f"Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, got "
+                                f"{type(t).__name__}")
+        for t in self._input_tensors:
+            if not isinstance(t.node.layer, InputLayer):
+                raise ValueError(f"Model inputs must come from Input(...); {t} was made by layer "
+                                 f"'{t.node.layer.name}'")
+        input_ids = {id(t) for t in self._input_tensors}
+        order, state = [], {}
+
+        def visit(node):
+            mark = state.get(id(node))
+            if mark == "done":
+                return
+            if mark == "active":
+                raise ValueError("Model: the layer graph has a cycle")
+            state[id(node)] = "active"
+            for t in node.input_tensors:
+                if id(t) in input_ids:
+                    continue
+                if t.node is None or isinstance(t.node.layer, InputLayer):
+                    raise ValueError(f"Graph disconnected: cannot obtain value for tensor {t} at layer "
+                                     f"'{node.layer.name}'. The following previous layers were accessed without "
+                                     "issue: " + str([n.layer.name for n in order]))
+                visit(t.node)
+            state[id(node)] = "done"
+            order.append(node)
+
+        for t in self._output_tensors:
+            if id(t) not in input_ids:
+                visit(t.node)
+        self._nodes = order
+        layers = [t.node.layer for t in self._input_tensors]
+        for node in order:
+            if node.layer not in layers:
+                layers.append(node.layer)
+        names = [la.name for la in layers]
+        for name in names:
+            if names.count(name) > 1:
+                raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. All layer '
+                                 "names should be unique.")
+        for layer in layers:
+            self.add_module(layer.name, layer)
+        self._graph_layers = layers
+        self.built = True
+        shapes = [t.shape for t in self._input_tensors]
+        self._build_input_shape = shapes[0] if len(shapes) == 1 else shapes
+        out_shapes = [t.shape for t in self._output_tensors]
+        self._output_shape = out_shapes[0] if len(out_shapes) == 1 else out_shapes
+
+    def _run_graph(self, inputs, record=None):
+        flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
+        if isinstance(inputs, dict):
+            names = [t.node.layer.name for t in self._input_tensors]
+            missing = [n for n in names if n not in inputs]
+            if missing:
+                raise ValueError(f"Model '{self.name}': missing input(s) {missing}; got keys {sorted(inputs)}")
+            flat = [inputs[n] for n in names]
+        if len(flat) != len(self._input_tensors):
+            raise ValueError(f"Model '{self.name}' expects {len(self._input_tensors)} input(s), but it received "
+                             f"{len(flat)} input tensor(s)")
+        values = {}
+        for t, v in zip(self._input_tensors, flat):
+            layer = t.node.layer
+            v = layer._convert_inputs(v)
+            expected = t.shape
+            if len(v.shape) != len(expected) or any(e is not None and e != g for e, g in
+                                                     zip(expected[1:], v.shape[1:])):
+                raise ValueError(f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected shape="
+                                 f"{expected}, found shape={tuple(v.shape)}")
+            values[id(t)] = v
+        for node in self._nodes:
+            out = node.run(values)
+            if record is not None:
+                record.append((node, out))
+            for t, o in zip(node.output_tensors, flatten_structure(out)):
+                values[id(t)] = o
+        return map_structure(lambda t: values[id(t)], self._outputs_struct)
+
+    # ----- calling ----------------------------------------------------------------------------------
+    def forward(self, *args, **kwargs):
+        if len(args) > 1:
+            inputs = list(args)
+        elif args:
+            inputs = args[0]
+        elif "inputs" in kwargs:
+            inputs = kwargs.pop("inputs")
+        else:
+            names = [t.node.layer.name for t in self._input_tensors] if self._is_graph_network else []
+            inputs = {n: kwargs.pop(n) for n in names if n in kwargs}
+            if not inputs:
+                raise TypeError(f"Model '{self.name}' was called without inputs")
+        return Layer.forward(self, inputs, **kwargs)
+
+    def call(self, inputs, training=None, mask=None):
+        if self._is_graph_network:
+            return self._run_graph(inputs)
+        raise NotImplementedError(f"Model subclass {type(self).__name__} must define call(self, inputs)")
+
+    def build(self, input_shape):
+        if self._is_graph_network:
+            return
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        if self._is_graph_network:
+            own = [t.shape for t in self._input_tensors]
+            given = [input_shape] if _is_shape(input_shape) else list(input_shape)
+            if [tuple(s[1:]) for s in given] == [tuple(s[1:]) for s in own]:
+                return self._output_shape
+        return super().compute_output_shape(input_shape)
+
+    # ----- structure --------------------------------------------------------------------------------
+    @property
+    def layers(self):
+        if self._is_graph_network:
+            return list(self._graph_layers)
+        return [m for m in self._modules.values() if isinstance(m, Layer)]
+
+    def _sublayers(self):
+        return [m for m in self._modules.values() if isinstance(m, Layer)]
+
+    def get_layer(self, name=None, index=None):
+        """The layer called ``name`` (or at position ``index`` of ``model.layers``)."""
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: {[la.name for la in self.layers]}.")
+
+    @property
+    def inputs(self):
+        return list(self._input_tensors) if self._input_tensors else None
+
+    @property
+    def outputs(self):
+        return list(self._output_tensors) if self._output_tensors else None
+
+    @property
+    def input(self):
+        if not self._input_tensors:
+            raise AttributeError(f"Model '{self.name}' has no symbolic input yet")
+        return self._inputs_struct
+
+    @property
+    def output(self):
+        if not self._output_tensors:
+            raise AttributeError(f"Model '{self.name}' has no symbolic output yet")
+        return self._outputs_struct
+
+    @property
+    def input_names(self):
+        return [t.node.layer.name for t in self._input_tensors]
+
+    @property
+    def output_names(self):
+        return [t.node.layer.name for t in self._output_tensors]
+
+    @property
+    def losses(self):
+        return Layer.losses.fget(self)
+
+    # ----- compile and train -------------------------------------------------------------------------
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=None, steps_per_execution=None, jit_compile=None, **kwargs):
+        """Choose the optimizer (a name such as 'adam' or an optimizer object), the loss (a name such as
+        'sparse_categorical_crossentropy', a Loss or a function) and the metrics (e.g. ['accuracy'])."""
+        kwargs.pop("auto_scale_loss", None)
+        kwargs.pop("sample_weight_mode", None)
+        if kwargs:
+            raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(kwargs)}")
+        self.optimizer = _optimizers.get(optimizer)
+        self.loss = loss
+        self._compiled_loss = CompiledLoss(loss, loss_weights, self.output_names if self._output_tensors else None) \
+            if loss is not None else None
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, dict):
+            metrics = [m for v in metrics.values() for m in (v if isinstance(v, (list, tuple)) else [v])]
+        elif not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        self._metric_specs = list(metrics) + list(weighted_metrics or [])
+        self._compile_config = {"optimizer": optimizer if isinstance(optimizer, str) else None,
+                                "loss": loss, "metrics": list(metrics), "loss_weights": loss_weights}
+        self._trainer = None
+        self._trainable_snapshot = None
+        self.compiled = True
+        if self.built:
+            self._take_snapshot()
+
+    def _take_snapshot(self):
+        """Keras fixes the trainable weights when compiling: later ``trainable`` changes need a new compile()."""
+        self._trainable_snapshot = [p for p in self.parameters() if p.requires_grad]
+        if isinstance(self.optimizer, _optimizers.Optimizer) and self._trainable_snapshot:
+            self.optimizer.build(self._trainable_snapshot)
+
+    def _require_compiled(self, what):
+        if not self.compiled:
+            raise RuntimeError(f"You must call compile() before using the model for {what}: "
+                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
+        if self._compiled_loss is None:
+            raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
+
+    def _ensure_built(self, x):
+        if self.built or x is None:
+            return
+        was = self.training
+        self.eval()
+        try:
+            with no_grad():
+                sample = _first_rows(x)
+                if isinstance(sample, tuple):
+                    self(*sample)
+                elif isinstance(sample, dict):
+                    self(**sample)
+                else:
+                    self(sample)
+        finally:
+            self.train(was)
+
+    def _get_trainer(self):
+        if self._trainer is None:
+            self._trainer = _KerasTrainer(self, self._compiled_loss, self.optimizer, metrics=self._metric_specs,
+                                          host=self)
+        return self._trainer
+
+    @contextlib.contextmanager
+    def _training_weights(self):
+        """Train exactly the weights that were trainable at compile time (Keras's rule)."""
+        if self._trainable_snapshot is None:
+            self._take_snapshot()
+        chosen = {id(p) for p in self._trainable_snapshot}
+        params = list(self.parameters())
+        before = [p.requires_grad for p in params]
+        for p in params:
+            p.requires_grad = id(p) in chosen
+        try:
+            yield
+        finally:
+            for p, flag in zip(params, before):
+                p.requires_grad = flag
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
+            max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
+        """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``)."""
+        self._require_compiled("training")
+        self._ensure_built(x)
+        trainer = self._get_trainer()
+        with self._training_weights():
+            history = trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                                  validation_split=validation_split, validation_data=validation_data,
+                                  shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
+                                  initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                                  validation_steps=validation_steps, validation_batch_size=validation_batch_size,
+                                  validation_freq=validation_freq, **kwargs)
+        self.history = history
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
+        """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
+        self._require_compiled("evaluation")
+        self._ensure_built(x)
+        return self._get_trainer().evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                            sample_weight=sample_weight, steps=steps, callbacks=callbacks,
+                                            return_dict=return_dict)
+
+    def _prediction_trainer(self):
+        if self.compiled and self._compiled_loss is not None:
+            return self._get_trainer()
+        if self._predictor is None:
+            self._predictor = _train.Trainer(self, None, None, host=self)
+        return self._predictor
+
+    @staticmethod
+    def _outputs(out):
+        return list(out) if isinstance(out, tuple) else out
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
+        """Outputs for ``x`` as NumPy (a list of arrays for several outputs), batch by batch."""
+        self._ensure_built(x)
+        return self._outputs(self._prediction_trainer().predict(x, batch_size=batch_size, verbose=verbose,
+                                                                steps=steps, callbacks=callbacks))
+
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
+        """One gradient step on one batch; returns the loss (and metrics)."""
+        self._require_compiled("training")
+        self._ensure_built(x)
+        with self._training_weights():
+            return self._get_trainer().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
+                                                      return_dict=return_dict, reset_metrics=reset_metrics)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        self._require_compiled("evaluation")
+        self._ensure_built(x)
+        return self._get_trainer().test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict,
+                                                 reset_metrics=reset_metrics)
+
+    def predict_on_batch(self, x):
+        self._ensure_built(x)
+        return self._outputs(self._prediction_trainer().predict_on_batch(x))
+
+    @property
+    def metrics_names(self):
+        return self._get_trainer().metrics_names if self.compiled else []
+
+    @property
+    def metrics(self):
+        return self._get_trainer().metrics if self.compiled else []
+
+    def reset_metrics(self):
+        if self._trainer is not None:
+            self._trainer.reset_metrics()
+
+    def reset_states(self):
+        """Kept for Keras code; recurrent layers here carry no state between calls."""
+
+    # ----- summary, config, saving --------------------------------------------------------------------
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
+                layer_range=None, detail=False, batch_size=32, runs=3):
+        """Print Keras's table of layers, output shapes and parameter counts. ``detail=True`` adds each
+        layer's forward FLOPs per sample, activation memory and measured forward/backward time per batch
+        of ``batch_size``."""
+        from ._summary import print_summary
+
+        return print_summary(self, print_fn=print_fn, detail=detail, batch_size=batch_size, runs=runs,
+                             show_trainable=show_trainable)
+
+    def get_config(self):
+        if not self._is_graph_network:
+            raise NotImplementedError(f"Model subclass {type(self).__name__} has no get_config(); to save it, "
+                                      "define get_config()/from_config(), or use save_weights()")
+        from ._saving import functional_config
+        return functional_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        from ._saving import functional_from_config
+        return functional_from_config(cls, config, custom_objects)
+
+    def to_json(self, **kwargs):
+        import json
+
+        return json.dumps({"class_name": self._class_name(), "config": self.get_config()}, **kwargs)
+
+    def _class_name(self):
+        if type(self) is Model and self._is_graph_network:
+            return "Functional"
+        return type(self).__name__
+
+    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
+        """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically."""
+        from ._saving import save_model
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+    def save_weights(self, filepath, overwrite=True, **kwargs):
+        """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
+        from ._saving import save_weights
+        save_weights(self, filepath)
+
+    def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
+        """Load weights saved by ``save_weights`` (or from a whole-model file written by ``save``)."""
+        from ._saving import load_weights
+        load_weights(self, filepath)
+
+    def __repr__(self):
+        return f"<{self._class_name()} name={self.name}, built={self.built}>"
+
+
+# ----- Sequential ---------------------------------------------------------------------------------
+class Sequential(Model):
+    """A plain stack of layers: ``Sequential([Dense(64, activation='relu', input_shape=(20,)), Dense(10)])``
+    or ``model.add(layer)``. With an input shape (``input_shape=`` on the first layer, or ``Input(...)``)
+    it is built at once; otherwise on its first batch."""
+
+    def __init__(self, layers=None, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        self._stack = []
+        self._input_layer = None
+        self._last = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer):
+        """Append a layer (or an ``Input(...)``/``InputLayer`` giving the input shape)."""
+        if isinstance(layer, KerasTensor):
+            if not isinstance(layer.node.layer, InputLayer):
+                raise ValueError("Sequential.add: a symbolic tensor can only be an Input(...)")
+            layer = layer.node.layer
+        if isinstance(layer, InputLayer):
+            if self._stack or self._input_layer is not None:
+                raise ValueError("Sequential: an Input/InputLayer can only come first")
+            self._input_layer = layer
+            self._start_graph(layer._input_tensor)
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"The added layer must be an instance of class Layer. Received: layer={layer!r} of "
+                            f"type {type(layer).__name__}")
+        if any(la.name == layer.name for la in self._stack):
+            raise ValueError(f"All layers added to a Sequential model should have unique names. Name '{layer.name}' "
+                             "is already the name of a layer in this model.")
+        self._stack.append(layer)
+        self.add_module(layer.name, layer)
+        if self._last is None and len(self._stack) == 1 and layer._batch_input_shape is not None:
+            from .layers.base import Input
+            self._start_graph(Input(batch_shape=layer._batch_input_shape,
+                                    dtype="int64" if layer._input_dtype() == "int64" else None))
+            return
+        if self._last is not None:
+            self._last = layer(self._last)
+            self._output_tensors = [self._last]
+            self._outputs_struct = self._last
+            self._output_shape = self._last.shape
+
+    def _start_graph(self, input_tensor):
+        self._input_tensors = [input_tensor]
+        self._inputs_struct = input_tensor
+        x = input_tensor
+        for la in self._stack:
+            x = la(x)
+        self._last = x
+        self._output_tensors = [x]
+        self._outputs_struct = x
+        self._build_input_shape = input_tensor.shape
+        self._output_shape = x.shape
+        self.built = True
+        self._apply_trainable()
+
+    def pop(self):
+        """Remove the last layer."""
+        if not self._stack:
+            raise IndexError("There are no layers in the model.")
+        layer = self._stack.pop()
+        self._forget(layer.name)
+        inp = self._input_tensors[0] if self._input_tensors else None
+        self._last = None
+        self._output_tensors = []
+        if inp is not None:
+            self._start_graph(inp)
+        else:
+            self.built = False
+        return layer
+
+    @property
+    def _is_graph_network(self):
+        return False
+
+    @property
+    def layers(self):
+        return list(self._stack)
+
+    def build(self, input_shape=None):
+        if input_shape is None:
+            raise ValueError("Sequential.build needs an input shape, e.g. model.build((None, 64))")
+        if self._last is None:
+            from .layers.base import Input
+            shape = tuple(input_shape)
+            dtype = "int64" if self._stack and self._stack[0]._input_dtype() == "int64" else None
+            self._start_graph(Input(batch_shape=(None,) + shape[1:], dtype=dtype))
+        self.built = True
+
+    def call(self, inputs, training=None, mask=None):
+        if not self._stack:
+            raise ValueError("Sequential model has no layers: add some with model.add(layer)")
+        x = inputs
+        for layer in self._stack:
+            x = layer(x)
+        return x
+
+    def compute_output_shape(self, input_shape):
+        shape = input_shape
+        for layer in self._stack:
+            shape = layer.compute_output_shape(shape)
+        return shape
+
+    @property
+    def input_names(self):
+        return [self._input_tensors[0].node.layer.name] if self._input_tensors else []
+
+    @property
+    def output_names(self):
+        return [self._stack[-1].name] if self._stack else []
+
+    def get_config(self):
+        from .layers import serialize
+
+        layers = [serialize(la) for la in self._stack]
+        config = {"name": self.name, "trainable": self.trainable, "layers": layers}
+        if self._input_tensors:
+            t = self._input_tensors[0]
+            config["build_input_shape"] = list(t.shape)
+            config["input_dtype"] = t.dtype
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        model = cls(name=config.get("name"))
+        shape = config.get("build_input_shape")
+        for i, spec in enumerate(config.get("layers", [])):
+            layer = _deserialize_layer(spec, custom_objects)
+            if isinstance(layer, InputLayer):
+                model.add(layer)
+                continue
+            if i == 0 and shape is not None and layer._batch_input_shape is None:
+                from .layers.base import Input
+                dtype = config.get("input_dtype")
+                model.add(Input(batch_shape=tuple(shape), dtype=dtype if dtype and dtype != "float32" else None))
+            model.add(layer)
+        if shape is not None and not model.built:
+            model.build(tuple(shape))
+        if "trainable" in config:
+            model.trainable = config["trainable"]
+        return model
+
+    def _class_name(self):
+        return type(self).__name__
+
+
+# ----- module-level functions -----------------------------------------------------------------------
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
+    """Load a model written by ``model.save(path)``: architecture, weights, compile settings and optimizer."""
+    from ._saving import load_model as _load
+    return _load(filepath, custom_objects=custom_objects, compile=compile)
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
+    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+
+
+def model_from_config(config, custom_objects=None):
+    """A model (or layer) from ``{"class_name": ..., "config": ...}``."""
+    name = config.get("class_name")
+    cfg = config.get("config", {})
+    if name == "Sequential":
+        return Sequential.from_config(cfg, custom_objects)
+    if name in ("Functional", "Model"):
+        return Model.from_config(cfg, custom_objects)
+    from .layers import get_registered
+    cls = get_registered(custom_objects).get(name)
+    if cls is None or not issubclass(cls, Layer):
+        raise ValueError(f"Unknown model class '{name}': pass it in custom_objects={{'{name}': {name}}}")
+    try:
+        return cls.from_config(cfg, custom_objects=custom_objects)
+    except TypeError:
+        return cls.from_config(cfg)
+
+
+def model_from_json(json_string, custom_objects=None):
+    import json
+
+    return model_from_config(json.loads(json_string), custom_objects)
+
+
+def clone_model(model, input_tensors=None, clone_function=None):
+    """A new model with the same architecture and freshly initialised weights."""
+    return model_from_config({"class_name": model._class_name(), "config": model.get_config()})

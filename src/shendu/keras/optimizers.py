@@ -1,0 +1,404 @@
+"""Keras optimizers with Keras's defaults, each running a :mod:`shendu.optim` optimizer inside.
+
+    model.compile(optimizer=optimizers.Adam(learning_rate=1e-3), ...)   # or optimizer='adam'
+
+Keras defaults differ from PyTorch's: Adam ε = 1e-7 (PyTorch 1e-8), RMSprop ρ = 0.9 (PyTorch α = 0.99),
+SGD lr 0.01, Adagrad lr 0.001 with accumulators starting at 0.1, Adadelta lr 0.001 and ρ = 0.95.
+tf.keras 2's ``lr=`` and ``decay=`` arguments are accepted (``decay``: lr / (1 + decay·iterations)).
+``learning_rate`` may be a number or a schedule from :mod:`shendu.keras.optimizers.schedules`; reading
+it gives the current value, assigning it changes the rate (callbacks do this).
+The wrapped optimizer is created over the model's trainable weights when the model first trains.
+"""
+import math
+
+import numpy as np
+
+from .. import optim
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Nadam", "get", "serialize",
+           "deserialize", "schedules"]
+
+
+class _Schedules:
+    """Learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): ``schedule(step) -> lr``."""
+
+    class LearningRateSchedule:
+        def __call__(self, step):
+            raise NotImplementedError
+
+        def get_config(self):
+            return dict(self._config)
+
+        @classmethod
+        def from_config(cls, config):
+            return cls(**config)
+
+    class ExponentialDecay(LearningRateSchedule):
+        """lr₀ · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
+
+        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
+                                decay_rate=decay_rate, staircase=staircase)
+            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
+            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
+
+        def __call__(self, step):
+            p = step / self.decay_steps
+            return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+
+    class InverseTimeDecay(LearningRateSchedule):
+        """lr₀ / (1 + rate · step / decay_steps)."""
+
+        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
+                                decay_rate=decay_rate, staircase=staircase)
+            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
+            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
+
+        def __call__(self, step):
+            p = step / self.decay_steps
+            return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+
+    class PiecewiseConstantDecay(LearningRateSchedule):
+        """values[i] while step ≤ boundaries[i] (the last value after the last boundary)."""
+
+        def __init__(self, boundaries, values, name=None):
+            if len(values) != len(boundaries) + 1:
+                raise ValueError("PiecewiseConstantDecay: values needs one more entry than boundaries")
+            self._config = dict(boundaries=list(boundaries), values=list(values))
+            self.boundaries, self.values = list(boundaries), [float(v) for v in values]
+
+        def __call__(self, step):
+            for b, v in zip(self.boundaries, self.values):
+                if step <= b:
+                    return v
+            return self.values[-1]
+
+    class PolynomialDecay(LearningRateSchedule):
+        """(lr₀ − end)·(1 − min(step, decay_steps)/decay_steps)^power + end."""
+
+        def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+                     name=None):
+            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
+                                end_learning_rate=end_learning_rate, power=power, cycle=cycle)
+            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
+            self.end_learning_rate, self.power, self.cycle = float(end_learning_rate), float(power), bool(cycle)
+
+        def __call__(self, step):
+            steps = self.decay_steps
+            if self.cycle:
+                steps = steps * max(1.0, math.ceil(step / steps))
+            else:
+                step = min(step, steps)
+            frac = 1 - step / steps
+            return (self.initial_learning_rate - self.end_learning_rate) * frac ** self.power + \
+                self.end_learning_rate
+
+    class CosineDecay(LearningRateSchedule):
+        """lr₀ · ((1 − α)·½(1 + cos(π·min(step, decay_steps)/decay_steps)) + α)."""
+
+        def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
+                     warmup_steps=0):
+            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps, alpha=alpha)
+            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
+            self.alpha = float(alpha)
+
+        def __call__(self, step):
+            frac = min(step, self.decay_steps) / self.decay_steps
+            return self.initial_learning_rate * ((1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * frac)) + self.alpha)
+
+
+schedules = _Schedules
+_SCHEDULES = {n: getattr(_Schedules, n) for n in ("ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
+                                                  "PolynomialDecay", "CosineDecay")}
+
+
+class Optimizer:
+    """Base class of the Keras optimizer wrappers.
+
+    It offers what the training loop needs from a ``shendu.optim`` optimizer (``param_groups``,
+    ``zero_grad``, ``step``, ``state_dict``, ``load_state_dict``) and Keras's ``learning_rate``,
+    ``iterations``, ``clipnorm`` / ``clipvalue`` / ``global_clipnorm`` and ``get_config``.
+    """
+
+    _defaults = {}
+
+    def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 weight_decay=None, decay=None, **kwargs):
+        if "lr" in kwargs:           # tf.keras 2 spelling
+            learning_rate = kwargs.pop("lr")
+        for ignored in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
+                        "loss_scale_factor", "gradient_accumulation_steps"):
+            kwargs.pop(ignored, None)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+        if clipnorm is not None and global_clipnorm is not None:
+            raise ValueError(f"{type(self).__name__}: give at most one of clipnorm and global_clipnorm")
+        self.name = name or type(self).__name__.lower()
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+        self.weight_decay = weight_decay
+        self.decay = float(decay or 0.0)
+        self.iterations = 0
+        self._schedule = None
+        self._lr = None
+        self._inner = None
+        self.learning_rate = learning_rate
+
+    # ----- learning rate ----------------------------------------------------------------------------
+    @property
+    def learning_rate(self):
+        """The current learning rate (a float), as the next step will use it."""
+        return self._current_lr()
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        if isinstance(value, _Schedules.LearningRateSchedule) or (callable(value) and not isinstance(
+                value, (int, float, np.floating, np.integer))):
+            self._schedule, self._lr = value, None
+        else:
+            self._schedule, self._lr = None, float(value)
+        if self._inner is not None:
+            self._sync_lr()
+
+    lr = learning_rate
+
+    def _current_lr(self):
+        base = float(self._schedule(self.iterations)) if self._schedule is not None else self._lr
+        if self.decay:
+            base = base / (1.0 + self.decay * self.iterations)
+        return base
+
+    def _sync_lr(self):
+        lr = self._current_lr()
+        for group in self._inner.param_groups:
+            group["lr"] = lr
+
+    # ----- building ---------------------------------------------------------------------------------
+    @property
+    def built(self):
+        return self._inner is not None
+
+    def _make(self, params):
+        raise NotImplementedError
+
+    def build(self, var_list):
+        """Create the inner ``shendu.optim`` optimizer over ``var_list`` (parameters). Parameters not seen
+        before are added as a new group when the optimizer is already built (one optimizer, two models)."""
+        params = [p for p in var_list]
+        if self._inner is None:
+            if not params:
+                raise ValueError("The optimizer has no weights to train: the model has no trainable weights")
+            self._inner = self._make(params)
+            self._sync_lr()
+            return
+        known = {id(p) for g in self._inner.param_groups for p in g["params"]}
+        new = [p for p in params if id(p) not in known]
+        if new:
+            self._inner.add_param_group({"params": new})
+            self._sync_lr()
+
+    def _require(self):
+        if self._inner is None:
+            raise RuntimeError(f"{type(self).__name__} is not built yet: compile a model with it and train it "
+                               "(or call optimizer.build(model.trainable_variables))")
+        return self._inner
+
+    @property
+    def inner(self):
+        """The ``shendu.optim`` optimizer doing the updates (None before the first training step)."""
+        return self._inner
+
+    @property
+    def param_groups(self):
+        return self._require().param_groups
+
+    @property
+    def state(self):
+        return self._require().state
+
+    @property
+    def variables(self):
+        inner = self._require()
+        return [v for s in inner.state.values() for v in s.values() if isinstance(v, np.ndarray)]
+
+    # ----- stepping ---------------------------------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        if self._inner is not None:
+            self._inner.zero_grad(set_to_none)
+
+    def _clip(self):
+        from ..nn import utils
+
+        params = [p for g in self._inner.param_groups for p in g["params"] if p.grad is not None]
+        if not params:
+            return
+        if self.clipvalue is not None:
+            utils.clip_grad_value_(params, self.clipvalue)
+        if self.clipnorm is not None:          # Keras clips each weight's gradient on its own
+            for p in params:
+                utils.clip_grad_norm_([p], self.clipnorm)
+        if self.global_clipnorm is not None:
+            utils.clip_grad_norm_(params, self.global_clipnorm)
+
+    def step(self, closure=None):
+        """One update of every weight that has a gradient (learning rate from the schedule, if any)."""
+        inner = self._require()
+        if self._schedule is not None or self.decay:
+            self._sync_lr()
+        self._clip()
+        out = inner.step(closure)
+        self.iterations += 1
+        return out
+
+    def apply_gradients(self, grads_and_vars):
+        """Keras's ``apply_gradients(zip(grads, vars))``: set each ``var.grad`` and take one step."""
+        from ..tensor import Tensor
+
+        pairs = list(grads_and_vars)
+        if self._inner is None:
+            self.build([v for _, v in pairs])
+        for g, v in pairs:
+            v.grad = None if g is None else (g if isinstance(g, Tensor) else Tensor(np.asarray(g)))
+        self.step()
+
+    # ----- state ------------------------------------------------------------------------------------
+    def state_dict(self):
+        sd = self._require().state_dict()
+        sd["iterations"] = self.iterations
+        return sd
+
+    def load_state_dict(self, state_dict):
+        state_dict = dict(state_dict)
+        self.iterations = int(state_dict.pop("iterations", self.iterations))
+        self._require().load_state_dict(state_dict)
+        if self._lr is not None or self._schedule is not None:
+            self._sync_lr()
+
+    def get_config(self):
+        lr = self._schedule if self._schedule is not None else self._lr
+        if isinstance(lr, _Schedules.LearningRateSchedule):
+            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+        config = {"name": self.name, "learning_rate": lr}
+        for key in ("clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, key) is not None:
+                config[key] = getattr(self, key)
+        if self.decay:
+            config["decay"] = self.decay
+        config.update({k: getattr(self, k) for k in self._defaults})
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        lr = config.get("learning_rate")
+        if isinstance(lr, dict) and lr.get("class_name") in _SCHEDULES:
+            config["learning_rate"] = _SCHEDULES[lr["class_name"]].from_config(lr.get("config", {}))
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} learning_rate={self.learning_rate:g}>"
+
+
+def _keras_optimizer(class_name, doc, make, defaults, lr=0.001):
+    """Define a Keras optimizer class with constructor options ``defaults`` (name -> default)."""
+    names = list(defaults)
+
+    def __init__(self, learning_rate=lr, *args, **kwargs):
+        options = dict(defaults)
+        for key, value in zip(names, args):
+            options[key] = value
+        for key in names:
+            if key in kwargs:
+                options[key] = kwargs.pop(key)
+        for key, value in options.items():
+            setattr(self, key, value)
+        Optimizer.__init__(self, learning_rate, **kwargs)
+
+    return type(class_name, (Optimizer,), {"__init__": __init__, "__doc__": doc, "_make": make,
+                                           "_defaults": defaults, "__module__": __name__})
+
+
+def _wd(self):
+    return float(self.weight_decay or 0.0)
+
+
+SGD = _keras_optimizer(
+    "SGD", "Stochastic gradient descent: lr 0.01, momentum 0 (Keras's defaults), optional Nesterov momentum.",
+    lambda self, ps: optim.SGD(ps, lr=self._current_lr(), momentum=float(self.momentum),
+                               nesterov=bool(self.nesterov), weight_decay=_wd(self)),
+    {"momentum": 0.0, "nesterov": False}, lr=0.01)
+Adam = _keras_optimizer(
+    "Adam", "Adam with Keras's defaults: lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
+    lambda self, ps: optim.Adam(ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                amsgrad=bool(self.amsgrad), weight_decay=_wd(self)),
+    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False})
+AdamW = _keras_optimizer(
+    "AdamW", "Adam with decoupled weight decay (Keras's default weight_decay 0.004, epsilon 1e-7).",
+    lambda self, ps: optim.AdamW(ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                 amsgrad=bool(self.amsgrad), weight_decay=float(self.weight_decay)),
+    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False})
+RMSprop = _keras_optimizer(
+    "RMSprop", "RMSprop with Keras's defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7.",
+    lambda self, ps: optim.RMSprop(ps, lr=self._current_lr(), alpha=self.rho, eps=self.epsilon,
+                                   momentum=float(self.momentum), centered=bool(self.centered),
+                                   weight_decay=_wd(self)),
+    {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False})
+Adagrad = _keras_optimizer(
+    "Adagrad", "Adagrad with Keras's defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7.",
+    lambda self, ps: optim.Adagrad(ps, lr=self._current_lr(), initial_accumulator_value=self.initial_accumulator_value,
+                                   eps=self.epsilon, weight_decay=_wd(self)),
+    {"initial_accumulator_value": 0.1, "epsilon": 1e-7})
+Adadelta = _keras_optimizer(
+    "Adadelta", "Adadelta with Keras's defaults: lr 0.001, rho 0.95, epsilon 1e-7.",
+    lambda self, ps: optim.Adadelta(ps, lr=self._current_lr(), rho=self.rho, eps=self.epsilon,
+                                    weight_decay=_wd(self)),
+    {"rho": 0.95, "epsilon": 1e-7})
+Nadam = _keras_optimizer(
+    "Nadam", "Nadam (Adam with Nesterov momentum): lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
+    lambda self, ps: optim.NAdam(ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon,
+                                 weight_decay=_wd(self)),
+    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7})
+
+
+def _adamw_init(self, learning_rate=0.001, weight_decay=0.004, *args, **kwargs):
+    kwargs["weight_decay"] = weight_decay
+    _adamw_base_init(self, learning_rate, *args, **kwargs)
+
+
+_adamw_base_init = AdamW.__init__
+AdamW.__init__ = _adamw_init
+
+_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
+            "adadelta": Adadelta, "nadam": Nadam}
+
+
+def get(identifier):
+    """A Keras optimizer from a name ('adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamw', 'nadam'),
+    a class, an instance or a config dict."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
+        return identifier()
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.strip().lower())
+        if cls is None:
+            raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
+        return cls()
+    if isinstance(identifier, dict):
+        cls = _BY_NAME.get(str(identifier.get("class_name", "")).lower())
+        if cls is None:
+            raise ValueError(f"Unknown optimizer config {identifier!r}")
+        return cls.from_config(identifier.get("config", {}))
+    if hasattr(identifier, "param_groups") and hasattr(identifier, "step"):
+        return identifier        # a shendu.optim optimizer, used as it is
+    raise TypeError(f"optimizer must be a name or an optimizer object, got {type(identifier).__name__}")
+
+
+def serialize(optimizer):
+    if isinstance(optimizer, Optimizer):
+        return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+    return None
+
+
+def deserialize(config):
+    return get(config)

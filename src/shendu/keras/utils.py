@@ -1,0 +1,88 @@
+"""``shendu.keras.utils``: to_categorical, set_random_seed, custom objects, and a few array helpers."""
+import numpy as np
+
+from ..data.text import pad_sequences, to_categorical
+from ..random import manual_seed
+
+__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize", "get_custom_objects",
+           "custom_object_scope", "CustomObjectScope", "register_keras_serializable", "get_file", "plot_model",
+           "serialize_keras_object", "deserialize_keras_object"]
+
+_CUSTOM_OBJECTS = {}
+_SCOPES = []
+
+
+def set_random_seed(seed):
+    """Seed every random draw (shendu's generator, NumPy's and Python's ``random``), as Keras does."""
+    import random
+
+    random.seed(int(seed))
+    manual_seed(int(seed))
+
+
+def normalize(x, axis=-1, order=2):
+    """x divided by its ``order``-norm along ``axis`` (zero vectors stay zero)."""
+    x = np.asarray(x)
+    norm = np.linalg.norm(x, ord=order, axis=axis, keepdims=True)
+    norm[norm == 0] = 1
+    return x / norm
+
+
+def get_custom_objects():
+    """The global name -> object table consulted when loading models (plus any active scopes)."""
+    merged = dict(_CUSTOM_OBJECTS)
+    for scope in _SCOPES:
+        merged.update(scope)
+    return merged if _SCOPES else _CUSTOM_OBJECTS
+
+
+class CustomObjectScope:
+    """``with custom_object_scope({"MyLayer": MyLayer}): load_model(...)``."""
+
+    def __init__(self, *mappings):
+        self.objects = {}
+        for m in mappings:
+            self.objects.update(m)
+
+    def __enter__(self):
+        _SCOPES.append(self.objects)
+        return self
+
+    def __exit__(self, *exc):
+        _SCOPES.remove(self.objects)
+
+
+custom_object_scope = CustomObjectScope
+
+
+def register_keras_serializable(package="Custom", name=None):
+    """Decorator that makes a custom layer/model class loadable by name."""
+    def decorator(obj):
+        key = name or obj.__name__
+        _CUSTOM_OBJECTS[key] = obj
+        _CUSTOM_OBJECTS[f"{package}>{key}"] = obj
+        return obj
+    return decorator
+
+
+def serialize_keras_object(obj):
+    if hasattr(obj, "get_config"):
+        return {"class_name": type(obj).__name__, "config": obj.get_config()}
+    return getattr(obj, "__name__", obj)
+
+
+def deserialize_keras_object(config, custom_objects=None):
+    from .layers import deserialize
+    return deserialize(config, custom_objects)
+
+
+def get_file(*args, **kwargs):
+    raise NotImplementedError("keras.utils.get_file is not provided: download the file yourself, or use the "
+                              "loaders in shendu.keras.datasets / shendu.data.datasets")
+
+
+def plot_model(model, to_file="model.png", **kwargs):
+    """Not available: prints ``model.summary()`` instead (no graphviz dependency)."""
+    model.summary()
+
+
