@@ -248,7 +248,8 @@ class EarlyStopping(Callback):
     With ``restore_best_weights=True`` the weights of the best epoch (the first monitored epoch's
     weights until something improves) are put back at the end of training, whether or not training
     stopped early, as Keras 3 does (tf.keras 2 restored only when it stopped). A missing monitor
-    key warns and the epoch is skipped.
+    key warns and the epoch is skipped. Every ``fit`` starts afresh (``wait``, ``best``, weights), so
+    one instance can be reused.
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto", baseline=None,
