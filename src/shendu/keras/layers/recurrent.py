@@ -232,13 +232,14 @@ class LSTM(_RNN):
 
     def _init_bias(self):
         u = self.units
-        init = self.bias_initializer
+        base = self.bias_initializer
+        chosen = base
         if self.unit_forget_bias:
             def values(shape, dtype=None):
-                return np.concatenate([init((u,), dtype), np.ones(u, dtype=dtype or "float32"),
-                                       init((2 * u,), dtype)])
-            init = _initializers.get(values)
-        init_param(self.rnn.bias_ih_l0, init, (4 * u,), lambda a: a)
+                return np.concatenate([base((u,), dtype), np.ones(u, dtype=dtype or "float32"),
+                                       base((2 * u,), dtype)])
+            chosen = _initializers.get(values)
+        init_param(self.rnn.bias_ih_l0, chosen, (4 * u,), lambda a: a)
         self.rnn.bias_hh_l0.data[...] = 0
         self.rnn.bias_hh_l0.requires_grad = False
 

@@ -1,0 +1,386 @@
+"""Saving and loading Keras models: ONE zip file, never pickle.
+
+The archive holds
+
+* ``config.json``: ``{"format": "shendu.keras", "format_version": 1, "shendu_version", "model":
+  {"class_name", "config"}, "compile_config", "weights": [names in order], "optimizer": {...}}``;
+* ``model.safetensors``: every weight in Keras's layout, named ``<layer>/<weight>``;
+* ``optimizer.safetensors``: the optimizer's state arrays (when the model was compiled and trained).
+
+Files are written through a temporary file and a rename, so a failed save leaves nothing behind.
+The format version is checked on load: a newer version is refused with a clear message, older
+versions pass through :data:`MIGRATIONS`.
+"""
+import io
+import json
+import os
+import zipfile
+
+import numpy as np
+
+from ..serialization import SerializationError, atomic_write_bytes, decode, encode
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "MIGRATIONS", "save_model", "load_model", "save_weights", "load_weights",
+           "functional_config", "functional_from_config", "ModelFileError"]
+
+FORMAT = "shendu.keras"
+FORMAT_VERSION = 1
+# version -> function(config dict) -> config dict of version + 1. Version 0 never existed; the entry shows
+# where a future migration goes.
+MIGRATIONS = {0: lambda config: {**config, "format_version": 1}}
+
+
+class ModelFileError(SerializationError):
+    """A model file that is missing parts, truncated, of another format or of an unknown version."""
+
+
+# ----- functional configs ---------------------------------------------------------------------------
+def _node_key(model):
+    """(layer name, node position within this model) for every node of a functional model."""
+    counts, keys = {}, {}
+    for t in model._input_tensors:
+        keys[id(t.node)] = (t.node.layer.name, 0)
+    for node in model._nodes:
+        name = node.layer.name
+        keys[id(node)] = (name, counts.get(name, 0))
+        counts[name] = counts.get(name, 0) + 1
+    return keys
+
+
+def functional_config(model):
+    """Keras-like config of a functional model: its layers, each node's arguments, inputs and outputs."""
+    from .layers import serialize
+    from .layers.base import KerasTensor, map_structure
+
+    keys = _node_key(model)
+
+    def ref(t):
+        name, idx = keys[id(t.node)]
+        return {"__keras_tensor__": [name, idx, t.index]}
+
+    def encode_args(obj):
+        return map_structure(lambda o: ref(o) if isinstance(o, KerasTensor) else _jsonable(o), obj)
+
+    layers = [serialize(layer) for layer in model.layers]
+    nodes = [{"layer": node.layer.name, "args": encode_args(list(node.args)), "kwargs": encode_args(node.kwargs)}
+             for node in model._nodes]
+    return {"name": model.name, "trainable": model.trainable, "layers": layers, "nodes": nodes,
+            "input_layers": map_structure(lambda t: [keys[id(t.node)][0], 0, t.index], _listify(model._inputs_struct)),
+            "output_layers": map_structure(lambda t: list(keys[id(t.node)]) + [t.index],
+                                           _listify(model._outputs_struct))}
+
+
+def _listify(struct):
+    return list(struct) if isinstance(struct, tuple) else struct
+
+
+def _jsonable(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if o is None or isinstance(o, (bool, int, float, str)):
+        return o
+    raise TypeError(f"cannot save a model whose layer call uses an argument of type {type(o).__name__}")
+
+
+def functional_from_config(cls, config, custom_objects=None):
+    """Rebuild a functional model: recreate the layers, then replay their calls in order."""
+    from .layers import deserialize
+    from .layers.base import InputLayer
+
+    layers = {}
+    for spec in config["layers"]:
+        layer = deserialize(spec, custom_objects)
+        layers[layer.name] = layer
+    produced = {}
+    for name, layer in layers.items():
+        if isinstance(layer, InputLayer):
+            produced[(name, 0)] = [layer._input_tensor]
+    counts = {}
+
+    def resolve(obj):
+        if isinstance(obj, dict) and "__keras_tensor__" in obj:
+            lname, idx, t = obj["__keras_tensor__"]
+            return produced[(lname, idx)][t]
+        if isinstance(obj, list):
+            return [resolve(o) for o in obj]
+        if isinstance(obj, dict):
+            return {k: resolve(v) for k, v in obj.items()}
+        return obj
+
+    from .layers.base import flatten_structure
+    for node in config["nodes"]:
+        layer = layers[node["layer"]]
+        args = resolve(node["args"])
+        kwargs = resolve(node["kwargs"])
+        out = layer(*args, **kwargs)
+        idx = counts.get(layer.name, 0)
+        counts[layer.name] = idx + 1
+        produced[(layer.name, idx)] = flatten_structure(out)
+
+    def pick(ref):
+        lname, idx, t = ref
+        return produced[(lname, idx)][t]
+
+    def build(refs):
+        if isinstance(refs, list) and refs and isinstance(refs[0], str):
+            return pick(refs)
+        return [build(r) for r in refs]
+
+    inputs = build(config["input_layers"])
+    outputs = build(config["output_layers"])
+    model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+    if "trainable" in config:
+        model.trainable = config["trainable"]
+    return model
+
+
+# ----- weights ------------------------------------------------------------------------------------------
+def _weight_names(model):
+    names, seen = [], {}
+    for layer, spec in model._all_specs():
+        base = f"{layer.name}/{spec.name}"
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        names.append(base if n == 0 else f"{base}_{n}")
+    return names
+
+
+def _weights_dict(model):
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' is not built yet: call it on data (or fit it) before saving weights")
+    return dict(zip(_weight_names(model), model.get_weights()))
+
+
+def _set_from_dict(model, arrays, source):
+    names = _weight_names(model)
+    missing = [n for n in names if n not in arrays]
+    unexpected = [n for n in arrays if n not in set(names)]
+    if missing or unexpected:
+        raise ModelFileError(f"{source}: the saved weights do not match model '{model.name}'"
+                             + (f"; missing: {missing[:8]}" if missing else "")
+                             + (f"; not in the model: {unexpected[:8]}" if unexpected else ""))
+    model.set_weights([arrays[n] for n in names])
+
+
+def save_weights(model, filepath):
+    """The model's weights as safetensors (Keras layouts, keys ``<layer>/<weight>``), written atomically."""
+    atomic_write_bytes(os.fspath(filepath), encode(_weights_dict(model), {"format": FORMAT + ".weights"}))
+
+
+def load_weights(model, filepath):
+    """Load weights from ``save_weights``'s file, or from a whole-model file written by ``save``."""
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load_weights: no file at {path!r}")
+    with open(path, "rb") as f:
+        blob = f.read()
+    if blob[:4] == b"PK\x03\x04":
+        with _open_zip(blob, path) as zf:
+            arrays, _ = decode(_read_member(zf, "model.safetensors", path), f"{path}:model.safetensors")
+    else:
+        arrays, _ = decode(blob, path)
+    if not model.built:
+        raise ValueError(f"load_weights: model '{model.name}' is not built yet; build it first (give an input shape "
+                         "or call it on a batch)")
+    _set_from_dict(model, arrays, path)
+
+
+# ----- optimizer state ----------------------------------------------------------------------------------
+def _optimizer_arrays(optimizer):
+    """(arrays for safetensors, JSON-able rest) from the optimizer's state_dict."""
+    sd = optimizer.state_dict()
+    arrays, scalars = {}, {}
+    for idx, state in sd["state"].items():
+        for key, value in state.items():
+            name = f"state/{idx}/{key}"
+            if isinstance(value, np.ndarray):
+                arrays[name] = value
+            else:
+                scalars[name] = _jsonable(value.item() if isinstance(value, np.generic) else value)
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
+              for g in sd["param_groups"]]
+    return arrays, {"param_groups": groups, "scalars": scalars, "iterations": int(sd.get("iterations", 0))}
+
+
+def _optimizer_state(arrays, meta):
+    state = {}
+    for name, value in arrays.items():
+        _, idx, key = name.split("/", 2)
+        state.setdefault(int(idx), {})[key] = value
+    for name, value in meta.get("scalars", {}).items():
+        _, idx, key = name.split("/", 2)
+        state.setdefault(int(idx), {})[key] = value
+    groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups, "iterations": meta.get("iterations", 0)}
+
+
+# ----- whole models -------------------------------------------------------------------------------------
+def _compile_config(model):
+    from . import losses as _losses
+    from . import optimizers as _optimizers
+
+    if not model.compiled:
+        return None
+    cc = model._compile_config or {}
+    loss = cc.get("loss")
+    if isinstance(loss, (list, tuple)):
+        loss = [_losses.serialize(x) for x in loss]
+    elif isinstance(loss, dict):
+        loss = {k: _losses.serialize(v) for k, v in loss.items()}
+    else:
+        loss = _losses.serialize(loss)
+    metrics = []
+    for m in cc.get("metrics") or []:
+        if isinstance(m, str):
+            metrics.append(m)
+        elif hasattr(m, "get_config"):
+            metrics.append({"class_name": type(m).__name__, "config": m.get_config()})
+        else:
+            metrics.append(getattr(m, "__name__", str(m)))
+    return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss, "metrics": metrics,
+            "loss_weights": cc.get("loss_weights")}
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring)."""
+    from .. import __version__
+
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save: {path!r} exists and overwrite=False")
+    if not model.built:
+        raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or fit/call "
+                         "the model once before saving")
+    weights = _weights_dict(model)
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "shendu_version": __version__,
+              "model": {"class_name": model._class_name(), "config": model.get_config()},
+              "compile_config": _compile_config(model), "weights": list(weights)}
+    opt_arrays = None
+    optimizer = getattr(model, "optimizer", None)
+    if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
+        opt_arrays, config["optimizer"] = _optimizer_arrays(optimizer)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("config.json", json.dumps(config, indent=1))
+        zf.writestr("model.safetensors", b"".join(encode(weights, {"format": FORMAT})))
+        if opt_arrays is not None:
+            zf.writestr("optimizer.safetensors", b"".join(encode(opt_arrays, {"format": FORMAT})))
+    atomic_write_bytes(path, [buffer.getvalue()])
+
+
+def _open_zip(blob, path):
+    try:
+        return zipfile.ZipFile(io.BytesIO(blob))
+    except zipfile.BadZipFile:
+        raise ModelFileError(f"load_model: {path!r} is not a shendu Keras model file (not a zip archive, or the "
+                             "file is truncated)") from None
+
+
+def _read_member(zf, name, path):
+    try:
+        return zf.read(name)
+    except KeyError:
+        raise ModelFileError(f"load_model: {path!r} has no {name}: it is not a complete shendu Keras model file"
+                             ) from None
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise ModelFileError(f"load_model: {path!r} is damaged or truncated ({name}: {exc})") from None
+
+
+def _read_config(zf, path):
+    raw = _read_member(zf, "config.json", path)
+    try:
+        config = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"load_model: {path!r} has an unreadable config.json ({exc})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelFileError(f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
+                             f"{config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r})")
+    version = config.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
+        raise ModelFileError(f"load_model: {path!r} has an invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(f"load_model: {path!r} uses model format version {version}, but this shendu "
+                             f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
+                             f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it")
+    while version < FORMAT_VERSION:
+        if version not in MIGRATIONS:
+            raise ModelFileError(f"load_model: {path!r} uses model format version {version}, which this shendu "
+                                 "cannot convert")
+        config = MIGRATIONS[version](config)
+        version = config["format_version"]
+    return config
+
+
+def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
+    """Rebuild the model saved at ``filepath``; with ``compile`` also its compile settings and optimizer state."""
+    from .models import model_from_config
+
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"load_model: no file at {path!r}")
+    with open(path, "rb") as f:
+        blob = f.read()
+    with _open_zip(blob, path) as zf:
+        config = _read_config(zf, path)
+        weights_blob = _read_member(zf, "model.safetensors", path)
+        names = set(zf.namelist())
+        opt_blob = _read_member(zf, "optimizer.safetensors", path) if "optimizer.safetensors" in names else None
+    arrays, _ = decode(weights_blob, f"{path}:model.safetensors")
+    model = model_from_config(config["model"], custom_objects)
+    if not model.built:
+        raise ModelFileError(f"load_model: the model in {path!r} could not be rebuilt with its input shape")
+    _set_from_dict(model, arrays, path)
+    cc = config.get("compile_config")
+    if compile and cc:
+        from . import losses as _losses
+        loss = cc.get("loss")
+        if isinstance(loss, list):
+            loss = [_losses.deserialize(x, custom_objects) for x in loss]
+        elif isinstance(loss, dict) and "class_name" not in loss:
+            loss = {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()}
+        else:
+            loss = _resolve_loss(loss, custom_objects, path)
+        optimizer = cc.get("optimizer") or "rmsprop"
+        model.compile(optimizer=optimizer, loss=loss, metrics=_resolve_metrics(cc.get("metrics"), custom_objects),
+                      loss_weights=cc.get("loss_weights"))
+        if opt_blob is not None and "optimizer" in config:
+            opt_arrays, _ = decode(opt_blob, f"{path}:optimizer.safetensors")
+            if not model.optimizer.built:
+                model._take_snapshot()
+            model.optimizer.load_state_dict(_optimizer_state(opt_arrays, config["optimizer"]))
+    return model
+
+
+def _resolve_loss(loss, custom_objects, path):
+    from . import losses as _losses
+
+    if isinstance(loss, str) and custom_objects and loss in custom_objects:
+        return custom_objects[loss]
+    try:
+        return _losses.get(loss)
+    except ValueError:
+        raise ModelFileError(f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a built-in "
+                             f"loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or compile=False"
+                             ) from None
+
+
+def _resolve_metrics(metrics, custom_objects):
+    from ..metrics.streaming import get as get_metric
+
+    out = []
+    for m in metrics or []:
+        if isinstance(m, dict):
+            from .. import metrics as sd_metrics
+            cls = getattr(sd_metrics, m.get("class_name", ""), None)
+            out.append(cls(**m.get("config", {})) if cls is not None else m.get("class_name"))
+        elif isinstance(m, str) and custom_objects and m in custom_objects:
+            out.append(custom_objects[m])
+        else:
+            try:
+                get_metric(m) if m not in ("accuracy", "acc") else None
+                out.append(m)
+            except ValueError:
+                continue
+    return out
