@@ -21,12 +21,18 @@ class SerializationError(ValueError):
 
 
 def atomic_write_bytes(path, chunks):
-    """Write the byte strings ``chunks`` to ``path`` through a temporary file and a rename."""
+    """Write the byte strings ``chunks`` to ``path`` through a temporary file and a rename.
+
+    A reader never sees a half-written file, and a failure leaves any previous file untouched.
+    """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    mask = os.umask(0)
+    os.umask(mask)
     try:
+        os.chmod(tmp, 0o666 & ~mask)  # the usual permissions, not the temporary file's private 0600
         with os.fdopen(fd, "wb") as f:
             for c in chunks:
                 f.write(c)
