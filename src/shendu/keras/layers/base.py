@@ -11,6 +11,7 @@ A Keras layer is an :class:`shendu.nn.Module` that
 * starts in inference mode (``training=False``) as Keras layers do: ``fit`` switches it to training
   mode for the training steps only.
 """
+import functools
 import inspect
 
 import numpy as np
@@ -308,17 +309,45 @@ class Layer(Module):
         """Create the weights for inputs of ``input_shape`` (batch axis first). Default: none."""
         self.built = True
 
+    def __init_subclass__(cls, **kwargs):
+        """Every ``build`` (also one a user calls directly) ends with the bookkeeping of a built layer."""
+        super().__init_subclass__(**kwargs)
+        if "build" in cls.__dict__:
+            user_build = cls.__dict__["build"]
+
+            @functools.wraps(user_build)
+            def build(self, input_shape=None, *args, **kw):
+                depth = self.__dict__.get("_build_depth", 0)
+                self.__dict__["_build_depth"] = depth + 1
+                try:
+                    out = user_build(self, input_shape, *args, **kw)
+                finally:
+                    self.__dict__["_build_depth"] = depth
+                if depth == 0:
+                    self._finish_build(input_shape)
+                return out
+
+            cls.build = build
+
+    def _finish_build(self, input_shape):
+        first = not self.__dict__.get("_finished", False)
+        self.built = True
+        self.__dict__["_finished"] = True
+        if self._build_input_shape is None:
+            self._build_input_shape = _tuple_shape(input_shape) if isinstance(input_shape, list) else input_shape
+        if first:
+            self.train(self.training)        # modules made in build() follow the layer's mode
+            self._apply_trainable()
+            if self._initial_weights is not None:
+                weights, self._initial_weights = self._initial_weights, None
+                self.set_weights(weights)
+
     def _maybe_build(self, input_shape):
         if self.built:
             return
         self.build(input_shape)
-        self.built = True
-        self._build_input_shape = input_shape
-        self.train(self.training)        # modules made in build() follow the layer's mode
-        self._apply_trainable()
-        if self._initial_weights is not None:
-            self.set_weights(self._initial_weights)
-            self._initial_weights = None
+        if not self.__dict__.get("_finished", False):
+            self._finish_build(input_shape)
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
