@@ -113,7 +113,12 @@ class AvgPool1d(AvgPool2d):
     _nd = 1
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        def single(v):
+            return (v,) if isinstance(v, int) else tuple(v)
+
+        # PyTorch keeps AvgPool1d's sizes as 1-tuples
+        super().__init__(single(kernel_size), single(stride if stride is not None else kernel_size),
+                         single(padding), ceil_mode, count_include_pad)
 
 
 class AdaptiveAvgPool2d(Module):

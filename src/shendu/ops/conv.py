@@ -460,7 +460,8 @@ def _pad_nchw(x, padding, extra, value):
     if ph == pw == eh == ew == 0:
         return x
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + 2 * ph + eh, w + 2 * pw + ew), value, dtype=x.dtype)
+    # full_like keeps x's memory order (channels-last stays channels-last)
+    out = xp.full_like(x, value, shape=(n, c, h + 2 * ph + eh, w + 2 * pw + ew))
     out[:, :, ph:ph + h, pw:pw + w] = x
     return out
 
@@ -475,51 +476,54 @@ def _offset_views(a, out_hw, kernel, stride, dilation):
 
 
 class MaxPool2d(Function):
-    """y[n,c,i,j] = max_{p,q} x̃[n, c, i·s + p·d, j·s + q·d] (x̃ padded with −∞).
+    """y[n,c,i,j] = max_{p,q} x̃[n, c, i·s + p·d, j·s + q·d] (x̃ padded with −∞; NaN propagates).
 
     The derivative is 1 at the window's first maximum (row-major order, as PyTorch picks) and 0
     elsewhere: ∂L/∂x receives each ∂L/∂y at its argmax (summed where windows overlap). With
     ``return_indices`` a second output gives each argmax as a flat index h·W + w into the input.
+    Outputs and gradients keep the input's memory order (channels-last stays channels-last).
     """
 
     def forward(self, x, kernel_size=(2, 2), stride=(2, 2), padding=(0, 0), dilation=(1, 1),
                 ceil_mode=False, return_indices=False):
-        n, c, h, w = x.shape
+        h, w = x.shape[2:]
         out_hw, extra = _pool_geometry((h, w), kernel_size, stride, padding, dilation, ceil_mode,
                                        "max_pool2d")
         xpad = _pad_nchw(x, padding, extra, -xp.inf)
-        best = arg = None
-        for k, idx in _offset_views(xpad, out_hw, kernel_size, stride, dilation):
+        views = list(_offset_views(xpad, out_hw, kernel_size, stride, dilation))
+        best = xpad[views[0][1]].copy(order="K")
+        arg = xp.zeros_like(best, dtype=xp.int8 if len(views) < 128 else xp.int32)
+        for k, idx in views[1:]:
             v = xpad[idx]
-            if best is None:
-                best = v.copy()
-                small = kernel_size[0] * kernel_size[1] <= 127
-                arg = xp.zeros(best.shape, dtype=xp.int8 if small else xp.int32)
-                continue
-            better = v > best           # strict: the first maximum wins; NaN propagates below
-            better |= xp.isnan(v) & ~xp.isnan(best)
-            xp.copyto(best, v, where=better)
-            arg[better] = k
-        self.arg, self.geom = arg, (x.shape, xpad.shape, out_hw, kernel_size, stride, dilation, padding)
+            # strict >: the first maximum of a window wins. Offsets come in increasing order, so
+            # "arg = k where v > best" is arg = max(arg, k·[v > best]) (a fast dense update).
+            xp.maximum(arg, xp.multiply(v > best, k, dtype=arg.dtype), out=arg)
+            xp.maximum(best, v, out=best)          # NaN propagates, as in PyTorch
+        nan = xp.isnan(best)
+        if nan.any():                              # route NaN outputs to (the last) NaN input
+            for k, idx in views:
+                xp.copyto(arg, k, where=nan & xp.isnan(xpad[idx]))
+        self.arg, self.xpad = arg, xpad           # xpad: the gradient's shape and memory order
+        self.geom = (x.shape, out_hw, kernel_size, stride, dilation, padding)
         if not return_indices:
             return best
         kw = kernel_size[1]
         i = xp.arange(out_hw[0]).reshape(-1, 1)
         j = xp.arange(out_hw[1])
+        arg = arg.astype(xp.int64)
         row = i * stride[0] - padding[0] + (arg // kw) * dilation[0]
         col = j * stride[1] - padding[1] + (arg % kw) * dilation[1]
-        return best, (row * w + col).astype(xp.int64)
+        return best, row * w + col
 
     def backward(self, g, *_):
-        xshape, pshape, out_hw, kernel, stride, dilation, padding = self.geom
-        gx = xp.zeros(pshape, dtype=g.dtype)
+        xshape, out_hw, kernel, stride, dilation, padding = self.geom
+        gx = xp.zeros_like(self.xpad, dtype=g.dtype)
         disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
         for k, idx in _offset_views(gx, out_hw, kernel, stride, dilation):
-            hit = self.arg == k
-            if disjoint:
-                xp.copyto(gx[idx], g, where=hit)
+            if disjoint:                           # each input cell is in one window at most
+                xp.copyto(gx[idx], g, where=self.arg == k)
             else:
-                gx[idx] += xp.where(hit, g, 0)
+                gx[idx] += g * (self.arg == k)
         h, w = xshape[2:]
         return gx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
 
@@ -539,7 +543,7 @@ class AvgPool2d(Function):
         xpad = _pad_nchw(x, padding, extra, 0.0)
         total = None
         for _, idx in _offset_views(xpad, out_hw, kernel_size, stride, one):
-            total = xpad[idx].copy() if total is None else xp.add(total, xpad[idx], out=total)
+            total = xpad[idx].copy(order="K") if total is None else xp.add(total, xpad[idx], out=total)
         if divisor_override:
             div = xp.asarray(float(divisor_override), dtype=x.dtype)
         else:
@@ -551,7 +555,7 @@ class AvgPool2d(Function):
             else:
                 mask[:, :, ph:ph + h, pw:pw + w] = 1
             div = sum(mask[idx] for _, idx in _offset_views(mask, out_hw, kernel_size, stride, one))
-        self.div = div
+        self.div, self.template = div, x          # template: the gradient's memory order
         self.geom = (x.shape, xpad.shape, out_hw, kernel_size, stride, padding)
         total /= div
         return total
@@ -559,7 +563,7 @@ class AvgPool2d(Function):
     def backward(self, g):
         xshape, pshape, out_hw, kernel, stride, padding = self.geom
         gd = g / self.div
-        gx = xp.zeros(pshape, dtype=g.dtype)
+        gx = xp.zeros_like(self.template, dtype=g.dtype, shape=pshape)
         for _, idx in _offset_views(gx, out_hw, kernel, stride, (1, 1)):
             gx[idx] += gd
         h, w = xshape[2:]
