@@ -52,6 +52,23 @@ def test_linear_weights_copied_back_to_torch(torch, rng):
     _compare(torch, ms, mt, rng.standard_normal((3, 6)).astype(np.float32), rng)
 
 
+def test_bilinear_matches_torch(torch, rng):
+    mt = torch.nn.Bilinear(3, 4, 2)
+    ms = _to_shendu(mt, nn.Bilinear(3, 4, 2))
+    assert repr(ms) == repr(mt)
+    a, b = rng.standard_normal((5, 3)).astype(np.float32), rng.standard_normal((5, 4)).astype(np.float32)
+    as_, bs = sd.Tensor(a, requires_grad=True), sd.Tensor(b, requires_grad=True)
+    at, bt = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    ys, yt = ms(as_, bs), mt(at, bt)
+    np.testing.assert_allclose(ys.numpy(), yt.detach().numpy(), rtol=1e-4, atol=1e-5)
+    ys.sum().backward()
+    yt.sum().backward()
+    for s, t in [(as_, at), (bs, bt), (ms.weight, mt.weight), (ms.bias, mt.bias)]:
+        np.testing.assert_allclose(s.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ShapeError, match="Bilinear"):
+        ms(a, a)
+
+
 def test_lazy_linear_infers_in_features_and_inits_like_linear(torch, rng):
     sd.manual_seed(3)
     lazy = nn.LazyLinear(4)

@@ -9,7 +9,7 @@ from . import init
 from .module import Module, as_input, match_float
 from .parameter import Parameter
 
-__all__ = ["Identity", "Linear", "LazyLinear"]
+__all__ = ["Identity", "Linear", "LazyLinear", "Bilinear"]
 
 
 class Identity(Module):
@@ -108,3 +108,52 @@ class LazyLinear(Linear):
         if self.weight is None:
             return f"in_features=<inferred at first call>, out_features={self.out_features}"
         return super().extra_repr()
+
+
+class Bilinear(Module):
+    """y_k = x1ᵀ A_k x2 + b_k for each output k: x1 (…, in1), x2 (…, in2) → y (…, out).
+
+    ``weight`` A is (out_features, in1_features, in2_features), ``bias`` (out_features,); both start as
+    U(±1/√in1_features) as in PyTorch. Computed as (x1 · A reshaped to (in1, out·in2)) ⊙ x2, summed over in2.
+    """
+
+    def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        super().__init__()
+        self.in1_features, self.in2_features, self.out_features = int(in1_features), int(in2_features), \
+            int(out_features)
+        dtype = as_dtype(dtype) or get_default_dtype()
+        shape = (self.out_features, self.in1_features, self.in2_features)
+        self.weight = Parameter(xp.empty(shape, dtype=dtype))
+        if bias:
+            self.bias = Parameter(xp.empty((self.out_features,), dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1 / math.sqrt(self.in1_features)
+        init.uniform_(self.weight, -bound, bound)
+        if self.bias is not None:
+            init.uniform_(self.bias, -bound, bound)
+
+    def forward(self, x1, x2):
+        x1, x2 = as_input(x1), as_input(x2)
+        dtype = self.weight.data.dtype
+        if x1.dtype != dtype:
+            x1 = match_float(x1, dtype, self)
+        if x2.dtype != dtype:
+            x2 = match_float(x2, dtype, self)
+        if x1.shape[-1:] != (self.in1_features,) or x2.shape[-1:] != (self.in2_features,) \
+                or x1.shape[:-1] != x2.shape[:-1]:
+            raise ShapeError(f"{self._layer_name()}: got inputs of shapes {tuple(x1.shape)} and "
+                             f"{tuple(x2.shape)}, "
+                             f"expected (..., {self.in1_features}) and (..., {self.in2_features})")
+        out, in1, in2 = self.out_features, self.in1_features, self.in2_features
+        a = self.weight.permute(1, 0, 2).reshape(in1, out * in2)
+        t = (x1 @ a).reshape(x1.shape[:-1] + (out, in2))
+        y = (t * x2.unsqueeze(-2)).sum(axis=-1)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self):
+        return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
+                f"out_features={self.out_features}, bias={self.bias is not None}")
