@@ -154,14 +154,20 @@ def _weights_dict(model):
 
 
 def _set_from_dict(model, arrays, source):
+    """Set the weights by name, or, when the names differ (another session numbered the layers
+    differently), by order as Keras's topological loading does, provided the shapes agree."""
     names = _weight_names(model)
-    missing = [n for n in names if n not in arrays]
-    unexpected = [n for n in arrays if n not in set(names)]
-    if missing or unexpected:
-        raise ModelFileError(f"{source}: the saved weights do not match model '{model.name}'"
-                             + (f"; missing: {missing[:8]}" if missing else "")
-                             + (f"; not in the model: {unexpected[:8]}" if unexpected else ""))
-    model.set_weights([arrays[n] for n in names])
+    if set(names) == set(arrays):
+        model.set_weights([arrays[n] for n in names])
+        return
+    expected = [s.shape for _, s in model._all_specs()]
+    given = [tuple(a.shape) for a in arrays.values()]
+    if given == expected:
+        model.set_weights(list(arrays.values()))
+        return
+    raise ModelFileError(f"{source}: the saved weights do not match model '{model.name}': the file holds "
+                         f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with shapes "
+                         f"{given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}")
 
 
 def save_weights(model, filepath):
