@@ -311,3 +311,39 @@ def test_metrics_do_not_import_sklearn():
             "print('sklearn' in sys.modules, 'matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]
+
+
+def test_many_small_random_cases_match_sklearn(skm):
+    """Tiny inputs hit the corner cases: one sample, one class, labels never seen, zero weights."""
+    rng = np.random.default_rng(2024)
+
+    def both(name, *args, **kwargs):
+        results = []
+        for mod in (skm, M):
+            try:
+                results.append(quiet(getattr(mod, name), *args, **kwargs))
+            except ValueError:
+                results.append(ValueError)
+        if ValueError in results:
+            assert results == [ValueError, ValueError], (name, args, kwargs)
+            return None
+        return results
+
+    for _ in range(30):
+        n, k = int(rng.integers(1, 12)), int(rng.integers(1, 4))
+        yt, yp = rng.integers(0, k, n), rng.integers(0, k, n)
+        w = [None, rng.integers(0, 3, n), rng.random(n)][int(rng.integers(0, 3))]
+        labels = None if rng.random() < 0.5 else list(rng.choice(5, int(rng.integers(1, 4)), replace=False))
+        pair = both("classification_report", yt, yp, labels=labels, sample_weight=w)
+        if pair:
+            assert pair[0] == pair[1]
+        for avg in (None, "binary", "micro", "macro", "weighted"):
+            pair = both("precision_recall_fscore_support", yt, yp, labels=labels, average=avg, sample_weight=w)
+            if pair:
+                for a, b in zip(*pair):
+                    same(a, b)
+        s = np.round(rng.random(n), 1)
+        for name in ("roc_auc_score", "average_precision_score"):
+            pair = both(name, yt, s, sample_weight=w)
+            if pair:
+                same(*pair)

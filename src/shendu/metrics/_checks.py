@@ -44,13 +44,15 @@ def same_length(func, **arrays):
         raise ValueError(f"{func}: inputs must have the same number of samples, but {got}")
 
 
-def weights(sample_weight, n, func):
+def weights(sample_weight, n, func, nonzero=True):
     """``None`` or a 1-D weight array of length ``n``."""
     if sample_weight is None:
         return None
     w = column(sample_weight, func, "sample_weight")
     if len(w) != n:
         raise ValueError(f"{func}: sample_weight has {len(w)} entries for {n} samples")
+    if nonzero and len(w) and not np.any(w != 0):
+        raise ValueError(f"{func}: Sample weights must contain at least one non-zero number.")
     return w
 
 

@@ -141,14 +141,19 @@ def _select_labels(func, kind, present, labels, average, pos_label):
 
 
 def _per_label_counts(yt, yp, labels, w):
-    """Per-label (TP, predicted, true) counts: sums over samples of one-hot comparisons."""
-    is_true = yt[:, None] == labels[None, :]
-    is_pred = yp[:, None] == labels[None, :]
-    ww = np.ones(len(yt), dtype=np.int64) if w is None else w
-    tp = ww @ (is_true & is_pred)
-    pred = ww @ is_pred
-    true = ww @ is_true
-    return tp, pred, true
+    """Per-label (TP, predicted, true) counts, summed in sample order with ``np.bincount``."""
+    everything = unique_labels(labels, yt, yp)
+    ti, pi = np.searchsorted(everything, yt), np.searchsorted(everything, yp)
+    right = ti == pi
+    n = len(everything)
+    wf = None if w is None else w.astype(np.float64)
+    tp = np.bincount(ti[right], weights=None if wf is None else wf[right], minlength=n)
+    pred = np.bincount(pi, weights=wf, minlength=n)
+    true = np.bincount(ti, weights=wf, minlength=n)
+    pick = np.searchsorted(everything, labels)
+    tp, pred, true = tp[pick], pred[pick], true[pick]
+    # via FP = pred - TP and FN = true - TP, as scikit-learn does, so float sums agree to the last bit
+    return tp, tp + (pred - tp), tp + (true - tp)
 
 
 def _nan_average(values, weights_=None):
@@ -200,6 +205,8 @@ def precision_recall_fscore_support(y_true, y_pred, *, beta=1.0, labels=None, po
         fscore = safe_divide((1 + b2) * tp.astype(np.float64), b2 * true.astype(np.float64) + pred,
                              zero_division, "F-score", "true nor predicted", "f-score" in warn_for)
     if average is None:
+        if w is None and not np.any(yt == yp):
+            true = true.astype(np.float64)   # scikit-learn reports float supports when nothing is right
         return precision, recall, fscore, true
     avg_weights = true if average == "weighted" else None
     return (_nan_average(precision, avg_weights), _nan_average(recall, avg_weights),

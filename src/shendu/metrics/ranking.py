@@ -216,7 +216,7 @@ def roc_auc_score(y_true, y_score, *, average="macro", sample_weight=None, max_f
     func = "roc_auc_score"
     yt = as_array(y_true, func, "y_true")
     score = as_array(y_score, func, "y_score", dtype=np.float64)
-    w = weights(sample_weight, len(yt), func)
+    w = weights(sample_weight, len(yt), func, nonzero=False)
     if yt.ndim == 2 and yt.shape[1] > 1:
         Y = _check_indicator(yt, func)
         if score.shape != Y.shape:
@@ -296,7 +296,7 @@ def average_precision_score(y_true, y_score, *, average="macro", pos_label=1, sa
     func = "average_precision_score"
     yt = as_array(y_true, func, "y_true")
     score = as_array(y_score, func, "y_score", dtype=np.float64)
-    w = weights(sample_weight, len(yt), func)
+    w = weights(sample_weight, len(yt), func, nonzero=False)
 
     def ap(y, s, ww, pos=1):
         precision, recall, _ = precision_recall_curve(y, s, pos_label=pos, sample_weight=ww)
