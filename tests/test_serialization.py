@@ -10,11 +10,13 @@ from shendu.serialization import SerializationError
 
 
 def test_round_trip(tmp_path):
-    state = {"w": sd.randn(3, 4), "b": np.arange(3, dtype=np.int64), "m": np.array([True, False])}
+    state = {"w": sd.randn(3, 4), "b": np.arange(3, dtype=np.int64), "m": np.array([True, False]),
+             "n": np.array(7, dtype=np.int64)}
     path = tmp_path / "m.safetensors"
     sd.save(state, path)
     back = sd.load(path)
-    assert list(back) == ["w", "b", "m"]
+    assert list(back) == ["w", "b", "m", "n"]
+    assert back["n"].shape == () and back["n"].item() == 7
     np.testing.assert_array_equal(back["w"].numpy(), state["w"].numpy())
     assert back["b"].dtype == np.int64 and back["m"].dtype == np.bool_
 

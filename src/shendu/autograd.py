@@ -74,6 +74,8 @@ class Function:
         except ShapeError:
             raise
         except ValueError as exc:
+            if not any(w in str(exc) for w in ("shape", "broadcast", "dimension", "size")):
+                raise
             shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays)
             raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from exc
         record = _grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)

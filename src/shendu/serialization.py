@@ -49,7 +49,8 @@ def encode(tensors, metadata=None):
     """The safetensors bytes (as a list of chunks) for a mapping name -> array or Tensor."""
     header, chunks, offset = {}, [], 0
     for name, value in tensors.items():
-        arr = np.ascontiguousarray(np.asarray(value))
+        arr = np.asarray(value)
+        arr = np.ascontiguousarray(arr).reshape(arr.shape)  # ascontiguousarray makes 0-d arrays 1-d
         if arr.dtype not in _NAMES:
             raise TypeError(f"save: tensor {name!r} has dtype {arr.dtype}, which safetensors cannot store")
         raw = arr.astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
