@@ -158,7 +158,13 @@ def test_get_and_resolve_accuracy():
     class CrossEntropyLoss:
         pass
 
+    class BCEWithLogitsLoss:
+        pass
+
     assert M.resolve_accuracy(CrossEntropyLoss()) is S.SparseCategoricalAccuracy
+    assert M.resolve_accuracy(BCEWithLogitsLoss()) is S.LogitsBinaryAccuracy
+    assert M.resolve_accuracy("BCELoss") is S.BinaryAccuracy
+    assert S.LogitsBinaryAccuracy()([1, 0, 1], [2.0, -1.0, -0.5]) == pytest.approx(2 / 3)
     m = M.get("acc", loss="sparse_categorical_crossentropy")
     assert isinstance(m, S.SparseCategoricalAccuracy) and m.name == "acc"
 

@@ -28,6 +28,7 @@ from .streaming import (
     Accuracy,
     BinaryAccuracy,
     CategoricalAccuracy,
+    LogitsBinaryAccuracy,
     Mean,
     MeanAbsoluteError,
     MeanMetricWrapper,
@@ -48,7 +49,8 @@ __all__ = [
     "precision_recall_fscore_support", "confusion_matrix", "classification_report",
     "roc_curve", "roc_auc_score", "auc", "precision_recall_curve", "average_precision_score",
     "mean_squared_error", "mean_absolute_error", "r2_score",
-    "streaming", "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+    "streaming", "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "LogitsBinaryAccuracy",
+    "CategoricalAccuracy",
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "MeanSquaredError", "MeanAbsoluteError", "Precision", "Recall", "AUC", "get", "resolve_accuracy",
 ]

@@ -17,7 +17,8 @@ import re
 import numpy as np
 
 __all__ = [
-    "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
+    "Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "LogitsBinaryAccuracy",
+    "CategoricalAccuracy",
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "MeanSquaredError", "MeanAbsoluteError", "Precision", "Recall", "AUC", "get", "resolve_accuracy",
 ]
@@ -30,7 +31,9 @@ def _np(x, dtype=np.float64):
 
 
 def _snake(name):
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    """``SparseCategoricalAccuracy`` -> ``sparse_categorical_accuracy``, ``BCELoss`` -> ``bce_loss``."""
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
 class Metric:
@@ -198,6 +201,13 @@ class BinaryAccuracy(MeanMetricWrapper):
     def __init__(self, name="binary_accuracy", dtype=None, threshold=0.5):
         self.threshold = threshold
         super().__init__(binary_accuracy, name=name, dtype=dtype, threshold=threshold)
+
+
+class LogitsBinaryAccuracy(BinaryAccuracy):
+    """:class:`BinaryAccuracy` for logits: mean of [(y_pred > 0) == y_true] (sigmoid(0) = 0.5)."""
+
+    def __init__(self, name="binary_accuracy", dtype=None, threshold=0.0):
+        super().__init__(name=name, dtype=dtype, threshold=threshold)
 
 
 class CategoricalAccuracy(MeanMetricWrapper):
@@ -395,9 +405,10 @@ _BY_NAME = {
     "precision": Precision, "recall": Recall, "auc": AUC,
 }
 
-_BINARY_LOSSES = {"binary_crossentropy", "bce", "hinge", "squared_hinge", "bce_loss", "b_c_e_loss"}
-_SPARSE_LOSSES = {"sparse_categorical_crossentropy", "cross_entropy_loss", "n_l_l_loss", "nll_loss",
-                  "cross_entropy", "nll"}
+_BINARY_LOSSES = {"binary_crossentropy", "bce", "hinge", "squared_hinge", "bce_loss",
+                  "binary_focal_crossentropy"}
+_LOGIT_BINARY_LOSSES = {"bce_with_logits_loss", "binary_cross_entropy_with_logits"}
+_SPARSE_LOSSES = {"sparse_categorical_crossentropy", "cross_entropy_loss", "nll_loss", "cross_entropy", "nll"}
 _CATEGORICAL_LOSSES = {"categorical_crossentropy", "categorical_hinge", "kl_divergence", "kld",
                        "kullback_leibler_divergence", "poisson"}
 
@@ -406,15 +417,18 @@ def _loss_key(loss):
     if loss is None:
         return ""
     if isinstance(loss, str):
-        return loss.lower()
-    name = getattr(loss, "__name__", None) or type(loss).__name__
+        return _snake(loss)
+    name = getattr(loss, "name", None)     # Keras loss objects carry their snake_case name
+    if not isinstance(name, str):
+        name = getattr(loss, "__name__", None) or type(loss).__name__
     return _snake(name)
 
 
 def resolve_accuracy(loss, y_true_shape=None, y_pred_shape=None):
     """The accuracy class Keras would pick for ``metrics=['accuracy']`` with this loss.
 
-    * ``binary_crossentropy`` (also hinge losses, PyTorch ``BCELoss``) -> :class:`BinaryAccuracy`
+    * ``binary_crossentropy`` (also hinge losses, PyTorch ``BCELoss``) -> :class:`BinaryAccuracy`;
+      PyTorch ``BCEWithLogitsLoss`` (logits, so the threshold is 0) -> :class:`LogitsBinaryAccuracy`
     * ``sparse_categorical_crossentropy`` (PyTorch ``CrossEntropyLoss``, ``NLLLoss``) ->
       :class:`SparseCategoricalAccuracy`
     * ``categorical_crossentropy`` (and other one-hot losses) -> :class:`CategoricalAccuracy`
@@ -425,6 +439,8 @@ def resolve_accuracy(loss, y_true_shape=None, y_pred_shape=None):
     ``loss`` may be a string, a function or a loss object (its class name is used).
     """
     key = _loss_key(loss)
+    if key in _LOGIT_BINARY_LOSSES:
+        return LogitsBinaryAccuracy
     if key in _BINARY_LOSSES:
         return BinaryAccuracy
     if key in _SPARSE_LOSSES:
