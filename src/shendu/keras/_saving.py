@@ -21,7 +21,8 @@ import numpy as np
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "MIGRATIONS", "save_model", "load_model", "save_weights", "load_weights",
-           "functional_config", "functional_from_config", "ModelFileError"]
+           "functional_config", "functional_from_config", "ModelFileError", "model_to_bytes",
+           "model_from_bytes"]
 
 FORMAT = "shendu.keras"
 FORMAT_VERSION = 1
@@ -249,13 +250,10 @@ def _compile_config(model):
             "loss_weights": cc.get("loss_weights")}
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring)."""
+def model_to_bytes(model, include_optimizer=True):
+    """The bytes of a model file (the zip archive ``save`` writes)."""
     from .. import __version__
 
-    path = os.fspath(filepath)
-    if not overwrite and os.path.exists(path):
-        raise FileExistsError(f"save: {path!r} exists and overwrite=False")
     if not model.built:
         raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or fit/call "
                          "the model once before saving")
@@ -273,7 +271,15 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True):
         zf.writestr("model.safetensors", b"".join(encode(weights, {"format": FORMAT})))
         if opt_arrays is not None:
             zf.writestr("optimizer.safetensors", b"".join(encode(opt_arrays, {"format": FORMAT})))
-    atomic_write_bytes(path, [buffer.getvalue()])
+    return buffer.getvalue()
+
+
+def save_model(model, filepath, overwrite=True, include_optimizer=True):
+    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring), atomically."""
+    path = os.fspath(filepath)
+    if not overwrite and os.path.exists(path):
+        raise FileExistsError(f"save: {path!r} exists and overwrite=False")
+    atomic_write_bytes(path, [model_to_bytes(model, include_optimizer)])
 
 
 def _open_zip(blob, path):
@@ -321,13 +327,19 @@ def _read_config(zf, path):
 
 def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
     """Rebuild the model saved at ``filepath``; with ``compile`` also its compile settings and optimizer state."""
-    from .models import model_from_config
-
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no file at {path!r}")
     with open(path, "rb") as f:
         blob = f.read()
+    return model_from_bytes(blob, custom_objects, compile, source=path)
+
+
+def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):  # noqa: A002
+    """Rebuild a model from the bytes of a model file."""
+    from .models import model_from_config
+
+    path = source
     with _open_zip(blob, path) as zf:
         config = _read_config(zf, path)
         weights_blob = _read_member(zf, "model.safetensors", path)
