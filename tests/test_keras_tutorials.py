@@ -2,7 +2,6 @@
 import numpy as np
 import pytest
 
-import shendu as sd
 from shendu.data.datasets import digits
 from shendu.keras import layers, models
 from shendu.keras.callbacks import EarlyStopping

@@ -11,6 +11,7 @@
 Layers are :class:`shendu.nn.Module` s holding the nn modules that do the math; training runs on
 :class:`shendu.train.Trainer`. See docs/keras.md for what is supported and the save format.
 """
+
 from . import (
     activations,
     backend,
@@ -29,9 +30,30 @@ from . import (
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential, load_model, save_model
 
-__all__ = ["activations", "backend", "callbacks", "datasets", "initializers", "layers", "losses", "metrics",
-           "models", "optimizers", "preprocessing", "regularizers", "utils", "wrappers", "Input", "InputLayer",
-           "Layer", "Model", "Sequential", "load_model", "save_model", "__version__"]
+__all__ = [
+    "activations",
+    "backend",
+    "callbacks",
+    "datasets",
+    "initializers",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "optimizers",
+    "preprocessing",
+    "regularizers",
+    "utils",
+    "wrappers",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Model",
+    "Sequential",
+    "load_model",
+    "save_model",
+    "__version__",
+]
 
 
 def __getattr__(name):
@@ -41,5 +63,6 @@ def __getattr__(name):
         return importlib.import_module(".wrappers", __name__)
     if name == "__version__":
         from .. import __version__
+
         return __version__
     raise AttributeError(f"module 'shendu.keras' has no attribute {name!r}")

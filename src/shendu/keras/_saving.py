@@ -11,6 +11,7 @@ Files are written through a temporary file and a rename, so a failed save leaves
 The format version is checked on load: a newer version is refused with a clear message, older
 versions pass through :data:`MIGRATIONS`.
 """
+
 import io
 import json
 import os
@@ -20,9 +21,20 @@ import numpy as np
 
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MIGRATIONS", "save_model", "load_model", "save_weights", "load_weights",
-           "functional_config", "functional_from_config", "ModelFileError", "model_to_bytes",
-           "model_from_bytes"]
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "MIGRATIONS",
+    "save_model",
+    "load_model",
+    "save_weights",
+    "load_weights",
+    "functional_config",
+    "functional_from_config",
+    "ModelFileError",
+    "model_to_bytes",
+    "model_from_bytes",
+]
 
 FORMAT = "shendu.keras"
 FORMAT_VERSION = 1
@@ -63,12 +75,22 @@ def functional_config(model):
         return map_structure(lambda o: ref(o) if isinstance(o, KerasTensor) else _jsonable(o), obj)
 
     layers = [serialize(layer) for layer in model.layers]
-    nodes = [{"layer": node.layer.name, "args": encode_args(list(node.args)), "kwargs": encode_args(node.kwargs)}
-             for node in model._nodes]
-    return {"name": model.name, "trainable": model.trainable, "layers": layers, "nodes": nodes,
-            "input_layers": map_structure(lambda t: [keys[id(t.node)][0], 0, t.index], _listify(model._inputs_struct)),
-            "output_layers": map_structure(lambda t: list(keys[id(t.node)]) + [t.index],
-                                           _listify(model._outputs_struct))}
+    nodes = [
+        {"layer": node.layer.name, "args": encode_args(list(node.args)), "kwargs": encode_args(node.kwargs)}
+        for node in model._nodes
+    ]
+    return {
+        "name": model.name,
+        "trainable": model.trainable,
+        "layers": layers,
+        "nodes": nodes,
+        "input_layers": map_structure(
+            lambda t: [keys[id(t.node)][0], 0, t.index], _listify(model._inputs_struct)
+        ),
+        "output_layers": map_structure(
+            lambda t: list(keys[id(t.node)]) + [t.index], _listify(model._outputs_struct)
+        ),
+    }
 
 
 def _listify(struct):
@@ -111,6 +133,7 @@ def functional_from_config(cls, config, custom_objects=None):
         return obj
 
     from .layers.base import flatten_structure
+
     for node in config["nodes"]:
         layer = layers[node["layer"]]
         args = resolve(node["args"])
@@ -150,7 +173,9 @@ def _weight_names(model):
 
 def _weights_dict(model):
     if not model.built:
-        raise ValueError(f"Model '{model.name}' is not built yet: call it on data (or fit it) before saving weights")
+        raise ValueError(
+            f"Model '{model.name}' is not built yet: call it on data (or fit it) before saving weights"
+        )
     return dict(zip(_weight_names(model), model.get_weights()))
 
 
@@ -166,9 +191,11 @@ def _set_from_dict(model, arrays, source):
     if given == expected:
         model.set_weights(list(arrays.values()))
         return
-    raise ModelFileError(f"{source}: the saved weights do not match model '{model.name}': the file holds "
-                         f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with shapes "
-                         f"{given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}")
+    raise ModelFileError(
+        f"{source}: the saved weights do not match model '{model.name}': the file holds "
+        f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with shapes "
+        f"{given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}"
+    )
 
 
 def save_weights(model, filepath):
@@ -189,8 +216,10 @@ def load_weights(model, filepath):
     else:
         arrays, _ = decode(blob, path)
     if not model.built:
-        raise ValueError(f"load_weights: model '{model.name}' is not built yet; build it first (give an input shape "
-                         "or call it on a batch)")
+        raise ValueError(
+            f"load_weights: model '{model.name}' is not built yet; build it first (give an input shape "
+            "or call it on a batch)"
+        )
     _set_from_dict(model, arrays, path)
 
 
@@ -206,8 +235,10 @@ def _optimizer_arrays(optimizer):
                 arrays[name] = value
             else:
                 scalars[name] = _jsonable(value.item() if isinstance(value, np.generic) else value)
-    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
-              for g in sd["param_groups"]]
+    groups = [
+        {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
+        for g in sd["param_groups"]
+    ]
     return arrays, {"param_groups": groups, "scalars": scalars, "iterations": int(sd.get("iterations", 0))}
 
 
@@ -246,8 +277,12 @@ def _compile_config(model):
             metrics.append({"class_name": type(m).__name__, "config": m.get_config()})
         else:
             metrics.append(getattr(m, "__name__", str(m)))
-    return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss, "metrics": metrics,
-            "loss_weights": cc.get("loss_weights")}
+    return {
+        "optimizer": _optimizers.serialize(model.optimizer),
+        "loss": loss,
+        "metrics": metrics,
+        "loss_weights": cc.get("loss_weights"),
+    }
 
 
 def model_to_bytes(model, include_optimizer=True):
@@ -255,12 +290,19 @@ def model_to_bytes(model, include_optimizer=True):
     from .. import __version__
 
     if not model.built:
-        raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or fit/call "
-                         "the model once before saving")
+        raise ValueError(
+            f"Model '{model.name}' is not built yet: give the first layer an input shape, or fit/call "
+            "the model once before saving"
+        )
     weights = _weights_dict(model)
-    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "shendu_version": __version__,
-              "model": {"class_name": model._class_name(), "config": model.get_config()},
-              "compile_config": _compile_config(model), "weights": list(weights)}
+    config = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "shendu_version": __version__,
+        "model": {"class_name": model._class_name(), "config": model.get_config()},
+        "compile_config": _compile_config(model),
+        "weights": list(weights),
+    }
     opt_arrays = None
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
@@ -286,16 +328,19 @@ def _open_zip(blob, path):
     try:
         return zipfile.ZipFile(io.BytesIO(blob))
     except zipfile.BadZipFile:
-        raise ModelFileError(f"load_model: {path!r} is not a shendu Keras model file (not a zip archive, or the "
-                             "file is truncated)") from None
+        raise ModelFileError(
+            f"load_model: {path!r} is not a shendu Keras model file (not a zip archive, or the "
+            "file is truncated)"
+        ) from None
 
 
 def _read_member(zf, name, path):
     try:
         return zf.read(name)
     except KeyError:
-        raise ModelFileError(f"load_model: {path!r} has no {name}: it is not a complete shendu Keras model file"
-                             ) from None
+        raise ModelFileError(
+            f"load_model: {path!r} has no {name}: it is not a complete shendu Keras model file"
+        ) from None
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
         raise ModelFileError(f"load_model: {path!r} is damaged or truncated ({name}: {exc})") from None
 
@@ -307,26 +352,31 @@ def _read_config(zf, path):
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"load_model: {path!r} has an unreadable config.json ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
-                             f"{config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r})")
+        raise ModelFileError(
+            f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
+            f"{config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r})"
+        )
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ModelFileError(f"load_model: {path!r} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
-        raise ModelFileError(f"load_model: {path!r} uses model format version {version}, but this shendu "
-                             f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
-                             f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it")
+        raise ModelFileError(
+            f"load_model: {path!r} uses model format version {version}, but this shendu "
+            f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
+            f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it"
+        )
     while version < FORMAT_VERSION:
         if version not in MIGRATIONS:
-            raise ModelFileError(f"load_model: {path!r} uses model format version {version}, which this shendu "
-                                 "cannot convert")
+            raise ModelFileError(
+                f"load_model: {path!r} uses model format version {version}, which this shendu cannot convert"
+            )
         config = MIGRATIONS[version](config)
         version = config["format_version"]
     return config
 
 
 def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
-    """Rebuild the model saved at ``filepath``; with ``compile`` also its compile settings and optimizer state."""
+    """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state)."""
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no file at {path!r}")
@@ -344,7 +394,9 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
         config = _read_config(zf, path)
         weights_blob = _read_member(zf, "model.safetensors", path)
         names = set(zf.namelist())
-        opt_blob = _read_member(zf, "optimizer.safetensors", path) if "optimizer.safetensors" in names else None
+        opt_blob = (
+            _read_member(zf, "optimizer.safetensors", path) if "optimizer.safetensors" in names else None
+        )
     arrays, _ = decode(weights_blob, f"{path}:model.safetensors")
     model = model_from_config(config["model"], custom_objects)
     if not model.built:
@@ -353,6 +405,7 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
     cc = config.get("compile_config")
     if compile and cc:
         from . import losses as _losses
+
         loss = cc.get("loss")
         if isinstance(loss, list):
             loss = [_losses.deserialize(x, custom_objects) for x in loss]
@@ -361,8 +414,12 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
         else:
             loss = _resolve_loss(loss, custom_objects, path)
         optimizer = cc.get("optimizer") or "rmsprop"
-        model.compile(optimizer=optimizer, loss=loss, metrics=_resolve_metrics(cc.get("metrics"), custom_objects),
-                      loss_weights=cc.get("loss_weights"))
+        model.compile(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=_resolve_metrics(cc.get("metrics"), custom_objects),
+            loss_weights=cc.get("loss_weights"),
+        )
         if opt_blob is not None and "optimizer" in config:
             opt_arrays, _ = decode(opt_blob, f"{path}:optimizer.safetensors")
             if not model.optimizer.built:
@@ -379,9 +436,10 @@ def _resolve_loss(loss, custom_objects, path):
     try:
         return _losses.get(loss)
     except ValueError:
-        raise ModelFileError(f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a built-in "
-                             f"loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or compile=False"
-                             ) from None
+        raise ModelFileError(
+            f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a built-in "
+            f"loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or compile=False"
+        ) from None
 
 
 def _resolve_metrics(metrics, custom_objects):
@@ -391,6 +449,7 @@ def _resolve_metrics(metrics, custom_objects):
     for m in metrics or []:
         if isinstance(m, dict):
             from .. import metrics as sd_metrics
+
             cls = getattr(sd_metrics, m.get("class_name", ""), None)
             out.append(cls(**m.get("config", {})) if cls is not None else m.get("class_name"))
         elif isinstance(m, str) and custom_objects and m in custom_objects:

@@ -12,6 +12,7 @@
 count from the shapes), the activation memory of its output for one batch, and the forward and
 backward time measured on a random batch (the fastest of ``runs`` repetitions).
 """
+
 import time
 
 import numpy as np
@@ -38,8 +39,17 @@ def _shape_text(shape):
     if shape is None:
         return "?"
     if _is_shape(shape):
-        return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+        return (
+            "("
+            + ", ".join("None" if d is None else str(d) for d in shape)
+            + ("," if len(shape) == 1 else "")
+            + ")"
+        )
     return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
+
+
+def _type_name(layer):
+    return layer._class_name() if hasattr(layer, "_class_name") else type(layer).__name__
 
 
 def _layer_output_shape(model, layer):
@@ -129,21 +139,24 @@ def layer_flops(layer, in_shape, out_shape):
         return 2 * layer_flops(f, in_shape, f.compute_output_shape(in_shape))
     if isinstance(layer, L.TimeDistributed):
         inner_in = (None,) + tuple(in_shape[2:])
-        return (in_shape[1] or 1) * layer_flops(layer.layer, inner_in, layer.layer.compute_output_shape(inner_in))
+        return (in_shape[1] or 1) * layer_flops(
+            layer.layer, inner_in, layer.layer.compute_output_shape(inner_in)
+        )
     if isinstance(layer, (L.BatchNormalization, L.LayerNormalization)):
         return 4 * size(in_shape)
     if isinstance(layer, L.Embedding) or isinstance(layer, InputLayer):
         return 0
-    if hasattr(layer, "_graph_layers") or isinstance(layer, getattr(_models(), "Sequential")):
+    if hasattr(layer, "_graph_layers") or isinstance(layer, _models().Sequential):
         return 0
     if isinstance(layer, (L.MaxPooling2D, L.AveragePooling2D, L.MaxPooling1D, L.AveragePooling1D)):
         return size(out_shape) * int(np.prod(layer.pool_size))
     shapes = in_shape if not _is_shape(in_shape) else [in_shape]
-    return max(size(s) for s in shapes) if shapes else 0    # element-wise layers: ~1 FLOP per element
+    return max(size(s) for s in shapes) if shapes else 0  # element-wise layers: ~1 FLOP per element
 
 
 def _models():
     from . import models
+
     return models
 
 
@@ -202,9 +215,11 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
     """Print (or pass to ``print_fn``) the summary table of ``model``; also returns the text."""
     layers = model.layers
     if not model.built and not any(la.built for la in layers):
-        raise ValueError(f"The model '{model.name}' has not yet been built. Build the model first by calling "
-                         "build() or by calling the model on a batch of data (or give the first layer an "
-                         "input_shape).")
+        raise ValueError(
+            f"The model '{model.name}' has not yet been built. Build the model first by calling "
+            "build() or by calling the model on a batch of data (or give the first layer an "
+            "input_shape)."
+        )
     sequential_like = _sequential_like(model)
     header = ["Layer (type)", "Output Shape", "Param #"]
     align = ["left", "left", "right"]
@@ -225,8 +240,11 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
     rows = []
     for layer in layers:
         total, _ = _count(layer)
-        row = [f"{layer.name} ({type(layer).__name__ if not hasattr(layer, '_class_name') else layer._class_name()})",
-               _shape_text(_layer_output_shape(model, layer)), f"{total:,}"]
+        row = [
+            f"{layer.name} ({_type_name(layer)})",
+            _shape_text(_layer_output_shape(model, layer)),
+            f"{total:,}",
+        ]
         if not sequential_like:
             refs = _connected_to(model, layer)
             row.append(",\n".join(refs))
@@ -234,12 +252,14 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
             row.append("Y" if layer.trainable else "N")
         if detail:
             c = costs.get(id(layer), {})
-            row += [f"{c['flops']:,}" if "flops" in c else "-",
-                    readable_memory_size(c["memory"]) if "memory" in c else "-",
-                    f"{c['forward'] * 1e3:.3f}" if "forward" in c else "-",
-                    f"{c['backward'] * 1e3:.3f}" if "backward" in c else "-"]
+            row += [
+                f"{c['flops']:,}" if "flops" in c else "-",
+                readable_memory_size(c["memory"]) if "memory" in c else "-",
+                f"{c['forward'] * 1e3:.3f}" if "forward" in c else "-",
+                f"{c['backward'] * 1e3:.3f}" if "backward" in c else "-",
+            ]
         rows.append(row)
-    for i, h in enumerate(header):     # widen columns to their longest line, as a wide console does
+    for i, h in enumerate(header):  # widen columns to their longest line, as a wide console does
         longest = max([len(h)] + [max(len(x) for x in str(r[i]).split("\n")) for r in rows])
         if i == 0 or header[i] in ("Output Shape", "Param #") or detail:
             widths[i] = max(widths[i], longest + 2)
@@ -254,13 +274,18 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
     lines += _table(header, rows, widths, align)
     lines.append(f" Total params: {total:,} ({readable_memory_size(total * itemsize)})")
     lines.append(f" Trainable params: {trainable:,} ({readable_memory_size(trainable * itemsize)})")
-    lines.append(f" Non-trainable params: {total - trainable:,} ({readable_memory_size((total - trainable) * itemsize)})")
+    lines.append(
+        f" Non-trainable params: {total - trainable:,} "
+        f"({readable_memory_size((total - trainable) * itemsize)})"
+    )
     if detail and costs:
         c = costs["model"]
         lines.append(f" Forward FLOPs per sample: {c['flops']:,}")
         lines.append(f" Activation memory per batch of {batch_size}: {readable_memory_size(c['memory'])}")
-        lines.append(f" Measured per batch of {batch_size}: forward {c['forward'] * 1e3:.3f} ms, "
-                     f"backward {c['backward'] * 1e3:.3f} ms")
+        lines.append(
+            f" Measured per batch of {batch_size}: forward {c['forward'] * 1e3:.3f} ms, "
+            f"backward {c['backward'] * 1e3:.3f} ms"
+        )
     text = "\n".join(lines)
     if print_fn is not None:
         for line in lines:
@@ -319,7 +344,7 @@ def _measure(model, batch_size, runs):
     inputs = _example_inputs(model, batch_size)
     was = model.training
     model.eval()
-    calls = []          # (layer, args, kwargs, output)
+    calls = []  # (layer, args, kwargs, output)
     hooks = []
 
     def hook(layer, args, out):
@@ -341,13 +366,17 @@ def _measure(model, batch_size, runs):
         in_shapes = [(None,) + tuple(a.shape[1:]) for a in flatten_structure(args) if hasattr(a, "shape")]
         out_shape = map_structure(lambda t: (None,) + tuple(t.shape[1:]), out)
         first_out = flatten_structure(out)
-        flops = layer_flops(layer, in_shapes[0] if len(in_shapes) == 1 else in_shapes,
-                            out_shape if not isinstance(out_shape, list) else out_shape[0])
+        flops = layer_flops(
+            layer,
+            in_shapes[0] if len(in_shapes) == 1 else in_shapes,
+            out_shape if not isinstance(out_shape, list) else out_shape[0],
+        )
         mem = int(sum(o.data.nbytes for o in first_out if hasattr(o, "data")))
         leaf_args = map_structure(_as_leaf, args)
 
         def forward(la=layer, a=leaf_args):
             return la(*a)
+
         fwd = _best(forward, runs)
         grads = [np.ones(o.shape, dtype=o.dtype) for o in first_out]
 
@@ -360,6 +389,7 @@ def _measure(model, batch_size, runs):
                     loss = term if loss is None else loss + term
             if loss is not None:
                 loss.backward()
+
         bwd = max(0.0, _best(backward, runs) - fwd)
         costs[id(layer)] = {"flops": int(flops), "memory": mem, "forward": fwd, "backward": bwd}
         total_flops += int(flops)
@@ -376,9 +406,9 @@ def _measure(model, batch_size, runs):
                 loss = yi.sum() if loss is None else loss + yi.sum()
         if loss is not None:
             loss.backward()
+
     whole_bwd = max(0.0, _best(whole_backward, runs) - whole_fwd)
     model.zero_grad()
     model.train(was)
     costs["model"] = {"flops": total_flops, "memory": total_mem, "forward": whole_fwd, "backward": whole_bwd}
     return costs
-

@@ -1,14 +1,33 @@
 """Keras activation functions by name (``activation='relu'``), each one shendu op.
 
-    from shendu.keras import activations
-    activations.get("relu")(x)        # max(x, 0)
+from shendu.keras import activations
+activations.get("relu")(x)        # max(x, 0)
 """
+
 from .. import ops
 from ..tensor import Tensor
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "linear", "elu", "selu", "gelu", "leaky_relu",
-           "softplus", "softsign", "swish", "silu", "exponential", "hard_sigmoid", "get", "serialize",
-           "deserialize"]
+__all__ = [
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "linear",
+    "elu",
+    "selu",
+    "gelu",
+    "leaky_relu",
+    "softplus",
+    "softsign",
+    "swish",
+    "silu",
+    "exponential",
+    "hard_sigmoid",
+    "get",
+    "serialize",
+    "deserialize",
+]
 
 
 def _t(x):
@@ -99,8 +118,26 @@ def hard_sigmoid(x):
     return ops.clip(_t(x) / 6.0 + 0.5, 0.0, 1.0)
 
 
-_BY_NAME = {f.__name__: f for f in (relu, sigmoid, tanh, softmax, log_softmax, linear, elu, selu, gelu, leaky_relu,
-                                     softplus, softsign, swish, exponential, hard_sigmoid)}
+_BY_NAME = {
+    f.__name__: f
+    for f in (
+        relu,
+        sigmoid,
+        tanh,
+        softmax,
+        log_softmax,
+        linear,
+        elu,
+        selu,
+        gelu,
+        leaky_relu,
+        softplus,
+        softsign,
+        swish,
+        exponential,
+        hard_sigmoid,
+    )
+}
 _BY_NAME["silu"] = swish
 
 

@@ -3,6 +3,7 @@
 Keras names layers after their class in snake case and numbers repeats: ``dense``, ``dense_1``,
 ``dense_2``... ``clear_session()`` starts the numbering again.
 """
+
 import re
 from collections import defaultdict
 

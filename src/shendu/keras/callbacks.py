@@ -1,4 +1,5 @@
 """Keras callbacks (``EarlyStopping``, ``ModelCheckpoint``, ...): the ones :mod:`shendu.train` runs."""
+
 from ..train import (
     Callback,
     CallbackList,
@@ -14,5 +15,17 @@ from ..train import (
     TerminateOnNaN,
 )
 
-__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping", "ModelCheckpoint",
-           "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN", "LambdaCallback", "Report"]
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "History",
+    "ProgbarLogger",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "CSVLogger",
+    "TerminateOnNaN",
+    "LambdaCallback",
+    "Report",
+]

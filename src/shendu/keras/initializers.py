@@ -8,6 +8,7 @@ Layers call :meth:`Initializer.fill_` on their PyTorch-layout parameters instead
 the input and output axes last (``(kh, kw, in, out)``), PyTorch first (``(out, in, kh, kw)``); fan-in
 and fan-out are the same numbers in both, so the distributions agree.
 """
+
 import math
 
 import numpy as np
@@ -15,12 +16,41 @@ import numpy as np
 from ..nn import init
 from ..tensor import Tensor
 
-__all__ = ["Initializer", "Zeros", "Ones", "Constant", "RandomUniform", "RandomNormal", "TruncatedNormal",
-           "GlorotUniform", "GlorotNormal", "HeUniform", "HeNormal", "LecunUniform", "LecunNormal",
-           "Orthogonal", "Identity", "VarianceScaling", "get", "serialize", "deserialize",
-           "zeros", "ones", "constant", "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-           "lecun_uniform", "lecun_normal", "orthogonal", "random_uniform", "random_normal", "truncated_normal",
-           "identity"]
+__all__ = [
+    "Initializer",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomUniform",
+    "RandomNormal",
+    "TruncatedNormal",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeUniform",
+    "HeNormal",
+    "LecunUniform",
+    "LecunNormal",
+    "Orthogonal",
+    "Identity",
+    "VarianceScaling",
+    "get",
+    "serialize",
+    "deserialize",
+    "zeros",
+    "ones",
+    "constant",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_uniform",
+    "he_normal",
+    "lecun_uniform",
+    "lecun_normal",
+    "orthogonal",
+    "random_uniform",
+    "random_normal",
+    "truncated_normal",
+    "identity",
+]
 
 
 def _torch_axes(ndim):
@@ -135,8 +165,14 @@ class TruncatedNormal(RandomNormal):
     """N(mean, stddev²) redrawn outside mean ± 2·stddev."""
 
     def fill_(self, tensor):
-        return init.trunc_normal_(tensor, self.mean, self.stddev, self.mean - 2 * self.stddev,
-                                  self.mean + 2 * self.stddev, generator=self._generator())
+        return init.trunc_normal_(
+            tensor,
+            self.mean,
+            self.stddev,
+            self.mean - 2 * self.stddev,
+            self.mean + 2 * self.stddev,
+            generator=self._generator(),
+        )
 
 
 class VarianceScaling(Initializer):
@@ -151,8 +187,10 @@ class VarianceScaling(Initializer):
             raise ValueError(f"VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
         distribution = "truncated_normal" if distribution == "normal" else distribution
         if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError("VarianceScaling: distribution must be 'truncated_normal', 'untruncated_normal' or "
-                             f"'uniform', got {distribution!r}")
+            raise ValueError(
+                "VarianceScaling: distribution must be 'truncated_normal', 'untruncated_normal' or "
+                f"'uniform', got {distribution!r}"
+            )
         self.scale, self.mode, self.distribution = scale, mode, distribution
 
     def fill_(self, tensor):
@@ -169,7 +207,12 @@ class VarianceScaling(Initializer):
         return init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator=g)
 
     def get_config(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution, **super().get_config()}
+        return {
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            **super().get_config(),
+        }
 
 
 class _Named(VarianceScaling):
@@ -255,12 +298,26 @@ orthogonal, identity = Orthogonal, Identity
 random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
 
 _BY_NAME = {
-    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_uniform": GlorotUniform,
-    "xavier_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    "identity": Identity, "random_uniform": RandomUniform, "uniform": RandomUniform,
-    "random_normal": RandomNormal, "normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "zeros": Zeros,
+    "zero": Zeros,
+    "ones": Ones,
+    "one": Ones,
+    "constant": Constant,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "xavier_uniform": GlorotUniform,
+    "xavier_normal": GlorotNormal,
+    "he_uniform": HeUniform,
+    "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform,
+    "lecun_normal": LecunNormal,
+    "orthogonal": Orthogonal,
+    "identity": Identity,
+    "random_uniform": RandomUniform,
+    "uniform": RandomUniform,
+    "random_normal": RandomNormal,
+    "normal": RandomNormal,
+    "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling,
 }
 _CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
@@ -288,7 +345,9 @@ def get(identifier):
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return _FunctionInitializer(identifier)
-    raise TypeError(f"initializer must be a name, an Initializer or a function, got {type(identifier).__name__}")
+    raise TypeError(
+        f"initializer must be a name, an Initializer or a function, got {type(identifier).__name__}"
+    )
 
 
 class _FunctionInitializer(Initializer):

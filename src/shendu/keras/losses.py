@@ -5,6 +5,7 @@ Keras's argument order is (y_true, y_pred); a Loss object reduces per-sample val
 Keras-flavoured ones (probabilities in, clipped at 1e-7, unless ``from_logits=True``); the others
 are a few shendu ops each.
 """
+
 import math
 
 import numpy as np
@@ -14,15 +15,50 @@ from ..nn import functional as F
 from ..tensor import Tensor
 from . import backend
 
-__all__ = ["Loss", "LossFunctionWrapper", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-           "BinaryCrossentropy", "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
-           "MeanSquaredLogarithmicError", "Huber", "KLDivergence", "Hinge", "SquaredHinge", "CategoricalHinge",
-           "LogCosh", "Poisson", "CosineSimilarity",
-           "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
-           "mean_squared_error", "mean_absolute_error", "mean_absolute_percentage_error",
-           "mean_squared_logarithmic_error", "huber", "kl_divergence", "hinge", "squared_hinge",
-           "categorical_hinge", "log_cosh", "logcosh", "poisson", "cosine_similarity",
-           "mse", "mae", "mape", "msle", "kld", "kullback_leibler_divergence", "get", "serialize", "deserialize"]
+__all__ = [
+    "Loss",
+    "LossFunctionWrapper",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "Huber",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "LogCosh",
+    "Poisson",
+    "CosineSimilarity",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "huber",
+    "kl_divergence",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+    "log_cosh",
+    "logcosh",
+    "poisson",
+    "cosine_similarity",
+    "mse",
+    "mae",
+    "mape",
+    "msle",
+    "kld",
+    "kullback_leibler_divergence",
+    "get",
+    "serialize",
+    "deserialize",
+]
 
 
 def _t(x):
@@ -49,20 +85,23 @@ def _last_mean(t):
 # ----- per-sample loss functions (Keras order: y_true, y_pred) -----------------------------------
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """−Σ_c y_c·log p̂_c with p̂ = clip(p / Σp, 1e-7, 1 − 1e-7), one value per sample."""
-    return F.categorical_crossentropy(y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing,
-                                      axis=axis, reduction="none")
+    return F.categorical_crossentropy(
+        y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis, reduction="none"
+    )
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """−log p̂_y for integer labels y (shape (N,) or (N, 1))."""
-    return F.sparse_categorical_crossentropy(y_true, y_pred, from_logits=from_logits, axis=axis,
-                                             ignore_class=ignore_class, reduction="none")
+    return F.sparse_categorical_crossentropy(
+        y_true, y_pred, from_logits=from_logits, axis=axis, ignore_class=ignore_class, reduction="none"
+    )
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """−mean over the last axis of [y·log p̂ + (1 − y)·log(1 − p̂)], p̂ = clip(p, 1e-7, 1 − 1e-7)."""
-    return F.binary_crossentropy(y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing,
-                                 axis=axis, reduction="none")
+    return F.binary_crossentropy(
+        y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis, reduction="none"
+    )
 
 
 def mean_squared_error(y_true, y_pred):
@@ -155,6 +194,7 @@ def cosine_similarity(y_true, y_pred, axis=-1):
 
     def unit(v):
         return v / ops.sqrt(ops.clip(ops.sum(v * v, axis=axis, keepdims=True), 1e-12, None))
+
     return -ops.sum(unit(y_true) * unit(y_pred), axis=axis)
 
 
@@ -178,8 +218,10 @@ class Loss:
         if reduction in ("auto", None):
             reduction = "sum_over_batch_size"
         if reduction not in ("sum_over_batch_size", "sum", "none", "mean"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or 'none', "
-                             f"got {reduction!r}")
+            raise ValueError(
+                f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or 'none', "
+                f"got {reduction!r}"
+            )
         self.name = name or backend.snake_case(type(self).__name__)
         self.reduction = reduction
 
@@ -238,24 +280,43 @@ def _loss_class(class_name, fn, default_name, params=()):
         for key, value in options.items():
             setattr(self, key, value)
 
-    return type(class_name, (LossFunctionWrapper,), {
-        "__init__": __init__, "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}", "_default_name": default_name})
+    return type(
+        class_name,
+        (LossFunctionWrapper,),
+        {
+            "__init__": __init__,
+            "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}",
+            "_default_name": default_name,
+        },
+    )
 
 
-CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
-                                      "categorical_crossentropy",
-                                      [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
-SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
-                                            "sparse_categorical_crossentropy",
-                                            [("from_logits", False), ("ignore_class", None), ("axis", -1)])
-BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
-                                 [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
+CategoricalCrossentropy = _loss_class(
+    "CategoricalCrossentropy",
+    categorical_crossentropy,
+    "categorical_crossentropy",
+    [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
+)
+SparseCategoricalCrossentropy = _loss_class(
+    "SparseCategoricalCrossentropy",
+    sparse_categorical_crossentropy,
+    "sparse_categorical_crossentropy",
+    [("from_logits", False), ("ignore_class", None), ("axis", -1)],
+)
+BinaryCrossentropy = _loss_class(
+    "BinaryCrossentropy",
+    binary_crossentropy,
+    "binary_crossentropy",
+    [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
+)
 MeanSquaredError = _loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
 MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
-MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
-                                          "mean_absolute_percentage_error")
-MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-                                          "mean_squared_logarithmic_error")
+MeanAbsolutePercentageError = _loss_class(
+    "MeanAbsolutePercentageError", mean_absolute_percentage_error, "mean_absolute_percentage_error"
+)
+MeanSquaredLogarithmicError = _loss_class(
+    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error, "mean_squared_logarithmic_error"
+)
 Huber = _loss_class("Huber", huber, "huber_loss", [("delta", 1.0)])
 KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
 Hinge = _loss_class("Hinge", hinge, "hinge")
@@ -264,31 +325,80 @@ CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categoric
 LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
 Poisson = _loss_class("Poisson", poisson, "poisson")
 CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", [("axis", -1)])
-for _cls in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError,
-             MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber, KLDivergence,
-             Hinge, SquaredHinge, CategoricalHinge, LogCosh, Poisson, CosineSimilarity):
+for _cls in (
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    BinaryCrossentropy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Huber,
+    KLDivergence,
+    Hinge,
+    SquaredHinge,
+    CategoricalHinge,
+    LogCosh,
+    Poisson,
+    CosineSimilarity,
+):
     _cls.__module__ = __name__
 
 _FUNCTIONS = {
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
     "binary_crossentropy": binary_crossentropy,
-    "mean_squared_error": mean_squared_error, "mse": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error, "mae": mean_absolute_error,
-    "mean_absolute_percentage_error": mean_absolute_percentage_error, "mape": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error, "msle": mean_squared_logarithmic_error,
-    "huber": huber, "huber_loss": huber,
-    "kl_divergence": kl_divergence, "kld": kl_divergence, "kullback_leibler_divergence": kl_divergence,
-    "hinge": hinge, "squared_hinge": squared_hinge, "categorical_hinge": categorical_hinge,
-    "log_cosh": log_cosh, "logcosh": log_cosh, "poisson": poisson, "cosine_similarity": cosine_similarity,
+    "mean_squared_error": mean_squared_error,
+    "mse": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error,
+    "mae": mean_absolute_error,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error,
+    "mape": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
+    "msle": mean_squared_logarithmic_error,
+    "huber": huber,
+    "huber_loss": huber,
+    "kl_divergence": kl_divergence,
+    "kld": kl_divergence,
+    "kullback_leibler_divergence": kl_divergence,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+    "categorical_hinge": categorical_hinge,
+    "log_cosh": log_cosh,
+    "logcosh": log_cosh,
+    "poisson": poisson,
+    "cosine_similarity": cosine_similarity,
 }
-_CLASSES = {c.__name__: c for c in (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy,
-                                    MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-                                    MeanSquaredLogarithmicError, Huber, KLDivergence, Hinge, SquaredHinge,
-                                    CategoricalHinge, LogCosh, Poisson, CosineSimilarity)}
-_CANONICAL = {"mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
-              "msle": "mean_squared_logarithmic_error", "huber_loss": "huber", "kld": "kl_divergence",
-              "kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh"}
+_CLASSES = {
+    c.__name__: c
+    for c in (
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        BinaryCrossentropy,
+        MeanSquaredError,
+        MeanAbsoluteError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
+        Huber,
+        KLDivergence,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        LogCosh,
+        Poisson,
+        CosineSimilarity,
+    )
+}
+_CANONICAL = {
+    "mse": "mean_squared_error",
+    "mae": "mean_absolute_error",
+    "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error",
+    "huber_loss": "huber",
+    "kld": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence",
+    "logcosh": "log_cosh",
+}
 
 
 def get(identifier):

@@ -1,4 +1,6 @@
-"""Keras metrics (``metrics=['accuracy']`` or objects such as ``metrics.Precision()``), from :mod:`shendu.metrics`."""
+"""Keras metrics (``metrics=['accuracy']`` or objects such as ``metrics.Precision()``), from
+:mod:`shendu.metrics`."""
+
 from ..metrics.streaming import (
     AUC,
     Accuracy,
@@ -17,6 +19,20 @@ from ..metrics.streaming import (
     get,
 )
 
-__all__ = ["Metric", "Mean", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-           "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
-           "MeanSquaredError", "MeanAbsoluteError", "Precision", "Recall", "AUC", "get"]
+__all__ = [
+    "Metric",
+    "Mean",
+    "MeanMetricWrapper",
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "SparseTopKCategoricalAccuracy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "Precision",
+    "Recall",
+    "AUC",
+    "get",
+]

@@ -3,6 +3,7 @@
 Training delegates to :class:`shendu.train.Trainer` (``host=self``, so callbacks see this model);
 the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mod:`._saving`).
 """
+
 import contextlib
 
 import numpy as np
@@ -16,8 +17,15 @@ from . import optimizers as _optimizers
 from .layers import deserialize as _deserialize_layer
 from .layers.base import InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
-__all__ = ["Model", "Sequential", "load_model", "save_model", "model_from_config", "model_from_json",
-           "clone_model"]
+__all__ = [
+    "Model",
+    "Sequential",
+    "load_model",
+    "save_model",
+    "model_from_config",
+    "model_from_json",
+    "clone_model",
+]
 
 
 # ----- the loss given to the Trainer -----------------------------------------------------------------
@@ -38,8 +46,13 @@ class CompiledLoss:
             self.fns = loss
         else:
             self.fns = _losses.get(loss)
-        first = loss[0] if isinstance(loss, (list, tuple)) and loss else \
-            next(iter(loss.values())) if isinstance(loss, dict) and loss else loss
+        first = (
+            loss[0]
+            if isinstance(loss, (list, tuple)) and loss
+            else next(iter(loss.values()))
+            if isinstance(loss, dict) and loss
+            else loss
+        )
         self.name = _losses.canonical_name(first)
 
     @staticmethod
@@ -61,8 +74,13 @@ class CompiledLoss:
                 fn = self.fns
             return [(fn, 1.0, y_pred, y_true)]
         n = len(y_pred)
-        trues = list(y_true.values()) if isinstance(y_true, dict) else list(y_true) \
-            if isinstance(y_true, (tuple, list)) else [y_true]
+        trues = (
+            list(y_true.values())
+            if isinstance(y_true, dict)
+            else list(y_true)
+            if isinstance(y_true, (tuple, list))
+            else [y_true]
+        )
         if len(trues) != n:
             raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
         if isinstance(self.fns, dict):
@@ -175,12 +193,15 @@ class Model(Layer):
         self._output_tensors = flatten_structure(outputs)
         for t in self._input_tensors + self._output_tensors:
             if not isinstance(t, KerasTensor):
-                raise TypeError(f"Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, got "
-                                f"{type(t).__name__}")
+                raise TypeError(
+                    f"Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, got "
+                    f"{type(t).__name__}"
+                )
         for t in self._input_tensors:
             if not isinstance(t.node.layer, InputLayer):
-                raise ValueError(f"Model inputs must come from Input(...); {t} was made by layer "
-                                 f"'{t.node.layer.name}'")
+                raise ValueError(
+                    f"Model inputs must come from Input(...); {t} was made by layer '{t.node.layer.name}'"
+                )
         input_ids = {id(t) for t in self._input_tensors}
         order, state = [], {}
 
@@ -195,9 +216,11 @@ class Model(Layer):
                 if id(t) in input_ids:
                     continue
                 if t.node is None or isinstance(t.node.layer, InputLayer):
-                    raise ValueError(f"Graph disconnected: cannot obtain value for tensor {t} at layer "
-                                     f"'{node.layer.name}'. The following previous layers were accessed without "
-                                     "issue: " + str([n.layer.name for n in order]))
+                    raise ValueError(
+                        f"Graph disconnected: cannot obtain value for tensor {t} at layer "
+                        f"'{node.layer.name}'. The following previous layers were accessed without "
+                        "issue: " + str([n.layer.name for n in order])
+                    )
                 visit(t.node)
             state[id(node)] = "done"
             order.append(node)
@@ -213,8 +236,10 @@ class Model(Layer):
         names = [la.name for la in layers]
         for name in names:
             if names.count(name) > 1:
-                raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. All layer '
-                                 "names should be unique.")
+                raise ValueError(
+                    f'The name "{name}" is used {names.count(name)} times in the model. All layer '
+                    "names should be unique."
+                )
         for layer in layers:
             self.add_module(layer.name, layer)
         self._graph_layers = layers
@@ -230,20 +255,27 @@ class Model(Layer):
             names = [t.node.layer.name for t in self._input_tensors]
             missing = [n for n in names if n not in inputs]
             if missing:
-                raise ValueError(f"Model '{self.name}': missing input(s) {missing}; got keys {sorted(inputs)}")
+                raise ValueError(
+                    f"Model '{self.name}': missing input(s) {missing}; got keys {sorted(inputs)}"
+                )
             flat = [inputs[n] for n in names]
         if len(flat) != len(self._input_tensors):
-            raise ValueError(f"Model '{self.name}' expects {len(self._input_tensors)} input(s), but it received "
-                             f"{len(flat)} input tensor(s)")
+            raise ValueError(
+                f"Model '{self.name}' expects {len(self._input_tensors)} input(s), but it received "
+                f"{len(flat)} input tensor(s)"
+            )
         values = {}
         for t, v in zip(self._input_tensors, flat):
             layer = t.node.layer
             v = layer._convert_inputs(v)
             expected = t.shape
-            if len(v.shape) != len(expected) or any(e is not None and e != g for e, g in
-                                                     zip(expected[1:], v.shape[1:])):
-                raise ValueError(f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected shape="
-                                 f"{expected}, found shape={tuple(v.shape)}")
+            if len(v.shape) != len(expected) or any(
+                e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
+            ):
+                raise ValueError(
+                    f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected shape="
+                    f"{expected}, found shape={tuple(v.shape)}"
+                )
             values[id(t)] = v
         for node in self._nodes:
             out = node.run(values)
@@ -338,8 +370,18 @@ class Model(Layer):
         return Layer.losses.fget(self)
 
     # ----- compile and train -------------------------------------------------------------------------
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
-                run_eagerly=None, steps_per_execution=None, jit_compile=None, **kwargs):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        loss_weights=None,
+        weighted_metrics=None,
+        run_eagerly=None,
+        steps_per_execution=None,
+        jit_compile=None,
+        **kwargs,
+    ):
         """Choose the optimizer (a name such as 'adam' or an optimizer object), the loss (a name such as
         'sparse_categorical_crossentropy', a Loss or a function) and the metrics (e.g. ['accuracy'])."""
         kwargs.pop("auto_scale_loss", None)
@@ -348,8 +390,11 @@ class Model(Layer):
             raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(kwargs)}")
         self.optimizer = _optimizers.get(optimizer)
         self.loss = loss
-        self._compiled_loss = CompiledLoss(loss, loss_weights, self.output_names if self._output_tensors else None) \
-            if loss is not None else None
+        self._compiled_loss = (
+            CompiledLoss(loss, loss_weights, self.output_names if self._output_tensors else None)
+            if loss is not None
+            else None
+        )
         if metrics is None:
             metrics = []
         elif isinstance(metrics, dict):
@@ -357,8 +402,12 @@ class Model(Layer):
         elif not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         self._metric_specs = list(metrics) + list(weighted_metrics or [])
-        self._compile_config = {"optimizer": optimizer if isinstance(optimizer, str) else None,
-                                "loss": loss, "metrics": list(metrics), "loss_weights": loss_weights}
+        self._compile_config = {
+            "optimizer": optimizer if isinstance(optimizer, str) else None,
+            "loss": loss,
+            "metrics": list(metrics),
+            "loss_weights": loss_weights,
+        }
         self._trainer = None
         self._trainable_snapshot = None
         self.compiled = True
@@ -366,15 +415,18 @@ class Model(Layer):
             self._take_snapshot()
 
     def _take_snapshot(self):
-        """Keras fixes the trainable weights when compiling: later ``trainable`` changes need a new compile()."""
+        """Keras fixes the trainable weights when compiling: a later ``trainable`` change needs a new
+        compile()."""
         self._trainable_snapshot = [p for p in self.parameters() if p.requires_grad]
         if isinstance(self.optimizer, _optimizers.Optimizer) and self._trainable_snapshot:
             self.optimizer.build(self._trainable_snapshot)
 
     def _require_compiled(self, what):
         if not self.compiled:
-            raise RuntimeError(f"You must call compile() before using the model for {what}: "
-                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
+            raise RuntimeError(
+                f"You must call compile() before using the model for {what}: "
+                "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])"
+            )
         if self._compiled_loss is None:
             raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
 
@@ -397,8 +449,9 @@ class Model(Layer):
 
     def _get_trainer(self):
         if self._trainer is None:
-            self._trainer = _KerasTrainer(self, self._compiled_loss, self.optimizer, metrics=self._metric_specs,
-                                          host=self)
+            self._trainer = _KerasTrainer(
+                self, self._compiled_loss, self.optimizer, metrics=self._metric_specs, host=self
+            )
         return self._trainer
 
     @contextlib.contextmanager
@@ -417,32 +470,81 @@ class Model(Layer):
             for p, flag in zip(params, before):
                 p.requires_grad = flag
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
-            steps_per_epoch=None, validation_steps=None, validation_batch_size=None, validation_freq=1,
-            max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+        max_queue_size=None,
+        workers=None,
+        use_multiprocessing=None,
+        **kwargs,
+    ):
         """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``)."""
         self._require_compiled("training")
         self._ensure_built(x)
         trainer = self._get_trainer()
         with self._training_weights():
-            history = trainer.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                                  validation_split=validation_split, validation_data=validation_data,
-                                  shuffle=shuffle, class_weight=class_weight, sample_weight=sample_weight,
-                                  initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                                  validation_steps=validation_steps, validation_batch_size=validation_batch_size,
-                                  validation_freq=validation_freq, **kwargs)
+            history = trainer.fit(
+                x,
+                y,
+                batch_size=batch_size,
+                epochs=epochs,
+                verbose=verbose,
+                callbacks=callbacks,
+                validation_split=validation_split,
+                validation_data=validation_data,
+                shuffle=shuffle,
+                class_weight=class_weight,
+                sample_weight=sample_weight,
+                initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch,
+                validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size,
+                validation_freq=validation_freq,
+                **kwargs,
+            )
         self.history = history
         return history
 
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
-                 callbacks=None, return_dict=False, **kwargs):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        **kwargs,
+    ):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
         self._require_compiled("evaluation")
         self._ensure_built(x)
-        return self._get_trainer().evaluate(x, y, batch_size=batch_size, verbose=verbose,
-                                            sample_weight=sample_weight, steps=steps, callbacks=callbacks,
-                                            return_dict=return_dict)
+        return self._get_trainer().evaluate(
+            x,
+            y,
+            batch_size=batch_size,
+            verbose=verbose,
+            sample_weight=sample_weight,
+            steps=steps,
+            callbacks=callbacks,
+            return_dict=return_dict,
+        )
 
     def _prediction_trainer(self):
         if self.compiled and self._compiled_loss is not None:
@@ -458,23 +560,34 @@ class Model(Layer):
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs for ``x`` as NumPy (a list of arrays for several outputs), batch by batch."""
         self._ensure_built(x)
-        return self._outputs(self._prediction_trainer().predict(x, batch_size=batch_size, verbose=verbose,
-                                                                steps=steps, callbacks=callbacks))
+        return self._outputs(
+            self._prediction_trainer().predict(
+                x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
+            )
+        )
 
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
-                       return_dict=False):
+    def train_on_batch(
+        self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False
+    ):
         """One gradient step on one batch; returns the loss (and metrics)."""
         self._require_compiled("training")
         self._ensure_built(x)
         with self._training_weights():
-            return self._get_trainer().train_on_batch(x, y, sample_weight=sample_weight, class_weight=class_weight,
-                                                      return_dict=return_dict, reset_metrics=reset_metrics)
+            return self._get_trainer().train_on_batch(
+                x,
+                y,
+                sample_weight=sample_weight,
+                class_weight=class_weight,
+                return_dict=return_dict,
+                reset_metrics=reset_metrics,
+            )
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._require_compiled("evaluation")
         self._ensure_built(x)
-        return self._get_trainer().test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict,
-                                                 reset_metrics=reset_metrics)
+        return self._get_trainer().test_on_batch(
+            x, y, sample_weight=sample_weight, return_dict=return_dict, reset_metrics=reset_metrics
+        )
 
     def predict_on_batch(self, x):
         self._ensure_built(x)
@@ -496,26 +609,46 @@ class Model(Layer):
         """Kept for Keras code; recurrent layers here carry no state between calls."""
 
     # ----- summary, config, saving --------------------------------------------------------------------
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False, show_trainable=False,
-                layer_range=None, detail=False, batch_size=32, runs=3):
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+        detail=False,
+        batch_size=32,
+        runs=3,
+    ):
         """Print Keras's table of layers, output shapes and parameter counts. ``detail=True`` adds each
         layer's forward FLOPs per sample, activation memory and measured forward/backward time per batch
         of ``batch_size``."""
         from ._summary import print_summary
 
-        return print_summary(self, print_fn=print_fn, detail=detail, batch_size=batch_size, runs=runs,
-                             show_trainable=show_trainable)
+        return print_summary(
+            self,
+            print_fn=print_fn,
+            detail=detail,
+            batch_size=batch_size,
+            runs=runs,
+            show_trainable=show_trainable,
+        )
 
     def get_config(self):
         if not self._is_graph_network:
-            raise NotImplementedError(f"Model subclass {type(self).__name__} has no get_config(); to save it, "
-                                      "define get_config()/from_config(), or use save_weights()")
+            raise NotImplementedError(
+                f"Model subclass {type(self).__name__} has no get_config(); to save it, "
+                "define get_config()/from_config(), or use save_weights()"
+            )
         from ._saving import functional_config
+
         return functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         from ._saving import functional_from_config
+
         return functional_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs):
@@ -531,16 +664,19 @@ class Model(Layer):
     def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
         """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically."""
         from ._saving import save_model
+
         save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
         from ._saving import save_weights
+
         save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Load weights saved by ``save_weights`` (or from a whole-model file written by ``save``)."""
         from ._saving import load_weights
+
         load_weights(self, filepath)
 
     def __repr__(self):
@@ -574,17 +710,26 @@ class Sequential(Model):
             self._start_graph(layer._input_tensor)
             return
         if not isinstance(layer, Layer):
-            raise TypeError(f"The added layer must be an instance of class Layer. Received: layer={layer!r} of "
-                            f"type {type(layer).__name__}")
+            raise TypeError(
+                f"The added layer must be an instance of class Layer. Received: layer={layer!r} of "
+                f"type {type(layer).__name__}"
+            )
         if any(la.name == layer.name for la in self._stack):
-            raise ValueError(f"All layers added to a Sequential model should have unique names. Name '{layer.name}' "
-                             "is already the name of a layer in this model.")
+            raise ValueError(
+                f"All layers added to a Sequential model should have unique names. Name '{layer.name}' "
+                "is already the name of a layer in this model."
+            )
         self._stack.append(layer)
         self.add_module(layer.name, layer)
         if self._last is None and len(self._stack) == 1 and layer._batch_input_shape is not None:
             from .layers.base import Input
-            self._start_graph(Input(batch_shape=layer._batch_input_shape,
-                                    dtype="int64" if layer._input_dtype() == "int64" else None))
+
+            self._start_graph(
+                Input(
+                    batch_shape=layer._batch_input_shape,
+                    dtype="int64" if layer._input_dtype() == "int64" else None,
+                )
+            )
             return
         if self._last is not None:
             self._last = layer(self._last)
@@ -634,6 +779,7 @@ class Sequential(Model):
             raise ValueError("Sequential.build needs an input shape, e.g. model.build((None, 64))")
         if self._last is None:
             from .layers.base import Input
+
             shape = tuple(input_shape)
             dtype = "int64" if self._stack and self._stack[0]._input_dtype() == "int64" else None
             self._start_graph(Input(batch_shape=(None,) + shape[1:], dtype=dtype))
@@ -683,8 +829,11 @@ class Sequential(Model):
                 continue
             if i == 0 and shape is not None and layer._batch_input_shape is None:
                 from .layers.base import Input
+
                 dtype = config.get("input_dtype")
-                model.add(Input(batch_shape=tuple(shape), dtype=dtype if dtype and dtype != "float32" else None))
+                model.add(
+                    Input(batch_shape=tuple(shape), dtype=dtype if dtype and dtype != "float32" else None)
+                )
             model.add(layer)
         if shape is not None and not model.built:
             model.build(tuple(shape))
@@ -700,6 +849,7 @@ class Sequential(Model):
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """Load a model written by ``model.save(path)``: architecture, weights, compile settings and optimizer."""
     from ._saving import load_model as _load
+
     return _load(filepath, custom_objects=custom_objects, compile=compile)
 
 
@@ -716,6 +866,7 @@ def model_from_config(config, custom_objects=None):
     if name in ("Functional", "Model"):
         return Model.from_config(cfg, custom_objects)
     from .layers import get_registered
+
     cls = get_registered(custom_objects).get(name)
     if cls is None or not issubclass(cls, Layer):
         raise ValueError(f"Unknown model class '{name}': pass it in custom_objects={{'{name}': {name}}}")

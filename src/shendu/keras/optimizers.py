@@ -9,14 +9,27 @@ tf.keras 2's ``lr=`` and ``decay=`` arguments are accepted (``decay``: lr / (1 +
 it gives the current value, assigning it changes the rate (callbacks do this).
 The wrapped optimizer is created over the model's trainable weights when the model first trains.
 """
+
 import math
 
 import numpy as np
 
 from .. import optim
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Nadam", "get", "serialize",
-           "deserialize", "schedules"]
+__all__ = [
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Nadam",
+    "get",
+    "serialize",
+    "deserialize",
+    "schedules",
+]
 
 
 class _Schedules:
@@ -37,8 +50,12 @@ class _Schedules:
         """lr₀ · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
 
         def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
-                                decay_rate=decay_rate, staircase=staircase)
+            self._config = dict(
+                initial_learning_rate=initial_learning_rate,
+                decay_steps=decay_steps,
+                decay_rate=decay_rate,
+                staircase=staircase,
+            )
             self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
             self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
 
@@ -50,14 +67,20 @@ class _Schedules:
         """lr₀ / (1 + rate · step / decay_steps)."""
 
         def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
-                                decay_rate=decay_rate, staircase=staircase)
+            self._config = dict(
+                initial_learning_rate=initial_learning_rate,
+                decay_steps=decay_steps,
+                decay_rate=decay_rate,
+                staircase=staircase,
+            )
             self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
             self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
 
         def __call__(self, step):
             p = step / self.decay_steps
-            return self.initial_learning_rate / (1 + self.decay_rate * (math.floor(p) if self.staircase else p))
+            return self.initial_learning_rate / (
+                1 + self.decay_rate * (math.floor(p) if self.staircase else p)
+            )
 
     class PiecewiseConstantDecay(LearningRateSchedule):
         """values[i] while step ≤ boundaries[i] (the last value after the last boundary)."""
@@ -77,12 +100,28 @@ class _Schedules:
     class PolynomialDecay(LearningRateSchedule):
         """(lr₀ − end)·(1 − min(step, decay_steps)/decay_steps)^power + end."""
 
-        def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
-                     name=None):
-            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
-                                end_learning_rate=end_learning_rate, power=power, cycle=cycle)
+        def __init__(
+            self,
+            initial_learning_rate,
+            decay_steps,
+            end_learning_rate=0.0001,
+            power=1.0,
+            cycle=False,
+            name=None,
+        ):
+            self._config = dict(
+                initial_learning_rate=initial_learning_rate,
+                decay_steps=decay_steps,
+                end_learning_rate=end_learning_rate,
+                power=power,
+                cycle=cycle,
+            )
             self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.end_learning_rate, self.power, self.cycle = float(end_learning_rate), float(power), bool(cycle)
+            self.end_learning_rate, self.power, self.cycle = (
+                float(end_learning_rate),
+                float(power),
+                bool(cycle),
+            )
 
         def __call__(self, step):
             steps = self.decay_steps
@@ -91,26 +130,40 @@ class _Schedules:
             else:
                 step = min(step, steps)
             frac = 1 - step / steps
-            return (self.initial_learning_rate - self.end_learning_rate) * frac ** self.power + \
-                self.end_learning_rate
+            return (
+                self.initial_learning_rate - self.end_learning_rate
+            ) * frac**self.power + self.end_learning_rate
 
     class CosineDecay(LearningRateSchedule):
         """lr₀ · ((1 − α)·½(1 + cos(π·min(step, decay_steps)/decay_steps)) + α)."""
 
-        def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
-                     warmup_steps=0):
-            self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps, alpha=alpha)
+        def __init__(
+            self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None, warmup_steps=0
+        ):
+            self._config = dict(
+                initial_learning_rate=initial_learning_rate, decay_steps=decay_steps, alpha=alpha
+            )
             self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
             self.alpha = float(alpha)
 
         def __call__(self, step):
             frac = min(step, self.decay_steps) / self.decay_steps
-            return self.initial_learning_rate * ((1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * frac)) + self.alpha)
+            return self.initial_learning_rate * (
+                (1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * frac)) + self.alpha
+            )
 
 
 schedules = _Schedules
-_SCHEDULES = {n: getattr(_Schedules, n) for n in ("ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-                                                  "PolynomialDecay", "CosineDecay")}
+_SCHEDULES = {
+    n: getattr(_Schedules, n)
+    for n in (
+        "ExponentialDecay",
+        "InverseTimeDecay",
+        "PiecewiseConstantDecay",
+        "PolynomialDecay",
+        "CosineDecay",
+    )
+}
 
 
 class Optimizer:
@@ -123,12 +176,28 @@ class Optimizer:
 
     _defaults = {}
 
-    def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
-                 weight_decay=None, decay=None, **kwargs):
-        if "lr" in kwargs:           # tf.keras 2 spelling
+    def __init__(
+        self,
+        learning_rate=0.001,
+        name=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        weight_decay=None,
+        decay=None,
+        **kwargs,
+    ):
+        if "lr" in kwargs:  # tf.keras 2 spelling
             learning_rate = kwargs.pop("lr")
-        for ignored in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "jit_compile", "is_legacy_optimizer",
-                        "loss_scale_factor", "gradient_accumulation_steps"):
+        for ignored in (
+            "use_ema",
+            "ema_momentum",
+            "ema_overwrite_frequency",
+            "jit_compile",
+            "is_legacy_optimizer",
+            "loss_scale_factor",
+            "gradient_accumulation_steps",
+        ):
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
@@ -152,8 +221,9 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        if isinstance(value, _Schedules.LearningRateSchedule) or (callable(value) and not isinstance(
-                value, (int, float, np.floating, np.integer))):
+        if isinstance(value, _Schedules.LearningRateSchedule) or (
+            callable(value) and not isinstance(value, (int, float, np.floating, np.integer))
+        ):
             self._schedule, self._lr = value, None
         else:
             self._schedule, self._lr = None, float(value)
@@ -199,8 +269,10 @@ class Optimizer:
 
     def _require(self):
         if self._inner is None:
-            raise RuntimeError(f"{type(self).__name__} is not built yet: compile a model with it and train it "
-                               "(or call optimizer.build(model.trainable_variables))")
+            raise RuntimeError(
+                f"{type(self).__name__} is not built yet: compile a model with it and train it "
+                "(or call optimizer.build(model.trainable_variables))"
+            )
         return self._inner
 
     @property
@@ -234,7 +306,7 @@ class Optimizer:
             return
         if self.clipvalue is not None:
             utils.clip_grad_value_(params, self.clipvalue)
-        if self.clipnorm is not None:          # Keras clips each weight's gradient on its own
+        if self.clipnorm is not None:  # Keras clips each weight's gradient on its own
             for p in params:
                 utils.clip_grad_norm_([p], self.clipnorm)
         if self.global_clipnorm is not None:
@@ -314,8 +386,11 @@ def _keras_optimizer(class_name, doc, make, defaults, lr=0.001):
             setattr(self, key, value)
         Optimizer.__init__(self, learning_rate, **kwargs)
 
-    return type(class_name, (Optimizer,), {"__init__": __init__, "__doc__": doc, "_make": make,
-                                           "_defaults": defaults, "__module__": __name__})
+    return type(
+        class_name,
+        (Optimizer,),
+        {"__init__": __init__, "__doc__": doc, "_make": make, "_defaults": defaults, "__module__": __name__},
+    )
 
 
 def _wd(self):
@@ -323,41 +398,86 @@ def _wd(self):
 
 
 SGD = _keras_optimizer(
-    "SGD", "Stochastic gradient descent: lr 0.01, momentum 0 (Keras's defaults), optional Nesterov momentum.",
-    lambda self, ps: optim.SGD(ps, lr=self._current_lr(), momentum=float(self.momentum),
-                               nesterov=bool(self.nesterov), weight_decay=_wd(self)),
-    {"momentum": 0.0, "nesterov": False}, lr=0.01)
+    "SGD",
+    "Stochastic gradient descent: lr 0.01, momentum 0 (Keras's defaults), optional Nesterov momentum.",
+    lambda self, ps: optim.SGD(
+        ps,
+        lr=self._current_lr(),
+        momentum=float(self.momentum),
+        nesterov=bool(self.nesterov),
+        weight_decay=_wd(self),
+    ),
+    {"momentum": 0.0, "nesterov": False},
+    lr=0.01,
+)
 Adam = _keras_optimizer(
-    "Adam", "Adam with Keras's defaults: lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
-    lambda self, ps: optim.Adam(ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                amsgrad=bool(self.amsgrad), weight_decay=_wd(self)),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False})
+    "Adam",
+    "Adam with Keras's defaults: lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
+    lambda self, ps: optim.Adam(
+        ps,
+        lr=self._current_lr(),
+        betas=(self.beta_1, self.beta_2),
+        eps=self.epsilon,
+        amsgrad=bool(self.amsgrad),
+        weight_decay=_wd(self),
+    ),
+    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
+)
 AdamW = _keras_optimizer(
-    "AdamW", "Adam with decoupled weight decay (Keras's default weight_decay 0.004, epsilon 1e-7).",
-    lambda self, ps: optim.AdamW(ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                 amsgrad=bool(self.amsgrad), weight_decay=float(self.weight_decay)),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False})
+    "AdamW",
+    "Adam with decoupled weight decay (Keras's default weight_decay 0.004, epsilon 1e-7).",
+    lambda self, ps: optim.AdamW(
+        ps,
+        lr=self._current_lr(),
+        betas=(self.beta_1, self.beta_2),
+        eps=self.epsilon,
+        amsgrad=bool(self.amsgrad),
+        weight_decay=float(self.weight_decay),
+    ),
+    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
+)
 RMSprop = _keras_optimizer(
-    "RMSprop", "RMSprop with Keras's defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7.",
-    lambda self, ps: optim.RMSprop(ps, lr=self._current_lr(), alpha=self.rho, eps=self.epsilon,
-                                   momentum=float(self.momentum), centered=bool(self.centered),
-                                   weight_decay=_wd(self)),
-    {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False})
+    "RMSprop",
+    "RMSprop with Keras's defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7.",
+    lambda self, ps: optim.RMSprop(
+        ps,
+        lr=self._current_lr(),
+        alpha=self.rho,
+        eps=self.epsilon,
+        momentum=float(self.momentum),
+        centered=bool(self.centered),
+        weight_decay=_wd(self),
+    ),
+    {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
+)
 Adagrad = _keras_optimizer(
-    "Adagrad", "Adagrad with Keras's defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7.",
-    lambda self, ps: optim.Adagrad(ps, lr=self._current_lr(), initial_accumulator_value=self.initial_accumulator_value,
-                                   eps=self.epsilon, weight_decay=_wd(self)),
-    {"initial_accumulator_value": 0.1, "epsilon": 1e-7})
+    "Adagrad",
+    "Adagrad with Keras's defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7.",
+    lambda self, ps: optim.Adagrad(
+        ps,
+        lr=self._current_lr(),
+        initial_accumulator_value=self.initial_accumulator_value,
+        eps=self.epsilon,
+        weight_decay=_wd(self),
+    ),
+    {"initial_accumulator_value": 0.1, "epsilon": 1e-7},
+)
 Adadelta = _keras_optimizer(
-    "Adadelta", "Adadelta with Keras's defaults: lr 0.001, rho 0.95, epsilon 1e-7.",
-    lambda self, ps: optim.Adadelta(ps, lr=self._current_lr(), rho=self.rho, eps=self.epsilon,
-                                    weight_decay=_wd(self)),
-    {"rho": 0.95, "epsilon": 1e-7})
+    "Adadelta",
+    "Adadelta with Keras's defaults: lr 0.001, rho 0.95, epsilon 1e-7.",
+    lambda self, ps: optim.Adadelta(
+        ps, lr=self._current_lr(), rho=self.rho, eps=self.epsilon, weight_decay=_wd(self)
+    ),
+    {"rho": 0.95, "epsilon": 1e-7},
+)
 Nadam = _keras_optimizer(
-    "Nadam", "Nadam (Adam with Nesterov momentum): lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
-    lambda self, ps: optim.NAdam(ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon,
-                                 weight_decay=_wd(self)),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7})
+    "Nadam",
+    "Nadam (Adam with Nesterov momentum): lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
+    lambda self, ps: optim.NAdam(
+        ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon, weight_decay=_wd(self)
+    ),
+    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
+)
 
 
 def _adamw_init(self, learning_rate=0.001, weight_decay=0.004, *args, **kwargs):
@@ -368,8 +488,15 @@ def _adamw_init(self, learning_rate=0.001, weight_decay=0.004, *args, **kwargs):
 _adamw_base_init = AdamW.__init__
 AdamW.__init__ = _adamw_init
 
-_BY_NAME = {"sgd": SGD, "adam": Adam, "adamw": AdamW, "rmsprop": RMSprop, "adagrad": Adagrad,
-            "adadelta": Adadelta, "nadam": Nadam}
+_BY_NAME = {
+    "sgd": SGD,
+    "adam": Adam,
+    "adamw": AdamW,
+    "rmsprop": RMSprop,
+    "adagrad": Adagrad,
+    "adadelta": Adadelta,
+    "nadam": Nadam,
+}
 
 
 def get(identifier):
@@ -390,7 +517,7 @@ def get(identifier):
             raise ValueError(f"Unknown optimizer config {identifier!r}")
         return cls.from_config(identifier.get("config", {}))
     if hasattr(identifier, "param_groups") and hasattr(identifier, "step"):
-        return identifier        # a shendu.optim optimizer, used as it is
+        return identifier  # a shendu.optim optimizer, used as it is
     raise TypeError(f"optimizer must be a name or an optimizer object, got {type(identifier).__name__}")
 
 

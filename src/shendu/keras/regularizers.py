@@ -2,10 +2,10 @@
 
 ``L1(l1)(w) = l1 · Σ|w|``, ``L2(l2)(w) = l2 · Σw²``, ``L1L2`` adds both. Keras's defaults: 0.01.
 """
+
 from ..nn import utils as _nn_utils
 
-__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize",
-           "deserialize"]
+__all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
 
 
 class Regularizer:
@@ -102,7 +102,9 @@ def get(identifier):
         return cls.from_config(identifier.get("config", {}))
     if callable(identifier):
         return identifier
-    raise TypeError(f"regularizer must be a name, a Regularizer or a function, got {type(identifier).__name__}")
+    raise TypeError(
+        f"regularizer must be a name, a Regularizer or a function, got {type(identifier).__name__}"
+    )
 
 
 def serialize(reg):

@@ -1,12 +1,24 @@
 """``shendu.keras.utils``: to_categorical, set_random_seed, custom objects, and a few array helpers."""
+
 import numpy as np
 
 from ..data.text import pad_sequences, to_categorical
 from ..random import manual_seed
 
-__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize", "get_custom_objects",
-           "custom_object_scope", "CustomObjectScope", "register_keras_serializable", "get_file", "plot_model",
-           "serialize_keras_object", "deserialize_keras_object"]
+__all__ = [
+    "to_categorical",
+    "set_random_seed",
+    "pad_sequences",
+    "normalize",
+    "get_custom_objects",
+    "custom_object_scope",
+    "CustomObjectScope",
+    "register_keras_serializable",
+    "get_file",
+    "plot_model",
+    "serialize_keras_object",
+    "deserialize_keras_object",
+]
 
 _CUSTOM_OBJECTS = {}
 _SCOPES = []
@@ -57,11 +69,13 @@ custom_object_scope = CustomObjectScope
 
 def register_keras_serializable(package="Custom", name=None):
     """Decorator that makes a custom layer/model class loadable by name."""
+
     def decorator(obj):
         key = name or obj.__name__
         _CUSTOM_OBJECTS[key] = obj
         _CUSTOM_OBJECTS[f"{package}>{key}"] = obj
         return obj
+
     return decorator
 
 
@@ -73,16 +87,17 @@ def serialize_keras_object(obj):
 
 def deserialize_keras_object(config, custom_objects=None):
     from .layers import deserialize
+
     return deserialize(config, custom_objects)
 
 
 def get_file(*args, **kwargs):
-    raise NotImplementedError("keras.utils.get_file is not provided: download the file yourself, or use the "
-                              "loaders in shendu.keras.datasets / shendu.data.datasets")
+    raise NotImplementedError(
+        "keras.utils.get_file is not provided: download the file yourself, or use the "
+        "loaders in shendu.keras.datasets / shendu.data.datasets"
+    )
 
 
 def plot_model(model, to_file="model.png", **kwargs):
     """Not available: prints ``model.summary()`` instead (no graphviz dependency)."""
     model.summary()
-
-

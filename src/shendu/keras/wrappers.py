@@ -15,6 +15,7 @@ The estimator stores only its constructor arguments and builds the model inside 
 ``sklearn.base.clone``, pickling and ``GridSearchCV(n_jobs=2)`` work; a fitted estimator pickles its
 model as the bytes of a model file (no pickled layers).
 """
+
 import inspect
 
 import numpy as np
@@ -32,10 +33,24 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
     class _RegressorMixin:
         _estimator_type = "regressor"
 
+
 __all__ = ["KerasClassifier", "KerasRegressor"]
 
-_OWN = ("model", "build_fn", "optimizer", "loss", "metrics", "batch_size", "epochs", "verbose", "callbacks",
-        "validation_split", "shuffle", "random_state", "warm_start")
+_OWN = (
+    "model",
+    "build_fn",
+    "optimizer",
+    "loss",
+    "metrics",
+    "batch_size",
+    "epochs",
+    "verbose",
+    "callbacks",
+    "validation_split",
+    "shuffle",
+    "random_state",
+    "warm_start",
+)
 _ROUTES = ("model__", "optimizer__", "loss__", "fit__", "predict__", "compile__", "callbacks__")
 
 
@@ -51,9 +66,24 @@ class BaseWrapper(_Base):
 
     _default_loss = None
 
-    def __init__(self, model=None, build_fn=None, *, optimizer="rmsprop", loss=None, metrics=None, batch_size=None,
-                 epochs=1, verbose=0, callbacks=None, validation_split=0.0, shuffle=True, random_state=None,
-                 warm_start=False, **sk_params):
+    def __init__(
+        self,
+        model=None,
+        build_fn=None,
+        *,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        batch_size=None,
+        epochs=1,
+        verbose=0,
+        callbacks=None,
+        validation_split=0.0,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        **sk_params,
+    ):
         self.model = model
         self.build_fn = build_fn
         self.optimizer = optimizer
@@ -89,7 +119,7 @@ class BaseWrapper(_Base):
 
     # ----- building -----------------------------------------------------------------------------------
     def _routed(self, prefix):
-        return {k[len(prefix):]: getattr(self, k) for k in self._sk_params if k.startswith(prefix)}
+        return {k[len(prefix) :]: getattr(self, k) for k in self._sk_params if k.startswith(prefix)}
 
     def _plain(self):
         return {k: getattr(self, k) for k in self._sk_params if not k.startswith(_ROUTES)}
@@ -97,14 +127,21 @@ class BaseWrapper(_Base):
     def _model_fn(self):
         fn = self.build_fn if self.build_fn is not None else self.model
         if fn is None:
-            raise ValueError(f"{type(self).__name__} needs build_fn= (a function returning a compiled model) or "
-                             "model= (a function or a Model)")
+            raise ValueError(
+                f"{type(self).__name__} needs build_fn= (a function returning a compiled model) or "
+                "model= (a function or a Model)"
+            )
         return fn
 
     def _meta(self, X, y):
-        return {"n_features_in_": self.n_features_in_, "X_shape_": np.shape(X), "y_shape_": np.shape(y),
-                "n_classes_": getattr(self, "n_classes_", None), "classes_": getattr(self, "classes_", None),
-                "n_outputs_expected_": getattr(self, "n_outputs_expected_", 1)}
+        return {
+            "n_features_in_": self.n_features_in_,
+            "X_shape_": np.shape(X),
+            "y_shape_": np.shape(y),
+            "n_classes_": getattr(self, "n_classes_", None),
+            "classes_": getattr(self, "classes_", None),
+            "n_outputs_expected_": getattr(self, "n_outputs_expected_", 1),
+        }
 
     def _build(self, X, y):
         from .layers import Layer
@@ -129,8 +166,10 @@ class BaseWrapper(_Base):
                     kwargs[key] = getattr(self, key)
             model = fn(**kwargs)
         if not isinstance(model, Layer):
-            raise TypeError(f"{type(self).__name__}: the model function returned {type(model).__name__}, expected a "
-                            "Keras Model")
+            raise TypeError(
+                f"{type(self).__name__}: the model function returned {type(model).__name__}, expected a "
+                "Keras Model"
+            )
         if not getattr(model, "compiled", False):
             model.compile(**self._compile_kwargs(model))
         return model
@@ -152,9 +191,11 @@ class BaseWrapper(_Base):
         if isinstance(loss, type):
             loss = loss(**loss_kwargs)
         elif isinstance(loss, str) and loss_kwargs:
-            cls = {"sparse_categorical_crossentropy": _losses.SparseCategoricalCrossentropy,
-                   "categorical_crossentropy": _losses.CategoricalCrossentropy,
-                   "binary_crossentropy": _losses.BinaryCrossentropy}.get(loss)
+            cls = {
+                "sparse_categorical_crossentropy": _losses.SparseCategoricalCrossentropy,
+                "categorical_crossentropy": _losses.CategoricalCrossentropy,
+                "binary_crossentropy": _losses.BinaryCrossentropy,
+            }.get(loss)
             loss = cls(**loss_kwargs) if cls is not None else loss
         return {"optimizer": opt, "loss": loss, "metrics": self.metrics, **self._routed("compile__")}
 
@@ -162,9 +203,15 @@ class BaseWrapper(_Base):
         return self._default_loss
 
     def _fit_kwargs(self, model):
-        kwargs = {"batch_size": self.batch_size, "epochs": self.epochs, "verbose": self.verbose,
-                  "callbacks": self.callbacks, "validation_split": self.validation_split, "shuffle": self.shuffle}
-        if self.build_fn is not None:   # tf.keras 2 wrapper: extra parameters named by fit() go to fit
+        kwargs = {
+            "batch_size": self.batch_size,
+            "epochs": self.epochs,
+            "verbose": self.verbose,
+            "callbacks": self.callbacks,
+            "validation_split": self.validation_split,
+            "shuffle": self.shuffle,
+        }
+        if self.build_fn is not None:  # tf.keras 2 wrapper: extra parameters named by fit() go to fit
             names = _names(model.fit)
             kwargs.update({k: v for k, v in self._plain().items() if k in names})
         kwargs.update(self._routed("fit__"))
@@ -226,12 +273,13 @@ class BaseWrapper(_Base):
     def _adapt_targets(self, y):
         return y
 
-    # ----- pickling: the fitted model travels as a model file's bytes ----------------------------------------
+    # ----- pickling: the fitted model travels as a model file's bytes -----------------------------
     def __getstate__(self):
         state = dict(self.__dict__)
         model = state.pop("model_", None)
         if model is not None:
             from ._saving import model_to_bytes
+
             state["_model_bytes"] = model_to_bytes(model)
         return state
 
@@ -240,6 +288,7 @@ class BaseWrapper(_Base):
         self.__dict__.update(state)
         if blob is not None:
             from ._saving import model_from_bytes
+
             self.model_ = model_from_bytes(blob)
 
 
@@ -250,7 +299,7 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
     _estimator_type = "classifier"
 
     def _encode_y(self, y, fitting):
-        if y.ndim == 2 and y.shape[1] > 1:       # one-hot targets
+        if y.ndim == 2 and y.shape[1] > 1:  # one-hot targets
             if fitting:
                 self.classes_ = np.arange(y.shape[1])
                 self.n_classes_ = y.shape[1]
@@ -281,8 +330,11 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
             last = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
             if last == 1:
                 return "binary_crossentropy"
-        return "categorical_crossentropy" if getattr(self, "_target_one_hot", False) \
+        return (
+            "categorical_crossentropy"
+            if getattr(self, "_target_one_hot", False)
             else "sparse_categorical_crossentropy"
+        )
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes)."""

@@ -1,4 +1,5 @@
 """``(x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()``: x (N, 28, 28) uint8, y (N,) uint8."""
+
 import numpy as np
 
 __all__ = ["load_data"]

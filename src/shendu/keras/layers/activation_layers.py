@@ -1,4 +1,5 @@
 """Activation layers: ReLU, LeakyReLU, ELU, Softmax."""
+
 from .. import activations as _activations
 from .base import Layer
 

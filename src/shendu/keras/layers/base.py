@@ -11,6 +11,7 @@ A Keras layer is an :class:`shendu.nn.Module` that
 * starts in inference mode (``training=False``) as Keras layers do: ``fit`` switches it to training
   mode for the training steps only.
 """
+
 import functools
 import inspect
 
@@ -25,8 +26,19 @@ from .. import backend
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 
-__all__ = ["Layer", "KerasTensor", "Node", "InputLayer", "Input", "InputSpec", "WeightSpec", "Variable",
-           "map_structure", "flatten_structure", "is_symbolic"]
+__all__ = [
+    "Layer",
+    "KerasTensor",
+    "Node",
+    "InputLayer",
+    "Input",
+    "InputSpec",
+    "WeightSpec",
+    "Variable",
+    "map_structure",
+    "flatten_structure",
+    "is_symbolic",
+]
 
 
 # ----- nested structures ------------------------------------------------------------------------
@@ -95,20 +107,31 @@ class KerasTensor:
     # Arithmetic on symbolic tensors builds layers, as in Keras.
     def __add__(self, other):
         from .merge import Add
+
         return Add()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x + other)(self)
 
     __radd__ = __add__
 
     def __sub__(self, other):
         from .merge import Subtract
-        return Subtract()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x - other)(self)
+
+        return (
+            Subtract()([self, other])
+            if isinstance(other, KerasTensor)
+            else _lambda(lambda x: x - other)(self)
+        )
 
     def __rsub__(self, other):
         return _lambda(lambda x: other - x)(self)
 
     def __mul__(self, other):
         from .merge import Multiply
-        return Multiply()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x * other)(self)
+
+        return (
+            Multiply()([self, other])
+            if isinstance(other, KerasTensor)
+            else _lambda(lambda x: x * other)(self)
+        )
 
     __rmul__ = __mul__
 
@@ -124,6 +147,7 @@ class KerasTensor:
 
 def _lambda(fn):
     from .core import Lambda
+
     return Lambda(fn)
 
 
@@ -156,8 +180,17 @@ class Node:
 class InputSpec:
     """Accepted for Keras code that declares ``self.input_spec = InputSpec(ndim=...)``; checks ndim."""
 
-    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
-                 allow_last_axis_squeeze=False, name=None):
+    def __init__(
+        self,
+        dtype=None,
+        shape=None,
+        ndim=None,
+        max_ndim=None,
+        min_ndim=None,
+        axes=None,
+        allow_last_axis_squeeze=False,
+        name=None,
+    ):
         self.dtype, self.shape, self.name = dtype, shape, name
         self.ndim = len(shape) if shape is not None else ndim
         self.max_ndim, self.min_ndim, self.axes = max_ndim, min_ndim, axes or {}
@@ -188,8 +221,10 @@ class WeightSpec:
         arr = self.from_keras(value)
         if tuple(arr.shape) != tuple(self.tensor.data.shape):
             expected = self.to_keras(self.tensor.data).shape
-            raise ValueError(f"Layer '{layer_name}': weight '{self.name}' has shape {tuple(expected)}, but the "
-                             f"value given has shape {tuple(value.shape)}")
+            raise ValueError(
+                f"Layer '{layer_name}': weight '{self.name}' has shape {tuple(expected)}, but the "
+                f"value given has shape {tuple(value.shape)}"
+            )
         self.tensor.data[...] = arr.astype(self.tensor.data.dtype, copy=False)
 
     @property
@@ -198,7 +233,8 @@ class WeightSpec:
 
 
 class Variable:
-    """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``, ``.assign()``."""
+    """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``,
+    ``.assign()``."""
 
     def __init__(self, layer, spec):
         self._layer, self._spec = layer, spec
@@ -265,11 +301,34 @@ class Layer(Module):
     (with :meth:`add_weight`, or by creating nn modules) and compute in ``call(inputs)``.
     """
 
-    _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape", "batch_size",
-                    "weights", "activity_regularizer", "autocast", "dynamic", "input_length")
+    _BASE_KWARGS = (
+        "trainable",
+        "name",
+        "dtype",
+        "input_shape",
+        "input_dim",
+        "batch_input_shape",
+        "batch_size",
+        "weights",
+        "activity_regularizer",
+        "autocast",
+        "dynamic",
+        "input_length",
+    )
 
-    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
-                 batch_input_shape=None, batch_size=None, weights=None, activity_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        trainable=True,
+        name=None,
+        dtype=None,
+        input_shape=None,
+        input_dim=None,
+        batch_input_shape=None,
+        batch_size=None,
+        weights=None,
+        activity_regularizer=None,
+        **kwargs,
+    ):
         super().__init__()
         kwargs.pop("autocast", None)
         kwargs.pop("dynamic", None)
@@ -288,7 +347,9 @@ class Layer(Module):
         self._regularized = []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
-        self.dtype = str(np.dtype(dtype)) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
+        self.dtype = (
+            str(np.dtype(dtype)) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
+        )
         self.supports_masking = False
         self.input_spec = None
         self._build_input_shape = None
@@ -296,8 +357,11 @@ class Layer(Module):
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
-            shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) or input_shape is None \
+            shape = (
+                (input_shape,)
+                if isinstance(input_shape, (int, np.integer)) or input_shape is None
                 else tuple(input_shape)
+            )
             self._batch_input_shape = (batch_size,) + shape
         elif input_dim is not None:
             self._batch_input_shape = (batch_size, int(input_dim))
@@ -334,9 +398,11 @@ class Layer(Module):
         self.built = True
         self.__dict__["_finished"] = True
         if self._build_input_shape is None:
-            self._build_input_shape = _tuple_shape(input_shape) if isinstance(input_shape, list) else input_shape
+            self._build_input_shape = (
+                _tuple_shape(input_shape) if isinstance(input_shape, list) else input_shape
+            )
         if first:
-            self.train(self.training)        # modules made in build() follow the layer's mode
+            self.train(self.training)  # modules made in build() follow the layer's mode
             self._apply_trainable()
             if self._initial_weights is not None:
                 weights, self._initial_weights = self._initial_weights, None
@@ -351,10 +417,15 @@ class Layer(Module):
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
+
         def zeros(shape, dtype):
             return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
-        dummy = map_structure(lambda s: zeros(s, self._input_dtype()), input_shape) \
-            if not _is_shape(input_shape) else zeros(input_shape, self._input_dtype())
+
+        dummy = (
+            map_structure(lambda s: zeros(s, self._input_dtype()), input_shape)
+            if not _is_shape(input_shape)
+            else zeros(input_shape, self._input_dtype())
+        )
         was = self.training
         self.train(False)
         try:
@@ -388,8 +459,11 @@ class Layer(Module):
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._check_input_rank(inputs)
-            self._maybe_build(map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs)
-                              if not isinstance(inputs, Tensor) else (None,) + _shape_of(inputs)[1:])
+            self._maybe_build(
+                map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs)
+                if not isinstance(inputs, Tensor)
+                else (None,) + _shape_of(inputs)[1:]
+            )
         names, var_kw = _call_params(self.call)
         training = kwargs.get("training")
         if "training" not in names and not var_kw:
@@ -414,7 +488,8 @@ class Layer(Module):
             self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
         if self._output_shape is None:
             self._output_shape = map_structure(
-                lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out)
+                lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out
+            )
         return out
 
     def _convert_inputs(self, inputs):
@@ -426,6 +501,7 @@ class Layer(Module):
             if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
                 x = ops.cast(x, self.dtype)
             return x
+
         return map_structure(conv, inputs)
 
     def _check_input_rank(self, inputs):
@@ -435,9 +511,11 @@ class Layer(Module):
         nd = len(inputs.shape)
         if spec.ndim is not None and nd != spec.ndim or spec.min_ndim is not None and nd < spec.min_ndim:
             want = spec.ndim if spec.ndim is not None else f"at least {spec.min_ndim}"
-            raise ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the "
-                             f"layer: expected ndim={want}, found ndim={nd}. Full shape received: "
-                             f"{tuple(inputs.shape)}")
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the "
+                f"layer: expected ndim={want}, found ndim={nd}. Full shape received: "
+                f"{tuple(inputs.shape)}"
+            )
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0] if args else kwargs.get("inputs")
@@ -445,8 +523,11 @@ class Layer(Module):
         in_shape = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else _shape_of(t), inputs)
         self._maybe_build(in_shape)
         out_shape = self.compute_output_shape(in_shape)
-        in_dtype = flatten_structure(inputs)[0].dtype if isinstance(flatten_structure(inputs)[0], KerasTensor) \
+        in_dtype = (
+            flatten_structure(inputs)[0].dtype
+            if isinstance(flatten_structure(inputs)[0], KerasTensor)
             else "float32"
+        )
         out_dtype = self.compute_output_dtype(in_dtype)
         if _is_shape(out_shape):
             outputs = KerasTensor(out_shape, out_dtype)
@@ -481,8 +562,18 @@ class Layer(Module):
         return [m for m in self._modules.values() if isinstance(m, Layer)]
 
     # ----- weights ----------------------------------------------------------------------------------
-    def add_weight(self, *args, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
-                   trainable=True, constraint=None, **kwargs):
+    def add_weight(
+        self,
+        *args,
+        name=None,
+        shape=None,
+        dtype=None,
+        initializer=None,
+        regularizer=None,
+        trainable=True,
+        constraint=None,
+        **kwargs,
+    ):
         """Create a weight of Keras-layout ``shape`` (accepts Keras 2's ``add_weight(name, shape, ...)`` and
         Keras 3's ``add_weight(shape, initializer, ...)`` argument orders)."""
         rest = list(args)
@@ -497,8 +588,11 @@ class Layer(Module):
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" and len(shape) >= 2 else "zeros"
         init = _initializers.get(initializer)
-        value = np.asarray(init(shape, dtype=dtype), dtype=dtype) if shape else \
-            np.asarray(init((1,), dtype=dtype), dtype=dtype).reshape(())
+        value = (
+            np.asarray(init(shape, dtype=dtype), dtype=dtype)
+            if shape
+            else np.asarray(init((1,), dtype=dtype), dtype=dtype).reshape(())
+        )
         base = name or "variable"
         attr, n = base, 1
         while attr in self.__dict__ or attr in self._parameters:
@@ -574,21 +668,27 @@ class Layer(Module):
         weights = list(weights)
         if len(weights) != len(specs):
             names = [s.name for _, s in specs]
-            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights {names}, "
-                             f"but set_weights received {len(weights)}")
+            raise ValueError(
+                f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights {names}, "
+                f"but set_weights received {len(weights)}"
+            )
         shapes = [(layer, s, np.asarray(w)) for (layer, s), w in zip(specs, weights)]
-        for layer, s, w in shapes:   # check every shape before changing anything
+        for layer, s, w in shapes:  # check every shape before changing anything
             if tuple(w.shape) != s.shape:
-                raise ValueError(f"Layer '{layer.name}': weight '{s.name}' has shape {s.shape}, but the value "
-                                 f"given has shape {tuple(w.shape)}")
+                raise ValueError(
+                    f"Layer '{layer.name}': weight '{s.name}' has shape {s.shape}, but the value "
+                    f"given has shape {tuple(w.shape)}"
+                )
         for layer, s, w in shapes:
             s.set(w, layer.name)
 
     def count_params(self):
         """Number of scalar weights (Keras counts trainable and non-trainable ones)."""
         if not self.built:
-            raise ValueError(f"You tried to call count_params on layer '{self.name}', but the layer isn't built. "
-                             "Build it first by calling it on data or giving an input shape.")
+            raise ValueError(
+                f"You tried to call count_params on layer '{self.name}', but the layer isn't built. "
+                "Build it first by calling it on data or giving an input shape."
+            )
         return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
 
     # ----- losses -------------------------------------------------------------------------------------
@@ -623,28 +723,34 @@ class Layer(Module):
     @property
     def output_shape(self):
         if self._output_shape is None:
-            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined output "
-                                 "shape.")
+            raise AttributeError(
+                f"The layer '{self.name}' has never been called and thus has no defined output shape."
+            )
         return self._output_shape
 
     @property
     def input_shape(self):
         if self._build_input_shape is None:
-            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined input "
-                                 "shape.")
+            raise AttributeError(
+                f"The layer '{self.name}' has never been called and thus has no defined input shape."
+            )
         return self._build_input_shape
 
     @property
     def input(self):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has no symbolic input: it was never called on Input(...)")
+            raise AttributeError(
+                f"Layer '{self.name}' has no symbolic input: it was never called on Input(...)"
+            )
         ins = self._inbound_nodes[0].input_tensors
         return ins[0] if len(ins) == 1 else ins
 
     @property
     def output(self):
         if not self._inbound_nodes:
-            raise AttributeError(f"Layer '{self.name}' has no symbolic output: it was never called on Input(...)")
+            raise AttributeError(
+                f"Layer '{self.name}' has no symbolic output: it was never called on Input(...)"
+            )
         return self._inbound_nodes[0].outputs
 
     def get_config(self):
@@ -711,14 +817,27 @@ def _keras_view(spec):
 class InputLayer(Layer):
     """The layer behind :func:`Input`: it has no weights and passes data through."""
 
-    def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None, sparse=False, name=None,
-                 batch_input_shape=None, batch_shape=None, **kwargs):
+    def __init__(
+        self,
+        input_shape=None,
+        batch_size=None,
+        dtype=None,
+        input_tensor=None,
+        sparse=False,
+        name=None,
+        batch_input_shape=None,
+        batch_shape=None,
+        **kwargs,
+    ):
         batch_input_shape = batch_shape if batch_shape is not None else batch_input_shape
         if batch_input_shape is None:
             if input_shape is None:
                 raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
-            shape = (input_shape,) if isinstance(input_shape, (int, np.integer)) or input_shape is None \
+            shape = (
+                (input_shape,)
+                if isinstance(input_shape, (int, np.integer)) or input_shape is None
                 else tuple(input_shape)
+            )
             batch_input_shape = (batch_size,) + shape
         name = name or backend.unique_name("input_layer")
         super().__init__(name=name, dtype=dtype, batch_input_shape=batch_input_shape, **kwargs)
@@ -741,11 +860,13 @@ class InputLayer(Layer):
         return cls(**config)
 
 
-def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None,
-          **kwargs):
+def Input(
+    shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None, **kwargs
+):
     """A symbolic input: ``inputs = Input(shape=(64,))`` has shape (None, 64)."""
     if shape is None and batch_shape is None:
         raise ValueError("Input() needs shape= (the shape of one sample, without the batch axis)")
-    layer = InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype, batch_shape=batch_shape)
+    layer = InputLayer(
+        input_shape=shape, batch_size=batch_size, name=name, dtype=dtype, batch_shape=batch_shape
+    )
     return layer._input_tensor
-

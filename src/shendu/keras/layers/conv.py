@@ -15,8 +15,15 @@ from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec
 from .core import _serialize_init, init_param
 
-__all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D", "conv_output_length",
-           "same_padding"]
+__all__ = [
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "Convolution1D",
+    "Convolution2D",
+    "conv_output_length",
+    "same_padding",
+]
 
 
 def _tuple(v, n, what):
@@ -59,10 +66,26 @@ def _k1(w):
 class _Conv(Layer):
     _rank = 2
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, dilation_rate=1,
-                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = type(self).__name__
         r = self._rank
@@ -77,7 +100,9 @@ class _Conv(Layer):
         self.padding = padding
         self.data_format = data_format or "channels_last"
         if self.data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"{name}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}")
+            raise ValueError(
+                f"{name}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}"
+            )
         self.groups = int(groups)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
@@ -101,8 +126,10 @@ class _Conv(Layer):
     def _channels(self, input_shape):
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
         if c is None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': the channel axis of the input must be known, "
-                             f"got shape {input_shape}")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': the channel axis of the input must be known, "
+                f"got shape {input_shape}"
+            )
         return int(c)
 
     def _spatial(self, shape):
@@ -126,8 +153,11 @@ class _Conv(Layer):
         """(padding for the nn module, whether to pad by hand)."""
         if self.padding == "valid":
             return 0, False
-        if self.padding == "same" and all(s == 1 for s in self.strides) and \
-                all(d * (k - 1) % 2 == 0 for k, d in zip(self.kernel_size, self.dilation_rate)):
+        if (
+            self.padding == "same"
+            and all(s == 1 for s in self.strides)
+            and all(d * (k - 1) % 2 == 0 for k, d in zip(self.kernel_size, self.dilation_rate))
+        ):
             return tuple(d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation_rate)), False
         return 0, True
 
@@ -136,8 +166,12 @@ class _Conv(Layer):
         return self.activation(self._from_cf(y))
 
     def compute_output_shape(self, input_shape):
-        spatial = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
-                   zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)]
+        spatial = [
+            conv_output_length(n, k, self.padding, s, d)
+            for n, k, s, d in zip(
+                self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate
+            )
+        ]
         return self._pack(input_shape[0], spatial, self.filters)
 
     def _weight_specs(self):
@@ -148,15 +182,23 @@ class _Conv(Layer):
         return specs + self._extra_specs
 
     def get_config(self):
-        return {**super().get_config(), "filters": self.filters, "kernel_size": list(self.kernel_size),
-                "strides": list(self.strides), "padding": self.padding, "data_format": self.data_format,
-                "dilation_rate": list(self.dilation_rate), "groups": self.groups,
-                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _serialize_init(self.kernel_initializer),
-                "bias_initializer": _serialize_init(self.bias_initializer),
-                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": _regularizers.serialize(self.activity_regularizer)}
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": list(self.kernel_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": list(self.dilation_rate),
+            "groups": self.groups,
+            "activation": _activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _serialize_init(self.kernel_initializer),
+            "bias_initializer": _serialize_init(self.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+        }
 
 
 class Conv2D(_Conv):
@@ -167,10 +209,22 @@ class Conv2D(_Conv):
     def build(self, input_shape):
         c = self._channels(input_shape)
         pad, self._manual_pad = self._nn_padding()
-        self.conv = nn.Conv2d(c, self.filters, self.kernel_size, stride=self.strides, padding=pad,
-                              dilation=self.dilation_rate, groups=self.groups, bias=self.use_bias)
-        init_param(self.conv.weight, self.kernel_initializer, self.kernel_size + (c // self.groups, self.filters),
-                   _k2_from_keras)
+        self.conv = nn.Conv2d(
+            c,
+            self.filters,
+            self.kernel_size,
+            stride=self.strides,
+            padding=pad,
+            dilation=self.dilation_rate,
+            groups=self.groups,
+            bias=self.use_bias,
+        )
+        init_param(
+            self.conv.weight,
+            self.kernel_initializer,
+            self.kernel_size + (c // self.groups, self.filters),
+            _k2_from_keras,
+        )
         if self.use_bias:
             init_param(self.conv.bias, self.bias_initializer, (self.filters,), lambda a: a)
 
@@ -185,10 +239,22 @@ class Conv1D(_Conv):
         pad, self._manual_pad = self._nn_padding()
         if self.padding == "causal":
             pad, self._manual_pad = 0, True
-        self.conv = nn.Conv1d(c, self.filters, self.kernel_size[0], stride=self.strides[0], padding=pad,
-                              dilation=self.dilation_rate[0], groups=self.groups, bias=self.use_bias)
-        init_param(self.conv.weight, self.kernel_initializer, self.kernel_size + (c // self.groups, self.filters),
-                   _k1)
+        self.conv = nn.Conv1d(
+            c,
+            self.filters,
+            self.kernel_size[0],
+            stride=self.strides[0],
+            padding=pad,
+            dilation=self.dilation_rate[0],
+            groups=self.groups,
+            bias=self.use_bias,
+        )
+        init_param(
+            self.conv.weight,
+            self.kernel_initializer,
+            self.kernel_size + (c // self.groups, self.filters),
+            _k1,
+        )
         if self.use_bias:
             init_param(self.conv.bias, self.bias_initializer, (self.filters,), lambda a: a)
 
@@ -227,9 +293,18 @@ class Conv2DTranspose(_Conv):
         c = self._channels(input_shape)
         pads, outs, self._crops = self._plan()
         self._manual_pad = False
-        self.conv = nn.ConvTranspose2d(c, self.filters, self.kernel_size, stride=self.strides, padding=pads,
-                                       output_padding=outs, bias=self.use_bias)
-        init_param(self.conv.weight, self.kernel_initializer, self.kernel_size + (self.filters, c), _k2_from_keras)
+        self.conv = nn.ConvTranspose2d(
+            c,
+            self.filters,
+            self.kernel_size,
+            stride=self.strides,
+            padding=pads,
+            output_padding=outs,
+            bias=self.use_bias,
+        )
+        init_param(
+            self.conv.weight, self.kernel_initializer, self.kernel_size + (self.filters, c), _k2_from_keras
+        )
         if self.use_bias:
             init_param(self.conv.bias, self.bias_initializer, (self.filters,), lambda a: a)
 
@@ -237,7 +312,7 @@ class Conv2DTranspose(_Conv):
         y = self.conv(self._to_cf(inputs))
         if any(self._crops):
             h, w = y.shape[2], y.shape[3]
-            y = y[:, :, :h - self._crops[0], :w - self._crops[1]]
+            y = y[:, :, : h - self._crops[0], : w - self._crops[1]]
         return self.activation(self._from_cf(y))
 
     def compute_output_shape(self, input_shape):

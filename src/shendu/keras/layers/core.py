@@ -1,4 +1,5 @@
 """Core layers: Dense, Activation, Dropout, Flatten, Reshape, Permute, RepeatVector, Lambda."""
+
 import numpy as np
 
 from ... import nn, ops
@@ -7,7 +8,17 @@ from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec
 
-__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector", "Lambda", "Identity"]
+__all__ = [
+    "Dense",
+    "Activation",
+    "Dropout",
+    "Flatten",
+    "Reshape",
+    "Permute",
+    "RepeatVector",
+    "Lambda",
+    "Identity",
+]
 
 
 def _serialize_init(x):
@@ -30,9 +41,20 @@ class Dense(Layer):
     Keras layout: kernel (in, units), bias (units,). Inside is an ``nn.Linear`` holding weight (units, in).
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
@@ -48,8 +70,9 @@ class Dense(Layer):
     def build(self, input_shape):
         in_dim = input_shape[-1]
         if in_dim is None:
-            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got shape "
-                             f"{input_shape}")
+            raise ValueError(
+                f"Dense '{self.name}': the last axis of the input must be known, got shape {input_shape}"
+            )
         self.linear = nn.Linear(int(in_dim), self.units, bias=self.use_bias)
         init_param(self.linear.weight, self.kernel_initializer, (in_dim, self.units), _T)
         if self.use_bias:
@@ -76,13 +99,17 @@ class Dense(Layer):
         return tuple(input_shape[:-1]) + (self.units,)
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _serialize_init(self.kernel_initializer),
-                "bias_initializer": _serialize_init(self.bias_initializer),
-                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": _regularizers.serialize(self.activity_regularizer)}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": _activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _serialize_init(self.kernel_initializer),
+            "bias_initializer": _serialize_init(self.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+        }
 
 
 class Activation(Layer):
@@ -120,7 +147,9 @@ class Dropout(Layer):
         if not 0 <= float(rate) <= 1:
             raise ValueError(f"Dropout: rate must be in [0, 1], got {rate!r}")
         if noise_shape is not None:
-            raise NotImplementedError("Dropout(noise_shape=...) is not supported; use SpatialDropout-free code")
+            raise NotImplementedError(
+                "Dropout(noise_shape=...) is not supported; use SpatialDropout-free code"
+            )
         self.rate = float(rate)
         self.seed = seed
         self.dropout = nn.Dropout(p=self.rate)
@@ -174,13 +203,19 @@ class Reshape(Layer):
                 total = int(np.prod(known))
                 rest = int(np.prod([d for d in target if d != -1]))
                 if rest == 0 or total % rest:
-                    raise ValueError(f"Reshape '{self.name}': cannot reshape {input_shape} into {self.target_shape}")
+                    raise ValueError(
+                        f"Reshape '{self.name}': cannot reshape {input_shape} into {self.target_shape}"
+                    )
                 target[target.index(-1)] = total // rest
             else:
                 target[target.index(-1)] = None
-        elif all(d is not None for d in input_shape[1:]) and int(np.prod(input_shape[1:])) != int(np.prod(target)):
-            raise ValueError(f"Reshape '{self.name}': total size of the new shape {self.target_shape} must equal "
-                             f"the size of the input {tuple(input_shape[1:])}")
+        elif all(d is not None for d in input_shape[1:]) and int(np.prod(input_shape[1:])) != int(
+            np.prod(target)
+        ):
+            raise ValueError(
+                f"Reshape '{self.name}': total size of the new shape {self.target_shape} must equal "
+                f"the size of the input {tuple(input_shape[1:])}"
+            )
         return (input_shape[0],) + tuple(target)
 
     def get_config(self):
@@ -247,5 +282,8 @@ class Lambda(Layer):
         return super().compute_output_shape(input_shape)
 
     def get_config(self):
-        return {**super().get_config(), "function": getattr(self.function, "__name__", "<lambda>"),
-                "arguments": self.arguments}
+        return {
+            **super().get_config(),
+            "function": getattr(self.function, "__name__", "<lambda>"),
+            "arguments": self.arguments,
+        }

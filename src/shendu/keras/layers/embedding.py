@@ -1,4 +1,5 @@
 """Embedding: integer token ids (batch, steps) -> vectors (batch, steps, output_dim)."""
+
 import numpy as np
 
 from ... import nn
@@ -19,15 +20,26 @@ class Embedding(Layer):
     ``mask_zero`` is accepted; padded positions are not skipped by later layers (see docs/keras.md).
     """
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
-                 activity_regularizer=None, embeddings_constraint=None, mask_zero=False, input_length=None,
-                 **kwargs):
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        activity_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        input_length=None,
+        **kwargs,
+    ):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         if self.input_dim <= 0 or self.output_dim <= 0:
-            raise ValueError(f"Embedding: input_dim and output_dim must be positive, got {input_dim}, {output_dim}")
+            raise ValueError(
+                f"Embedding: input_dim and output_dim must be positive, got {input_dim}, {output_dim}"
+            )
         self.embeddings_initializer = _initializers.get(embeddings_initializer)
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
         self.mask_zero = bool(mask_zero)
@@ -36,8 +48,9 @@ class Embedding(Layer):
 
     def build(self, input_shape=None):
         self.embedding = nn.Embedding(self.input_dim, self.output_dim)
-        init_param(self.embedding.weight, self.embeddings_initializer, (self.input_dim, self.output_dim),
-                   lambda a: a)
+        init_param(
+            self.embedding.weight, self.embeddings_initializer, (self.input_dim, self.output_dim), lambda a: a
+        )
 
     def _input_dtype(self):
         return "int64"
@@ -50,30 +63,38 @@ class Embedding(Layer):
             return inputs
         data = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
         if data.dtype.kind not in "iu":
-            data = data.astype(np.int64)     # Keras casts float ids (e.g. from pad_sequences(dtype=float))
+            data = data.astype(np.int64)  # Keras casts float ids (e.g. from pad_sequences(dtype=float))
         return Tensor(data)
 
     def call(self, inputs):
         ids = inputs.data
         if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
             bad = int(ids.max()) if ids.max() >= self.input_dim else int(ids.min())
-            raise IndexError(f"Embedding '{self.name}': token id {bad} is outside [0, {self.input_dim}); "
-                             f"input_dim must be larger than the largest id (e.g. len(word_index) + 1)")
+            raise IndexError(
+                f"Embedding '{self.name}': token id {bad} is outside [0, {self.input_dim}); "
+                f"input_dim must be larger than the largest id (e.g. len(word_index) + 1)"
+            )
         return self.embedding(inputs)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
     def _weight_specs(self):
-        return [WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer)] + \
-            self._extra_specs
+        return [
+            WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer)
+        ] + self._extra_specs
 
     @property
     def embeddings(self):
         return self.embedding.weight
 
     def get_config(self):
-        return {**super().get_config(), "input_dim": self.input_dim, "output_dim": self.output_dim,
-                "embeddings_initializer": _serialize_init(self.embeddings_initializer),
-                "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
-                "mask_zero": self.mask_zero, "input_length": self.input_length}
+        return {
+            **super().get_config(),
+            "input_dim": self.input_dim,
+            "output_dim": self.output_dim,
+            "embeddings_initializer": _serialize_init(self.embeddings_initializer),
+            "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
+            "mask_zero": self.mask_zero,
+            "input_length": self.input_length,
+        }

@@ -1,9 +1,27 @@
-"""Layers that combine a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot."""
+"""Layers that combine a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum,
+Concatenate, Dot."""
+
 from ... import ops
 from .base import Layer
 
-__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot",
-           "add", "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
+__all__ = [
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "Dot",
+    "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
+    "concatenate",
+    "dot",
+]
 
 
 def _broadcast_shape(shapes, name):
@@ -14,14 +32,16 @@ def _broadcast_shape(shapes, name):
             raise ValueError(f"{name}: inputs with shapes {shapes} cannot be combined")
         out.append(known.pop() if known else (None if None in dims else 1))
     longest = max(shapes, key=len)
-    return tuple(longest[:len(longest) - len(out)]) + tuple(out[::-1])
+    return tuple(longest[: len(longest) - len(out)]) + tuple(out[::-1])
 
 
 class _Merge(Layer):
     def _check(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
-                             f"inputs, got {type(inputs).__name__}")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
+                f"inputs, got {type(inputs).__name__}"
+            )
 
     def build(self, input_shape):
         self._check(input_shape)
@@ -106,7 +126,9 @@ class Concatenate(_Merge):
         shapes = [tuple(s) for s in input_shape]
         nd = len(shapes[0])
         if any(len(s) != nd for s in shapes):
-            raise ValueError(f"Concatenate '{self.name}': inputs must have the same rank, got shapes {shapes}")
+            raise ValueError(
+                f"Concatenate '{self.name}': inputs must have the same rank, got shapes {shapes}"
+            )
         ax = self.axis % nd
         out = list(shapes[0])
         for i in range(nd):
@@ -116,8 +138,10 @@ class Concatenate(_Merge):
             else:
                 known = {s[i] for s in shapes if s[i] is not None}
                 if len(known) > 1:
-                    raise ValueError(f"Concatenate '{self.name}' requires inputs with matching shapes except for "
-                                     f"the concatenation axis; got shapes {shapes}")
+                    raise ValueError(
+                        f"Concatenate '{self.name}' requires inputs with matching shapes except for "
+                        f"the concatenation axis; got shapes {shapes}"
+                    )
                 out[i] = known.pop() if known else None
         return tuple(out)
 
@@ -151,12 +175,21 @@ class Dot(_Merge):
 def _functional(cls):
     def fn(inputs, **kwargs):
         return cls(**kwargs)(inputs)
+
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = f"``{cls.__name__}(**kwargs)(inputs)``."
     return fn
 
 
-add, subtract, multiply, average = _functional(Add), _functional(Subtract), _functional(Multiply), \
-    _functional(Average)
-maximum, minimum, concatenate, dot = _functional(Maximum), _functional(Minimum), _functional(Concatenate), \
-    _functional(Dot)
+add, subtract, multiply, average = (
+    _functional(Add),
+    _functional(Subtract),
+    _functional(Multiply),
+    _functional(Average),
+)
+maximum, minimum, concatenate, dot = (
+    _functional(Maximum),
+    _functional(Minimum),
+    _functional(Concatenate),
+    _functional(Dot),
+)

@@ -3,6 +3,7 @@
 Keras's moving average ``moving = moving·momentum + batch·(1 − momentum)`` is PyTorch's with
 momentum 1 − 0.99, so the ``nn.BatchNorm`` inside gets ``momentum=1 - momentum``.
 """
+
 import numpy as np
 
 from ... import nn, ops
@@ -21,10 +22,24 @@ class BatchNormalization(Layer):
     A layer set ``trainable = False`` also runs in inference mode, as in Keras (fine-tuning rule).
     """
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
-                 synchronized=False, **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        synchronized=False,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if isinstance(axis, (list, tuple)):
             if len(axis) != 1:
@@ -47,8 +62,10 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization '{self.name}': cannot normalise over the batch axis")
         c = input_shape[self._axis]
         if c is None:
-            raise ValueError(f"BatchNormalization '{self.name}': the axis {self.axis} of the input must be known, "
-                             f"got shape {input_shape}")
+            raise ValueError(
+                f"BatchNormalization '{self.name}': the axis {self.axis} of the input must be known, "
+                f"got shape {input_shape}"
+            )
         self._ndim = nd
         bn_cls = nn.BatchNorm2d if nd == 4 else nn.BatchNorm1d
         self.bn = bn_cls(int(c), eps=self.epsilon, momentum=1.0 - self.momentum)
@@ -91,26 +108,44 @@ class BatchNormalization(Layer):
             specs.append(WeightSpec("gamma", self.bn.weight, regularizer=self.gamma_regularizer))
         if self.center:
             specs.append(WeightSpec("beta", self.bn.bias, regularizer=self.beta_regularizer))
-        specs += [WeightSpec("moving_mean", self.bn.running_mean, state=True),
-                  WeightSpec("moving_variance", self.bn.running_var, state=True)]
+        specs += [
+            WeightSpec("moving_mean", self.bn.running_mean, state=True),
+            WeightSpec("moving_variance", self.bn.running_var, state=True),
+        ]
         return specs + self._extra_specs
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-                "center": self.center, "scale": self.scale,
-                "beta_initializer": _serialize_init(self.beta_initializer),
-                "gamma_initializer": _serialize_init(self.gamma_initializer),
-                "moving_mean_initializer": _serialize_init(self.moving_mean_initializer),
-                "moving_variance_initializer": _serialize_init(self.moving_variance_initializer),
-                "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
-                "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer)}
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": _serialize_init(self.beta_initializer),
+            "gamma_initializer": _serialize_init(self.gamma_initializer),
+            "moving_mean_initializer": _serialize_init(self.moving_mean_initializer),
+            "moving_variance_initializer": _serialize_init(self.moving_variance_initializer),
+            "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+        }
 
 
 class LayerNormalization(Layer):
     """Normalise each sample over the last axis: gamma·(x − μ)/√(σ² + ε) + beta (epsilon 1e-3)."""
 
-    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        **kwargs,
+    ):
         kwargs.pop("beta_constraint", None)
         kwargs.pop("gamma_constraint", None)
         super().__init__(**kwargs)
@@ -150,6 +185,12 @@ class LayerNormalization(Layer):
         return specs + self._extra_specs
 
     def get_config(self):
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-                "scale": self.scale, "beta_initializer": _serialize_init(self.beta_initializer),
-                "gamma_initializer": _serialize_init(self.gamma_initializer)}
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": _serialize_init(self.beta_initializer),
+            "gamma_initializer": _serialize_init(self.gamma_initializer),
+        }

@@ -1,4 +1,5 @@
 """Pooling, resizing and padding layers on channels-last data (``nn`` pooling modules inside)."""
+
 import numpy as np
 
 from ... import nn, ops
@@ -6,11 +7,30 @@ from ...tensor import Tensor
 from .base import Layer
 from .conv import _tuple, conv_output_length, same_padding
 
-__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "UpSampling1D", "UpSampling2D",
-           "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D",
-           "MaxPool1D", "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-           "GlobalMaxPool1D", "GlobalMaxPool2D"]
+__all__ = [
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "UpSampling1D",
+    "UpSampling2D",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "Cropping1D",
+    "Cropping2D",
+    "MaxPool1D",
+    "MaxPool2D",
+    "AvgPool1D",
+    "AvgPool2D",
+    "GlobalAvgPool1D",
+    "GlobalAvgPool2D",
+    "GlobalMaxPool1D",
+    "GlobalMaxPool2D",
+]
 
 
 class _Channels(Layer):
@@ -20,7 +40,9 @@ class _Channels(Layer):
         super().__init__(**kwargs)
         self.data_format = data_format or "channels_last"
         if self.data_format not in ("channels_last", "channels_first"):
-            raise ValueError(f"{type(self).__name__}: data_format must be 'channels_last' or 'channels_first'")
+            raise ValueError(
+                f"{type(self).__name__}: data_format must be 'channels_last' or 'channels_first'"
+            )
 
     def _to_cf(self, x):
         if self.data_format == "channels_first":
@@ -55,8 +77,9 @@ class _Pooling(_Channels):
         super().__init__(data_format, **kwargs)
         r = self._rank
         self.pool_size = _tuple(pool_size, r, f"{type(self).__name__}: pool_size")
-        self.strides = _tuple(strides, r, f"{type(self).__name__}: strides") if strides is not None \
-            else self.pool_size
+        self.strides = (
+            _tuple(strides, r, f"{type(self).__name__}: strides") if strides is not None else self.pool_size
+        )
         self.padding = str(padding).lower()
         if self.padding not in ("valid", "same"):
             raise ValueError(f"{type(self).__name__}: padding must be 'valid' or 'same', got {padding!r}")
@@ -68,8 +91,9 @@ class _Pooling(_Channels):
             self.pool = (nn.AvgPool2d if r == 2 else nn.AvgPool1d)(k, s)
 
     def _same_widths(self, x_cf):
-        return [(0, 0), (0, 0)] + [same_padding(n, k, s) for n, k, s in
-                                   zip(x_cf.shape[2:], self.pool_size, self.strides)]
+        return [(0, 0), (0, 0)] + [
+            same_padding(n, k, s) for n, k, s in zip(x_cf.shape[2:], self.pool_size, self.strides)
+        ]
 
     def call(self, inputs):
         x = self._to_cf(inputs)
@@ -78,19 +102,25 @@ class _Pooling(_Channels):
             if any(w != (0, 0) for w in widths):
                 if self._kind == "max":
                     x = ops.pad(x, widths, value=-np.inf)
-                else:   # average over the cells inside the input only, as TensorFlow does
+                else:  # average over the cells inside the input only, as TensorFlow does
                     ones = Tensor(np.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype))
                     return self._from_cf(self.pool(ops.pad(x, widths)) / self.pool(ops.pad(ones, widths)))
         return self._from_cf(self.pool(x))
 
     def compute_output_shape(self, input_shape):
-        spatial = [conv_output_length(n, k, self.padding, s) for n, k, s in
-                   zip(self._spatial(input_shape), self.pool_size, self.strides)]
+        spatial = [
+            conv_output_length(n, k, self.padding, s)
+            for n, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides)
+        ]
         return self._pack(input_shape[0], spatial, self._channels(input_shape))
 
     def get_config(self):
-        return {**super().get_config(), "pool_size": list(self.pool_size), "strides": list(self.strides),
-                "padding": self.padding}
+        return {
+            **super().get_config(),
+            "pool_size": list(self.pool_size),
+            "strides": list(self.strides),
+            "padding": self.padding,
+        }
 
 
 class MaxPooling2D(_Pooling):
@@ -126,8 +156,11 @@ class _Global(_Channels):
         self.keepdims = bool(keepdims)
 
     def _axes(self):
-        return tuple(range(2, 2 + self._rank)) if self.data_format == "channels_first" \
+        return (
+            tuple(range(2, 2 + self._rank))
+            if self.data_format == "channels_first"
             else tuple(range(1, 1 + self._rank))
+        )
 
     def call(self, inputs):
         reduce = ops.mean if self._kind == "avg" else ops.max
@@ -167,13 +200,15 @@ class GlobalMaxPooling1D(_Global):
 
 
 class UpSampling2D(_Channels):
-    """Repeat rows and columns ``size`` times (nearest neighbour): (batch, H, W, C) -> (batch, H·a, W·b, C)."""
+    """Repeat rows and columns ``size`` times (nearest neighbour):
+    (batch, H, W, C) -> (batch, H·a, W·b, C)."""
 
     def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
         super().__init__(data_format, **kwargs)
         if interpolation != "nearest":
-            raise NotImplementedError(f"UpSampling2D: interpolation={interpolation!r} is not supported; "
-                                      "use 'nearest'")
+            raise NotImplementedError(
+                f"UpSampling2D: interpolation={interpolation!r} is not supported; use 'nearest'"
+            )
         self.size = _tuple(size, 2, "UpSampling2D: size")
         self.interpolation = interpolation
         self.upsample = nn.Upsample(scale_factor=tuple(float(s) for s in self.size), mode="nearest")
@@ -240,7 +275,9 @@ class ZeroPadding2D(_Channels):
         return ops.pad(inputs, self._widths())
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if n is None else n + a + b for n, (a, b) in zip(self._spatial(input_shape), self.padding)]
+        spatial = [
+            None if n is None else n + a + b for n, (a, b) in zip(self._spatial(input_shape), self.padding)
+        ]
         return self._pack(input_shape[0], spatial, self._channels(input_shape))
 
     def get_config(self):
@@ -271,7 +308,9 @@ class Cropping2D(ZeroPadding2D):
         return inputs[tuple(key)]
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if n is None else n - a - b for n, (a, b) in zip(self._spatial(input_shape), self.padding)]
+        spatial = [
+            None if n is None else n - a - b for n, (a, b) in zip(self._spatial(input_shape), self.padding)
+        ]
         return self._pack(input_shape[0], spatial, self._channels(input_shape))
 
     def get_config(self):

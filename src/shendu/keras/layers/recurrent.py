@@ -11,6 +11,7 @@ Each wraps a one-layer ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU(batch_first=True)``. 
 Keras's initialisation: glorot_uniform kernels, orthogonal recurrent kernels, zero biases, and the
 LSTM forget gate's bias at 1 (``unit_forget_bias``).
 """
+
 import warnings
 
 import numpy as np
@@ -33,7 +34,7 @@ def _T(a):
 def _swap_rz(rows):
     """Swap the first two gate blocks along axis 0 (PyTorch r, z, n <-> Keras z, r, h)."""
     u = rows.shape[0] // 3
-    return np.concatenate([rows[u:2 * u], rows[:u], rows[2 * u:]], axis=0)
+    return np.concatenate([rows[u : 2 * u], rows[:u], rows[2 * u :]], axis=0)
 
 
 def _gru_to_keras(w):
@@ -59,8 +60,10 @@ class _GRUBiasSpec(WeightSpec):
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
         if value.shape != self.shape:
-            raise ValueError(f"Layer '{layer_name}': weight '{self.name}' has shape {self.shape}, but the value "
-                             f"given has shape {tuple(value.shape)}")
+            raise ValueError(
+                f"Layer '{layer_name}': weight '{self.name}' has shape {self.shape}, but the value "
+                f"given has shape {tuple(value.shape)}"
+            )
         self.tensor.data[...] = _swap_rz(value[0])
         self.second.data[...] = _swap_rz(value[1])
 
@@ -73,12 +76,32 @@ class _RNN(Layer):
     _mode = "RNN"
     _gates = 1
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, time_major=False, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        time_major=False,
+        **kwargs,
+    ):
         kwargs.pop("seed", None)
         kwargs.pop("implementation", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
@@ -97,7 +120,9 @@ class _RNN(Layer):
         if stateful:
             raise NotImplementedError(f"{name}: stateful=True is not supported; pass initial_state= instead")
         if time_major:
-            raise NotImplementedError(f"{name}: time_major=True is not supported; inputs are (batch, steps, ...)")
+            raise NotImplementedError(
+                f"{name}: time_major=True is not supported; inputs are (batch, steps, ...)"
+            )
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.recurrent_initializer = _initializers.get(recurrent_initializer)
@@ -108,8 +133,11 @@ class _RNN(Layer):
         self.dropout_rate = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         if self.recurrent_dropout:
-            warnings.warn(f"{name}: recurrent_dropout={recurrent_dropout} is ignored (the recurrent step runs as "
-                          "one fused operation); dropout on the inputs is applied", stacklevel=2)
+            warnings.warn(
+                f"{name}: recurrent_dropout={recurrent_dropout} is ignored (the recurrent step runs as "
+                "one fused operation); dropout on the inputs is applied",
+                stacklevel=2,
+            )
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -122,13 +150,20 @@ class _RNN(Layer):
             return nn.LSTM(n_in, self.units, bias=self.use_bias, batch_first=True)
         if self._mode == "GRU":
             return nn.GRU(n_in, self.units, bias=self.use_bias, batch_first=True)
-        return nn.RNN(n_in, self.units, nonlinearity=_activations.serialize(self.activation), bias=self.use_bias,
-                      batch_first=True)
+        return nn.RNN(
+            n_in,
+            self.units,
+            nonlinearity=_activations.serialize(self.activation),
+            bias=self.use_bias,
+            batch_first=True,
+        )
 
     def build(self, input_shape):
         n_in = input_shape[-1]
         if n_in is None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': the feature axis must be known, got {input_shape}")
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': the feature axis must be known, got {input_shape}"
+            )
         n_in, u, g = int(n_in), self.units, self._gates
         self.rnn = self._make_module(n_in)
         to_k, from_k = (_gru_to_keras, _gru_from_keras) if self._mode == "GRU" else (_T, _T)
@@ -141,16 +176,25 @@ class _RNN(Layer):
         u = self.units
         init_param(self.rnn.bias_ih_l0, self.bias_initializer, (u,), lambda a: a)
         self.rnn.bias_hh_l0.data[...] = 0
-        self.rnn.bias_hh_l0.requires_grad = False     # Keras has a single bias
+        self.rnn.bias_hh_l0.requires_grad = False  # Keras has a single bias
 
     def _weight_specs(self):
         to_k, from_k = (_gru_to_keras, _gru_from_keras) if self._mode == "GRU" else (_T, _T)
-        specs = [WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer),
-                 WeightSpec("recurrent_kernel", self.rnn.weight_hh_l0, to_k, from_k,
-                            regularizer=self.recurrent_regularizer)]
+        specs = [
+            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer),
+            WeightSpec(
+                "recurrent_kernel",
+                self.rnn.weight_hh_l0,
+                to_k,
+                from_k,
+                regularizer=self.recurrent_regularizer,
+            ),
+        ]
         if self.use_bias:
             if self._mode == "GRU":
-                specs.append(_GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer))
+                specs.append(
+                    _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
+                )
             else:
                 specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer))
         return specs + self._extra_specs
@@ -175,8 +219,10 @@ class _RNN(Layer):
             states = [ops.unsqueeze(s, 0) for s in states]
             need = 2 if self._mode == "LSTM" else 1
             if len(states) != need:
-                raise ValueError(f"{type(self).__name__} '{self.name}': initial_state needs {need} tensor(s) of "
-                                 f"shape (batch, {self.units}), got {len(states)}")
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': initial_state needs {need} tensor(s) of "
+                    f"shape (batch, {self.units}), got {len(states)}"
+                )
             hx = tuple(states) if self._mode == "LSTM" else states[0]
         out, state = self.rnn(x, hx)
         if self._mode == "LSTM":
@@ -188,7 +234,7 @@ class _RNN(Layer):
         return [y] + states if self.return_state else y
 
     def compute_output_shape(self, input_shape):
-        if not _is_shape(input_shape):   # called with [inputs, *initial_state]
+        if not _is_shape(input_shape):  # called with [inputs, *initial_state]
             input_shape = input_shape[0]
         batch, steps = input_shape[0], input_shape[1]
         y = (batch, steps, self.units) if self.return_sequences else (batch, self.units)
@@ -198,17 +244,23 @@ class _RNN(Layer):
         return y
 
     def get_config(self):
-        return {**super().get_config(), "units": self.units,
-                "activation": _activations.serialize(self.activation), "use_bias": self.use_bias,
-                "kernel_initializer": _serialize_init(self.kernel_initializer),
-                "recurrent_initializer": _serialize_init(self.recurrent_initializer),
-                "bias_initializer": _serialize_init(self.bias_initializer),
-                "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-                "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
-                "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
-                "dropout": self.dropout_rate, "recurrent_dropout": self.recurrent_dropout,
-                "return_sequences": self.return_sequences, "return_state": self.return_state,
-                "go_backwards": self.go_backwards}
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "activation": _activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _serialize_init(self.kernel_initializer),
+            "recurrent_initializer": _serialize_init(self.recurrent_initializer),
+            "bias_initializer": _serialize_init(self.bias_initializer),
+            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "dropout": self.dropout_rate,
+            "recurrent_dropout": self.recurrent_dropout,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+        }
 
 
 class SimpleRNN(_RNN):
@@ -226,7 +278,9 @@ class LSTM(_RNN):
 
     _mode, _gates = "LSTM", 4
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
+    def __init__(
+        self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs
+    ):
         super().__init__(units, activation=activation, recurrent_activation=recurrent_activation, **kwargs)
         self.unit_forget_bias = bool(unit_forget_bias)
 
@@ -235,17 +289,23 @@ class LSTM(_RNN):
         base = self.bias_initializer
         chosen = base
         if self.unit_forget_bias:
+
             def values(shape, dtype=None):
-                return np.concatenate([base((u,), dtype), np.ones(u, dtype=dtype or "float32"),
-                                       base((2 * u,), dtype)])
+                return np.concatenate(
+                    [base((u,), dtype), np.ones(u, dtype=dtype or "float32"), base((2 * u,), dtype)]
+                )
+
             chosen = _initializers.get(values)
         init_param(self.rnn.bias_ih_l0, chosen, (4 * u,), lambda a: a)
         self.rnn.bias_hh_l0.data[...] = 0
         self.rnn.bias_hh_l0.requires_grad = False
 
     def get_config(self):
-        return {**super().get_config(), "unit_forget_bias": self.unit_forget_bias,
-                "recurrent_activation": _activations.serialize(self.recurrent_activation)}
+        return {
+            **super().get_config(),
+            "unit_forget_bias": self.unit_forget_bias,
+            "recurrent_activation": _activations.serialize(self.recurrent_activation),
+        }
 
 
 class GRU(_RNN):
@@ -255,8 +315,10 @@ class GRU(_RNN):
 
     def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs):
         if not reset_after:
-            raise NotImplementedError("GRU(reset_after=False) is not supported: shendu's GRU applies the reset gate "
-                                      "after the recurrent matrix product (reset_after=True, Keras's default)")
+            raise NotImplementedError(
+                "GRU(reset_after=False) is not supported: shendu's GRU applies the reset gate "
+                "after the recurrent matrix product (reset_after=True, Keras's default)"
+            )
         super().__init__(units, activation=activation, recurrent_activation=recurrent_activation, **kwargs)
         self.reset_after = True
 
@@ -266,5 +328,8 @@ class GRU(_RNN):
         _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0).set(keras_bias, self.name)
 
     def get_config(self):
-        return {**super().get_config(), "reset_after": True,
-                "recurrent_activation": _activations.serialize(self.recurrent_activation)}
+        return {
+            **super().get_config(),
+            "reset_after": True,
+            "recurrent_activation": _activations.serialize(self.recurrent_activation),
+        }

@@ -1,4 +1,5 @@
 """Layer wrappers: Bidirectional (a forward and a backward copy of an RNN) and TimeDistributed."""
+
 from ... import ops
 from .base import Layer, _is_shape
 
@@ -22,16 +23,20 @@ class Bidirectional(Layer):
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if merge_mode not in ("concat", "sum", "mul", "ave", None):
-            raise ValueError(f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, "
-                             f"got {merge_mode!r}")
+            raise ValueError(
+                f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
+            )
         if not isinstance(layer, Layer) or not hasattr(layer, "return_sequences"):
             raise ValueError(f"Bidirectional needs a recurrent layer (LSTM, GRU, SimpleRNN), got {layer!r}")
         if "input_shape" not in kwargs and layer._batch_input_shape is not None:
             kwargs["batch_input_shape"] = layer._batch_input_shape
         super().__init__(weights=weights, **kwargs)
         self.forward_layer = _clone_layer(layer, name="forward_" + layer.name)
-        self.backward_layer = backward_layer if backward_layer is not None else \
-            _clone_layer(layer, name="backward_" + layer.name, go_backwards=not layer.go_backwards)
+        self.backward_layer = (
+            backward_layer
+            if backward_layer is not None
+            else _clone_layer(layer, name="backward_" + layer.name, go_backwards=not layer.go_backwards)
+        )
         self.merge_mode = merge_mode
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -92,6 +97,7 @@ class Bidirectional(Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         from . import deserialize
+
         config = dict(config)
         config["layer"] = deserialize(config["layer"], custom_objects)
         return cls(**config)
@@ -108,8 +114,10 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape):
         if len(input_shape) < 3:
-            raise ValueError(f"TimeDistributed '{self.name}': the input needs at least 3 axes "
-                             f"(batch, steps, ...), got {input_shape}")
+            raise ValueError(
+                f"TimeDistributed '{self.name}': the input needs at least 3 axes "
+                f"(batch, steps, ...), got {input_shape}"
+            )
         self.layer._maybe_build((None,) + tuple(input_shape[2:]))
 
     def call(self, inputs, training=None):
@@ -125,12 +133,15 @@ class TimeDistributed(Layer):
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
 
     def get_config(self):
-        return {**super().get_config(),
-                "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()}}
+        return {
+            **super().get_config(),
+            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
+        }
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         from . import deserialize
+
         config = dict(config)
         config["layer"] = deserialize(config["layer"], custom_objects)
         return cls(**config)

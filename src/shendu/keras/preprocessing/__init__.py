@@ -1,4 +1,6 @@
-"""``shendu.keras.preprocessing``: ``text.Tokenizer``, ``sequence.pad_sequences`` (tf.keras 2's module paths)."""
+"""``shendu.keras.preprocessing``: ``text.Tokenizer``, ``sequence.pad_sequences`` (tf.keras 2's
+module paths)."""
+
 from . import sequence, text
 
 __all__ = ["text", "sequence"]
