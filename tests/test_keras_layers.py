@@ -330,3 +330,60 @@ def test_evaluate_and_on_batch_return_shapes():
     plain = models.Sequential([layers.Dense(1, input_shape=(4,))])
     plain.compile(optimizer="sgd", loss="mse")
     assert isinstance(plain.evaluate(x, np.ones((6, 1)), verbose=0), float)
+
+
+def test_assorted_layers_train_in_small_models():
+    set_random_seed(9)
+    rng = np.random.default_rng(0)
+    # a 1-D convolutional classifier
+    seqs = rng.normal(size=(16, 12, 3)).astype("float32")
+    conv1d = models.Sequential([layers.Conv1D(4, 3, padding="causal", activation="relu", input_shape=(12, 3)),
+                                layers.MaxPooling1D(2), layers.GlobalAveragePooling1D(), layers.Dense(2)])
+    assert conv1d.output_shape == (None, 2)
+    conv1d.compile(optimizer="adam", loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                   metrics=["accuracy"])
+    conv1d.fit(seqs, rng.integers(0, 2, 16), epochs=1, verbose=0)
+    # a convolutional autoencoder
+    images = rng.random((8, 8, 8, 1)).astype("float32")
+    inp = Input(shape=(8, 8, 1))
+    h = layers.Conv2D(4, 3, strides=2, padding="same")(inp)
+    h = layers.LeakyReLU(alpha=0.2)(h)
+    h = layers.Conv2DTranspose(4, 3, strides=2, padding="same", activation="relu")(h)
+    h = layers.UpSampling2D()(layers.AveragePooling2D()(h))
+    out = layers.Conv2D(1, 3, padding="same", activation="sigmoid")(layers.ZeroPadding2D(0)(h))
+    auto = Model(inp, out)
+    assert auto.output_shape == (None, 8, 8, 1)
+    auto.compile(optimizer="adam", loss="binary_crossentropy")
+    before = auto.evaluate(images, images, verbose=0)
+    auto.fit(images, images, epochs=3, verbose=0)
+    assert auto.evaluate(images, images, verbose=0) < before
+    # Reshape / Permute / RepeatVector / input_dim
+    seq2 = models.Sequential([layers.Dense(6, input_dim=4), layers.Reshape((2, 3)), layers.Permute((2, 1)),
+                              layers.Flatten(), layers.RepeatVector(2), layers.SimpleRNN(3)])
+    assert seq2.output_shape == (None, 3)
+    assert seq2.predict(rng.normal(size=(5, 4)), verbose=0).shape == (5, 3)
+
+
+def test_custom_layer_with_add_weight_and_add_loss():
+    class Scale(layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+
+        def build(self, input_shape):
+            self.w = self.add_weight(name="w", shape=(input_shape[-1],), initializer="ones", trainable=True)
+            self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False)
+            super().build(input_shape)
+
+        def call(self, inputs):
+            self.add_loss((self.w * self.w).sum() * 0.0)
+            return inputs * self.w
+
+    layer = Scale()
+    model = models.Sequential([layer, layers.Dense(1)])
+    x = np.ones((4, 3), "float32")
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, np.ones((4, 1), "float32"), epochs=1, verbose=0)
+    assert [w.name for w in layer.weights] == ["w", "count"]
+    assert [w.shape for w in layer.get_weights()] == [(3,), ()]
+    assert len(layer.trainable_weights) == 1 and len(layer.non_trainable_weights) == 1
+    assert len(model.losses) == 1

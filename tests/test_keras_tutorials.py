@@ -194,3 +194,29 @@ def test_model_calls_run_in_inference_mode_unless_training_is_given():
     y = model(x, training=True).numpy()
     assert (y == 0).mean() > 0.3
     assert not model.training
+
+
+def test_keras_dataset_loaders_return_keras_shapes():
+    from conftest import require_path
+
+    from shendu.keras.datasets import fashion_mnist
+
+    require_path("/usr/share/datasets/fashion-mnist", "Fashion-MNIST")
+    (x_train, y_train), (x_test, y_test) = fashion_mnist.load_data(download=False)
+    assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
+    assert y_train.shape == (60000,) and y_train.dtype == np.uint8
+    assert x_test.shape == (10000, 28, 28) and y_test.max() == 9
+
+
+def test_tokenizer_round_trip_through_json_and_utils_names():
+    from shendu.keras.preprocessing.text import tokenizer_from_json
+    from shendu.keras.utils import pad_sequences as utils_pad
+
+    tok = Tokenizer(num_words=50, oov_token="<OOV>")
+    tok.fit_on_texts(["the cat sat", "the dog sat down"])
+    again = tokenizer_from_json(tok.to_json())
+    assert again.word_index == tok.word_index
+    seqs = tok.texts_to_sequences(["the bird sat"])
+    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=5), utils_pad(seqs, maxlen=5))
+    assert pad_sequences(seqs, maxlen=5)[0].tolist() == [0, 0, 2, 1, 3]
+    assert to_categorical([0, 2]).dtype == np.float64
