@@ -198,7 +198,6 @@ def test_model_calls_run_in_inference_mode_unless_training_is_given():
 
 def test_keras_dataset_loaders_return_keras_shapes():
     from conftest import require_path
-
     from shendu.keras.datasets import fashion_mnist
 
     require_path("/usr/share/datasets/fashion-mnist", "Fashion-MNIST")
