@@ -521,7 +521,7 @@ class MaxPool2d(Function):
         disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
         for k, idx in _offset_views(gx, out_hw, kernel, stride, dilation):
             if disjoint:                           # each input cell is in one window at most
-                xp.copyto(gx[idx], g, where=self.arg == k)
+                xp.multiply(g, self.arg == k, out=gx[idx])
             else:
                 gx[idx] += g * (self.arg == k)
         h, w = xshape[2:]
