@@ -162,6 +162,23 @@ def _col2im(cols, padded_shape, out_hw, kernel, stride, dilation, groups):
     return out.reshape(n, hp, wp, c)
 
 
+def _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation):
+    """col2im for one group with the columns laid out per offset: ``parts`` (kH·kW, N·H_out·W_out, C).
+
+    Each offset's slice is contiguous, so every strided addition reads memory in order.
+    """
+    n, hp, wp, c = padded_shape
+    ho, wo = out_hw
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    out = xp.zeros(padded_shape, dtype=parts.dtype)
+    for p in range(kh):
+        rows = slice(p * dh, p * dh + sh * (ho - 1) + 1, sh)
+        for q in range(kw):
+            colsl = slice(q * dw, q * dw + sw * (wo - 1) + 1, sw)
+            out[:, rows, colsl] += parts[p * kw + q].reshape(n, ho, wo, c)
+    return out
+
+
 def _nchw(a):
     """Channels-last (N, H, W, C) memory seen as (N, C, H, W) (a view, no copy)."""
     return a.transpose(0, 3, 1, 2)
@@ -220,9 +237,15 @@ class Conv2d(Function):
         groups = self.groups
         gm = _group_matrix(g.transpose(0, 2, 3, 1), groups)                       # (G, M, C_out/G)
         gx = gw = gb = None
-        if self.needs_grad[0]:
+        if self.needs_grad[0] and groups == 1:
+            # ∂L/∂X_col = G·W_colᵀ computed per kernel offset: (kH·kW, M, C), one batched product
+            kh, kw = kernel
+            wk = self.wcol[0].reshape(kh * kw, -1, self.wcol.shape[2]).transpose(0, 2, 1)
+            dx = _fold_offsets(xp.matmul(gm[0], wk), padded_shape, out_hw, kernel, stride, dilation)
+        elif self.needs_grad[0]:
             dcols = xp.matmul(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
+        if self.needs_grad[0]:
             (t, _), (l, _) = padding
             gx = _nchw(dx[:, t:t + h, l:l + w, :])
         if self.needs_grad[1]:
@@ -230,7 +253,7 @@ class Conv2d(Function):
             dw = xp.matmul(self.cols.transpose(0, 2, 1), gm)                     # (G, K, C_out/G)
             gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
-            gb = g.sum(axis=(0, 2, 3))
+            gb = gm.sum(axis=1).reshape(-1)                                      # Σ over n, i, j
         return gx, gw, gb
 
 
