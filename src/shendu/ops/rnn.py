@@ -220,22 +220,28 @@ def _lstm_local_derivatives(gates, c_prev, tc):
     dA_i = dc_t ⊙ g ⊙ i(1−i),  dA_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  dA_g = dc_t ⊙ i ⊙ (1−g²),
     dA_o = dh_t ⊙ tanh(c_t) ⊙ o(1−o),  and  dc_t = dc_{t+1} ⊙ f_{t+1} + dh_t ⊙ o ⊙ (1 − tanh²(c_t)).
     Returns K (4, T, N, H), the factors multiplying [dc, dc, dc, dh]; f (T, N, H); and
-    o ⊙ (1 − tanh²(c_t)) (T, N, H). Gate-major and contiguous: every line is one fast pass.
+    o ⊙ (1 − tanh²(c_t)) (T, N, H). Gate-major and contiguous, so every line is one fast pass;
+    K is built in place over a copy of the gates, one block at a time.
     """
-    g4 = _gate_major(gates, 4)
-    i, f, g, o = g4
-    k = 1 - g4
-    k *= g4                          # σ(1−σ) for i, f, o (the g block is replaced below)
-    k[0] *= g
-    k[1] *= c_prev
-    xp.multiply(g, g, out=k[2])
-    xp.subtract(1, k[2], out=k[2])
-    k[2] *= i
-    k[3] *= tc
+    k = _gate_major(gates, 4)
+    i, f, g, o = k
+    f_gate = f.copy()
     dc_from_h = tc * tc
     xp.subtract(1, dc_from_h, out=dc_from_h)
     dc_from_h *= o
-    return k, f, dc_from_h
+    tmp = 1 - o
+    o *= tmp
+    o *= tc                          # k_o = tanh(c) ⊙ o(1−o)
+    xp.subtract(1, f, out=tmp)
+    f *= tmp
+    f *= c_prev                      # k_f = c_{t−1} ⊙ f(1−f)
+    xp.multiply(i, g, out=tmp)       # i ⊙ g, before g is overwritten
+    xp.multiply(g, g, out=g)
+    xp.subtract(1, g, out=g)
+    g *= i                           # k_g = i ⊙ (1−g²)
+    xp.subtract(1, i, out=i)
+    i *= tmp                         # k_i = g ⊙ i(1−i)
+    return k, f_gate, dc_from_h
 
 
 class LSTMLayer(Function):
@@ -330,20 +336,23 @@ def _gru_local_derivatives(gates, hg, h_prev):
     dA_n = dh_t ⊙ (1−z) ⊙ (1−n²)                 (input side: a_n;  hidden side: m_n gets dA_n ⊙ r)
     dA_z = dh_t ⊙ (h_{t−1} − n) ⊙ z(1−z)
     dA_r = dA_n ⊙ m_n ⊙ r(1−r)
-    Returns (k_n, k_z, k_r, k_n ⊙ r, z), each (T, N, H) and contiguous.
+    Returns (k_n, k_z, k_r, k_n ⊙ r, z), each (T, N, H) and contiguous, built in place over a
+    gate-major copy of the gates where possible.
     """
     H = h_prev.shape[2]
     r, z, n = _gate_major(gates, 3)
-    one_minus_z = 1 - z
-    k_n = n * n
-    xp.subtract(1, k_n, out=k_n)
-    k_n *= one_minus_z
+    tmp = 1 - z
     k_z = h_prev - n
     k_z *= z
-    k_z *= one_minus_z
-    k_r = hg[..., 2 * H:] * r
-    k_r *= 1 - r
-    return k_n, k_z, k_r, k_n * r, z
+    k_z *= tmp                       # k_z = (h_{t−1} − n) ⊙ z(1−z)
+    xp.multiply(n, n, out=n)
+    xp.subtract(1, n, out=n)
+    n *= tmp                         # k_n = (1−z) ⊙ (1−n²)
+    xp.subtract(1, r, out=tmp)
+    tmp *= r
+    tmp *= hg[..., 2 * H:]           # k_r = m_n ⊙ r(1−r)
+    r *= n                           # k_n ⊙ r
+    return n, k_z, tmp, r, z
 
 
 class GRULayer(Function):
