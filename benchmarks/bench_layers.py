@@ -12,7 +12,7 @@ Fairness:
   NumPy uses (read with threadpoolctl); both are printed.
 - Time: warm-up steps, then the median of ``--repeats`` steps, both frameworks in this process.
 - Memory: each framework runs the same training steps in a fresh subprocess; the figure is the
-  peak resident memory during the steps minus the resident memory just before them (Linux VmHWM,
+  peak resident memory during the steps minus the resident memory just after the imports (Linux VmHWM,
   reset through /proc/self/clear_refs; ru_maxrss where that is not available). It counts every
   allocation (NumPy's and PyTorch's alike), which tracemalloc cannot do for PyTorch.
 The figure to read is the ratio shendu / PyTorch (lower is better; the CNN target is ≤ 1.0).
@@ -185,21 +185,22 @@ def memory_child(framework, batch, kind, steps, threads):
     import torch
 
     torch.set_num_threads(threads)
-    s_step, t_step = cnn_steps(batch, kind)
-    step = s_step if framework == "shendu" else t_step
-    if framework == "shendu":
-        del t_step
-    step()  # first step allocates the optimizer state in both frameworks
     try:
+        # from just after the imports: counts activations, gradients, optimizer state and anything an
+        # allocator keeps for reuse (both frameworks cache freed memory)
         before = _rss_kib("VmRSS")
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")                         # reset the peak (VmHWM) to the current RSS
+        s_step, t_step = cnn_steps(batch, kind)
+        step = s_step if framework == "shendu" else t_step
         for _ in range(steps):
             step()
         extra = _rss_kib("VmHWM") - before
         method = "VmHWM"
     except (OSError, KeyError):
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        s_step, t_step = cnn_steps(batch, kind)
+        step = s_step if framework == "shendu" else t_step
         for _ in range(steps):
             step()
         extra = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
