@@ -34,7 +34,7 @@ def load_dataset(name, limit=None):
     elif name == "digits":
         (x, y), (xt, yt) = datasets.digits()
         classes = datasets.DIGITS_CLASSES
-        x, xt = x.astype(np.float32) / 16.0, xt.astype(np.float32) / 16.0
+        x, xt = x.astype(np.float32), xt.astype(np.float32)  # already scaled to [0, 1]
     else:
         raise SystemExit(f"shendu: unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
     if limit:
