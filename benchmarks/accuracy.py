@@ -21,10 +21,10 @@ import platform
 import time
 
 import numpy as np
-import shendu.nn.functional as F
 
 import shendu as sd
 import shendu.nn as nn
+import shendu.nn.functional as F
 import shendu.optim as optim
 from shendu.data import DataLoader, TensorDataset, datasets, transforms
 
