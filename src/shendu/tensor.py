@@ -197,21 +197,8 @@ class Tensor:
 
     def to(self, *args, **kwargs):
         """``x.to(dtype)``, ``x.to("cpu")``, ``x.to(other_tensor)``; devices other than the CPU raise."""
-        dtype = kwargs.get("dtype")
-        for a in list(args) + [kwargs.get("device")]:
-            if a is None:
-                continue
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
-                continue
-            elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps", "xpu"):
-                raise RuntimeError(f"device {a!r} is not available: this shendu backend runs on the CPU")
-            elif getattr(a, "type", None) == "cpu":
-                continue
-            else:
-                dtype = a
-        return self if dtype is None else _ops().cast(self, as_dtype(dtype))
+        dtype = parse_to_args(args, kwargs)
+        return self if dtype is None else _ops().cast(self, dtype)
 
     def cpu(self):
         return self
@@ -623,6 +610,29 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         return _ops().where(mask, value, self)
+
+
+def parse_to_args(args, kwargs):
+    """The dtype named by ``.to(...)``'s arguments (None if only a device is named).
+
+    Accepts dtypes, dtype names, a tensor (its dtype), and the CPU device as a string or an object
+    with ``.type == "cpu"``; other devices raise, since this backend runs on the CPU.
+    """
+    dtype = kwargs.get("dtype")
+    for a in list(args) + [kwargs.get("device")]:
+        if a is None:
+            continue
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
+            continue
+        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps", "xpu"):
+            raise RuntimeError(f"device {a!r} is not available: this shendu backend runs on the CPU")
+        elif getattr(a, "type", None) == "cpu":
+            continue
+        else:
+            dtype = a
+    return as_dtype(dtype)
 
 
 class MinMaxResult(tuple):

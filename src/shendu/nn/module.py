@@ -21,7 +21,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..backend import xp
-from ..tensor import Tensor, _to_array, as_dtype
+from ..tensor import Tensor, _to_array, as_dtype, parse_to_args
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module"]
@@ -69,24 +69,6 @@ def _to_host_array(value, name):
     except Exception as exc:  # noqa: BLE001
         raise TypeError(f"load_state_dict: value for {name!r} is a {type(value).__name__}, expected a "
                         "Tensor or an array") from exc
-
-
-def _parse_to_args(args, kwargs):
-    dtype = kwargs.get("dtype")
-    for a in list(args) + [kwargs.get("device")]:
-        if a is None:
-            continue
-        if isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
-            continue
-        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps", "xpu"):
-            raise RuntimeError(f"device {a!r} is not available: this shendu backend runs on the CPU")
-        elif getattr(a, "type", None) == "cpu":
-            continue
-        else:
-            dtype = a
-    return as_dtype(dtype)
 
 
 class Module:
@@ -347,7 +329,7 @@ class Module:
     # ----- dtype ------------------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """``to(dtype)`` casts floating-point parameters and buffers in place; ``to("cpu")`` is a no-op."""
-        dtype = _parse_to_args(args, kwargs)
+        dtype = parse_to_args(args, kwargs)
         if dtype is None:
             return self
         if dtype.kind != "f":
