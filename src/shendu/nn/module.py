@@ -21,7 +21,7 @@ from collections import OrderedDict, namedtuple
 import numpy as np
 
 from ..backend import xp
-from ..tensor import Tensor, _to_array, as_dtype, parse_to_args
+from ..tensor import Tensor, _to_array, parse_to_args
 from .parameter import Buffer, Parameter
 
 __all__ = ["Module"]
