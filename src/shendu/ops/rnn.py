@@ -8,21 +8,20 @@ How the work is split, so that Python loops only where the math forces it to:
 
 1. Forward, input side: the input projections of all T steps are ONE matrix product,
    XG = x W_ihᵀ + b  (T·N rows at once).
-2. Forward, recurrent side: a loop over time adds h_{t−1} W_hhᵀ to XG_t and applies the cell.
-   Every gate value is kept: the backward pass needs them.
-3. Backward: the local derivatives of every gate (σ' = σ(1 − σ), tanh' = 1 − tanh², ...) do not
-   depend on the incoming gradient, so they are computed for all steps at once before the loop.
-   The loop over time (newest step first) only carries dh (and dc) back: it fills dA_t, the
-   gradient of the pre-activations at step t, and sends dh_{t−1} = dA_t W_hh back one step.
-4. After the loop, again ONE matrix product each:
+2. Forward, recurrent side: a loop over time adds h_{t−1} W_hhᵀ to XG_t and applies the cell
+   (``_lstm_step``, ``_gru_step``, ``_rnn_step``). Every gate value is kept for the backward pass.
+3. Backward: a loop over time, newest step first, carries dh (and dc) back. At each step the cell's
+   backward (``_lstm_step_backward``, ...) turns them into dA_t, the gradient of that step's
+   pre-activations, and dh_{t−1} = dA_t W_hh goes one step further back.
+4. After the loop, ONE matrix product each:
    dW_hh = Σ_t dA_tᵀ h_{t−1},  dW_ih = Σ_t dA_tᵀ x_t,  dx = dA W_ih,  db = Σ_t Σ_n dA_t.
 
 ``reverse=True`` runs the same recurrence from the last step to the first (the backward direction
 of a bidirectional layer): no copy of x is made, only the order of the loop changes.
 
-Sigmoids are evaluated as σ(a) = 1 / (1 + e^(−a)). The minus sign is folded into the rows of the
-weights before the loop, so each step spends one ``exp`` on all its sigmoid gates; e^(−a) may
-overflow to inf for very negative a, which gives σ = 0 exactly (the overflow warning is silenced).
+Sigmoids are evaluated as σ(a) = ½ + ½·tanh(a/2) (exact, and never overflows). The ½ inside the
+tanh is folded into the rows of the weights before the loop, so one ``tanh`` call per step
+serves every gate of the cell.
 """
 import numpy as np
 
@@ -105,35 +104,24 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
     gx = dA_x.reshape(T * N, -1)
     gh = dA_h.reshape(T * N, -1)
     dx = xp.matmul(gx, w_ih).reshape(T, N, n_in) if need[0] else None
-    dw_ih = xp.matmul(gx.T, x.reshape(T * N, n_in)) if need[w] else None
+    dw_ih = xp.matmul(x.reshape(T * N, n_in).T, gx).T if need[w] else None
     dw_hh = xp.matmul(gh.T, h_prev.reshape(T * N, -1)) if need[w + 1] else None
     db_ih = gx.sum(axis=0) if need[w + 2] else None
-    db_hh = gh.sum(axis=0) if need[w + 3] else None
+    if not need[w + 3]:
+        db_hh = None
+    elif dA_h is dA_x and db_ih is not None:
+        db_hh = db_ih.copy()                      # both biases feed the same pre-activations
+    else:
+        db_hh = gh.sum(axis=0)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
-def _sigmoid_of_negated_(a):
-    """In place: ``a`` holds −z and becomes σ(z) = 1 / (1 + e^(−z))."""
-    xp.exp(a, out=a)
-    a += 1
-    xp.reciprocal(a, out=a)
+def _sigmoid_of_half_(a):
+    """In place: ``a`` holds z/2 and becomes σ(z) = ½ + ½·tanh(z/2)."""
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
     return a
-
-
-def _tanh(z, out):
-    """tanh(z) = 2σ(2z) − 1 = 2 / (1 + e^(−2z)) − 1 into ``out`` (NumPy's exp is faster than its tanh)."""
-    xp.multiply(z, -2, out=out)
-    xp.exp(out, out=out)
-    out += 1
-    xp.divide(2, out, out=out)
-    out -= 1
-    return out
-
-
-def _gate_major(a, gates):
-    """(T, N, G·H) → a contiguous (G, T, N, H) copy, so that each gate's block is one contiguous array."""
-    T, N, GH = a.shape
-    return xp.ascontiguousarray(a.reshape(T, N, gates, GH // gates).transpose(2, 0, 1, 3))
 
 
 # ----- Elman RNN --------------------------------------------------------------------------------------
@@ -192,56 +180,64 @@ class RNNLayer(Function):
 
 
 # ----- LSTM -------------------------------------------------------------------------------------------
-def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
-    """One LSTM step, in place on the pre-activations ``a`` = XG_t (gates i, f, g, o; stored as −a,
-    with the g block as −2a_g, see ``LSTMLayer``):
+def _lstm_rows(H):
+    """PyTorch stacks the gates i, f, g, o; inside the loop they are kept as i, f, o, g, so that the
+    three sigmoid gates are one contiguous block. Swapping the last two blocks is its own inverse."""
+    return np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
 
-    i = σ(a_i), f = σ(a_f), g = tanh(a_g) = 2σ(2a_g) − 1, o = σ(a_o),
+
+def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
+    """One LSTM step, in place on the pre-activations ``a`` = XG_t (gates i, f, o, g; the rows of
+    i, f, o are pre-scaled by ½, see ``LSTMLayer``):
+
+    i = σ(a_i), f = σ(a_f), o = σ(a_o), g = tanh(a_g),
     c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t).
 
-    Afterwards ``a`` holds the gate values [i, f, g, o]; c_t, tanh(c_t), h_t go to the ``*_out`` arrays.
+    Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the ``*_out`` arrays.
     """
     H = c_prev.shape[1]
     a += xp.matmul(h_prev, whh_t)
-    _sigmoid_of_negated_(a)
-    g = a[:, 2 * H:3 * H]
-    g *= 2
-    g -= 1
-    xp.multiply(a[:, H:2 * H], c_prev, out=c_out)
-    c_out += a[:, :H] * g
-    _tanh(c_out, tc_out)
-    xp.multiply(a[:, 3 * H:], tc_out, out=h_out)
+    xp.tanh(a, out=a)
+    sig = a[:, :3 * H]
+    sig *= 0.5
+    sig += 0.5
+    i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    xp.multiply(f, c_prev, out=c_out)
+    c_out += i * g
+    xp.tanh(c_out, out=tc_out)
+    xp.multiply(o, tc_out, out=h_out)
 
 
-def _lstm_local_derivatives(gates, c_prev, tc):
-    """For all steps at once, how the cell's outputs move with each pre-activation.
+def _lstm_step_backward(a, c_prev, tc, dh, dc, dA, tmp):
+    """Backward of one LSTM step. ``a`` holds the step's gates [i, f, o, g], ``tc`` = tanh(c_t),
+    ``dh`` the whole gradient reaching h_t, ``dc`` the one reaching c_t from step t+1.
 
-    With dc_t the full gradient reaching c_t (from c_{t+1} and from h_t) and dh_t the one reaching h_t:
-    dA_i = dc_t ⊙ g ⊙ i(1−i),  dA_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  dA_g = dc_t ⊙ i ⊙ (1−g²),
-    dA_o = dh_t ⊙ tanh(c_t) ⊙ o(1−o),  and  dc_t = dc_{t+1} ⊙ f_{t+1} + dh_t ⊙ o ⊙ (1 − tanh²(c_t)).
-    Returns K (4, T, N, H), the factors multiplying [dc, dc, dc, dh]; f (T, N, H); and
-    o ⊙ (1 − tanh²(c_t)) (T, N, H). Gate-major and contiguous, so every line is one fast pass;
-    K is built in place over a copy of the gates, one block at a time.
+    dc_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))               (c_t also feeds h_t)
+    dA_i = dc_t ⊙ g ⊙ i(1−i),  dA_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  dA_o = dh ⊙ tanh(c_t) ⊙ o(1−o),
+    dA_g = dc_t ⊙ i ⊙ (1−g²)                               (σ' = σ(1−σ), tanh' = 1 − tanh²)
+    Writes dA (N, 4H), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (N, H) scratch space.
     """
-    k = _gate_major(gates, 4)
-    i, f, g, o = k
-    f_gate = f.copy()
-    dc_from_h = tc * tc
-    xp.subtract(1, dc_from_h, out=dc_from_h)
-    dc_from_h *= o
-    tmp = 1 - o
-    o *= tmp
-    o *= tc                          # k_o = tanh(c) ⊙ o(1−o)
-    xp.subtract(1, f, out=tmp)
-    f *= tmp
-    f *= c_prev                      # k_f = c_{t−1} ⊙ f(1−f)
-    xp.multiply(i, g, out=tmp)       # i ⊙ g, before g is overwritten
-    xp.multiply(g, g, out=g)
-    xp.subtract(1, g, out=g)
-    g *= i                           # k_g = i ⊙ (1−g²)
-    xp.subtract(1, i, out=i)
-    i *= tmp                         # k_i = g ⊙ i(1−i)
-    return k, f_gate, dc_from_h
+    N, H = dh.shape
+    i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    xp.multiply(tc, tc, out=tmp)
+    xp.subtract(1, tmp, out=tmp)
+    tmp *= o
+    tmp *= dh
+    dc += tmp
+    d_sig = dA[:, :3 * H]
+    xp.subtract(1, a[:, :3 * H], out=d_sig)
+    d_sig *= a[:, :3 * H]                                 # σ(1−σ) for i, f, o at once
+    dA[:, :H] *= g
+    dA[:, H:2 * H] *= c_prev
+    dA[:, 2 * H:3 * H] *= tc
+    dA.reshape(N, 4, H)[:, :2] *= dc[:, None, :]           # i and f move c_t
+    dA[:, 2 * H:3 * H] *= dh                              # o moves h_t
+    d_g = dA[:, 3 * H:]
+    xp.multiply(g, g, out=d_g)
+    xp.subtract(1, d_g, out=d_g)
+    d_g *= i
+    d_g *= dc
+    dc *= f
 
 
 class LSTMLayer(Function):
@@ -257,8 +253,8 @@ class LSTMLayer(Function):
     dA_o = dh_t ⊙ tanh(c_t) ⊙ σ'(a_o); then dx = dA W_ih, dW_ih = Σ dAᵀ x, dW_hh = Σ dAᵀ h_{t−1},
     db = Σ dA, dh0 = dA_first W_hh, dc0 = dc_first ⊙ f_first.
 
-    Speed: the rows of W_ih, W_hh and b are scaled by −1 (i, f, o) and −2 (g) before the loop, so
-    one ``exp`` per step gives every gate: σ(a) = 1/(1 + e^(−a)) and tanh(a) = 2σ(2a) − 1.
+    Speed: inside, the gate blocks are reordered i, f, o, g and the sigmoid rows of W_ih, W_hh and b
+    are halved, so that one ``tanh`` per step gives every gate (σ(a) = ½ + ½·tanh(a/2)).
 
     ``LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False)`` → (output, h_n, c_n).
     """
@@ -268,19 +264,20 @@ class LSTMLayer(Function):
         if c0.shape != h0.shape:
             raise ShapeError(f"LSTMLayer: initial cell state has shape {c0.shape}, expected {h0.shape}")
         dtype = np.result_type(x.dtype, w_ih.dtype)
-        scale = xp.full(4 * H, -1, dtype=dtype)
-        scale[2 * H:3 * H] = -2
-        gates = _projection(x, w_ih, _sum_bias(b_ih, b_hh), scale)   # becomes the gate values
-        whh_t = _hidden_weight(w_hh, scale)
+        rows = _lstm_rows(H)
+        scale = xp.ones(4 * H, dtype=dtype)
+        scale[:3 * H] = 0.5
+        bias = _sum_bias(b_ih, b_hh)
+        gates = _projection(x, w_ih[rows], None if bias is None else bias[rows], scale)
+        whh_t = _hidden_weight(w_hh[rows], scale)
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=dtype)
         cs = xp.empty((T + 1, N, H), dtype=dtype)
         tc = xp.empty((T, N, H), dtype=dtype)
         hs[T * prev] = h0
         cs[T * prev] = c0
-        with np.errstate(over="ignore"):
-            for t in _steps(T, reverse):
-                _lstm_step(gates[t], hs[t + prev], cs[t + prev], whh_t, cs[t + cur], tc[t], hs[t + cur])
+        for t in _steps(T, reverse):
+            _lstm_step(gates[t], hs[t + prev], cs[t + prev], whh_t, cs[t + cur], tc[t], hs[t + cur])
         self.saved = (x, w_ih, w_hh, gates, hs, cs, tc, reverse)
         return hs[cur:cur + T], hs[T * cur], cs[T * cur]
 
@@ -288,71 +285,76 @@ class LSTMLayer(Function):
         x, w_ih, w_hh, gates, hs, cs, tc, reverse = self.saved
         T, N, H = tc.shape
         prev, cur = _offsets(reverse)
-        k, f, dc_from_h = _lstm_local_derivatives(gates, cs[prev:prev + T], tc)
+        rows = _lstm_rows(H)
+        w_hh_rows = xp.ascontiguousarray(w_hh[rows])
         dA = xp.empty_like(gates)
-        dA_ifg = dA.reshape(T, N, 4, H)[:, :, :3].transpose(0, 2, 1, 3)   # (T, 3, N, H) view
+        tmp = xp.empty((N, H), dtype=gates.dtype)
         dh = xp.array(d_hn, dtype=gates.dtype)
         dc = xp.array(d_cn, dtype=gates.dtype)
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
-            dc += dh * dc_from_h[t]
-            xp.multiply(k[:3, t], dc, out=dA_ifg[t])
-            xp.multiply(k[3, t], dh, out=dA[t, :, 3 * H:])
-            dc *= f[t]
-            dh = xp.matmul(dA[t], w_hh)
-        dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih, 3)
+            _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
+            dh = xp.matmul(dA[t], w_hh_rows)
+        grads = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih[rows], 3)
+        dx, dw_ih, dw_hh, db_ih, db_hh = (g if g is None or g.ndim == 3 else g[rows] for g in grads)
         need = self.needs_grad
         return (dx, dh if need[1] else None, dc if need[2] else None, dw_ih, dw_hh, db_ih, db_hh)
 
 
 # ----- GRU --------------------------------------------------------------------------------------------
-def _gru_step(a, h_prev, whh_t, b_hh, hg_out, h_out):
-    """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t (the r, z blocks stored
-    negated, see ``GRULayer``):
+def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out):
+    """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t, which already holds
+    b_hr and b_hz (the r, z rows are pre-scaled by ½, see ``GRULayer``):
 
-    [m_r, m_z, m_n] = h_{t−1} W_hhᵀ + b_hh  (kept in ``hg_out``; the r, z blocks negated)
+    [m_r, m_z, m_n] = h_{t−1} W_hhᵀ (into the scratch ``hg``), m_n += b_hn (kept in ``m_out``)
     r = σ(a_r + m_r), z = σ(a_z + m_z), n = tanh(a_n + r ⊙ m_n), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
 
     Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n).
     """
     H = h_prev.shape[1]
-    xp.matmul(h_prev, whh_t, out=hg_out)
-    if b_hh is not None:
-        hg_out += b_hh
+    xp.matmul(h_prev, whh_t, out=hg)
+    if b_hn is None:
+        m_out[...] = hg[:, 2 * H:]
+    else:
+        xp.add(hg[:, 2 * H:], b_hn, out=m_out)
     rz = a[:, :2 * H]
-    rz += hg_out[:, :2 * H]
-    _sigmoid_of_negated_(rz)
+    rz += hg[:, :2 * H]
+    _sigmoid_of_half_(rz)
     n = a[:, 2 * H:]
-    n += a[:, :H] * hg_out[:, 2 * H:]
-    _tanh(n, n)
+    n += a[:, :H] * m_out
+    xp.tanh(n, out=n)
     xp.subtract(h_prev, n, out=h_out)
     h_out *= a[:, H:2 * H]
     h_out += n
 
 
-def _gru_local_derivatives(gates, hg, h_prev):
-    """For all steps at once, the factors that turn dh_t into pre-activation gradients:
+def _gru_step_backward(a, m_n, h_prev, dh, dA_x, dA_h, tmp):
+    """Backward of one GRU step. ``a`` holds the step's gates [r, z, n], ``m_n`` = W_hn h_{t−1} + b_hn,
+    ``dh`` the whole gradient reaching h_t:
 
-    dA_n = dh_t ⊙ (1−z) ⊙ (1−n²)                 (input side: a_n;  hidden side: m_n gets dA_n ⊙ r)
-    dA_z = dh_t ⊙ (h_{t−1} − n) ⊙ z(1−z)
-    dA_r = dA_n ⊙ m_n ⊙ r(1−r)
-    Returns (k_n, k_z, k_r, k_n ⊙ r, z), each (T, N, H) and contiguous, built in place over a
-    gate-major copy of the gates where possible.
+    dA_n = dh ⊙ (1−z) ⊙ (1−n²),  dA_z = dh ⊙ (h_{t−1} − n) ⊙ z(1−z),  dA_r = dA_n ⊙ m_n ⊙ r(1−r).
+    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (N, 3H) and dA_n into
+    ``dA_x[:, 2H:]`` (its r, z blocks equal dA_h's and are copied once after the loop).
     """
-    H = h_prev.shape[2]
-    r, z, n = _gate_major(gates, 3)
-    tmp = 1 - z
-    k_z = h_prev - n
-    k_z *= z
-    k_z *= tmp                       # k_z = (h_{t−1} − n) ⊙ z(1−z)
-    xp.multiply(n, n, out=n)
-    xp.subtract(1, n, out=n)
-    n *= tmp                         # k_n = (1−z) ⊙ (1−n²)
-    xp.subtract(1, r, out=tmp)
-    tmp *= r
-    tmp *= hg[..., 2 * H:]           # k_r = m_n ⊙ r(1−r)
-    r *= n                           # k_n ⊙ r
-    return n, k_z, tmp, r, z
+    H = dh.shape[1]
+    r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+    xp.subtract(1, z, out=tmp)
+    d_n = dA_x[:, 2 * H:]
+    xp.multiply(n, n, out=d_n)
+    xp.subtract(1, d_n, out=d_n)
+    d_n *= dh
+    d_n *= tmp
+    d_z = dA_h[:, H:2 * H]
+    xp.subtract(h_prev, n, out=d_z)
+    d_z *= dh
+    d_z *= z
+    d_z *= tmp
+    d_r = dA_h[:, :H]
+    xp.subtract(1, r, out=d_r)
+    d_r *= r
+    d_r *= m_n
+    d_r *= d_n
+    xp.multiply(d_n, r, out=dA_h[:, 2 * H:])
 
 
 class GRULayer(Function):
@@ -366,8 +368,8 @@ class GRULayer(Function):
     dA_r = dA_n ⊙ m_n ⊙ r(1−r). The input side gets [dA_r, dA_z, dA_n], the hidden side
     [dA_r, dA_z, dA_n ⊙ r]; dh_{t−1} = dh_t ⊙ z + [hidden side] W_hh.
 
-    Speed: the r and z rows of the weights and biases are negated before the loop, so one ``exp``
-    per step gives both sigmoid gates.
+    Speed: the r and z rows of the weights and biases are halved before the loop, so one ``tanh``
+    per step gives both sigmoid gates (σ(a) = ½ + ½·tanh(a/2)).
 
     ``GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False)`` → (output, h_n).
     """
@@ -376,36 +378,37 @@ class GRULayer(Function):
         T, N, H = _check("GRULayer", x, h0, w_ih, w_hh, 3)
         dtype = np.result_type(x.dtype, w_ih.dtype)
         scale = xp.ones(3 * H, dtype=dtype)
-        scale[:2 * H] = -1
-        gates = _projection(x, w_ih, b_ih, scale)          # becomes the gate values [r, z, n]
+        scale[:2 * H] = 0.5
+        bias = b_ih
+        if b_hh is not None:                                  # b_hr, b_hz join the input side
+            bias = xp.concatenate([b_hh[:2 * H], xp.zeros(H, dtype=b_hh.dtype)])
+            bias = bias if b_ih is None else bias + b_ih
+        gates = _projection(x, w_ih, bias, scale)              # becomes the gate values [r, z, n]
         whh_t = _hidden_weight(w_hh, scale)
-        bhh = None if b_hh is None else b_hh * scale
+        b_hn = None if b_hh is None else b_hh[2 * H:]
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=dtype)
-        hg = xp.empty((T, N, 3 * H), dtype=dtype)
+        m_n = xp.empty((T, N, H), dtype=dtype)
+        hg = xp.empty((N, 3 * H), dtype=dtype)
         hs[T * prev] = h0
-        with np.errstate(over="ignore"):
-            for t in _steps(T, reverse):
-                _gru_step(gates[t], hs[t + prev], whh_t, bhh, hg[t], hs[t + cur])
-        self.saved = (x, w_ih, w_hh, gates, hg, hs, reverse)
+        for t in _steps(T, reverse):
+            _gru_step(gates[t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur])
+        self.saved = (x, w_ih, w_hh, gates, m_n, hs, reverse)
         return hs[cur:cur + T], hs[T * cur]
 
     def backward(self, d_out, d_hn):
-        x, w_ih, w_hh, gates, hg, hs, reverse = self.saved
-        T, H = x.shape[0], w_hh.shape[1]
+        x, w_ih, w_hh, gates, m_n, hs, reverse = self.saved
+        T, N, H = m_n.shape
         prev, cur = _offsets(reverse)
-        k_n, k_z, k_r, k_nr, z = _gru_local_derivatives(gates, hg, hs[prev:prev + T])
         dA_x = xp.empty_like(gates)      # input side  [dA_r, dA_z, dA_n]
         dA_h = xp.empty_like(gates)      # hidden side [dA_r, dA_z, dA_n ⊙ r]
+        tmp = xp.empty((N, H), dtype=gates.dtype)
         dh = xp.array(d_hn, dtype=gates.dtype)
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
-            xp.multiply(dh, k_n[t], out=dA_x[t, :, 2 * H:])
-            xp.multiply(dh, k_z[t], out=dA_h[t, :, H:2 * H])
-            xp.multiply(dA_x[t, :, 2 * H:], k_r[t], out=dA_h[t, :, :H])
-            xp.multiply(dh, k_nr[t], out=dA_h[t, :, 2 * H:])
+            _gru_step_backward(gates[t], m_n[t], hs[t + prev], dh, dA_x[t], dA_h[t], tmp)
             back = xp.matmul(dA_h[t], w_hh)
-            dh *= z[t]
+            dh *= gates[t, :, H:2 * H]
             dh += back
         dA_x[..., :2 * H] = dA_h[..., :2 * H]
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA_x, dA_h, x, hs[prev:prev + T], w_ih, 2)
