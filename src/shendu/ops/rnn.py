@@ -16,6 +16,10 @@ How the work is split, so that Python loops only where the math forces it to:
 4. After the loop, ONE matrix product each:
    dW_hh = Σ_t dA_tᵀ h_{t−1},  dW_ih = Σ_t dA_tᵀ x_t,  dx = dA W_ih,  db = Σ_t Σ_n dA_t.
 
+Gate values and their gradients are stored gate-major, (G, T, N, H): every gate of every step is
+one contiguous (N, H) block, so each NumPy call in the loops runs over contiguous memory. The
+per-step products use the weights as G stacked (H, H) blocks (``np.matmul`` runs them as a batch).
+
 ``reverse=True`` runs the same recurrence from the last step to the first (the backward direction
 of a bidirectional layer): no copy of x is made, only the order of the loop changes.
 
@@ -65,23 +69,31 @@ def _steps(T, reverse, backward=False):
     return reversed(forward_order) if backward else forward_order
 
 
-def _projection(x, w_ih, bias, row_scale=None):
-    """XG = x W_ihᵀ + bias for all steps in one product: (T, N, I) → (T, N, G·H).
+def _projection(x, w_ih, bias, gates, row_scale=None):
+    """XG = x W_ihᵀ + bias for all steps at once, gate-major: (T, N, I) → (G, T, N, H).
 
-    ``row_scale`` (G·H,) multiplies the result's columns (done on the small weight, not on XG).
+    ``row_scale`` (G·H,) multiplies the rows of W_ih and b (done on the small weight, not on XG).
     """
-    w = w_ih if row_scale is None else w_ih * row_scale[:, None]
     T, N, n_in = x.shape
-    xg = xp.matmul(x.reshape(T * N, n_in), w.T).reshape(T, N, w.shape[0])
+    if row_scale is not None:
+        w_ih = w_ih * row_scale[:, None]
+        bias = None if bias is None else bias * row_scale
+    H = w_ih.shape[0] // gates
+    w_blocks = xp.ascontiguousarray(w_ih.reshape(gates, H, n_in).transpose(0, 2, 1))   # (G, I, H)
+    xg = xp.matmul(x.reshape(T * N, n_in), w_blocks).reshape(gates, T, N, H)
     if bias is not None:
-        xg += bias if row_scale is None else bias * row_scale
+        xg += bias.reshape(gates, 1, 1, H)
     return xg
 
 
-def _hidden_weight(w_hh, row_scale=None):
-    """W_hhᵀ as a C-contiguous matrix (faster in the per-step product), rows scaled if asked."""
-    w = w_hh if row_scale is None else w_hh * row_scale[:, None]
-    return xp.ascontiguousarray(w.T)
+def _hidden_blocks(w_hh, gates, row_scale=None, transpose=True):
+    """W_hh as G contiguous (H, H) blocks, W_kᵀ for the forward product h W_kᵀ (``transpose``) or
+    W_k for the backward product dA_k W_k; rows scaled if asked."""
+    if row_scale is not None:
+        w_hh = w_hh * row_scale[:, None]
+    H = w_hh.shape[1]
+    blocks = w_hh.reshape(gates, H, H)
+    return xp.ascontiguousarray(blocks.transpose(0, 2, 1) if transpose else blocks)
 
 
 def _sum_bias(b_ih, b_hh):
@@ -91,28 +103,35 @@ def _sum_bias(b_ih, b_hh):
 
 
 def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
-    """The end-of-backward products: dx = dA_x W_ih, dW_ih = dA_xᵀ x, dW_hh = dA_hᵀ h_{t−1}, db = Σ dA.
+    """The end-of-backward products, with dA gate-major (G, T, N, H), one batched product each:
 
+    dx = Σ_k dA_x,k W_ih,k,  dW_ih,k = dA_x,kᵀ x,  dW_hh,k = dA_h,kᵀ h_{t−1},  db = Σ_{t,n} dA.
     ``dA_x`` are the gradients of the input-side pre-activations, ``dA_h`` of the hidden-side ones
-    (the same array except in the GRU). Returns (dx, dW_ih, dW_hh, db_ih, db_hh), None where the
-    input needs no gradient. The inputs are (x, states..., w_ih, w_hh, b_ih, b_hh) with w_ih at
-    position ``first_weight``; biases left out of the call need no gradient.
+    (the same array except in the GRU). Returns (dx, dW_ih, dW_hh, db_ih, db_hh) in the gate order
+    of dA, None where the input needs no gradient. The inputs are (x, states..., w_ih, w_hh, b_ih,
+    b_hh) with w_ih at position ``first_weight``; biases left out of the call need no gradient.
     """
     T, N, n_in = x.shape
+    G, H = dA_x.shape[0], dA_x.shape[3]
     need = list(fn.needs_grad) + [False] * 4
     w = first_weight
-    gx = dA_x.reshape(T * N, -1)
-    gh = dA_h.reshape(T * N, -1)
-    dx = xp.matmul(gx, w_ih).reshape(T, N, n_in) if need[0] else None
-    dw_ih = xp.matmul(x.reshape(T * N, n_in).T, gx).T if need[w] else None
-    dw_hh = xp.matmul(gh.T, h_prev.reshape(T * N, -1)) if need[w + 1] else None
-    db_ih = gx.sum(axis=0) if need[w + 2] else None
+    gx = dA_x.reshape(G, T * N, H)
+    gh = dA_h.reshape(G, T * N, H)
+    dx = None
+    if need[0]:
+        dx = xp.matmul(gx, w_ih.reshape(G, H, n_in)).sum(axis=0).reshape(T, N, n_in)
+    dw_ih = dw_hh = None
+    if need[w]:
+        dw_ih = xp.matmul(gx.transpose(0, 2, 1), x.reshape(T * N, n_in)).reshape(G * H, n_in)
+    if need[w + 1]:
+        dw_hh = xp.matmul(gh.transpose(0, 2, 1), h_prev.reshape(T * N, H)).reshape(G * H, H)
+    db_ih = gx.sum(axis=1).reshape(G * H) if need[w + 2] else None
     if not need[w + 3]:
         db_hh = None
     elif dA_h is dA_x and db_ih is not None:
         db_hh = db_ih.copy()                      # both biases feed the same pre-activations
     else:
-        db_hh = gh.sum(axis=0)
+        db_hh = gh.sum(axis=1).reshape(G * H)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
@@ -152,8 +171,8 @@ class RNNLayer(Function):
             raise ValueError(f"RNNLayer: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         T, N, H = _check("RNNLayer", x, h0, w_ih, w_hh, 1)
         relu = nonlinearity == "relu"
-        xg = _projection(x, w_ih, _sum_bias(b_ih, b_hh))
-        whh_t = _hidden_weight(w_hh)
+        xg = _projection(x, w_ih, _sum_bias(b_ih, b_hh), 1)[0]
+        whh_t = _hidden_blocks(w_hh, 1)[0]
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=xg.dtype)
         hs[T * prev] = h0
@@ -175,6 +194,7 @@ class RNNLayer(Function):
             dh += d_out[t]
             xp.multiply(dh, k[t], out=dA[t])
             dh = xp.matmul(dA[t], w_hh)
+        dA = dA[None]
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih, 2)
         return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
 
@@ -187,21 +207,20 @@ def _lstm_rows(H):
 
 
 def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
-    """One LSTM step, in place on the pre-activations ``a`` = XG_t (gates i, f, o, g; the rows of
-    i, f, o are pre-scaled by ½, see ``LSTMLayer``):
+    """One LSTM step, in place on the pre-activations ``a`` = XG_t, (4, N, H) in the gate order
+    i, f, o, g (the rows of i, f, o pre-scaled by ½, see ``LSTMLayer``):
 
     i = σ(a_i), f = σ(a_f), o = σ(a_o), g = tanh(a_g),
     c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t).
 
     Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the ``*_out`` arrays.
     """
-    H = c_prev.shape[1]
     a += xp.matmul(h_prev, whh_t)
     xp.tanh(a, out=a)
-    sig = a[:, :3 * H]
+    sig = a[:3]
     sig *= 0.5
     sig += 0.5
-    i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    i, f, o, g = a
     xp.multiply(f, c_prev, out=c_out)
     c_out += i * g
     xp.tanh(c_out, out=tc_out)
@@ -209,30 +228,29 @@ def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
 
 
 def _lstm_step_backward(a, c_prev, tc, dh, dc, dA, tmp):
-    """Backward of one LSTM step. ``a`` holds the step's gates [i, f, o, g], ``tc`` = tanh(c_t),
-    ``dh`` the whole gradient reaching h_t, ``dc`` the one reaching c_t from step t+1.
+    """Backward of one LSTM step. ``a`` holds the step's gates [i, f, o, g] (4, N, H), ``tc`` =
+    tanh(c_t), ``dh`` the whole gradient reaching h_t, ``dc`` the one reaching c_t from step t+1.
 
     dc_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))               (c_t also feeds h_t)
     dA_i = dc_t ⊙ g ⊙ i(1−i),  dA_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  dA_o = dh ⊙ tanh(c_t) ⊙ o(1−o),
     dA_g = dc_t ⊙ i ⊙ (1−g²)                               (σ' = σ(1−σ), tanh' = 1 − tanh²)
-    Writes dA (N, 4H), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (N, H) scratch space.
+    Writes dA (4, N, H), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (N, H) scratch space.
     """
-    N, H = dh.shape
-    i, f, o, g = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+    i, f, o, g = a
     xp.multiply(tc, tc, out=tmp)
     xp.subtract(1, tmp, out=tmp)
     tmp *= o
     tmp *= dh
     dc += tmp
-    d_sig = dA[:, :3 * H]
-    xp.subtract(1, a[:, :3 * H], out=d_sig)
-    d_sig *= a[:, :3 * H]                                 # σ(1−σ) for i, f, o at once
-    dA[:, :H] *= g
-    dA[:, H:2 * H] *= c_prev
-    dA[:, 2 * H:3 * H] *= tc
-    dA.reshape(N, 4, H)[:, :2] *= dc[:, None, :]           # i and f move c_t
-    dA[:, 2 * H:3 * H] *= dh                              # o moves h_t
-    d_g = dA[:, 3 * H:]
+    d_sig = dA[:3]
+    xp.subtract(1, a[:3], out=d_sig)
+    d_sig *= a[:3]                                  # σ(1−σ) for i, f, o at once
+    dA[0] *= g
+    dA[1] *= c_prev
+    dA[2] *= tc
+    dA[:2] *= dc                                    # i and f move c_t
+    dA[2] *= dh                                     # o moves h_t
+    d_g = dA[3]
     xp.multiply(g, g, out=d_g)
     xp.subtract(1, d_g, out=d_g)
     d_g *= i
@@ -268,8 +286,8 @@ class LSTMLayer(Function):
         scale = xp.ones(4 * H, dtype=dtype)
         scale[:3 * H] = 0.5
         bias = _sum_bias(b_ih, b_hh)
-        gates = _projection(x, w_ih[rows], None if bias is None else bias[rows], scale)
-        whh_t = _hidden_weight(w_hh[rows], scale)
+        gates = _projection(x, w_ih[rows], None if bias is None else bias[rows], 4, scale)
+        whh_t = _hidden_blocks(w_hh[rows], 4, scale)
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=dtype)
         cs = xp.empty((T + 1, N, H), dtype=dtype)
@@ -277,7 +295,7 @@ class LSTMLayer(Function):
         hs[T * prev] = h0
         cs[T * prev] = c0
         for t in _steps(T, reverse):
-            _lstm_step(gates[t], hs[t + prev], cs[t + prev], whh_t, cs[t + cur], tc[t], hs[t + cur])
+            _lstm_step(gates[:, t], hs[t + prev], cs[t + prev], whh_t, cs[t + cur], tc[t], hs[t + cur])
         self.saved = (x, w_ih, w_hh, gates, hs, cs, tc, reverse)
         return hs[cur:cur + T], hs[T * cur], cs[T * cur]
 
@@ -286,15 +304,17 @@ class LSTMLayer(Function):
         T, N, H = tc.shape
         prev, cur = _offsets(reverse)
         rows = _lstm_rows(H)
-        w_hh_rows = xp.ascontiguousarray(w_hh[rows])
+        w_blocks = _hidden_blocks(w_hh[rows], 4, transpose=False)
         dA = xp.empty_like(gates)
         tmp = xp.empty((N, H), dtype=gates.dtype)
+        back = xp.empty((4, N, H), dtype=gates.dtype)
         dh = xp.array(d_hn, dtype=gates.dtype)
         dc = xp.array(d_cn, dtype=gates.dtype)
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
-            _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
-            dh = xp.matmul(dA[t], w_hh_rows)
+            _lstm_step_backward(gates[:, t], cs[t + prev], tc[t], dh, dc, dA[:, t], tmp)
+            xp.matmul(dA[:, t], w_blocks, out=back)          # dh_{t−1} = Σ_k dA_k W_k
+            xp.sum(back, axis=0, out=dh)
         grads = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih[rows], 3)
         dx, dw_ih, dw_hh, db_ih, db_hh = (g if g is None or g.ndim == 3 else g[rows] for g in grads)
         need = self.needs_grad
@@ -303,58 +323,56 @@ class LSTMLayer(Function):
 
 # ----- GRU --------------------------------------------------------------------------------------------
 def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out):
-    """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t, which already holds
-    b_hr and b_hz (the r, z rows are pre-scaled by ½, see ``GRULayer``):
+    """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t (3, N, H), which already
+    holds b_hr and b_hz (the r, z rows are pre-scaled by ½, see ``GRULayer``):
 
     [m_r, m_z, m_n] = h_{t−1} W_hhᵀ (into the scratch ``hg``), m_n += b_hn (kept in ``m_out``)
     r = σ(a_r + m_r), z = σ(a_z + m_z), n = tanh(a_n + r ⊙ m_n), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
 
     Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n).
     """
-    H = h_prev.shape[1]
     xp.matmul(h_prev, whh_t, out=hg)
     if b_hn is None:
-        m_out[...] = hg[:, 2 * H:]
+        m_out[...] = hg[2]
     else:
-        xp.add(hg[:, 2 * H:], b_hn, out=m_out)
-    rz = a[:, :2 * H]
-    rz += hg[:, :2 * H]
+        xp.add(hg[2], b_hn, out=m_out)
+    rz = a[:2]
+    rz += hg[:2]
     _sigmoid_of_half_(rz)
-    n = a[:, 2 * H:]
-    n += a[:, :H] * m_out
+    r, z, n = a
+    n += r * m_out
     xp.tanh(n, out=n)
     xp.subtract(h_prev, n, out=h_out)
-    h_out *= a[:, H:2 * H]
+    h_out *= z
     h_out += n
 
 
 def _gru_step_backward(a, m_n, h_prev, dh, dA_x, dA_h, tmp):
-    """Backward of one GRU step. ``a`` holds the step's gates [r, z, n], ``m_n`` = W_hn h_{t−1} + b_hn,
-    ``dh`` the whole gradient reaching h_t:
+    """Backward of one GRU step. ``a`` holds the step's gates [r, z, n] (3, N, H), ``m_n`` =
+    W_hn h_{t−1} + b_hn, ``dh`` the whole gradient reaching h_t:
 
     dA_n = dh ⊙ (1−z) ⊙ (1−n²),  dA_z = dh ⊙ (h_{t−1} − n) ⊙ z(1−z),  dA_r = dA_n ⊙ m_n ⊙ r(1−r).
-    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (N, 3H) and dA_n into
-    ``dA_x[:, 2H:]`` (its r, z blocks equal dA_h's and are copied once after the loop).
+    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (3, N, H) and dA_n into
+    ``dA_x[2]`` (its r, z blocks equal dA_h's and are copied once after the loop).
     """
-    H = dh.shape[1]
-    r, z, n = a[:, :H], a[:, H:2 * H], a[:, 2 * H:]
+    r, z, n = a
     xp.subtract(1, z, out=tmp)
-    d_n = dA_x[:, 2 * H:]
+    d_n = dA_x[2]
     xp.multiply(n, n, out=d_n)
     xp.subtract(1, d_n, out=d_n)
     d_n *= dh
     d_n *= tmp
-    d_z = dA_h[:, H:2 * H]
+    d_z = dA_h[1]
     xp.subtract(h_prev, n, out=d_z)
     d_z *= dh
     d_z *= z
     d_z *= tmp
-    d_r = dA_h[:, :H]
+    d_r = dA_h[0]
     xp.subtract(1, r, out=d_r)
     d_r *= r
     d_r *= m_n
     d_r *= d_n
-    xp.multiply(d_n, r, out=dA_h[:, 2 * H:])
+    xp.multiply(d_n, r, out=dA_h[2])
 
 
 class GRULayer(Function):
@@ -383,16 +401,16 @@ class GRULayer(Function):
         if b_hh is not None:                                  # b_hr, b_hz join the input side
             bias = xp.concatenate([b_hh[:2 * H], xp.zeros(H, dtype=b_hh.dtype)])
             bias = bias if b_ih is None else bias + b_ih
-        gates = _projection(x, w_ih, bias, scale)              # becomes the gate values [r, z, n]
-        whh_t = _hidden_weight(w_hh, scale)
+        gates = _projection(x, w_ih, bias, 3, scale)           # becomes the gate values [r, z, n]
+        whh_t = _hidden_blocks(w_hh, 3, scale)
         b_hn = None if b_hh is None else b_hh[2 * H:]
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=dtype)
         m_n = xp.empty((T, N, H), dtype=dtype)
-        hg = xp.empty((N, 3 * H), dtype=dtype)
+        hg = xp.empty((3, N, H), dtype=dtype)
         hs[T * prev] = h0
         for t in _steps(T, reverse):
-            _gru_step(gates[t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur])
+            _gru_step(gates[:, t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur])
         self.saved = (x, w_ih, w_hh, gates, m_n, hs, reverse)
         return hs[cur:cur + T], hs[T * cur]
 
@@ -402,14 +420,18 @@ class GRULayer(Function):
         prev, cur = _offsets(reverse)
         dA_x = xp.empty_like(gates)      # input side  [dA_r, dA_z, dA_n]
         dA_h = xp.empty_like(gates)      # hidden side [dA_r, dA_z, dA_n ⊙ r]
+        w_blocks = _hidden_blocks(w_hh, 3, transpose=False)
         tmp = xp.empty((N, H), dtype=gates.dtype)
+        back = xp.empty((3, N, H), dtype=gates.dtype)
         dh = xp.array(d_hn, dtype=gates.dtype)
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
-            _gru_step_backward(gates[t], m_n[t], hs[t + prev], dh, dA_x[t], dA_h[t], tmp)
-            back = xp.matmul(dA_h[t], w_hh)
-            dh *= gates[t, :, H:2 * H]
-            dh += back
-        dA_x[..., :2 * H] = dA_h[..., :2 * H]
+            _gru_step_backward(gates[:, t], m_n[t], hs[t + prev], dh, dA_x[:, t], dA_h[:, t], tmp)
+            xp.matmul(dA_h[:, t], w_blocks, out=back)        # Σ_k dA_h,k W_k, plus the direct path
+            dh *= gates[1, t]
+            dh += back[0]
+            dh += back[1]
+            dh += back[2]
+        dA_x[:2] = dA_h[:2]
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA_x, dA_h, x, hs[prev:prev + T], w_ih, 2)
         return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
