@@ -121,17 +121,18 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
     if need[0]:
         dx = xp.matmul(gx, w_ih.reshape(G, H, n_in)).sum(axis=0).reshape(T, N, n_in)
     dw_ih = dw_hh = None
-    if need[w]:
-        dw_ih = xp.matmul(gx.transpose(0, 2, 1), x.reshape(T * N, n_in)).reshape(G * H, n_in)
+    if need[w]:                       # xᵀ dA_k is dW_ih,kᵀ: that orientation is the faster product
+        dw_ih = xp.matmul(x.reshape(T * N, n_in).T, gx).transpose(0, 2, 1).reshape(G * H, n_in)
     if need[w + 1]:
-        dw_hh = xp.matmul(gh.transpose(0, 2, 1), h_prev.reshape(T * N, H)).reshape(G * H, H)
-    db_ih = gx.sum(axis=1).reshape(G * H) if need[w + 2] else None
+        dw_hh = xp.matmul(h_prev.reshape(T * N, H).T, gh).transpose(0, 2, 1).reshape(G * H, H)
+    ones = xp.ones(T * N, dtype=gx.dtype)          # Σ over steps and samples, as a product
+    db_ih = xp.matmul(ones, gx).reshape(G * H) if need[w + 2] else None
     if not need[w + 3]:
         db_hh = None
     elif dA_h is dA_x and db_ih is not None:
         db_hh = db_ih.copy()                      # both biases feed the same pre-activations
     else:
-        db_hh = gh.sum(axis=1).reshape(G * H)
+        db_hh = xp.matmul(ones, gh).reshape(G * H)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
@@ -314,7 +315,9 @@ class LSTMLayer(Function):
             dh += d_out[t]
             _lstm_step_backward(gates[:, t], cs[t + prev], tc[t], dh, dc, dA[:, t], tmp)
             xp.matmul(dA[:, t], w_blocks, out=back)          # dh_{t−1} = Σ_k dA_k W_k
-            xp.sum(back, axis=0, out=dh)
+            xp.add(back[0], back[1], out=dh)
+            dh += back[2]
+            dh += back[3]
         grads = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih[rows], 3)
         dx, dw_ih, dw_hh, db_ih, db_hh = (g if g is None or g.ndim == 3 else g[rows] for g in grads)
         need = self.needs_grad
