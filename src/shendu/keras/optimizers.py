@@ -46,41 +46,34 @@ class _Schedules:
         def from_config(cls, config):
             return cls(**config)
 
-    class ExponentialDecay(LearningRateSchedule):
+    class _RateDecay(LearningRateSchedule):
+        """Shared arguments of ExponentialDecay and InverseTimeDecay."""
+
+        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+            self._config = dict(
+                initial_learning_rate=initial_learning_rate,
+                decay_steps=decay_steps,
+                decay_rate=decay_rate,
+                staircase=staircase,
+            )
+            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
+            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
+
+        def _progress(self, step):
+            p = step / self.decay_steps
+            return math.floor(p) if self.staircase else p
+
+    class ExponentialDecay(_RateDecay):
         """lr₀ · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
 
-        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate,
-                decay_steps=decay_steps,
-                decay_rate=decay_rate,
-                staircase=staircase,
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
-
         def __call__(self, step):
-            p = step / self.decay_steps
-            return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase else p)
+            return self.initial_learning_rate * self.decay_rate ** self._progress(step)
 
-    class InverseTimeDecay(LearningRateSchedule):
+    class InverseTimeDecay(_RateDecay):
         """lr₀ / (1 + rate · step / decay_steps)."""
 
-        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate,
-                decay_steps=decay_steps,
-                decay_rate=decay_rate,
-                staircase=staircase,
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
-
         def __call__(self, step):
-            p = step / self.decay_steps
-            return self.initial_learning_rate / (
-                1 + self.decay_rate * (math.floor(p) if self.staircase else p)
-            )
+            return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
 
     class PiecewiseConstantDecay(LearningRateSchedule):
         """values[i] while step ≤ boundaries[i] (the last value after the last boundary)."""
