@@ -325,7 +325,7 @@ CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categoric
 LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
 Poisson = _loss_class("Poisson", poisson, "poisson")
 CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", [("axis", -1)])
-for _cls in (
+_LOSS_CLASSES = (
     CategoricalCrossentropy,
     SparseCategoricalCrossentropy,
     BinaryCrossentropy,
@@ -341,7 +341,8 @@ for _cls in (
     LogCosh,
     Poisson,
     CosineSimilarity,
-):
+)
+for _cls in _LOSS_CLASSES:
     _cls.__module__ = __name__
 
 _FUNCTIONS = {
@@ -369,26 +370,7 @@ _FUNCTIONS = {
     "poisson": poisson,
     "cosine_similarity": cosine_similarity,
 }
-_CLASSES = {
-    c.__name__: c
-    for c in (
-        CategoricalCrossentropy,
-        SparseCategoricalCrossentropy,
-        BinaryCrossentropy,
-        MeanSquaredError,
-        MeanAbsoluteError,
-        MeanAbsolutePercentageError,
-        MeanSquaredLogarithmicError,
-        Huber,
-        KLDivergence,
-        Hinge,
-        SquaredHinge,
-        CategoricalHinge,
-        LogCosh,
-        Poisson,
-        CosineSimilarity,
-    )
-}
+_CLASSES = {c.__name__: c for c in _LOSS_CLASSES}
 _CANONICAL = {
     "mse": "mean_squared_error",
     "mae": "mean_absolute_error",
