@@ -66,6 +66,13 @@ def _k1(w):
 class _Conv(Layer):
     _rank = 2
 
+    def _init_conv(self, in_channels, from_keras):
+        """Initialise ``self.conv`` with the Keras initializers, drawn in Keras's kernel layout."""
+        init_param(self.conv.weight, self.kernel_initializer,
+                   self.kernel_size + (in_channels // self.groups, self.filters), from_keras)
+        if self.use_bias:
+            init_param(self.conv.bias, self.bias_initializer, (self.filters,), lambda a: a)
+
     def __init__(
         self,
         filters,
@@ -219,14 +226,7 @@ class Conv2D(_Conv):
             groups=self.groups,
             bias=self.use_bias,
         )
-        init_param(
-            self.conv.weight,
-            self.kernel_initializer,
-            self.kernel_size + (c // self.groups, self.filters),
-            _k2_from_keras,
-        )
-        if self.use_bias:
-            init_param(self.conv.bias, self.bias_initializer, (self.filters,), lambda a: a)
+        self._init_conv(c, _k2_from_keras)
 
 
 class Conv1D(_Conv):
@@ -249,14 +249,7 @@ class Conv1D(_Conv):
             groups=self.groups,
             bias=self.use_bias,
         )
-        init_param(
-            self.conv.weight,
-            self.kernel_initializer,
-            self.kernel_size + (c // self.groups, self.filters),
-            _k1,
-        )
-        if self.use_bias:
-            init_param(self.conv.bias, self.bias_initializer, (self.filters,), lambda a: a)
+        self._init_conv(c, _k1)
 
 
 class Conv2DTranspose(_Conv):
