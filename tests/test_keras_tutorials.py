@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+from conftest import require
 from shendu.data.datasets import digits
 from shendu.keras import layers, models
 from shendu.keras.callbacks import EarlyStopping
@@ -14,7 +15,7 @@ from shendu.keras.utils import set_random_seed, to_categorical
 
 @pytest.fixture(scope="module")
 def digit_data():
-    pytest.importorskip("sklearn")
+    require("sklearn")  # skips locally, fails in CI
     return digits()
 
 
