@@ -105,7 +105,7 @@ min = _min  # noqa: A001
 
 _SUBMODULES = {"nn", "optim", "data", "metrics", "viz", "train", "keras", "ops", "autograd", "backend",
                "random", "tune", "onnx", "serve", "compress", "rl", "cli", "cuda", "accelerator", "backends",
-               "utils"}
+               "distributions", "utils"}
 
 
 def __getattr__(name):
