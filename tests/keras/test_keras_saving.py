@@ -214,3 +214,39 @@ def test_json_architecture_round_trip():
     clone = models.model_from_json(model.to_json())
     assert [type(a).__name__ for a in clone.layers] == [type(a).__name__ for a in model.layers]
     assert clone.count_params() == model.count_params()
+
+
+def test_metadata_round_trips_and_reads_without_building(tmp_path):
+    model = _model()
+    assert model.metadata == {}
+    meta = {"dataset": "digits", "preprocessing": {"scale": 1 / 16, "flatten": True}, "classes": [0, 1, 2]}
+    path = tmp_path / "m.keras"
+    model.save(path, metadata=meta)
+    with zipfile.ZipFile(path) as zf:
+        assert json.loads(zf.read("metadata.json")) == meta
+    assert models.read_metadata(path) == meta
+    loaded = models.load_model(path)
+    assert loaded.metadata == meta
+    # saving the loaded model again keeps its metadata
+    loaded.save(tmp_path / "again.keras")
+    assert models.read_metadata(tmp_path / "again.keras") == meta
+    # a file without metadata reads back {}
+    _model().save(tmp_path / "plain.keras")
+    assert models.read_metadata(tmp_path / "plain.keras") == {}
+    assert models.load_model(tmp_path / "plain.keras").metadata == {}
+
+
+@pytest.mark.parametrize("bad", [[1, 2], {1: "x"}, {"a": object()}, {"a": float("nan")}])
+def test_metadata_that_json_cannot_hold_is_refused(tmp_path, bad):
+    with pytest.raises((TypeError, ValueError), match="metadata"):
+        _model().save(tmp_path / "m.keras", metadata=bad)
+    assert not (tmp_path / "m.keras").exists()
+
+
+def test_unreadable_metadata_is_refused_naming_the_file(tmp_path):
+    path = tmp_path / "m.keras"
+    _model().save(path)
+    with zipfile.ZipFile(path, "a") as zf:
+        zf.writestr("metadata.json", "[1, 2]")
+    with pytest.raises(ModelFileError, match="m.keras.*metadata.json"):
+        models.read_metadata(path)

@@ -5,7 +5,9 @@ The archive holds
 * ``config.json``: ``{"format": "shendu.keras", "format_version": 1, "shendu_version", "model":
   {"class_name", "config"}, "compile_config", "weights": [names in order], "optimizer": {...}}``;
 * ``model.safetensors``: every weight in Keras's layout, named ``<layer>/<weight>``;
-* ``optimizer.safetensors``: the optimizer's state arrays (when the model was compiled and trained).
+* ``optimizer.safetensors``: the optimizer's state arrays (when the model was compiled and trained);
+* ``metadata.json``: free-form JSON given as ``model.save(path, metadata={...})`` (when given), read back
+  as ``load_model(path).metadata`` or, without building the model, ``read_metadata(path)``.
 
 Files are written through a temporary file and a rename, so a failed save leaves nothing behind.
 The format version is checked on load: a newer version is refused with a clear message, older
@@ -34,6 +36,7 @@ __all__ = [
     "ModelFileError",
     "model_to_bytes",
     "model_from_bytes",
+    "read_metadata",
 ]
 
 FORMAT = "shendu.keras"
@@ -285,8 +288,44 @@ def _compile_config(model):
     }
 
 
-def model_to_bytes(model, include_optimizer=True):
-    """The bytes of a model file (the zip archive ``save`` writes)."""
+def _metadata_json(metadata, model_name):
+    """``metadata`` as JSON text; refuse anything JSON cannot hold exactly (so it reads back equal)."""
+    if not isinstance(metadata, dict):
+        raise TypeError(
+            f"save: metadata of model '{model_name}' must be a dict of JSON values, "
+            f"got {type(metadata).__name__}"
+        )
+
+    def check(obj, where):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if not isinstance(k, str):
+                    raise TypeError(
+                        f"save: metadata of model '{model_name}' has the key {k!r} ({type(k).__name__}) at "
+                        f"{where}: JSON keys must be strings"
+                    )
+                check(v, f"{where}[{k!r}]")
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                check(v, f"{where}[{i}]")
+        elif isinstance(obj, float):
+            if obj != obj or obj in (float("inf"), float("-inf")):
+                raise ValueError(
+                    f"save: metadata of model '{model_name}' has {obj} at {where}, which JSON cannot hold"
+                )
+        elif not (obj is None or isinstance(obj, (bool, int, str))):
+            raise TypeError(
+                f"save: metadata of model '{model_name}' has a {type(obj).__name__} at {where}: only dicts, "
+                "lists, strings, numbers, booleans and None can be stored"
+            )
+
+    check(metadata, "metadata")
+    return json.dumps(metadata, indent=1)
+
+
+def model_to_bytes(model, include_optimizer=True, metadata=None):
+    """The bytes of a model file (the zip archive ``save`` writes); ``metadata`` (a dict of JSON values)
+    goes to ``metadata.json``."""
     from .. import __version__
 
     if not model.built:
@@ -307,21 +346,29 @@ def model_to_bytes(model, include_optimizer=True):
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
         opt_arrays, config["optimizer"] = _optimizer_arrays(optimizer)
+    meta_text = None if metadata is None else _metadata_json(metadata, model.name)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("config.json", json.dumps(config, indent=1))
+        if meta_text is not None:
+            zf.writestr("metadata.json", meta_text)
         zf.writestr("model.safetensors", b"".join(encode(weights, {"format": FORMAT})))
         if opt_arrays is not None:
             zf.writestr("optimizer.safetensors", b"".join(encode(opt_arrays, {"format": FORMAT})))
     return buffer.getvalue()
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring), atomically."""
+def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None):
+    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring), atomically.
+
+    ``metadata``: a dict of JSON values (data set, preprocessing, ...) stored with the model; when None,
+    the model's own ``metadata`` attribute (set by ``load_model``, or by hand) is stored, if any."""
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {path!r} exists and overwrite=False")
-    atomic_write_bytes(path, [model_to_bytes(model, include_optimizer)])
+    if metadata is None:
+        metadata = getattr(model, "metadata", None) or None
+    atomic_write_bytes(path, [model_to_bytes(model, include_optimizer, metadata)])
 
 
 def _open_zip(blob, path):
@@ -375,8 +422,39 @@ def _read_config(zf, path):
     return config
 
 
+def _read_metadata(zf, path):
+    if "metadata.json" not in zf.namelist():
+        return {}
+    raw = _read_member(zf, "metadata.json", path)
+    try:
+        meta = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"load_model: {path!r} has an unreadable metadata.json ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(
+            f"load_model: {path!r} has a metadata.json holding a {type(meta).__name__}, "
+            "expected a JSON object"
+        )
+    return meta
+
+
+def read_metadata(filepath):
+    """The metadata dict stored by ``model.save(path, metadata={...})`` ({} when none), read without
+    building the model."""
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"read_metadata: no file at {path!r}")
+    with open(path, "rb") as f:
+        blob = f.read()
+    with _open_zip(blob, path) as zf:
+        _read_config(zf, path)
+        return _read_metadata(zf, path)
+
+
 def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
-    """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state)."""
+    """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state).
+
+    The returned model's ``metadata`` attribute is the dict saved with it ({} when none)."""
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no file at {path!r}")
@@ -392,6 +470,7 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
     path = source
     with _open_zip(blob, path) as zf:
         config = _read_config(zf, path)
+        metadata = _read_metadata(zf, path)
         weights_blob = _read_member(zf, "model.safetensors", path)
         names = set(zf.namelist())
         opt_blob = (
@@ -402,6 +481,7 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
     if not model.built:
         raise ModelFileError(f"load_model: the model in {path!r} could not be rebuilt with its input shape")
     _set_from_dict(model, arrays, path)
+    model.metadata = metadata
     cc = config.get("compile_config")
     if compile and cc:
         from . import losses as _losses
