@@ -22,6 +22,7 @@ __all__ = [
     "Sequential",
     "load_model",
     "save_model",
+    "read_metadata",
     "model_from_config",
     "model_from_json",
     "clone_model",
@@ -173,6 +174,7 @@ class Model(Layer):
         self._predictor = None
         self._compile_config = None
         self._trainable_snapshot = None
+        self.metadata = {}  # free-form JSON saved with the model file (``save(path, metadata=...)``)
         self._nodes = None
         self._input_tensors = []
         self._output_tensors = []
@@ -661,11 +663,15 @@ class Model(Layer):
             return "Functional"
         return type(self).__name__
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
-        """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically."""
+    def save(self, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
+        """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically.
+
+        ``metadata``: a dict of JSON values stored with the model (``load_model(path).metadata``)."""
         from ._saving import save_model
 
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        save_model(
+            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata
+        )
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
@@ -853,8 +859,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     return _load(filepath, custom_objects=custom_objects, compile=compile)
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
-    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
+    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata)
+
+
+def read_metadata(filepath):
+    """The metadata dict saved with ``model.save(path, metadata={...})`` ({} when none), without building
+    the model."""
+    from ._saving import read_metadata as _read
+
+    return _read(filepath)
 
 
 def model_from_config(config, custom_objects=None):
