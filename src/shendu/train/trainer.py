@@ -13,11 +13,14 @@ optimizer the update, the metric objects their statistics. The loop only feeds b
 callbacks, and averages what it logs: ``loss`` is the running mean of the batch losses weighted
 by batch size, and each metric reports its own running result, both reset at every epoch.
 """
+import contextlib
 import copy
+import threading
 
 import numpy as np
 
 from ..autograd import no_grad
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import adapter
 from .callbacks import CallbackList
@@ -81,6 +84,24 @@ class RunningMean:
         return self.total / self.count if self.count else 0.0
 
 
+class _Tally:
+    """One evaluation's running loss and metric copies, private to the thread that runs it."""
+
+    def __init__(self):
+        self.loss_tracker = RunningMean("loss")
+        self.metrics = None
+
+
+_BUILD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _inference():
+    """Evaluation mode and no recording, in the calling thread only (the model is not changed)."""
+    with training_mode(False), no_grad():
+        yield
+
+
 class Trainer:
     """Trains ``model`` (any ``nn.Module``) with ``loss`` and ``optimizer``, reporting ``metrics``.
 
@@ -121,6 +142,10 @@ class Trainer:
         self.fit_params = {}
         self.validation_source = None
         self._loss_none = None
+        self._tallies = {}  # thread id -> _Tally of the evaluation that thread is running
+        self._start_epoch = None
+        self._shuffle_rng = None
+        self._pending_state = None
 
     # ------------------------------------------------------------------ host interface
     def get_weights(self):
@@ -172,23 +197,53 @@ class Trainer:
 
         yt_shape = None if y_true is None or isinstance(y_true, (tuple, dict)) else y_true.shape
         yp_shape = None if isinstance(y_pred, (tuple, dict)) else y_pred.shape
-        self._metrics = [get(m, loss=self._loss_identifier(), y_true_shape=yt_shape, y_pred_shape=yp_shape)
-                         for m in self._metric_specs]
+        with _BUILD_LOCK:
+            if self._metrics is None:
+                self._metrics = [get(m, loss=self._loss_identifier(), y_true_shape=yt_shape,
+                                     y_pred_shape=yp_shape) for m in self._metric_specs]
+
+    @contextlib.contextmanager
+    def _private_tally(self):
+        """Run an evaluation on its own loss tracker and metric copies (so that evaluations in several
+        threads, or one during a fit in another thread, never mix their statistics)."""
+        me = threading.get_ident()
+        outer = self._tallies.get(me)
+        self._tallies[me] = _Tally()
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._tallies.pop(me, None)
+            else:
+                self._tallies[me] = outer
+
+    def _tracker_and_metrics(self, build_copies=False):
+        tally = self._tallies.get(threading.get_ident())
+        if tally is None:
+            return self.loss_tracker, self._metrics
+        if tally.metrics is None and build_copies and self._metrics is not None:
+            tally.metrics = [copy.deepcopy(m) for m in self._metrics]
+            for m in tally.metrics:
+                m.reset_state()
+        return tally.loss_tracker, tally.metrics
 
     def reset_metrics(self):
-        self.loss_tracker.reset_state()
-        for m in self._metrics or []:
+        tracker, metrics = self._tracker_and_metrics()
+        tracker.reset_state()
+        for m in metrics or []:
             m.reset_state()
 
     def _logs(self):
-        logs = {"loss": self.loss_tracker.result()}
-        for m in self._metrics or []:
+        tracker, metrics = self._tracker_and_metrics()
+        logs = {"loss": tracker.result()}
+        for m in metrics or []:
             logs[m.name] = m.result()
         return logs
 
     def _record(self, loss_value, x, y, y_pred, sample_weight):
         """Add one batch to the running means; return the logs so far."""
-        self.loss_tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
+        tracker, _ = self._tracker_and_metrics()
+        tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
         if self._metric_specs:
             y_pred = _numpy(y_pred)
             self._build_metrics(y, y_pred)
@@ -196,7 +251,8 @@ class Trainer:
                 raise ValueError("Trainer: metrics are computed for models with one output and one target; "
                                  "this model returned several outputs (leave metrics out, or compute them "
                                  "yourself)")
-            for m in self._metrics:
+            _, metrics = self._tracker_and_metrics(build_copies=True)
+            for m in metrics:
                 m.update_state(y, y_pred, sample_weight=sample_weight)
         return self._logs()
 
@@ -400,19 +456,14 @@ class Trainer:
         return cbs.history
 
     def _test_loop(self, source, cbs):
-        self.reset_metrics()
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        cbs.on_test_begin()
-        try:
-            with no_grad():
+        with self._private_tally():
+            cbs.on_test_begin()
+            with _inference():
                 for step, (xb, yb, wb) in enumerate(source.epoch()):
                     cbs.on_test_batch_begin(step)
                     logs = self.test_step(xb, yb, wb)
                     cbs.on_test_batch_end(step, logs)
-        finally:
-            self.model.train(was_training)
-        logs = self._logs()
+            logs = self._logs()
         cbs.on_test_end(logs)
         return logs
 
@@ -430,7 +481,7 @@ class Trainer:
     def _format(self, logs, return_dict):
         if return_dict:
             return dict(logs)
-        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or []]
+        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or [] if m.name in logs]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -441,18 +492,13 @@ class Trainer:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self.host, verbose=verbose, epochs=1,
                            steps=source.steps)
         outputs = []
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
         cbs.on_predict_begin()
-        try:
-            with no_grad():
-                for step, (xb, _, _) in enumerate(source.epoch()):
-                    cbs.on_predict_batch_begin(step)
-                    out = _numpy(self.forward(xb))
-                    outputs.append(out)
-                    cbs.on_predict_batch_end(step, {"outputs": out})
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            for step, (xb, _, _) in enumerate(source.epoch()):
+                cbs.on_predict_batch_begin(step)
+                out = _numpy(self.forward(xb))
+                outputs.append(out)
+                cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
         return _concat(outputs)
 
@@ -462,15 +508,10 @@ class Trainer:
         if source is None:
             return None, None
         ys, preds = [], []
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        try:
-            with no_grad():
-                for xb, yb, _ in source.epoch():
-                    preds.append(_numpy(self.forward(xb)))
-                    ys.append(yb)
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            for xb, yb, _ in source.epoch():
+                preds.append(_numpy(self.forward(xb)))
+                ys.append(yb)
         if not preds or any(y is None for y in ys):
             return None, None
         return _concat(ys), _concat(preds)
@@ -503,25 +544,15 @@ class Trainer:
         xa, ya, w = self._batch(x, y, sample_weight, None)
         if reset_metrics:
             self.reset_metrics()
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        try:
-            with no_grad():
-                logs = self.test_step(xa, ya, w)
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            logs = self.test_step(xa, ya, w)
         return self._format(logs, return_dict)
 
     def predict_on_batch(self, x):
         """Model outputs for one batch, as NumPy."""
         xa = adapter.to_arrays(x)
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        try:
-            with no_grad():
-                return _numpy(self.forward(xa))
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            return _numpy(self.forward(xa))
 
     def __repr__(self):
         return (f"Trainer(model={type(self.model).__name__}, loss={type(self.loss).__name__}, "
