@@ -5,6 +5,7 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 """
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -131,6 +132,9 @@ class _KerasTrainer(_train.Trainer):
         for term in extra:
             loss = loss + term
         return loss
+
+
+_BUILD_LOCK = threading.RLock()
 
 
 def _first_rows(x, n=2):
@@ -433,21 +437,26 @@ class Model(Layer):
             raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
 
     def _ensure_built(self, x):
-        if self.built or x is None:
+        if x is None or (self.built and self.__dict__.get("_ready_for_calls")):
             return
-        was = self.training
-        self.eval()
-        try:
-            with no_grad():
-                sample = _first_rows(x)
-                if isinstance(sample, tuple):
-                    self(*sample)
-                elif isinstance(sample, dict):
-                    self(**sample)
-                else:
-                    self(sample)
-        finally:
-            self.train(was)
+        with _BUILD_LOCK:  # two threads predicting on an unbuilt model build it once
+            if self.built:
+                self.__dict__["_ready_for_calls"] = True
+                return
+            was = self.training
+            self.eval()
+            try:
+                with no_grad():
+                    sample = _first_rows(x)
+                    if isinstance(sample, tuple):
+                        self(*sample)
+                    elif isinstance(sample, dict):
+                        self(**sample)
+                    else:
+                        self(sample)
+                self.__dict__["_ready_for_calls"] = True
+            finally:
+                self.train(was)
 
     def _get_trainer(self):
         if self._trainer is None:
