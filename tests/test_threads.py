@@ -213,3 +213,18 @@ class _SignalStart(Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         self.event.set()
+
+
+def test_keras_call_losses_are_per_thread():
+    import threading
+
+    from shendu.keras import layers, regularizers
+
+    layer = layers.Dense(2, activity_regularizer=regularizers.L2(1.0), kernel_initializer="ones")
+    small, large = np.ones((1, 3), np.float32), 10 * np.ones((1, 3), np.float32)
+    layer(small)
+    before = float(sum(t.item() for t in layer.losses))
+    worker = threading.Thread(target=layer, args=(large,))
+    worker.start()
+    worker.join()
+    assert float(sum(t.item() for t in layer.losses)) == before

@@ -16,6 +16,7 @@ import contextlib
 import contextvars
 import functools
 import inspect
+import threading
 
 import numpy as np
 
@@ -786,6 +787,24 @@ class Layer(Module):
         return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
 
     # ----- losses -------------------------------------------------------------------------------------
+    @property
+    def _call_losses(self):
+        """Terms added during this thread's last call (per thread, so a predict running beside a
+        fit of the same model cannot drop or add terms to the fit's loss)."""
+        store = self.__dict__.get("_loss_store")
+        if store is None:
+            store = self.__dict__["_loss_store"] = threading.local()
+        if not hasattr(store, "terms"):
+            store.terms = []
+        return store.terms
+
+    @_call_losses.setter
+    def _call_losses(self, terms):
+        store = self.__dict__.get("_loss_store")
+        if store is None:
+            store = self.__dict__["_loss_store"] = threading.local()
+        store.terms = terms
+
     def add_loss(self, value):
         """Add a term to the training loss (computed in ``call``; reset every call)."""
         self._call_losses.append(value)
