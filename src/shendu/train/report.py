@@ -251,8 +251,18 @@ def _grid_table(header, rows):
 
 
 def default_command():
-    """The command line that started this process (``sys.argv``), quoted as a shell would need it."""
-    return shlex.join(str(a) for a in sys.argv)
+    """The command line that started this process (``sys.argv``), quoted as a shell would need it.
+
+    ``python -m pkg ...`` is shown as typed (``sys.argv[0]`` would be the module's file), and a
+    console script by its name (``shendu demo ...``, not its full path).
+    """
+    argv = [str(a) for a in sys.argv]
+    orig = [str(a) for a in getattr(sys, "orig_argv", [])]
+    if argv and len(orig) >= 3 and orig[1] == "-m":
+        argv = ["python", "-m", orig[2], *argv[1:]]
+    elif argv and argv[0] and not argv[0].endswith(".py") and os.path.isabs(argv[0]):
+        argv[0] = os.path.basename(argv[0])
+    return shlex.join(argv)
 
 
 class ReportPaths(tuple):
