@@ -1,4 +1,5 @@
-"""Plots for training and evaluation: learning curves, confusion matrix, ROC, image grids, conv filters.
+"""Plots for training and evaluation: learning curves, learning rate, confusion matrix, ROC, image grids,
+conv filters.
 
 Every function returns a matplotlib ``Figure`` and, when ``path=`` is given, also saves it as a PNG
 (atomically). matplotlib is imported only when a plot is drawn.
@@ -26,12 +27,33 @@ def _history_dict(history):
             if np.size(vals)}
 
 
-def plot_history(history, metrics=None, path=None, ncols=2, title=None):
+def _epoch_axis(ax, x):
+    """Whole-number epoch ticks; a run of one epoch gets an axis around its single point."""
+    from matplotlib.ticker import MaxNLocator
+
+    x = np.asarray(x)
+    ax.set_xlabel("epoch")
+    if len(x) and x.min() == x.max():
+        ax.set_xlim(x[0] - 0.5, x[0] + 0.5)
+    if 0 < len(x) <= 12:
+        ax.set_xticks(x)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _marker_size(n):
+    return 6 if n <= 5 else 3
+
+
+def plot_history(history, metrics=None, path=None, ncols=2, title=None, val_label="validation"):
     """Learning curves: one panel per metric, training values and ``val_`` values paired.
 
     ``history`` is what ``model.fit`` returned (anything with a ``.history`` dict) or a plain
     ``{"loss": [...], "val_loss": [...], "accuracy": [...], ...}`` dict. ``metrics`` picks and orders
-    the panels (names without ``val_``); by default every key is shown.
+    the panels (names without ``val_``); by default every key is shown. ``val_label`` names the
+    ``val_`` curves in the legend (e.g. ``"test"`` when ``validation_data`` was the test set).
+    Every point carries a marker and the epoch axis has whole-number ticks, so a run of a single
+    epoch is still a readable plot.
     """
     epochs_attr = getattr(history, "epoch", None)
     logs = _history_dict(history)
@@ -50,10 +72,10 @@ def plot_history(history, metrics=None, path=None, ncols=2, title=None):
         raise KeyError(f"plot_history: no {missing} in the history; it has {sorted(logs)}")
     rows, cols = _grid(len(metrics), ncols)
     fig = new_figure((5.0 * cols, 3.6 * rows))
-    from matplotlib.ticker import MaxNLocator
     for i, name in enumerate(metrics):
         ax = fig.add_subplot(rows, cols, i + 1)
-        for key, label, style in ((name, "train", "o-"), ("val_" + name, "validation", "s--")):
+        xs = []
+        for key, label, style in ((name, "train", "o-"), ("val_" + name, val_label, "s--")):
             if key not in logs:
                 continue
             values = logs[key]
@@ -61,14 +83,43 @@ def plot_history(history, metrics=None, path=None, ncols=2, title=None):
                 x = np.asarray(epochs_attr) + 1
             else:
                 x = np.arange(1, len(values) + 1)
-            ax.plot(x, values, style, label=label, markersize=3)
+            ax.plot(x, values, style, label=label, markersize=_marker_size(len(values)))
+            xs.extend(x.tolist())
         ax.set_title(name)
-        ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        _epoch_axis(ax, np.unique(xs))
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_learning_rate(learning_rates, epochs=None, path=None, title=None):
+    """The learning rate per epoch (``epochs`` counted from 0, as ``History.epoch``; shown from 1).
+
+    The y axis is logarithmic when the rate spans more than a factor of 10 (step decay, warm-up).
+    Epochs without a value (None or NaN) are left out.
+    """
+    lrs = np.asarray([np.nan if v is None else float(v) for v in learning_rates], dtype=np.float64)
+    x = np.arange(1, len(lrs) + 1) if epochs is None else np.asarray(epochs) + 1
+    if len(x) != len(lrs):
+        raise ValueError(f"plot_learning_rate: {len(lrs)} learning rates for {len(x)} epochs")
+    keep = np.isfinite(lrs)
+    if not keep.any():
+        raise ValueError("plot_learning_rate: no learning rate to plot")
+    x, lrs = x[keep], lrs[keep]
+    fig = new_figure((5.0, 3.2))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(x, lrs, "o-", markersize=_marker_size(len(lrs)))
+    positive = lrs[lrs > 0]
+    if len(positive) == len(lrs) and positive.max() > 10 * positive.min():
+        ax.set_yscale("log")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title or "Learning rate")
+    _epoch_axis(ax, x)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     save_figure(fig, path)
     return fig
