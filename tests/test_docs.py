@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import _import, _strict
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 _BLOCK = re.compile(r"(?:<!--\s*skip:(?P<skip>.*?)-->\s*\n)?^```python[^\n]*\n(?P<code>.*?)^```",
@@ -74,10 +76,21 @@ def test_code_blocks_run(page, tmp_path, monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     namespace = {"__name__": "__doc_" + page.stem}
     for line, code, skip in python_blocks(page.read_text()):
-        if skip is not None:
+        if skip is not None and not (skip == "needs PyTorch" and _torch_at_hand()):
             continue
         try:
             run_block(code, namespace, f"{page.relative_to(ROOT)}:{line}")
         except Exception as exc:
             raise AssertionError(f"{page.relative_to(ROOT)}, the python block at line {line} fails: "
                                  f"{type(exc).__name__}: {exc}") from exc
+
+
+def _torch_at_hand():
+    """Blocks marked ``needs PyTorch`` run where torch is installed (always in CI, where it must be)."""
+    try:
+        _import("torch")
+        return True
+    except ImportError:
+        if _strict("SHENDU_REQUIRE_TORCH"):
+            pytest.fail("a documentation block needs PyTorch (SHENDU_REQUIRE_TORCH is set) but it is not installed")
+        return False
