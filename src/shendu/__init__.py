@@ -21,6 +21,7 @@ from .creation import (
     full,
     full_like,
     linspace,
+    multinomial,
     ones,
     ones_like,
     rand,
@@ -46,8 +47,10 @@ from .ops import (
     cos,
     div,
     exp,
+    expm1,
     flatten,
     log,
+    log1p,
     log_softmax,
     logsumexp,
     matmul,
@@ -55,6 +58,8 @@ from .ops import (
     mean,
     minimum,
     mul,
+    narrow,
+    norm,
     pad,
     permute,
     pow,
@@ -70,6 +75,8 @@ from .ops import (
     sub,
     tanh,
     transpose,
+    tril,
+    triu,
     unsqueeze,
     where,
 )
@@ -97,6 +104,7 @@ __version__ = "0.1.0"
 
 float = float32  # noqa: A001  (PyTorch's names: torch.float is float32)
 double = float64
+mm = bmm = matmul
 long = int64
 half = float16
 sum = _sum  # noqa: A001

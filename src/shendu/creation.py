@@ -134,3 +134,30 @@ def rand_like(t, dtype=None, device=None, requires_grad=False):
 
 def randn_like(t, dtype=None, device=None, requires_grad=False):
     return randn(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
+
+
+def multinomial(input, num_samples, replacement=False, generator=None):  # noqa: A002  (PyTorch's name)
+    """Indices drawn from each row of the non-negative weights ``input`` (1-D or 2-D), like torch.multinomial.
+
+    With replacement, each draw is an inverse-CDF lookup; without, the rows' ``num_samples`` largest
+    keys u^(1/w) (u ~ U(0, 1)) are taken, which draws without replacement in proportion to w.
+    """
+    w = np.asarray(input.data if isinstance(input, Tensor) else input, dtype=np.float64)
+    if w.ndim not in (1, 2):
+        raise ValueError(f"multinomial: input must be 1-D or 2-D, got shape {w.shape}")
+    rows = w.reshape(-1, w.shape[-1])
+    if np.any(rows < 0) or not np.all(np.isfinite(rows)) or np.any(rows.sum(-1) <= 0):
+        raise ValueError("multinomial: weights must be finite, non-negative, with a positive sum per row")
+    if not replacement and num_samples > (rows > 0).sum(-1).min():
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement from "
+                         f"{int((rows > 0).sum(-1).min())} non-zero weights")
+    rng = _rng(generator)
+    if replacement:
+        cdf = np.cumsum(rows, -1)
+        u = rng.random((len(rows), num_samples)) * cdf[:, -1:]
+        out = np.minimum((u[..., None] >= cdf[:, None, :]).sum(-1), rows.shape[-1] - 1)
+    else:
+        with np.errstate(divide="ignore"):
+            keys = np.log(rng.random(rows.shape)) / rows      # log u / w: larger is likelier
+        out = np.argsort(-keys, axis=-1, kind="stable")[:, :num_samples]
+    return Tensor(out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64))

@@ -454,6 +454,48 @@ class Tensor:
     def log(self):
         return _ops().log(self)
 
+    def log1p(self):
+        return _ops().log1p(self)
+
+    def expm1(self):
+        return _ops().expm1(self)
+
+    def tril(self, diagonal=0):
+        return _ops().tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops().triu(self, diagonal)
+
+    def narrow(self, dim, start, length):
+        return _ops().narrow(self, dim, start, length)
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        return _ops().norm(self, p, dim, keepdim)
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        from .creation import multinomial
+        return multinomial(self, num_samples, replacement, generator)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor from ``data`` with this tensor's dtype (unless ``dtype`` is given)."""
+        from .creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        from .creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self.new_zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        from .creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
     def sqrt(self):
         return _ops().sqrt(self)
 

@@ -53,6 +53,48 @@ def log(a):
     return _ar.Log.apply(a)
 
 
+def log1p(a):
+    return _ar.Log1p.apply(a)
+
+
+def expm1(a):
+    return _ar.Expm1.apply(a)
+
+
+def tril(a, diagonal=0):
+    """The lower triangle of the last two axes (entries above diagonal ``diagonal`` set to 0)."""
+    return _sh.Triangle.apply(a, diagonal=diagonal, upper=False)
+
+
+def triu(a, diagonal=0):
+    """The upper triangle of the last two axes (entries below diagonal ``diagonal`` set to 0)."""
+    return _sh.Triangle.apply(a, diagonal=diagonal, upper=True)
+
+
+def narrow(a, dim, start, length):
+    """``a`` restricted to indices start … start+length−1 along ``dim`` (a view's values, as a slice)."""
+    dim = dim % a.ndim
+    return getitem(a, (slice(None),) * dim + (slice(start, start + length),))
+
+
+def norm(a, p="fro", dim=None, keepdim=False):
+    """‖a‖_p over ``dim`` (all entries by default), as ``torch.norm``: p = 2 or "fro": √Σa²;
+    p = 1: Σ|a|; p = inf: max|a|; p = -inf: min|a|; p = 0: the count of non-zeros; else (Σ|a|ᵖ)^(1/p)."""
+    if p in ("fro", 2, 2.0):
+        return sqrt(sum(a * a, axis=dim, keepdims=keepdim))
+    if p in (1, 1.0):
+        return sum(abs(a), axis=dim, keepdims=keepdim)
+    if p == float("inf"):
+        return max(abs(a), axis=dim, keepdims=keepdim)
+    if p == float("-inf"):
+        return min(abs(a), axis=dim, keepdims=keepdim)
+    if p == 0:
+        return sum(cast(a != 0, a.dtype), axis=dim, keepdims=keepdim)
+    if isinstance(p, str):
+        raise ValueError(f"norm: unsupported p={p!r}; use a number, 'fro' or inf")
+    return pow(sum(pow(abs(a), p), axis=dim, keepdims=keepdim), 1.0 / p)
+
+
 def sqrt(a):
     return _ar.Sqrt.apply(a)
 

@@ -125,6 +125,28 @@ class Exp(Function):
         return g * self.out
 
 
+class Log1p(Function):
+    """z = ln(1 + a), accurate for small a;  dz/da = 1/(1 + a)."""
+
+    def forward(self, a):
+        self.a = a
+        return xp.log1p(a)
+
+    def backward(self, g):
+        return g / (1 + self.a)
+
+
+class Expm1(Function):
+    """z = eᵃ − 1, accurate for small a;  dz/da = eᵃ = z + 1."""
+
+    def forward(self, a):
+        self.z = xp.expm1(a)
+        return self.z
+
+    def backward(self, g):
+        return g * (self.z + 1)
+
+
 class Log(Function):
     """z = ln a;  dz/da = 1/a."""
 

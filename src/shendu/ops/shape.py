@@ -145,3 +145,18 @@ class GetItem(Function):
         else:
             xp.add.at(out, self.key, g)
         return out
+
+
+class Triangle(Function):
+    """z = tril(a, k) (``upper=False``) or triu(a, k) over the last two axes: a mask;
+    dz/da is the same mask, so the gradient keeps the kept triangle and is 0 elsewhere."""
+
+    def forward(self, a, diagonal=0, upper=False):
+        self.diagonal, self.upper = diagonal, upper
+        return self._mask(a)
+
+    def _mask(self, a):
+        return xp.triu(a, self.diagonal) if self.upper else xp.tril(a, self.diagonal)
+
+    def backward(self, g):
+        return self._mask(g)
