@@ -6,7 +6,7 @@ import pytest
 
 import shendu as sd
 from conftest import require
-from shendu.serialization import SerializationError
+from shendu.serialization import MAX_HEADER_SIZE, SerializationError
 
 
 def test_round_trip(tmp_path):
@@ -51,3 +51,132 @@ def test_failed_save_leaves_old_file_intact(tmp_path):
         sd.save({"w": np.array(["text"])}, path)
     np.testing.assert_array_equal(sd.load(path)["w"].numpy(), np.ones(2))
     assert sorted(os.listdir(tmp_path)) == ["m.safetensors"]
+
+
+def _raw(header, body=b""):
+    """A safetensors file with the given header (a dict) and data bytes."""
+    import json
+
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + body
+
+
+def _write(tmp_path, name, blob):
+    path = tmp_path / name
+    path.write_bytes(blob)
+    return path
+
+
+@pytest.mark.parametrize("offsets_a, offsets_b, why", [
+    ([0, 8], [0, 8], "overlaps"),          # both tensors read the same bytes
+    ([8, 16], [0, 8], None),               # reversed order in the header is fine (sorted by offset)
+    ([0, 8], [4, 12], "overlaps"),
+    ([0, 8], [12, 20], "gap"),
+    ([-8, 0], [0, 8], "data_offsets"),     # negative offsets
+    ([0, 8], [8, 4], "ends before"),       # end < begin
+])
+def test_offsets_are_validated_like_the_reference_library(tmp_path, offsets_a, offsets_b, why):
+    body = np.arange(4, dtype=np.float32).tobytes()
+    header = {"a": {"dtype": "F32", "shape": [2], "data_offsets": offsets_a},
+              "b": {"dtype": "F32", "shape": [2], "data_offsets": offsets_b}}
+    path = _write(tmp_path, "off.safetensors", _raw(header, body))
+    if why is None:
+        back = sd.load(path)
+        np.testing.assert_array_equal(back["b"].numpy(), [0, 1])
+        np.testing.assert_array_equal(back["a"].numpy(), [2, 3])
+        return
+    with pytest.raises(SerializationError, match=f"off.safetensors.*{why}"):
+        sd.load(path)
+
+
+def test_trailing_bytes_are_refused(tmp_path):
+    path = tmp_path / "m.safetensors"
+    sd.save({"w": np.ones(2, np.float32)}, path)
+    _write(tmp_path, "tail.safetensors", path.read_bytes() + b"\0" * 8)
+    with pytest.raises(SerializationError, match="tail.safetensors.*8 unexpected bytes"):
+        sd.load(tmp_path / "tail.safetensors")
+
+
+def test_header_rules(tmp_path):
+    f32 = np.ones(2, np.float32).tobytes()
+    cases = {
+        "size": ({"a": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}, f32, "does not match"),
+        "dtype": ({"a": {"dtype": "F31", "shape": [2], "data_offsets": [0, 8]}}, f32, "unknown dtype"),
+        "shape": ({"a": {"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]}}, f32, "shape"),
+        "bool": ({"a": {"dtype": "F32", "shape": [True, 2], "data_offsets": [0, 8]}}, f32, "shape"),
+        "meta": ({"__metadata__": {"k": 1}, "a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}},
+                 f32, "__metadata__ must map strings"),
+        "list": ([1, 2], b"", "not an object"),
+        "huge": ({"a": {"dtype": "F32", "shape": [2 ** 40, 2 ** 40], "data_offsets": [0, 8]}}, f32,
+                 "too large"),
+    }
+    for name, (header, body, message) in cases.items():
+        path = _write(tmp_path, f"{name}.safetensors", _raw(header, body))
+        with pytest.raises(SerializationError, match=f"{name}.safetensors.*{message}"):
+            sd.load(path)
+    big = (MAX_HEADER_SIZE + 1).to_bytes(8, "little") + b"{}"
+    with pytest.raises(SerializationError, match="big.safetensors.*header length"):
+        sd.load(_write(tmp_path, "big.safetensors", big))
+
+
+def test_metadata_name_is_refused_on_save(tmp_path):
+    with pytest.raises(ValueError, match="__metadata__"):
+        sd.save({"__metadata__": np.ones(2, np.float32)}, tmp_path / "m.safetensors")
+    with pytest.raises(TypeError, match="str to str"):
+        sd.save({"w": np.ones(2, np.float32)}, tmp_path / "m.safetensors", metadata={"epoch": 3})
+    assert os.listdir(tmp_path) == []
+    sd.save({"w": np.ones(2, np.float32)}, tmp_path / "m.safetensors", metadata={"epoch": "3"})
+    assert sd.load(tmp_path / "m.safetensors", return_metadata=True)[1] == {"epoch": "3"}
+
+
+def test_unsigned_and_complex_dtypes_round_trip_with_the_reference_library(tmp_path):
+    st = require("safetensors.numpy")
+    arrays = {"u16": np.arange(3, dtype=np.uint16), "u32": np.arange(3, dtype=np.uint32) + 2 ** 31,
+              "u64": np.arange(3, dtype=np.uint64) + 2 ** 63, "c64": np.ones(2, np.complex64) * 1j}
+    st.save_file(arrays, str(tmp_path / "ref.safetensors"))
+    back = sd.load(tmp_path / "ref.safetensors")
+    for k, v in arrays.items():
+        assert back[k].numpy().dtype == v.dtype
+        np.testing.assert_array_equal(back[k].numpy(), v)
+    sd.save(arrays, tmp_path / "ours.safetensors")
+    theirs = st.load_file(str(tmp_path / "ours.safetensors"))
+    for k, v in arrays.items():
+        np.testing.assert_array_equal(theirs[k], v)
+
+
+def _bf16_file(tmp_path):
+    # 1.0, 2.0, -0.5 in bfloat16: the top 16 bits of the float32 values
+    raw = (np.array([1.0, 2.0, -0.5], np.float32).view(np.uint32) >> 16).astype("<u2").tobytes()
+    return _write(tmp_path, "bf16.safetensors",
+                  _raw({"h": {"dtype": "BF16", "shape": [3], "data_offsets": [0, 6]}}, raw))
+
+
+def test_bfloat16_without_ml_dtypes_names_file_and_dtype(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ml_dtypes", None)  # as if it were not installed
+    with pytest.raises(SerializationError, match="bf16.safetensors.*'h'.*BF16.*ml_dtypes"):
+        sd.load(_bf16_file(tmp_path))
+
+
+def test_bfloat16_with_ml_dtypes(tmp_path):
+    ml_dtypes = require("ml_dtypes")
+    arr = sd.serialization.decode(_bf16_file(tmp_path).read_bytes())[0]["h"]
+    assert arr.dtype == ml_dtypes.bfloat16
+    np.testing.assert_array_equal(arr.astype(np.float32), [1.0, 2.0, -0.5])
+    blob = b"".join(sd.serialization.encode({"h": arr}))
+    assert blob.endswith(_bf16_file(tmp_path).read_bytes()[-6:])
+    again = sd.serialization.decode(blob)[0]["h"]
+    assert again.dtype == ml_dtypes.bfloat16 and np.array_equal(again, arr)
+
+
+def test_files_above_the_read_limit_are_refused_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "m.safetensors"
+    sd.save({"w": np.ones(100, np.float32)}, path)
+    with pytest.raises(SerializationError, match="m.safetensors.*read limit.*SHENDU_MAX_READ_BYTES"):
+        sd.load(path, max_bytes=100)
+    monkeypatch.setenv("SHENDU_MAX_READ_BYTES", "100")
+    with pytest.raises(SerializationError, match="read limit"):
+        sd.load(path)
+    monkeypatch.setenv("SHENDU_MAX_READ_BYTES", "1000")
+    assert sd.load(path)["w"].shape == (100,)
