@@ -180,3 +180,98 @@ def test_files_above_the_read_limit_are_refused_before_reading(tmp_path, monkeyp
         sd.load(path)
     monkeypatch.setenv("SHENDU_MAX_READ_BYTES", "1000")
     assert sd.load(path)["w"].shape == (100,)
+
+
+def _dead_pid():
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def test_a_later_save_removes_temporary_files_of_a_killed_save(tmp_path):
+    old = 1_000_000_000  # 2001: long before this write
+    dead = tmp_path / f".tmp-{_dead_pid()}-0123abcd.m.safetensors"      # killed writer
+    legacy = tmp_path / ".tmp-ab12cd34m.safetensors"                     # older shendu's naming
+    alive = tmp_path / f".tmp-{os.getppid()}-0123abcd.m.safetensors"    # a writer still running
+    other = tmp_path / f".tmp-{_dead_pid()}-0123abcd.other.safetensors"  # another target's
+    for p in (dead, legacy, alive, other):
+        p.write_bytes(b"half")
+        os.utime(p, (old, old))
+    sd.save({"w": np.ones(2, np.float32)}, tmp_path / "m.safetensors")
+    assert sorted(os.listdir(tmp_path)) == sorted([alive.name, other.name, "m.safetensors"])
+
+
+def test_failed_write_removes_its_temporary_file_for_every_writer(tmp_path):
+    from shendu._fileio import atomic_write
+    from shendu.train._io import atomic_write_text
+    from shendu.viz._figure import write_atomic
+
+    def boom(tmp):
+        with open(tmp, "w") as f:
+            f.write("half")
+        raise RuntimeError("disk full")
+
+    for writer in (atomic_write, write_atomic):
+        with pytest.raises(RuntimeError):
+            writer(tmp_path / "f.txt", boom)
+    assert os.listdir(tmp_path) == []
+    atomic_write_text(tmp_path / "f.txt", "done")
+    assert (tmp_path / "f.txt").read_text() == "done"
+    assert oct((tmp_path / "f.txt").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _module_imports(path):
+    """(module-level imports, all imports) of a source file, as absolute shendu names."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    package = ".".join(path.relative_to(SRC).with_suffix("").parts)
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    top, found = [], []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                names = [".".join(base + ([node.module] if node.module else []))]
+            else:
+                names = [node.module]
+        found += names
+        if node in tree.body:
+            top += names
+    return top, found
+
+
+SRC = __import__("pathlib").Path(sd.__file__).parent.parent
+
+
+def test_one_atomic_writer_and_its_layering():
+    """Every rename-into-place goes through shendu._fileio, which (like shendu.errors) imports no other
+    part of shendu; shendu.data imports, at module level, only itself, numpy and those two leaves."""
+    pkg = SRC / "shendu"
+    for path in pkg.rglob("*.py"):
+        text = path.read_text()
+        if path.name != "_fileio.py":
+            assert "os.replace(" not in text and "os.rename(" not in text and "mkstemp(" not in text, (
+                f"{path} writes files atomically by itself; use shendu._fileio.atomic_write")
+    for leaf in ("_fileio.py", "errors.py"):
+        _, imports = _module_imports(pkg / leaf)
+        assert [m for m in imports if m.startswith("shendu") and m != "shendu.errors"] == [], leaf
+    allowed = ("shendu.data", "shendu._fileio", "shendu.errors")
+    for path in (pkg / "data").rglob("*.py"):
+        top, _ = _module_imports(path)
+        bad = [m for m in top if m.startswith("shendu") and not m.startswith(allowed)]
+        assert bad == [], f"{path} imports {bad}: shendu.data may use numpy and shendu's file leaves only"
