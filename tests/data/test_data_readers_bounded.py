@@ -157,3 +157,47 @@ def test_csv_read_limit(tmp_path):
     path.write_bytes(b"a,b\n" + b"1,2\n" * 100)
     with pytest.raises(D.DatasetFormatError, match="big.csv.*read limit"):
         D.CSVDataset(path, max_bytes=100)
+
+
+# --- text: pad_sequences and word vectors ----------------------------------------------------------
+
+
+def test_pad_sequences_refuses_values_its_dtype_cannot_hold():
+    from shendu.data.text import pad_sequences
+
+    for seqs in ([[1, 2 ** 31]], [np.array([1, 2 ** 40])], [[-(2 ** 31) - 1]]):
+        with pytest.raises(ValueError, match="does not fit dtype='int32'"):
+            pad_sequences(seqs)
+    with pytest.raises(ValueError, match="does not fit dtype='uint8'"):
+        pad_sequences([[300]], dtype="uint8")
+    with pytest.raises(ValueError, match="NaN"):
+        pad_sequences([[1.0, float("nan")]])
+    assert pad_sequences([[2 ** 40]], dtype="int64").tolist() == [[2 ** 40]]
+    assert pad_sequences([[1, 2], [3]]).dtype == np.int32
+
+
+def test_word_vectors_bounded(tmp_path):
+    from shendu.data.text import load_word_vectors
+
+    index = {"a": 1, "b": 2}
+    long_line = tmp_path / "long.txt.gz"
+    with gzip.open(long_line, "wb") as f:  # one 64 MB line of zeros, no newline
+        for _ in range(64):
+            f.write(b"0" * MB)
+    error, peak = _peak(load_word_vectors, long_line, index)
+    assert isinstance(error, FileFormatError) and "long.txt.gz line 1 is longer" in str(error)
+    assert peak < 16 * MB
+    header = tmp_path / "w2v.txt"
+    header.write_text("2 4000000000\na 1 2\n")  # a word2vec header claiming 4e9 dimensions
+    error, peak = _peak(load_word_vectors, header, index)
+    assert isinstance(error, FileFormatError) and "w2v.txt" in str(error) and "read limit" in str(error)
+    assert peak < 4 * MB
+    bad = tmp_path / "nan.txt"
+    bad.write_text("a 1 2\nb 1 x\n")
+    with pytest.raises(FileFormatError, match="nan.txt line 2.*not a number"):
+        load_word_vectors(bad, index)
+    good = tmp_path / "ok.txt"
+    good.write_text("a 1 2\nb 3 4\n")
+    with pytest.raises(FileFormatError, match="ok.txt.*read limit"):
+        load_word_vectors(good, index, max_bytes=5)
+    assert load_word_vectors(good, index).tolist() == [[0, 0], [1, 2], [3, 4]]
