@@ -3,9 +3,12 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import event, given
+from hypothesis import strategies as st
 
 import shendu as sd
 from conftest import require
+from fuzzing import FUZZ, check_reader, mutated
 from shendu.serialization import MAX_HEADER_SIZE, SerializationError
 
 
@@ -275,3 +278,86 @@ def test_one_atomic_writer_and_its_layering():
         top, _ = _module_imports(path)
         bad = [m for m in top if m.startswith("shendu") and not m.startswith(allowed)]
         assert bad == [], f"{path} imports {bad}: shendu.data may use numpy and shendu's file leaves only"
+
+
+# --- fuzzing: shendu's reader accepts exactly what the reference library accepts -------------------
+
+_SIZES = st.sampled_from([0, 1, 2, 3, 4, 8, 16, -1, 2 ** 40, 2 ** 64 - 1, 2 ** 64])
+_ENTRY = st.fixed_dictionaries({
+    "dtype": st.sampled_from(["F32", "F64", "F16", "I64", "I32", "I16", "I8", "U8", "U16", "U32", "U64",
+                              "BOOL", "C64", "F31", 3]),
+    "shape": st.one_of(st.lists(_SIZES, max_size=3), st.just(None), st.just([1.0])),
+    "data_offsets": st.one_of(st.lists(st.sampled_from([0, 1, 2, 4, 8, 12, 16, 24, 32, -8, 2 ** 64]),
+                                       min_size=2, max_size=2), st.just([0]), st.just([0, 8, 16])),
+})
+_HEADER = st.dictionaries(st.sampled_from(["a", "b", "c", "__metadata__"]), _ENTRY, max_size=3)
+_META = st.sampled_from([None, {"k": "v"}, {"k": 1}, [1], "x"])
+
+
+def _blob(header, meta, body_len):
+    import json
+
+    if meta is not None:
+        header = {**header, "__metadata__": meta}
+    text = json.dumps(header).encode()
+    return len(text).to_bytes(8, "little") + text + (bytes(range(256)) * 4)[:body_len]
+
+
+@st.composite
+def _nearly_valid(draw):
+    """A valid safetensors file, then (most of the time) one field or the body length nudged."""
+    sizes = {"F64": 8, "F32": 4, "F16": 2, "I64": 8, "U16": 2, "U8": 1, "BOOL": 1, "C64": 8}
+    names = draw(st.lists(st.sampled_from(["a", "b", "c", "d"]), unique=True, max_size=4))
+    header, offset = {}, 0
+    for name in names:
+        dtype = draw(st.sampled_from(sorted(sizes)))
+        shape = draw(st.lists(st.integers(0, 3), max_size=3))
+        n = sizes[dtype] * int(np.prod(shape, dtype=np.int64))
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + n]}
+        offset += n
+    body_len = offset
+    if names and draw(st.booleans()):
+        entry = header[draw(st.sampled_from(names))]
+        field = draw(st.sampled_from(["begin", "end", "shape", "dtype", "swap"]))
+        delta = draw(st.sampled_from([-8, -1, 1, 2, 8, 2 ** 64]))
+        if field in ("begin", "end"):
+            entry["data_offsets"][field == "end"] += delta
+        elif field == "shape":
+            entry["shape"] = entry["shape"] + [2] if delta > 0 else entry["shape"][:-1]
+        elif field == "dtype":
+            entry["dtype"] = draw(st.sampled_from(["F32", "I8", "U64", "BF16x"]))
+        else:
+            entry["data_offsets"].reverse()
+    elif draw(st.booleans()):
+        body_len += draw(st.sampled_from([-1, 1, 8]))
+    meta = draw(st.sampled_from([None, None, {"k": "v"}, {"k": 1}, [1]]))
+    return _blob(header, meta, max(body_len, 0))
+
+
+@FUZZ
+@given(blob=st.one_of(_nearly_valid(), st.builds(_blob, _HEADER, _META, st.integers(0, 40))))
+def test_fuzz_header_agrees_with_the_reference_library(blob):
+    safetensors = require("safetensors")
+    try:
+        theirs = {name: bytes(t["data"]) for name, t in safetensors.deserialize(blob)}
+    except Exception:  # noqa: BLE001 - any refusal by the reference library
+        theirs = None
+    try:
+        ours = {name: a.tobytes() for name, a in sd.serialization.decode(blob, "fuzz.safetensors")[0].items()}
+    except SerializationError as exc:
+        assert "fuzz.safetensors" in str(exc)
+        ours = None
+    event("both refuse" if ours is None and theirs is None else "both load" if ours == theirs else "differ")
+    assert (ours is None) == (theirs is None), (blob, ours, theirs)
+    assert ours == theirs
+
+
+_VALID = b"".join(sd.serialization.encode(
+    {"w": np.arange(6, dtype=np.float32).reshape(2, 3), "b": np.arange(2, dtype=np.int64),
+     "e": np.zeros((0, 4), np.uint8), "m": np.array([True, False])}, {"note": "fuzz"}))
+
+
+@FUZZ
+@given(blob=mutated(_VALID))
+def test_fuzz_mutated_file_loads_or_raises_naming_it(tmp_path, blob):
+    check_reader(tmp_path, "m.safetensors", blob, sd.load)

@@ -178,7 +178,8 @@ class CSVDataset(Dataset):
         col = table[:, t]
         if all(_is_number(c) for c in col):
             y = col.astype(np.float64)
-            y = y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(dtype)
+            whole = np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2 ** 53)
+            y = y.astype(np.int64) if whole else y.astype(dtype)
         else:
             self.classes, y = np.unique(col.astype(str), return_inverse=True)
             self.classes = list(self.classes)

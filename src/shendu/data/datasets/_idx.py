@@ -121,6 +121,9 @@ def _read_bytes(path, max_bytes=None):
                     f"{path}: truncated inside the header ({4 + len(dims_bytes)} of {header} bytes)"
                 )
             dims = struct.unpack(f">{head[3]}I", dims_bytes)
+            if len(dims) > 64:
+                raise DatasetFormatError(f"{path}: the header announces {len(dims)} dimensions; "
+                                         "NumPy arrays have at most 64")
             expected = _IDX_TYPES[head[2]].itemsize
             for d in dims:
                 expected *= d
@@ -138,7 +141,9 @@ def _read_bytes(path, max_bytes=None):
             check_read_size(expected, path, f"the IDX array of shape {dims}", max_bytes, DatasetFormatError)
             body = f.read(expected)
             extra = len(f.read(1))
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+    except (EOFError, zlib.error, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
         raise DatasetFormatError(
             f"{path}: the gzip stream is truncated or corrupt ({exc}); delete the file and fetch it again"
         ) from None
