@@ -60,14 +60,6 @@ def require_path(path, what):
 
 
 @pytest.fixture
-def torch():
-    """The torch module, for parity tests."""
-    t = require("torch")
-    t.manual_seed(0)
-    return t
-
-
-@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 
@@ -76,6 +68,7 @@ REFERENCES = Path(__file__).parent / "references"
 
 
 def _as_array(value):
+    """A recorded value as a contiguous array; 0-d values are kept as 1-element arrays."""
     if hasattr(value, "detach"):  # a torch tensor
         value = value.detach().cpu().numpy()
     return np.ascontiguousarray(np.asarray(value))

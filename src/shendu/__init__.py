@@ -10,6 +10,7 @@ imported on first use, so ``import shendu`` needs NumPy alone.
 """
 import importlib
 
+from ._device import device
 from .autograd import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (
     arange,
@@ -103,7 +104,8 @@ max = _max  # noqa: A001
 min = _min  # noqa: A001
 
 _SUBMODULES = {"nn", "optim", "data", "metrics", "viz", "train", "keras", "ops", "autograd", "backend",
-               "random", "tune", "onnx", "serve", "compress", "rl", "cli"}
+               "random", "tune", "onnx", "serve", "compress", "rl", "cli", "cuda", "accelerator", "backends",
+               "distributions", "utils"}
 
 
 def __getattr__(name):
@@ -124,6 +126,3 @@ def argmax(t, dim=None, axis=None, keepdim=False):
     return t.argmax(axis=axis, dim=dim, keepdim=keepdim)
 
 
-def device(name="cpu"):
-    """Only the CPU exists on this backend; ``device("cpu")`` is accepted for PyTorch-style code."""
-    return name

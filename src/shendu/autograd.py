@@ -8,31 +8,45 @@ reverse topological order, without recursion.
 """
 import contextlib
 import functools
+import threading
 
 from .backend import xp
 from .errors import ShapeError
 from .tensor import Tensor
 
-_grad_enabled = True
+
+class _GradState(threading.local):
+    """Grad mode, one value per thread (as in PyTorch): every new thread starts with recording on,
+    and ``no_grad()`` in one thread never turns recording off in another."""
+
+    enabled = True
+
+
+_state = _GradState()
 
 
 def is_grad_enabled():
-    """True when operations are being recorded for differentiation."""
-    return _grad_enabled
+    """True when operations are being recorded for differentiation (in the calling thread)."""
+    return _state.enabled
 
 
 class _GradMode(contextlib.ContextDecorator):
     def __init__(self, enabled):
         self.enabled = enabled
+        self._prev = {}  # thread id -> stack of the modes to restore
 
     def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = self.enabled
+        # a stack per thread, so one instance may be entered again (a decorated recursive function,
+        # or a decorated function run by several threads): each exit restores its own thread's mode
+        self._prev.setdefault(threading.get_ident(), []).append(_state.enabled)
+        _state.enabled = self.enabled
 
     def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
+        me = threading.get_ident()
+        stack = self._prev[me]
+        _state.enabled = stack.pop()
+        if not stack:
+            del self._prev[me]
         return False
 
 
@@ -78,7 +92,7 @@ class Function:
                 raise
             shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays)
             raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from exc
-        record = _grad_enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        record = _state.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if record:
             fn.inputs = inputs
             fn.attrs = attrs

@@ -1,106 +1,136 @@
 """Tensor factories. Sizes are given as ``zeros(2, 3)`` or ``zeros((2, 3))``; floats default to float32."""
 import numpy as np
 
+from ._device import check_device
 from .backend import xp
 from .random import generator
 from .tensor import Tensor, _shape_args, _to_array, as_dtype, get_default_dtype
 
 
-def _make(array, requires_grad):
+def _make(array, requires_grad, device=None):
+    check_device(device, "a new tensor")
     return Tensor(array, requires_grad=requires_grad)
 
 
-def tensor(data, dtype=None, requires_grad=False, device=None):
+def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """A new tensor holding a copy of ``data`` (a list, an array, a number or a tensor)."""
-    return _make(_to_array(data, as_dtype(dtype), copy=True), requires_grad)
+    return _make(_to_array(data, as_dtype(dtype), copy=True), requires_grad, device)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing memory with an ndarray when no conversion is needed."""
+    check_device(device, "a new tensor")
     return data if isinstance(data, Tensor) and dtype is None else Tensor(_to_array(data, as_dtype(dtype)))
 
 
-from_numpy = as_tensor
+def from_numpy(array):
+    """A tensor sharing memory with the ndarray ``array``."""
+    return as_tensor(array)
 
 
 def _float(dtype):
     return as_dtype(dtype) or get_default_dtype()
 
 
-def zeros(*size, dtype=None, requires_grad=False):
-    return _make(xp.zeros(_shape_args(size), _float(dtype)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _make(xp.zeros(_shape_args(size), _float(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad=False):
-    return _make(xp.ones(_shape_args(size), _float(dtype)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _make(xp.ones(_shape_args(size), _float(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad=False):
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full(size, fill_value, dtype=None, requires_grad=False):
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     if dtype is None and isinstance(fill_value, (int, np.integer)) and not isinstance(fill_value, bool):
         dtype = np.int64
-    return _make(xp.full(_shape_args((size,)), fill_value, _float(dtype)), requires_grad)
+    return _make(xp.full(_shape_args((size,)), fill_value, _float(dtype)), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad=False):
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform samples on [0, 1) from the library generator (see ``manual_seed``)."""
-    return _make(generator().random(_shape_args(size)).astype(_float(dtype)), requires_grad)
+    return _make(_rng(generator).random(_shape_args(size)).astype(_float(dtype)), requires_grad, device)
 
 
-def randn(*size, dtype=None, requires_grad=False):
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal samples from the library generator."""
-    return _make(generator().standard_normal(_shape_args(size)).astype(_float(dtype)), requires_grad)
+    samples = _rng(generator).standard_normal(_shape_args(size))
+    return _make(samples.astype(_float(dtype)), requires_grad, device)
 
 
-def randint(low, high=None, size=(), dtype=None):
+def randint(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None, **kwargs):
+    """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)`` (PyTorch).
+
+    ``low``/``high`` may also be given by keyword; ``size`` is a tuple (or an int).
+    """
+    args = list(args)
+    if size is None and args and isinstance(args[-1], (tuple, list)):
+        size = args.pop()
+    low, high = kwargs.pop("low", None), kwargs.pop("high", None)
+    if kwargs:
+        raise TypeError(f"randint() got unexpected keyword arguments {sorted(kwargs)}")
+    if len(args) == 2:
+        low, high = args
+    elif len(args) == 1:
+        low, high = (0, args[0]) if high is None else (args[0], high)
+    elif len(args) > 2:
+        raise TypeError("randint() takes randint(high, size) or randint(low, high, size)")
     if high is None:
-        low, high = 0, low
-    return _make(generator().integers(low, high, _shape_args((size,))).astype(as_dtype(dtype) or np.int64),
-                 False)
+        raise TypeError("randint() needs high: randint(high, size) or randint(low, high, size)")
+    low = 0 if low is None else low
+    values = _rng(generator).integers(low, high, _shape_args(((size if size is not None else ()),)))
+    return _make(values.astype(as_dtype(dtype) or np.int64), requires_grad, device)
 
 
-def randperm(n):
-    return Tensor(generator().permutation(n).astype(np.int64))
+def randperm(n, dtype=None, device=None, requires_grad=False, generator=None):
+    return _make(_rng(generator).permutation(n).astype(as_dtype(dtype) or np.int64), requires_grad, device)
 
 
-def arange(start, end=None, step=1, dtype=None, requires_grad=False):
+def _rng(gen):
+    """The generator a random factory draws from: ``generator=`` if given, else the library's."""
+    if gen is None:
+        return generator()
+    return getattr(gen, "numpy_generator", gen)
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
     if end is None:
         start, end = 0, start
     floats = any(isinstance(v, float) for v in (start, end, step))
     default = get_default_dtype() if floats else np.int64
-    return _make(xp.arange(start, end, step).astype(as_dtype(dtype) or default), requires_grad)
+    return _make(xp.arange(start, end, step).astype(as_dtype(dtype) or default), requires_grad, device)
 
 
-def linspace(start, end, steps, dtype=None, requires_grad=False):
-    return _make(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad)
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    return _make(xp.linspace(start, end, steps).astype(_float(dtype)), requires_grad, device)
 
 
-def eye(n, m=None, dtype=None, requires_grad=False):
-    return _make(xp.eye(n, m, dtype=_float(dtype)), requires_grad)
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    return _make(xp.eye(n, m, dtype=_float(dtype)), requires_grad, device)
 
 
 def _like(t, dtype):
     return as_dtype(dtype) or t.dtype
 
 
-def zeros_like(t, dtype=None, requires_grad=False):
-    return _make(xp.zeros(t.shape, _like(t, dtype)), requires_grad)
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return _make(xp.zeros(t.shape, _like(t, dtype)), requires_grad, device)
 
 
-def ones_like(t, dtype=None, requires_grad=False):
-    return _make(xp.ones(t.shape, _like(t, dtype)), requires_grad)
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return _make(xp.ones(t.shape, _like(t, dtype)), requires_grad, device)
 
 
-def full_like(t, fill_value, dtype=None, requires_grad=False):
-    return _make(xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad)
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return _make(xp.full(t.shape, fill_value, _like(t, dtype)), requires_grad, device)
 
 
-def rand_like(t, dtype=None, requires_grad=False):
-    return rand(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+def rand_like(t, dtype=None, device=None, requires_grad=False):
+    return rand(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)
 
 
-def randn_like(t, dtype=None, requires_grad=False):
-    return randn(t.shape, dtype=_like(t, dtype), requires_grad=requires_grad)
+def randn_like(t, dtype=None, device=None, requires_grad=False):
+    return randn(t.shape, dtype=_like(t, dtype), device=device, requires_grad=requires_grad)

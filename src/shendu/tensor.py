@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from ._device import CPU, KNOWN_TYPES, check_device, device
 from .backend import to_numpy, xp
 
 float16 = np.float16
@@ -121,7 +122,11 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def T(self):
@@ -183,6 +188,12 @@ class Tensor:
     def __iter__(self):
         for i in range(len(self)):
             yield self[i]
+
+    def __format__(self, spec):
+        """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch does."""
+        if spec and self.data.size == 1:
+            return format(self.item(), spec)
+        return format(str(self), spec)
 
     def __repr__(self):
         body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
@@ -624,12 +635,8 @@ def parse_to_args(args, kwargs):
             continue
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) and (a == "cpu" or a.startswith("cpu:")):
-            continue
-        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps", "xpu"):
-            raise RuntimeError(f"device {a!r} is not available: this shendu backend runs on the CPU")
-        elif getattr(a, "type", None) == "cpu":
-            continue
+        elif isinstance(a, (device, int)) or (isinstance(a, str) and a.split(":")[0] in KNOWN_TYPES):
+            check_device(a)
         else:
             dtype = a
     return as_dtype(dtype)

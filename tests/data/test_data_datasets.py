@@ -63,6 +63,7 @@ def fashion():
     return D.fashion_mnist()
 
 
+@pytest.mark.system
 def test_fashion_mnist_real_files(fashion):
     (x, y), (xt, yt) = fashion
     assert x.shape == (60000, 28, 28) and xt.shape == (10000, 28, 28)
@@ -75,6 +76,7 @@ def test_fashion_mnist_real_files(fashion):
     assert x.flags.writeable
 
 
+@pytest.mark.system
 def test_fashion_mnist_feeds_the_loader(fashion):
     from shendu.data import TensorDataset
     from shendu.data import transforms as T
@@ -284,6 +286,7 @@ def test_cifar_parser_errors(home):
 # --- Chinese poems and English fortunes -----------------------------------------------------------
 
 
+@pytest.mark.system
 def test_tang_poems_real_file():
     require_path(os.path.join(FORTUNES_DIR, "tang300"), "Tang poems (fortunes-zh)")
     poems = D.tang_poems()
@@ -300,6 +303,7 @@ def test_tang_poems_real_file():
             assert p[field] and "\x1b" not in p[field] and "[m" not in p[field]
 
 
+@pytest.mark.system
 def test_song_poems_real_file():
     require_path(os.path.join(FORTUNES_DIR, "song100"), "Song poems (fortunes-zh)")
     poems = D.song_poems()
@@ -333,6 +337,7 @@ def test_poem_parser_errors_name_the_file(tmp_path):
         D.parse_poems(binary)
 
 
+@pytest.mark.system
 def test_fortunes_real_files():
     require_path(os.path.join(FORTUNES_DIR, "fortunes"), "English fortunes (fortunes)")
     texts, labels, categories = D.fortunes()

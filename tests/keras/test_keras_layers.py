@@ -387,3 +387,36 @@ def test_custom_layer_with_add_weight_and_add_loss():
     assert [w.shape for w in layer.get_weights()] == [(3,), ()]
     assert len(layer.trainable_weights) == 1 and len(layer.non_trainable_weights) == 1
     assert len(model.losses) == 1
+
+
+@pytest.mark.parametrize(
+    "make, arg",
+    [
+        (lambda: layers.Dense(2.5), "units"),
+        (lambda: layers.Dense(2.0), "units"),
+        (lambda: layers.Dense(True), "units"),
+        (lambda: layers.Dense(0), "units"),
+        (lambda: layers.Conv2D(8.5, 3), "filters"),
+        (lambda: layers.Conv2D(8, 2.5), "kernel_size"),
+        (lambda: layers.Conv2D(8, (3, 3.5)), "kernel_size"),
+        (lambda: layers.Conv1D(8, 3, strides=1.5), "strides"),
+        (lambda: layers.Embedding(10.5, 4), "input_dim"),
+        (lambda: layers.Embedding(10, "4"), "output_dim"),
+        (lambda: layers.LSTM(3.5), "units"),
+        (lambda: layers.GRU(-1), "units"),
+        (lambda: layers.MaxPooling2D(pool_size=1.5), "pool_size"),
+        (lambda: layers.UpSampling1D(size=2.5), "size"),
+        (lambda: layers.ZeroPadding2D(padding=1.5), "padding"),
+        (lambda: layers.RepeatVector(2.5), "n"),
+        (lambda: layers.Reshape((2, 2.5)), "target_shape"),
+        (lambda: layers.Concatenate(axis=1.5), "axis"),
+    ],
+)
+def test_integer_layer_arguments_must_be_integers(make, arg):
+    with pytest.raises(ValueError, match=rf"'{arg}' must be an integer"):
+        make()
+
+
+def test_integer_layer_arguments_accept_numpy_integers():
+    assert layers.Dense(np.int64(3)).units == 3
+    assert layers.Conv2D(np.int32(4), (np.int64(3), 3)).kernel_size == (3, 3)

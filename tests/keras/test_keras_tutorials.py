@@ -197,6 +197,7 @@ def test_model_calls_run_in_inference_mode_unless_training_is_given():
     assert not model.training
 
 
+@pytest.mark.system
 def test_keras_dataset_loaders_return_keras_shapes():
     from conftest import require_path
     from shendu.keras.datasets import fashion_mnist

@@ -14,19 +14,32 @@ RTOL, ATOL = 1e-4, 2e-5
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding=.same. with even kernel")
 
 
-def _parity(torch, fn_sd, fn_t, shapes, seed=0, bias_shape=None):
-    """Run both functions on the same float32 data; compare the output and every input gradient."""
+def _upstream(shape, seed):
+    """The upstream gradient both sides back-propagate through an output of this shape."""
+    return np.random.default_rng((seed, 1)).standard_normal(tuple(shape)).astype(np.float32)
+
+
+def _parity(reference, fn_sd, fn_t, shapes, seed=0):
+    """Run fn_sd(*tensors) and fn_t(F, *tensors), F being PyTorch's nn.functional, on the same float32 data;
+    compare the output and every input gradient with the live or recorded torch run."""
     rng = np.random.default_rng(seed)
     arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+
+    def torch_side(torch):
+        tt = [torch.tensor(a, requires_grad=True) for a in arrays]
+        yt = fn_t(torch.nn.functional, *tt)
+        yt.backward(torch.tensor(_upstream(yt.shape, seed)))
+        out = {f"grad.{k}": t.grad for k, t in enumerate(tt)}
+        out["y"] = yt
+        return out
+
+    ref = reference(torch_side)
     ts = [Tensor(a.copy(), requires_grad=True) for a in arrays]
-    tt = [torch.tensor(a, requires_grad=True) for a in arrays]
-    y, yt = fn_sd(*ts), fn_t(*tt)
-    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=RTOL, atol=ATOL)
-    g = rng.standard_normal(tuple(yt.shape)).astype(np.float32)
-    y.backward(Tensor(g))
-    yt.backward(torch.tensor(g))
-    for k, (a, b) in enumerate(zip(ts, tt)):
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=RTOL, atol=ATOL,
+    y = fn_sd(*ts)
+    np.testing.assert_allclose(y.numpy(), ref["y"], rtol=RTOL, atol=ATOL)
+    y.backward(Tensor(_upstream(y.shape, seed)))
+    for k, a in enumerate(ts):
+        np.testing.assert_allclose(a.grad.numpy(), ref[f"grad.{k}"], rtol=RTOL, atol=ATOL,
                                    err_msg=f"gradient of input {k}")
 
 
@@ -45,30 +58,27 @@ CONV2D_CASES = [
 
 
 @pytest.mark.parametrize("kwargs", CONV2D_CASES, ids=str)
-@pytest.mark.parametrize("kernel", [(3, 3), (2, 3), (1, 1)])
-def test_conv2d_matches_torch(torch, kwargs, kernel):
+@pytest.mark.parametrize("kernel", [(3, 3), (2, 3), (1, 1)], ids=str)
+def test_conv2d_matches_torch(reference, kwargs, kernel):
     groups = kwargs.get("groups", 1)
-    F = torch.nn.functional
-    _parity(torch, lambda x, w, b: C.conv2d(x, w, b, **kwargs), lambda x, w, b: F.conv2d(x, w, b, **kwargs),
+    _parity(reference, lambda x, w, b: C.conv2d(x, w, b, **kwargs), lambda F, x, w, b: F.conv2d(x, w, b, **kwargs),
             [(2, 4, 9, 8), (6, 4 // groups) + kernel, (6,)])
 
 
-def test_conv2d_without_bias_and_depthwise_match_torch(torch):
-    F = torch.nn.functional
-    _parity(torch, lambda x, w: C.conv2d(x, w, padding=1), lambda x, w: F.conv2d(x, w, padding=1),
+def test_conv2d_without_bias_and_depthwise_match_torch(reference):
+    _parity(reference, lambda x, w: C.conv2d(x, w, padding=1), lambda F, x, w: F.conv2d(x, w, padding=1),
             [(3, 2, 7, 7), (5, 2, 3, 3)])
     # depthwise with a channel multiplier of 2, 'same' padding with an even kernel
-    _parity(torch, lambda x, w, b: C.conv2d(x, w, b, groups=4, padding="same"),
-            lambda x, w, b: F.conv2d(x, w, b, groups=4, padding="same"),
+    _parity(reference, lambda x, w, b: C.conv2d(x, w, b, groups=4, padding="same"),
+            lambda F, x, w, b: F.conv2d(x, w, b, groups=4, padding="same"),
             [(2, 4, 9, 8), (8, 1, 4, 3), (8,)])
 
 
 @pytest.mark.parametrize("kwargs", [dict(), dict(stride=2, padding=2, dilation=2, groups=2),
                                     dict(padding="same", dilation=3), dict(stride=3)], ids=str)
-def test_conv1d_matches_torch(torch, kwargs):
-    F = torch.nn.functional
+def test_conv1d_matches_torch(reference, kwargs):
     groups = kwargs.get("groups", 1)
-    _parity(torch, lambda x, w, b: C.conv1d(x, w, b, **kwargs), lambda x, w, b: F.conv1d(x, w, b, **kwargs),
+    _parity(reference, lambda x, w, b: C.conv1d(x, w, b, **kwargs), lambda F, x, w, b: F.conv1d(x, w, b, **kwargs),
             [(3, 4, 17), (6, 4 // groups, 3), (6,)])
 
 
@@ -83,19 +93,17 @@ CONVT_CASES = [
 
 
 @pytest.mark.parametrize("kwargs", CONVT_CASES, ids=str)
-def test_conv_transpose2d_matches_torch(torch, kwargs):
-    F = torch.nn.functional
+def test_conv_transpose2d_matches_torch(reference, kwargs):
     groups = kwargs.get("groups", 1)
-    _parity(torch, lambda x, w, b: C.conv_transpose2d(x, w, b, **kwargs),
-            lambda x, w, b: F.conv_transpose2d(x, w, b, **kwargs),
+    _parity(reference, lambda x, w, b: C.conv_transpose2d(x, w, b, **kwargs),
+            lambda F, x, w, b: F.conv_transpose2d(x, w, b, **kwargs),
             [(2, 4, 5, 6), (4, 3, 3, 2), (3 * groups,)])
 
 
-def test_conv_transpose1d_matches_torch(torch):
-    F = torch.nn.functional
+def test_conv_transpose1d_matches_torch(reference):
     kw = dict(stride=2, padding=1, output_padding=1)
-    _parity(torch, lambda x, w, b: C.conv_transpose1d(x, w, b, **kw),
-            lambda x, w, b: F.conv_transpose1d(x, w, b, **kw), [(2, 4, 7), (4, 3, 3), (3,)])
+    _parity(reference, lambda x, w, b: C.conv_transpose1d(x, w, b, **kw),
+            lambda F, x, w, b: F.conv_transpose1d(x, w, b, **kw), [(2, 4, 7), (4, 3, 3), (3,)])
 
 
 def test_conv_output_is_channels_last_view_and_values_do_not_depend_on_layout():
@@ -134,10 +142,15 @@ def test_gradcheck_conv_transpose2d():
 
 
 # ----- layers ----------------------------------------------------------------------------------------
-def _copy_params(layer, tlayer):
-    layer.weight.data[...] = tlayer.weight.detach().numpy()
-    if tlayer.bias is not None:
-        layer.bias.data[...] = tlayer.bias.detach().numpy()
+def _torch_state(tlayer):
+    """A PyTorch layer's weights as ``state.<name>`` entries."""
+    return {f"state.{k}": v.detach().clone() for k, v in tlayer.state_dict().items()}
+
+
+def _copy_params(layer, ref):
+    layer.weight.data[...] = ref["state.weight"]
+    if "state.bias" in ref:
+        layer.bias.data[...] = ref["state.bias"]
 
 
 @pytest.mark.parametrize("make", [
@@ -148,32 +161,50 @@ def _copy_params(layer, tlayer):
     lambda nn: nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, output_padding=1),
     lambda nn: nn.ConvTranspose1d(4, 6, 3, stride=2),
 ], ids=["conv2d", "conv2d-groups", "depthwise-same", "conv1d", "convT2d", "convT1d"])
-def test_layers_match_torch_modules(torch, make):
-    tl = make(torch.nn)
+def test_layers_match_torch_modules(reference, make):
     layer = make(nnc)
-    assert [(k, tuple(v.shape)) for k, v in layer.state_dict().items()] == \
-        [(k, tuple(v.shape)) for k, v in tl.state_dict().items()]
-    assert repr(layer) == repr(tl)
-    _copy_params(layer, tl)
     nd = len(layer.kernel_size)
     x = np.random.default_rng(5).standard_normal((2, layer.in_channels) + (9, 8)[:nd]).astype(np.float32)
-    xs, xt = Tensor(x.copy(), requires_grad=True), torch.tensor(x, requires_grad=True)
-    y, yt = layer(xs), tl(xt)
-    np.testing.assert_allclose(y.numpy(), yt.detach().numpy(), rtol=RTOL, atol=ATOL)
+
+    def torch_side(torch):
+        tl = make(torch.nn)
+        out = _torch_state(tl)
+        out["state_shapes"] = repr([(k, tuple(v.shape)) for k, v in tl.state_dict().items()])
+        out["repr"] = repr(tl)
+        xt = torch.tensor(x, requires_grad=True)
+        yt = tl(xt)
+        (yt * yt).sum().backward()
+        out.update({"y": yt, "x.grad": xt.grad})
+        out.update({f"grad.{k}": p.grad for k, p in tl.named_parameters()})
+        return out
+
+    ref = reference(torch_side)
+    assert repr([(k, tuple(v.shape)) for k, v in layer.state_dict().items()]) == ref["state_shapes"]
+    assert repr(layer) == ref["repr"]
+    _copy_params(layer, ref)
+    xs = Tensor(x.copy(), requires_grad=True)
+    y = layer(xs)
+    np.testing.assert_allclose(y.numpy(), ref["y"], rtol=RTOL, atol=ATOL)
     (y * y).sum().backward()
-    (yt * yt).sum().backward()
-    np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), rtol=RTOL, atol=1e-4)
-    np.testing.assert_allclose(layer.weight.grad.numpy(), tl.weight.grad.numpy(), rtol=RTOL, atol=1e-4)
-    if tl.bias is not None:
-        np.testing.assert_allclose(layer.bias.grad.numpy(), tl.bias.grad.numpy(), rtol=RTOL, atol=1e-4)
+    np.testing.assert_allclose(xs.grad.numpy(), ref["x.grad"], rtol=RTOL, atol=1e-4)
+    np.testing.assert_allclose(layer.weight.grad.numpy(), ref["grad.weight"], rtol=RTOL, atol=1e-4)
+    if "grad.bias" in ref:
+        np.testing.assert_allclose(layer.bias.grad.numpy(), ref["grad.bias"], rtol=RTOL, atol=1e-4)
 
 
-def test_state_dict_from_torch_loads_and_gives_same_output(torch):
-    tl = torch.nn.Conv2d(3, 5, 3, padding=1)
-    layer = nnc.Conv2d(3, 5, 3, padding=1)
-    layer.load_state_dict({k: v.detach().numpy() for k, v in tl.state_dict().items()})
+def test_state_dict_from_torch_loads_and_gives_same_output(reference):
     x = np.random.default_rng(6).standard_normal((1, 3, 6, 6)).astype(np.float32)
-    np.testing.assert_allclose(layer(x).numpy(), tl(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
+
+    def torch_side(torch):
+        tl = torch.nn.Conv2d(3, 5, 3, padding=1)
+        out = _torch_state(tl)
+        out["y"] = tl(torch.tensor(x))
+        return out
+
+    ref = reference(torch_side)
+    layer = nnc.Conv2d(3, 5, 3, padding=1)
+    layer.load_state_dict({k[len("state."):]: v for k, v in ref.items() if k.startswith("state.")})
+    np.testing.assert_allclose(layer(x).numpy(), ref["y"], rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize("layer, fan_in", [
@@ -194,25 +225,38 @@ def test_default_init_is_uniform_one_over_sqrt_fan_in(layer, fan_in):
     np.testing.assert_array_equal(layer().weight.numpy(), m.weight.numpy())
 
 
-def test_unbatched_input_like_torch(torch):
-    layer = nnc.Conv2d(3, 4, 3)
-    tl = torch.nn.Conv2d(3, 4, 3)
-    _copy_params(layer, tl)
+def test_unbatched_input_like_torch(reference):
     x = np.random.default_rng(7).standard_normal((3, 6, 6)).astype(np.float32)
+
+    def torch_side(torch):
+        tl = torch.nn.Conv2d(3, 4, 3)
+        out = _torch_state(tl)
+        out["y"] = tl(torch.tensor(x))
+        return out
+
+    ref = reference(torch_side)
+    layer = nnc.Conv2d(3, 4, 3)
+    _copy_params(layer, ref)
     y = layer(x)
     assert y.shape == (4, 4, 4)
-    np.testing.assert_allclose(y.numpy(), tl(torch.tensor(x)).detach().numpy(), rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(y.numpy(), ref["y"], rtol=RTOL, atol=ATOL)
 
 
-def test_conv_transpose_output_size_argument(torch):
-    layer = nnc.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
-    tl = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
-    _copy_params(layer, tl)
+def test_conv_transpose_output_size_argument(reference):
     x = np.random.default_rng(8).standard_normal((1, 2, 4, 4)).astype(np.float32)
+
+    def torch_side(torch):
+        tl = torch.nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+        out = _torch_state(tl)
+        out["y"] = tl(torch.tensor(x), output_size=[8, 8])
+        return out
+
+    ref = reference(torch_side)
+    layer = nnc.ConvTranspose2d(2, 3, 3, stride=2, padding=1)
+    _copy_params(layer, ref)
     y = layer(x, output_size=(8, 8))
     assert y.shape == (1, 3, 8, 8)
-    np.testing.assert_allclose(y.numpy(), tl(torch.tensor(x), output_size=[8, 8]).detach().numpy(),
-                               rtol=RTOL, atol=ATOL)
+    np.testing.assert_allclose(y.numpy(), ref["y"], rtol=RTOL, atol=ATOL)
     with pytest.raises(ShapeError, match="output_size"):
         layer(x, output_size=(12, 12))
 

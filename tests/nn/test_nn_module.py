@@ -129,16 +129,22 @@ def test_containers():
     assert list(md.state_dict()) == ["enc.weight", "enc.bias", "dec.weight", "dec.bias"]
 
 
-def test_repr_tree_matches_torch_style(torch):
-    ours = repr(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.BatchNorm1d(8), nn.Dropout(0.2))))
-    theirs = repr(torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),
-                                      torch.nn.Sequential(torch.nn.BatchNorm1d(8), torch.nn.Dropout(0.2))))
-    assert ours == theirs
-    for ms, mt in [(nn.LayerNorm(5), torch.nn.LayerNorm(5)), (nn.Embedding(4, 2, padding_idx=0),
-                                                              torch.nn.Embedding(4, 2, padding_idx=0)),
-                   (nn.Flatten(), torch.nn.Flatten()), (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss()),
-                   (nn.LeakyReLU(0.2), torch.nn.LeakyReLU(0.2)), (nn.Softmax(dim=1), torch.nn.Softmax(dim=1))]:
-        assert repr(ms) == repr(mt)
+def _repr_cases(m):
+    """The same modules built from shendu.nn or torch.nn, by name."""
+    return {"tree": m.Sequential(m.Linear(4, 8), m.ReLU(), m.Sequential(m.BatchNorm1d(8), m.Dropout(0.2))),
+            "layernorm": m.LayerNorm(5), "embedding": m.Embedding(4, 2, padding_idx=0), "flatten": m.Flatten(),
+            "cross_entropy": m.CrossEntropyLoss(), "leaky_relu": m.LeakyReLU(0.2), "softmax": m.Softmax(dim=1)}
+
+
+def test_repr_tree_matches_torch_style(reference):
+    def torch_side(torch):
+        return {k: repr(v) for k, v in _repr_cases(torch.nn).items()}
+
+    ref = reference(torch_side)
+    ours = _repr_cases(nn)
+    assert set(ours) == set(ref)
+    for k, m in ours.items():
+        assert repr(m) == ref[k], k
 
 
 # ----- state_dict ------------------------------------------------------------------------------
@@ -149,31 +155,50 @@ def _architectures(m):
     return {"mlp": mlp, "bn": bn, "emb": emb}
 
 
+def _spec(state):
+    """A state_dict's keys in order, with each entry's shape and dtype."""
+    return repr([(k, tuple(int(n) for n in v.shape), str(v.dtype).replace("torch.", "")) for k, v in state.items()])
+
+
 @pytest.mark.parametrize("arch", ["mlp", "bn", "emb"])
-def test_state_dict_keys_shapes_dtypes_match_torch(torch, arch):
+def test_state_dict_keys_shapes_dtypes_match_torch(reference, arch):
+    def torch_side(torch):
+        return {"spec": _spec(_architectures(torch.nn)[arch].state_dict())}
+
+    ref = reference(torch_side)
     ours = _architectures(nn)[arch].state_dict()
-    theirs = _architectures(torch.nn)[arch].state_dict()
-    assert list(ours) == list(theirs)
-    for k in ours:
-        assert tuple(ours[k].shape) == tuple(theirs[k].shape), k
-        assert str(ours[k].dtype) == str(theirs[k].dtype).replace("torch.", ""), k
+    assert _spec(ours) == ref["spec"]
 
 
 @pytest.mark.parametrize("arch", ["mlp", "bn", "emb"])
-def test_torch_weights_load_by_name_and_give_the_same_outputs(torch, rng, arch):
-    mt = _architectures(torch.nn)[arch]
-    ms = _architectures(nn)[arch]
-    if arch == "bn":  # make the running statistics non-trivial first
-        mt(torch.tensor(rng.standard_normal((16, 5)).astype(np.float32)))
-    ms.load_state_dict({k: v.numpy() for k, v in mt.state_dict().items()})  # the .pt-free path: arrays by name
-    mt.eval()
-    ms.eval()
+def test_torch_weights_load_by_name_and_give_the_same_outputs(reference, rng, arch):
+    xb = rng.standard_normal((16, 5)).astype(np.float32) if arch == "bn" else None
     x = rng.integers(0, 20, (4, 3)) if arch == "emb" else rng.standard_normal((4, 5)).astype(np.float32)
-    np.testing.assert_allclose(ms(x).numpy(), mt(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
-    back = _architectures(torch.nn)[arch]
-    back.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in ms.state_dict().items()})
-    back.eval()
-    np.testing.assert_allclose(back(torch.tensor(x)).detach().numpy(), ms(x).numpy(), rtol=1e-5, atol=1e-6)
+
+    def torch_side(torch):
+        mt = _architectures(torch.nn)[arch]
+        if xb is not None:  # make the running statistics non-trivial first
+            mt(torch.tensor(xb))
+        mt.eval()
+        out = {f"state.{k}": v for k, v in mt.state_dict().items()}
+        out["y"] = mt(torch.tensor(x))
+        return out
+
+    ref = reference(torch_side)
+    ms = _architectures(nn)[arch]
+    ms.load_state_dict({k[6:]: v for k, v in ref.items() if k.startswith("state.")})  # the .pt-free path
+    ms.eval()
+    np.testing.assert_allclose(ms(x).numpy(), ref["y"], rtol=1e-5, atol=1e-6)
+    state = {k: v.numpy().copy() for k, v in ms.state_dict().items()}
+
+    def torch_side_back(torch):
+        back = _architectures(torch.nn)[arch]
+        back.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()})
+        back.eval()
+        return {"y": back(torch.tensor(x))}
+
+    back = reference(torch_side_back, key="back")
+    np.testing.assert_allclose(back["y"], ms(x).numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_save_load_round_trip_and_safetensors_compat(tmp_path, rng):

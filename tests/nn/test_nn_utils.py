@@ -5,41 +5,61 @@ import numpy as np
 import pytest
 
 import shendu as sd
-from conftest import require
 from shendu import nn, optim
 from shendu.nn import utils
 
 SHAPES = [(4, 3), (3,), (2, 2, 2)]
 
 
-def _pair(torch, scale=1.0, seed=0):
-    """The same parameters with the same gradients in shendu and in torch (float64)."""
+def _arrays(scale=1.0, seed=0):
+    """Parameter values and gradients (float64), one pair per shape in SHAPES."""
     rng = np.random.default_rng(seed)
-    ours, theirs = [], []
+    out = []
     for s in SHAPES:
         w, g = rng.standard_normal(s), scale * rng.standard_normal(s)
+        out.append((w, g))
+    return out
+
+
+def _ours(arrays):
+    """shendu parameters holding the given values and gradients."""
+    ours = []
+    for w, g in arrays:
         p = sd.Tensor(w.copy(), requires_grad=True)
         p.grad = sd.Tensor(g.copy())
+        ours.append(p)
+    return ours
+
+
+def _theirs(torch, arrays):
+    """The same parameters and gradients in torch."""
+    theirs = []
+    for w, g in arrays:
         q = torch.tensor(w.copy(), requires_grad=True)
         q.grad = torch.tensor(g.copy())
-        ours.append(p)
         theirs.append(q)
-    return ours, theirs
+    return theirs
 
 
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0, math.inf, "inf"])
 @pytest.mark.parametrize("max_norm", [0.5, 1e3])
-def test_clip_grad_norm_matches_torch(norm_type, max_norm):
-    torch = require("torch")
-    ours, theirs = _pair(torch)
+def test_clip_grad_norm_matches_torch(reference, norm_type, max_norm):
+    arrays = _arrays()
+
+    def torch_side(torch):
+        theirs = _theirs(torch, arrays)
+        total = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=float(norm_type))
+        return {"total": total, **{f"grad.{i}": q.grad for i, q in enumerate(theirs)}}
+
+    ref = reference(torch_side)
+    ours = _ours(arrays)
     old = [p.grad.data for p in ours]
     old_copies = [a.copy() for a in old]
     total = utils.clip_grad_norm_(ours, max_norm, norm_type=float(norm_type))
-    ttotal = torch.nn.utils.clip_grad_norm_(theirs, max_norm, norm_type=float(norm_type))
     assert isinstance(total, sd.Tensor) and total.ndim == 0
-    np.testing.assert_allclose(total.item(), ttotal.item(), rtol=1e-12)
-    for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.grad.data, q.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(total.item(), ref["total"].item(), rtol=1e-12)
+    for i, p in enumerate(ours):
+        np.testing.assert_allclose(p.grad.data, ref[f"grad.{i}"], rtol=1e-12)
     for a, c in zip(old, old_copies):  # the original gradient arrays were replaced, not mutated
         np.testing.assert_array_equal(a, c)
 
@@ -61,24 +81,35 @@ def test_clip_grad_norm_details():
     assert q.grad.data.dtype == np.float32 and total.dtype == np.float32
 
 
-def test_clip_grad_value_matches_torch():
-    torch = require("torch")
-    ours, theirs = _pair(torch, scale=2.0)
+def test_clip_grad_value_matches_torch(reference):
+    arrays = _arrays(scale=2.0)
+
+    def torch_side(torch):
+        theirs = _theirs(torch, arrays)
+        torch.nn.utils.clip_grad_value_(theirs, 0.7)
+        return {f"grad.{i}": q.grad for i, q in enumerate(theirs)}
+
+    ref = reference(torch_side)
+    ours = _ours(arrays)
     old = [p.grad.data.copy() for p in ours]
     utils.clip_grad_value_(ours, 0.7)
-    torch.nn.utils.clip_grad_value_(theirs, 0.7)
-    for p, q, o in zip(ours, theirs, old):
-        np.testing.assert_array_equal(p.grad.data, q.grad.numpy())
+    for i, (p, o) in enumerate(zip(ours, old)):
+        np.testing.assert_array_equal(p.grad.data, ref[f"grad.{i}"])
         assert np.abs(p.grad.data).max() <= 0.7 and not np.array_equal(p.grad.data, o)
     with pytest.raises(ValueError, match="clip_value"):
         utils.clip_grad_value_(ours, -1.0)
 
 
-def test_parameters_to_vector_and_back():
-    torch = require("torch")
-    ours, theirs = _pair(torch)
+def test_parameters_to_vector_and_back(reference):
+    values = _arrays()
+
+    def torch_side(torch):
+        return {"vec": torch.nn.utils.parameters_to_vector(_theirs(torch, values))}
+
+    ref = reference(torch_side)
+    ours = _ours(values)
     vec = utils.parameters_to_vector(ours)
-    np.testing.assert_array_equal(vec.data, torch.nn.utils.parameters_to_vector(theirs).detach().numpy())
+    np.testing.assert_array_equal(vec.data, ref["vec"])
     for p in ours:
         p.grad = None
     (vec * sd.arange(vec.shape[0], dtype=np.float64)).sum().backward()  # differentiable, as in PyTorch
@@ -107,20 +138,22 @@ def test_penalties_values_and_gradients():
     assert sd.gradcheck(lambda x: utils.l2_penalty([x], 0.3), sd.Tensor(arrays[0], requires_grad=True))
 
 
-def test_penalties_accept_a_module_and_match_torch():
-    torch = require("torch")
+def test_penalties_accept_a_module_and_match_torch(reference):
+    def torch_side(torch):
+        tl = torch.nn.Linear(3, 2)
+        state = {f"state.{k}": v.detach().clone() for k, v in tl.state_dict().items()}
+        tpen = 1e-3 * sum(p.abs().sum() for p in tl.parameters()) + 1e-2 * sum((p * p).sum() for p in tl.parameters())
+        tpen.backward()
+        return {"pen": tpen, "weight.grad": tl.weight.grad, **state}
+
+    ref = reference(torch_side)
     layer = nn.Linear(3, 2)
-    tl = torch.nn.Linear(3, 2)
-    with torch.no_grad():
-        tl.weight.copy_(torch.from_numpy(layer.weight.data.copy()))
-        tl.bias.copy_(torch.from_numpy(layer.bias.data.copy()))
+    layer.load_state_dict({k[6:]: v for k, v in ref.items() if k.startswith("state.")})
     pen = utils.l1_penalty(layer, 1e-3) + utils.l2_penalty(layer.parameters(), 1e-2)
-    tpen = 1e-3 * sum(p.abs().sum() for p in tl.parameters()) + 1e-2 * sum((p * p).sum() for p in tl.parameters())
-    np.testing.assert_allclose(pen.item(), tpen.item(), rtol=1e-6)
+    np.testing.assert_allclose(pen.item(), ref["pen"].item(), rtol=1e-6)
     assert pen.dtype == np.float32
     pen.backward()
-    tpen.backward()
-    np.testing.assert_allclose(layer.weight.grad.data, tl.weight.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad.data, ref["weight.grad"], rtol=1e-6)
     assert utils.l2_penalty([], 1.0).item() == 0.0
 
 
@@ -142,32 +175,40 @@ def test_weight_decay_equals_half_weight_l2_penalty():
     np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
 
 
-def test_training_a_module_matches_torch():
+def test_training_a_module_matches_torch(reference):
     """nn.Linear trained with clipping, SGD+Nesterov and a cosine schedule, step for step with PyTorch."""
-    torch = require("torch")
     rng = np.random.default_rng(4)
     X = rng.standard_normal((32, 4)).astype(np.float32)
     y = rng.standard_normal((32, 2)).astype(np.float32)
-    model, tmodel = nn.Linear(4, 2), torch.nn.Linear(4, 2)
-    with torch.no_grad():
-        tmodel.weight.copy_(torch.from_numpy(model.weight.data.copy()))
-        tmodel.bias.copy_(torch.from_numpy(model.bias.data.copy()))
+
+    def torch_side(torch):
+        tmodel = torch.nn.Linear(4, 2)
+        res = {f"state.{k}": v.detach().clone() for k, v in tmodel.state_dict().items()}
+        topt = torch.optim.SGD(tmodel.parameters(), lr=0.2, momentum=0.9, nesterov=True)
+        tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=10)
+        losses = []
+        for _ in range(10):
+            topt.zero_grad()
+            tloss = ((tmodel(torch.from_numpy(X)) - torch.from_numpy(y)) ** 2).mean()
+            tloss.backward()
+            torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 0.5)
+            topt.step()
+            tsched.step()
+            losses.append(tloss.item())
+        res.update({"losses": np.array(losses), "weight": tmodel.weight})
+        return res
+
+    ref = reference(torch_side)
+    model = nn.Linear(4, 2)
+    model.load_state_dict({k[6:]: v for k, v in ref.items() if k.startswith("state.")})
     opt = optim.SGD(model.parameters(), lr=0.2, momentum=0.9, nesterov=True)
-    topt = torch.optim.SGD(tmodel.parameters(), lr=0.2, momentum=0.9, nesterov=True)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
-    tsched = torch.optim.lr_scheduler.CosineAnnealingLR(topt, T_max=10)
-    for _ in range(10):
+    for step in range(10):
         opt.zero_grad()
         loss = ((model(sd.Tensor(X)) - sd.Tensor(y)) ** 2).mean()
         loss.backward()
         utils.clip_grad_norm_(model.parameters(), 0.5)
         opt.step()
         sched.step()
-        topt.zero_grad()
-        tloss = ((tmodel(torch.from_numpy(X)) - torch.from_numpy(y)) ** 2).mean()
-        tloss.backward()
-        torch.nn.utils.clip_grad_norm_(tmodel.parameters(), 0.5)
-        topt.step()
-        tsched.step()
-        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-5)
-    np.testing.assert_allclose(model.weight.data, tmodel.weight.detach().numpy(), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(loss.item(), ref["losses"][step], rtol=1e-5)
+    np.testing.assert_allclose(model.weight.data, ref["weight"], rtol=1e-5, atol=1e-6)

@@ -7,31 +7,34 @@ import pytest
 
 import shendu as sd
 import shendu.nn as nn
-from conftest import require
 from shendu.errors import ShapeError
 from shendu.ops.rnn import GRULayer, LSTMLayer, RNNLayer
 
 F32 = dict(rtol=1e-4, atol=1e-5)
 
 
-def _torch_pair(torch, kind, **kw):
-    """A PyTorch layer and a shendu layer with the PyTorch weights copied in by name."""
-    nonlinearity = kw.pop("nonlinearity", None)
-    extra = {"nonlinearity": nonlinearity} if nonlinearity else {}
-    t_cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
-    s_cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    t = t_cls(**kw, **extra)
-    s = s_cls(**kw, **extra)
-    s.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
-    return t, s
+S_CLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-def _compare_grads(s_mod, t_mod, **tol):
-    t_params = dict(t_mod.named_parameters())
+def _torch_record(t_mod):
+    """A PyTorch module's state (``state.*``), parameter gradients (``grad.*``) and parameter order."""
+    out = {f"state.{k}": v for k, v in t_mod.state_dict().items()}
+    out.update({f"grad.{k}": p.grad for k, p in t_mod.named_parameters()})
+    out["names"] = ",".join(n for n, _ in t_mod.named_parameters())
+    return out
+
+
+def _load(s_mod, ref):
+    """Copy the recorded PyTorch weights into a shendu module by name."""
+    s_mod.load_state_dict({k[6:]: v for k, v in ref.items() if k.startswith("state.")})
+    return s_mod
+
+
+def _compare_grads(s_mod, ref, **tol):
     names = [n for n, _ in s_mod.named_parameters()]
-    assert names == list(t_params)
+    assert ",".join(names) == ref["names"]
     for name, p in s_mod.named_parameters():
-        np.testing.assert_allclose(p.grad.numpy(), t_params[name].grad.numpy(), err_msg=name, **tol)
+        np.testing.assert_allclose(p.grad.numpy(), ref[f"grad.{name}"], err_msg=name, **tol)
 
 
 CONFIGS = [
@@ -46,121 +49,145 @@ KINDS = [("rnn", {}), ("rnn", {"nonlinearity": "relu"}), ("lstm", {}), ("gru", {
 @pytest.mark.parametrize("kind,extra", KINDS, ids=["rnn_tanh", "rnn_relu", "lstm", "gru"])
 @pytest.mark.parametrize("config", CONFIGS, ids=["plain", "2layer_bi_batchfirst", "2layer_nobias", "bi"])
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "given_state"])
-def test_layer_matches_torch(kind, extra, config, with_state):
-    torch = require("torch")
-    torch.manual_seed(0)
+def test_layer_matches_torch(reference, kind, extra, config, with_state):
     I, H, L, N = 5, 6, 4, 3
-    t, s = _torch_pair(torch, kind, input_size=I, hidden_size=H, **config, **extra)
+    kw = dict(input_size=I, hidden_size=H, **config, **extra)
     rng = np.random.default_rng(1)
     shape = (N, L, I) if config.get("batch_first") else (L, N, I)
     x = rng.standard_normal(shape).astype(np.float32)
-    xs, xt = sd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     D = 2 if config.get("bidirectional") else 1
     state_shape = (D * config.get("num_layers", 1), N, H)
-    args_s, args_t = (), ()
-    if with_state:
-        h0 = rng.standard_normal(state_shape).astype(np.float32)
-        hs, ht = sd.tensor(h0, requires_grad=True), torch.tensor(h0, requires_grad=True)
-        if kind == "lstm":
-            c0 = rng.standard_normal(state_shape).astype(np.float32)
-            cs, ct = sd.tensor(c0, requires_grad=True), torch.tensor(c0, requires_grad=True)
-            args_s, args_t = ((hs, cs),), ((ht, ct),)
-        else:
-            args_s, args_t = (hs,), (ht,)
-
-    out_s, st_s = s(xs, *args_s)
-    out_t, st_t = t(xt, *args_t)
-    assert tuple(out_s.shape) == tuple(out_t.shape)
-    np.testing.assert_allclose(out_s.numpy(), out_t.detach().numpy(), **F32)
-    states_s = st_s if kind == "lstm" else (st_s,)
-    states_t = st_t if kind == "lstm" else (st_t,)
-    for a, b in zip(states_s, states_t):
-        assert tuple(a.shape) == state_shape
-        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), **F32)
-
+    n_states = 2 if kind == "lstm" else 1
+    given = [rng.standard_normal(state_shape).astype(np.float32) for _ in range(n_states * with_state)]
     # a loss that reaches every output: the sequence and the final state(s)
-    r = rng.standard_normal(out_t.shape).astype(np.float32)
+    r = rng.standard_normal(shape[:2] + (D * H,)).astype(np.float32)
+    ws = [rng.standard_normal(state_shape).astype(np.float32) * (k + 1) for k in range(n_states)]
+
+    def torch_side(torch):
+        t = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](**kw)
+        xt = torch.tensor(x, requires_grad=True)
+        given_t = [torch.tensor(a, requires_grad=True) for a in given]
+        args = (tuple(given_t),) if kind == "lstm" and given_t else tuple(given_t)
+        out_t, st_t = t(xt, *args)
+        states_t = st_t if kind == "lstm" else (st_t,)
+        loss_t = (out_t * torch.tensor(r)).sum()
+        for b, w in zip(states_t, ws):
+            loss_t = loss_t + (b * torch.tensor(w)).sum()
+        loss_t.backward()
+        res = {"out": out_t, "x.grad": xt.grad, **_torch_record(t)}
+        res.update({f"state_out.{k}": b for k, b in enumerate(states_t)})
+        res.update({f"given.{k}.grad": a.grad for k, a in enumerate(given_t)})
+        return res
+
+    ref = reference(torch_side)
+    s = _load(S_CLS[kind](**kw), ref)
+    xs = sd.tensor(x, requires_grad=True)
+    given_s = [sd.tensor(a, requires_grad=True) for a in given]
+    args_s = (tuple(given_s),) if kind == "lstm" and given_s else tuple(given_s)
+    out_s, st_s = s(xs, *args_s)
+    assert tuple(out_s.shape) == ref["out"].shape
+    np.testing.assert_allclose(out_s.numpy(), ref["out"], **F32)
+    states_s = st_s if kind == "lstm" else (st_s,)
+    assert len(states_s) == n_states
+    for k, a in enumerate(states_s):
+        assert tuple(a.shape) == state_shape
+        np.testing.assert_allclose(a.numpy(), ref[f"state_out.{k}"], **F32)
+
     loss_s = (out_s * sd.tensor(r)).sum()
-    loss_t = (out_t * torch.tensor(r)).sum()
-    for k, (a, b) in enumerate(zip(states_s, states_t)):
-        w = rng.standard_normal(state_shape).astype(np.float32) * (k + 1)
+    for a, w in zip(states_s, ws):
         loss_s = loss_s + (a * sd.tensor(w)).sum()
-        loss_t = loss_t + (b * torch.tensor(w)).sum()
     loss_s.backward()
-    loss_t.backward()
-    np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), **F32)
-    _compare_grads(s, t, **F32)
-    if with_state:
-        np.testing.assert_allclose(hs.grad.numpy(), ht.grad.numpy(), **F32)
-        if kind == "lstm":
-            np.testing.assert_allclose(cs.grad.numpy(), ct.grad.numpy(), **F32)
+    np.testing.assert_allclose(xs.grad.numpy(), ref["x.grad"], **F32)
+    _compare_grads(s, ref, **F32)
+    for k, a in enumerate(given_s):
+        np.testing.assert_allclose(a.grad.numpy(), ref[f"given.{k}.grad"], **F32)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_weights_from_shendu_into_torch(kind):
-    torch = require("torch")
-    cls = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[kind]
-    t_cls = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
+def test_weights_from_shendu_into_torch(reference, kind):
     sd.manual_seed(3)
-    s = cls(4, 5, num_layers=2, bidirectional=True)
-    t = t_cls(4, 5, num_layers=2, bidirectional=True)
-    t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in s.state_dict().items()})
+    s = S_CLS[kind](4, 5, num_layers=2, bidirectional=True)
+    state = {k: v.numpy().copy() for k, v in s.state_dict().items()}
     x = np.random.default_rng(0).standard_normal((7, 2, 4)).astype(np.float32)
-    np.testing.assert_allclose(s(x)[0].numpy(), t(torch.tensor(x))[0].detach().numpy(), **F32)
+
+    def torch_side(torch):
+        t = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](4, 5, num_layers=2,
+                                                                                  bidirectional=True)
+        t.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
+        return {"out": t(torch.tensor(x))[0], "keys": ",".join(t.state_dict())}
+
+    ref = reference(torch_side)
+    assert ",".join(state) == ref["keys"]
+    np.testing.assert_allclose(s(x)[0].numpy(), ref["out"], **F32)
 
 
-def test_float64_matches_torch_closely():
-    torch = require("torch")
-    torch.manual_seed(0)
-    t = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
-    s = nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float64)
-    s.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
+def test_float64_matches_torch_closely(reference):
     x = np.random.default_rng(0).standard_normal((6, 2, 3))
-    xs, xt = sd.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    (os_, (hs, cs)), (ot, (ht, ct)) = s(xs), t(xt)
+
+    def torch_side(torch):
+        t = torch.nn.LSTM(3, 4, num_layers=2, bidirectional=True).double()
+        xt = torch.tensor(x, requires_grad=True)
+        ot, (ht, ct) = t(xt)
+        (ot.sum() + ht.sum() + ct.sum()).backward()
+        return {"out": ot, "x.grad": xt.grad, **_torch_record(t)}
+
+    ref = reference(torch_side)
+    s = _load(nn.LSTM(3, 4, num_layers=2, bidirectional=True, dtype=np.float64), ref)
+    xs = sd.tensor(x, requires_grad=True)
+    os_, (hs, cs) = s(xs)
     (os_.sum() + hs.sum() + cs.sum()).backward()
-    (ot.sum() + ht.sum() + ct.sum()).backward()
-    np.testing.assert_allclose(os_.numpy(), ot.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-12)
-    _compare_grads(s, t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(os_.numpy(), ref["out"], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(xs.grad.numpy(), ref["x.grad"], rtol=1e-10, atol=1e-12)
+    _compare_grads(s, ref, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
-def test_cells_match_torch(kind):
-    torch = require("torch")
-    torch.manual_seed(0)
+def test_cells_match_torch(reference, kind):
     name = kind.split("_")[0]
     extra = {"nonlinearity": kind.split("_")[1]} if name == "rnn" else {}
-    t = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[name](5, 6, **extra)
-    s = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[name](5, 6, **extra)
-    assert [n for n, _ in s.named_parameters()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
-    s.load_state_dict({k: v.detach().numpy() for k, v in t.state_dict().items()})
     rng = np.random.default_rng(2)
     xs_np = rng.standard_normal((4, 3, 5)).astype(np.float32)
     h0 = rng.standard_normal((3, 6)).astype(np.float32)
-    # a hand-written loop over time, starting from a given state
-    hs, ht = sd.tensor(h0, requires_grad=True), torch.tensor(h0, requires_grad=True)
+
+    def torch_side(torch):
+        t = {"rnn": torch.nn.RNNCell, "lstm": torch.nn.LSTMCell, "gru": torch.nn.GRUCell}[name](5, 6, **extra)
+        # a hand-written loop over time, starting from a given state
+        ht = torch.tensor(h0, requires_grad=True)
+        state_t = (ht, torch.tensor(h0 * 0.5)) if name == "lstm" else ht
+        res, loss_t = {}, 0.0
+        for i, step in enumerate(xs_np):
+            state_t = t(torch.tensor(step), state_t)
+            ht_t = state_t[0] if name == "lstm" else state_t
+            res[f"h.{i}"] = ht_t
+            loss_t = loss_t + (ht_t * ht_t).sum()
+        loss_t.backward()
+        res.update({"h0.grad": ht.grad, **_torch_record(t)})
+        # no state given, and an unbatched input
+        out_t = t(torch.tensor(xs_np[0][0]))
+        res.update({f"unbatched.{k}": b for k, b in enumerate(out_t if name == "lstm" else (out_t,))})
+        return res
+
+    ref = reference(torch_side)
+    s = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[name](5, 6, **extra)
+    assert [n for n, _ in s.named_parameters()] == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    _load(s, ref)
+    hs = sd.tensor(h0, requires_grad=True)
     state_s = (hs, sd.tensor(h0 * 0.5)) if name == "lstm" else hs
-    state_t = (ht, torch.tensor(h0 * 0.5)) if name == "lstm" else ht
-    loss_s, loss_t = 0.0, 0.0
-    for step in xs_np:
+    loss_s = 0.0
+    for i, step in enumerate(xs_np):
         state_s = s(step, state_s)
-        state_t = t(torch.tensor(step), state_t)
         hs_t = state_s[0] if name == "lstm" else state_s
-        ht_t = state_t[0] if name == "lstm" else state_t
-        np.testing.assert_allclose(hs_t.numpy(), ht_t.detach().numpy(), **F32)
+        np.testing.assert_allclose(hs_t.numpy(), ref[f"h.{i}"], **F32)
         loss_s = loss_s + (hs_t * hs_t).sum()
-        loss_t = loss_t + (ht_t * ht_t).sum()
     loss_s.backward()
-    loss_t.backward()
-    np.testing.assert_allclose(hs.grad.numpy(), ht.grad.numpy(), **F32)
-    _compare_grads(s, t, **F32)
-    # no state given, and an unbatched input
+    np.testing.assert_allclose(hs.grad.numpy(), ref["h0.grad"], **F32)
+    _compare_grads(s, ref, **F32)
     out_s = s(xs_np[0][0])
-    out_t = t(torch.tensor(xs_np[0][0]))
-    for a, b in zip(out_s if name == "lstm" else (out_s,), out_t if name == "lstm" else (out_t,)):
+    outs = out_s if name == "lstm" else (out_s,)
+    assert len(outs) == len([k for k in ref if k.startswith("unbatched.")])
+    for k, a in enumerate(outs):
         assert tuple(a.shape) == (6,)
-        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), **F32)
+        np.testing.assert_allclose(a.numpy(), ref[f"unbatched.{k}"], **F32)
 
 
 # ----- gradient checks in float64 -------------------------------------------------------------------
@@ -206,15 +233,22 @@ def test_module_gradcheck(cls):
 
 
 # ----- structure, initialisation, graph ------------------------------------------------------------
-def test_parameter_names_shapes_and_init_like_torch():
-    torch = require("torch")
-    for s_cls, t_cls, G in [(nn.RNN, torch.nn.RNN, 1), (nn.LSTM, torch.nn.LSTM, 4), (nn.GRU, torch.nn.GRU, 3)]:
+def test_parameter_names_shapes_and_init_like_torch(reference):
+    def torch_side(torch):
+        res = {}
+        for name in ["RNN", "LSTM", "GRU"]:
+            t = getattr(torch.nn, name)(7, 20, num_layers=3, bidirectional=True)
+            res[f"shapes.{name}"] = repr([(n, tuple(p.shape)) for n, p in t.named_parameters()])
+            res[f"count.{name}"] = np.array(sum(p.numel() for p in t.parameters()), dtype=np.int64)
+        return res
+
+    ref = reference(torch_side)
+    for s_cls, G in [(nn.RNN, 1), (nn.LSTM, 4), (nn.GRU, 3)]:
+        name = s_cls.__name__
         s = s_cls(7, 20, num_layers=3, bidirectional=True)
-        t = t_cls(7, 20, num_layers=3, bidirectional=True)
         s_shapes = [(n, tuple(p.shape)) for n, p in s.named_parameters()]
-        t_shapes = [(n, tuple(p.shape)) for n, p in t.named_parameters()]
-        assert s_shapes == t_shapes
-        assert s.num_parameters() == sum(p.numel() for p in t.parameters())
+        assert repr(s_shapes) == ref[f"shapes.{name}"]
+        assert s.num_parameters() == int(ref[f"count.{name}"].item())
         assert dict(s_shapes)["weight_ih_l1_reverse"] == (G * 20, 40)
         bound = 1 / math.sqrt(20)
         for _, p in s.named_parameters():

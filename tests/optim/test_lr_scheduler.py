@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 import shendu as sd
-from conftest import require
 from shendu import optim
 from shendu.optim import lr_scheduler as ls
 
@@ -13,7 +12,10 @@ EPOCHS = 30
 
 
 def _opt(framework, name="SGD", lrs=(0.1, 0.05), **kwargs):
-    """An optimizer over two parameter groups with different learning rates."""
+    """An optimizer over two parameter groups with different learning rates.
+
+    ``framework`` is None for shendu; inside ``torch_side`` functions it is the torch module.
+    """
     if framework is None:
         groups = [{"params": [sd.Tensor(np.zeros(2), requires_grad=True)], "lr": lr} for lr in lrs]
         return getattr(optim, name)(groups, **kwargs)
@@ -64,45 +66,61 @@ SCHEDULES = [
 
 @pytest.mark.parametrize("name,args,opt_name,opt_kwargs,steps", SCHEDULES,
                          ids=[f"{s[0]}-{i}" for i, s in enumerate(SCHEDULES)])
-def test_schedule_matches_torch(name, args, opt_name, opt_kwargs, steps):
-    torch = require("torch")
-    opt, topt = _opt(None, opt_name, **opt_kwargs), _opt(torch, opt_name, **opt_kwargs)
+def test_schedule_matches_torch(reference, name, args, opt_name, opt_kwargs, steps):
+    def torch_side(torch):
+        topt = _opt(torch, opt_name, **opt_kwargs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            trace = _trace(topt, getattr(torch.optim.lr_scheduler, name)(topt, **args), steps)
+        return {"trace": trace, "initial_lr": np.array([g["initial_lr"] for g in topt.param_groups])}
+
+    ref = reference(torch_side)
+    opt = _opt(None, opt_name, **opt_kwargs)
     ours = _trace(opt, getattr(ls, name)(opt, **args), steps)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = _trace(topt, getattr(torch.optim.lr_scheduler, name)(topt, **args), steps)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=0)
-    assert [g["initial_lr"] for g in opt.param_groups] == [g["initial_lr"] for g in topt.param_groups]
+    np.testing.assert_allclose(ours, ref["trace"], rtol=1e-14, atol=0)
+    assert [g["initial_lr"] for g in opt.param_groups] == ref["initial_lr"].tolist()
 
 
-def test_lambda_and_multiplicative_match_torch():
-    torch = require("torch")
-    for name, fn in [("LambdaLR", lambda e: 0.95 ** e / (1 + e % 3)), ("MultiplicativeLR", lambda e: 0.9)]:
-        opt, topt = _opt(None), _opt(torch)
-        ours = _trace(opt, getattr(ls, name)(opt, fn))
-        theirs = _trace(topt, getattr(torch.optim.lr_scheduler, name)(topt, fn))
-        np.testing.assert_allclose(ours, theirs, rtol=1e-14)
-    opt, topt = _opt(None), _opt(torch)
-    fns = [lambda e: 1 / (e + 1), lambda e: 0.5]
-    np.testing.assert_allclose(_trace(opt, ls.LambdaLR(opt, fns)),
-                               _trace(topt, torch.optim.lr_scheduler.LambdaLR(topt, fns)), rtol=1e-14)
+LAMBDAS = [("LambdaLR", lambda e: 0.95 ** e / (1 + e % 3)), ("MultiplicativeLR", lambda e: 0.9)]
+PER_GROUP_LAMBDAS = [lambda e: 1 / (e + 1), lambda e: 0.5]
 
 
-def test_sequential_lr_matches_torch():
-    torch = require("torch")
+def test_lambda_and_multiplicative_match_torch(reference):
+    def torch_side(torch):
+        out = {}
+        for name, fn in LAMBDAS:
+            topt = _opt(torch)
+            out[name] = _trace(topt, getattr(torch.optim.lr_scheduler, name)(topt, fn))
+        topt = _opt(torch)
+        out["per_group"] = _trace(topt, torch.optim.lr_scheduler.LambdaLR(topt, PER_GROUP_LAMBDAS))
+        return out
 
-    def build(mod, opt):
-        warm = mod.LinearLR(opt, start_factor=0.1, total_iters=5)
-        cos = mod.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)
-        step = mod.StepLR(opt, step_size=3, gamma=0.5)
-        return mod.SequentialLR(opt, [warm, cos, step], milestones=[5, 15])
+    ref = reference(torch_side)
+    for name, fn in LAMBDAS:
+        opt = _opt(None)
+        np.testing.assert_allclose(_trace(opt, getattr(ls, name)(opt, fn)), ref[name], rtol=1e-14)
+    opt = _opt(None)
+    np.testing.assert_allclose(_trace(opt, ls.LambdaLR(opt, PER_GROUP_LAMBDAS)), ref["per_group"], rtol=1e-14)
 
-    opt, topt = _opt(None), _opt(torch)
-    ours = _trace(opt, build(ls, opt))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        theirs = _trace(topt, build(torch.optim.lr_scheduler, topt))
-    np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+
+def _sequential(mod, opt):
+    """Warm-up, cosine, then steps, from either framework's scheduler module."""
+    warm = mod.LinearLR(opt, start_factor=0.1, total_iters=5)
+    cos = mod.CosineAnnealingLR(opt, T_max=10, eta_min=0.001)
+    step = mod.StepLR(opt, step_size=3, gamma=0.5)
+    return mod.SequentialLR(opt, [warm, cos, step], milestones=[5, 15])
+
+
+def test_sequential_lr_matches_torch(reference):
+    def torch_side(torch):
+        topt = _opt(torch)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return {"trace": _trace(topt, _sequential(torch.optim.lr_scheduler, topt))}
+
+    ref = reference(torch_side)
+    opt = _opt(None)
+    np.testing.assert_allclose(_trace(opt, _sequential(ls, opt)), ref["trace"], rtol=1e-14)
 
 
 METRICS = [1.0, 0.9, 0.95, 0.95, 0.96, 0.9, 0.89995, 0.91, 0.92, 0.93, 0.8, 0.85, 0.86, 0.87, 0.88,
@@ -116,12 +134,15 @@ METRICS = [1.0, 0.9, 0.95, 0.95, 0.96, 0.9, 0.89995, 0.91, 0.92, 0.93, 0.8, 0.85
     dict(mode="max", patience=1, factor=0.2, min_lr=1e-3),
     dict(mode="max", patience=2, threshold_mode="abs", cooldown=1, eps=0.02),
 ], ids=["rel", "cooldown", "abs-minlr", "max", "max-abs-eps"])
-def test_reduce_on_plateau_matches_torch(kwargs):
-    torch = require("torch")
-    opt, topt = _opt(None), _opt(torch)
+def test_reduce_on_plateau_matches_torch(reference, kwargs):
+    def torch_side(torch):
+        topt = _opt(torch)
+        return {"trace": _trace(topt, torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs), metrics=METRICS)}
+
+    ref = reference(torch_side)
+    opt = _opt(None)
     ours = _trace(opt, ls.ReduceLROnPlateau(opt, **kwargs), metrics=METRICS)
-    theirs = _trace(topt, torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kwargs), metrics=METRICS)
-    np.testing.assert_allclose(ours, theirs, rtol=1e-14)
+    np.testing.assert_allclose(ours, ref["trace"], rtol=1e-14)
     assert ours[-1, 0] < ours[0, 0]  # the sequence did reduce the rate
 
 

@@ -1,9 +1,13 @@
 """Optimizers: trajectories equal to PyTorch's, state dicts, parameter groups and errors."""
+import ast
+import contextlib
+import inspect
+import json
+
 import numpy as np
 import pytest
 
 import shendu as sd
-from conftest import require
 from shendu import optim
 
 SHAPES = [(3, 4), (5,)]
@@ -37,14 +41,16 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def torch64():
+# _float64, _run_torch and _recorded are the PyTorch side's helpers: only torch_side functions call them.
+@contextlib.contextmanager
+def _float64(torch):
     """torch with float64 as its default dtype (so its scalar state, e.g. NAdam's mu_product, is float64)."""
-    torch = require("torch")
     old = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
-    yield torch
-    torch.set_default_dtype(old)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(old)
 
 
 def _init_arrays(seed=0):
@@ -71,80 +77,151 @@ def _run_shendu(name, kwargs, steps=STEPS, groups=None):
 
 
 def _run_torch(torch, name, kwargs, steps=STEPS, groups=None):
-    params = [torch.tensor(a.copy(), requires_grad=True) for a in _init_arrays()]
-    spec = params if groups is None else [dict(g, params=[params[i] for i in idx]) for idx, g in groups]
-    opt = getattr(torch.optim, name)(spec, **kwargs)
-    for t in range(steps):
-        for p, g in zip(params, _gradient([p.detach().numpy() for p in params], t)):
-            p.grad = torch.from_numpy(g)
-        opt.step()
+    """The same run in PyTorch (float64); called only inside ``torch_side`` functions."""
+    with _float64(torch):
+        params = [torch.tensor(a.copy(), requires_grad=True) for a in _init_arrays()]
+        spec = params if groups is None else [dict(g, params=[params[i] for i in idx]) for idx, g in groups]
+        opt = getattr(torch.optim, name)(spec, **kwargs)
+        for t in range(steps):
+            for p, g in zip(params, _gradient([p.detach().numpy() for p in params], t)):
+                p.grad = torch.from_numpy(g)
+            opt.step()
     return params, opt
 
 
+def _recorded(torch, params, opt):
+    """A PyTorch run's parameters and state dict as recordable values (copies, not the live tensors)."""
+    sdict = opt.state_dict()
+    out = {f"param.{i}": p.detach().clone() for i, p in enumerate(params)}
+    for i, entries in sdict["state"].items():
+        out.update({f"state.{i}.{k}": torch.as_tensor(v).clone() for k, v in entries.items()})
+    # the layout: each entry's key and shape (a recorded 0-d value comes back with shape (1,))
+    out["state_keys"] = json.dumps({str(i): {k: list(torch.as_tensor(v).shape) for k, v in entries.items()}
+                                    for i, entries in sdict["state"].items()})
+    return out
+
+
+def _recorded_state(ref):
+    """``{param index: {key: array}}`` from :func:`_recorded` values, in their recorded shapes."""
+    return {int(i): {k: ref[f"state.{i}.{k}"].reshape(shape) for k, shape in keys.items()}
+            for i, keys in json.loads(ref["state_keys"]).items()}
+
+
+class _TorchLikeTensor:
+    """A recorded array behind the part of the torch.Tensor interface a state dict's reader uses."""
+
+    def __init__(self, array):
+        self._array = np.array(array)
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        return self._array
+
+
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
-def test_trajectory_matches_torch(torch64, name, kwargs):
+def test_trajectory_matches_torch(reference, name, kwargs):
+    def torch_side(torch):
+        return _recorded(torch, *_run_torch(torch, name, kwargs))
+
+    ref = reference(torch_side)
     ours, opt = _run_shendu(name, kwargs)
-    theirs, topt = _run_torch(torch64, name, kwargs)
-    for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for i, p in enumerate(ours):
+        np.testing.assert_allclose(p.data, ref[f"param.{i}"], rtol=1e-10, atol=1e-12)
     # the state holds the same buffers under the same names
-    tstate = topt.state_dict()["state"]
+    tstate = _recorded_state(ref)
     mystate = opt.state_dict()["state"]
     assert set(mystate) == set(tstate)
     for i in tstate:
         assert set(mystate[i]) == set(tstate[i])
         for key, value in tstate[i].items():
-            np.testing.assert_allclose(np.asarray(mystate[i][key], dtype=float), value.detach().numpy(),
+            np.testing.assert_allclose(np.asarray(mystate[i][key], dtype=float), value,
                                        rtol=1e-9, atol=1e-12, err_msg=f"{name} state {key}")
 
 
-def test_defaults_match_torch(torch64):
-    import inspect
-    for name in ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam"]:
-        ours = inspect.signature(getattr(optim, name).__init__).parameters
-        theirs = inspect.signature(getattr(torch64.optim, name).__init__).parameters
-        for key, param in ours.items():
-            if key in ("self", "params"):
-                continue
-            assert key in theirs, f"{name}.{key} is not a PyTorch argument"
-            assert param.default == theirs[key].default, f"{name}.{key}"
+OPTIMIZERS = ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam"]
 
 
-def test_param_groups_with_different_lrs_match_torch(torch64):
-    groups = [([0], dict(lr=0.1, momentum=0.9)), ([1], dict(lr=0.01))]
-    ours, opt = _run_shendu("SGD", dict(lr=0.5), groups=groups)
-    theirs, _ = _run_torch(torch64, "SGD", dict(lr=0.5), groups=groups)
-    for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-12)
+def _arguments(cls):
+    return {key: param for key, param in inspect.signature(cls.__init__).parameters.items()
+            if key not in ("self", "params")}
+
+
+def test_defaults_match_torch(reference):
+    def torch_side(torch):  # PyTorch's default for each of shendu's arguments (None: no such argument)
+        out = {}
+        for name in OPTIMIZERS:
+            theirs = _arguments(getattr(torch.optim, name))
+            out[name] = json.dumps({key: repr(theirs[key].default) if key in theirs else None
+                                    for key in _arguments(getattr(optim, name))})
+        return out
+
+    ref = reference(torch_side)
+    for name in OPTIMIZERS:
+        theirs = json.loads(ref[name])
+        for key, param in _arguments(getattr(optim, name)).items():
+            assert theirs.get(key) is not None, f"{name}.{key} is not a PyTorch argument"
+            assert param.default == ast.literal_eval(theirs[key]), f"{name}.{key}"
+
+
+SGD_GROUPS = [([0], dict(lr=0.1, momentum=0.9)), ([1], dict(lr=0.01))]
+ADAM_GROUPS = [([1], dict(lr=0.02, betas=(0.5, 0.9))), ([0], dict())]
+
+
+def test_param_groups_with_different_lrs_match_torch(reference):
+    def torch_side(torch):
+        sgd, _ = _run_torch(torch, "SGD", dict(lr=0.5), groups=SGD_GROUPS)
+        adam, _ = _run_torch(torch, "Adam", dict(lr=0.1), groups=ADAM_GROUPS)
+        out = {f"sgd.{i}": p for i, p in enumerate(sgd)}
+        out.update({f"adam.{i}": p for i, p in enumerate(adam)})
+        return out
+
+    ref = reference(torch_side)
+    ours, opt = _run_shendu("SGD", dict(lr=0.5), groups=SGD_GROUPS)
+    for i, p in enumerate(ours):
+        np.testing.assert_allclose(p.data, ref[f"sgd.{i}"], rtol=1e-12)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
     assert opt.param_groups[1]["momentum"] == 0
-    groups = [([1], dict(lr=0.02, betas=(0.5, 0.9))), ([0], dict())]
-    ours, _ = _run_shendu("Adam", dict(lr=0.1), groups=groups)
-    theirs, _ = _run_torch(torch64, "Adam", dict(lr=0.1), groups=groups)
-    for p, q in zip(ours, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10)
+    ours, _ = _run_shendu("Adam", dict(lr=0.1), groups=ADAM_GROUPS)
+    for i, p in enumerate(ours):
+        np.testing.assert_allclose(p.data, ref[f"adam.{i}"], rtol=1e-10)
 
 
-def test_loss_driven_training_matches_torch(torch64):
+def test_loss_driven_training_matches_torch(reference):
     """A real loss through autograd in both frameworks: a tiny least-squares fit with Adam."""
     rng = np.random.default_rng(3)
     X, y = rng.standard_normal((16, 3)), rng.standard_normal((16, 1))
     w0 = rng.standard_normal((3, 1))
+
+    def torch_side(torch):
+        with _float64(torch):
+            tw = torch.tensor(w0.copy(), requires_grad=True)
+            topt = torch.optim.Adam([tw], lr=0.05)
+            Xt, yt = torch.tensor(X), torch.tensor(y)
+            losses = []
+            for _ in range(STEPS):
+                topt.zero_grad()
+                tloss = ((Xt @ tw - yt) ** 2).mean()
+                tloss.backward()
+                topt.step()
+                losses.append(tloss.item())
+        return {"losses": np.array(losses), "w": tw}
+
+    ref = reference(torch_side)
     w = sd.Tensor(w0.copy(), requires_grad=True)
-    tw = torch64.tensor(w0.copy(), requires_grad=True)
-    opt, topt = optim.Adam([w], lr=0.05), torch64.optim.Adam([tw], lr=0.05)
-    Xs, ys, Xt, yt = sd.Tensor(X), sd.Tensor(y), torch64.tensor(X), torch64.tensor(y)
-    for _ in range(STEPS):
+    opt = optim.Adam([w], lr=0.05)
+    Xs, ys = sd.Tensor(X), sd.Tensor(y)
+    for step in range(STEPS):
         opt.zero_grad()
         loss = ((Xs @ w - ys) ** 2).mean()
         loss.backward()
         opt.step()
-        topt.zero_grad()
-        tloss = ((Xt @ tw - yt) ** 2).mean()
-        tloss.backward()
-        topt.step()
-        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-10)
-    np.testing.assert_allclose(w.data, tw.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(loss.item(), ref["losses"][step], rtol=1e-10)
+    np.testing.assert_allclose(w.data, ref["w"], rtol=1e-10)
 
 
 @pytest.mark.parametrize("name,kwargs", [CASES[2], CASES[6], CASES[9], CASES[13], CASES[16], CASES[21]],
@@ -178,23 +255,37 @@ def test_state_dict_is_a_snapshot_in_pytorch_layout():
     np.testing.assert_array_equal(sdict["state"][0]["exp_avg"], before)
 
 
-def test_load_state_dict_from_torch_continues_like_torch(torch64):
+def test_load_state_dict_from_torch_continues_like_torch(reference):
     """A PyTorch optimizer's state dict (tensors as values) loads and the run continues identically."""
     kwargs = dict(lr=0.05, amsgrad=True, weight_decay=0.01)
-    theirs, topt = _run_torch(torch64, "Adam", kwargs, steps=10)
-    params = [sd.Tensor(q.detach().numpy().copy(), requires_grad=True) for q in theirs]
+
+    def torch_side(torch):
+        theirs, topt = _run_torch(torch, "Adam", kwargs, steps=10)
+        out = _recorded(torch, theirs, topt)
+        out["param_groups"] = repr(topt.state_dict()["param_groups"])
+        with _float64(torch):
+            for t in range(10, 20):
+                for q, g in zip(theirs, _gradient([q.detach().numpy() for q in theirs], t)):
+                    q.grad = torch.from_numpy(g)
+                topt.step()
+        out.update({f"final.{i}": q for i, q in enumerate(theirs)})
+        return out
+
+    ref = reference(torch_side)
+    # PyTorch's state dict as it was after 10 steps: its tensors, its group options
+    tstate = {"state": {i: {k: _TorchLikeTensor(v) for k, v in entries.items()}
+                        for i, entries in _recorded_state(ref).items()},
+              "param_groups": ast.literal_eval(ref["param_groups"])}
+    params = [sd.Tensor(ref[f"param.{i}"].copy(), requires_grad=True) for i in range(len(SHAPES))]
     opt = optim.Adam(params, **kwargs)
-    opt.load_state_dict(topt.state_dict())
+    opt.load_state_dict(tstate)
     assert opt.state[params[0]]["step"] == 10
     for t in range(10, 20):
         for p, g in zip(params, _gradient([p.data for p in params], t)):
             p.grad = sd.Tensor(g)
         opt.step()
-        for q, g in zip(theirs, _gradient([q.detach().numpy() for q in theirs], t)):
-            q.grad = torch64.from_numpy(g)
-        topt.step()
-    for p, q in zip(params, theirs):
-        np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-10)
+    for i, p in enumerate(params):
+        np.testing.assert_allclose(p.data, ref[f"final.{i}"], rtol=1e-10)
 
 
 def test_load_state_dict_checks_sizes():

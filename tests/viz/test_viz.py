@@ -176,11 +176,20 @@ def test_graph_dot_on_real_tensors():
         ops.append(type(fn).__name__)
         fn = next((i.grad_fn for i in fn.inputs if getattr(i, "grad_fn", None) is not None), None)
     assert all(op in dot for op in ops) and len(ops) >= 3
+
+
+@pytest.mark.system
+def test_graphviz_parses_graph_dot():
+    import shendu
+
+    x = shendu.tensor(np.ones((2, 3)), requires_grad=True)
+    dot = viz.graph_dot((x * 2).relu().sum())
     dot_bin = require_path(shutil.which("dot") or "/usr/bin/dot", "graphviz dot")
     check = subprocess.run([dot_bin, "-Tcanon"], input=dot, capture_output=True, text=True)
     assert check.returncode == 0, check.stderr      # Graphviz parses it
 
 
+@pytest.mark.system
 def test_render_graph_png(tmp_path):
     require_path(shutil.which("dot") or "/usr/bin/dot", "graphviz dot")
     x = Leaf((2, 2), requires_grad=True, name="x")

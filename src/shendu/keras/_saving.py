@@ -5,11 +5,19 @@ The archive holds
 * ``config.json``: ``{"format": "shendu.keras", "format_version": 1, "shendu_version", "model":
   {"class_name", "config"}, "compile_config", "weights": [names in order], "optimizer": {...}}``;
 * ``model.safetensors``: every weight in Keras's layout, named ``<layer>/<weight>``;
-* ``optimizer.safetensors``: the optimizer's state arrays (when the model was compiled and trained).
+* ``optimizer.safetensors``: the optimizer's state arrays (when the model was compiled and trained);
+* ``metadata.json``: free-form JSON given as ``model.save(path, metadata={...})`` (when given), read back
+  as ``load_model(path).metadata`` or, without building the model, ``read_metadata(path)``.
 
 Files are written through a temporary file and a rename, so a failed save leaves nothing behind.
 The format version is checked on load: a newer version is refused with a clear message, older
 versions pass through :data:`MIGRATIONS`.
+
+Loading trusts nothing in the file: a member is decompressed in chunks up to a limit set by its
+compressed size (at most :data:`MAX_COMPRESSION_RATIO` times it; stored members exactly their size),
+whatever size it declares; every weight a layer is about to create must be stored in the file with that
+shape before it is allocated; layer arguments are checked by the layers' constructors; and only the
+metrics in :data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
 """
 
 import io
@@ -22,6 +30,7 @@ import numpy as np
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
 
 __all__ = [
+    "MAX_COMPRESSION_RATIO",
     "FORMAT",
     "FORMAT_VERSION",
     "MIGRATIONS",
@@ -34,6 +43,7 @@ __all__ = [
     "ModelFileError",
     "model_to_bytes",
     "model_from_bytes",
+    "read_metadata",
 ]
 
 FORMAT = "shendu.keras"
@@ -41,6 +51,10 @@ FORMAT_VERSION = 1
 # version -> function(config dict) -> config dict of version + 1. Version 0 never existed; the entry shows
 # where a future migration goes.
 MIGRATIONS = {0: lambda config: {**config, "format_version": 1}}
+# A deflated member may inflate to at most this many times its compressed size (shendu writes its
+# members uncompressed; JSON and real weights deflate far less than this).
+MAX_COMPRESSION_RATIO = 100
+_CHUNK = 1 << 20
 
 
 class ModelFileError(SerializationError):
@@ -285,8 +299,44 @@ def _compile_config(model):
     }
 
 
-def model_to_bytes(model, include_optimizer=True):
-    """The bytes of a model file (the zip archive ``save`` writes)."""
+def _metadata_json(metadata, model_name):
+    """``metadata`` as JSON text; refuse anything JSON cannot hold exactly (so it reads back equal)."""
+    if not isinstance(metadata, dict):
+        raise TypeError(
+            f"save: metadata of model '{model_name}' must be a dict of JSON values, "
+            f"got {type(metadata).__name__}"
+        )
+
+    def check(obj, where):
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if not isinstance(k, str):
+                    raise TypeError(
+                        f"save: metadata of model '{model_name}' has the key {k!r} ({type(k).__name__}) at "
+                        f"{where}: JSON keys must be strings"
+                    )
+                check(v, f"{where}[{k!r}]")
+        elif isinstance(obj, (list, tuple)):
+            for i, v in enumerate(obj):
+                check(v, f"{where}[{i}]")
+        elif isinstance(obj, float):
+            if obj != obj or obj in (float("inf"), float("-inf")):
+                raise ValueError(
+                    f"save: metadata of model '{model_name}' has {obj} at {where}, which JSON cannot hold"
+                )
+        elif not (obj is None or isinstance(obj, (bool, int, str))):
+            raise TypeError(
+                f"save: metadata of model '{model_name}' has a {type(obj).__name__} at {where}: only dicts, "
+                "lists, strings, numbers, booleans and None can be stored"
+            )
+
+    check(metadata, "metadata")
+    return json.dumps(metadata, indent=1)
+
+
+def model_to_bytes(model, include_optimizer=True, metadata=None):
+    """The bytes of a model file (the zip archive ``save`` writes); ``metadata`` (a dict of JSON values)
+    goes to ``metadata.json``."""
     from .. import __version__
 
     if not model.built:
@@ -307,21 +357,29 @@ def model_to_bytes(model, include_optimizer=True):
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
         opt_arrays, config["optimizer"] = _optimizer_arrays(optimizer)
+    meta_text = None if metadata is None else _metadata_json(metadata, model.name)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as zf:
         zf.writestr("config.json", json.dumps(config, indent=1))
+        if meta_text is not None:
+            zf.writestr("metadata.json", meta_text)
         zf.writestr("model.safetensors", b"".join(encode(weights, {"format": FORMAT})))
         if opt_arrays is not None:
             zf.writestr("optimizer.safetensors", b"".join(encode(opt_arrays, {"format": FORMAT})))
     return buffer.getvalue()
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True):
-    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring), atomically."""
+def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None):
+    """Write ``model`` to ``filepath`` as one zip archive (see the module docstring), atomically.
+
+    ``metadata``: a dict of JSON values (data set, preprocessing, ...) stored with the model; when None,
+    the model's own ``metadata`` attribute (set by ``load_model``, or by hand) is stored, if any."""
     path = os.fspath(filepath)
     if not overwrite and os.path.exists(path):
         raise FileExistsError(f"save: {path!r} exists and overwrite=False")
-    atomic_write_bytes(path, [model_to_bytes(model, include_optimizer)])
+    if metadata is None:
+        metadata = getattr(model, "metadata", None) or None
+    atomic_write_bytes(path, [model_to_bytes(model, include_optimizer, metadata)])
 
 
 def _open_zip(blob, path):
@@ -334,22 +392,56 @@ def _open_zip(blob, path):
         ) from None
 
 
+def _member_limit(info):
+    """The most bytes a member may inflate to: its compressed size when stored, else
+    MAX_COMPRESSION_RATIO times it (and a little room for tiny members)."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        return info.compress_size
+    return info.compress_size * MAX_COMPRESSION_RATIO + 4096
+
+
 def _read_member(zf, name, path):
+    """The bytes of member ``name``, decompressed in chunks and never beyond what its compressed size
+    allows (the size it declares is not trusted)."""
     try:
-        return zf.read(name)
+        info = zf.getinfo(name)
     except KeyError:
         raise ModelFileError(
             f"load_model: {path!r} has no {name}: it is not a complete shendu Keras model file"
         ) from None
-    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+    limit = _member_limit(info)
+    if info.file_size > limit:
+        raise ModelFileError(
+            f"load_model: {path!r}: its member {name} declares {info.file_size:,} bytes from "
+            f"{info.compress_size:,} compressed bytes, more than the {limit:,} bytes such a member can "
+            f"hold (at most {MAX_COMPRESSION_RATIO}x compression): refusing to decompress it"
+        )
+    limit = min(limit, info.file_size)
+    out = bytearray()
+    try:
+        with zf.open(info) as f:
+            while True:
+                chunk = f.read(min(_CHUNK, limit + 1 - len(out)))
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > limit:
+                    raise ModelFileError(
+                        f"load_model: {path!r}: its member {name} inflates beyond the {limit:,} bytes it "
+                        "declares: refusing to decompress it further"
+                    )
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
         raise ModelFileError(f"load_model: {path!r} is damaged or truncated ({name}: {exc})") from None
+    return bytes(out)
 
 
 def _read_config(zf, path):
     raw = _read_member(zf, "config.json", path)
     try:
         config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ModelFileError(f"load_model: {path!r} has an unreadable config.json ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(
@@ -375,8 +467,39 @@ def _read_config(zf, path):
     return config
 
 
+def _read_metadata(zf, path):
+    if "metadata.json" not in zf.namelist():
+        return {}
+    raw = _read_member(zf, "metadata.json", path)
+    try:
+        meta = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"load_model: {path!r} has an unreadable metadata.json ({exc})") from None
+    if not isinstance(meta, dict):
+        raise ModelFileError(
+            f"load_model: {path!r} has a metadata.json holding a {type(meta).__name__}, "
+            "expected a JSON object"
+        )
+    return meta
+
+
+def read_metadata(filepath):
+    """The metadata dict stored by ``model.save(path, metadata={...})`` ({} when none), read without
+    building the model."""
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"read_metadata: no file at {path!r}")
+    with open(path, "rb") as f:
+        blob = f.read()
+    with _open_zip(blob, path) as zf:
+        _read_config(zf, path)
+        return _read_metadata(zf, path)
+
+
 def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
-    """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state)."""
+    """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state).
+
+    The returned model's ``metadata`` attribute is the dict saved with it ({} when none)."""
     path = os.fspath(filepath)
     if not os.path.exists(path):
         raise FileNotFoundError(f"load_model: no file at {path!r}")
@@ -387,21 +510,22 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
 
 def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):  # noqa: A002
     """Rebuild a model from the bytes of a model file."""
-    from .models import model_from_config
 
     path = source
     with _open_zip(blob, path) as zf:
         config = _read_config(zf, path)
+        metadata = _read_metadata(zf, path)
         weights_blob = _read_member(zf, "model.safetensors", path)
         names = set(zf.namelist())
         opt_blob = (
             _read_member(zf, "optimizer.safetensors", path) if "optimizer.safetensors" in names else None
         )
     arrays, _ = decode(weights_blob, f"{path}:model.safetensors")
-    model = model_from_config(config["model"], custom_objects)
+    model = _rebuild(config, arrays, custom_objects, path)
     if not model.built:
         raise ModelFileError(f"load_model: the model in {path!r} could not be rebuilt with its input shape")
     _set_from_dict(model, arrays, path)
+    model.metadata = metadata
     cc = config.get("compile_config")
     if compile and cc:
         from . import losses as _losses
@@ -417,7 +541,7 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
         model.compile(
             optimizer=optimizer,
             loss=loss,
-            metrics=_resolve_metrics(cc.get("metrics"), custom_objects),
+            metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
             loss_weights=cc.get("loss_weights"),
         )
         if opt_blob is not None and "optimizer" in config:
@@ -426,6 +550,26 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
                 model._take_snapshot()
             model.optimizer.load_state_dict(_optimizer_state(opt_arrays, config["optimizer"]))
     return model
+
+
+def _rebuild(config, arrays, custom_objects, path):
+    """The model of ``config``, every built-in layer checking the weights it creates against ``arrays``
+    (what the file stores) before allocating them; a config the layers refuse names the file."""
+    from .layers.base import weight_budget
+    from .models import model_from_config
+
+    spec = config.get("model")
+    if not isinstance(spec, dict) or not isinstance(spec.get("config", {}), dict):
+        raise ModelFileError(f"load_model: {path!r} has no model architecture in its config.json")
+    try:
+        with weight_budget(f"load_model: {path!r}", [a.shape for a in arrays.values()], ModelFileError):
+            return model_from_config(spec, custom_objects)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, NotImplementedError) as exc:
+        raise ModelFileError(
+            f"load_model: {path!r} holds a model config that cannot be rebuilt: {exc}"
+        ) from exc
 
 
 def _resolve_loss(loss, custom_objects, path):
@@ -442,22 +586,49 @@ def _resolve_loss(loss, custom_objects, path):
         ) from None
 
 
-def _resolve_metrics(metrics, custom_objects):
+def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
+    """The compile metrics a file names: only classes of :data:`.metrics.COMPILE_METRICS`, the metric
+    names ``compile`` takes, or what ``custom_objects`` supplies; anything else is refused."""
     from ..metrics.streaming import get as get_metric
+    from .metrics import COMPILE_METRICS, compile_metric_class
 
+    def refuse(what):
+        return ModelFileError(
+            f"load_model: {path!r} was compiled with the metric {what}, which is not a metric "
+            f"compile() takes (built-in classes: {', '.join(sorted(COMPILE_METRICS))}): pass "
+            "load_model(..., custom_objects={name: metric}) or compile=False"
+        )
+
+    if metrics is None:
+        return []
+    if not isinstance(metrics, list):
+        raise ModelFileError(
+            f"load_model: {path!r} has metrics {metrics!r} in its compile config, expected a list"
+        )
     out = []
-    for m in metrics or []:
+    for m in metrics:
         if isinstance(m, dict):
-            from .. import metrics as sd_metrics
-
-            cls = getattr(sd_metrics, m.get("class_name", ""), None)
-            out.append(cls(**m.get("config", {})) if cls is not None else m.get("class_name"))
+            name, cfg = m.get("class_name"), m.get("config", {})
+            cls = compile_metric_class(name, custom_objects)
+            if cls is None:
+                raise refuse(repr(name))
+            if not isinstance(cfg, dict):
+                raise ModelFileError(f"load_model: {path!r}: metric {name!r} has a config that is not a dict")
+            try:
+                out.append(cls(**cfg))
+            except (TypeError, ValueError) as exc:
+                raise ModelFileError(
+                    f"load_model: {path!r}: metric {name!r} cannot be rebuilt: {exc}"
+                ) from None
         elif isinstance(m, str) and custom_objects and m in custom_objects:
             out.append(custom_objects[m])
+        elif isinstance(m, str):
+            if m.strip().lower() not in ("accuracy", "acc"):
+                try:
+                    get_metric(m)
+                except ValueError:
+                    raise refuse(repr(m)) from None
+            out.append(m)
         else:
-            try:
-                get_metric(m) if m not in ("accuracy", "acc") else None
-                out.append(m)
-            except ValueError:
-                continue
+            raise refuse(repr(m))
     return out

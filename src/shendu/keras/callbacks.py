@@ -1,6 +1,7 @@
 """Keras callbacks (``EarlyStopping``, ``ModelCheckpoint``, ...): the ones :mod:`shendu.train` runs."""
 
 from ..train import (
+    BackupAndRestore,
     Callback,
     CallbackList,
     CSVLogger,
@@ -16,6 +17,7 @@ from ..train import (
 )
 
 __all__ = [
+    "BackupAndRestore",
     "Callback",
     "CallbackList",
     "History",

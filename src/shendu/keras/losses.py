@@ -297,12 +297,29 @@ CategoricalCrossentropy = _loss_class(
     "categorical_crossentropy",
     [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
 )
-SparseCategoricalCrossentropy = _loss_class(
+_SparseCategoricalCrossentropy = _loss_class(
     "SparseCategoricalCrossentropy",
     sparse_categorical_crossentropy,
     "sparse_categorical_crossentropy",
     [("from_logits", False), ("ignore_class", None), ("axis", -1)],
 )
+
+
+class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
+    """Keras's ``SparseCategoricalCrossentropy``: −log p̂_y for integer labels y in [0, classes).
+
+    A label outside that range raises a ValueError. ``ignore_class=k`` (for instance the "void" class -1
+    or 255 of segmentation maps) gives labels k zero loss, and the 'sum_over_batch_size' reduction then
+    averages over the other labels only, as Keras's mask does. No label is ignored by default.
+    """
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        value = super().__call__(y_true, y_pred, sample_weight)
+        if self.ignore_class is None or self.reduction not in ("sum_over_batch_size", "mean"):
+            return value
+        labels = np.asarray(getattr(y_true, "data", y_true))
+        kept = int((labels != self.ignore_class).sum())
+        return value * (labels.size / max(kept, 1))  # mean over all labels -> mean over the kept ones
 BinaryCrossentropy = _loss_class(
     "BinaryCrossentropy",
     binary_crossentropy,

@@ -5,6 +5,7 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 """
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -22,6 +23,7 @@ __all__ = [
     "Sequential",
     "load_model",
     "save_model",
+    "read_metadata",
     "model_from_config",
     "model_from_json",
     "clone_model",
@@ -132,6 +134,9 @@ class _KerasTrainer(_train.Trainer):
         return loss
 
 
+_BUILD_LOCK = threading.RLock()
+
+
 def _first_rows(x, n=2):
     """The first ``n`` samples of user data (an array, a list/tuple/dict of arrays, or a loader)."""
     from ..train import adapter
@@ -173,6 +178,7 @@ class Model(Layer):
         self._predictor = None
         self._compile_config = None
         self._trainable_snapshot = None
+        self.metadata = {}  # free-form JSON saved with the model file (``save(path, metadata=...)``)
         self._nodes = None
         self._input_tensors = []
         self._output_tensors = []
@@ -431,21 +437,26 @@ class Model(Layer):
             raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
 
     def _ensure_built(self, x):
-        if self.built or x is None:
+        if x is None or (self.built and self.__dict__.get("_ready_for_calls")):
             return
-        was = self.training
-        self.eval()
-        try:
-            with no_grad():
-                sample = _first_rows(x)
-                if isinstance(sample, tuple):
-                    self(*sample)
-                elif isinstance(sample, dict):
-                    self(**sample)
-                else:
-                    self(sample)
-        finally:
-            self.train(was)
+        with _BUILD_LOCK:  # two threads predicting on an unbuilt model build it once
+            if self.built:
+                self.__dict__["_ready_for_calls"] = True
+                return
+            was = self.training
+            self.eval()
+            try:
+                with no_grad():
+                    sample = _first_rows(x)
+                    if isinstance(sample, tuple):
+                        self(*sample)
+                    elif isinstance(sample, dict):
+                        self(**sample)
+                    else:
+                        self(sample)
+                self.__dict__["_ready_for_calls"] = True
+            finally:
+                self.train(was)
 
     def _get_trainer(self):
         if self._trainer is None:
@@ -661,11 +672,15 @@ class Model(Layer):
             return "Functional"
         return type(self).__name__
 
-    def save(self, filepath, overwrite=True, include_optimizer=True, **kwargs):
-        """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically."""
+    def save(self, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
+        """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically.
+
+        ``metadata``: a dict of JSON values stored with the model (``load_model(path).metadata``)."""
         from ._saving import save_model
 
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+        save_model(
+            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata
+        )
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
@@ -853,8 +868,16 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # 
     return _load(filepath, custom_objects=custom_objects, compile=compile)
 
 
-def save_model(model, filepath, overwrite=True, include_optimizer=True, **kwargs):
-    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer)
+def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
+    model.save(filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata)
+
+
+def read_metadata(filepath):
+    """The metadata dict saved with ``model.save(path, metadata={...})`` ({} when none), without building
+    the model."""
+    from ._saving import read_metadata as _read
+
+    return _read(filepath)
 
 
 def model_from_config(config, custom_objects=None):

@@ -43,7 +43,7 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
-from .module import Module
+from .module import Module, training_mode
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Buffer, Parameter
 from .pooling import *  # noqa: F401,F403

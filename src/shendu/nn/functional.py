@@ -379,14 +379,31 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1, 
                                     reduction="mean"):
     """Keras's cross-entropy with integer labels: ℓᵢ = −log p̂ᵢ,yᵢ (p̂ clipped as in categorical_crossentropy).
 
-    ``y_true`` may be (N,) or (N, 1); ``ignore_class`` labels count as zero loss and are left out of the mean.
+    ``y_true`` may be (N,) or (N, 1). Every label must lie in [0, C) (a ValueError names the first that does
+    not), except that with ``ignore_class=k`` (Keras's "void" class, often -1 or 255) labels k count as
+    zero loss and are left out of the mean. No label is ignored by default (no PyTorch ``ignore_index``).
     """
     y_pred = _t(y_pred)
     t = _arr(y_true)
     if t.ndim == y_pred.ndim and t.shape[-1] == 1:
         t = t[..., 0]
     t = t.astype(np.int64)
-    ignore = -100 if ignore_class is None else ignore_class
+    if ignore_class is not None and (
+        isinstance(ignore_class, (bool, np.bool_)) or not isinstance(ignore_class, (int, np.integer))
+    ):
+        raise TypeError(f"sparse_categorical_crossentropy: ignore_class must be an integer class id or None, "
+                        f"got {ignore_class!r}")
+    C = y_pred.shape[axis]
+    kept = t if ignore_class is None else t[t != ignore_class]
+    outside = kept[(kept < 0) | (kept >= C)]
+    if outside.size:
+        hint = ("" if ignore_class is not None else
+                "; to leave a label out of the loss, pass ignore_class=<label>")
+        bad = int(outside.flat[0])
+        raise ValueError(f"sparse_categorical_crossentropy: received a label value of {bad}, "
+                         f"which is outside the valid range of [0, {C}) for predictions of {C} classes"
+                         f"{hint}")
+    ignore = -1 if ignore_class is None else int(ignore_class)  # -1: no label can equal it any more
     if from_logits:
         logp = _classes_to_axis1(ops.log_softmax(y_pred, axis=axis))
     else:

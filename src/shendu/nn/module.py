@@ -15,7 +15,9 @@ Modules, all registered by plain attribute assignment in ``__init__``::
 ``model(x)`` calls ``forward``. ``state_dict()`` names every tensor by its attribute path
 (``fc1.weight``), exactly as PyTorch does, so weights move between the two by name.
 """
+import contextlib
 import itertools
+import threading
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -24,7 +26,48 @@ from ..backend import xp
 from ..tensor import Tensor, _to_array, parse_to_args
 from .parameter import Buffer, Parameter
 
-__all__ = ["Module"]
+__all__ = ["Module", "training_mode"]
+
+
+class _ModeScope:
+    """One thread's view of the modules' modes inside :func:`training_mode`."""
+
+    __slots__ = ("default", "modes")
+
+    def __init__(self, default):
+        self.default = default
+        self.modes = {}  # id(module) -> (module, mode): train()/eval() calls made inside the scope
+
+
+class _ModeState(threading.local):
+    scope = None
+
+
+_mode_state = _ModeState()
+
+
+@contextlib.contextmanager
+def training_mode(mode=False):
+    """Run modules in training (True) or evaluation (False) mode in the calling thread only.
+
+    Inside the block every ``Module`` reads ``module.training`` as ``mode``, and ``train()`` /
+    ``eval()`` calls change only this thread's view; the modules themselves are left as they are,
+    so another thread can keep training the same model while this one predicts::
+
+        with nn.training_mode(False), sd.no_grad():
+            y = model(x)          # Dropout off, BatchNorm on running statistics, nothing mutated
+
+    ``Trainer.predict`` / ``evaluate`` (and Keras ``predict`` / ``evaluate``) run in this mode.
+    Scopes nest; leaving one restores the view the thread had before.
+    """
+    if not isinstance(mode, bool):
+        raise ValueError(f"training_mode(mode) expects a bool, got {mode!r}")
+    previous = _mode_state.scope
+    _mode_state.scope = _ModeScope(mode)
+    try:
+        yield
+    finally:
+        _mode_state.scope = previous
 
 _IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -74,8 +117,24 @@ def _to_host_array(value, name):
 class Module:
     """Base class for layers and models; subclasses call ``super().__init__()`` and define ``forward``."""
 
-    training = True
     _parameters = None
+
+    @property
+    def training(self):
+        """True in training mode. Inside :func:`training_mode` this thread's view of the mode."""
+        scope = _mode_state.scope
+        if scope is not None:
+            entry = scope.modes.get(id(self))
+            return scope.default if entry is None else entry[1]
+        return self.__dict__.get("training", True)
+
+    @training.setter
+    def training(self, mode):
+        scope = _mode_state.scope
+        if scope is not None:
+            scope.modes[id(self)] = (self, bool(mode))
+        else:
+            self.__dict__["training"] = bool(mode)
 
     def __init__(self, *args, **kwargs):
         d = self.__dict__
@@ -296,7 +355,7 @@ class Module:
         """Set training mode (dropout active, batch norm uses batch statistics) here and in every child."""
         if not isinstance(mode, bool):
             raise ValueError(f"train(mode) expects a bool, got {mode!r}")
-        self.__dict__["training"] = mode
+        self.training = mode  # inside training_mode(): this thread's view only
         for m in self.children():
             m.train(mode)
         return self

@@ -8,6 +8,7 @@ bar and run reports.
 ``shendu.keras`` builds its ``Model.fit`` on the same :class:`Trainer`.
 """
 from .callbacks import (
+    BackupAndRestore,
     Callback,
     CallbackList,
     CSVLogger,
@@ -25,6 +26,6 @@ from .progress import Progbar, ProgbarLogger
 from .report import Report, write_report
 from .trainer import Trainer
 
-__all__ = ["Trainer", "Callback", "CallbackList", "History", "ProgbarLogger", "Progbar", "EarlyStopping",
-           "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN",
-           "LambdaCallback", "Report", "write_report", "get_lr", "set_lr", "monitor_mode"]
+__all__ = ["Trainer", "BackupAndRestore", "Callback", "CallbackList", "History", "ProgbarLogger", "Progbar",
+           "EarlyStopping", "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
+           "TerminateOnNaN", "LambdaCallback", "Report", "write_report", "get_lr", "set_lr", "monitor_mode"]

@@ -13,16 +13,22 @@ optimizer the update, the metric objects their statistics. The loop only feeds b
 callbacks, and averages what it logs: ``loss`` is the running mean of the batch losses weighted
 by batch size, and each metric reports its own running result, both reset at every epoch.
 """
+import contextlib
 import copy
+import json
+import threading
 
 import numpy as np
 
 from ..autograd import no_grad
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import adapter
 from .callbacks import CallbackList
 
-__all__ = ["Trainer"]
+__all__ = ["Trainer", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "shendu.training-checkpoint.v1"
 
 
 def _verbose(verbose):
@@ -81,6 +87,24 @@ class RunningMean:
         return self.total / self.count if self.count else 0.0
 
 
+class _Tally:
+    """One evaluation's running loss and metric copies, private to the thread that runs it."""
+
+    def __init__(self):
+        self.loss_tracker = RunningMean("loss")
+        self.metrics = None
+
+
+_BUILD_LOCK = threading.RLock()
+
+
+@contextlib.contextmanager
+def _inference():
+    """Evaluation mode and no recording, in the calling thread only (the model is not changed)."""
+    with training_mode(False), no_grad():
+        yield
+
+
 class Trainer:
     """Trains ``model`` (any ``nn.Module``) with ``loss`` and ``optimizer``, reporting ``metrics``.
 
@@ -121,6 +145,11 @@ class Trainer:
         self.fit_params = {}
         self.validation_source = None
         self._loss_none = None
+        self._tallies = {}  # thread id -> _Tally of the evaluation that thread is running
+        self._next_epoch = 0
+        self._shuffle_rng = None
+        self._pending_state = None
+        self._callbacks = []
 
     # ------------------------------------------------------------------ host interface
     def get_weights(self):
@@ -148,6 +177,94 @@ class Trainer:
 
         self.model.load_state_dict(load(path))
 
+    # ------------------------------------------------------------------ exact resume
+    def save_checkpoint(self, path, epoch=None, callbacks=None):
+        """Write everything training needs to resume bit-identically to ONE safetensors file, atomically.
+
+        The file holds the model's state_dict (``model/<name>``), the optimizer's state arrays
+        (``optimizer/<index>/<key>``) and, as JSON in its metadata, the optimizer's options and
+        scalars, the next epoch to run (``epoch``, default: the one after the last finished epoch),
+        the state of ``shendu.random.generator()`` (Dropout, initialisation, unseeded shuffling),
+        of NumPy's legacy global generator, of the shuffle generator of a seeded ``fit``, and of the
+        callbacks that have a ``get_state()`` (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint).
+        Nothing is pickled.
+        """
+        from .. import random as sd_random
+        from ..serialization import save
+
+        epoch = self._next_epoch if epoch is None else int(epoch)
+        tensors = {"model/" + k: np.asarray(getattr(v, "data", v))
+                   for k, v in self.model.state_dict().items()}
+        state = {"epoch": epoch, "model_keys": [k[6:] for k in tensors],
+                 "rng": sd_random.generator().bit_generator.state,
+                 "numpy_legacy": _legacy_state(), "shuffle_rng": None, "optimizer": None, "callbacks": []}
+        rng = self._shuffle_rng
+        if rng is not None and rng is not sd_random.generator():
+            state["shuffle_rng"] = rng.bit_generator.state
+        if self.optimizer is not None and hasattr(self.optimizer, "state_dict"):
+            arrays, state["optimizer"] = _pack_optimizer(self.optimizer.state_dict())
+            tensors.update(("optimizer/" + k, v) for k, v in arrays.items())
+        for i, cb in enumerate(callbacks if callbacks is not None else self._callbacks):
+            if hasattr(cb, "get_state"):
+                state["callbacks"].append({"index": i, "class": type(cb).__name__, "state": cb.get_state()})
+        save(tensors, path, metadata={"format": CHECKPOINT_FORMAT, "state": json.dumps(state)})
+
+    def load_checkpoint(self, path, _from_callback=False):
+        """Restore a :meth:`save_checkpoint` file; returns the epoch to resume from.
+
+        The model, the optimizer and the random generators are restored at once; pass the returned
+        epoch as ``fit(..., initial_epoch=epoch)`` (with the same ``seed``, data and callbacks) and
+        training ends bit-identical to a run that was never interrupted.
+        """
+        from .. import random as sd_random
+        from ..serialization import load
+
+        tensors, meta = load(path, return_metadata=True)
+        if meta.get("format") != CHECKPOINT_FORMAT or "state" not in meta:
+            raise ValueError(f"load_checkpoint: {path} is not a shendu training checkpoint (its metadata "
+                             f"format is {meta.get('format')!r}, expected {CHECKPOINT_FORMAT!r}); a file "
+                             "written by save()/save_weights() holds weights only: use load_weights()")
+        state = json.loads(meta["state"])
+        saved = {k[6:]: v for k, v in tensors.items() if k.startswith("model/")}
+        own = self.model.state_dict()
+        keys = state.get("model_keys", list(saved))
+        if set(keys) != set(own) and len(keys) == len(own) and all(
+                tuple(saved[a].shape) == tuple(b.shape) for a, b in zip(keys, own.values())):
+            # the same architecture under other generated names (Keras's dense_1, dense_2, ...): by position
+            saved = {name: saved[k] for k, name in zip(keys, own)}
+        self.model.load_state_dict(saved)
+        if state.get("optimizer") is not None and self.optimizer is not None:
+            arrays = {k[10:]: v for k, v in tensors.items() if k.startswith("optimizer/")}
+            self.optimizer.load_state_dict(_unpack_optimizer(arrays, state["optimizer"]))
+        sd_random.generator().bit_generator.state = state["rng"]
+        if state.get("numpy_legacy") is not None:
+            legacy = state["numpy_legacy"]
+            np.random.set_state((legacy[0], np.asarray(legacy[1], dtype=np.uint32), *legacy[2:]))
+        state["from_callback"] = bool(_from_callback)
+        self._pending_state = state
+        self._next_epoch = int(state["epoch"])
+        return int(state["epoch"])
+
+    def _resume(self, pending, initial_epoch, train, seed, callbacks):
+        """The first epoch of this fit, with the shuffle generator and callbacks put where they were."""
+        start = initial_epoch
+        if pending is not None and (pending["from_callback"] or pending["epoch"] == initial_epoch):
+            start = pending["epoch"]
+            for entry in pending.get("callbacks", []):
+                i = entry["index"]
+                if i < len(callbacks) and type(callbacks[i]).__name__ == entry["class"] and \
+                        hasattr(callbacks[i], "set_state"):
+                    callbacks[i].set_state(entry["state"])
+        else:
+            pending = None
+        if seed is not None and start > 0:
+            saved = pending.get("shuffle_rng") if pending is not None else None
+            if saved is not None and getattr(train, "fixed_steps", 0) is None:
+                train.rng.bit_generator.state = saved
+            else:
+                _skip_epochs(train, start)
+        return start
+
     # ------------------------------------------------------------------ metrics and logs
     @property
     def metrics(self):
@@ -172,23 +289,53 @@ class Trainer:
 
         yt_shape = None if y_true is None or isinstance(y_true, (tuple, dict)) else y_true.shape
         yp_shape = None if isinstance(y_pred, (tuple, dict)) else y_pred.shape
-        self._metrics = [get(m, loss=self._loss_identifier(), y_true_shape=yt_shape, y_pred_shape=yp_shape)
-                         for m in self._metric_specs]
+        with _BUILD_LOCK:
+            if self._metrics is None:
+                self._metrics = [get(m, loss=self._loss_identifier(), y_true_shape=yt_shape,
+                                     y_pred_shape=yp_shape) for m in self._metric_specs]
+
+    @contextlib.contextmanager
+    def _private_tally(self):
+        """Run an evaluation on its own loss tracker and metric copies (so that evaluations in several
+        threads, or one during a fit in another thread, never mix their statistics)."""
+        me = threading.get_ident()
+        outer = self._tallies.get(me)
+        self._tallies[me] = _Tally()
+        try:
+            yield
+        finally:
+            if outer is None:
+                self._tallies.pop(me, None)
+            else:
+                self._tallies[me] = outer
+
+    def _tracker_and_metrics(self, build_copies=False):
+        tally = self._tallies.get(threading.get_ident())
+        if tally is None:
+            return self.loss_tracker, self._metrics
+        if tally.metrics is None and build_copies and self._metrics is not None:
+            tally.metrics = [copy.deepcopy(m) for m in self._metrics]
+            for m in tally.metrics:
+                m.reset_state()
+        return tally.loss_tracker, tally.metrics
 
     def reset_metrics(self):
-        self.loss_tracker.reset_state()
-        for m in self._metrics or []:
+        tracker, metrics = self._tracker_and_metrics()
+        tracker.reset_state()
+        for m in metrics or []:
             m.reset_state()
 
     def _logs(self):
-        logs = {"loss": self.loss_tracker.result()}
-        for m in self._metrics or []:
+        tracker, metrics = self._tracker_and_metrics()
+        logs = {"loss": tracker.result()}
+        for m in metrics or []:
             logs[m.name] = m.result()
         return logs
 
     def _record(self, loss_value, x, y, y_pred, sample_weight):
         """Add one batch to the running means; return the logs so far."""
-        self.loss_tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
+        tracker, _ = self._tracker_and_metrics()
+        tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
         if self._metric_specs:
             y_pred = _numpy(y_pred)
             self._build_metrics(y, y_pred)
@@ -196,7 +343,8 @@ class Trainer:
                 raise ValueError("Trainer: metrics are computed for models with one output and one target; "
                                  "this model returned several outputs (leave metrics out, or compute them "
                                  "yourself)")
-            for m in self._metrics:
+            _, metrics = self._tracker_and_metrics(build_copies=True)
+            for m in metrics:
                 m.update_state(y, y_pred, sample_weight=sample_weight)
         return self._logs()
 
@@ -322,6 +470,7 @@ class Trainer:
         verbose = _verbose(verbose)
         batch_size = 32 if batch_size is None else batch_size
         rng = np.random.default_rng(seed) if seed is not None else sd_random.generator()
+        self._shuffle_rng = rng
 
         if validation_data is None and validation_split:
             if adapter.is_iterable_source(x) or _is_dataset(x):
@@ -360,13 +509,18 @@ class Trainer:
         for cb in cbs:
             if hasattr(cb, "set_trainer"):
                 cb.set_trainer(self)
+        self._callbacks = list(callbacks)
 
         was_training = getattr(self.model, "training", True)
         self.host.stop_training = False
+        self._next_epoch = initial_epoch
         cbs.on_train_begin()
+        pending, self._pending_state = self._pending_state, None
+        start = self._resume(pending, initial_epoch, train, seed, callbacks)
         epoch_logs = {}
         try:
-            for epoch in range(initial_epoch, epochs):
+            for epoch in range(start, epochs):
+                self._next_epoch = epoch
                 self.reset_metrics()
                 cbs.on_epoch_begin(epoch)
                 self.model.train()
@@ -385,6 +539,7 @@ class Trainer:
                 if val is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._test_loop(val, cbs)
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                self._next_epoch = epoch + 1
                 cbs.on_epoch_end(epoch, epoch_logs)
                 if self.host.stop_training:
                     break
@@ -400,19 +555,14 @@ class Trainer:
         return cbs.history
 
     def _test_loop(self, source, cbs):
-        self.reset_metrics()
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        cbs.on_test_begin()
-        try:
-            with no_grad():
+        with self._private_tally():
+            cbs.on_test_begin()
+            with _inference():
                 for step, (xb, yb, wb) in enumerate(source.epoch()):
                     cbs.on_test_batch_begin(step)
                     logs = self.test_step(xb, yb, wb)
                     cbs.on_test_batch_end(step, logs)
-        finally:
-            self.model.train(was_training)
-        logs = self._logs()
+            logs = self._logs()
         cbs.on_test_end(logs)
         return logs
 
@@ -430,7 +580,7 @@ class Trainer:
     def _format(self, logs, return_dict):
         if return_dict:
             return dict(logs)
-        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or []]
+        values = [logs["loss"]] + [logs[m.name] for m in self._metrics or [] if m.name in logs]
         return values[0] if len(values) == 1 else values
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
@@ -441,18 +591,13 @@ class Trainer:
         cbs = CallbackList(callbacks, add_progbar=verbose != 0, model=self.host, verbose=verbose, epochs=1,
                            steps=source.steps)
         outputs = []
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
         cbs.on_predict_begin()
-        try:
-            with no_grad():
-                for step, (xb, _, _) in enumerate(source.epoch()):
-                    cbs.on_predict_batch_begin(step)
-                    out = _numpy(self.forward(xb))
-                    outputs.append(out)
-                    cbs.on_predict_batch_end(step, {"outputs": out})
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            for step, (xb, _, _) in enumerate(source.epoch()):
+                cbs.on_predict_batch_begin(step)
+                out = _numpy(self.forward(xb))
+                outputs.append(out)
+                cbs.on_predict_batch_end(step, {"outputs": out})
         cbs.on_predict_end()
         return _concat(outputs)
 
@@ -462,15 +607,10 @@ class Trainer:
         if source is None:
             return None, None
         ys, preds = [], []
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        try:
-            with no_grad():
-                for xb, yb, _ in source.epoch():
-                    preds.append(_numpy(self.forward(xb)))
-                    ys.append(yb)
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            for xb, yb, _ in source.epoch():
+                preds.append(_numpy(self.forward(xb)))
+                ys.append(yb)
         if not preds or any(y is None for y in ys):
             return None, None
         return _concat(ys), _concat(preds)
@@ -503,29 +643,72 @@ class Trainer:
         xa, ya, w = self._batch(x, y, sample_weight, None)
         if reset_metrics:
             self.reset_metrics()
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        try:
-            with no_grad():
-                logs = self.test_step(xa, ya, w)
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            logs = self.test_step(xa, ya, w)
         return self._format(logs, return_dict)
 
     def predict_on_batch(self, x):
         """Model outputs for one batch, as NumPy."""
         xa = adapter.to_arrays(x)
-        was_training = getattr(self.model, "training", False)
-        self.model.eval()
-        try:
-            with no_grad():
-                return _numpy(self.forward(xa))
-        finally:
-            self.model.train(was_training)
+        with _inference():
+            return _numpy(self.forward(xa))
 
     def __repr__(self):
         return (f"Trainer(model={type(self.model).__name__}, loss={type(self.loss).__name__}, "
                 f"optimizer={type(self.optimizer).__name__}, metrics={self.metrics_names[1:]})")
+
+
+def _legacy_state():
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return [name, keys.tolist(), int(pos), int(has_gauss), float(cached)]
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def _pack_optimizer(sd):
+    """(arrays, JSON-able rest) of an optimizer state_dict."""
+    arrays, scalars = {}, {}
+    for idx, st in sd["state"].items():
+        for key, value in st.items():
+            if isinstance(value, Tensor):
+                value = value.data
+            if isinstance(value, np.ndarray):
+                arrays[f"{idx}/{key}"] = value
+            else:
+                scalars[f"{idx}/{key}"] = _plain(value)
+    groups = [{k: _plain(v) for k, v in g.items()} for g in sd["param_groups"]]
+    rest = {k: _plain(v) for k, v in sd.items() if k not in ("state", "param_groups")}
+    return arrays, {"param_groups": groups, "scalars": scalars, "rest": rest}
+
+
+def _unpack_optimizer(arrays, meta):
+    state = {}
+    for name, value in list(arrays.items()) + list(meta["scalars"].items()):
+        idx, key = name.split("/", 1)
+        state.setdefault(int(idx), {})[key] = value
+    groups = [{k: (tuple(v) if k == "betas" and isinstance(v, list) else v) for k, v in g.items()}
+              for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups, **meta.get("rest", {})}
+
+
+def _skip_epochs(train, epochs):
+    """Draw the shuffles of ``epochs`` epochs from a seeded source, as an uninterrupted run would have."""
+    if not isinstance(train, adapter.ArraySource) or not train.shuffle:
+        return
+    if train.fixed_steps is None:
+        for _ in range(epochs):
+            train.rng.permutation(train.n)
+        return
+    if train._stream is None:
+        train._stream = train._endless()
+    for _ in range(epochs * train.steps):
+        next(train._stream)
 
 
 def _is_dataset(x):

@@ -12,6 +12,8 @@ A Keras layer is an :class:`shendu.nn.Module` that
   mode for the training steps only.
 """
 
+import contextlib
+import contextvars
 import functools
 import inspect
 
@@ -38,7 +40,85 @@ __all__ = [
     "map_structure",
     "flatten_structure",
     "is_symbolic",
+    "int_arg",
+    "int_tuple_arg",
+    "weight_budget",
 ]
+
+
+# ----- argument checks ----------------------------------------------------------------------------
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _bound_text(minimum):
+    return "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
+
+
+def int_arg(owner, arg, value, minimum=None):
+    """``value`` as an int; floats (``2.5``, also ``2.0`` or ``5e7`` from a config), bools and strings are
+    refused, as Keras refuses them. ``owner`` names the layer in the message."""
+    if not _is_int(value):
+        raise ValueError(
+            f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got {value!r} "
+            f"({type(value).__name__})"
+        )
+    value = int(value)
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got {value}")
+    return value
+
+
+def int_tuple_arg(owner, arg, value, n, minimum=None):
+    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`int_arg`)."""
+    if _is_int(value):
+        return (int_arg(owner, arg, value, minimum),) * n
+    if not isinstance(value, (list, tuple)) or len(value) != n:
+        raise ValueError(
+            f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got {value!r}"
+        )
+    return tuple(int_arg(owner, arg, v, minimum) for v in value)
+
+
+# ----- building from a model file: weights must exist in the file before they are allocated -----
+_WEIGHT_BUDGET = contextvars.ContextVar("shendu_keras_weight_budget", default=None)
+
+
+class _WeightBudget:
+    """The weight shapes a model file holds. While a model is rebuilt from the file, each layer takes the
+    shapes it is about to create from here BEFORE it allocates them, so a config that asks for more or
+    bigger weights than the file stores is refused without building anything large."""
+
+    def __init__(self, source, shapes, error):
+        self.source = source
+        self.error = error
+        self.left = {}
+        for shape in shapes:
+            self.left[tuple(shape)] = self.left.get(tuple(shape), 0) + 1
+
+    def take(self, layer, wanted):
+        for name, shape in wanted:
+            shape = tuple(int(d) for d in shape)
+            if self.left.get(shape, 0) <= 0:
+                n = int(np.prod(shape, dtype=np.float64))
+                stored = sorted(self.left, key=lambda s: -self.left[s])[:6]
+                raise self.error(
+                    f"{self.source}: layer '{layer.name}' ({type(layer).__name__}) would create the weight "
+                    f"'{name}' of shape {shape} ({n:,} values), but the file stores no weight of that shape "
+                    f"(shapes left in the file: {stored}): the config does not match the stored weights"
+                )
+            self.left[shape] -= 1
+
+
+@contextlib.contextmanager
+def weight_budget(source, shapes, error=ValueError):
+    """Within the block, built-in layers check each weight they build against ``shapes`` (those stored
+    in the file ``source``) before allocating it, and raise ``error`` naming the file and the layer."""
+    token = _WEIGHT_BUDGET.set(_WeightBudget(source, shapes, error))
+    try:
+        yield
+    finally:
+        _WEIGHT_BUDGET.reset(token)
 
 
 # ----- nested structures ------------------------------------------------------------------------
@@ -382,16 +462,30 @@ class Layer(Module):
             @functools.wraps(user_build)
             def build(self, input_shape=None, *args, **kw):
                 depth = self.__dict__.get("_build_depth", 0)
+                budget = _WEIGHT_BUDGET.get() if depth == 0 and not self.__dict__.get("_finished") else None
+                planned = None
+                if budget is not None:
+                    planned = self._planned_weights(input_shape)
+                    if planned is not None:
+                        budget.take(self, planned)
                 self.__dict__["_build_depth"] = depth + 1
                 try:
                     out = user_build(self, input_shape, *args, **kw)
                 finally:
                     self.__dict__["_build_depth"] = depth
+                if budget is not None and planned is None:  # layers that cannot tell beforehand
+                    budget.take(self, [(spec.name, _spec_shape(spec)) for spec in self._weight_specs()])
                 if depth == 0:
                     self._finish_build(input_shape)
                 return out
 
             cls.build = build
+
+    def _planned_weights(self, input_shape):
+        """[(name, Keras shape)] of the weights ``build(input_shape)`` will create, computed without
+        creating them; None when the layer cannot tell (the default). Built-in layers with weights
+        override it, so a model file is checked against its stored weights before anything is allocated."""
+        return None
 
     def _finish_build(self, input_shape):
         first = not self.__dict__.get("_finished", False)
@@ -776,6 +870,10 @@ class Layer(Module):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
+
+
+def _spec_shape(spec):
+    return tuple(spec.shape)
 
 
 def _map_shapes(fn, shapes):

@@ -12,7 +12,7 @@ from ... import nn, ops
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import InputSpec, Layer, WeightSpec
+from .base import InputSpec, Layer, WeightSpec, int_arg, int_tuple_arg
 from .core import _serialize_init, init_param
 
 __all__ = [
@@ -24,15 +24,6 @@ __all__ = [
     "conv_output_length",
     "same_padding",
 ]
-
-
-def _tuple(v, n, what):
-    if isinstance(v, (int, np.integer)):
-        return (int(v),) * n
-    v = tuple(int(a) for a in v)
-    if len(v) != n:
-        raise ValueError(f"{what} must be an int or a tuple of {n} ints, got {v!r}")
-    return v
 
 
 def conv_output_length(length, kernel, padding, stride, dilation=1):
@@ -95,11 +86,12 @@ class _Conv(Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = type(self).__name__
+        owner = f"{name} '{self.name}'"
         r = self._rank
-        self.filters = int(filters)
-        self.kernel_size = _tuple(kernel_size, r, f"{name}: kernel_size")
-        self.strides = _tuple(strides, r, f"{name}: strides")
-        self.dilation_rate = _tuple(dilation_rate, r, f"{name}: dilation_rate")
+        self.filters = int_arg(owner, "filters", filters, minimum=1)
+        self.kernel_size = int_tuple_arg(owner, "kernel_size", kernel_size, r, minimum=1)
+        self.strides = int_tuple_arg(owner, "strides", strides, r, minimum=1)
+        self.dilation_rate = int_tuple_arg(owner, "dilation_rate", dilation_rate, r, minimum=1)
         padding = str(padding).lower()
         allowed = ("valid", "same", "causal") if r == 1 else ("valid", "same")
         if padding not in allowed:
@@ -110,7 +102,7 @@ class _Conv(Layer):
             raise ValueError(
                 f"{name}: data_format must be 'channels_last' or 'channels_first', got {data_format!r}"
             )
-        self.groups = int(groups)
+        self.groups = int_arg(owner, "groups", groups, minimum=1)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer)
@@ -180,6 +172,16 @@ class _Conv(Layer):
             )
         ]
         return self._pack(input_shape[0], spatial, self.filters)
+
+    def _planned_weights(self, input_shape):
+        c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
+        if c is None:
+            return None
+        kernel = self._planned_kernel(int(c))
+        return [("kernel", kernel)] + ([("bias", (self.filters,))] if self.use_bias else [])
+
+    def _planned_kernel(self, c):
+        return self.kernel_size + (c // self.groups, self.filters)
 
     def _weight_specs(self):
         to_k, from_k = (_k1, _k1) if self._rank == 1 else (_k2_to_keras, _k2_from_keras)
@@ -264,7 +266,16 @@ class Conv2DTranspose(_Conv):
         super().__init__(filters, kernel_size, strides, padding, **kwargs)
         if any(d != 1 for d in self.dilation_rate):
             raise NotImplementedError("Conv2DTranspose: dilation_rate other than 1 is not supported")
-        self.output_padding = None if output_padding is None else _tuple(output_padding, 2, "output_padding")
+        self.output_padding = (
+            None
+            if output_padding is None
+            else int_tuple_arg(
+                f"Conv2DTranspose '{self.name}'", "output_padding", output_padding, 2, minimum=0
+            )
+        )
+
+    def _planned_kernel(self, c):
+        return self.kernel_size + (self.filters, c)
 
     def _plan(self):
         """nn padding, output_padding and how many trailing rows/cols to crop, per spatial axis."""

@@ -6,7 +6,7 @@ from ... import nn, ops
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import InputSpec, Layer, WeightSpec
+from .base import InputSpec, Layer, WeightSpec, int_arg
 
 __all__ = [
     "Dense",
@@ -56,9 +56,7 @@ class Dense(Layer):
         **kwargs,
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        if int(units) <= 0:
-            raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
-        self.units = int(units)
+        self.units = int_arg(f"Dense '{self.name}'", "units", units, minimum=1)
         self.activation = _activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = _initializers.get(kernel_initializer)
@@ -77,6 +75,13 @@ class Dense(Layer):
         init_param(self.linear.weight, self.kernel_initializer, (in_dim, self.units), _T)
         if self.use_bias:
             init_param(self.linear.bias, self.bias_initializer, (self.units,), lambda a: a)
+
+    def _planned_weights(self, input_shape):
+        in_dim = input_shape[-1]
+        if in_dim is None:
+            return None
+        planned = [("kernel", (in_dim, self.units))]
+        return planned + [("bias", (self.units,))] if self.use_bias else planned
 
     def call(self, inputs):
         return self.activation(self.linear(inputs))
@@ -190,7 +195,12 @@ class Reshape(Layer):
 
     def __init__(self, target_shape, **kwargs):
         super().__init__(**kwargs)
-        self.target_shape = tuple(int(d) for d in target_shape)
+        owner = f"Reshape '{self.name}'"
+        if not isinstance(target_shape, (list, tuple)):
+            raise ValueError(
+                f"{owner}: argument 'target_shape' must be a tuple of integers, got {target_shape!r}"
+            )
+        self.target_shape = tuple(int_arg(owner, "target_shape", d, minimum=-1) for d in target_shape)
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
@@ -227,7 +237,10 @@ class Permute(Layer):
 
     def __init__(self, dims, **kwargs):
         super().__init__(**kwargs)
-        self.dims = tuple(int(d) for d in dims)
+        owner = f"Permute '{self.name}'"
+        if not isinstance(dims, (list, tuple)):
+            raise ValueError(f"{owner}: argument 'dims' must be a tuple of integers, got {dims!r}")
+        self.dims = tuple(int_arg(owner, "dims", d, minimum=1) for d in dims)
         if sorted(self.dims) != list(range(1, len(self.dims) + 1)):
             raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {dims!r}")
 
@@ -246,7 +259,7 @@ class RepeatVector(Layer):
 
     def __init__(self, n, **kwargs):
         super().__init__(**kwargs)
-        self.n = int(n)
+        self.n = int_arg(f"RepeatVector '{self.name}'", "n", n, minimum=1)
 
     def call(self, inputs):
         return ops.tile(ops.unsqueeze(inputs, 1), (1, self.n, 1))

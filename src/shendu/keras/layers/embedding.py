@@ -6,7 +6,7 @@ from ... import nn
 from ...tensor import Tensor
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import KerasTensor, Layer, WeightSpec
+from .base import KerasTensor, Layer, WeightSpec, int_arg
 from .core import _serialize_init, init_param
 
 __all__ = ["Embedding"]
@@ -35,16 +35,17 @@ class Embedding(Layer):
         if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
             kwargs["input_shape"] = (input_length,)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
-        if self.input_dim <= 0 or self.output_dim <= 0:
-            raise ValueError(
-                f"Embedding: input_dim and output_dim must be positive, got {input_dim}, {output_dim}"
-            )
+        owner = f"Embedding '{self.name}'"
+        self.input_dim = int_arg(owner, "input_dim", input_dim, minimum=1)
+        self.output_dim = int_arg(owner, "output_dim", output_dim, minimum=1)
         self.embeddings_initializer = _initializers.get(embeddings_initializer)
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.supports_masking = self.mask_zero
+
+    def _planned_weights(self, input_shape):
+        return [("embeddings", (self.input_dim, self.output_dim))]
 
     def build(self, input_shape=None):
         self.embedding = nn.Embedding(self.input_dim, self.output_dim)

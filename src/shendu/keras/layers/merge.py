@@ -2,7 +2,7 @@
 Concatenate, Dot."""
 
 from ... import ops
-from .base import Layer
+from .base import Layer, int_arg
 
 __all__ = [
     "Add",
@@ -115,7 +115,7 @@ class Concatenate(_Merge):
 
     def __init__(self, axis=-1, **kwargs):
         super().__init__(**kwargs)
-        self.axis = int(axis)
+        self.axis = int_arg(f"Concatenate '{self.name}'", "axis", axis)
 
     def call(self, inputs):
         self._check(inputs)

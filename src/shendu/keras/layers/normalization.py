@@ -9,7 +9,7 @@ import numpy as np
 from ... import nn, ops
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import Layer, WeightSpec
+from .base import Layer, WeightSpec, int_arg
 from .core import _serialize_init, init_param
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
@@ -45,7 +45,7 @@ class BatchNormalization(Layer):
             if len(axis) != 1:
                 raise NotImplementedError("BatchNormalization: only one normalisation axis is supported")
             axis = axis[0]
-        self.axis = int(axis)
+        self.axis = int_arg(f"BatchNormalization '{self.name}'", "axis", axis)
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         self.center, self.scale = bool(center), bool(scale)
         self.beta_initializer = _initializers.get(beta_initializer)
@@ -54,6 +54,16 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+
+    def _planned_weights(self, input_shape):
+        try:
+            c = input_shape[self.axis % len(input_shape)]
+        except (TypeError, ZeroDivisionError):
+            return None
+        if c is None:
+            return None
+        names = (["gamma"] if self.scale else []) + (["beta"] if self.center else [])
+        return [(n, (c,)) for n in names + ["moving_mean", "moving_variance"]]
 
     def build(self, input_shape):
         nd = len(input_shape)
@@ -158,6 +168,11 @@ class LayerNormalization(Layer):
         self.gamma_initializer = _initializers.get(gamma_initializer)
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+
+    def _planned_weights(self, input_shape):
+        c = input_shape[-1]
+        names = (["gamma"] if self.scale else []) + (["beta"] if self.center else [])
+        return None if c is None or not names else [(n, (c,)) for n in names]
 
     def build(self, input_shape):
         c = int(input_shape[-1])

@@ -4,8 +4,8 @@ import numpy as np
 
 from ... import nn, ops
 from ...tensor import Tensor
-from .base import Layer
-from .conv import _tuple, conv_output_length, same_padding
+from .base import Layer, int_arg, int_tuple_arg
+from .conv import conv_output_length, same_padding
 
 __all__ = [
     "MaxPooling1D",
@@ -76,9 +76,10 @@ class _Pooling(_Channels):
     def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
         r = self._rank
-        self.pool_size = _tuple(pool_size, r, f"{type(self).__name__}: pool_size")
+        owner = f"{type(self).__name__} '{self.name}'"
+        self.pool_size = int_tuple_arg(owner, "pool_size", pool_size, r, minimum=1)
         self.strides = (
-            _tuple(strides, r, f"{type(self).__name__}: strides") if strides is not None else self.pool_size
+            int_tuple_arg(owner, "strides", strides, r, minimum=1) if strides is not None else self.pool_size
         )
         self.padding = str(padding).lower()
         if self.padding not in ("valid", "same"):
@@ -209,7 +210,7 @@ class UpSampling2D(_Channels):
             raise NotImplementedError(
                 f"UpSampling2D: interpolation={interpolation!r} is not supported; use 'nearest'"
             )
-        self.size = _tuple(size, 2, "UpSampling2D: size")
+        self.size = int_tuple_arg(f"UpSampling2D '{self.name}'", "size", size, 2, minimum=1)
         self.interpolation = interpolation
         self.upsample = nn.Upsample(scale_factor=tuple(float(s) for s in self.size), mode="nearest")
 
@@ -229,7 +230,7 @@ class UpSampling1D(Layer):
 
     def __init__(self, size=2, **kwargs):
         super().__init__(**kwargs)
-        self.size = int(size)
+        self.size = int_arg(f"UpSampling1D '{self.name}'", "size", size, minimum=1)
         self.upsample = nn.Upsample(scale_factor=float(self.size), mode="nearest")
 
     def call(self, inputs):
@@ -243,15 +244,23 @@ class UpSampling1D(Layer):
         return {**super().get_config(), "size": self.size}
 
 
-def _pairs(padding, rank, what):
-    if isinstance(padding, (int, np.integer)):
-        return ((int(padding), int(padding)),) * rank
+def _pairs(padding, rank, what, arg="padding"):
+    def one(v):
+        return int_arg(what, arg, v, minimum=0)
+
+    if not isinstance(padding, (list, tuple)):
+        return ((one(padding),) * 2,) * rank
     padding = tuple(padding)
-    if rank == 1 and len(padding) == 2 and all(isinstance(p, (int, np.integer)) for p in padding):
-        return ((int(padding[0]), int(padding[1])),)
+    if rank == 1 and len(padding) == 2 and not any(isinstance(p, (list, tuple)) for p in padding):
+        return ((one(padding[0]), one(padding[1])),)
     out = []
     for p in padding:
-        out.append((int(p), int(p)) if isinstance(p, (int, np.integer)) else (int(p[0]), int(p[1])))
+        if isinstance(p, (list, tuple)):
+            if len(p) != 2:
+                raise ValueError(f"{what}: each {arg} entry must be an integer or a pair, got {p!r}")
+            out.append((one(p[0]), one(p[1])))
+        else:
+            out.append((one(p),) * 2)
     if len(out) != rank:
         raise ValueError(f"{what}: expected {rank} paddings, got {padding!r}")
     return tuple(out)
@@ -264,7 +273,7 @@ class ZeroPadding2D(_Channels):
 
     def __init__(self, padding=(1, 1), data_format=None, **kwargs):
         super().__init__(data_format, **kwargs)
-        self.padding = _pairs(padding, self._rank, type(self).__name__)
+        self.padding = _pairs(padding, self._rank, f"{type(self).__name__} '{self.name}'")
 
     def _widths(self):
         if self.data_format == "channels_first":

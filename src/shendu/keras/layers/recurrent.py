@@ -21,7 +21,7 @@ from ...tensor import Tensor
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
-from .base import InputSpec, Layer, WeightSpec, _is_shape
+from .base import InputSpec, Layer, WeightSpec, _is_shape, int_arg
 from .core import _serialize_init, init_param
 
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
@@ -106,9 +106,7 @@ class _RNN(Layer):
         kwargs.pop("implementation", None)
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         name = type(self).__name__
-        self.units = int(units)
-        if self.units <= 0:
-            raise ValueError(f"{name}: units must be a positive integer, got {units!r}")
+        self.units = int_arg(f"{name} '{self.name}'", "units", units, minimum=1)
         self.activation = _activations.get(activation)
         self.recurrent_activation = _activations.get(recurrent_activation)
         act = _activations.serialize(self.activation)
@@ -157,6 +155,16 @@ class _RNN(Layer):
             bias=self.use_bias,
             batch_first=True,
         )
+
+    def _planned_weights(self, input_shape):
+        n_in = input_shape[-1] if _is_shape(input_shape) else None
+        if n_in is None:
+            return None
+        u, g = self.units, self._gates
+        planned = [("kernel", (n_in, g * u)), ("recurrent_kernel", (u, g * u))]
+        if self.use_bias:
+            planned.append(("bias", (2, g * u) if self._mode == "GRU" else (g * u,)))
+        return planned
 
     def build(self, input_shape):
         n_in = input_shape[-1]

@@ -1,0 +1,18 @@
+"""Probability distributions, as ``torch.distributions`` names them.
+
+    import shendu.distributions as D
+    pi = D.Categorical(logits=policy(obs))
+    action = pi.sample()
+    loss = -(pi.log_prob(action) * advantage).mean()     # REINFORCE: gradients reach the logits
+
+``log_prob``, ``entropy``, ``mean``, ``variance`` and ``rsample`` are built from shendu's
+differentiable ops, so gradients flow to the parameters; ``sample`` draws without a graph from
+shendu's generator (``shendu.manual_seed``). Arguments are checked as PyTorch checks them
+(``validate_args=True`` by default).
+"""
+from .distribution import Distribution
+from .kl import kl_divergence, register_kl
+from .simple import Bernoulli, Categorical, Independent, Normal, OneHotCategorical, Uniform
+
+__all__ = ["Distribution", "Bernoulli", "Categorical", "Independent", "Normal", "OneHotCategorical",
+           "Uniform", "kl_divergence", "register_kl"]
