@@ -1,7 +1,7 @@
 """Helpers for the file-reader fuzz tests (tests/data/test_data_fuzz.py, tests/test_serialization.py,
 tests/keras/test_keras_fuzz.py): mutate a small valid file, read it, and check that the reader either
 loads it or raises shendu's FileFormatError naming the file, without allocating much more than the file
-holds and without writing any file. ``SHENDU_FUZZ_EXAMPLES`` sets the examples per test (default 150)."""
+holds and without writing any file. ``SHENDU_FUZZ_EXAMPLES`` sets the examples per test (default 300)."""
 import os
 import struct
 import tracemalloc
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from shendu.errors import FileFormatError
 
 MB = 1 << 20
-FUZZ = settings(max_examples=int(os.environ.get("SHENDU_FUZZ_EXAMPLES", "150")), deadline=None,
+FUZZ = settings(max_examples=int(os.environ.get("SHENDU_FUZZ_EXAMPLES", "300")), deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 

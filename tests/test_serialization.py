@@ -3,7 +3,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import event, given
+from hypothesis import event, example, given
 from hypothesis import strategies as st
 
 import shendu as sd
@@ -263,7 +263,7 @@ SRC = __import__("pathlib").Path(sd.__file__).parent.parent
 
 def test_one_atomic_writer_and_its_layering():
     """Every rename-into-place goes through shendu._fileio, which (like shendu.errors) imports no other
-    part of shendu; shendu.data imports, at module level, only itself, numpy and those two leaves."""
+    part of shendu, so every layer may use it (tests/test_layering.py checks the layers themselves)."""
     pkg = SRC / "shendu"
     for path in pkg.rglob("*.py"):
         text = path.read_text()
@@ -273,11 +273,6 @@ def test_one_atomic_writer_and_its_layering():
     for leaf in ("_fileio.py", "errors.py"):
         _, imports = _module_imports(pkg / leaf)
         assert [m for m in imports if m.startswith("shendu") and m != "shendu.errors"] == [], leaf
-    allowed = ("shendu.data", "shendu._fileio", "shendu.errors")
-    for path in (pkg / "data").rglob("*.py"):
-        top, _ = _module_imports(path)
-        bad = [m for m in top if m.startswith("shendu") and not m.startswith(allowed)]
-        assert bad == [], f"{path} imports {bad}: shendu.data may use numpy and shendu's file leaves only"
 
 
 # --- fuzzing: shendu's reader accepts exactly what the reference library accepts -------------------
@@ -336,6 +331,7 @@ def _nearly_valid(draw):
 
 @FUZZ
 @given(blob=st.one_of(_nearly_valid(), st.builds(_blob, _HEADER, _META, st.integers(0, 40))))
+@example(blob=_blob({"a": {"dtype": "F32", "shape": [0, 2 ** 64 - 1], "data_offsets": [0, 0]}}, None, 0))
 def test_fuzz_header_agrees_with_the_reference_library(blob):
     safetensors = require("safetensors")
     try:
@@ -346,6 +342,8 @@ def test_fuzz_header_agrees_with_the_reference_library(blob):
         ours = {name: a.tobytes() for name, a in sd.serialization.decode(blob, "fuzz.safetensors")[0].items()}
     except SerializationError as exc:
         assert "fuzz.safetensors" in str(exc)
+        if theirs is not None and "NumPy cannot represent" in str(exc):
+            return  # valid safetensors, but no NumPy array has that shape (e.g. a dimension of 2**64 - 1)
         ours = None
     event("both refuse" if ours is None and theirs is None else "both load" if ours == theirs else "differ")
     assert (ours is None) == (theirs is None), (blob, ours, theirs)

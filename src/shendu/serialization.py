@@ -192,9 +192,9 @@ def decode(blob, source="<bytes>"):
         if code in _SUB_BYTE:
             raise SerializationError(f"{source}: tensor {name!r} has dtype {code}, packed "
                                      f"{_SUB_BYTE[code]}-bit values, which shendu cannot unpack")
-        if len(shape) > 64:
-            raise SerializationError(f"{source}: tensor {name!r} has {len(shape)} dimensions; "
-                                     "NumPy arrays have at most 64")
+        if len(shape) > 64 or any(d >= 1 << 63 for d in shape):
+            raise SerializationError(f"{source}: tensor {name!r} has shape {shape!r:.200}, which NumPy "
+                                     "cannot represent (at most 64 dimensions, each below 2**63)")
         if code in _ML_DTYPES:
             arr = np.frombuffer(body[begin:end], dtype=_ml_dtype(code, source, name)).reshape(shape).copy()
         else:
