@@ -19,7 +19,7 @@ import time
 from .errors import FileFormatError
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "max_read_bytes", "check_read_size",
-           "read_at_most", "GZIP_MAX_RATIO", "DEFAULT_MAX_READ_BYTES", "MAX_READ_BYTES_ENV"]
+           "GZIP_MAX_RATIO", "DEFAULT_MAX_READ_BYTES", "MAX_READ_BYTES_ENV"]
 
 DEFAULT_MAX_READ_BYTES = 8 << 30
 MAX_READ_BYTES_ENV = "SHENDU_MAX_READ_BYTES"
@@ -53,20 +53,6 @@ def check_read_size(nbytes, source, what, limit=None, error=FileFormatError):
     if nbytes > cap:
         raise error(f"{source}: {what} needs {nbytes:,} bytes, more than the read limit of {cap:,} bytes; "
                     f"if the file is trusted, raise the limit with max_bytes= or {MAX_READ_BYTES_ENV}")
-
-
-def read_at_most(f, limit, source, what, error=FileFormatError):
-    """Read ``f`` to its end, refusing (``error`` naming ``source``) as soon as it yields more than ``limit``
-    bytes: a decompression bomb is stopped after ``limit + 1`` bytes, never inflated whole."""
-    chunks, total = [], 0
-    while True:
-        block = f.read(min(1 << 20, limit + 1 - total))
-        if not block:
-            return b"".join(chunks)
-        total += len(block)
-        if total > limit:
-            raise error(f"{source}: {what} holds more than the {limit:,} bytes it can legitimately hold")
-        chunks.append(block)
 
 
 def _pid_alive(pid):
