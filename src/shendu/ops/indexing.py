@@ -83,7 +83,7 @@ class Scatter(Function):
 
     def forward(self, a, index, src, dim):
         _check_index("scatter", index, a, dim, src)
-        self.key, self.src_shape = _along(index, dim), np.shape(src)
+        self.key, self.src_shape, self.index_shape = _along(index, dim), np.shape(src), index.shape
         out = a.copy()
         out[self.key] = _part(src, index.shape) if np.ndim(src) else src
         return out
@@ -96,7 +96,7 @@ class Scatter(Function):
         gs = None
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
             gs = xp.zeros(self.src_shape, dtype=g.dtype)
-            gs[tuple(slice(0, n) for n in self.key[0].shape)] = g[self.key]
+            gs[tuple(slice(0, n) for n in self.index_shape)] = g[self.key]
         return ga, None, gs
 
 
