@@ -23,8 +23,8 @@ def _read(path):
     return names
 
 
-def _lists():
-    return {p.name: _read(p) for p in sorted(FOLDER.glob("*.txt")) if p.name != MISSING}
+def _lists(folder):
+    return {p.name: _read(p) for p in sorted(folder.glob("*.txt")) if p.name != MISSING}
 
 
 def _target(name):
@@ -53,25 +53,43 @@ def _exists(name):
     return obj is not None and hasattr(obj, attr)
 
 
-def test_every_listed_name_exists_or_is_declared_missing():
-    lists = _lists()
-    assert lists, f"no name lists in {FOLDER}"
-    missing = set(_read(FOLDER / MISSING)) if (FOLDER / MISSING).exists() else set()
+def _problems(folder, report=print):
+    """What is wrong with the lists in ``folder`` (an empty list when every name checks out)."""
+    lists = _lists(folder)
+    if not lists:
+        return [f"no name lists in {folder}"]
+    missing = set(_read(folder / MISSING)) if (folder / MISSING).exists() else set()
     listed = set()
     problems = []
     for file, names in lists.items():
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             problems.append(f"{file}: listed twice: {dupes}")
-        have = [n for n in names if _exists(n)]
+        have = {n for n in names if _exists(n)}
         listed.update(names)
-        print(f"\n{file}: {len(set(have))} of {len(set(names))} names implemented "
-              f"({100 * len(set(have)) / max(1, len(set(names))):.0f}%)")
+        report(f"{file}: {len(have)} of {len(set(names))} names implemented "
+               f"({100 * len(have) / max(1, len(set(names))):.0f}%)")
         for n in names:
-            if n in missing and _exists(n):
+            if n in missing and n in have:
                 problems.append(f"{file}: {n} is declared in {MISSING} but exists now: remove it from {MISSING}")
-            elif n not in missing and not _exists(n):
+            elif n not in missing and n not in have:
                 problems.append(f"{file}: {n} does not exist in shendu (implement it, or declare it in {MISSING})")
     for n in sorted(missing - listed):
-        problems.append(f"{MISSING}: {n} is in no list of {FOLDER.name}/")
+        problems.append(f"{MISSING}: {n} is in no list of {folder.name}/")
+    return problems
+
+
+def test_every_listed_name_exists_or_is_declared_missing():
+    problems = _problems(FOLDER, report=lambda line: print("\n" + line))
     assert not problems, "\n".join(problems)
+
+
+def test_the_check_catches_absent_names_and_stale_declarations(tmp_path):
+    (tmp_path / "a.txt").write_text("# comment\ntorch.gather  # used\nTensor.no_such_method\n"
+                                    "F.one_hot\ntorch.no_such_function\n")
+    (tmp_path / MISSING).write_text("torch.no_such_function\ntorch.gather\ntorch.unlisted\n")
+    problems = "\n".join(_problems(tmp_path, report=lambda line: None))
+    assert "Tensor.no_such_method does not exist" in problems
+    assert "torch.gather is declared in missing.txt but exists now" in problems
+    assert "torch.unlisted is in no list" in problems
+    assert "no_such_function" not in problems and "one_hot" not in problems
