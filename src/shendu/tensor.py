@@ -588,11 +588,11 @@ class Tensor:
     def argmin(self, axis=None, dim=None, keepdims=False, keepdim=False):
         return Tensor(xp.argmin(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
 
-    def all(self, axis=None, dim=None):
-        return Tensor(xp.all(self.data, axis=_axis(axis, dim)))
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return Tensor(xp.all(self.numpy(), axis=_axis(axis, dim), keepdims=keepdim or keepdims))
 
-    def any(self, axis=None, dim=None):
-        return Tensor(xp.any(self.data, axis=_axis(axis, dim)))
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return Tensor(xp.any(self.numpy(), axis=_axis(axis, dim), keepdims=keepdim or keepdims))
 
     # ----- shape methods ----------------------------------------------------------------------
     def reshape(self, *shape):

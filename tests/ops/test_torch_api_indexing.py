@@ -183,6 +183,7 @@ def _integer_results(m):
         "isneginf": f.isneginf(), "logical_and": m.logical_and(i, x > 0), "logical_or": i.logical_or(x > 0),
         "logical_xor": m.logical_xor(i, x > 0), "logical_not": m.logical_not(i), "lnot": (x > 0).logical_not(),
         "any": m.any(i), "any_dim": m.any(i > 2, dim=1), "all_keepdim": m.all(i, dim=0, keepdim=True),
+        "any_method_keepdim": (i > 2).any(1, True), "all_method": i.all(dim=1),
         "triu_indices": m.triu_indices(3, 4), "triu_indices_k": m.triu_indices(4, 3, 1),
         "tril_indices": m.tril_indices(3, 3), "tril_indices_k": m.tril_indices(3, 4, -1),
         "repeat_interleave_counts": m.repeat_interleave(ix(m, [2, 0, 3])),
