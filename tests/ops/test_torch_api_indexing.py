@@ -194,6 +194,7 @@ def _integer_results(m):
         "diff_bool": m.diff(i > 0), "broadcast_shapes": ix(m, list(m.broadcast_shapes((3, 1), (1, 4), (4,)))),
         "equal": ix(m, [m.equal(x, x * 1), m.equal(x, x + 1), x.equal(x[:1])]),
         "allclose": ix(m, [m.allclose(x, x + 1e-9), x.allclose(x + 1e-3)]),
+        "one_hot": m.nn.functional.one_hot(i), "one_hot_n": m.nn.functional.one_hot(i[0], num_classes=6),
         "clone": m.clone(i), "scatter_reduce_add": m.scatter(i, 1, ix(m, IDX), 5, reduce="add"),
         "scatter_reduce_mul": i.scatter(1, ix(m, UIDX), ix(m, I[:, :2].copy()), reduce="multiply"), "masked_fill_int": i.masked_fill(i > 1, -1),
         "select_int": m.select(i, 0, -1), "take_int": m.take(i, ix(m, [0, 5])),
