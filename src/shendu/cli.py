@@ -262,13 +262,17 @@ def cmd_train(args, demo=False):
     model.summary()
     from .train import Report
 
-    report = Report(args.report_dir, dataset=name, class_names=classes)
+    extra = {}
+    with contextlib.suppress(TypeError, ValueError):
+        if "split_name" in inspect.signature(Report).parameters:
+            extra["split_name"] = "test"  # validation_data below is the test split
+    report = Report(args.report_dir, dataset=name, class_names=classes, **extra)
     t0 = time.perf_counter()
     try:
         history = model.fit(x, y, batch_size=args.batch_size, epochs=epochs, validation_data=(xt, yt),
                             callbacks=[report], verbose=args.verbose)
-    except KeyboardInterrupt:
-        _finish_report(report, args.report_dir)
+    except KeyboardInterrupt as exc:
+        exc.shendu_note = _finish_report(report, args.report_dir)
         raise
     logs = getattr(history, "history", {}) or {}
     if logs.get("val_accuracy") and logs.get("val_loss"):
@@ -289,18 +293,19 @@ def cmd_train(args, demo=False):
 
 
 def _finish_report(report, folder):
-    """Write the report of the epochs finished before Ctrl-C (``Report.finish`` where it exists)."""
+    """Write the report of the epochs finished before Ctrl-C (``Report.finish`` where it exists);
+    returns what to tell the person."""
     finish = getattr(report, "finish", None)
     if not callable(finish):
         finish = report.on_train_end if getattr(report, "_t0", None) is not None else None
     if finish is None:
-        return
+        return "no report: training had not started"
     try:
         finish()
-        print(f"shendu: the report of the {len(report.epochs)} finished epoch(s) is in "
-              f"{os.path.join(folder, 'report.html')}", file=sys.stderr)
     except Exception as exc:  # noqa: BLE001 - stopping must not end in a traceback
-        print(f"shendu: the report could not be written ({_first_line(exc)})", file=sys.stderr)
+        return f"the report could not be written ({_first_line(exc)})"
+    return (f"the report of the {len(report.epochs)} finished epoch(s) is in "
+            f"{os.path.join(folder, 'report.html')}")
 
 
 def cmd_evaluate(args):
@@ -434,8 +439,9 @@ def main(argv=None):
     except CLIError as exc:
         print(f"shendu {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print(f"shendu {args.command}: interrupted (Ctrl-C)", file=sys.stderr)
+    except KeyboardInterrupt as exc:
+        note = getattr(exc, "shendu_note", None)
+        print(f"shendu {args.command}: interrupted (Ctrl-C)" + (f"; {note}" if note else ""), file=sys.stderr)
         return 130
 
 
