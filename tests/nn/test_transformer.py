@@ -123,13 +123,17 @@ def test_transformer_matches_torch(reference, batch_first):
 
 
 def test_square_subsequent_mask_matches_torch(reference):
-    ref = reference(lambda torch: {"m": torch.nn.Transformer.generate_square_subsequent_mask(4),
-                                   "d": torch.nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.float64)})
-    m = nn.Transformer.generate_square_subsequent_mask(4)
-    assert m.dtype == np.float32 and nn.Transformer.generate_square_subsequent_mask(3, dtype=sd.float64).dtype \
-        == np.float64
-    np.testing.assert_array_equal(m.numpy(), ref["m"])
-    np.testing.assert_array_equal(nn.Transformer.generate_square_subsequent_mask(3).numpy(), ref["d"])
+    def torch_side(torch):  # recorded as exp(mask) (1 where visible, 0 where −∞): a file holds no −∞
+        return {"m": torch.nn.Transformer.generate_square_subsequent_mask(4).exp(),
+                "d": torch.nn.Transformer.generate_square_subsequent_mask(3, dtype=torch.float64).exp()}
+
+    ref = reference(torch_side)
+    m, d = nn.Transformer.generate_square_subsequent_mask(4), nn.Transformer.generate_square_subsequent_mask(
+        3, dtype=sd.float64)
+    assert m.dtype == np.float32 and d.dtype == np.float64
+    assert set(np.unique(m.numpy())) == {0.0, -np.inf}
+    np.testing.assert_array_equal(np.exp(m.numpy()), ref["m"])
+    np.testing.assert_array_equal(np.exp(d.numpy()), ref["d"])
 
 
 def test_state_dict_keys_and_shapes_equal_torch(reference):
