@@ -79,7 +79,7 @@ def _attend(q, k, v, bias, dropout_p, scale, safe):
     if bias is not None:
         scores = scores + bias
     dead = None
-    if safe:
+    if safe and bias is not None:  # only a mask can make a whole row −∞
         dead = np.isneginf(scores.numpy()).all(axis=-1, keepdims=True)
         if dead.any():
             scores = ops.where(dead, xp.zeros((), scores.dtype), scores)
