@@ -279,6 +279,11 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     if np_mode is None:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     for d, (lo, hi) in enumerate(width):
+        widest = max(lo, hi)
+        if (mode == "reflect" and widest >= x.shape[d]) or (mode == "circular" and widest > x.shape[d]):
+            raise ValueError(f"pad: padding ({lo}, {hi}) of dim {d} with mode={mode!r} must be "
+                             f"{'smaller than' if mode == 'reflect' else 'at most'} that dim's size "
+                             f"{x.shape[d]} (input of shape {tuple(x.shape)})")
         if lo or hi:
             idx = np.pad(np.arange(x.shape[d]), (lo, hi), mode=np_mode)
             x = ops.getitem(x, (slice(None),) * d + (idx,))
