@@ -239,12 +239,23 @@ def pixel_unshuffle(input, downscale_factor):  # noqa: A002
     return ops.reshape(y, (*lead, c * r * r, h // r, w // r))
 
 
-def embedding(input, weight, padding_idx=None):  # noqa: A002
-    """Rows of ``weight`` picked by the integer indices in ``input``: out[...] = weight[input[...]]."""
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer indices in ``input``: out[...] = weight[input[...]].
+
+    ``max_norm``: the looked-up rows of ``weight`` longer than it (in ``norm_type``-norm) are first
+    scaled down to it, in place; ``scale_grad_by_freq`` divides each row's gradient by its count.
+    """
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported")
     idx = _arr(input)
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    return _embedding_ops.Embedding.apply(weight, idx, padding_idx=padding_idx)
+    if max_norm is not None:
+        _embedding_ops.renorm_rows_(weight.numpy() if isinstance(weight, Tensor) else weight, idx, max_norm,
+                                    norm_type)
+    return _embedding_ops.Embedding.apply(weight, idx, padding_idx=padding_idx,
+                                          scale_grad_by_freq=scale_grad_by_freq)
 
 
 def one_hot(tensor, num_classes=-1):
