@@ -130,7 +130,7 @@ def _run_lbfgs(module, param, opt, calls=3):
 
     path, first = [], []
     for _ in range(calls):
-        first.append(float(opt.step(closure)))
+        first.append(float(opt.step(closure).detach()))
         path.append(param.detach().numpy().copy())
     return {"path": np.array(path), "first": np.array(first), "evals": np.array(evals)}
 

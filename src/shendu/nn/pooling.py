@@ -184,7 +184,9 @@ class Upsample(Module):
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         self.size = size
-        if scale_factor is not None and not isinstance(scale_factor, (tuple, list)):
+        if isinstance(scale_factor, (tuple, list)):
+            scale_factor = tuple(float(f) for f in scale_factor)
+        elif scale_factor is not None:
             scale_factor = float(scale_factor)
         self.scale_factor = scale_factor
         self.mode = mode
