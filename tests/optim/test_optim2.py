@@ -173,6 +173,30 @@ def test_lbfgs_with_line_search_solves_rosenbrock():
     assert state["n_iter"] > 0 and state["func_evals"] >= state["n_iter"]
 
 
+def test_lbfgs_state_dict_round_trip_continues_identically():
+    def make():
+        p = sd.tensor([-1.5, 2.0], requires_grad=True, dtype=sd.float64)
+        return p, optim.LBFGS([p], max_iter=4, history_size=3, line_search_fn="strong_wolfe")
+
+    def closure_for(p, opt):
+        def closure():
+            opt.zero_grad()
+            loss = _rosenbrock(sd, p)
+            loss.backward()
+            return loss
+        return closure
+
+    p, opt = make()
+    opt.step(closure_for(p, opt))
+    q, opt2 = make()
+    q.numpy()[...] = p.numpy()
+    opt2.load_state_dict(opt.state_dict())
+    assert isinstance(opt2.state[q]["old_dirs"], list) and opt2.state[q]["n_iter"] == opt.state[p]["n_iter"]
+    opt.step(closure_for(p, opt))
+    opt2.step(closure_for(q, opt2))
+    np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
 def test_lbfgs_errors():
     p = sd.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(ValueError, match="line_search_fn"):

@@ -8,7 +8,7 @@ import math
 
 from ..autograd import enable_grad
 from ..backend import xp
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _as_array
 
 __all__ = ["LBFGS"]
 
@@ -164,6 +164,19 @@ class LBFGS(Optimizer):
         if self.param_groups:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         super().add_param_group(param_group)
+
+    @staticmethod
+    def _restore_value(key, value, param):
+        """The history lists stay lists of vectors; counters and scalars become Python numbers."""
+        if key in ("func_evals", "n_iter"):
+            return int(round(float(_as_array(value))))
+        if isinstance(value, list):
+            return [None if v is None else float(_as_array(v)) if _as_array(v).ndim == 0
+                    else _as_array(v).copy() for v in value]
+        if value is None:
+            return None
+        arr = _as_array(value)
+        return float(arr) if arr.ndim == 0 else arr.copy()
 
     # ----- the parameters as one flat vector --------------------------------------------------------
     def _gather_flat_grad(self):
