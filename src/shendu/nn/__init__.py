@@ -26,6 +26,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import *  # noqa: F401,F403
 from .dropout import Dropout, Dropout1d, Dropout2d
@@ -57,6 +58,13 @@ from .parameter import Buffer, Parameter
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 
 def __getattr__(name):
