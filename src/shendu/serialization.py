@@ -362,9 +362,9 @@ class _Encoder:
             return {"$dict" if type(obj) is dict else "$odict": pairs}
         if self.module_cls is not None and isinstance(obj, self.module_cls):
             return self.module(obj, where)
-        raise TypeError(f"save: cannot save {_what(obj)} at {where or 'the top level'}: shendu saves "
-                        "Tensors, ndarrays, numbers, strings, None, dtypes, devices, Modules and "
-                        "lists, tuples, sets and dicts of those (never pickle)")
+        raise _Unsaveable(f"save: cannot save {_what(obj)} at {where or 'the top level'}: shendu saves "
+                          "Tensors, ndarrays, numbers, strings, None, dtypes, devices, Modules and "
+                          "lists, tuples, sets and dicts of those (never pickle)", obj, where)
 
     def key(self, k, where):
         if isinstance(k, (_SCALARS, float)) or type(k) is tuple:
@@ -390,15 +390,24 @@ class _Encoder:
             inner = where if k in _REGISTRIES else (f"{where}.{k}" if where else k)
             try:
                 attrs.append([k, self.node(v, inner)])
-            except TypeError as exc:
-                if str(exc).startswith("save: cannot save the attribute"):
+            except _Unsaveable as exc:
+                if exc.attribute:
                     raise
-                raise TypeError(f"save: cannot save the attribute {k!r} of {cls.__name__} "
-                                f"(at {where or 'the top level'}): it is {_what(v)}. A whole Module is saved "
-                                "as its class, its tensors and its attributes that are numbers, strings, "
-                                "tuples, lists, dicts, dtypes or Modules; store other things elsewhere, or "
-                                "save model.state_dict()") from None
+                part = "it is" if exc.obj is v else f"it holds, at {exc.where},"
+                raise _Unsaveable(f"save: cannot save the attribute {k!r} of {cls.__name__} "
+                                  f"(at {where or 'the top level'}): {part} {_what(exc.obj)}. A whole Module "
+                                  "is saved as its class, its tensors and its attributes that are numbers, "
+                                  "strings, tuples, lists, dicts, dtypes or Modules; store other things "
+                                  "elsewhere, or save model.state_dict()", exc.obj, exc.where, attribute=True) from None
         return {"$module": _class_path(cls), "id": n, "attrs": attrs}
+
+
+class _Unsaveable(TypeError):
+    """save() met a value it cannot store; ``obj`` and ``where`` say which and where."""
+
+    def __init__(self, message, obj, where, attribute=False):
+        super().__init__(message)
+        self.obj, self.where, self.attribute = obj, where, attribute
 
 
 def _what(obj):
