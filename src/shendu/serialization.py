@@ -398,7 +398,8 @@ class _Encoder:
                                   f"(at {where or 'the top level'}): {part} {_what(exc.obj)}. A whole Module "
                                   "is saved as its class, its tensors and its attributes that are numbers, "
                                   "strings, tuples, lists, dicts, dtypes or Modules; store other things "
-                                  "elsewhere, or save model.state_dict()", exc.obj, exc.where, attribute=True) from None
+                                  "elsewhere, or save model.state_dict()",
+                                  exc.obj, exc.where, attribute=True) from None
         return {"$module": _class_path(cls), "id": n, "attrs": attrs}
 
 
