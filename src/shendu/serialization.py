@@ -516,6 +516,8 @@ class _Decoder:
             grad = node.get("requires_grad", False)
             if not isinstance(grad, bool):
                 self.fail(f"bad requires_grad {grad!r:.50} for tensor {value!r}")
+            if grad and arr.dtype.kind not in "fc":
+                self.fail(f"tensor {value!r} of dtype {arr.dtype} cannot require a gradient")
             if tag == "$param":
                 cls = _parameter_class()
                 if cls is None:
@@ -523,8 +525,6 @@ class _Decoder:
                 return self.remember(node, cls(arr, requires_grad=grad))
             t = Tensor(arr)
             if grad:
-                if arr.dtype.kind not in "fc":
-                    self.fail(f"tensor {value!r} of dtype {arr.dtype} cannot require a gradient")
                 t.requires_grad_(True)
             return self.remember(node, t)
         if tag == "$npscalar":
