@@ -457,6 +457,12 @@ class Tensor:
     def log1p(self):
         return _ops().log1p(self)
 
+    def lgamma(self):
+        return _ops().lgamma(self)
+
+    def digamma(self):
+        return _ops().digamma(self)
+
     def expm1(self):
         return _ops().expm1(self)
 
