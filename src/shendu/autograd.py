@@ -86,7 +86,8 @@ class Function:
         super().__init_subclass__(**kwargs)
         # PyTorch-style subclasses (``@staticmethod def forward(ctx, ...)``) get their own apply, so the
         # instance-method protocol of shendu's operations keeps its path untouched
-        if isinstance(inspect.getattr_static(cls, "forward", None), staticmethod) and "apply" not in cls.__dict__:
+        static = isinstance(inspect.getattr_static(cls, "forward", None), staticmethod)
+        if static and "apply" not in cls.__dict__:
             cls.apply = classmethod(_apply_ctx)
 
     @classmethod
@@ -193,7 +194,9 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=No
             raise ShapeError(f"backward(): gradient shape {grad.shape} does not match tensor shape "
                              f"{tuple(tensor.shape)}")
     if tensor.grad_fn is None:
-        _accumulate_leaf(tensor, grad if tensor._hooks is None else _run_leaf_hooks(tensor, grad, False), set())
+        if tensor._hooks is not None:
+            grad = _run_leaf_hooks(tensor, grad, False)
+        _accumulate_leaf(tensor, grad, set())
         return
     pending = {id(tensor.grad_fn): [None] * tensor.grad_fn.n_outputs}
     pending[id(tensor.grad_fn)][tensor._output_index] = grad
@@ -527,7 +530,8 @@ def _root_gradient(t, g, as_tensor, where):
     else:
         g = xp.asarray(g, dtype=t.dtype)
         if g.shape != tuple(t.shape):
-            raise ShapeError(f"{where}: gradient shape {g.shape} does not match output shape {tuple(t.shape)}")
+            raise ShapeError(f"{where}: gradient shape {g.shape} does not match output shape "
+                             f"{tuple(t.shape)}")
     return Tensor(g) if as_tensor else g
 
 
@@ -574,7 +578,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     else:
         grad_outputs = _as_tuple(grad_outputs)
         if len(grad_outputs) != len(outputs):
-            raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; give one each")
+            raise ValueError(f"grad: {len(grad_outputs)} grad_outputs for {len(outputs)} outputs; "
+                             "give one each")
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor) or not t.requires_grad:
             raise RuntimeError(f"grad: input {i} does not require grad (got "
@@ -701,7 +706,8 @@ class _CtxNode(FunctionCtx, Function):
             parents += [t for t in self._saved if isinstance(t, Tensor) and t.requires_grad]
             if not parents:
                 return result
-            return tuple(None if g is None else _OnceDifferentiable.apply(g, *parents, name=self._cls.__name__)
+            name = self._cls.__name__
+            return tuple(None if g is None else _OnceDifferentiable.apply(g, *parents, name=name)
                          for g in result)
         with _GradMode(True):
             result = bwd(self, *self._grads_out(grads, True))
@@ -723,7 +729,7 @@ class _OnceDifferentiable(Function):
 
 
 def _apply_ctx(cls, *args, **kwargs):
-    """``apply`` of a PyTorch-style Function subclass (static ``forward(ctx, ...)`` / ``backward(ctx, ...)``)."""
+    """``apply`` of a PyTorch-style Function subclass (static ``forward(ctx, …)``, ``backward(ctx, …)``)."""
     node = _CtxNode(cls)
     needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
     node.needs_input_grad = needs
@@ -757,7 +763,8 @@ def _apply_ctx(cls, *args, **kwargs):
     node.inputs, node.attrs, node.needs_grad = args, kwargs, needs
     node.n_outputs = len(outs)
     node._tensor_outputs = [isinstance(o, Tensor) for o in outs]
-    node.output_meta = [(tuple(o.shape), o.dtype) if isinstance(o, Tensor) else ((), xp.float64) for o in outs]
+    node.output_meta = [(tuple(o.shape), o.dtype) if isinstance(o, Tensor) else ((), xp.float64)
+                        for o in outs]
     return tuple(outs) if is_tuple else outs[0]
 
 
@@ -774,7 +781,8 @@ def once_differentiable(backward):
     return wrapper
 
 
-from . import autograd_functional as functional  # noqa: E402  (shendu.autograd.functional)
 import sys as _sys  # noqa: E402
+
+from . import autograd_functional as functional  # noqa: E402  (shendu.autograd.functional)
 
 _sys.modules[__name__ + ".functional"] = functional

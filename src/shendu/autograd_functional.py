@@ -102,7 +102,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     return result[0] if single_out else tuple(result)
 
 
-def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"):
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
     """H[i][j] = ∂² f / ∂ input_i ∂ input_j for a function with a single-element output (shape
     input_i.shape + input_j.shape); a single Tensor input gives one Tensor."""
     single_in = isinstance(inputs, Tensor)
