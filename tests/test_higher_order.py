@@ -4,8 +4,8 @@ import pytest
 
 import shendu as sd
 from shendu import nn
-from shendu.autograd import grad
 from shendu.autograd import functional as AF
+from shendu.autograd import grad
 
 
 def _first_derivative(f, seed=1):
