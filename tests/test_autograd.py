@@ -364,3 +364,28 @@ def test_full_backward_hook_when_inputs_need_no_grad():
     lin.register_full_backward_hook(lambda m, gi, go: calls.append((gi, go[0].shape)))
     lin(sd.tensor(np.ones((1, 3), np.float32))).sum().backward()
     assert calls == [((None,), (1, 2))]
+
+
+def test_setup_context_form_and_pytorch_import_paths():
+    from shendu.autograd.function import FunctionCtx, once_differentiable
+    from shendu.autograd.functional import jacobian
+
+    class Scale(sd.autograd.Function):
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            assert isinstance(ctx, FunctionCtx)
+            ctx.k = inputs[1]
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    x = _t([1.0, 2.0])
+    Scale.apply(x, 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(jacobian(lambda v: Scale.apply(v, 2.0), x).numpy(), 2 * np.eye(2))

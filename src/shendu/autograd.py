@@ -786,3 +786,6 @@ import sys as _sys  # noqa: E402
 from . import autograd_functional as functional  # noqa: E402  (shendu.autograd.functional)
 
 _sys.modules[__name__ + ".functional"] = functional
+# ``torch.autograd.function.once_differentiable`` / ``FunctionCtx`` live at this path in PyTorch
+function = _sys.modules[__name__]
+_sys.modules[__name__ + ".function"] = function
