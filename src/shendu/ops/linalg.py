@@ -1,5 +1,5 @@
 """Matrix products, Cholesky factors, triangular solves and log-determinants."""
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, sum_to, unbroadcast
 from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -30,6 +30,20 @@ class MatMul(Function):
             gb = unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        sa, sb = tuple(a.shape), tuple(b.shape)
+        a2 = a.reshape((1,) + sa) if len(sa) == 1 else a
+        b2 = b.reshape(sb + (1,)) if len(sb) == 1 else b
+        batch = xp.broadcast_shapes(tuple(a2.shape[:-2]), tuple(b2.shape[:-2]))
+        g = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
+        ga = gb = None
+        if self.needs_grad[0]:
+            ga = sum_to(MatMul.apply(g, b2.swapaxes(-1, -2)), a2.shape).reshape(sa)
+        if self.needs_grad[1]:
+            gb = sum_to(MatMul.apply(a2.swapaxes(-1, -2), g), b2.shape).reshape(sb)
+        return ga, gb
+
 
 class Linear(Function):
     """y = x Wᵀ + b (x: (…, in), W: (out, in), b: (out,));  ∂L/∂x = G W, ∂L/∂W = Gᵀ x, ∂L/∂b = Σ G."""
@@ -49,6 +63,15 @@ class Linear(Function):
         gx = xp.matmul(g, w) if self.needs_grad[0] else None
         g2 = g.reshape(-1, g.shape[-1])
         gw = xp.matmul(g2.T, x.reshape(-1, x.shape[-1])) if self.needs_grad[1] else None
+        gb = g2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        return gx, gw, gb
+
+
+    def backward_graph(self, g):
+        x, w = self.inputs[0], self.inputs[1]
+        gx = MatMul.apply(g, w) if self.needs_grad[0] else None
+        g2 = g.reshape(-1, g.shape[-1])
+        gw = MatMul.apply(g2.T, x.reshape(-1, x.shape[-1])) if self.needs_grad[1] else None
         gb = g2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
         return gx, gw, gb
 
