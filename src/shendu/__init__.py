@@ -64,7 +64,6 @@ from .ops import (
     lp_norm,
     matmul,
     maximum,
-    mean,
     minimum,
     mul,
     narrow,
@@ -242,3 +241,155 @@ def argmax(input, dim=None, axis=None, keepdim=False):  # noqa: A002
     return input.argmax(axis=axis, dim=dim, keepdim=keepdim)
 
 
+
+
+# ----- element-wise math, reductions, linear algebra, sampling and dtypes with PyTorch's signatures -----
+from .creation import bernoulli, empty_like, logspace, normal, poisson, randint_like  # noqa: E402
+from .ops import (  # noqa: E402, A004
+    acos,
+    acosh,
+    addbmm,
+    addcdiv,
+    addcmul,
+    addmm,
+    addmv,
+    addr,
+    amax,
+    amin,
+    aminmax,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctan2,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atan2,
+    atanh,
+    baddbmm,
+    cdist,
+    ceil,
+    clamp_max,
+    clamp_min,
+    cosh,
+    cross,
+    dist,
+    dot,
+    einsum,
+    erf,
+    erfc,
+    erfinv,
+    exp2,
+    fix,
+    floor,
+    floor_divide,
+    fmod,
+    frac,
+    ger,
+    hypot,
+    inner,
+    kron,
+    lerp,
+    log2,
+    log10,
+    logcumsumexp,
+    logit,
+    median,
+    mode,
+    mv,
+    nan_to_num,
+    nanmean,
+    nanmedian,
+    nansum,
+    negative,
+    outer,
+    positive,
+    quantile,
+    reciprocal,
+    remainder,
+    round,
+    rsqrt,
+    sgn,
+    sign,
+    sinh,
+    square,
+    std_mean,
+    tan,
+    tensordot,
+    trace,
+    true_divide,
+    trunc,
+    var_mean,
+    vdot,
+    xlogy,
+)
+from .ops.elementwise import mean as _torch_mean  # noqa: E402
+from .ops.elementwise import prod, std, var  # noqa: E402
+from .ops.elementwise import sum as _torch_sum  # noqa: E402
+
+sum = _torch_sum  # noqa: A001  (torch.sum(x, dim=…, keepdim=…, dtype=…) and (x, axis, keepdims))
+mean = _torch_mean
+int = int32  # noqa: A001  (torch.int is int32)
+short = int16
+bool = bool_  # noqa: A001
+
+
+def is_floating_point(input):  # noqa: A002
+    return input.is_floating_point()
+
+
+def is_nonzero(input):  # noqa: A002
+    """The truth of a one-element tensor (an error for any other size, as PyTorch)."""
+    if input.numel() != 1:
+        raise RuntimeError(f"is_nonzero: a tensor of {input.numel()} elements is ambiguous (expected 1)")
+    return builtins_bool(input.item() != 0)
+
+
+def builtins_bool(x):
+    import builtins
+
+    return builtins.bool(x)
+
+
+class finfo:
+    """Limits of a float dtype (eps, max, min, tiny, resolution, bits), as ``torch.finfo``."""
+
+    def __init__(self, type=None):  # noqa: A002
+        import numpy as _np
+
+        from .tensor import as_dtype
+
+        info = _np.finfo(as_dtype(type) if type is not None else get_default_dtype())
+        self.dtype, self.bits = str(info.dtype), info.bits
+        self.eps, self.max, self.min = info.eps.item(), info.max.item(), info.min.item()
+        self.tiny = self.smallest_normal = info.tiny.item()
+        self.resolution = 10.0 ** -info.precision
+
+    def __repr__(self):
+        return f"finfo(resolution={self.resolution}, min={self.min}, max={self.max}, eps={self.eps}, " \
+               f"tiny={self.tiny}, dtype={self.dtype})"
+
+
+class iinfo:
+    """Limits of an integer dtype (``max``, ``min``, ``bits``), as ``torch.iinfo``."""
+
+    def __init__(self, type):  # noqa: A002
+        import numpy as _np
+
+        from .tensor import as_dtype
+
+        info = _np.iinfo(as_dtype(type))
+        self.dtype, self.bits, self.max, self.min = str(info.dtype), info.bits, builtins_int(info.max), \
+            builtins_int(info.min)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+
+
+def builtins_int(x):
+    import builtins
+
+    return builtins.int(x)

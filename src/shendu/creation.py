@@ -161,3 +161,59 @@ def multinomial(input, num_samples, replacement=False, generator=None):  # noqa:
             keys = np.log(rng.random(rows.shape)) / rows      # log u / w: larger is likelier
         out = np.argsort(-keys, axis=-1, kind="stable")[:, :num_samples]
     return Tensor(out.reshape(w.shape[:-1] + (num_samples,)).astype(np.int64))
+
+
+# ----- more factories and samplers with PyTorch's signatures ---------------------------------------
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    """An uninitialised tensor shaped like ``t`` (here: zeros)."""
+    return zeros_like(t, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False):
+    """``steps`` values base^s for s evenly spaced from ``start`` to ``end``."""
+    return _make(xp.logspace(start, end, steps, base=base).astype(_float(dtype)), requires_grad, device)
+
+
+def randint_like(t, low=0, high=None, dtype=None, device=None, requires_grad=False):
+    """``randint_like(t, high)`` or ``randint_like(t, low, high)``: integers on [low, high), shaped like t."""
+    if high is None:
+        low, high = 0, low
+    values = _rng(None).integers(low, high, t.shape)
+    return _make(values.astype(_like(t, dtype)), requires_grad, device)
+
+
+def bernoulli(input, p=None, generator=None):  # noqa: A002
+    """0/1 samples with probability ``input`` (or the number ``p``) of a 1, in ``input``'s dtype."""
+    probs = input.numpy() if p is None else np.full(input.shape, p)
+    if ((probs < 0) | (probs > 1)).any():
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    draws = _rng(generator).random(input.shape) < probs
+    return Tensor(draws.astype(input.dtype if input.dtype.kind == "f" else get_default_dtype()))
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """Normal samples, with PyTorch's signatures: ``normal(mean_tensor, std_tensor)``,
+    ``normal(mean_tensor, std=1.0)``, ``normal(mean=0.0, std_tensor)`` (shape of the tensors,
+    broadcast) and ``normal(mean, std, size)`` (numbers and a size)."""
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if tensors:
+        if size is not None:
+            raise TypeError("normal: give size only with a number mean and std")
+        m = mean.numpy() if isinstance(mean, Tensor) else mean
+        s = std.numpy() if isinstance(std, Tensor) else std
+        if (np.asarray(s) < 0).any():
+            raise ValueError("normal: std must be non-negative")
+        shape = np.broadcast_shapes(np.shape(m), np.shape(s))
+        out_dtype = np.result_type(*[t.dtype for t in tensors])
+        out_dtype = out_dtype if out_dtype.kind == "f" else get_default_dtype()
+        draws = m + s * _rng(generator).standard_normal(shape)
+        return _make(draws.astype(as_dtype(dtype) or out_dtype), requires_grad, device)
+    if size is None:
+        raise TypeError("normal(mean, std, size): size is needed when mean and std are numbers")
+    draws = mean + std * _rng(generator).standard_normal(_shape_args((size,)))
+    return _make(draws.astype(_float(dtype)), requires_grad, device)
+
+
+def poisson(input, generator=None):  # noqa: A002
+    """Poisson samples with rates ``input``, in ``input``'s dtype."""
+    return Tensor(_rng(generator).poisson(input.numpy()).astype(input.dtype))

@@ -593,16 +593,19 @@ class Tensor:
     def amin(self, dim=None, keepdim=False):
         return _ops().min(self, axis=dim, keepdims=keepdim)
 
-    def var(self, axis=None, ddof=None, keepdims=False, *, dim=None, unbiased=None, correction=None,
-            keepdim=False):
-        """Variance. ``ddof`` as NumPy; with ``dim=``/no arguments PyTorch's unbiased default (ddof=1)."""
-        return _ops().var(self, axis=_axis(axis, dim), ddof=_ddof(ddof, unbiased, correction, axis),
-                          keepdims=keepdims or keepdim)
+    def var(self, dim=None, unbiased=None, keepdim=False, *, axis=None, ddof=None, keepdims=False,
+            correction=None):
+        """Variance, as PyTorch: ``var(dim, unbiased, keepdim)``, ``var(unbiased)``, ``correction=``;
+        the divisor is n − 1 unless ``unbiased=False``/``correction=``. With NumPy's ``axis=`` the
+        default divisor is n (``ddof`` as NumPy)."""
+        dim, ddof = _var_args(dim, unbiased, axis, ddof, correction)
+        return _ops().var(self, axis=dim, ddof=ddof, keepdims=keepdims or keepdim)
 
-    def std(self, axis=None, ddof=None, keepdims=False, *, dim=None, unbiased=None, correction=None,
-            keepdim=False):
-        return _ops().std(self, axis=_axis(axis, dim), ddof=_ddof(ddof, unbiased, correction, axis),
-                          keepdims=keepdims or keepdim)
+    def std(self, dim=None, unbiased=None, keepdim=False, *, axis=None, ddof=None, keepdims=False,
+            correction=None):
+        """Standard deviation, with the signatures of :meth:`var`."""
+        dim, ddof = _var_args(dim, unbiased, axis, ddof, correction)
+        return _ops().std(self, axis=dim, ddof=ddof, keepdims=keepdims or keepdim)
 
     def logsumexp(self, axis=None, keepdims=False, *, dim=None, keepdim=False):
         return _ops().logsumexp(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
@@ -983,14 +986,19 @@ def _axis(axis, dim, default=None):
     return default if out is None else out
 
 
-def _ddof(ddof, unbiased, correction, axis):
+def _var_args(dim, unbiased, axis, ddof, correction):
+    """(axes, ddof) of var/std from PyTorch's or NumPy's arguments."""
+    if isinstance(dim, bool):  # x.var(False): torch's var(unbiased)
+        dim, unbiased = None, dim
+    numpy_style = axis is not None
+    dim = _axis(axis, dim)
     if ddof is not None:
-        return ddof
+        return dim, ddof
     if correction is not None:
-        return correction
+        return dim, correction
     if unbiased is not None:
-        return 1 if unbiased else 0
-    return 0 if axis is not None else 1
+        return dim, 1 if unbiased else 0
+    return dim, 0 if numpy_style else 1
 
 
 def _shape_args(shape):
@@ -1033,3 +1041,32 @@ def _ix():
     from .ops import indexing
 
     return indexing
+
+
+# ----- element-wise math, reductions and linear algebra with PyTorch's names (ops/elementwise.py) -----
+def _method(name):
+    def method(self, *args, **kwargs):
+        return getattr(_ops(), name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    method.__doc__ = f"``shendu.{name}(self, ...)``."
+    return method
+
+
+for _name in ("acos acosh addbmm addcdiv addcmul addmm addmv addr aminmax arccos arccosh arcsin arcsinh "
+              "arctan arctan2 arctanh asin asinh atan atan2 atanh baddbmm ceil clamp_max clamp_min cosh "
+              "cross dist erf erfc erfinv exp2 fix floor floor_divide fmod frac ger hypot inner kron lerp "
+              "log2 log10 logcumsumexp logit median mode mv nan_to_num nanmean nanmedian nansum negative "
+              "outer positive quantile reciprocal remainder round rsqrt sgn sign sinh square tan trace "
+              "true_divide trunc vdot xlogy").split():
+    setattr(Tensor, _name, _method(_name))
+del _name
+
+
+def _bernoulli(self, p=None, *, generator=None):
+    from .creation import bernoulli
+
+    return bernoulli(self, p, generator)
+
+
+Tensor.bernoulli = _bernoulli

@@ -180,3 +180,8 @@ def solve_triangular(a, b, *, upper, left=True, unitriangular=False):
 def logdet(a):
     """ln det A of square matrices (NaN for a negative determinant), as ``torch.logdet``."""
     return LogDet.apply(a)
+
+
+# torch.linalg's norms (compositions, in elementwise.py)
+from .elementwise import linalg_norm as norm  # noqa: E402, F401
+from .elementwise import matrix_norm, vector_norm  # noqa: E402, F401
