@@ -60,7 +60,6 @@ from .ops import (
     log1p,
     log_softmax,
     logdet,
-    logsumexp,
     lp_norm,
     matmul,
     maximum,
@@ -326,12 +325,14 @@ from .ops import (  # noqa: E402, A004
     vdot,
     xlogy,
 )
+from .ops.elementwise import logsumexp as _torch_logsumexp  # noqa: E402
 from .ops.elementwise import mean as _torch_mean  # noqa: E402
 from .ops.elementwise import prod, std, var  # noqa: E402
 from .ops.elementwise import sum as _torch_sum  # noqa: E402
 
 sum = _torch_sum  # noqa: A001  (torch.sum(x, dim=…, keepdim=…, dtype=…) and (x, axis, keepdims))
 mean = _torch_mean
+logsumexp = _torch_logsumexp
 int = int32  # noqa: A001  (torch.int is int32)
 short = int16
 bool = bool_  # noqa: A001

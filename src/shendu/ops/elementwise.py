@@ -488,6 +488,7 @@ mean = _red("mean")
 prod = _red("prod")
 std = _red("std")
 var = _red("var")
+logsumexp = _red("logsumexp")
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002

@@ -185,3 +185,10 @@ def logdet(a):
 # torch.linalg's norms (compositions, in elementwise.py)
 from .elementwise import linalg_norm as norm  # noqa: E402, F401
 from .elementwise import matrix_norm, vector_norm  # noqa: E402, F401
+
+
+def cross(input, other, dim=-1):  # noqa: A002
+    """``torch.linalg.cross``: the cross product along ``dim`` (the last by default)."""
+    from .elementwise import cross as _cross
+
+    return _cross(input, other, dim)
