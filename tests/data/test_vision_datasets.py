@@ -1,10 +1,10 @@
 """torchvision-style data set classes (datasets.MNIST/FashionMNIST/CIFAR10) and transforms.ToTensor."""
 import numpy as np
 import pytest
+from test_data_datasets import _write_mnist_like
 
 import shendu as sd
 from shendu.data import DataLoader, datasets, transforms
-from test_data_datasets import _write_mnist_like
 
 
 @pytest.fixture
