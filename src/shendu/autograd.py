@@ -82,7 +82,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **attrs):
         fn = cls()
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
         try:
             out = fn.forward(*arrays, **attrs)
         except ShapeError:
@@ -158,15 +158,15 @@ def backward(tensor, grad=None, retain_graph=False):
             "outside no_grad())."
         )
     if grad is None:
-        if tensor.data.size != 1:
+        if tensor.array.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient works only for a single-element (scalar) output, but "
                 f"this tensor has shape {tuple(tensor.shape)}; reduce it first (e.g. loss.mean()) or "
                 f"pass a gradient of the same shape: t.backward(gradient)."
             )
-        grad = xp.ones_like(tensor.data)
+        grad = xp.ones_like(tensor.array)
     else:
-        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
+        grad = grad.array if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
         if grad.shape != tensor.shape:
             raise ShapeError(f"backward(): gradient shape {grad.shape} does not match tensor shape "
                              f"{tuple(tensor.shape)}")
@@ -209,17 +209,17 @@ def backward(tensor, grad=None, retain_graph=False):
 
 
 def _accumulate_leaf(t, g, stored):
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
-    if g.shape != t.data.shape:
-        g = unbroadcast(g, t.data.shape)
+    if g.dtype != t.array.dtype:
+        g = g.astype(t.array.dtype)
+    if g.shape != t.array.shape:
+        g = unbroadcast(g, t.array.shape)
     if t.grad is None:
         if id(g) in stored or not g.flags.writeable or g.base is not None:
             g = g.copy()
         stored.add(id(g))
         t.grad = Tensor(g)
     else:
-        t.grad.data = t.grad.data + g
+        t.grad.array = t.grad.array + g
 
 
 def grad_mode_decorator(enabled):

@@ -58,7 +58,7 @@ def set_default_dtype(dtype):
 def _to_array(data, dtype=None, copy=False):
     """Turn ``data`` into a backend array; Python floats become the default float dtype (float32)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, xp.ndarray):
         arr = data.astype(dtype) if dtype is not None and data.dtype != dtype else data
         return arr.copy() if copy and arr is data else arr
@@ -85,7 +85,7 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _to_array(data, as_dtype(dtype))
+        self.array = _to_array(data, as_dtype(dtype))
         self.grad = None
         self.grad_fn = None
         self._output_index = 0
@@ -96,7 +96,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, data, grad_fn, index):
         t = Tensor.__new__(Tensor)
-        t.data = data if type(data) is xp.ndarray else xp.asarray(data)
+        t.array = data if type(data) is xp.ndarray else xp.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
         t._output_index = index
@@ -105,16 +105,35 @@ class Tensor:
 
     # ----- attributes -------------------------------------------------------------------------
     @property
+    def data(self):
+        """A tensor sharing this one's memory but cut from the graph (``requires_grad=False``), as
+        PyTorch's ``.data``: ``p.data.add_(p.grad, alpha=-lr)`` updates ``p`` without being recorded.
+        The NumPy array itself is ``t.numpy()`` (``t.array`` inside shendu)."""
+        t = Tensor.__new__(Tensor)
+        t.array = self.array
+        t.grad = None
+        t.grad_fn = None
+        t._output_index = 0
+        t.requires_grad = False
+        return t
+
+    @data.setter
+    def data(self, value):
+        """``p.data = other`` makes ``p`` hold ``other``'s array (shared, not copied); shape and dtype
+        may change, as in PyTorch. An ndarray or anything array-like is accepted as well."""
+        self.array = _to_array(value)
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self):
@@ -138,35 +157,35 @@ class Tensor:
 
     def size(self, dim=None):
         """``x.size()`` is the shape; ``x.size(0)`` its first entry (PyTorch's meaning)."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     # ----- conversion -------------------------------------------------------------------------
     def numpy(self):
         """The data as a NumPy array (shares memory on the CPU backend)."""
-        return to_numpy(self.data)
+        return to_numpy(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        arr = to_numpy(self.data)
+        arr = to_numpy(self.array)
         return arr.astype(dtype, copy=False) if dtype is not None else arr
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {tuple(self.shape)}")
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -180,10 +199,10 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+        if self.array.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                                "use .any() or .all()")
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __iter__(self):
         for i in range(len(self)):
@@ -191,15 +210,15 @@ class Tensor:
 
     def __format__(self, spec):
         """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch does."""
-        if spec and self.data.size == 1:
+        if spec and self.array.size == 1:
             return format(self.item(), spec)
         return format(str(self), spec)
 
     def __repr__(self):
-        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        body = np.array2string(to_numpy(self.array), separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype={self.data.dtype}"
+        if self.array.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.array.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
         elif self.requires_grad:
@@ -249,14 +268,14 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.array.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
         """A tensor sharing this data but cut from the graph."""
-        return Tensor(self.data)
+        return Tensor(self.array)
 
     def detach_(self):
         self.grad_fn = None
@@ -271,7 +290,7 @@ class Tensor:
 
     # ----- in-place updates (no graph recording; used by initializers and optimizers) ------------
     def _assign(self, value):
-        self.data[...] = value
+        self.array[...] = value
         return self
 
     def zero_(self):
@@ -284,19 +303,19 @@ class Tensor:
         return self._assign(_to_array(other))
 
     def add_(self, other, alpha=1):
-        return self._assign(self.data + alpha * _to_array(other))
+        return self._assign(self.array + alpha * _to_array(other))
 
     def sub_(self, other, alpha=1):
-        return self._assign(self.data - alpha * _to_array(other))
+        return self._assign(self.array - alpha * _to_array(other))
 
     def mul_(self, other):
-        return self._assign(self.data * _to_array(other))
+        return self._assign(self.array * _to_array(other))
 
     def div_(self, other):
-        return self._assign(self.data / _to_array(other))
+        return self._assign(self.array / _to_array(other))
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        return self._assign(xp.clip(self.data, min, max))
+        return self._assign(xp.clip(self.array, min, max))
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import generator
@@ -312,7 +331,7 @@ class Tensor:
         if self.requires_grad and self.is_leaf and _grad_on():
             raise RuntimeError("a leaf tensor that requires grad cannot be modified in place; "
                                "wrap the assignment in shendu.no_grad()")
-        self.data[_index_key(key)] = _to_array(value)
+        self.array[_index_key(key)] = _to_array(value)
 
     # ----- operators --------------------------------------------------------------------------
     def __add__(self, o):
@@ -373,7 +392,7 @@ class Tensor:
         return self.__truediv__(o)
 
     def _compare(self, o, f):
-        return Tensor(f(self.data, o.data if isinstance(o, Tensor) else o))
+        return Tensor(f(self.array, o.array if isinstance(o, Tensor) else o))
 
     def __eq__(self, o):
         return self._compare(o, xp.equal)
@@ -400,7 +419,7 @@ class Tensor:
         return self._compare(o, xp.logical_or if self.dtype == np.bool_ else xp.bitwise_or)
 
     def __invert__(self):
-        return Tensor(xp.logical_not(self.data) if self.dtype == np.bool_ else xp.invert(self.data))
+        return Tensor(xp.logical_not(self.array) if self.dtype == np.bool_ else xp.invert(self.array))
 
     def __getitem__(self, key):
         return _ops().getitem(self, key)
@@ -547,7 +566,7 @@ class Tensor:
         values = getattr(_ops(), op)(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
         if dim is None:
             return values
-        idx = arg(self.data, axis=dim)
+        idx = arg(self.array, axis=dim)
         if keepdim:
             idx = xp.expand_dims(idx, dim)
         return MinMaxResult(values, Tensor(idx))
@@ -583,16 +602,16 @@ class Tensor:
         return _ops().prod(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
 
     def argmax(self, axis=None, dim=None, keepdims=False, keepdim=False):
-        return Tensor(xp.argmax(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+        return Tensor(xp.argmax(self.array, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
 
     def argmin(self, axis=None, dim=None, keepdims=False, keepdim=False):
-        return Tensor(xp.argmin(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+        return Tensor(xp.argmin(self.array, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
 
     def all(self, axis=None, dim=None):
-        return Tensor(xp.all(self.data, axis=_axis(axis, dim)))
+        return Tensor(xp.all(self.array, axis=_axis(axis, dim)))
 
     def any(self, axis=None, dim=None):
-        return Tensor(xp.any(self.data, axis=_axis(axis, dim)))
+        return Tensor(xp.any(self.array, axis=_axis(axis, dim)))
 
     # ----- shape methods ----------------------------------------------------------------------
     def reshape(self, *shape):
@@ -722,15 +741,15 @@ def _shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     if len(shape) == 1 and isinstance(shape[0], Tensor):
-        return tuple(int(s) for s in shape[0].data)
+        return tuple(int(s) for s in shape[0].array)
     return tuple(int(s) for s in shape)
 
 
 def _index_key(key):
     if isinstance(key, Tensor):
-        return key.data
+        return key.array
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+        return tuple(k.array if isinstance(k, Tensor) else k for k in key)
     if isinstance(key, list):
         return xp.asarray(key)
     return key

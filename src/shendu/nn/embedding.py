@@ -44,7 +44,7 @@ class Embedding(Module):
     def reset_parameters(self):
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight.array[self.padding_idx] = 0
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
@@ -56,7 +56,7 @@ class Embedding(Module):
         return cls(w.shape[0], w.shape[1], padding_idx=padding_idx, _weight=w, _freeze=freeze)
 
     def forward(self, ids):
-        idx = ids.data if isinstance(ids, Tensor) else xp.asarray(ids)
+        idx = ids.array if isinstance(ids, Tensor) else xp.asarray(ids)
         if idx.dtype.kind not in "iu":
             if idx.dtype.kind == "f" and idx.size and (idx == xp.round(idx)).all():
                 raise TypeError(f"{self._layer_name()}: got {idx.dtype} ids; token ids must be integers "
