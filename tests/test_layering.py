@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "shendu"
 
-BASE = {"backend", "errors", "_device", "random", "__version__"}
+BASE = {"backend", "errors", "_fileio", "_device", "random", "__version__"}
 TENSOR = BASE | {"tensor", "autograd", "creation", "gradcheck", "serialization", "cuda", "accelerator", "backends"}
 OPS = TENSOR | {"ops"}
 TRAIN = OPS | {"nn", "optim", "distributions", "data", "metrics", "viz", "train"}

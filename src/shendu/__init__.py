@@ -53,13 +53,13 @@ from .ops import (
     log1p,
     log_softmax,
     logsumexp,
+    lp_norm,
     matmul,
     maximum,
     mean,
     minimum,
     mul,
     narrow,
-    norm,
     pad,
     permute,
     pow,
@@ -105,6 +105,7 @@ __version__ = "0.1.0"
 float = float32  # noqa: A001  (PyTorch's names: torch.float is float32)
 double = float64
 mm = bmm = matmul
+norm = lp_norm  # torch.norm (ops.norm is the normalisation module)
 long = int64
 half = float16
 sum = _sum  # noqa: A001

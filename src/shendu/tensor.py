@@ -489,7 +489,7 @@ class Tensor:
         return _ops().narrow(self, dim, start, length)
 
     def norm(self, p="fro", dim=None, keepdim=False):
-        return _ops().norm(self, p, dim, keepdim)
+        return _ops().lp_norm(self, p, dim, keepdim)
 
     def multinomial(self, num_samples, replacement=False, generator=None):
         from .creation import multinomial

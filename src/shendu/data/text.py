@@ -11,11 +11,16 @@ also makes one token per character but drops whitespace and punctuation, Chinese
 import gzip
 import json
 import os
+import zlib
 from collections import OrderedDict, defaultdict
 
 import numpy as np
 
+from .._fileio import MAX_READ_BYTES_ENV, max_read_bytes
+from ..errors import FileFormatError
 from ._rng import resolve_generator
+
+MAX_LINE_CHARS = 1 << 20  # a 300-d GloVe line has ~3,000
 
 __all__ = [
     "Tokenizer",
@@ -253,12 +258,30 @@ def tokenizer_from_json(json_string):
     return tokenizer
 
 
+def _check_fits(values, dtype):
+    """Refuse values an integer ``dtype`` cannot hold (NumPy's cast would wrap them around silently)."""
+    dtype = np.dtype(dtype)
+    if dtype.kind not in "iu" or values.size == 0 or values.dtype.kind not in "iuf":
+        return
+    info = np.iinfo(dtype)
+    if values.dtype.kind == "f" and not np.all(np.isfinite(values)):
+        raise ValueError(f"pad_sequences: the sequences hold NaN or infinity, which dtype={dtype.name!r} "
+                         "cannot hold; pass a float dtype such as dtype='float32'")
+    lo, hi = values.min(), values.max()
+    if lo < info.min or hi > info.max:
+        bad = lo if lo < info.min else hi
+        raise ValueError(f"pad_sequences: value {bad} does not fit dtype={dtype.name!r} (range {info.min}.."
+                         f"{info.max}); pass a wider dtype, e.g. dtype='int64'")
+
+
 def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0):
     """Pad (or cut) sequences to one length, like ``keras.utils.pad_sequences``.
 
     Returns an array (len(sequences), maxlen) (plus the samples' own shape when they are arrays).
     ``maxlen`` defaults to the longest sequence; ``truncating="pre"`` keeps the last ``maxlen``
     items, "post" the first; ``padding="pre"`` puts ``value`` before the items, "post" after.
+    Values that an integer ``dtype`` (default int32, as in Keras) cannot hold raise ``ValueError``
+    instead of wrapping around; pass ``dtype="int64"`` for larger ids.
 
     >>> pad_sequences([[1, 2], [3, 4, 5]])
     array([[0, 1, 2],
@@ -303,12 +326,16 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
         dst_start = (maxlen - kept) if padding == "pre" else np.zeros_like(kept)
         rows = np.repeat(np.arange(num_samples), kept)
         offset = np.arange(kept.sum()) - np.repeat(np.cumsum(kept) - kept, kept)
-        x[rows, np.repeat(dst_start, kept) + offset] = flat[np.repeat(src_start, kept) + offset].astype(dtype)
+        picked = flat[np.repeat(src_start, kept) + offset]
+        _check_fits(picked, dtype)
+        x[rows, np.repeat(dst_start, kept) + offset] = picked.astype(dtype)
         return x
     for idx, s in enumerate(sequences):
         if not len(s) or maxlen == 0:
             continue
         trunc = s[-maxlen:] if truncating == "pre" else s[:maxlen]
+        if not is_str and not is_object:
+            _check_fits(np.asarray(trunc), dtype)
         trunc = np.asarray(trunc, dtype=dtype)
         if trunc.shape[1:] != sample_shape:
             raise ValueError(
@@ -346,7 +373,8 @@ def to_categorical(y, num_classes=None, dtype="float64"):
 
 
 def load_word_vectors(
-    path, word_index, dim=None, num_words=None, missing="zeros", scale=0.1, generator=None, return_found=False
+    path, word_index, dim=None, num_words=None, missing="zeros", scale=0.1, generator=None,
+    return_found=False, max_bytes=None,
 ):
     """Build an embedding matrix from a GloVe or word2vec **text** file (``.gz`` accepted).
 
@@ -357,6 +385,11 @@ def load_word_vectors(
     N(0, scale²) (``missing="random"``, from ``generator``). A word2vec header line
     ("<count> <dim>") is recognised and skipped. Returns float32 (n_rows, dim), plus the number
     of words found with ``return_found=True``.
+
+    The file is streamed, never held whole: a line longer than ``MAX_LINE_CHARS`` (1 Mi characters),
+    more text than ``max_bytes`` (default: the read limit, 8 GiB or ``$SHENDU_MAX_READ_BYTES``) or a
+    matrix larger than that limit raises :class:`~shendu.errors.FileFormatError` (a ``ValueError``)
+    naming the file, as do malformed lines.
 
     >>> matrix = load_word_vectors("glove.6B.100d.txt", tokenizer, dim=100)
     >>> embedding.weight.data[:] = matrix
@@ -370,33 +403,62 @@ def load_word_vectors(
     n_rows = int(num_words) if num_words else len(word_index) + 1
     wanted = {w: i for w, i in word_index.items() if 0 < i < n_rows}
     path = os.fspath(path)
+    limit = max_read_bytes(max_bytes)
     opener = gzip.open if path.endswith(".gz") else open
     vectors = {}
+
+    def refuse(message):
+        return FileFormatError(f"load_word_vectors: {path} {message}")
+
+    def check_matrix(dim):
+        if n_rows * dim * 4 > limit:
+            raise refuse(f"needs a ({n_rows}, {dim}) float32 matrix of {n_rows * dim * 4:,} bytes, more than "
+                         f"the read limit of {limit:,}; pass max_bytes= or set {MAX_READ_BYTES_ENV}")
+
+    if dim is not None:
+        check_matrix(int(dim))
+    total = 0
     try:
         with opener(path, "rt", encoding="utf-8", errors="replace") as f:
-            for lineno, line in enumerate(f, 1):
+            lineno = 0
+            while True:
+                line = f.readline(MAX_LINE_CHARS + 1)
+                if not line:
+                    break
+                lineno += 1
+                total += len(line)
+                if len(line) > MAX_LINE_CHARS:
+                    raise refuse(f"line {lineno} is longer than {MAX_LINE_CHARS:,} characters; "
+                                 "not a GloVe/word2vec text file")
+                if total > limit:
+                    raise refuse(f"holds more than the read limit of {limit:,} bytes of text; pass "
+                                 f"max_bytes= or set {MAX_READ_BYTES_ENV} if intended")
                 parts = line.rstrip("\n").rstrip(" ").split(" ")
                 if lineno == 1 and len(parts) == 2 and parts[0].isdigit() and parts[1].isdigit():
                     if dim is None:
                         dim = int(parts[1])
+                        check_matrix(dim)
                     continue
                 if len(parts) < 2:
                     continue
                 if dim is None:
                     dim = len(parts) - 1
+                    check_matrix(dim)
                 if len(parts) - 1 != dim:
-                    raise ValueError(
-                        f"load_word_vectors: {path} line {lineno} has {len(parts) - 1} values, expected {dim}"
-                    )
+                    raise refuse(f"line {lineno} has {len(parts) - 1} values, expected {dim}")
                 idx = wanted.get(parts[0])
                 if idx is not None:
-                    vectors[idx] = np.asarray(parts[1:], dtype=np.float32)
-    except (OSError, EOFError) as exc:
+                    try:
+                        vectors[idx] = np.asarray(parts[1:], dtype=np.float32)
+                    except ValueError:
+                        raise refuse(f"line {lineno}: the vector of {parts[0]!r} holds a value that is not a "
+                                     "number") from None
+    except (OSError, EOFError, zlib.error) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
-        raise ValueError(f"load_word_vectors: cannot read {path}: {exc}") from exc
+        raise refuse(f"cannot be read: {exc}") from None
     if dim is None:
-        raise ValueError(f"load_word_vectors: {path} holds no vectors and no dim was given")
+        raise refuse("holds no vectors and no dim was given")
     if missing == "random":
         matrix = (resolve_generator(generator).standard_normal((n_rows, dim)) * scale).astype(np.float32)
     else:

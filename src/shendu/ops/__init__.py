@@ -77,7 +77,7 @@ def narrow(a, dim, start, length):
     return getitem(a, (slice(None),) * dim + (slice(start, start + length),))
 
 
-def norm(a, p="fro", dim=None, keepdim=False):
+def lp_norm(a, p="fro", dim=None, keepdim=False):
     """‖a‖_p over ``dim`` (all entries by default), as ``torch.norm``: p = 2 or "fro": √Σa²;
     p = 1: Σ|a|; p = inf: max|a|; p = -inf: min|a|; p = 0: the count of non-zeros; else (Σ|a|ᵖ)^(1/p)."""
     if p in ("fro", 2, 2.0):

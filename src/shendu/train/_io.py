@@ -1,7 +1,4 @@
-"""Atomic text writes for logs and reports."""
-from ..serialization import atomic_write_bytes
+"""Atomic text writes for logs and reports (the one atomic writer lives in :mod:`shendu._fileio`)."""
+from .._fileio import atomic_write_text
 
-
-def atomic_write_text(path, text):
-    """Write ``text`` (UTF-8) to ``path`` through a temporary file and a rename."""
-    atomic_write_bytes(path, [text.encode("utf-8")])
+__all__ = ["atomic_write_text"]

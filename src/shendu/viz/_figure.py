@@ -1,6 +1,5 @@
 """Figure creation and atomic saving. matplotlib is imported here, lazily, inside the functions."""
-import os
-import tempfile
+from .._fileio import atomic_write
 
 
 def new_figure(figsize):
@@ -23,21 +22,8 @@ def new_figure(figsize):
 
 def write_atomic(path, write):
     """Call ``write(tmp_path)`` on a temporary file next to ``path``, then rename it into place, so a
-    crash never leaves a half-written file. Returns ``path`` as a string."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    suffix = os.path.splitext(path)[1]
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(path) + ".", suffix=suffix + ".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
-    return path
+    crash never leaves a half-written file (shendu's one atomic writer). Returns ``path`` as a string."""
+    return atomic_write(path, write)
 
 
 def save_figure(fig, path, dpi=100):

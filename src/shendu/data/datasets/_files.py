@@ -17,7 +17,9 @@ corrupted download leaves nothing behind.
 import hashlib
 import os
 import pickle
-import tempfile
+
+from ..._fileio import atomic_write
+from ...errors import FileFormatError
 
 __all__ = [
     "DatasetNotFoundError",
@@ -34,7 +36,7 @@ class DatasetNotFoundError(FileNotFoundError):
     """No copy of a data set was found; the message lists where shendu looked and how to get it."""
 
 
-class DatasetFormatError(ValueError):
+class DatasetFormatError(FileFormatError):
     """A data file exists but is damaged (truncated, wrong magic number, wrong size); names the file."""
 
 
@@ -83,9 +85,9 @@ def sha256_file(path, chunk=1 << 20):
 def download_file(url, dest, sha256, timeout=60, quiet=False):
     """Download ``url`` to ``dest`` atomically, refusing content whose SHA-256 differs from ``sha256``.
 
-    The bytes go to a temporary file next to ``dest``; the hash is checked; then ``os.replace``
-    moves it into place. On any error the temporary file (and a folder this call created) is
-    removed and the error is raised: nothing half-written stays in the cache.
+    The bytes go to a temporary file next to ``dest`` (shendu's atomic writer); the hash is checked;
+    then the file is renamed into place. On any error the temporary file (and a folder this call
+    created) is removed and the error is raised: nothing half-written stays in the cache.
     """
     import urllib.request  # imported here: it pulls in ssl/http, which plain loading never needs
 
@@ -94,11 +96,10 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
     while not os.path.isdir(d):  # folders this call creates, deepest first, removed again on error
         created.append(d)
         d = os.path.dirname(d)
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + os.path.basename(dest) + ".", suffix=".part")
-    try:
+
+    def fetch(tmp):
         digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
+        with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as response:
             if not quiet:
                 print(f"shendu: downloading {url}")
             for block in iter(lambda: response.read(1 << 20), b""):
@@ -109,10 +110,10 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
                 f"download of {url} has SHA-256 {digest.hexdigest()}, expected {sha256}; "
                 "the file was not saved"
             )
-        os.replace(tmp, dest)
+
+    try:
+        atomic_write(dest, fetch)
     except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         for d in created:
             try:
                 os.rmdir(d)
@@ -122,5 +123,5 @@ def download_file(url, dest, sha256, timeout=60, quiet=False):
     return dest
 
 
-class UnsafePickleError(pickle.UnpicklingError):
+class UnsafePickleError(pickle.UnpicklingError, DatasetFormatError):
     """A pickle asked for a Python object that a data file never needs (it could run code)."""

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 
+from ..._fileio import check_read_size
 from ..dataset import Dataset
 from ._files import DatasetFormatError
 
@@ -94,30 +95,51 @@ class CSVDataset(Dataset):
 
     Args:
         path: the CSV file.
-        target_column: the target's column name or index (negative counts from the end);
-            ``None`` for features only (samples are then 1-tuples).
+        target_column: the target's column name or index (negative counts from the end, as in
+            Python; an index outside ``-ncols..ncols-1`` raises ``IndexError`` naming the file and
+            its column count); ``None`` for features only (samples are then 1-tuples).
         header: ``"infer"`` (a first row with any non-numeric cell is a header), True or False.
         delimiter: the field separator.
         dtype: features dtype (float32).
+        max_bytes: refuse files larger than this (default: the read limit, 8 GiB or
+            ``$SHENDU_MAX_READ_BYTES``).
 
     A numeric target becomes int64 when all its values are whole numbers (class labels), else
     ``dtype``; a text target is mapped to class indices in sorted order (``classes``). Features
-    must be numeric; a bad cell raises :class:`DatasetFormatError` naming file, line and column.
+    must be numeric; a bad cell raises :class:`DatasetFormatError` naming file, line (as an
+    editor counts them, blank lines included) and column.
     ``arrays`` holds ``(x, y)`` and ``columns`` the feature names.
     """
 
-    def __init__(self, path, target_column=-1, header="infer", delimiter=",", dtype=np.float32):
+    def __init__(self, path, target_column=-1, header="infer", delimiter=",", dtype=np.float32,
+                 max_bytes=None):
         self.path = os.fspath(path)
+        check_read_size(os.path.getsize(self.path), self.path, "this CSV file", max_bytes, DatasetFormatError)
+        rows, lines = [], []  # the records, and the line each one starts on (blank lines count)
         with open(self.path, newline="", encoding="utf-8") as f:
-            rows = [r for r in csv.reader(f, delimiter=delimiter) if r and any(c.strip() for c in r)]
+            reader = csv.reader(f, delimiter=delimiter)
+            start = 1
+            try:
+                for r in reader:
+                    if r and any(c.strip() for c in r):
+                        rows.append(r)
+                        lines.append(start)
+                    start = reader.line_num + 1
+            except csv.Error as exc:
+                raise DatasetFormatError(
+                    f"{self.path}: line {reader.line_num}: not a readable CSV row ({exc})"
+                ) from None
+            except UnicodeDecodeError as exc:
+                raise DatasetFormatError(f"{self.path}: not UTF-8 text ({exc})") from None
         if not rows:
             raise DatasetFormatError(f"{self.path}: empty CSV file")
         if header == "infer":
             header = not all(_is_number(c) for c in rows[0])
         names = [c.strip() for c in rows[0]] if header else [str(i) for i in range(len(rows[0]))]
         body = rows[1:] if header else rows
+        body_lines = lines[1:] if header else lines
         width = len(names)
-        for lineno, r in enumerate(body, 2 if header else 1):
+        for lineno, r in zip(body_lines, body):
             if len(r) != width:
                 raise DatasetFormatError(f"{self.path}: line {lineno} has {len(r)} fields, expected {width}")
         table = np.asarray(body, dtype=object).reshape(len(body), width)
@@ -128,7 +150,13 @@ class CSVDataset(Dataset):
                 raise KeyError(f"CSVDataset: no column {target_column!r} in {self.path}; columns: {names}")
             t = names.index(target_column)
         else:
-            t = int(target_column) % width
+            t = int(target_column)
+            if not -width <= t < width:
+                raise IndexError(
+                    f"CSVDataset: target_column={target_column} is out of range for {self.path}, which has "
+                    f"{width} columns (valid: 0..{width - 1}, or -{width}..-1 counting from the end)"
+                )
+            t %= width
         feature_cols = [i for i in range(width) if i != t]
         self.columns = [names[i] for i in feature_cols]
         try:
@@ -138,7 +166,7 @@ class CSVDataset(Dataset):
                 for i, cell in enumerate(table[:, j]):
                     if not _is_number(cell):
                         raise DatasetFormatError(
-                            f"{self.path}: line {i + 1 + bool(header)}, column {names[j]!r}: "
+                            f"{self.path}: line {body_lines[i]}, column {names[j]!r}: "
                             f"{cell!r} is not a number "
                             "(features must be numeric)"
                         ) from None
@@ -150,7 +178,8 @@ class CSVDataset(Dataset):
         col = table[:, t]
         if all(_is_number(c) for c in col):
             y = col.astype(np.float64)
-            y = y.astype(np.int64) if np.all(y == np.round(y)) else y.astype(dtype)
+            whole = np.all(np.isfinite(y)) and np.all(y == np.round(y)) and np.all(np.abs(y) < 2 ** 53)
+            y = y.astype(np.int64) if whole else y.astype(dtype)
         else:
             self.classes, y = np.unique(col.astype(str), return_inverse=True)
             self.classes = list(self.classes)

@@ -13,6 +13,7 @@ import zlib
 
 import numpy as np
 
+from ..._fileio import GZIP_MAX_RATIO, check_read_size
 from ._files import DatasetFormatError, data_home, download_file, not_found, search_dirs
 
 __all__ = ["read_idx", "fashion_mnist", "mnist", "FASHION_MNIST_CLASSES", "MNIST_CLASSES"]
@@ -93,56 +94,84 @@ _MNIST = {
 }
 
 
-def _read_bytes(path):
-    with open(path, "rb") as f:
-        head = f.read(2)
+def _read_bytes(path, max_bytes=None):
+    """The file's (decompressed) bytes, never more than its header says it holds.
+
+    The 4-byte magic and the sizes are read first; the array they announce must fit the read limit
+    and, for a gzip file, the most that its compressed size can inflate to. Decompression then stops
+    one byte past the announced size, so a gzip bomb is refused after that many bytes.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as raw:
+        compressed = raw.read(2) == b"\x1f\x8b"
     try:
-        if head == b"\x1f\x8b":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        with open(path, "rb") as f:
-            return f.read()
-    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        with (gzip.open(path, "rb") if compressed else open(path, "rb")) as f:
+            head = f.read(4)
+            if len(head) < 4:
+                raise DatasetFormatError(f"{path}: truncated: {len(head)} bytes, too short for an IDX header")
+            if head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+                raise DatasetFormatError(
+                    f"{path}: wrong magic number 0x{head.hex()}: not an IDX file "
+                    "(expected 0x0000 then a type byte, e.g. 0x00000803 for images)"
+                )
+            dims_bytes = f.read(4 * head[3])
+            header = 4 + 4 * head[3]
+            if len(dims_bytes) < 4 * head[3]:
+                raise DatasetFormatError(
+                    f"{path}: truncated inside the header ({4 + len(dims_bytes)} of {header} bytes)"
+                )
+            dims = struct.unpack(f">{head[3]}I", dims_bytes)
+            if len(dims) > 64:
+                raise DatasetFormatError(f"{path}: the header announces {len(dims)} dimensions; "
+                                         "NumPy arrays have at most 64")
+            expected = _IDX_TYPES[head[2]].itemsize
+            for d in dims:
+                expected *= d
+            holds = size * GZIP_MAX_RATIO if compressed else size - header
+            if compressed and expected + header > holds:
+                raise DatasetFormatError(
+                    f"{path}: the header announces an array of shape {dims} ({expected:,} bytes), more than "
+                    f"{size:,} bytes of gzip data can hold; the file is damaged or malicious"
+                )
+            if not compressed and expected > holds:
+                raise DatasetFormatError(
+                    f"{path}: truncated: the header announces an array of shape {dims} "
+                    f"({expected} bytes) but only {holds} bytes follow"
+                )
+            check_read_size(expected, path, f"the IDX array of shape {dims}", max_bytes, DatasetFormatError)
+            body = f.read(expected)
+            extra = len(f.read(1))
+    except (EOFError, zlib.error, OSError) as exc:
+        if isinstance(exc, (FileNotFoundError, PermissionError, IsADirectoryError)):
+            raise
         raise DatasetFormatError(
             f"{path}: the gzip stream is truncated or corrupt ({exc}); delete the file and fetch it again"
         ) from None
+    if len(body) < expected:
+        raise DatasetFormatError(
+            f"{path}: truncated: the header announces an array of shape {dims} "
+            f"({expected} bytes) but only {len(body)} bytes follow"
+        )
+    if extra:
+        count = f"{size - header - expected} " if not compressed else ""
+        raise DatasetFormatError(
+            f"{path}: wrong size: {count}unexpected bytes after the {dims} array announced by the header"
+        )
+    return head, dims, body
 
 
-def read_idx(path):
+def read_idx(path, max_bytes=None):
     """Read an IDX file (gzip-compressed or raw) into a native-byte-order NumPy array.
 
     Raises :class:`DatasetFormatError` naming ``path`` when the file is truncated, has the
-    wrong magic number or carries more bytes than its header announces.
+    wrong magic number, carries more bytes than its header announces, or announces an array larger
+    than the file can hold or than the read limit (``max_bytes``, default 8 GiB or
+    ``$SHENDU_MAX_READ_BYTES``). A gzip file is never decompressed past the announced size.
     """
     path = os.fspath(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise DatasetFormatError(f"{path}: truncated: {len(data)} bytes, too short for an IDX header")
-    if data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise DatasetFormatError(
-            f"{path}: wrong magic number 0x{data[:4].hex()}: not an IDX file "
-            "(expected 0x0000 then a type byte, e.g. 0x00000803 for images)"
-        )
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetFormatError(f"{path}: truncated inside the header ({len(data)} of {header} bytes)")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = _IDX_TYPES[data[2]]
-    count = int(np.prod(dims, dtype=np.int64))
-    expected = count * dtype.itemsize
-    actual = len(data) - header
-    if actual < expected:
-        raise DatasetFormatError(
-            f"{path}: truncated: the header announces an array of shape {dims} "
-            f"({expected} bytes) but only {actual} bytes follow"
-        )
-    if actual > expected:
-        raise DatasetFormatError(
-            f"{path}: wrong size: {actual - expected} unexpected bytes after the "
-            f"{dims} array announced by the header"
-        )
-    arr = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
+    head, dims, body = _read_bytes(path, max_bytes)
+    dtype = _IDX_TYPES[head[2]]
+    arr = np.frombuffer(body, dtype=dtype).reshape(dims)
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
@@ -198,8 +227,11 @@ def _load(spec, path, download):
             raise DatasetFormatError(
                 f"{p}: expected a 1-D labels array, got shape {a.shape} (is it an images file?)"
             )
-        if kind == "labels" and a.size and a.max() > 9:
-            raise DatasetFormatError(f"{p}: labels must lie in 0..9, found {int(a.max())}")
+        if kind == "labels" and a.dtype.kind not in "iu":
+            raise DatasetFormatError(f"{p}: labels must be integers, got an IDX array of {a.dtype}")
+        if kind == "labels" and a.size and (a.min() < 0 or a.max() > 9):
+            bad = int(a.min()) if a.min() < 0 else int(a.max())
+            raise DatasetFormatError(f"{p}: labels must lie in 0..9, found {bad}")
     for (pi, xi), (pl, yl) in (
         ((files[0], arrays[0]), (files[1], arrays[1])),
         ((files[2], arrays[2]), (files[3], arrays[3])),
