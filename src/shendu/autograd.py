@@ -78,6 +78,16 @@ class Function:
     inputs = ()
     attrs = None
     needs_grad = ()
+    # What backward reads back from the forward pass, for the in-place check: ``saves_inputs`` is
+    # True (the arrays of all tensor inputs), a tuple of input positions, or () (none);
+    # ``saves_output`` says whether the output array itself is kept (``Exp``: dz/da = z).
+    saves_inputs = True
+    saves_output = False
+    _versions = ()
+    _out_versions = ()
+    # ``views_input``: the output may be a view of input 0's memory (reshape, transpose, basic
+    # indexing); such an output shares input 0's version counter, as PyTorch's views do.
+    views_input = False
 
     @classmethod
     def apply(cls, *inputs, **attrs):
@@ -97,15 +107,29 @@ class Function:
             fn.inputs = inputs
             fn.attrs = attrs
             fn.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            saved = cls.saves_inputs
+            if saved:
+                fn._versions = _versions_of(inputs, saved)
         if isinstance(out, tuple):
             outs = tuple(Tensor._from_op(o, fn if record else None, i) for i, o in enumerate(out))
             if record:
                 fn.n_outputs = len(outs)
                 fn.output_meta = [(o.shape, o.dtype) for o in outs]
+                if cls.saves_output:
+                    fn._out_versions = [_new_counter(o) for o in outs]
+            if cls.views_input:
+                for o in outs:
+                    _share_storage(o, inputs[0], record)
             return outs
+        t = Tensor._from_op(out, fn if record else None, 0)
         if record:
             fn.n_outputs = 1
-        return Tensor._from_op(out, fn if record else None, 0)
+            if cls.saves_output:
+                fn._out_versions = (_new_counter(t),)
+                fn.output_meta = [(t.shape, t.dtype)]
+        if cls.views_input:
+            _share_storage(t, inputs[0], record)
+        return t
 
     def forward(self, *arrays, **attrs):
         raise NotImplementedError
@@ -115,6 +139,54 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _versions_of(inputs, saved):
+    """(position, version counter, version now) of each saved tensor input."""
+    out = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor) and (saved is True or i in saved):
+            vc = x._vc
+            if vc is None:
+                vc = x._vc = [0]
+            out.append((i, vc, vc[0]))
+    return out
+
+
+def _share_storage(out, base, record):
+    if isinstance(base, Tensor) and xp.may_share_memory(out.array, base.array):
+        vc = base._vc
+        if vc is None:
+            vc = base._vc = [0]
+        out._vc = vc
+        if record:
+            out._view_of_graph = True
+
+
+def _new_counter(t):
+    vc = t._vc = [0]
+    return vc
+
+
+def _check_versions(fn):
+    """Raise when an array that ``fn.backward`` reads was changed in place after the forward pass."""
+    for i, vc, v in fn._versions:
+        if vc[0] != v:
+            x = fn.inputs[i]
+            _modified(fn, f"input {i}", x.shape, x.dtype, vc[0], v)
+    for i, vc in enumerate(fn._out_versions):
+        if vc[0] != 0:
+            shape, dtype = fn.output_meta[i]
+            _modified(fn, f"output {i}", shape, dtype, vc[0], 0)
+
+
+def _modified(fn, which, shape, dtype, now, expected):
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {which} of {type(fn).__name__} (a tensor of shape {tuple(shape)}, dtype {dtype}) "
+        f"is at version {now}; expected version {expected} "
+        f"instead. Compute it out of place (y = x + 1 rather than x += 1 or x.add_(1)), or clone() it "
+        f"before changing it in place.")
 
 
 def unbroadcast(grad, shape):
@@ -185,6 +257,8 @@ def backward(tensor, grad=None, retain_graph=False):
                 "backward() went through part of the graph a second time, but that graph was freed "
                 "after the first backward(); pass retain_graph=True to the first call if you need this."
             )
+        if fn._versions or fn._out_versions:
+            _check_versions(fn)
         if fn.n_outputs == 1:
             grads_in = fn.backward(grads_out[0])
         else:

@@ -274,8 +274,12 @@ class Tensor:
         return self
 
     def detach(self):
-        """A tensor sharing this data but cut from the graph."""
-        return Tensor(self.array)
+        """A tensor sharing this data (and its version counter) but cut from the graph."""
+        t = Tensor(self.array)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
 
     def detach_(self):
         self.grad_fn = None
@@ -288,50 +292,217 @@ class Tensor:
     def retain_grad(self):
         raise NotImplementedError("retain_grad() is not supported; use a hook-free leaf via detach()")
 
-    # ----- in-place updates (no graph recording; used by initializers and optimizers) ------------
-    def _assign(self, value):
-        self.array[...] = value
+    # ----- in-place operations (PyTorch's rules) --------------------------------------------
+    # Each tensor's memory has a version counter (``[n]``, made on demand, shared with its views
+    # and ``detach()``), bumped by every in-place change; a Function that keeps an array for
+    # backward records the version and backward refuses a changed one. Inside the graph an
+    # in-place op is recorded (computed out of place on a snapshot, then written back).
+    _vc = None
+    _view_of_graph = False
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (PyTorch's ``t._version``)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _bump(self):
+        vc = self._vc
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
+
+    def _records(self, name, operands):
+        """Whether an in-place ``name`` must be recorded; raises where PyTorch refuses it."""
+        if not _grad_on():
+            return False
+        if not (self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in operands)):
+            return False
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"{name}: a leaf Variable that requires grad is being used in an in-place operation "
+                f"(a tensor of shape {tuple(self.shape)}). Change parameters inside "
+                "`with shendu.no_grad():` (or through p.data), or use the out-of-place form.")
+        if self._view_of_graph:
+            raise RuntimeError(
+                f"{name}: this tensor (shape {tuple(self.shape)}) is a view of another tensor in the "
+                "autograd graph, and changing a view in place is not recorded; clone() it first, or "
+                "change the tensor it views.")
+        return True
+
+    def _inplace(self, name, f, *operands):
+        """Run ``f`` (out of place, on tensors) and write its result into this tensor."""
+        if self._records(name, operands):
+            # f may keep its input for backward: give it a snapshot of the old value
+            out = f(Tensor._from_op(self.array.copy(), self.grad_fn, self._output_index))
+            self._write(name, out.array)
+            self.grad_fn, self._output_index = out.grad_fn, out._output_index
+            self.requires_grad = out.requires_grad
+            return self
+        out = f(self)
+        return self._write(name, out.array if isinstance(out, Tensor) else out)
+
+    def _write(self, name, arr, cast=False):
+        shape = self.array.shape
+        if getattr(arr, "shape", ()) != shape:
+            try:
+                ok = np.broadcast_shapes(np.shape(arr), shape) == shape
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(f"{name}: the result has shape {tuple(np.shape(arr))}, which does not "
+                                   f"fit this tensor's shape {tuple(shape)}; an in-place operation keeps "
+                                   "the shape, so the other operand must broadcast to it")
+        dtype = getattr(arr, "dtype", None)
+        if not cast and dtype is not None and dtype != self.array.dtype and \
+                not np.can_cast(dtype, self.array.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: result type {dtype} can't be cast to this tensor's dtype "
+                               f"{self.array.dtype}")
+        self.array[...] = arr
+        self._bump()
         return self
 
+    def _fill(self, name, values):
+        """Overwrite every entry with ``values`` (a constant or an array); in the graph the old value
+        gets a zero gradient."""
+        if self._records(name, (values,)):
+            return self._inplace(name, lambda s: _ops().where(np.zeros(s.shape, bool), s, values), values)
+        return self._write(name, values.array if isinstance(values, Tensor) else values, cast=True)
+
     def zero_(self):
-        return self._assign(0)
+        return self._fill("zero_", 0)
 
     def fill_(self, value):
-        return self._assign(value)
+        return self._fill("fill_", value.item() if isinstance(value, Tensor) and not value.requires_grad
+                          else value)
 
-    def copy_(self, other):
-        return self._assign(_to_array(other))
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src``'s values (broadcast, cast to this tensor's dtype) into this tensor."""
+        if isinstance(src, Tensor) and src.dtype != self.dtype and self._records("copy_", (src,)):
+            src = src.to(self.dtype)
+        return self._fill("copy_", src if isinstance(src, Tensor) else _to_array(src))
 
     def add_(self, other, alpha=1):
-        return self._assign(self.array + alpha * _to_array(other))
+        return self._inplace("add_", lambda s: s + (other if alpha == 1 else other * alpha), other)
 
     def sub_(self, other, alpha=1):
-        return self._assign(self.array - alpha * _to_array(other))
+        return self._inplace("sub_", lambda s: s - (other if alpha == 1 else other * alpha), other)
 
     def mul_(self, other):
-        return self._assign(self.array * _to_array(other))
+        return self._inplace("mul_", lambda s: s * other, other)
 
     def div_(self, other):
-        return self._assign(self.array / _to_array(other))
+        return self._inplace("div_", lambda s: s / other, other)
+
+    def pow_(self, exponent):
+        return self._inplace("pow_", lambda s: s ** exponent, exponent)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        """self += value · tensor1 · tensor2."""
+        return self._inplace("addcmul_", lambda s: s + value * (tensor1 * tensor2), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        """self += value · tensor1 / tensor2."""
+        return self._inplace("addcdiv_", lambda s: s + value * (tensor1 / tensor2), tensor1, tensor2)
+
+    def lerp_(self, end, weight):
+        """self += weight · (end − self)."""
+        return self._inplace("lerp_", lambda s: s + weight * (end - s), end, weight)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        return self._assign(xp.clip(self.array, min, max))
+        return self._inplace("clamp_", lambda s: _ops().clip(s, min, max))
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return self._inplace("neg_", lambda s: -s)
+
+    def abs_(self):
+        return self._inplace("abs_", lambda s: _ops().abs(s))
+
+    def exp_(self):
+        return self._inplace("exp_", lambda s: _ops().exp(s))
+
+    def log_(self):
+        return self._inplace("log_", lambda s: _ops().log(s))
+
+    def sqrt_(self):
+        return self._inplace("sqrt_", lambda s: _ops().sqrt(s))
+
+    def relu_(self):
+        return self._inplace("relu_", lambda s: _ops().relu(s))
+
+    def sigmoid_(self):
+        return self._inplace("sigmoid_", lambda s: _ops().sigmoid(s))
+
+    def tanh_(self):
+        return self._inplace("tanh_", lambda s: _ops().tanh(s))
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", lambda s: _ops().where(mask, value, s), value)
+
+    def index_fill_(self, dim, index, value):
+        mask = np.zeros(self.shape, bool)
+        mask[(slice(None),) * (dim % self.ndim) + (_to_array(index),)] = True
+        return self.masked_fill_(mask, value)
+
+    def index_add_(self, dim, index, source, alpha=1):
+        """self[..., index[i], ...] += alpha · source[..., i, ...] along ``dim`` (repeats add up)."""
+        from .ops.inplace import IndexAdd
+
+        return self._inplace("index_add_", lambda s: IndexAdd.apply(s, _to_array(index), source, dim=dim,
+                                                                     alpha=alpha), source)
+
+    def scatter_(self, dim, index, src=None, value=None, reduce=None):
+        """self[..., index[i][j], ...] = src[i][j] along ``dim`` (``value=``: a constant);
+        ``reduce="add"`` adds instead."""
+        from .ops.inplace import Scatter
+
+        if reduce not in (None, "add"):
+            raise ValueError(f"scatter_: reduce={reduce!r} is not supported; use None or 'add'")
+        src = value if src is None else src
+        return self._inplace("scatter_", lambda s: Scatter.apply(s, _to_array(index), _s(src), dim=dim,
+                                                                  add=reduce == "add"), src)
+
+    def scatter_add_(self, dim, index, src):
+        return self.scatter_(dim, index, src, reduce="add")
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import generator
 
-        return self._assign(generator().uniform(a, b, self.shape))
+        return self._fill("uniform_", generator().uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0):
         from .random import generator
 
-        return self._assign(generator().normal(mean, std, self.shape))
+        return self._fill("normal_", generator().normal(mean, std, self.shape))
+
+    def bernoulli_(self, p=0.5):
+        from .random import generator
+
+        return self._fill("bernoulli_", generator().random(self.shape) < _to_array(p))
 
     def __setitem__(self, key, value):
-        if self.requires_grad and self.is_leaf and _grad_on():
-            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place; "
-                               "wrap the assignment in shendu.no_grad()")
-        self.array[_index_key(key)] = _to_array(value)
+        key = _index_key(key)
+        if self._records("__setitem__", (value,)):
+            from .ops.inplace import SetItem
+
+            value = value.to(self.dtype) if isinstance(value, Tensor) and value.dtype != self.dtype else value
+            return self._inplace("__setitem__", lambda s: SetItem.apply(s, _s(value), key=key), value)
+        self.array[key] = value.array if isinstance(value, Tensor) else value
+        self._bump()
+
+    def __iadd__(self, o):
+        return self.add_(o)
+
+    def __isub__(self, o):
+        return self.sub_(o)
+
+    def __imul__(self, o):
+        return self.mul_(o)
+
+    def __itruediv__(self, o):
+        return self.div_(o)
 
     # ----- operators --------------------------------------------------------------------------
     def __add__(self, o):
@@ -378,18 +549,6 @@ class Tensor:
 
     def __abs__(self):
         return _ops().abs(self)
-
-    def __iadd__(self, o):
-        return self.__add__(o)
-
-    def __isub__(self, o):
-        return self.__sub__(o)
-
-    def __imul__(self, o):
-        return self.__mul__(o)
-
-    def __itruediv__(self, o):
-        return self.__truediv__(o)
 
     def _compare(self, o, f):
         return Tensor(f(self.array, o.array if isinstance(o, Tensor) else o))
@@ -753,6 +912,10 @@ def _index_key(key):
     if isinstance(key, list):
         return xp.asarray(key)
     return key
+
+
+def _s(x):
+    return x.item() if isinstance(x, np.generic) else x
 
 
 def _grad_on():
