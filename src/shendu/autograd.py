@@ -78,6 +78,7 @@ class Function:
     inputs = ()
     attrs = None
     needs_grad = ()
+    edges = ()
     # What backward reads back from the forward pass, for the in-place check: ``saves_inputs`` is
     # True (the arrays of all tensor inputs), a tuple of input positions, or () (none);
     # ``saves_output`` says whether the output array itself is kept (``Exp``: dz/da = z).
@@ -107,6 +108,10 @@ class Function:
             fn.inputs = inputs
             fn.attrs = attrs
             fn.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            # where each input's gradient goes, fixed now: an in-place op may later give the input
+            # tensor a new grad_fn, which must not reroute this node's gradients
+            fn.edges = tuple((x.grad_fn, x._output_index) if need else None
+                             for x, need in zip(inputs, fn.needs_grad))
             saved = cls.saves_inputs
             if saved:
                 fn._versions = _versions_of(inputs, saved)
@@ -214,9 +219,9 @@ def _topological_order(root_fn):
             continue
         visited.add(id(fn))
         stack.append((fn, True))
-        for t in fn.inputs or ():
-            if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in visited:
-                stack.append((t.grad_fn, False))
+        for e in fn.edges if fn.inputs is not None else ():
+            if e is not None and e[0] is not None and id(e[0]) not in visited:
+                stack.append((e[0], False))
     order.reverse()
     return order
 
@@ -267,16 +272,16 @@ def backward(tensor, grad=None, retain_graph=False):
             grads_in = fn.backward(*grads_out)
         if not isinstance(grads_in, tuple):
             grads_in = (grads_in,)
-        for t, need, g in zip(fn.inputs, fn.needs_grad, grads_in):
-            if not need or g is None:
+        for t, e, g in zip(fn.inputs, fn.edges, grads_in):
+            if e is None or g is None:
                 continue
-            if t.grad_fn is None:
+            src, i = e
+            if src is None:
                 _accumulate_leaf(t, g, stored)
             else:
-                slot = pending.get(id(t.grad_fn))
+                slot = pending.get(id(src))
                 if slot is None:
-                    slot = pending[id(t.grad_fn)] = [None] * t.grad_fn.n_outputs
-                i = t._output_index
+                    slot = pending[id(src)] = [None] * src.n_outputs
                 slot[i] = g if slot[i] is None else slot[i] + g
         if not retain_graph:
             fn.inputs = None
