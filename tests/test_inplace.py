@@ -255,3 +255,28 @@ def test_normal_and_uniform_fill_through_data():
     assert abs(b.numpy().mean() - 0.3) < 0.02
     sd.nn.init.normal_(w, 0.0, 1.0)  # the init functions keep working on parameters
     assert abs(arr.std() - 1.0) < 0.02
+
+
+def test_backward_through_a_graph_built_before_an_optimizer_step_is_refused():
+    lin = sd.nn.Linear(3, 1)
+    opt = sd.optim.SGD(lin.parameters(), lr=0.1)
+    out = lin(sd.ones(2, 3)).sum()
+    (out * 1.0).backward(retain_graph=True)
+    opt.step()  # changes the weight that the graph kept for backward
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        out.backward()
+
+
+def test_augmented_item_assignment_in_the_graph_matches_torch(reference):
+    def run(m, a):
+        x = a * 2.0
+        x[0] += 1.0
+        x[1] *= 3.0
+        x[:, 1] -= 3.0
+        (x * x).sum().backward()
+        return {"x": x.detach(), "grad": a.grad}
+
+    ref = reference(lambda torch: run(torch, torch.tensor(A, requires_grad=True)))
+    ours = run(sd, sd.tensor(A, requires_grad=True))
+    np.testing.assert_allclose(ours["x"].numpy(), ref["x"], rtol=1e-12)
+    np.testing.assert_allclose(ours["grad"].numpy(), ref["grad"], rtol=1e-12)

@@ -492,17 +492,26 @@ class Tensor:
         self.array[key] = value.array if isinstance(value, Tensor) else value
         self._bump()
 
+    def _augmented(self, name, o, method, op):
+        """``x op= o`` in place; on a view of a tensor in the graph (``x[0] += 1``) the memory is
+        changed and the recorded result returned, so that Python's ``x[0] = result`` records it."""
+        if self._view_of_graph and _grad_on():
+            out = op(Tensor._from_op(self.array.copy(), self.grad_fn, self._output_index), o)
+            self._write(name, out.array)
+            return out
+        return method(o)
+
     def __iadd__(self, o):
-        return self.add_(o)
+        return self._augmented("+=", o, self.add_, Tensor.__add__)
 
     def __isub__(self, o):
-        return self.sub_(o)
+        return self._augmented("-=", o, self.sub_, Tensor.__sub__)
 
     def __imul__(self, o):
-        return self.mul_(o)
+        return self._augmented("*=", o, self.mul_, Tensor.__mul__)
 
     def __itruediv__(self, o):
-        return self.div_(o)
+        return self._augmented("/=", o, self.div_, Tensor.__truediv__)
 
     # ----- operators --------------------------------------------------------------------------
     def __add__(self, o):

@@ -1,8 +1,10 @@
 """The optimizer base class: parameter groups, per-parameter state, ``zero_grad``, ``step``, state dicts.
 
-An optimizer holds references to parameters (leaf Tensors) and changes their ``.data`` **in place**
-with plain array math; nothing it does is recorded by autograd and every parameter keeps its
-identity, so a model, its optimizer and any scheduler keep pointing at the same objects.
+An optimizer holds references to parameters (leaf Tensors) and changes their arrays **in place**
+with plain array math; nothing it does is recorded by autograd (each update counts as an in-place
+change of the parameter, so a graph built before ``step()`` refuses a later backward, as in
+PyTorch) and every parameter keeps its identity, so a model, its optimizer and any scheduler
+keep pointing at the same objects.
 
 The layout is PyTorch's:
 
@@ -177,6 +179,7 @@ class Optimizer:
                 if not state:
                     self._init_state(p.array, state, group)
                 self._update(p.array, grad, state, group)
+                p._bump()
         self._opt_called = True
         return loss
 
