@@ -526,30 +526,46 @@ def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):
         raise ModelFileError(f"load_model: the model in {path!r} could not be rebuilt with its input shape")
     _set_from_dict(model, arrays, path)
     model.metadata = metadata
-    cc = config.get("compile_config")
-    if compile and cc:
-        from . import losses as _losses
-
-        loss = cc.get("loss")
-        if isinstance(loss, list):
-            loss = [_losses.deserialize(x, custom_objects) for x in loss]
-        elif isinstance(loss, dict) and "class_name" not in loss:
-            loss = {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()}
-        else:
-            loss = _resolve_loss(loss, custom_objects, path)
-        optimizer = cc.get("optimizer") or "rmsprop"
-        model.compile(
-            optimizer=optimizer,
-            loss=loss,
-            metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
-            loss_weights=cc.get("loss_weights"),
-        )
-        if opt_blob is not None and "optimizer" in config:
-            opt_arrays, _ = decode(opt_blob, f"{path}:optimizer.safetensors")
-            if not model.optimizer.built:
-                model._take_snapshot()
-            model.optimizer.load_state_dict(_optimizer_state(opt_arrays, config["optimizer"]))
+    try:
+        _compile_from_config(model, config, opt_blob, custom_objects, path, compile)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise ModelFileError(f"{path}: the compile settings cannot be restored ({exc}); "
+                             "load with compile=False to skip them") from None
     return model
+
+
+def _compile_from_config(model, config, opt_blob, custom_objects, path, compile):
+    """Compile ``model`` as the file's compile_config says and restore the optimizer's state."""
+    cc = config.get("compile_config")
+    if not (compile and cc):
+        return
+    from . import losses as _losses
+
+    loss = cc.get("loss")
+    if isinstance(loss, list):
+        loss = [_losses.deserialize(x, custom_objects) for x in loss]
+    elif isinstance(loss, dict) and "class_name" not in loss:
+        loss = {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()}
+    else:
+        loss = _resolve_loss(loss, custom_objects, path)
+    optimizer = cc.get("optimizer") or "rmsprop"
+    model.compile(
+        optimizer=optimizer,
+        loss=loss,
+        metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
+        loss_weights=cc.get("loss_weights"),
+    )
+    if opt_blob is not None and "optimizer" in config:
+        opt_arrays, _ = decode(opt_blob, f"{path}:optimizer.safetensors")
+        if not model.optimizer.built:
+            model._take_snapshot()
+        try:
+            model.optimizer.load_state_dict(_optimizer_state(opt_arrays, config["optimizer"]))
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ModelFileError(f"{path}: the optimizer state does not fit the model's optimizer "
+                                 f"({exc})") from None
 
 
 def _rebuild(config, arrays, custom_objects, path):

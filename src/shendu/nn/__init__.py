@@ -26,6 +26,7 @@ from .activation import (
     Softplus,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import *  # noqa: F401,F403
 from .dropout import Dropout, Dropout1d, Dropout2d
@@ -48,6 +49,13 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Buffer, Parameter
 from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 
 def __getattr__(name):

@@ -430,3 +430,9 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
         el = -(y * ops.log(p) + (1 - y) * ops.log(1 - p))
     per_sample = el.mean(axis=axis) if el.ndim >= 2 else el
     return _batch_reduce(per_sample, reduction)
+
+
+# ----- attention (defined in shendu.nn.attention) ----------------------------------------------------
+from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]

@@ -1,8 +1,12 @@
-"""Data sets that need no files: scikit-learn's 8x8 digits and the generated MNIST-1D."""
+"""Data sets that need no files: the bundled 8x8 digits and the generated MNIST-1D."""
 
+import os
 import random
+import zipfile
 
 import numpy as np
+
+from ._files import DatasetFormatError
 
 __all__ = ["digits", "mnist1d", "DIGITS_CLASSES", "MNIST1D_CLASSES", "stratified_split"]
 
@@ -28,20 +32,25 @@ def stratified_split(y, test_size=0.2, seed=0):
 
 
 def digits(test_size=0.2, seed=0, flatten=False):
-    """scikit-learn's bundled handwritten digits (1,797 grey 8x8 images, classes 0..9), offline.
+    """Handwritten digits (1,797 grey 8x8 images, classes 0..9), shipped with shendu: no download.
 
-    Returns ``(x_train, y_train), (x_test, y_test)`` with images float32 in [0, 1] (the 0..16
-    pixel counts divided by 16), shaped (N, 8, 8), or (N, 64) with ``flatten=True``; labels
-    int64. The split is stratified and fixed by ``seed``: with the defaults 1,437 training and
-    360 test images, every class 80/20. Needs scikit-learn (``pip install shendu[data]``).
+    The same data as scikit-learn's ``load_digits`` (the test part of the UCI optdigits set),
+    stored in the package as ``_data/digits.npz`` (made by ``scripts/make_digits.py``), so only
+    NumPy is needed. Returns ``(x_train, y_train), (x_test, y_test)`` with images float32 in
+    [0, 1] (the 0..16 pixel counts divided by 16), shaped (N, 8, 8), or (N, 64) with
+    ``flatten=True``; labels int64. The split is stratified and fixed by ``seed``: with the
+    defaults 1,438 training and 359 test images, every class about 80/20.
     """
+    path = os.path.join(os.path.dirname(__file__), "_data", "digits.npz")
     try:
-        from sklearn.datasets import load_digits
-    except ImportError as exc:
-        raise ImportError("digits() needs scikit-learn: pip install scikit-learn (or shendu[data])") from exc
-    bunch = load_digits()
-    x = (bunch.images / 16.0).astype(np.float32)
-    y = bunch.target.astype(np.int64)
+        with np.load(path) as f:
+            images, target = f["images"], f["target"]
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise DatasetFormatError(
+            f"digits: the bundled file {path} is missing or damaged ({exc}); reinstall shendu"
+        ) from None
+    x = (images.astype(np.float64) / 16.0).astype(np.float32)
+    y = target.astype(np.int64)
     if flatten:
         x = x.reshape(len(x), -1)
     train, test = stratified_split(y, test_size, seed)
