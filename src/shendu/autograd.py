@@ -107,11 +107,12 @@ class Function:
         if record:
             fn.inputs = inputs
             fn.attrs = attrs
-            fn.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
-            # where each input's gradient goes, fixed now: an in-place op may later give the input
-            # tensor a new grad_fn, which must not reroute this node's gradients
-            fn.edges = tuple((x.grad_fn, x._output_index) if need else None
-                             for x, need in zip(inputs, fn.needs_grad))
+            # where each input's gradient goes is fixed now: an in-place op may later give the
+            # input tensor a new grad_fn, which must not reroute this node's gradients
+            edges = [(x.grad_fn, x._output_index) if isinstance(x, Tensor) and x.requires_grad else None
+                     for x in inputs]
+            fn.edges = edges
+            fn.needs_grad = [e is not None for e in edges]
             saved = cls.saves_inputs
             if saved:
                 fn._versions = _versions_of(inputs, saved)

@@ -284,6 +284,7 @@ class Tensor:
     def detach_(self):
         self.grad_fn = None
         self.requires_grad = False
+        self._view_of_graph = False
         return self
 
     def clone(self):
