@@ -36,6 +36,8 @@ from .creation import (
 )
 from .errors import ShapeError
 from .gradcheck import GradcheckError, gradcheck
+
+# indexing, ordering, shape and comparison functions with PyTorch's signatures
 from .ops import (
     abs,
     add,
@@ -43,6 +45,7 @@ from .ops import (
     chunk,
     clamp,
     clip,
+    clone,
     concatenate,
     cos,
     div,
@@ -83,6 +86,103 @@ from .ops import (
 from .ops import max as _max
 from .ops import min as _min
 from .ops import sum as _sum
+from .ops.indexing import (  # noqa: A004
+    all,
+    allclose,
+    any,
+    argmin,
+    argsort,
+    argwhere,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    bincount,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    bucketize,
+    column_stack,
+    count_nonzero,
+    cummax,
+    cummin,
+    cumprod,
+    cumsum,
+    diag,
+    diag_embed,
+    diagflat,
+    diagonal,
+    diff,
+    dsplit,
+    dstack,
+    eq,
+    equal,
+    flip,
+    fliplr,
+    flipud,
+    gather,
+    ge,
+    greater,
+    greater_equal,
+    gt,
+    histc,
+    hsplit,
+    hstack,
+    index_add,
+    index_copy,
+    index_fill,
+    index_select,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    kthvalue,
+    le,
+    less,
+    less_equal,
+    logical_and,
+    logical_not,
+    logical_or,
+    logical_xor,
+    lt,
+    masked_fill,
+    masked_scatter,
+    masked_select,
+    meshgrid,
+    moveaxis,
+    movedim,
+    msort,
+    ne,
+    nonzero,
+    not_equal,
+    ravel,
+    repeat_interleave,
+    roll,
+    rot90,
+    row_stack,
+    scatter,
+    scatter_add,
+    searchsorted,
+    select,
+    sort,
+    swapaxes,
+    swapdims,
+    t,
+    take,
+    take_along_dim,
+    tensor_split,
+    tile,
+    topk,
+    tril_indices,
+    triu_indices,
+    unbind,
+    unflatten,
+    unique,
+    unique_consecutive,
+    vsplit,
+    vstack,
+)
 from .random import initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (
@@ -105,6 +205,7 @@ __version__ = "0.1.0"
 float = float32  # noqa: A001  (PyTorch's names: torch.float is float32)
 double = float64
 mm = bmm = matmul
+concat = cat
 norm = lp_norm  # torch.norm (ops.norm is the normalisation module)
 long = int64
 half = float16
@@ -127,11 +228,11 @@ def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
-def numel(t):
-    return t.numel()
+def numel(input):  # noqa: A002
+    return input.numel()
 
 
-def argmax(t, dim=None, axis=None, keepdim=False):
-    return t.argmax(axis=axis, dim=dim, keepdim=keepdim)
+def argmax(input, dim=None, axis=None, keepdim=False):  # noqa: A002
+    return input.argmax(axis=axis, dim=dim, keepdim=keepdim)
 
 

@@ -322,8 +322,9 @@ class Tensor:
         if self.requires_grad and self.grad_fn is None:
             raise RuntimeError(
                 f"{name}: a leaf Variable that requires grad is being used in an in-place operation "
-                f"(a tensor of shape {tuple(self.shape)}). Change parameters inside "
-                "`with shendu.no_grad():` (or through p.data), or use the out-of-place form.")
+                f"(a tensor of shape {tuple(self.shape)}): it cannot be changed in place outside "
+                "`with shendu.no_grad():`; update parameters there (or through p.data), or use the "
+                "out-of-place form.")
         if self._view_of_graph:
             raise RuntimeError(
                 f"{name}: this tensor (shape {tuple(self.shape)}) is a view of another tensor in the "
@@ -438,35 +439,6 @@ class Tensor:
 
     def tanh_(self):
         return self._inplace("tanh_", lambda s: _ops().tanh(s))
-
-    def masked_fill_(self, mask, value):
-        return self._inplace("masked_fill_", lambda s: _ops().where(mask, value, s), value)
-
-    def index_fill_(self, dim, index, value):
-        mask = np.zeros(self.shape, bool)
-        mask[(slice(None),) * (dim % self.ndim) + (_to_array(index),)] = True
-        return self.masked_fill_(mask, value)
-
-    def index_add_(self, dim, index, source, alpha=1):
-        """self[..., index[i], ...] += alpha · source[..., i, ...] along ``dim`` (repeats add up)."""
-        from .ops.inplace import IndexAdd
-
-        return self._inplace("index_add_", lambda s: IndexAdd.apply(s, _to_array(index), source, dim=dim,
-                                                                     alpha=alpha), source)
-
-    def scatter_(self, dim, index, src=None, value=None, reduce=None):
-        """self[..., index[i][j], ...] = src[i][j] along ``dim`` (``value=``: a constant);
-        ``reduce="add"`` adds instead."""
-        from .ops.inplace import Scatter
-
-        if reduce not in (None, "add"):
-            raise ValueError(f"scatter_: reduce={reduce!r} is not supported; use None or 'add'")
-        src = value if src is None else src
-        return self._inplace("scatter_", lambda s: Scatter.apply(s, _to_array(index), _s(src), dim=dim,
-                                                                  add=reduce == "add"), src)
-
-    def scatter_add_(self, dim, index, src):
-        return self.scatter_(dim, index, src, reduce="add")
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import generator
@@ -776,19 +748,29 @@ class Tensor:
     def argmin(self, axis=None, dim=None, keepdims=False, keepdim=False):
         return Tensor(xp.argmin(self.array, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
 
-    def all(self, axis=None, dim=None):
-        return Tensor(xp.all(self.array, axis=_axis(axis, dim)))
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return Tensor(xp.all(self.numpy(), axis=_axis(axis, dim), keepdims=keepdim or keepdims))
 
-    def any(self, axis=None, dim=None):
-        return Tensor(xp.any(self.array, axis=_axis(axis, dim)))
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
+        return Tensor(xp.any(self.numpy(), axis=_axis(axis, dim), keepdims=keepdim or keepdims))
 
     # ----- shape methods ----------------------------------------------------------------------
     def reshape(self, *shape):
         return _ops().reshape(self, _shape_args(shape))
 
-    def view(self, *shape):
-        if len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral)):
-            return self.to(shape[0])
+    def view(self, *shape, dtype=None):
+        """``x.view(2, -1)`` reshapes; ``x.view(dtype)`` reads the same bytes as another dtype (as
+        PyTorch: the last dimension scales by the ratio of the item sizes; not differentiable)."""
+        if dtype is None and len(shape) == 1 and not isinstance(shape[0], (tuple, list, numbers.Integral,
+                                                                           Tensor)):
+            dtype = shape[0]
+        if dtype is not None:
+            dtype = as_dtype(dtype)
+            arr = self.numpy()
+            if dtype.itemsize != arr.dtype.itemsize and arr.ndim == 0:
+                raise RuntimeError(f"view({dtype}): a 0-d {arr.dtype} tensor cannot be viewed as a dtype "
+                                   "of another size")
+            return Tensor(arr.view(dtype))
         return _ops().reshape(self, _shape_args(shape))
 
     def view_as(self, other):
@@ -851,6 +833,238 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         return _ops().where(mask, value, self)
+
+
+    # ----- indexing, ordering, shape and comparison methods with PyTorch's signatures ----------
+    def gather(self, dim, index, *, sparse_grad=False):
+        return _ix().gather(self, dim, index)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        return _ix().scatter(self, dim, index, src, value=value, reduce=reduce)
+
+    def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
+        return self._inplace("scatter_", lambda s: _ix().scatter(s, dim, index, src, value=value,
+                                                                  reduce=reduce), src)
+
+    def scatter_add(self, dim, index, src):
+        return _ix().scatter_add(self, dim, index, src)
+
+    def scatter_add_(self, dim, index, src):
+        return self._inplace("scatter_add_", lambda s: _ix().scatter_add(s, dim, index, src), src)
+
+    def index_select(self, dim, index):
+        return _ix().index_select(self, dim, index)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _ix().index_add(self, dim, index, source, alpha=alpha)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return self._inplace("index_add_", lambda s: _ix().index_add(s, dim, index, source, alpha=alpha),
+                             source)
+
+    def index_fill(self, dim, index, value):
+        return _ix().index_fill(self, dim, index, value)
+
+    def index_fill_(self, dim, index, value):
+        return self._inplace("index_fill_", lambda s: _ix().index_fill(s, dim, index, value), value)
+
+    def index_copy(self, dim, index, source):
+        return _ix().index_copy(self, dim, index, source)
+
+    def index_copy_(self, dim, index, source):
+        return self._inplace("index_copy_", lambda s: _ix().index_copy(s, dim, index, source), source)
+
+    def take(self, index):
+        return _ix().take(self, index)
+
+    def take_along_dim(self, indices, dim=None):
+        return _ix().take_along_dim(self, indices, dim)
+
+    def masked_select(self, mask):
+        return _ix().masked_select(self, mask)
+
+    def masked_fill_(self, mask, value):
+        return self._inplace("masked_fill_", lambda s: _ix().masked_fill(s, mask, value), value)
+
+    def masked_scatter(self, mask, source):
+        return _ix().masked_scatter(self, mask, source)
+
+    def masked_scatter_(self, mask, source):
+        return self._inplace("masked_scatter_", lambda s: _ix().masked_scatter(s, mask, source), source)
+
+    def nonzero(self, *, as_tuple=False):
+        return _ix().nonzero(self, as_tuple=as_tuple)
+
+    def argwhere(self):
+        return _ix().argwhere(self)
+
+    def where(self, condition, other):
+        """``x.where(condition, y)``: x where condition is true, else y."""
+        return _ops().where(condition, self, other)
+
+    def select(self, dim, index):
+        return _ix().select(self, dim, index)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        return _ix().sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return _ix().argsort(self, dim, descending, stable)
+
+    def msort(self):
+        return _ix().msort(self)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):  # noqa: A002
+        return _ix().topk(self, k, dim, largest, sorted)
+
+    def kthvalue(self, k, dim=-1, keepdim=False):
+        return _ix().kthvalue(self, k, dim, keepdim)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):  # noqa: A002
+        return _ix().unique(self, sorted, return_inverse, return_counts, dim)
+
+    def unique_consecutive(self, return_inverse=False, return_counts=False, dim=None):
+        return _ix().unique_consecutive(self, return_inverse, return_counts, dim)
+
+    def cummax(self, dim):
+        return _ix().cummax(self, dim)
+
+    def cummin(self, dim):
+        return _ix().cummin(self, dim)
+
+    def cumsum(self, dim, *, dtype=None):
+        return _ix().cumsum(self, dim, dtype=dtype)
+
+    def cumprod(self, dim, *, dtype=None):
+        return _ix().cumprod(self, dim, dtype=dtype)
+
+    def flip(self, *dims):
+        return _ix().flip(self, _shape_args(dims))
+
+    def fliplr(self):
+        return _ix().fliplr(self)
+
+    def flipud(self):
+        return _ix().flipud(self)
+
+    def roll(self, shifts, dims=None):
+        return _ix().roll(self, shifts, dims)
+
+    def rot90(self, k=1, dims=(0, 1)):
+        return _ix().rot90(self, k, dims)
+
+    def unbind(self, dim=0):
+        return _ix().unbind(self, dim)
+
+    def tensor_split(self, indices_or_sections, dim=0):
+        return _ix().tensor_split(self, indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections):
+        return _ix().hsplit(self, indices_or_sections)
+
+    def vsplit(self, indices_or_sections):
+        return _ix().vsplit(self, indices_or_sections)
+
+    def dsplit(self, indices_or_sections):
+        return _ix().dsplit(self, indices_or_sections)
+
+    def repeat_interleave(self, repeats, dim=None, *, output_size=None):
+        return _ix().repeat_interleave(self, repeats, dim)
+
+    def tile(self, *dims):
+        return _ix().tile(self, _shape_args(dims))
+
+    def movedim(self, source, destination):
+        return _ix().movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0, dim1):
+        return _ix().swapdims(self, dim0, dim1)
+
+    def unflatten(self, dim, sizes):
+        return _ix().unflatten(self, dim, sizes)
+
+    def ravel(self):
+        return _ix().ravel(self)
+
+    def diag(self, diagonal=0):
+        return _ix().diag(self, diagonal)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return _ix().diagonal(self, offset, dim1, dim2)
+
+    def diag_embed(self, offset=0, dim1=-2, dim2=-1):
+        return _ix().diag_embed(self, offset, dim1, dim2)
+
+    def diagflat(self, offset=0):
+        return _ix().diagflat(self, offset)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        return _ix().diff(self, n, dim, prepend, append)
+
+    def histc(self, bins=100, min=0, max=0):  # noqa: A002
+        return _ix().histc(self, bins, min, max)
+
+    def bincount(self, weights=None, minlength=0):
+        return _ix().bincount(self, weights, minlength)
+
+    def count_nonzero(self, dim=None):
+        return _ix().count_nonzero(self, dim)
+
+    def greater(self, o):
+        return self > o
+
+    def greater_equal(self, o):
+        return self >= o
+
+    def less(self, o):
+        return self < o
+
+    def less_equal(self, o):
+        return self <= o
+
+    def not_equal(self, o):
+        return self != o
+
+    def equal(self, o):
+        return _ix().equal(self, o)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ix().isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ix().allclose(self, other, rtol, atol, equal_nan)
+
+    def isnan(self):
+        return _ix().isnan(self)
+
+    def isinf(self):
+        return _ix().isinf(self)
+
+    def isfinite(self):
+        return _ix().isfinite(self)
+
+    def isposinf(self):
+        return _ix().isposinf(self)
+
+    def isneginf(self):
+        return _ix().isneginf(self)
+
+    def logical_and(self, o):
+        return _ix().logical_and(self, o)
+
+    def logical_or(self, o):
+        return _ix().logical_or(self, o)
+
+    def logical_xor(self, o):
+        return _ix().logical_xor(self, o)
+
+    def logical_not(self):
+        return _ix().logical_not(self)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
 
 
 def parse_to_args(args, kwargs):
@@ -944,3 +1158,9 @@ def _ops():
 
         _OPS = ops
     return _OPS
+
+
+def _ix():
+    from .ops import indexing
+
+    return indexing

@@ -316,7 +316,9 @@ def test_argument_errors():
         C.conv2d(x, w, Tensor(np.zeros(3, np.float32)))
     with pytest.raises(ValueError, match="output_padding"):
         nnc.ConvTranspose2d(4, 4, 3, stride=2, output_padding=2)
-    with pytest.raises(NotImplementedError, match="padding_mode='reflect'"):
-        nnc.Conv2d(4, 4, 3, padding_mode="reflect")
+    with pytest.raises(ValueError, match="padding_mode must be"):
+        nnc.Conv2d(4, 4, 3, padding_mode="mirror")
+    with pytest.raises(ValueError, match="only padding_mode='zeros'"):
+        nnc.ConvTranspose2d(4, 4, 3, padding_mode="reflect")
     with pytest.raises(ValueError, match="groups=3 must divide"):
         nnc.Conv2d(4, 4, 3, groups=3)

@@ -207,8 +207,10 @@ def test_pool_errors_name_the_layer():
         P.MaxPool2d(5)(np.zeros((1, 1, 4, 4), np.float32))
     with pytest.raises(ValueError, match="at most half the kernel"):
         C.max_pool2d(Tensor(np.zeros((1, 1, 6, 6), np.float32)), 2, padding=2)
-    with pytest.raises(NotImplementedError, match="mode='nearest'"):
-        P.Upsample(scale_factor=2, mode="bilinear")
+    with pytest.raises(ValueError, match="mode must be one of"):
+        P.Upsample(scale_factor=2, mode="area")
+    with pytest.raises(ShapeError, match=r"mode='bilinear' expects \(N, C, H, W\)"):
+        P.Upsample(scale_factor=2, mode="bilinear")(np.zeros((1, 1, 4), np.float32))
     with pytest.raises(ValueError, match="exactly one of size and scale_factor"):
         C.interpolate(Tensor(np.zeros((1, 1, 4, 4), np.float32)))
 

@@ -45,8 +45,17 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import Module, training_mode
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import (
+    BatchNorm1d,
+    BatchNorm2d,
+    GroupNorm,
+    InstanceNorm1d,
+    InstanceNorm2d,
+    InstanceNorm3d,
+    LayerNorm,
+)
 from .parameter import Buffer, Parameter
+from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .transformer import (

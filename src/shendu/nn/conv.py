@@ -61,6 +61,20 @@ def _prepare(layer, x, nd, channels):
     return x, False
 
 
+def _pad_mode(x, pad, mode, where):
+    """x padded by ``F.pad(x, pad, mode)``; a pad wider than reflect/circular allow names the layer."""
+    from .functional import pad as _fpad
+
+    spatial = tuple(x.shape[2:])[::-1]
+    for i, size in enumerate(spatial):
+        widest = max(pad[2 * i], pad[2 * i + 1])
+        if (mode == "reflect" and widest >= size) or (mode == "circular" and widest > size):
+            raise ShapeError(f"{where}: padding {widest} with padding_mode={mode!r} needs a spatial size of "
+                             f"more than {widest if mode == 'reflect' else widest - 1}, got input of shape "
+                             f"{tuple(x.shape)}")
+    return _fpad(x, pad, mode=mode)
+
+
 def _finish(y, added):
     return _reshape(y, y.shape[1:]) if added else y
 
@@ -78,9 +92,11 @@ class _ConvNd(Module):
         if groups < 1 or (in_channels and in_channels % groups) or out_channels % groups:
             raise ValueError(f"{name}: groups={groups} must divide in_channels={in_channels} and "
                              f"out_channels={out_channels}")
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"{name}: padding_mode={padding_mode!r} is not available; shendu "
-                                      f"implements padding_mode='zeros'")
+        if padding_mode not in ("zeros", "reflect", "replicate", "circular"):
+            raise ValueError(f"{name}: padding_mode must be 'zeros', 'reflect', 'replicate' or 'circular', "
+                             f"got {padding_mode!r}")
+        if padding_mode != "zeros" and self.transposed:
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got {padding_mode!r}")
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = _tuple(kernel_size, nd)
@@ -139,7 +155,22 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if not self._use_bias:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
+
+    def _mode_padding(self):
+        """F.pad's tuple for a non-zero padding_mode: (left, right) of the last axis first, as PyTorch."""
+        nd = self._nd
+        if self.padding == "valid":
+            return (0, 0) * nd
+        if self.padding == "same":
+            out = []
+            for d, k in zip(reversed(self.dilation), reversed(self.kernel_size)):
+                total = d * (k - 1)
+                out += [total // 2, total - total // 2]
+            return tuple(out)
+        return tuple(p for p in reversed(self.padding) for _ in range(2))
 
 
 class Conv2d(_ConvNd):
@@ -160,7 +191,11 @@ class Conv2d(_ConvNd):
 
     def forward(self, x):
         x, added = _prepare(self, x, self._nd, self.in_channels)
-        y = _C._conv(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups,
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x = _pad_mode(x, self._mode_padding(), self.padding_mode, self._layer_name())
+            padding = (0,) * self._nd
+        y = _C._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups,
                      self._nd, self._layer_name())
         return _finish(y, added)
 

@@ -21,6 +21,7 @@ from ..tensor import Tensor, _to_array
 
 __all__ = ["linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "hardtanh", "sigmoid", "tanh",
            "softmax", "log_softmax", "softplus", "dropout", "dropout2d", "batch_norm", "layer_norm",
+           "group_norm", "instance_norm", "pixel_shuffle", "pixel_unshuffle",
            "embedding", "one_hot", "pad", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
@@ -170,12 +171,91 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     return _norm.LayerNorm.apply(x, weight, bias, normalized_ndim=len(shape), eps=eps)
 
 
-def embedding(input, weight, padding_idx=None):  # noqa: A002
-    """Rows of ``weight`` picked by the integer indices in ``input``: out[...] = weight[input[...]]."""
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A002
+    """Normalize each sample over groups of C/num_groups channels; see ``nn.GroupNorm``."""
+    x = _t(input)
+    if x.ndim < 2 or x.shape[1] % num_groups:
+        raise ShapeError(f"group_norm: input of shape {tuple(x.shape)} needs (N, C, *) with C divisible by "
+                         f"num_groups={num_groups}")
+    return _norm.GroupNorm.apply(x, weight, bias, num_groups=int(num_groups), eps=eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Normalize each (sample, channel) of (N, C, *) over its positions; see ``nn.InstanceNorm2d``.
+
+    ``use_input_stats``: the per-instance statistics are used (and ``running_mean``/``running_var``, if
+    given, move towards their batch mean: running ← (1 − momentum)·running + momentum·mean over N, the
+    variance unbiased); otherwise the running statistics are used, per channel.
+    """
+    x = _t(input)
+    if x.ndim < 3:
+        raise ShapeError(f"instance_norm: expected (N, C, *) input with at least one spatial axis, got "
+                         f"shape {tuple(x.shape)}")
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        return _norm.BatchNorm.apply(x, weight, bias, running_mean=_arr(running_mean),
+                                     running_var=_arr(running_var), training=False, eps=eps)
+    if running_mean is not None or running_var is not None:
+        a = x.numpy().reshape(x.shape[0], x.shape[1], -1)
+        M = a.shape[2]
+        if M <= 1:
+            raise ValueError(f"instance_norm: expected more than 1 spatial element when training, got input "
+                             f"of shape {tuple(x.shape)}")
+        for buf, stat in ((running_mean, a.mean(axis=2)), (running_var, a.var(axis=2) * (M / (M - 1)))):
+            if buf is not None:
+                arr = _arr(buf)
+                arr *= 1 - momentum
+                arr += momentum * stat.mean(axis=0)
+    return _norm.GroupNorm.apply(x, weight, bias, num_groups=x.shape[1], eps=eps)
+
+
+def pixel_shuffle(input, upscale_factor):  # noqa: A002
+    """(*, C·r², H, W) → (*, C, H·r, W·r): out[..., c, h·r + i, w·r + j] = in[..., c·r² + i·r + j, h, w]."""
+    x = _t(input)
+    r = int(upscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-3] % (r * r):
+        raise ShapeError(f"pixel_shuffle: input of shape {tuple(x.shape)} needs (*, C, H, W) with C "
+                         f"divisible by upscale_factor² = {r * r}")
+    *lead, c, h, w = x.shape
+    n = len(lead)
+    y = ops.reshape(x, (*lead, c // (r * r), r, r, h, w))
+    y = ops.permute(y, *range(n), n, n + 3, n + 1, n + 4, n + 2)
+    return ops.reshape(y, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor):  # noqa: A002
+    """(*, C, H·r, W·r) → (*, C·r², H, W), the inverse of :func:`pixel_shuffle`."""
+    x = _t(input)
+    r = int(downscale_factor)
+    if x.ndim < 3 or r < 1 or x.shape[-1] % r or x.shape[-2] % r:
+        raise ShapeError(f"pixel_unshuffle: input of shape {tuple(x.shape)} needs (*, C, H, W) with H and W "
+                         f"divisible by downscale_factor = {r}")
+    *lead, c, h, w = x.shape
+    n = len(lead)
+    y = ops.reshape(x, (*lead, c, h // r, r, w // r, r))
+    y = ops.permute(y, *range(n), n, n + 2, n + 4, n + 1, n + 3)
+    return ops.reshape(y, (*lead, c * r * r, h // r, w // r))
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,  # noqa: A002
+              scale_grad_by_freq=False, sparse=False):
+    """Rows of ``weight`` picked by the integer indices in ``input``: out[...] = weight[input[...]].
+
+    ``max_norm``: the looked-up rows of ``weight`` longer than it (in ``norm_type``-norm) are first
+    scaled down to it, in place; ``scale_grad_by_freq`` divides each row's gradient by its count.
+    """
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not supported")
     idx = _arr(input)
     if padding_idx is not None and padding_idx < 0:
         padding_idx += weight.shape[0]
-    return _embedding_ops.Embedding.apply(weight, idx, padding_idx=padding_idx)
+    if max_norm is not None:
+        _embedding_ops.renorm_rows_(weight.numpy() if isinstance(weight, Tensor) else weight, idx, max_norm,
+                                    norm_type)
+    return _embedding_ops.Embedding.apply(weight, idx, padding_idx=padding_idx,
+                                          scale_grad_by_freq=scale_grad_by_freq)
 
 
 def one_hot(tensor, num_classes=-1):
@@ -210,6 +290,11 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     if np_mode is None:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
     for d, (lo, hi) in enumerate(width):
+        widest = max(lo, hi)
+        if (mode == "reflect" and widest >= x.shape[d]) or (mode == "circular" and widest > x.shape[d]):
+            raise ValueError(f"pad: padding ({lo}, {hi}) of dim {d} with mode={mode!r} must be "
+                             f"{'smaller than' if mode == 'reflect' else 'at most'} that dim's size "
+                             f"{x.shape[d]} (input of shape {tuple(x.shape)})")
         if lo or hi:
             idx = np.pad(np.arange(x.shape[d]), (lo, hi), mode=np_mode)
             x = ops.getitem(x, (slice(None),) * d + (idx,))

@@ -12,7 +12,7 @@ from ..tensor import Tensor
 from .module import Module, as_input
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
-           "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d"]
+           "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
 
 _LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
 
@@ -168,22 +168,25 @@ class AdaptiveMaxPool2d(Module):
 
 
 class Upsample(Module):
-    """Resize by nearest-neighbour copying: give ``size`` or ``scale_factor`` (output = ⌊in·factor⌋).
+    """Resize: give ``size`` or ``scale_factor`` (output = ⌊in·factor⌋); :func:`F.interpolate` as a layer.
 
-    Output pixel i copies input pixel min(⌊i/scale_factor⌋, size − 1); the gradient of each input
-    pixel is the sum over its copies. Works on (N, C, L) and (N, C, H, W) inputs.
+    ``mode="nearest"`` (output pixel i copies input pixel min(⌊i/scale_factor⌋, size − 1)) works on
+    (N, C, L) and (N, C, H, W); "linear" on (N, C, L), "bilinear" and "bicubic" on (N, C, H, W),
+    "trilinear" on (N, C, D, H, W), with ``align_corners`` as in PyTorch.
     """
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        if mode != "nearest":
-            raise NotImplementedError(f"Upsample: mode={mode!r} is not available; shendu implements "
-                                      f"mode='nearest'")
+        if mode not in ("nearest", "linear", "bilinear", "bicubic", "trilinear"):
+            raise ValueError(f"Upsample: mode must be one of 'nearest', 'linear', 'bilinear', 'bicubic', "
+                             f"'trilinear', got {mode!r}")
         if (size is None) == (scale_factor is None):
             raise ValueError("Upsample: give exactly one of size and scale_factor")
         self.size = size
-        if scale_factor is not None and not isinstance(scale_factor, (tuple, list)):
+        if isinstance(scale_factor, (tuple, list)):
+            scale_factor = tuple(float(f) for f in scale_factor)
+        elif scale_factor is not None:
             scale_factor = float(scale_factor)
         self.scale_factor = scale_factor
         self.mode = mode
@@ -196,10 +199,12 @@ class Upsample(Module):
         if x.array.dtype.kind != "f":
             raise TypeError(f"{self._layer_name()}: got a tensor of dtype {x.array.dtype}; convert it to a "
                             f"floating-point tensor first, e.g. x.float()")
-        if x.ndim not in (3, 4):
-            raise ShapeError(f"{self._layer_name()}: got input of shape {tuple(x.shape)}; expected "
-                             f"(N, C, L) or (N, C, H, W)")
-        return _C.interpolate(x, self.size, self.scale_factor, self.mode,
+        want = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
+        if x.ndim not in want[self.mode]:
+            layouts = {3: "(N, C, L)", 4: "(N, C, H, W)", 5: "(N, C, D, H, W)"}
+            raise ShapeError(f"{self._layer_name()}: got input of shape {tuple(x.shape)}; mode={self.mode!r} "
+                             f"expects {' or '.join(layouts[n] for n in want[self.mode])}")
+        return _C.interpolate(x, self.size, self.scale_factor, self.mode, align_corners=self.align_corners,
                               recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self):
@@ -213,3 +218,10 @@ class UpsamplingNearest2d(Upsample):
 
     def __init__(self, size=None, scale_factor=None):
         super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode='bilinear', align_corners=True)`` under PyTorch's older name."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)

@@ -807,36 +807,62 @@ class UpsampleNearest(Function):
         return g
 
 
-def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None):
-    """Resize the spatial axes of (N, C, L) or (N, C, H, W) by nearest-neighbour copying.
+_RESIZE_MODES = {"linear": (1, "linear"), "bilinear": (2, "linear"), "trilinear": (3, "linear"),
+                 "bicubic": (2, "cubic")}
 
-    Give ``size`` (output size) or ``scale_factor`` (output = ⌊input · factor⌋). Output pixel i copies
-    input pixel min(⌊i·r⌋, size − 1) with r = 1/scale_factor, or in/out when ``size`` is given.
+
+def interpolate(x, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial axes of (N, C, L), (N, C, H, W) or (N, C, D, H, W), PyTorch's rules.
+
+    Give ``size`` (output size) or ``scale_factor`` (output = ⌊input · factor⌋). ``mode``:
+    "nearest" (output pixel i copies input pixel min(⌊i·r⌋, size − 1), r = 1/scale_factor or
+    in/out), "linear" (3-D), "bilinear" / "bicubic" (4-D), "trilinear" (5-D); ``align_corners``
+    (for the interpolating modes, default False) maps the corner pixels onto each other. See
+    :mod:`shendu.ops.resample` for the interpolation weights.
     """
-    if mode != "nearest":
-        raise NotImplementedError(f"interpolate: mode={mode!r} is not available; shendu implements "
-                                  f"mode='nearest'")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not available in shendu")
     shape = tuple(_data(x).shape)
-    if len(shape) not in (3, 4):
-        raise ShapeError(f"interpolate: expected a 3-D (N, C, L) or 4-D (N, C, H, W) input, "
-                         f"got shape {shape}")
+    if mode == "nearest":
+        if len(shape) not in (3, 4):
+            raise ShapeError(f"interpolate: mode='nearest' expects a 3-D (N, C, L) or 4-D (N, C, H, W) "
+                             f"input, got shape {shape}")
+        if align_corners is not None:
+            raise ValueError("interpolate: align_corners applies only to the linear, bilinear, bicubic and "
+                             "trilinear modes")
+    elif mode in _RESIZE_MODES:
+        need = _RESIZE_MODES[mode][0] + 2
+        if len(shape) != need:
+            raise ShapeError(f"interpolate: got a {len(shape)}-D input of shape {shape}, but mode={mode!r} "
+                             f"needs a {need}-D input")
+    else:
+        raise ValueError(f"interpolate: mode must be one of 'nearest', 'linear', 'bilinear', 'bicubic', "
+                         f"'trilinear', got {mode!r}")
     nd = len(shape) - 2
     spatial = shape[2:]
     if (size is None) == (scale_factor is None):
         raise ValueError("interpolate: give exactly one of size and scale_factor")
     if size is not None:
         out = _ntuple(size, nd, "size", "interpolate")
-        ratios = [i / o for i, o in zip(spatial, out)]
+        scales = [None] * nd
     else:
         factors = (float(scale_factor),) * nd if isinstance(scale_factor, numbers.Real) \
             else tuple(float(f) for f in scale_factor)
         if len(factors) != nd:
             raise ValueError(f"interpolate: scale_factor must be a number or a tuple of {nd}")
         out = tuple(int(math.floor(i * f)) for i, f in zip(spatial, factors))
-        ratios = [i / o if recompute_scale_factor else 1.0 / f for i, o, f in zip(spatial, out, factors)]
+        scales = [None if recompute_scale_factor else 1.0 / f for f in factors]
     if min(out) < 1:
         raise ValueError(f"interpolate: the output size {out} must be positive")
+    if mode != "nearest":
+        from .resample import Resize, resize_matrix
+
+        kind = _RESIZE_MODES[mode][1]
+        mats = tuple(resize_matrix(i, o, kind, bool(align_corners), s)
+                     for i, o, s in zip(spatial, out, scales))
+        return Resize.apply(x, mats=mats)
+    ratios = [i / o if s is None else s for i, o, s in zip(spatial, out, scales)]
     index = tuple(xp.minimum(xp.floor(xp.arange(o, dtype=xp.float32) * xp.float32(r)).astype(xp.int64), i - 1)
                   for o, r, i in zip(out, ratios, spatial))
     return UpsampleNearest.apply(x, index=index)

@@ -106,3 +106,46 @@ class LayerNorm(Function):
             gx = (gh - gh.mean(axis=axes, keepdims=True)
                   - xhat * (gh * xhat).mean(axis=axes, keepdims=True)) * self.invstd
         return gx, gw, gb
+
+
+class GroupNorm(Function):
+    """Group normalization of x: (N, C, *): the C channels are split into G groups of C/G and each
+    (sample, group) is normalized over its C/G channels and all spatial positions (M elements):
+
+        x̂ = (x − μ_ng)/√(σ²_ng + ε),   y[n, c] = γ[c]·x̂[n, c] + β[c]
+
+    Backward (per sample and group, ĝ = γ·∂L/∂y):
+        ∂L/∂x = (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) / √(σ² + ε)
+        ∂L/∂γ[c] = Σ_{n,*} ∂L/∂y·x̂,   ∂L/∂β[c] = Σ_{n,*} ∂L/∂y
+    With G = C it is instance normalization.
+    """
+
+    def forward(self, x, weight=None, bias=None, num_groups=1, eps=1e-5):
+        N, C = x.shape[0], x.shape[1]
+        G = num_groups
+        xg = x.reshape(N, G, -1)
+        mean = xg.mean(axis=2, keepdims=True)
+        xc = xg - mean
+        var = (xc * xc).mean(axis=2, keepdims=True)
+        self.invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
+        self.xhat = (xc * self.invstd).reshape(x.shape)
+        self.bshape = (1, C) + (1,) * (x.ndim - 2)
+        self.G, self.weight = G, weight
+        out = self.xhat if weight is None else self.xhat * weight.reshape(self.bshape)
+        if bias is not None:
+            out = out + bias.reshape(self.bshape)
+        return out
+
+    def backward(self, g):
+        xhat, bshape = self.xhat, self.bshape
+        axes = (0,) + tuple(range(2, g.ndim))
+        gw = (g * xhat).sum(axis=axes) if len(self.needs_grad) > 1 and self.needs_grad[1] else None
+        gb = g.sum(axis=axes) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
+        gx = None
+        if self.needs_grad[0]:
+            N = g.shape[0]
+            gh = (g if self.weight is None else g * self.weight.reshape(bshape)).reshape(N, self.G, -1)
+            xh = xhat.reshape(N, self.G, -1)
+            gx = ((gh - gh.mean(axis=2, keepdims=True) - xh * (gh * xh).mean(axis=2, keepdims=True))
+                  * self.invstd).reshape(g.shape)
+        return gx, gw, gb
