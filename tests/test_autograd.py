@@ -146,3 +146,246 @@ def test_binary_ops_broadcast_like_numpy(data):
     assert x.grad.shape == a.shape and y.grad.shape == b.shape
     if op != "maximum":  # ties make max non-differentiable
         assert sd.gradcheck(fn, a, b)
+
+
+# ----- the autograd API of PyTorch: grad, hooks, retain_grad, custom Functions, functional -----------
+def _t(values, rg=True):
+    return sd.tensor(values, dtype=sd.float64, requires_grad=rg)
+
+
+def test_autograd_grad_returns_gradients_without_touching_dot_grad():
+    x, w = _t([1.0, 2.0]), _t([3.0, 4.0])
+    y = (x * w).sum()
+    gx, gw = sd.autograd.grad(y, (x, w))
+    np.testing.assert_allclose(gx.numpy(), [3.0, 4.0])
+    np.testing.assert_allclose(gw.numpy(), [1.0, 2.0])
+    assert x.grad is None and w.grad is None
+
+
+def test_autograd_grad_of_an_intermediate_and_with_grad_outputs():
+    x = _t([1.0, 2.0, 3.0])
+    h = x * 2
+    y = h ** 2
+    (gh,) = sd.autograd.grad(y, h, grad_outputs=sd.tensor([1.0, 0.0, 2.0], dtype=sd.float64))
+    np.testing.assert_allclose(gh.numpy(), [4.0, 0.0, 24.0])
+
+
+def test_autograd_grad_unused_input_is_an_error_unless_allowed():
+    x, z = _t([1.0]), _t([2.0])
+    with pytest.raises(RuntimeError, match="input 1 .* was not used"):
+        sd.autograd.grad((x * 3).sum(), (x, z), retain_graph=True)
+    gx, gz = sd.autograd.grad((x * 3).sum(), (x, z), allow_unused=True, retain_graph=True)
+    assert gz is None and gx.item() == 3.0
+    _, gz = sd.autograd.grad((x * 3).sum(), (x, z), materialize_grads=True)
+    assert gz.numpy().tolist() == [0.0]
+
+
+def test_autograd_grad_errors_speak():
+    x = _t([1.0, 2.0])
+    with pytest.raises(RuntimeError, match="single-element"):
+        sd.autograd.grad(x * 2, x)
+    with pytest.raises(RuntimeError, match="output 0 does not require grad"):
+        sd.autograd.grad(sd.tensor([1.0]).sum(), x)
+
+
+def test_tensor_hooks_see_and_replace_gradients():
+    x = _t([1.0, 2.0])
+    seen = []
+    h = x * 3
+    handle = h.register_hook(lambda g: seen.append(g.numpy().copy()) or g * 10)
+    x.register_hook(lambda g: g + 1)
+    (h * h).sum().backward()
+    np.testing.assert_allclose(seen[0], [6.0, 12.0])          # d(h²)/dh = 2h
+    np.testing.assert_allclose(x.grad.numpy(), [181.0, 361.0])  # 3·10·2h + 1
+    handle.remove()
+    x.grad = None
+    (x * 3 * 1.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 4.0])     # the leaf hook stays
+
+
+def test_leaf_hook_gets_the_summed_gradient_once():
+    x = _t([1.0])
+    calls = []
+    x.register_hook(lambda g: calls.append(g.item()))
+    (x * 2 + x * 3).sum().backward()
+    assert calls == [5.0]
+
+
+def test_retain_grad_keeps_intermediate_gradient():
+    x = _t([1.0, 2.0])
+    h = x * x
+    h.retain_grad()
+    assert h.retains_grad and not x.retains_grad
+    (h * 3).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), [3.0, 3.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        sd.tensor([1.0]).register_hook(print)
+
+
+class _Cube(sd.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.save_for_backward(x)
+        ctx.k = k
+        return x * x * x * k
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        assert ctx.needs_input_grad == (True, False)
+        return g * 3 * x * x * ctx.k, None
+
+
+def test_pytorch_style_function_first_and_second_order():
+    assert sd.gradcheck(lambda x: _Cube.apply(x, 2.0), np.random.rand(3))
+    x = _t([2.0])
+    (g,) = sd.autograd.grad(_Cube.apply(x, 1.0).sum(), x, create_graph=True)
+    (gg,) = sd.autograd.grad(g.sum(), x)
+    assert g.item() == 12.0 and gg.item() == 12.0      # 3x², 6x
+
+
+def test_pytorch_style_function_multiple_outputs_and_non_differentiable():
+    class SortLike(sd.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            idx = sd.tensor(np.argsort(x.numpy()))
+            ctx.mark_non_differentiable(idx)
+            ctx.idx = idx.numpy()
+            return x[idx.numpy()], idx
+
+        @staticmethod
+        def backward(ctx, g, _):
+            out = np.zeros(g.shape)
+            out[ctx.idx] = g.numpy()
+            return sd.tensor(out)
+
+    x = _t([3.0, 1.0, 2.0])
+    vals, idx = SortLike.apply(x)
+    assert vals.requires_grad and not idx.requires_grad
+    (vals * sd.tensor([1.0, 2.0, 3.0], dtype=sd.float64)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 1.0, 2.0])
+
+
+def test_once_differentiable_refuses_double_backward():
+    class Twice(sd.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @sd.autograd.once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * 2 * x
+
+    x = _t([1.5])
+    (g,) = sd.autograd.grad(Twice.apply(x).sum(), x, create_graph=True)
+    assert g.item() == 3.0
+    with pytest.raises(RuntimeError, match="Twice.backward is decorated with once_differentiable"):
+        g.sum().backward()
+
+
+def test_pytorch_style_function_wrong_gradient_count_is_named():
+    class Bad(sd.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return x * y
+
+        @staticmethod
+        def backward(ctx, g):
+            return g
+
+    with pytest.raises(RuntimeError, match="Bad.backward returned 1 gradients but forward took 2"):
+        Bad.apply(_t([1.0]), _t([2.0])).sum().backward()
+
+
+def test_functional_matches_pytorch(reference):
+    from shendu.autograd import functional as AF
+    a = np.random.default_rng(0).standard_normal((3, 2))
+    v2, v3 = np.array([0.5, -1.0]), np.array([1.0, 2.0, -0.5])
+
+    def f(x, lib):
+        return lib.tanh(lib.matmul(lib.tensor(a), x)) * x.sum()
+
+    def torch_side(torch):
+        x = torch.tensor([0.3, -0.7], dtype=torch.float64)
+        tf = torch.autograd.functional
+        return {"jac": tf.jacobian(lambda x: f(x, torch), x),
+                "vjp": tf.vjp(lambda x: f(x, torch), x, torch.tensor(v3))[1],
+                "jvp": tf.jvp(lambda x: f(x, torch), x, torch.tensor(v2))[1],
+                "hess": tf.hessian(lambda x: f(x, torch).sum(), x),
+                "hvp": tf.hvp(lambda x: f(x, torch).sum(), x, torch.tensor(v2))[1]}
+
+    ref = reference(torch_side)
+    x = sd.tensor([0.3, -0.7], dtype=sd.float64)
+    lib = type("Lib", (), {"tanh": staticmethod(sd.tanh), "matmul": staticmethod(sd.matmul),
+                           "tensor": staticmethod(lambda v: sd.tensor(v, dtype=sd.float64))})
+    ours = {"jac": AF.jacobian(lambda x: f(x, lib), x),
+            "vjp": AF.vjp(lambda x: f(x, lib), x, sd.tensor(v3))[1],
+            "jvp": AF.jvp(lambda x: f(x, lib), x, sd.tensor(v2))[1],
+            "hess": AF.hessian(lambda x: f(x, lib).sum(), x),
+            "hvp": AF.hvp(lambda x: f(x, lib).sum(), x, sd.tensor(v2))[1]}
+    for k, v in ours.items():
+        np.testing.assert_allclose(v.numpy(), ref[k].reshape(v.shape), rtol=1e-10, atol=1e-12, err_msg=k)
+
+
+def test_module_forward_hooks_with_kwargs_and_full_backward_hook():
+    from shendu import nn
+    lin = nn.Linear(3, 2)
+    lin.register_forward_pre_hook(lambda m, args, kwargs: ((args[0] * 2,), kwargs), with_kwargs=True)
+    outs = []
+    h = lin.register_forward_hook(lambda m, args, kwargs, out: outs.append(out.shape), with_kwargs=True)
+    seen = {}
+
+    def bhook(module, grad_input, grad_output):
+        seen["gi"], seen["go"] = grad_input, grad_output
+        return (grad_input[0] * 0,)
+
+    lin.register_full_backward_hook(bhook)
+    x = sd.tensor(np.ones((4, 3), np.float32), requires_grad=True)
+    y = lin(x)
+    assert outs == [(4, 2)]
+    y.sum().backward()
+    np.testing.assert_allclose(seen["go"][0].numpy(), np.ones((4, 2)))
+    # grad_input is d/d(the input forward saw, 2x) = 1·W; the hook zeroes it, and the pre-hook's ×2 follows
+    np.testing.assert_allclose(seen["gi"][0].numpy(), np.ones((4, 2)) @ lin.weight.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), 0.0)
+    assert lin.weight.grad is not None
+    h.remove()
+    lin(x)
+    assert outs == [(4, 2)]
+
+
+def test_full_backward_hook_when_inputs_need_no_grad():
+    from shendu import nn
+    lin = nn.Linear(3, 2)
+    calls = []
+    lin.register_full_backward_hook(lambda m, gi, go: calls.append((gi, go[0].shape)))
+    lin(sd.tensor(np.ones((1, 3), np.float32))).sum().backward()
+    assert calls == [((None,), (1, 2))]
+
+
+def test_setup_context_form_and_pytorch_import_paths():
+    from shendu.autograd.function import FunctionCtx, once_differentiable
+    from shendu.autograd.functional import jacobian
+
+    class Scale(sd.autograd.Function):
+        @staticmethod
+        def forward(x, k):
+            return x * k
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            assert isinstance(ctx, FunctionCtx)
+            ctx.k = inputs[1]
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            return g * ctx.k, None
+
+    x = _t([1.0, 2.0])
+    Scale.apply(x, 3.0).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    np.testing.assert_allclose(jacobian(lambda v: Scale.apply(v, 2.0), x).numpy(), 2 * np.eye(2))

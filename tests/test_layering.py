@@ -10,7 +10,8 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "shendu"
 
 BASE = {"backend", "errors", "_fileio", "_device", "random", "__version__"}
-TENSOR = BASE | {"tensor", "autograd", "creation", "gradcheck", "serialization", "cuda", "accelerator", "backends"}
+TENSOR = BASE | {"tensor", "autograd", "autograd_functional", "creation", "gradcheck", "serialization", "cuda",
+                 "accelerator", "backends"}
 OPS = TENSOR | {"ops"}
 TRAIN = OPS | {"nn", "optim", "distributions", "data", "metrics", "viz", "train"}
 APPS = TRAIN | {"keras", "tf", "models", "rl", "onnx", "serve", "compress", "tune", "distributed", "utils"}

@@ -15,17 +15,20 @@ the file ends (no gap, no overlap, no trailing bytes). A file that breaks a rule
 All the reference library's dtypes are read: BOOL, U8, I8, I16, U16, I32, U32, I64, U64, F16, F32, F64,
 C64, and BF16 / F8_* through the ``ml_dtypes`` package when it is installed (a clear error otherwise).
 """
+import importlib
 import json
 import os
+import sys
+import threading
 from collections import OrderedDict
 
 import numpy as np
 
-from ._fileio import atomic_write_bytes, check_read_size
+from ._fileio import atomic_write_bytes, check_read_size, max_read_bytes
 from .errors import FileFormatError
 
 __all__ = ["save", "load", "encode", "decode", "SerializationError", "atomic_write_bytes",
-           "MAX_HEADER_SIZE"]
+           "MAX_HEADER_SIZE", "add_safe_globals", "get_safe_globals", "clear_safe_globals", "safe_globals"]
 
 MAX_HEADER_SIZE = 100_000_000  # the reference library's limit on the JSON header
 _USIZE = 1 << 64
@@ -204,31 +207,461 @@ def decode(blob, source="<bytes>"):
     return out, meta
 
 
-def save(obj, path, metadata=None):
-    """Save a ``state_dict`` (name -> Tensor/array) to ``path`` as safetensors, atomically.
+# ---------------------------------------------------------------------------------------------------
+# Objects: what PyTorch users pass to torch.save, stored as safetensors plus a JSON description.
+#
+# The arrays of the object are the file's tensors (named by where they sit: "fc1.weight",
+# "state.0.exp_avg"); the metadata entry OBJECT_KEY holds the structure as JSON, in which a node is
+# a JSON null, bool, int, str or list (a Python list), or an object with one "$" tag:
+#   {"$float": "nan"|"inf"|"-inf"}  {"$complex": [re, im]}  {"$tuple": [...]}  {"$set": [...]}
+#   {"$dict": [[key, value], ...]}  {"$odict": [[key, value], ...]}         (keys are nodes too)
+#   {"$tensor": name, "id": n, "requires_grad": b}  {"$param": name, "id": n, "requires_grad": b}
+#   {"$ndarray": name, "id": n}  {"$npscalar": name}  {"$dtype": "float32"}  {"$device": "cpu"}
+#   {"$module": "package.module:QualName", "id": n, "attrs": [[name, value], ...]}
+#   {"$ref": n}   (the tensor, array or module stored earlier under id n: shared objects stay shared)
+# ---------------------------------------------------------------------------------------------------
+OBJECT_KEY = "shendu.object"
+OBJECT_FORMAT = 1
+_TENSOR_TAGS = ("$tensor", "$param", "$ndarray")
+_SCALARS = (bool, int, str, type(None))
+_REGISTRIES = ("_parameters", "_buffers", "_modules")
+_safe = []           # classes allowed by add_safe_globals, in order
+_safe_lock = threading.RLock()
 
-    ``metadata`` (optional) maps strings to strings; ``"__metadata__"`` cannot name a tensor.
+
+def add_safe_globals(classes):
+    """Allow :func:`load` to rebuild Modules of these classes (``torch.serialization.add_safe_globals``).
+
+    shendu's own ``nn`` classes are always allowed; a class of yours must be listed here (or in
+    :func:`safe_globals`) before a file holding an instance of it is loaded.
     """
-    if not hasattr(obj, "items"):
-        raise TypeError("save() takes a mapping of names to tensors (a state_dict), "
-                        f"got {type(obj).__name__}")
-    atomic_write_bytes(path, encode(obj, metadata))
+    classes = list(classes)
+    for cls in classes:
+        if not isinstance(cls, type):
+            raise TypeError(f"add_safe_globals: expected classes, got {type(cls).__name__} {cls!r}")
+    with _safe_lock:
+        _safe.extend(c for c in classes if c not in _safe)
 
 
-def load(path, return_metadata=False, max_bytes=None):
-    """Load a safetensors file into an ordered dict of name -> Tensor.
+def get_safe_globals():
+    """The classes allowed by :func:`add_safe_globals` (shendu's own are allowed without being listed)."""
+    with _safe_lock:
+        return list(_safe)
 
-    Raises :class:`SerializationError` naming the file when it is not a valid safetensors file, or is
-    larger than ``max_bytes`` (default: the read limit, 8 GiB or ``$SHENDU_MAX_READ_BYTES``).
+
+def clear_safe_globals():
+    """Forget every class allowed by :func:`add_safe_globals`."""
+    with _safe_lock:
+        del _safe[:]
+
+
+class safe_globals:  # noqa: N801  (PyTorch's name)
+    """``with safe_globals([MyNet]): model = load(f)``: the classes are allowed inside the block only."""
+
+    def __init__(self, classes):
+        self.classes = list(classes)
+
+    def __enter__(self):
+        with _safe_lock:
+            self._before = list(_safe)
+        add_safe_globals(self.classes)
+        return self
+
+    def __exit__(self, *exc):
+        with _safe_lock:
+            _safe[:] = self._before
+        return False
+
+
+def _class_path(cls):
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _module_class():
+    """shendu.nn.Module, when shendu.nn is loaded (this layer sits below nn and never imports it)."""
+    mod = sys.modules.get("shendu.nn.module")
+    return getattr(mod, "Module", None)
+
+
+def _parameter_class():
+    mod = sys.modules.get("shendu.nn.parameter")
+    return getattr(mod, "Parameter", None)
+
+
+def _own_classes(base):
+    """Every subclass of ``base`` defined in shendu itself, by class path."""
+    found, todo = {}, [base]
+    while todo:
+        cls = todo.pop()
+        if cls.__module__.split(".")[0] == "shendu":
+            found[_class_path(cls)] = cls
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+class _Encoder:
+    def __init__(self):
+        self.arrays, self.ids, self.keep = {}, {}, []
+        self.module_cls, self.param_cls = _module_class(), _parameter_class()
+
+    def name(self, where):
+        base = where or "tensor"
+        name, k = base, 1
+        while name in self.arrays:  # "__metadata__" reaches encode(), which refuses it
+            name, k = f"{base}#{k}", k + 1
+        return name
+
+    def seen(self, obj):
+        n = self.ids.get(id(obj))
+        if n is not None:
+            return {"$ref": n}
+        self.ids[id(obj)] = n = len(self.ids)
+        self.keep.append(obj)  # ids stay unique while encoding
+        return n
+
+    def node(self, obj, where):
+        from .tensor import Tensor
+
+        if isinstance(obj, _SCALARS):
+            return obj
+        if isinstance(obj, float):
+            return obj if np.isfinite(obj) else {"$float": repr(obj)}
+        if isinstance(obj, complex):
+            return {"$complex": [self.node(obj.real, where), self.node(obj.imag, where)]}
+        if isinstance(obj, Tensor):
+            n = self.seen(obj)
+            if isinstance(n, dict):
+                return n
+            name = self.name(where)
+            arr = obj.numpy()
+            self.arrays[name] = arr
+            tag = "$param" if self.param_cls is not None and isinstance(obj, self.param_cls) else "$tensor"
+            return {tag: name, "id": n, "requires_grad": bool(obj.requires_grad)}
+        if isinstance(obj, np.ndarray):
+            n = self.seen(obj)
+            if isinstance(n, dict):
+                return n
+            name = self.name(where)
+            self.arrays[name] = obj
+            return {"$ndarray": name, "id": n}
+        if isinstance(obj, np.generic):
+            name = self.name(where)
+            self.arrays[name] = np.asarray(obj)
+            return {"$npscalar": name}
+        if isinstance(obj, np.dtype) or (isinstance(obj, type) and issubclass(obj, np.generic)):
+            return {"$dtype": np.dtype(obj).name}
+        if type(obj).__name__ == "device" and type(obj).__module__ == "shendu._device":
+            return {"$device": str(obj)}
+        if type(obj) in (list, tuple, set, frozenset):
+            items = sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj
+            out = [self.node(v, f"{where}.{i}" if where else str(i)) for i, v in enumerate(items)]
+            return out if type(obj) is list else {"$tuple" if type(obj) is tuple else "$set": out}
+        if type(obj) in (dict, OrderedDict):
+            pairs = [[self.key(k, where), self.node(v, f"{where}.{k}" if where else str(k))]
+                     for k, v in obj.items()]
+            return {"$dict" if type(obj) is dict else "$odict": pairs}
+        if self.module_cls is not None and isinstance(obj, self.module_cls):
+            return self.module(obj, where)
+        raise _Unsaveable(f"save: cannot save {_what(obj)} at {where or 'the top level'}: shendu saves "
+                          "Tensors, ndarrays, numbers, strings, None, dtypes, devices, Modules and "
+                          "lists, tuples, sets and dicts of those (never pickle)", obj, where)
+
+    def key(self, k, where):
+        if isinstance(k, (_SCALARS, float)) or type(k) is tuple:
+            return self.node(k, where)
+        raise TypeError(f"save: cannot save the dict key {k!r} ({type(k).__name__}) at "
+                        f"{where or 'the top level'}: keys must be strings, numbers, None or tuples of those")
+
+    def module(self, m, where):
+        n = self.seen(m)
+        if isinstance(n, dict):
+            return n
+        cls = type(m)
+        for hooks in ("_forward_hooks", "_forward_pre_hooks"):
+            if m.__dict__.get(hooks):
+                raise TypeError(f"save: {cls.__name__} at {where or 'the top level'} has "
+                                f"{hooks.strip('_').replace('_', ' ')}; hooks are functions, which shendu "
+                                "does not save: remove them (handle.remove()) before saving the module, "
+                                "or save its state_dict()")
+        attrs = []
+        for k, v in m.__dict__.items():
+            if k in ("_forward_hooks", "_forward_pre_hooks"):
+                continue
+            inner = where if k in _REGISTRIES else (f"{where}.{k}" if where else k)
+            try:
+                attrs.append([k, self.node(v, inner)])
+            except _Unsaveable as exc:
+                if exc.attribute:
+                    raise
+                part = "it is" if exc.obj is v else f"it holds, at {exc.where},"
+                raise _Unsaveable(f"save: cannot save the attribute {k!r} of {cls.__name__} "
+                                  f"(at {where or 'the top level'}): {part} {_what(exc.obj)}. A whole Module "
+                                  "is saved as its class, its tensors and its attributes that are numbers, "
+                                  "strings, tuples, lists, dicts, dtypes or Modules; store other things "
+                                  "elsewhere, or save model.state_dict()",
+                                  exc.obj, exc.where, attribute=True) from None
+        return {"$module": _class_path(cls), "id": n, "attrs": attrs}
+
+
+class _Unsaveable(TypeError):
+    """save() met a value it cannot store; ``obj`` and ``where`` say which and where."""
+
+    def __init__(self, message, obj, where, attribute=False):
+        super().__init__(message)
+        self.obj, self.where, self.attribute = obj, where, attribute
+
+
+def _what(obj):
+    kind = type(obj)
+    return f"a {kind.__module__}.{kind.__qualname__}" if kind.__module__ != "builtins" else \
+        f"a {kind.__qualname__}"
+
+
+def encode_object(obj, metadata=None):
+    """The safetensors chunks for any object :func:`save` takes."""
+    enc = _Encoder()
+    root = enc.node(obj, "")
+    meta = dict(metadata or {})
+    if OBJECT_KEY in meta:
+        raise ValueError(f"save: the metadata key {OBJECT_KEY!r} is shendu's own; use another name")
+    meta[OBJECT_KEY] = json.dumps({"format": OBJECT_FORMAT, "root": root}, separators=(",", ":"),
+                                  allow_nan=False)
+    return encode(enc.arrays, meta)
+
+
+def save(obj, f, metadata=None):
+    """Save ``obj`` to ``f`` (a path, written atomically, or a binary file object), never with pickle.
+
+    ``obj`` is a Tensor, an ndarray, a number, a string, None, a (nested) dict/list/tuple/set of
+    those (a ``state_dict``, an optimizer's ``state_dict()``, a checkpoint dict), or a whole
+    ``nn.Module``. The file is safetensors: the arrays as its tensors, the structure as JSON in its
+    metadata; a ``state_dict``'s tensors keep their names, so other safetensors readers load it as
+    one. ``metadata`` (optional) maps strings to strings.
+    """
+    chunks = encode_object(obj, metadata)
+    if hasattr(f, "write"):
+        for c in chunks:
+            f.write(c)
+        if hasattr(f, "flush"):
+            f.flush()
+        return
+    atomic_write_bytes(f, chunks)
+
+
+class _Decoder:
+    def __init__(self, arrays, source, weights_only):
+        self.arrays, self.source, self.weights_only = arrays, source, weights_only
+        self.objects = {}
+        self.used = set()
+
+    def fail(self, message):
+        raise SerializationError(f"{self.source}: {message}")
+
+    def array(self, name):
+        if not isinstance(name, str) or name not in self.arrays:
+            self.fail(f"the structure names a tensor {name!r:.100} that the file does not hold")
+        return self.arrays[name]
+
+    def remember(self, node, obj):
+        n = node.get("id")
+        if not isinstance(n, int) or isinstance(n, bool) or n in self.objects:
+            self.fail(f"bad or repeated object id {n!r:.50} in the structure")
+        self.objects[n] = obj
+        return obj
+
+    def node(self, node):
+        from .tensor import Tensor
+
+        if isinstance(node, _SCALARS) or type(node) is float:
+            return node
+        if isinstance(node, list):
+            return [self.node(v) for v in node]
+        if not isinstance(node, dict) or len([k for k in node if k.startswith("$")]) != 1:
+            self.fail(f"bad structure entry {node!r:.100}")
+        tag = next(k for k in node if k.startswith("$"))
+        value = node[tag]
+        if tag == "$float":
+            if value not in ("nan", "inf", "-inf"):
+                self.fail(f"bad float {value!r:.50}")
+            return float(value)
+        if tag == "$complex":
+            parts = self.node(value)
+            if not (isinstance(parts, list) and len(parts) == 2
+                    and all(type(p) in (int, float) for p in parts)):
+                self.fail(f"bad complex number {value!r:.100}")
+            return complex(*parts)
+        if tag in ("$tuple", "$set"):
+            if not isinstance(value, list):
+                self.fail(f"bad {tag[1:]} {value!r:.100}")
+            items = [self.node(v) for v in value]
+            try:
+                return tuple(items) if tag == "$tuple" else set(items)
+            except TypeError:
+                self.fail(f"a set holds an unhashable value: {value!r:.100}")
+        if tag in ("$dict", "$odict"):
+            if not isinstance(value, list) or not all(isinstance(p, list) and len(p) == 2 for p in value):
+                self.fail(f"bad dict {value!r:.100}")
+            out = {} if tag == "$dict" else OrderedDict()
+            for k, v in value:
+                k = self.node(k)
+                try:
+                    out[k] = self.node(v)
+                except TypeError:
+                    self.fail(f"a dict key is unhashable: {k!r:.100}")
+            return out
+        if tag in _TENSOR_TAGS:
+            arr = self.array(value)
+            if tag == "$ndarray":
+                return self.remember(node, arr)
+            grad = node.get("requires_grad", False)
+            if not isinstance(grad, bool):
+                self.fail(f"bad requires_grad {grad!r:.50} for tensor {value!r}")
+            if grad and arr.dtype.kind not in "fc":
+                self.fail(f"tensor {value!r} of dtype {arr.dtype} cannot require a gradient")
+            if tag == "$param":
+                cls = _parameter_class()
+                if cls is None:
+                    self.fail("the file holds nn.Parameter values but shendu.nn is not loaded")
+                return self.remember(node, cls(arr, requires_grad=grad))
+            t = Tensor(arr)
+            if grad:
+                t.requires_grad_(True)
+            return self.remember(node, t)
+        if tag == "$npscalar":
+            arr = self.array(value)
+            if arr.shape != ():
+                self.fail(f"the NumPy scalar {value!r} has shape {arr.shape}, expected ()")
+            return arr[()]
+        if tag == "$dtype":
+            try:
+                dtype = np.dtype(value) if isinstance(value, str) else None
+            except TypeError:
+                dtype = None
+            if dtype is None or dtype.kind not in "biufcM" or dtype.name != value:
+                self.fail(f"bad dtype {value!r:.50}")
+            return dtype.type
+        if tag == "$device":
+            from ._device import device
+
+            try:
+                return device(value)
+            except (RuntimeError, TypeError):
+                self.fail(f"bad device {value!r:.50}")
+        if tag == "$ref":
+            if isinstance(value, bool) or value not in self.objects:
+                self.fail(f"the structure refers to object {value!r:.50}, which comes nowhere before it")
+            return self.objects[value]
+        if tag == "$module":
+            return self.module(node)
+        self.fail(f"unknown structure tag {tag!r:.50}")
+
+    def module_class(self, path):
+        base = _module_class()
+        if not isinstance(path, str) or ":" not in path:
+            self.fail(f"bad module class {path!r:.100}")
+        for cls in get_safe_globals():
+            if _class_path(cls) == path:
+                break
+        else:
+            cls = _own_classes(base).get(path) if base is not None else None
+        if cls is None and not self.weights_only:
+            module_name, _, qualname = path.partition(":")
+            try:
+                cls = importlib.import_module(module_name)
+                for part in qualname.split("."):
+                    cls = getattr(cls, part)
+            except (ImportError, AttributeError) as exc:
+                self.fail(f"the saved module's class {path} cannot be imported ({exc})")
+        if cls is None:
+            self.fail(f"the file holds a module of class {path.replace(':', '.')}, which is not allowed: "
+                      "load only loads shendu's own classes and the ones you allow; if you trust this "
+                      "class, call shendu.serialization.add_safe_globals([TheClass]) (or load inside "
+                      "`with shendu.serialization.safe_globals([TheClass]):`) first")
+        if base is None or not (isinstance(cls, type) and issubclass(cls, base)):
+            self.fail(f"{path.replace(':', '.')} is not an nn.Module subclass")
+        return cls
+
+    def module(self, node):
+        from .tensor import Tensor
+
+        cls = self.module_class(node["$module"])
+        base = _module_class()
+        m = cls.__new__(cls)
+        base.__init__(m)
+        self.remember(node, m)
+        attrs = node.get("attrs")
+        if not isinstance(attrs, list) or not all(
+                isinstance(a, list) and len(a) == 2 and isinstance(a[0], str) for a in attrs):
+            self.fail(f"bad attributes for module {node['$module']}")
+        d = m.__dict__
+        checks = {"_parameters": _parameter_class(), "_buffers": Tensor, "_modules": base}
+        for k, v in attrs:
+            value = self.node(v)
+            if k in checks:
+                if not isinstance(value, OrderedDict) or not all(
+                        isinstance(n, str) and (x is None or isinstance(x, checks[k]))
+                        for n, x in value.items()):
+                    self.fail(f"bad {k} for module {node['$module']}")
+            elif k == "_non_persistent_buffers" and not isinstance(value, set):
+                self.fail(f"bad {k} for module {node['$module']}")
+            elif k == "training" and not isinstance(value, bool):
+                self.fail(f"bad training flag for module {node['$module']}")
+            elif k.startswith("__") or k in ("_forward_hooks", "_forward_pre_hooks"):
+                self.fail(f"the attribute {k!r} cannot be restored on module {node['$module']}")
+            d[k] = value
+        return m
+
+
+def decode_object(arrays, meta, source="<bytes>", weights_only=True):
+    """Rebuild what :func:`save` saved from the decoded arrays and metadata of its file."""
+    try:
+        desc = json.loads(meta[OBJECT_KEY])
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise SerializationError(f"{source}: bad object description ({exc})") from None
+    if not isinstance(desc, dict) or desc.get("format") != OBJECT_FORMAT or "root" not in desc:
+        raise SerializationError(f"{source}: the object description has format "
+                                 f"{desc.get('format') if isinstance(desc, dict) else desc!r:.50}, "
+                                 f"expected {OBJECT_FORMAT} (a newer shendu may have written it)")
+    try:
+        return _Decoder(arrays, source, weights_only).node(desc["root"])
+    except RecursionError:
+        raise SerializationError(f"{source}: the object description is nested too deeply") from None
+
+
+def load(f, map_location=None, weights_only=True, return_metadata=False, max_bytes=None):
+    """Load what :func:`save` wrote from ``f`` (a path or a binary file object).
+
+    A file of tensors only (a ``state_dict`` from any safetensors writer) comes back as an ordered
+    dict of name -> Tensor. A whole Module is rebuilt only when its class is shendu's own or allowed
+    by :func:`add_safe_globals` / :func:`safe_globals`; any other class is refused, naming it, before
+    anything of it runs. ``weights_only=False`` trusts the file: the module's class is imported.
+    ``map_location`` is accepted as in PyTorch; every tensor lives on the CPU. With
+    ``return_metadata=True`` the result is ``(name -> Tensor, metadata)``, the file's plain view.
     """
     from .tensor import Tensor
 
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load: no file at {path!r}")
-    check_read_size(os.path.getsize(path), path, "loading this safetensors file", max_bytes,
-                    error=SerializationError)
-    with open(path, "rb") as f:
-        arrays, meta = decode(f.read(), source=path)
-    tensors = OrderedDict((k, Tensor(v)) for k, v in arrays.items())
-    return (tensors, meta) if return_metadata else tensors
+    if isinstance(map_location, str) or type(map_location).__name__ == "device":
+        from ._device import check_device
+
+        check_device(map_location, "load(map_location=...)")
+    if hasattr(f, "read"):
+        source = getattr(f, "name", "<file object>")
+        limit = max_read_bytes(max_bytes)
+        blob = f.read(limit + 1)  # a stream has no size to check first: read one byte past the limit
+        if not isinstance(blob, (bytes, bytearray)):
+            raise TypeError(f"load: the file object {source!r} must be opened in binary mode ('rb')")
+        check_read_size(len(blob), source, "loading this safetensors file", limit, error=SerializationError)
+    else:
+        source = os.fspath(f)
+        if not os.path.exists(source):
+            raise FileNotFoundError(f"load: no file at {source!r}")
+        check_read_size(os.path.getsize(source), source, "loading this safetensors file", max_bytes,
+                        error=SerializationError)
+        with open(source, "rb") as fh:
+            blob = fh.read()
+    arrays, meta = decode(blob, source=source)
+    if return_metadata or OBJECT_KEY not in meta:
+        meta.pop(OBJECT_KEY, None)
+        tensors = OrderedDict((k, Tensor(v)) for k, v in arrays.items())
+        return (tensors, meta) if return_metadata else tensors
+    return decode_object(arrays, meta, source, bool(weights_only))

@@ -83,6 +83,7 @@ class Tensor:
     __array_ufunc__ = None  # make ``ndarray op Tensor`` defer to the Tensor's reflected operator
     __array_priority__ = 1000
     __hash__ = object.__hash__
+    _hooks = None  # gradient hooks of a leaf (see register_hook)
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.array = _to_array(data, as_dtype(dtype))
@@ -261,11 +262,21 @@ class Tensor:
         return self.dtype.kind == "f"
 
     # ----- autograd ---------------------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
-        """Compute the gradient of this tensor with respect to every leaf that requires grad."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Compute the gradient of this tensor with respect to every leaf that requires grad.
+
+        ``create_graph=True`` records the backward pass, so the gradients can be differentiated
+        again; ``inputs`` limits the accumulation to those tensors."""
         from .autograd import backward
 
-        backward(self, gradient, retain_graph=retain_graph)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """``hook(grad)`` runs when this tensor's gradient is computed; a returned Tensor replaces it.
+        Returns a handle: ``handle.remove()`` unregisters the hook."""
+        from .autograd import register_hook
+
+        return register_hook(self, hook)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.array.dtype.kind not in "fc":
@@ -291,7 +302,18 @@ class Tensor:
         return _ops().clone(self)
 
     def retain_grad(self):
-        raise NotImplementedError("retain_grad() is not supported; use a hook-free leaf via detach()")
+        """Keep the gradient of this non-leaf tensor in ``.grad`` after ``backward()``."""
+        from .autograd import retain_grad
+
+        retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        """True for a non-leaf tensor on which ``retain_grad()`` was called."""
+        fn = self.grad_fn
+        if fn is None or fn._out_hooks is None:
+            return False
+        return "retain" in fn._out_hooks.get(self._output_index, ())
 
     # ----- in-place operations (PyTorch's rules) --------------------------------------------
     # Each tensor's memory has a version counter (``[n]``, made on demand, shared with its views
@@ -616,6 +638,12 @@ class Tensor:
 
     def log1p(self):
         return _ops().log1p(self)
+
+    def lgamma(self):
+        return _ops().lgamma(self)
+
+    def digamma(self):
+        return _ops().digamma(self)
 
     def expm1(self):
         return _ops().expm1(self)

@@ -11,8 +11,11 @@ shendu's generator (``shendu.manual_seed``). Arguments are checked as PyTorch ch
 (``validate_args=True`` by default).
 """
 from .distribution import Distribution
+from .gamma import Beta, Gamma
 from .kl import kl_divergence, register_kl
+from .multivariate_normal import MultivariateNormal
 from .simple import Bernoulli, Categorical, Independent, Normal, OneHotCategorical, Uniform
 
-__all__ = ["Distribution", "Bernoulli", "Categorical", "Independent", "Normal", "OneHotCategorical",
-           "Uniform", "kl_divergence", "register_kl"]
+__all__ = ["Distribution", "Bernoulli", "Beta", "Categorical", "Gamma", "Independent", "MultivariateNormal",
+           "Normal",
+           "OneHotCategorical", "Uniform", "kl_divergence", "register_kl"]

@@ -3,6 +3,8 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
+from .gamma import Beta, Gamma
+from .multivariate_normal import MultivariateNormal, _diag, _mahalanobis_sq
 from .simple import Bernoulli, Categorical, Independent, Normal, OneHotCategorical, Uniform
 
 _KL = {}
@@ -70,3 +72,33 @@ def _kl_independent_independent(p, q):
     if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
         raise NotImplementedError("KL of Independent distributions with different reinterpreted_batch_ndims")
     return p._sum(kl_divergence(p.base_dist, q.base_dist))
+
+
+@register_kl(Gamma, Gamma)
+def _kl_gamma_gamma(p, q):
+    """αq ln(βp/βq) + lnΓ(αq) − lnΓ(αp) + (αp − αq) ψ(αp) + (βq − βp) αp/βp."""
+    a1, b1, a2, b2 = p.concentration, p.rate, q.concentration, q.rate
+    return (a2 * (b1 / b2).log() + ops.lgamma(a2) - ops.lgamma(a1) + (a1 - a2) * ops.digamma(a1)
+            + (b2 - b1) * (a1 / b1))
+
+
+@register_kl(Beta, Beta)
+def _kl_beta_beta(p, q):
+    """ln B(aq, bq) − ln B(ap, bp) + (ap − aq) ψ(ap) + (bp − bq) ψ(bp) + (sq − sp) ψ(sp), s = a + b."""
+    a1, b1, a2, b2 = p.concentration1, p.concentration0, q.concentration1, q.concentration0
+    s1, s2 = a1 + b1, a2 + b2
+    return (q._log_beta() - p._log_beta() + (a1 - a2) * ops.digamma(a1) + (b1 - b2) * ops.digamma(b1)
+            + (s2 - s1) * ops.digamma(s1))
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    """Σ ln diag Lq − Σ ln diag Lp + ½ (|Lq⁻¹ Lp|²_F + |Lq⁻¹ (μq − μp)|² − k)."""
+    k = p.event_shape[0]
+    if q.event_shape != p.event_shape:
+        raise ValueError(f"KL between MultivariateNormals of event sizes {k} and {q.event_shape[0]}")
+    half_log_det = _diag(q.scale_tril).log().sum(axis=-1) - _diag(p.scale_tril).log().sum(axis=-1)
+    shape = np.broadcast_shapes(p.scale_tril.shape, q.scale_tril.shape)
+    lq, lp = (ops.broadcast_to(x, shape) if x.shape != shape else x for x in (q.scale_tril, p.scale_tril))
+    trace = (ops.linalg.solve_triangular(lq, lp, upper=False) ** 2).sum(axis=(-2, -1))
+    return half_log_det + 0.5 * (trace + _mahalanobis_sq(q.scale_tril, q.loc - p.loc) - k)

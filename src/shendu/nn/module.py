@@ -22,6 +22,7 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from ..autograd import Function, is_grad_enabled
 from ..backend import xp
 from ..tensor import Tensor, _to_array, parse_to_args
 from .parameter import Buffer, Parameter
@@ -91,6 +92,100 @@ class RemovableHandle:
         self.remove()
 
 
+class _BackwardHookState:
+    """One call of a module with full backward hooks: identity nodes on its Tensor inputs and outputs
+    collect grad_output, then call the hooks with grad_input (as PyTorch's BackwardHook does)."""
+
+    def __init__(self, module):
+        self.module = module
+        self.grad_output = None
+        self.n_inputs = 0
+        self.inputs_hooked = False
+
+    def wrap_inputs(self, args):
+        idx = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+        self.n_inputs = len(idx)
+        if not is_grad_enabled() or not any(args[i].requires_grad for i in idx):
+            return args
+        self.inputs_hooked = True
+        wrapped = _BackwardHookIn.apply(*[args[i] for i in idx], state=self)
+        args = list(args)
+        for i, w in zip(idx, wrapped):
+            args[i] = w
+        return tuple(args)
+
+    def wrap_outputs(self, out):
+        single = isinstance(out, Tensor)
+        outs = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
+        if outs is None or not is_grad_enabled():
+            return out
+        idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
+        if not idx:
+            return out
+        wrapped = _BackwardHookOut.apply(*[outs[i] for i in idx], state=self)
+        for i, w in zip(idx, wrapped):
+            outs[i] = w
+        return outs[0] if single else type(out)(outs)
+
+    def run_pre_hooks(self, grads):
+        for hook in list((self.module._backward_pre_hooks or {}).values()):
+            new = hook(self.module, grads)
+            if new is not None:
+                grads = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        return grads
+
+    def run_hooks(self, grad_input):
+        for hook in list(self.module._backward_hooks.values()):
+            if hook is None:
+                continue
+            new = hook(self.module, grad_input, self.grad_output)
+            if new is not None:
+                grad_input = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+        return grad_input
+
+
+class _BackwardHookOut(Function):
+    """z = a (identity on a module's outputs); its backward records grad_output for the backward hooks."""
+
+    def forward(self, *arrays, state):
+        self.state = state
+        return tuple(arrays)
+
+    def _run(self, grads, as_tensor):
+        gs = tuple(g if as_tensor else Tensor(g) for g in grads)
+        gs = self.state.run_pre_hooks(gs)
+        self.state.grad_output = gs
+        if not self.state.inputs_hooked:
+            self.state.run_hooks((None,) * self.state.n_inputs)
+        return tuple(g if as_tensor or g is None else g.numpy() for g in gs)
+
+    def backward(self, *grads):
+        return self._run(grads, False)
+
+    def backward_graph(self, *grads):
+        return self._run(grads, True)
+
+
+class _BackwardHookIn(Function):
+    """z = a (identity on a module's inputs); its backward calls the module's full backward hooks."""
+
+    def forward(self, *arrays, state):
+        self.state = state
+        return tuple(arrays)
+
+    def _run(self, grads, as_tensor):
+        gs = tuple(g if as_tensor else Tensor(g) for g in grads)
+        gs = tuple(g if need else None for g, need in zip(gs, self.needs_grad))
+        gs = self.state.run_hooks(gs)
+        return tuple(None if g is None else g if as_tensor else g.numpy() for g in gs)
+
+    def backward(self, *grads):
+        return self._run(grads, False)
+
+    def backward_graph(self, *grads):
+        return self._run(grads, True)
+
+
 def _addindent(text, spaces):
     lines = text.split("\n")
     if len(lines) == 1:
@@ -118,6 +213,8 @@ class Module:
     """Base class for layers and models; subclasses call ``super().__init__()`` and define ``forward``."""
 
     _parameters = None
+    _backward_hooks = None
+    _backward_pre_hooks = None
 
     @property
     def training(self):
@@ -152,29 +249,75 @@ class Module:
                                   "forward(self, ...) to say what calling it computes")
 
     def __call__(self, *args, **kwargs):
-        if self._forward_pre_hooks:
-            for hook in list(self._forward_pre_hooks.values()):
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args, kwargs):
+        with_kwargs = self.__dict__.get("_hooks_with_kwargs", ())
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in with_kwargs:
+                new = hook(self, args, kwargs)
+                if new is not None:
+                    if not (isinstance(new, tuple) and len(new) == 2):
+                        raise RuntimeError(f"{type(self).__name__}: a forward pre-hook registered with "
+                                           "with_kwargs=True must return (args, kwargs) or None, "
+                                           f"got {new!r}")
+                    args, kwargs = new
+                    args = args if isinstance(args, tuple) else (args,)
+            else:
                 new = hook(self, args)
                 if new is not None:
                     args = new if isinstance(new, tuple) else (new,)
+        state = None
+        if self._backward_hooks:
+            state = _BackwardHookState(self)
+            args = state.wrap_inputs(args)
         out = self.forward(*args, **kwargs)
-        if self._forward_hooks:
-            for hook in list(self._forward_hooks.values()):
-                new = hook(self, args, out)
-                if new is not None:
-                    out = new
+        for key, hook in list(self._forward_hooks.items()):
+            new = hook(self, args, kwargs, out) if key in with_kwargs else hook(self, args, out)
+            if new is not None:
+                out = new
+        if state is not None:
+            out = state.wrap_outputs(out)
         return out
 
-    def register_forward_hook(self, hook):
-        """``hook(module, inputs, output)`` runs after ``forward``; a non-None return replaces the output."""
-        handle = RemovableHandle(self._forward_hooks)
-        self._forward_hooks[handle.id] = hook
+    def _add_hook(self, table, hook, with_kwargs, prepend):
+        handle = RemovableHandle(table)
+        table[handle.id] = hook
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        if with_kwargs:
+            self.__dict__.setdefault("_hooks_with_kwargs", set()).add(handle.id)
         return handle
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, inputs)`` runs before ``forward``; a non-None return replaces the inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks)
-        self._forward_pre_hooks[handle.id] = hook
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """``hook(module, args, output)`` runs after ``forward``; a non-None return replaces the output.
+        With ``with_kwargs=True`` it is ``hook(module, args, kwargs, output)``."""
+        return self._add_hook(self._forward_hooks, hook, with_kwargs, prepend)
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` runs before ``forward``; a non-None return replaces the args. With
+        ``with_kwargs=True`` it is ``hook(module, args, kwargs)`` and may return ``(args, kwargs)``."""
+        return self._add_hook(self._forward_pre_hooks, hook, with_kwargs, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to the module's
+        Tensor inputs are computed (``grad_output``: those of its outputs); a returned tuple replaces
+        ``grad_input``. Inputs that need no gradient appear as None."""
+        if self.__dict__.get("_backward_hooks") is None:
+            self.__dict__["_backward_hooks"] = OrderedDict()
+        return self._add_hook(self._backward_hooks, hook, False, prepend)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` runs before the gradients of the inputs are computed; a returned
+        tuple replaces ``grad_output``."""
+        if self.__dict__.get("_backward_hooks") is None:
+            self.__dict__["_backward_hooks"] = OrderedDict()
+        if self.__dict__.get("_backward_pre_hooks") is None:
+            self.__dict__["_backward_pre_hooks"] = OrderedDict()
+        handle = self._add_hook(self._backward_pre_hooks, hook, False, prepend)
+        self._backward_hooks.setdefault("pre", None)
         return handle
 
     # ----- registration -----------------------------------------------------------------------

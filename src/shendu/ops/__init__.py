@@ -14,6 +14,9 @@ from . import arithmetic as _ar
 from . import linalg as _la
 from . import reduction as _red
 from . import shape as _sh
+from . import special
+from .linalg import cholesky, logdet, solve_triangular
+from .special import digamma, lgamma
 
 
 def _s(x):

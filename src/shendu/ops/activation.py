@@ -19,6 +19,10 @@ class Sigmoid(Function):
     def backward(self, g):
         return g * self.out * (1 - self.out)
 
+    def backward_graph(self, g):
+        s = Sigmoid.apply(self.inputs[0])
+        return g * s * (1 - s)
+
 
 class Tanh(Function):
     """tanh(a);  d tanh/da = 1 − tanh²(a)."""
@@ -33,6 +37,10 @@ class Tanh(Function):
     def backward(self, g):
         return g * (1 - self.out * self.out)
 
+    def backward_graph(self, g):
+        t = Tanh.apply(self.inputs[0])
+        return g * (1 - t * t)
+
 
 class ReLU(Function):
     """relu(a) = max(a, 0);  d/da = 1 where a > 0, else 0."""
@@ -46,6 +54,9 @@ class ReLU(Function):
     def backward(self, g):
         return g * self.mask
 
+    def backward_graph(self, g):
+        return g * self.mask
+
 
 class LeakyReLU(Function):
     """a if a > 0 else slope·a;  d/da = 1 or slope."""
@@ -57,6 +68,9 @@ class LeakyReLU(Function):
         return a * self.scale
 
     def backward(self, g):
+        return g * self.scale
+
+    def backward_graph(self, g):
         return g * self.scale
 
 
@@ -75,6 +89,10 @@ class ELU(Function):
     def backward(self, g):
         return g * xp.where(self.pos, 1, self.out + self.alpha)
 
+    def backward_graph(self, g):
+        pos = self.pos.astype(g.dtype)
+        return g * (pos + (1 - pos) * (ELU.apply(self.inputs[0], alpha=self.alpha) + self.alpha))
+
 
 def _normal_cdf(x):
     """Φ(x) = ½·erfc(−x/√2), with erfc from a Chebyshev fit (relative error < 1.2e-7 everywhere)."""
@@ -85,6 +103,21 @@ def _normal_cdf(x):
             -0.82215223 + t * 0.17087277))))))))
     erfc = t * xp.exp(poly)
     return xp.where(x >= 0, 1 - 0.5 * erfc, 0.5 * erfc)
+
+
+class NormalCdf(Function):
+    """Φ(a), the standard normal CDF;  dΦ/da = φ(a) = e^(−a²/2) / √(2π)."""
+
+    def forward(self, a):
+        self.a = a
+        return _normal_cdf(a).astype(a.dtype)
+
+    def backward(self, g):
+        return g * xp.exp(-0.5 * self.a * self.a) / math.sqrt(2 * math.pi)
+
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        return g * (-0.5 * a * a).exp() / math.sqrt(2 * math.pi)
 
 
 class GELU(Function):
@@ -111,6 +144,16 @@ class GELU(Function):
         pdf = xp.exp(-0.5 * a * a) / math.sqrt(2 * math.pi)
         return g * (self.cdf + a * pdf)
 
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        if self.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            inner = Tanh.apply(k * (a + 0.044715 * a ** 3))
+            d_inner = (1 - inner * inner) * k * (1 + 3 * 0.044715 * a * a)
+            return g * (0.5 * (1 + inner) + 0.5 * a * d_inner)
+        pdf = (-0.5 * a * a).exp() / math.sqrt(2 * math.pi)
+        return g * (NormalCdf.apply(a) + a * pdf)
+
 
 class Softplus(Function):
     """softplus(a) = (1/β)·log(1 + e^(βa)), linear where βa > threshold;  d/da = σ(βa)."""
@@ -124,6 +167,10 @@ class Softplus(Function):
 
     def backward(self, g):
         return g * xp.where(self.linear, 1, self.sig)
+
+    def backward_graph(self, g):
+        lin = self.linear.astype(g.dtype)
+        return g * (lin + (1 - lin) * Sigmoid.apply(self.attrs.get("beta", 1.0) * self.inputs[0]))
 
 
 class Softmax(Function):
@@ -142,6 +189,10 @@ class Softmax(Function):
         s = self.out
         return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
 
+    def backward_graph(self, g):
+        s = Softmax.apply(self.inputs[0], axis=self.axis)
+        return s * (g - (g * s).sum(axis=self.axis, keepdims=True))
+
 
 class LogSoftmax(Function):
     """zᵢ = aᵢ − logΣⱼ e^(aⱼ) along ``axis`` (stable);  ∂L/∂a = g − softmax(a)·Σ g."""
@@ -157,3 +208,7 @@ class LogSoftmax(Function):
 
     def backward(self, g):
         return g - xp.exp(self.out) * g.sum(axis=self.axis, keepdims=True)
+
+
+    def backward_graph(self, g):
+        return g - Softmax.apply(self.inputs[0], axis=self.axis) * g.sum(axis=self.axis, keepdims=True)

@@ -5,9 +5,10 @@ input's shape (:func:`shendu.autograd.unbroadcast`).
 """
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, sum_to, unbroadcast
 from ..backend import xp
 from ..errors import ShapeError
+from ..tensor import Tensor
 
 
 def _shape(a):
@@ -37,6 +38,10 @@ class Add(Function):
     def backward(self, g):
         return unbroadcast(g, self.sa), unbroadcast(g, self.sb)
 
+    def backward_graph(self, g):
+        return (sum_to(g, self.sa) if self.needs_grad[0] else None,
+                sum_to(g, self.sb) if self.needs_grad[1] else None)
+
 
 class Sub(Function):
     """z = a − b;  dz/da = 1, dz/db = −1."""
@@ -52,6 +57,10 @@ class Sub(Function):
     def backward(self, g):
         return unbroadcast(g, self.sa), unbroadcast(-g, self.sb)
 
+    def backward_graph(self, g):
+        return (sum_to(g, self.sa) if self.needs_grad[0] else None,
+                sum_to(-g, self.sb) if self.needs_grad[1] else None)
+
 
 class Mul(Function):
     """z = a · b;  dz/da = b, dz/db = a."""
@@ -66,6 +75,11 @@ class Mul(Function):
         ga = unbroadcast(g * self.b, _shape(self.a)) if self.needs_grad[0] else None
         gb = unbroadcast(g * self.a, _shape(self.b)) if self.needs_grad[1] else None
         return ga, gb
+
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return (sum_to(g * b, _shape(self.a)) if self.needs_grad[0] else None,
+                sum_to(g * a, _shape(self.b)) if self.needs_grad[1] else None)
 
 
 class Div(Function):
@@ -85,6 +99,11 @@ class Div(Function):
         gb = unbroadcast(-g * self.a / (self.b * self.b), _shape(self.b)) if self.needs_grad[1] else None
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        return (sum_to(g / b, _shape(self.a)) if self.needs_grad[0] else None,
+                sum_to(-g * a / (b * b), _shape(self.b)) if self.needs_grad[1] else None)
+
 
 def _dtype(a):
     return getattr(a, "dtype", None)
@@ -99,6 +118,9 @@ class Neg(Function):
         return -a
 
     def backward(self, g):
+        return -g
+
+    def backward_graph(self, g):
         return -g
 
 
@@ -121,6 +143,15 @@ class Pow(Function):
                 gb = unbroadcast(g * self.out * xp.log(a), _shape(b))
         return ga, gb
 
+    def backward_graph(self, g):
+        a, b = self.inputs
+        ga = sum_to(g * b * a ** (b - 1), _shape(self.a)) if self.needs_grad[0] else None
+        gb = None
+        if len(self.needs_grad) > 1 and self.needs_grad[1]:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                gb = sum_to(g * a ** b * (a.log() if isinstance(a, Tensor) else xp.log(a)), _shape(self.b))
+        return ga, gb
+
 
 class Exp(Function):
     """z = eᵃ;  dz/da = eᵃ = z."""
@@ -135,6 +166,9 @@ class Exp(Function):
     def backward(self, g):
         return g * self.out
 
+    def backward_graph(self, g):
+        return g * self.inputs[0].exp()
+
 
 class Log1p(Function):
     """z = ln(1 + a), accurate for small a;  dz/da = 1/(1 + a)."""
@@ -145,6 +179,9 @@ class Log1p(Function):
 
     def backward(self, g):
         return g / (1 + self.a)
+
+    def backward_graph(self, g):
+        return g / (1 + self.inputs[0])
 
 
 class Expm1(Function):
@@ -157,6 +194,9 @@ class Expm1(Function):
     def backward(self, g):
         return g * (self.z + 1)
 
+    def backward_graph(self, g):
+        return g * self.inputs[0].exp()
+
 
 class Log(Function):
     """z = ln a;  dz/da = 1/a."""
@@ -167,6 +207,9 @@ class Log(Function):
 
     def backward(self, g):
         return g / self.a
+
+    def backward_graph(self, g):
+        return g / self.inputs[0]
 
 
 class Sqrt(Function):
@@ -182,6 +225,9 @@ class Sqrt(Function):
     def backward(self, g):
         return g / (2 * self.out)
 
+    def backward_graph(self, g):
+        return g / (2 * self.inputs[0].sqrt())
+
 
 class Abs(Function):
     """z = |a|;  dz/da = sign(a) (0 at a = 0)."""
@@ -191,6 +237,9 @@ class Abs(Function):
         return xp.abs(a)
 
     def backward(self, g):
+        return g * xp.sign(self.a)
+
+    def backward_graph(self, g):
         return g * xp.sign(self.a)
 
 
@@ -204,6 +253,9 @@ class Sin(Function):
     def backward(self, g):
         return g * xp.cos(self.a)
 
+    def backward_graph(self, g):
+        return g * self.inputs[0].cos()
+
 
 class Cos(Function):
     """z = cos a;  dz/da = −sin a."""
@@ -214,6 +266,9 @@ class Cos(Function):
 
     def backward(self, g):
         return -g * xp.sin(self.a)
+
+    def backward_graph(self, g):
+        return -g * self.inputs[0].sin()
 
 
 class Clip(Function):
@@ -230,6 +285,9 @@ class Clip(Function):
     def backward(self, g):
         return g * self.mask
 
+    def backward_graph(self, g):
+        return g * self.mask
+
 
 class Maximum(Function):
     """z = max(a, b);  the gradient goes to the larger input, split equally on ties."""
@@ -242,6 +300,10 @@ class Maximum(Function):
         share = xp.where(self.a > self.b, 1.0, xp.where(self.a == self.b, 0.5, 0.0)).astype(g.dtype)
         return unbroadcast(g * share, _shape(self.a)), unbroadcast(g * (1 - share), _shape(self.b))
 
+    def backward_graph(self, g):
+        share = xp.where(self.a > self.b, 1.0, xp.where(self.a == self.b, 0.5, 0.0)).astype(g.dtype)
+        return sum_to(g * share, _shape(self.a)), sum_to(g * (1 - share), _shape(self.b))
+
 
 class Minimum(Function):
     """z = min(a, b);  the gradient goes to the smaller input, split equally on ties."""
@@ -253,6 +315,10 @@ class Minimum(Function):
     def backward(self, g):
         share = xp.where(self.a < self.b, 1.0, xp.where(self.a == self.b, 0.5, 0.0)).astype(g.dtype)
         return unbroadcast(g * share, _shape(self.a)), unbroadcast(g * (1 - share), _shape(self.b))
+
+    def backward_graph(self, g):
+        share = xp.where(self.a < self.b, 1.0, xp.where(self.a == self.b, 0.5, 0.0)).astype(g.dtype)
+        return sum_to(g * share, _shape(self.a)), sum_to(g * (1 - share), _shape(self.b))
 
 
 class Where(Function):
@@ -268,6 +334,11 @@ class Where(Function):
         return None, unbroadcast(xp.where(self.cond, g, zero), self.sa), \
             unbroadcast(xp.where(self.cond, zero, g), self.sb)
 
+    def backward_graph(self, g):
+        zero = xp.zeros((), g.dtype)
+        return None, sum_to(Where.apply(self.cond, g, zero), self.sa), \
+            sum_to(Where.apply(self.cond, zero, g), self.sb)
+
 
 class Cast(Function):
     """z = a converted to ``dtype``;  dz/da = 1 (the gradient is cast back)."""
@@ -281,6 +352,9 @@ class Cast(Function):
     def backward(self, g):
         return g.astype(self.dtype) if self.dtype.kind == "f" else None
 
+    def backward_graph(self, g):
+        return g.to(self.dtype) if self.dtype.kind == "f" else None
+
 
 class Clone(Function):
     """z = a (a copy);  dz/da = 1."""
@@ -291,4 +365,8 @@ class Clone(Function):
         return a.copy()
 
     def backward(self, g):
+        return g
+
+
+    def backward_graph(self, g):
         return g

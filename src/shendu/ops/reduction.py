@@ -19,6 +19,16 @@ def _expand(g, axes, keepdims):
     return g if keepdims else xp.expand_dims(g, axes) if axes else g
 
 
+def _expand_t(g, axes, keepdims):
+    """The Tensor form of :func:`_expand` (differentiable)."""
+    if keepdims or not axes:
+        return g
+    shape = list(g.shape)
+    for a in axes:
+        shape.insert(a, 1)
+    return g.reshape(tuple(shape))
+
+
 def _count(shape, axes):
     n = 1
     for a in axes:
@@ -38,6 +48,9 @@ class Sum(Function):
     def backward(self, g):
         return xp.broadcast_to(_expand(g, self.axes, self.keepdims), self.shape)
 
+    def backward_graph(self, g):
+        return _expand_t(g, self.axes, self.keepdims).broadcast_to(self.shape)
+
 
 class Mean(Function):
     """z = (1/n) Σᵢ aᵢ over ``axis``;  dz/daᵢ = 1/n."""
@@ -51,6 +64,10 @@ class Mean(Function):
     def backward(self, g):
         n = _count(self.shape, self.axes)
         return xp.broadcast_to(_expand(g, self.axes, self.keepdims) / n, self.shape)
+
+    def backward_graph(self, g):
+        n = _count(self.shape, self.axes)
+        return (_expand_t(g, self.axes, self.keepdims) / n).broadcast_to(self.shape)
 
 
 class Prod(Function):
@@ -84,6 +101,11 @@ class _Extreme(Function):
         mask /= mask.sum(axis=self.axes, keepdims=True)
         return _expand(g, self.axes, self.keepdims) * mask
 
+    def backward_graph(self, g):
+        mask = (self.a == self.out).astype(g.dtype)
+        mask /= mask.sum(axis=self.axes, keepdims=True)
+        return _expand_t(g, self.axes, self.keepdims) * mask
+
 
 class Max(_Extreme):
     """z = max over ``axis``;  dz/daᵢ = 1 at the maximum (shared equally between ties), else 0."""
@@ -111,6 +133,11 @@ class Var(Function):
     def backward(self, g):
         return _expand(g, self.axes, self.keepdims) * (2 / self.denom) * self.centered
 
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        centered = a - a.mean(axis=self.axes, keepdims=True)
+        return _expand_t(g, self.axes, self.keepdims) * (2 / self.denom) * centered
+
 
 class Std(Function):
     """z = √var(a);  dz/daᵢ = (aᵢ − ā) / ((n − ddof) · z)."""
@@ -127,6 +154,12 @@ class Std(Function):
     def backward(self, g):
         return _expand(g, self.axes, self.keepdims) * self.centered / (self.denom * self.out)
 
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        centered = a - a.mean(axis=self.axes, keepdims=True)
+        std = ((centered * centered).sum(axis=self.axes, keepdims=True) / self.denom).sqrt()
+        return _expand_t(g, self.axes, self.keepdims) * centered / (self.denom * std)
+
 
 class LogSumExp(Function):
     """z = log Σᵢ exp(aᵢ) = m + log Σᵢ exp(aᵢ − m) with m = max a (no overflow);  dz/daᵢ = softmax(a)ᵢ."""
@@ -139,3 +172,9 @@ class LogSumExp(Function):
 
     def backward(self, g):
         return _expand(g, self.axes, self.keepdims) * xp.exp(self.a - self.out)
+
+
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        lse = LogSumExp.apply(a, axis=self.axes, keepdims=True)
+        return _expand_t(g, self.axes, self.keepdims) * (a - lse).exp()

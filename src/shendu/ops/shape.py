@@ -4,7 +4,7 @@ Their backward routes each gradient element back to where its value came from.
 """
 import numpy as np
 
-from ..autograd import Function, unbroadcast
+from ..autograd import Function, sum_to, unbroadcast
 from ..backend import xp
 from ..errors import ShapeError
 
@@ -26,6 +26,9 @@ class Reshape(Function):
     def backward(self, g):
         return g.reshape(self.shape)
 
+    def backward_graph(self, g):
+        return g.reshape(self.shape)
+
 
 class Transpose(Function):
     """z = a with its axes permuted by ``axes``;  the gradient is permuted back by the inverse."""
@@ -43,6 +46,9 @@ class Transpose(Function):
     def backward(self, g):
         return g.transpose(self.inverse)
 
+    def backward_graph(self, g):
+        return Transpose.apply(g, axes=self.inverse)
+
 
 class BroadcastTo(Function):
     """z = a repeated along broadcast axes;  dz/da sums the gradient over them."""
@@ -59,6 +65,9 @@ class BroadcastTo(Function):
 
     def backward(self, g):
         return unbroadcast(g, self.shape)
+
+    def backward_graph(self, g):
+        return sum_to(g, self.shape)
 
 
 class Tile(Function):
@@ -79,6 +88,12 @@ class Tile(Function):
             split += [r, n]
         return g.reshape(split).sum(axis=tuple(range(0, len(split), 2))).reshape(self.orig)
 
+    def backward_graph(self, g):
+        split = []
+        for r, n in zip(self.reps, self.shape):
+            split += [r, n]
+        return g.reshape(tuple(split)).sum(axis=tuple(range(0, len(split), 2))).reshape(self.orig)
+
 
 class Concatenate(Function):
     """z = [a₁, a₂, …] joined along ``axis``;  each aₖ gets its slice of the gradient."""
@@ -98,6 +113,9 @@ class Concatenate(Function):
         cuts = np.cumsum(self.sizes)[:-1]
         return tuple(xp.split(g, cuts, axis=self.axis))
 
+    def backward_graph(self, g):
+        return Split.apply(g, cuts=list(np.cumsum(self.sizes)[:-1]), axis=self.axis)
+
 
 class Stack(Function):
     """z = [a₁, a₂, …] stacked on a new ``axis``;  each aₖ gets index k of the gradient."""
@@ -114,6 +132,10 @@ class Stack(Function):
     def backward(self, g):
         return tuple(xp.moveaxis(g, self.axis, 0))
 
+    def backward_graph(self, g):
+        axis = self.axis % g.ndim
+        return tuple(GetItem.apply(g, key=(slice(None),) * axis + (k,)) for k in range(g.shape[axis]))
+
 
 class Split(Function):
     """(z₁, z₂, …) = a cut along ``axis`` at ``cuts``;  dz/da concatenates the pieces' gradients."""
@@ -128,6 +150,9 @@ class Split(Function):
     def backward(self, *grads):
         return xp.concatenate(grads, axis=self.axis)
 
+    def backward_graph(self, *grads):
+        return Concatenate.apply(*grads, axis=self.axis)
+
 
 class Pad(Function):
     """z = a surrounded by ``value`` (``pad_width`` as in ``numpy.pad``);  dz/da crops the gradient."""
@@ -140,6 +165,9 @@ class Pad(Function):
 
     def backward(self, g):
         return g[self.crop]
+
+    def backward_graph(self, g):
+        return GetItem.apply(g, key=self.crop)
 
 
 def _is_basic(key):
@@ -169,6 +197,29 @@ class GetItem(Function):
             xp.add.at(out, self.key, g)
         return out
 
+    def backward_graph(self, g):
+        return ScatterAdd.apply(g, shape=self.shape, key=self.key)
+
+
+class ScatterAdd(Function):
+    """z = zeros(shape) with z[key] += g (repeated indices add): the backward of ``a[key]``;
+    dz/dg gathers: the gradient is g'[key]."""
+
+    def forward(self, g, shape, key):
+        self.key = key
+        out = xp.zeros(shape, dtype=g.dtype)
+        if _is_basic(key):
+            out[key] = g
+        else:
+            xp.add.at(out, key, g)
+        return out
+
+    def backward(self, gg):
+        return gg[self.key]
+
+    def backward_graph(self, gg):
+        return GetItem.apply(gg, key=self.key)
+
 
 class Triangle(Function):
     """z = tril(a, k) (``upper=False``) or triu(a, k) over the last two axes: a mask;
@@ -185,3 +236,7 @@ class Triangle(Function):
 
     def backward(self, g):
         return self._mask(g)
+
+
+    def backward_graph(self, g):
+        return Triangle.apply(g, diagonal=self.diagonal, upper=self.upper)
