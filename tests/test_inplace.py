@@ -280,3 +280,17 @@ def test_augmented_item_assignment_in_the_graph_matches_torch(reference):
     ours = run(sd, sd.tensor(A, requires_grad=True))
     np.testing.assert_allclose(ours["x"].numpy(), ref["x"], rtol=1e-12)
     np.testing.assert_allclose(ours["grad"].numpy(), ref["grad"], rtol=1e-12)
+
+
+def test_autograd_grad_checks_versions_and_follows_recorded_edges():
+    x = sd.tensor(A, requires_grad=True)
+    h = x * 2.0
+    z = (h + 1.0).sum()
+    h.mul_(3.0)  # recorded on h; z's graph still goes through the old h
+    (g,) = sd.autograd.grad(z, [x], retain_graph=True)
+    np.testing.assert_allclose(g.numpy(), np.full((3, 4), 2.0))
+    y = x.exp()
+    w = y.sum()
+    y.add_(1.0)
+    with pytest.raises(RuntimeError, match="output 0 of Exp"):
+        sd.autograd.grad(w, [x])
