@@ -93,7 +93,7 @@ def shendu_cnn(torch_model):
     names = {"conv1": "0", "conv2": "3", "fc": "7"}
     for layer, idx in names.items():
         for p in ("weight", "bias"):
-            getattr(model, layer).__dict__["_parameters"][p].data[...] = tsd[f"{idx}.{p}"].numpy()
+            getattr(model, layer).__dict__["_parameters"][p].array[...] = tsd[f"{idx}.{p}"].numpy()
     return model
 
 
@@ -107,7 +107,7 @@ def shendu_loss():
 
         def cross_entropy(logits, target):
             idx = np.arange(logits.shape[0])
-            return -sd.log_softmax(logits, axis=1)[idx, target.data].mean()
+            return -sd.log_softmax(logits, axis=1)[idx, target.array].mean()
 
         return cross_entropy
 
@@ -131,7 +131,7 @@ def shendu_optimizer(params, kind, lr):
 
             def step(self):
                 for p in self.params:
-                    p.data -= lr * p.grad.data
+                    p.array -= lr * p.grad.array
 
         return PlainSGD(params)
 

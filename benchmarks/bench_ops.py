@@ -82,7 +82,7 @@ def mlp_row(torch, repeats, batch=128):
         loss.backward()
         with sd.no_grad():
             for p in ps:
-                p.data -= 0.01 * p.grad.data
+                p.array -= 0.01 * p.grad.array
         return loss
 
     pt = [torch.tensor(p, requires_grad=True) for p in (w1, b1, w2, b2)]

@@ -80,6 +80,17 @@ class Function:
     inputs = ()
     attrs = None
     needs_grad = ()
+    edges = ()  # (grad_fn, output index) of each input that requires grad, fixed when recorded
+    # What backward reads back from the forward pass, for the in-place check: ``saves_inputs`` is
+    # True (the arrays of all tensor inputs), a tuple of input positions, or () (none);
+    # ``saves_output`` says whether the output array itself is kept (``Exp``: dz/da = z).
+    saves_inputs = True
+    saves_output = False
+    _versions = ()
+    _out_versions = ()
+    # ``views_input``: the output may be a view of input 0's memory (reshape, transpose, basic
+    # indexing); such an output shares input 0's version counter, as PyTorch's views do.
+    views_input = False
     _out_hooks = None  # {output index: hooks of that output tensor}, set by Tensor.register_hook
 
     def __init_subclass__(cls, **kwargs):
@@ -93,7 +104,7 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **attrs):
         fn = cls()
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x.array if isinstance(x, Tensor) else x for x in inputs]
         try:
             out = fn.forward(*arrays, **attrs)
         except ShapeError:
@@ -107,16 +118,35 @@ class Function:
         if record:
             fn.inputs = inputs
             fn.attrs = attrs
-            fn.needs_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+            # where each input's gradient goes is fixed now: an in-place op may later give the
+            # input tensor a new grad_fn, which must not reroute this node's gradients
+            edges = [(x.grad_fn, x._output_index) if isinstance(x, Tensor) and x.requires_grad else None
+                     for x in inputs]
+            fn.edges = edges
+            fn.needs_grad = [e is not None for e in edges]
+            saved = cls.saves_inputs
+            if saved:
+                fn._versions = _versions_of(inputs, saved)
         if isinstance(out, tuple):
             outs = tuple(Tensor._from_op(o, fn if record else None, i) for i, o in enumerate(out))
             if record:
                 fn.n_outputs = len(outs)
                 fn.output_meta = [(o.shape, o.dtype) for o in outs]
+                if cls.saves_output:
+                    fn._out_versions = [_new_counter(o) for o in outs]
+            if cls.views_input:
+                for o in outs:
+                    _share_storage(o, inputs[0], record)
             return outs
+        t = Tensor._from_op(out, fn if record else None, 0)
         if record:
             fn.n_outputs = 1
-        return Tensor._from_op(out, fn if record else None, 0)
+            if cls.saves_output:
+                fn._out_versions = (_new_counter(t),)
+                fn.output_meta = [(t.shape, t.dtype)]
+        if cls.views_input:
+            _share_storage(t, inputs[0], record)
+        return t
 
     def forward(self, *arrays, **attrs):
         raise NotImplementedError
@@ -132,6 +162,54 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _versions_of(inputs, saved):
+    """(position, version counter, version now) of each saved tensor input."""
+    out = []
+    for i, x in enumerate(inputs):
+        if isinstance(x, Tensor) and (saved is True or i in saved):
+            vc = x._vc
+            if vc is None:
+                vc = x._vc = [0]
+            out.append((i, vc, vc[0]))
+    return out
+
+
+def _share_storage(out, base, record):
+    if isinstance(base, Tensor) and xp.may_share_memory(out.array, base.array):
+        vc = base._vc
+        if vc is None:
+            vc = base._vc = [0]
+        out._vc = vc
+        if record:
+            out._view_of_graph = True
+
+
+def _new_counter(t):
+    vc = t._vc = [0]
+    return vc
+
+
+def _check_versions(fn):
+    """Raise when an array that ``fn.backward`` reads was changed in place after the forward pass."""
+    for i, vc, v in fn._versions:
+        if vc[0] != v:
+            x = fn.inputs[i]
+            _modified(fn, f"input {i}", x.shape, x.dtype, vc[0], v)
+    for i, vc in enumerate(fn._out_versions):
+        if vc[0] != 0:
+            shape, dtype = fn.output_meta[i]
+            _modified(fn, f"output {i}", shape, dtype, vc[0], 0)
+
+
+def _modified(fn, which, shape, dtype, now, expected):
+    raise RuntimeError(
+        f"one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {which} of {type(fn).__name__} (a tensor of shape {tuple(shape)}, dtype {dtype}) "
+        f"is at version {now}; expected version {expected} "
+        f"instead. Compute it out of place (y = x + 1 rather than x += 1 or x.add_(1)), or clone() it "
+        f"before changing it in place.")
 
 
 def unbroadcast(grad, shape):
@@ -159,9 +237,9 @@ def _topological_order(root_fn):
             continue
         visited.add(id(fn))
         stack.append((fn, True))
-        for t in fn.inputs or ():
-            if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in visited:
-                stack.append((t.grad_fn, False))
+        for e in fn.edges if fn.inputs is not None else ():
+            if e is not None and e[0] is not None and id(e[0]) not in visited:
+                stack.append((e[0], False))
     order.reverse()
     return order
 
@@ -181,15 +259,15 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=No
             "outside no_grad())."
         )
     if grad is None:
-        if tensor.data.size != 1:
+        if tensor.array.size != 1:
             raise RuntimeError(
                 f"backward() without a gradient works only for a single-element (scalar) output, but "
                 f"this tensor has shape {tuple(tensor.shape)}; reduce it first (e.g. loss.mean()) or "
                 f"pass a gradient of the same shape: t.backward(gradient)."
             )
-        grad = xp.ones_like(tensor.data)
+        grad = xp.ones_like(tensor.array)
     else:
-        grad = grad.data if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
+        grad = grad.array if isinstance(grad, Tensor) else xp.asarray(grad, dtype=tensor.dtype)
         if grad.shape != tensor.shape:
             raise ShapeError(f"backward(): gradient shape {grad.shape} does not match tensor shape "
                              f"{tuple(tensor.shape)}")
@@ -207,6 +285,8 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=No
             continue
         if fn.inputs is None:
             raise RuntimeError(_FREED)
+        if fn._versions or fn._out_versions:
+            _check_versions(fn)
         if fn._out_hooks is not None:
             grads_out = _run_output_hooks(fn, grads_out, False)
         if fn.n_outputs == 1:
@@ -217,20 +297,20 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=No
             grads_in = fn.backward(*grads_out)
         if not isinstance(grads_in, tuple):
             grads_in = (grads_in,)
-        for t, need, g in zip(fn.inputs, fn.needs_grad, grads_in):
-            if not need or g is None:
+        for t, e, g in zip(fn.inputs, fn.edges, grads_in):
+            if e is None or g is None:
                 continue
-            if t.grad_fn is None:
+            src, i = e
+            if src is None:
                 if t._hooks is None:
                     _accumulate_leaf(t, g, stored)
                 else:
                     held = hooked.get(id(t))
                     hooked[id(t)] = (t, g if held is None else held[1] + g)
             else:
-                slot = pending.get(id(t.grad_fn))
+                slot = pending.get(id(src))
                 if slot is None:
-                    slot = pending[id(t.grad_fn)] = [None] * t.grad_fn.n_outputs
-                i = t._output_index
+                    slot = pending[id(src)] = [None] * src.n_outputs
                 slot[i] = g if slot[i] is None else slot[i] + g
         if not retain_graph:
             fn.inputs = None
@@ -239,17 +319,17 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=No
 
 
 def _accumulate_leaf(t, g, stored):
-    if g.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
-    if g.shape != t.data.shape:
-        g = unbroadcast(g, t.data.shape)
+    if g.dtype != t.array.dtype:
+        g = g.astype(t.array.dtype)
+    if g.shape != t.array.shape:
+        g = unbroadcast(g, t.array.shape)
     if t.grad is None:
         if id(g) in stored or not g.flags.writeable or g.base is not None:
             g = g.copy()
         stored.add(id(g))
         t.grad = Tensor(g)
     else:
-        t.grad.data = t.grad.data + g
+        t.grad.array = t.grad.array + g
 
 
 def grad_mode_decorator(enabled):
@@ -404,9 +484,9 @@ def _grad_fns_in_order(roots):
             continue
         visited.add(id(fn))
         stack.append((fn, True))
-        for t in fn.inputs or ():
-            if isinstance(t, Tensor) and t.grad_fn is not None and id(t.grad_fn) not in visited:
-                stack.append((t.grad_fn, False))
+        for e in fn.edges if fn.inputs is not None else ():
+            if e is not None and e[0] is not None and id(e[0]) not in visited:
+                stack.append((e[0], False))
     order.reverse()
     return order
 
@@ -442,11 +522,11 @@ def _engine(roots, retain_graph, create_graph, targets=None):
     if targets is not None:
         needed = set()
         for fn in reversed(order):  # producers first
-            for t, need in zip(fn.inputs or (), fn.needs_grad):
-                if not need:
+            for t, e in zip(fn.inputs or (), fn.edges):
+                if e is None:
                     continue
-                if (t.grad_fn is None and id(t) in leaf_keys) or (t.grad_fn is not None and (
-                        id(t.grad_fn) in needed or (id(t.grad_fn), t._output_index) in out_keys)):
+                if (e[0] is None and id(t) in leaf_keys) or (e[0] is not None and (
+                        id(e[0]) in needed or (id(e[0]), e[1]) in out_keys)):
                     needed.add(id(fn))
                     break
     with _GradMode(create_graph):
@@ -456,6 +536,8 @@ def _engine(roots, retain_graph, create_graph, targets=None):
                 continue
             if fn.inputs is None:
                 raise RuntimeError(_FREED)
+            if fn._versions or fn._out_versions:
+                _check_versions(fn)
             if fn._out_hooks is not None:
                 grads_out = _run_output_hooks(fn, grads_out, as_tensor)
             if targets is not None:
@@ -478,18 +560,18 @@ def _engine(roots, retain_graph, create_graph, targets=None):
                     grads_in = fn.backward(*grads_out)
             if not isinstance(grads_in, tuple):
                 grads_in = (grads_in,)
-            for t, need, g in zip(fn.inputs, fn.needs_grad, grads_in):
-                if not need or g is None:
+            for t, e, g in zip(fn.inputs, fn.edges, grads_in):
+                if e is None or g is None:
                     continue
-                if t.grad_fn is None:
+                src, i = e
+                if src is None:
                     if targets is None or id(t) in leaf_keys:
                         held = leaves.get(id(t))
                         leaves[id(t)] = (t, add(None if held is None else held[1], g))
                 else:
-                    slot = pending.get(id(t.grad_fn))
+                    slot = pending.get(id(src))
                     if slot is None:
-                        slot = pending[id(t.grad_fn)] = [None] * t.grad_fn.n_outputs
-                    i = t._output_index
+                        slot = pending[id(src)] = [None] * src.n_outputs
                     slot[i] = add(slot[i], g)
             if not retain_graph:
                 fn.inputs = None
@@ -761,6 +843,7 @@ def _apply_ctx(cls, *args, **kwargs):
     if replaced:
         node._saved = tuple(replaced.get(id(t), t) for t in node._saved)
     node.inputs, node.attrs, node.needs_grad = args, kwargs, needs
+    node.edges = [(x.grad_fn, x._output_index) if need else None for x, need in zip(args, needs)]
     node.n_outputs = len(outs)
     node._tensor_outputs = [isinstance(o, Tensor) for o in outs]
     node.output_meta = [(tuple(o.shape), o.dtype) if isinstance(o, Tensor) else ((), xp.float64)

@@ -142,7 +142,7 @@ def multinomial(input, num_samples, replacement=False, generator=None):  # noqa:
     With replacement, each draw is an inverse-CDF lookup; without, the rows' ``num_samples`` largest
     keys u^(1/w) (u ~ U(0, 1)) are taken, which draws without replacement in proportion to w.
     """
-    w = np.asarray(input.data if isinstance(input, Tensor) else input, dtype=np.float64)
+    w = np.asarray(input.array if isinstance(input, Tensor) else input, dtype=np.float64)
     if w.ndim not in (1, 2):
         raise ValueError(f"multinomial: input must be 1-D or 2-D, got shape {w.shape}")
     rows = w.reshape(-1, w.shape[-1])

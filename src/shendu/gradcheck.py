@@ -43,7 +43,7 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             continue
         analytic = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
         numeric = np.zeros(x.shape)
-        flat = x.data.reshape(-1)
+        flat = x.array.reshape(-1)
         for i in range(flat.size):
             orig = flat[i]
             flat[i] = orig + eps
@@ -69,4 +69,4 @@ def _outputs(fn, xs):
     with no_grad():
         outs = fn(*xs)
     outs = outs if isinstance(outs, (tuple, list)) else (outs,)
-    return [o.data for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]
+    return [o.array for o in outs if isinstance(o, Tensor) and o.dtype.kind == "f"]

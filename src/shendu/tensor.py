@@ -58,7 +58,7 @@ def set_default_dtype(dtype):
 def _to_array(data, dtype=None, copy=False):
     """Turn ``data`` into a backend array; Python floats become the default float dtype (float32)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     if isinstance(data, xp.ndarray):
         arr = data.astype(dtype) if dtype is not None and data.dtype != dtype else data
         return arr.copy() if copy and arr is data else arr
@@ -86,7 +86,7 @@ class Tensor:
     _hooks = None  # gradient hooks of a leaf (see register_hook)
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _to_array(data, as_dtype(dtype))
+        self.array = _to_array(data, as_dtype(dtype))
         self.grad = None
         self.grad_fn = None
         self._output_index = 0
@@ -97,7 +97,7 @@ class Tensor:
     @classmethod
     def _from_op(cls, data, grad_fn, index):
         t = Tensor.__new__(Tensor)
-        t.data = data if type(data) is xp.ndarray else xp.asarray(data)
+        t.array = data if type(data) is xp.ndarray else xp.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
         t._output_index = index
@@ -106,16 +106,35 @@ class Tensor:
 
     # ----- attributes -------------------------------------------------------------------------
     @property
+    def data(self):
+        """A tensor sharing this one's memory but cut from the graph (``requires_grad=False``), as
+        PyTorch's ``.data``: ``p.data.add_(p.grad, alpha=-lr)`` updates ``p`` without being recorded.
+        The NumPy array itself is ``t.numpy()`` (``t.array`` inside shendu)."""
+        t = Tensor.__new__(Tensor)
+        t.array = self.array
+        t.grad = None
+        t.grad_fn = None
+        t._output_index = 0
+        t.requires_grad = False
+        return t
+
+    @data.setter
+    def data(self, value):
+        """``p.data = other`` makes ``p`` hold ``other``'s array (shared, not copied); shape and dtype
+        may change, as in PyTorch. An ndarray or anything array-like is accepted as well."""
+        self.array = _to_array(value)
+
+    @property
     def shape(self):
-        return self.data.shape
+        return self.array.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self):
@@ -139,35 +158,35 @@ class Tensor:
 
     def size(self, dim=None):
         """``x.size()`` is the shape; ``x.size(0)`` its first entry (PyTorch's meaning)."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self):
-        return int(self.data.size)
+        return int(self.array.size)
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self.array.shape[0]
 
     # ----- conversion -------------------------------------------------------------------------
     def numpy(self):
         """The data as a NumPy array (shares memory on the CPU backend)."""
-        return to_numpy(self.data)
+        return to_numpy(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        arr = to_numpy(self.data)
+        arr = to_numpy(self.array)
         return arr.astype(dtype, copy=False) if dtype is not None else arr
 
     def item(self):
-        if self.data.size != 1:
+        if self.array.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {tuple(self.shape)}")
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -181,10 +200,10 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+        if self.array.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                                "use .any() or .all()")
-        return bool(self.data.item())
+        return bool(self.array.item())
 
     def __iter__(self):
         for i in range(len(self)):
@@ -192,15 +211,15 @@ class Tensor:
 
     def __format__(self, spec):
         """``f"{loss:.4f}"`` formats a one-element tensor's value, as PyTorch does."""
-        if spec and self.data.size == 1:
+        if spec and self.array.size == 1:
             return format(self.item(), spec)
         return format(str(self), spec)
 
     def __repr__(self):
-        body = np.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        body = np.array2string(to_numpy(self.array), separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (np.float32, np.int64, np.bool_):
-            extra += f", dtype={self.data.dtype}"
+        if self.array.dtype not in (np.float32, np.int64, np.bool_):
+            extra += f", dtype={self.array.dtype}"
         if self.grad_fn is not None:
             extra += f", grad_fn=<{type(self.grad_fn).__name__}>"
         elif self.requires_grad:
@@ -260,18 +279,23 @@ class Tensor:
         return register_hook(self, hook)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self.array.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype {self.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
     def detach(self):
-        """A tensor sharing this data but cut from the graph."""
-        return Tensor(self.data)
+        """A tensor sharing this data (and its version counter) but cut from the graph."""
+        t = Tensor(self.array)
+        if self._vc is None:
+            self._vc = [0]
+        t._vc = self._vc
+        return t
 
     def detach_(self):
         self.grad_fn = None
         self.requires_grad = False
+        self._view_of_graph = False
         return self
 
     def clone(self):
@@ -291,50 +315,198 @@ class Tensor:
             return False
         return "retain" in fn._out_hooks.get(self._output_index, ())
 
-    # ----- in-place updates (no graph recording; used by initializers and optimizers) ------------
-    def _assign(self, value):
-        self.data[...] = value
+    # ----- in-place operations (PyTorch's rules) --------------------------------------------
+    # Each tensor's memory has a version counter (``[n]``, made on demand, shared with its views
+    # and ``detach()``), bumped by every in-place change; a Function that keeps an array for
+    # backward records the version and backward refuses a changed one. Inside the graph an
+    # in-place op is recorded (computed out of place on a snapshot, then written back).
+    _vc = None
+    _view_of_graph = False
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (PyTorch's ``t._version``)."""
+        return 0 if self._vc is None else self._vc[0]
+
+    def _bump(self):
+        vc = self._vc
+        if vc is None:
+            self._vc = [1]
+        else:
+            vc[0] += 1
+
+    def _records(self, name, operands):
+        """Whether an in-place ``name`` must be recorded; raises where PyTorch refuses it."""
+        if not _grad_on():
+            return False
+        if not (self.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in operands)):
+            return False
+        if self.requires_grad and self.grad_fn is None:
+            raise RuntimeError(
+                f"{name}: a leaf Variable that requires grad is being used in an in-place operation "
+                f"(a tensor of shape {tuple(self.shape)}): it cannot be changed in place outside "
+                "`with shendu.no_grad():`; update parameters there (or through p.data), or use the "
+                "out-of-place form.")
+        if self._view_of_graph:
+            raise RuntimeError(
+                f"{name}: this tensor (shape {tuple(self.shape)}) is a view of another tensor in the "
+                "autograd graph, and changing a view in place is not recorded; clone() it first, or "
+                "change the tensor it views.")
+        return True
+
+    def _inplace(self, name, f, *operands):
+        """Run ``f`` (out of place, on tensors) and write its result into this tensor."""
+        if self._records(name, operands):
+            # f may keep its input for backward: give it a snapshot of the old value
+            out = f(Tensor._from_op(self.array.copy(), self.grad_fn, self._output_index))
+            self._write(name, out.array)
+            self.grad_fn, self._output_index = out.grad_fn, out._output_index
+            self.requires_grad = out.requires_grad
+            return self
+        out = f(self)
+        return self._write(name, out.array if isinstance(out, Tensor) else out)
+
+    def _write(self, name, arr, cast=False):
+        shape = self.array.shape
+        if getattr(arr, "shape", ()) != shape:
+            try:
+                ok = np.broadcast_shapes(np.shape(arr), shape) == shape
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(f"{name}: the result has shape {tuple(np.shape(arr))}, which does not "
+                                   f"fit this tensor's shape {tuple(shape)}; an in-place operation keeps "
+                                   "the shape, so the other operand must broadcast to it")
+        dtype = getattr(arr, "dtype", None)
+        if not cast and dtype is not None and dtype != self.array.dtype and \
+                not np.can_cast(dtype, self.array.dtype, "same_kind"):
+            raise RuntimeError(f"{name}: result type {dtype} can't be cast to this tensor's dtype "
+                               f"{self.array.dtype}")
+        self.array[...] = arr
+        self._bump()
         return self
 
+    def _fill(self, name, values):
+        """Overwrite every entry with ``values`` (a constant or an array); in the graph the old value
+        gets a zero gradient."""
+        if self._records(name, (values,)):
+            return self._inplace(name, lambda s: _ops().where(np.zeros(s.shape, bool), s, values), values)
+        return self._write(name, values.array if isinstance(values, Tensor) else values, cast=True)
+
     def zero_(self):
-        return self._assign(0)
+        return self._fill("zero_", 0)
 
     def fill_(self, value):
-        return self._assign(value)
+        return self._fill("fill_", value.item() if isinstance(value, Tensor) and not value.requires_grad
+                          else value)
 
-    def copy_(self, other):
-        return self._assign(_to_array(other))
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src``'s values (broadcast, cast to this tensor's dtype) into this tensor."""
+        if isinstance(src, Tensor) and src.dtype != self.dtype and self._records("copy_", (src,)):
+            src = src.to(self.dtype)
+        return self._fill("copy_", src if isinstance(src, Tensor) else _to_array(src))
 
     def add_(self, other, alpha=1):
-        return self._assign(self.data + alpha * _to_array(other))
+        return self._inplace("add_", lambda s: s + (other if alpha == 1 else other * alpha), other)
 
     def sub_(self, other, alpha=1):
-        return self._assign(self.data - alpha * _to_array(other))
+        return self._inplace("sub_", lambda s: s - (other if alpha == 1 else other * alpha), other)
 
     def mul_(self, other):
-        return self._assign(self.data * _to_array(other))
+        return self._inplace("mul_", lambda s: s * other, other)
 
     def div_(self, other):
-        return self._assign(self.data / _to_array(other))
+        return self._inplace("div_", lambda s: s / other, other)
+
+    def pow_(self, exponent):
+        return self._inplace("pow_", lambda s: s ** exponent, exponent)
+
+    def addcmul_(self, tensor1, tensor2, value=1):
+        """self += value · tensor1 · tensor2."""
+        return self._inplace("addcmul_", lambda s: s + value * (tensor1 * tensor2), tensor1, tensor2)
+
+    def addcdiv_(self, tensor1, tensor2, value=1):
+        """self += value · tensor1 / tensor2."""
+        return self._inplace("addcdiv_", lambda s: s + value * (tensor1 / tensor2), tensor1, tensor2)
+
+    def lerp_(self, end, weight):
+        """self += weight · (end − self)."""
+        return self._inplace("lerp_", lambda s: s + weight * (end - s), end, weight)
 
     def clamp_(self, min=None, max=None):  # noqa: A002
-        return self._assign(xp.clip(self.data, min, max))
+        return self._inplace("clamp_", lambda s: _ops().clip(s, min, max))
+
+    clip_ = clamp_
+
+    def neg_(self):
+        return self._inplace("neg_", lambda s: -s)
+
+    def abs_(self):
+        return self._inplace("abs_", lambda s: _ops().abs(s))
+
+    def exp_(self):
+        return self._inplace("exp_", lambda s: _ops().exp(s))
+
+    def log_(self):
+        return self._inplace("log_", lambda s: _ops().log(s))
+
+    def sqrt_(self):
+        return self._inplace("sqrt_", lambda s: _ops().sqrt(s))
+
+    def relu_(self):
+        return self._inplace("relu_", lambda s: _ops().relu(s))
+
+    def sigmoid_(self):
+        return self._inplace("sigmoid_", lambda s: _ops().sigmoid(s))
+
+    def tanh_(self):
+        return self._inplace("tanh_", lambda s: _ops().tanh(s))
 
     def uniform_(self, a=0.0, b=1.0):
         from .random import generator
 
-        return self._assign(generator().uniform(a, b, self.shape))
+        return self._fill("uniform_", generator().uniform(a, b, self.shape))
 
     def normal_(self, mean=0.0, std=1.0):
         from .random import generator
 
-        return self._assign(generator().normal(mean, std, self.shape))
+        return self._fill("normal_", generator().normal(mean, std, self.shape))
+
+    def bernoulli_(self, p=0.5):
+        from .random import generator
+
+        return self._fill("bernoulli_", generator().random(self.shape) < _to_array(p))
 
     def __setitem__(self, key, value):
-        if self.requires_grad and self.is_leaf and _grad_on():
-            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place; "
-                               "wrap the assignment in shendu.no_grad()")
-        self.data[_index_key(key)] = _to_array(value)
+        key = _index_key(key)
+        if self._records("__setitem__", (value,)):
+            from .ops.inplace import SetItem
+
+            value = value.to(self.dtype) if isinstance(value, Tensor) and value.dtype != self.dtype else value
+            return self._inplace("__setitem__", lambda s: SetItem.apply(s, _s(value), key=key), value)
+        self.array[key] = value.array if isinstance(value, Tensor) else value
+        self._bump()
+
+    def _augmented(self, name, o, method, op):
+        """``x op= o`` in place; on a view of a tensor in the graph (``x[0] += 1``) the memory is
+        changed and the recorded result returned, so that Python's ``x[0] = result`` records it."""
+        if self._view_of_graph and _grad_on():
+            out = op(Tensor._from_op(self.array.copy(), self.grad_fn, self._output_index), o)
+            self._write(name, out.array)
+            return out
+        return method(o)
+
+    def __iadd__(self, o):
+        return self._augmented("+=", o, self.add_, Tensor.__add__)
+
+    def __isub__(self, o):
+        return self._augmented("-=", o, self.sub_, Tensor.__sub__)
+
+    def __imul__(self, o):
+        return self._augmented("*=", o, self.mul_, Tensor.__mul__)
+
+    def __itruediv__(self, o):
+        return self._augmented("/=", o, self.div_, Tensor.__truediv__)
 
     # ----- operators --------------------------------------------------------------------------
     def __add__(self, o):
@@ -382,20 +554,8 @@ class Tensor:
     def __abs__(self):
         return _ops().abs(self)
 
-    def __iadd__(self, o):
-        return self.__add__(o)
-
-    def __isub__(self, o):
-        return self.__sub__(o)
-
-    def __imul__(self, o):
-        return self.__mul__(o)
-
-    def __itruediv__(self, o):
-        return self.__truediv__(o)
-
     def _compare(self, o, f):
-        return Tensor(f(self.data, o.data if isinstance(o, Tensor) else o))
+        return Tensor(f(self.array, o.array if isinstance(o, Tensor) else o))
 
     def __eq__(self, o):
         return self._compare(o, xp.equal)
@@ -422,7 +582,7 @@ class Tensor:
         return self._compare(o, xp.logical_or if self.dtype == np.bool_ else xp.bitwise_or)
 
     def __invert__(self):
-        return Tensor(xp.logical_not(self.data) if self.dtype == np.bool_ else xp.invert(self.data))
+        return Tensor(xp.logical_not(self.array) if self.dtype == np.bool_ else xp.invert(self.array))
 
     def __getitem__(self, key):
         return _ops().getitem(self, key)
@@ -575,7 +735,7 @@ class Tensor:
         values = getattr(_ops(), op)(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
         if dim is None:
             return values
-        idx = arg(self.data, axis=dim)
+        idx = arg(self.array, axis=dim)
         if keepdim:
             idx = xp.expand_dims(idx, dim)
         return MinMaxResult(values, Tensor(idx))
@@ -614,10 +774,10 @@ class Tensor:
         return _ops().prod(self, axis=_axis(axis, dim), keepdims=keepdims or keepdim)
 
     def argmax(self, axis=None, dim=None, keepdims=False, keepdim=False):
-        return Tensor(xp.argmax(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+        return Tensor(xp.argmax(self.array, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
 
     def argmin(self, axis=None, dim=None, keepdims=False, keepdim=False):
-        return Tensor(xp.argmin(self.data, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
+        return Tensor(xp.argmin(self.array, axis=_axis(axis, dim), keepdims=keepdims or keepdim))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=False):
         return Tensor(xp.all(self.numpy(), axis=_axis(axis, dim), keepdims=keepdim or keepdims))
@@ -707,13 +867,6 @@ class Tensor:
 
 
     # ----- indexing, ordering, shape and comparison methods with PyTorch's signatures ----------
-    def _inplace(self, out):
-        """Write ``out`` into this tensor (the ``name_`` form of a method)."""
-        if self.requires_grad and self.is_leaf and _grad_on():
-            raise RuntimeError("a leaf tensor that requires grad cannot be modified in place; "
-                               "wrap the update in shendu.no_grad()")
-        return self._assign(out.numpy())
-
     def gather(self, dim, index, *, sparse_grad=False):
         return _ix().gather(self, dim, index)
 
@@ -721,13 +874,14 @@ class Tensor:
         return _ix().scatter(self, dim, index, src, value=value, reduce=reduce)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-        return self._inplace(_ix().scatter(self.detach(), dim, index, src, value=value, reduce=reduce))
+        return self._inplace("scatter_", lambda s: _ix().scatter(s, dim, index, src, value=value,
+                                                                  reduce=reduce), src)
 
     def scatter_add(self, dim, index, src):
         return _ix().scatter_add(self, dim, index, src)
 
     def scatter_add_(self, dim, index, src):
-        return self._inplace(_ix().scatter_add(self.detach(), dim, index, src))
+        return self._inplace("scatter_add_", lambda s: _ix().scatter_add(s, dim, index, src), src)
 
     def index_select(self, dim, index):
         return _ix().index_select(self, dim, index)
@@ -736,19 +890,20 @@ class Tensor:
         return _ix().index_add(self, dim, index, source, alpha=alpha)
 
     def index_add_(self, dim, index, source, *, alpha=1):
-        return self._inplace(_ix().index_add(self.detach(), dim, index, source, alpha=alpha))
+        return self._inplace("index_add_", lambda s: _ix().index_add(s, dim, index, source, alpha=alpha),
+                             source)
 
     def index_fill(self, dim, index, value):
         return _ix().index_fill(self, dim, index, value)
 
     def index_fill_(self, dim, index, value):
-        return self._inplace(_ix().index_fill(self.detach(), dim, index, value))
+        return self._inplace("index_fill_", lambda s: _ix().index_fill(s, dim, index, value), value)
 
     def index_copy(self, dim, index, source):
         return _ix().index_copy(self, dim, index, source)
 
     def index_copy_(self, dim, index, source):
-        return self._inplace(_ix().index_copy(self.detach(), dim, index, source))
+        return self._inplace("index_copy_", lambda s: _ix().index_copy(s, dim, index, source), source)
 
     def take(self, index):
         return _ix().take(self, index)
@@ -760,13 +915,13 @@ class Tensor:
         return _ix().masked_select(self, mask)
 
     def masked_fill_(self, mask, value):
-        return self._inplace(_ix().masked_fill(self.detach(), mask, value))
+        return self._inplace("masked_fill_", lambda s: _ix().masked_fill(s, mask, value), value)
 
     def masked_scatter(self, mask, source):
         return _ix().masked_scatter(self, mask, source)
 
     def masked_scatter_(self, mask, source):
-        return self._inplace(_ix().masked_scatter(self.detach(), mask, source))
+        return self._inplace("masked_scatter_", lambda s: _ix().masked_scatter(s, mask, source), source)
 
     def nonzero(self, *, as_tuple=False):
         return _ix().nonzero(self, as_tuple=as_tuple)
@@ -1005,18 +1160,22 @@ def _shape_args(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         return tuple(shape[0])
     if len(shape) == 1 and isinstance(shape[0], Tensor):
-        return tuple(int(s) for s in shape[0].data)
+        return tuple(int(s) for s in shape[0].array)
     return tuple(int(s) for s in shape)
 
 
 def _index_key(key):
     if isinstance(key, Tensor):
-        return key.data
+        return key.array
     if isinstance(key, tuple):
-        return tuple(k.data if isinstance(k, Tensor) else k for k in key)
+        return tuple(k.array if isinstance(k, Tensor) else k for k in key)
     if isinstance(key, list):
         return xp.asarray(key)
     return key
+
+
+def _s(x):
+    return x.item() if isinstance(x, np.generic) else x
 
 
 def _grad_on():

@@ -148,9 +148,9 @@ def _torch_state(tlayer):
 
 
 def _copy_params(layer, ref):
-    layer.weight.data[...] = ref["state.weight"]
+    layer.weight.array[...] = ref["state.weight"]
     if "state.bias" in ref:
-        layer.bias.data[...] = ref["state.bias"]
+        layer.bias.array[...] = ref["state.bias"]
 
 
 @pytest.mark.parametrize("make", [

@@ -82,8 +82,8 @@ def test_linear_matches_torch(reference, rng, bias):
 
 def test_linear_weights_copied_back_to_torch(reference, rng):
     ms = nn.Linear(6, 2)
-    ms.weight.data[...] = rng.standard_normal((2, 6)).astype(np.float32)
-    ms.bias.data[...] = rng.standard_normal(2).astype(np.float32)
+    ms.weight.array[...] = rng.standard_normal((2, 6)).astype(np.float32)
+    ms.bias.array[...] = rng.standard_normal(2).astype(np.float32)
     exported = {k: v.numpy().copy() for k, v in ms.state_dict().items()}
     x, g = rng.standard_normal((3, 6)).astype(np.float32), rng.standard_normal((3, 2)).astype(np.float32)
 

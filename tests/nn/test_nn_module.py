@@ -249,7 +249,7 @@ def test_state_dict_is_detached_and_shares_memory():
     state = lin.state_dict()
     assert not state["weight"].requires_grad
     with sd.no_grad():
-        lin.weight.data[0, 0] = 7.0
+        lin.weight.array[0, 0] = 7.0
     assert state["weight"].numpy()[0, 0] == 7.0
     assert lin.state_dict(keep_vars=True)["weight"] is lin.weight
 
@@ -277,7 +277,7 @@ def test_a_small_training_loop_learns():
         loss.backward()
         with sd.no_grad():
             for p in model.parameters():
-                p.data -= 0.1 * p.grad.data
+                p.array -= 0.1 * p.grad.array
     model.eval()
     acc = (model(x).numpy().argmax(1) == y).mean()
     assert acc > 0.9, acc

@@ -53,13 +53,13 @@ def test_clip_grad_norm_matches_torch(reference, norm_type, max_norm):
 
     ref = reference(torch_side)
     ours = _ours(arrays)
-    old = [p.grad.data for p in ours]
+    old = [p.grad.array for p in ours]
     old_copies = [a.copy() for a in old]
     total = utils.clip_grad_norm_(ours, max_norm, norm_type=float(norm_type))
     assert isinstance(total, sd.Tensor) and total.ndim == 0
     np.testing.assert_allclose(total.item(), ref["total"].item(), rtol=1e-12)
     for i, p in enumerate(ours):
-        np.testing.assert_allclose(p.grad.data, ref[f"grad.{i}"], rtol=1e-12)
+        np.testing.assert_allclose(p.grad.array, ref[f"grad.{i}"], rtol=1e-12)
     for a, c in zip(old, old_copies):  # the original gradient arrays were replaced, not mutated
         np.testing.assert_array_equal(a, c)
 
@@ -69,7 +69,7 @@ def test_clip_grad_norm_details():
     p.grad = sd.Tensor(np.array([3.0, 4.0]))
     total = utils.clip_grad_norm_(p, max_norm=1.0)  # a single Tensor is accepted
     assert total.item() == 5.0
-    np.testing.assert_allclose(p.grad.data, np.array([3.0, 4.0]) / (5.0 + 1e-6))
+    np.testing.assert_allclose(p.grad.array, np.array([3.0, 4.0]) / (5.0 + 1e-6))
     none = sd.Tensor(np.zeros(2), requires_grad=True)
     assert utils.clip_grad_norm_([none], 1.0).item() == 0.0  # parameters without gradients are ignored
     p.grad = sd.Tensor(np.array([np.nan, 1.0]))
@@ -78,7 +78,7 @@ def test_clip_grad_norm_details():
     q = sd.Tensor(np.zeros(2, dtype=np.float32), requires_grad=True)
     q.grad = sd.Tensor(np.array([30.0, 40.0], dtype=np.float32))
     total = utils.clip_grad_norm_([q], 1.0)
-    assert q.grad.data.dtype == np.float32 and total.dtype == np.float32
+    assert q.grad.array.dtype == np.float32 and total.dtype == np.float32
 
 
 def test_clip_grad_value_matches_torch(reference):
@@ -91,11 +91,11 @@ def test_clip_grad_value_matches_torch(reference):
 
     ref = reference(torch_side)
     ours = _ours(arrays)
-    old = [p.grad.data.copy() for p in ours]
+    old = [p.grad.array.copy() for p in ours]
     utils.clip_grad_value_(ours, 0.7)
     for i, (p, o) in enumerate(zip(ours, old)):
-        np.testing.assert_array_equal(p.grad.data, ref[f"grad.{i}"])
-        assert np.abs(p.grad.data).max() <= 0.7 and not np.array_equal(p.grad.data, o)
+        np.testing.assert_array_equal(p.grad.array, ref[f"grad.{i}"])
+        assert np.abs(p.grad.array).max() <= 0.7 and not np.array_equal(p.grad.array, o)
     with pytest.raises(ValueError, match="clip_value"):
         utils.clip_grad_value_(ours, -1.0)
 
@@ -109,15 +109,15 @@ def test_parameters_to_vector_and_back(reference):
     ref = reference(torch_side)
     ours = _ours(values)
     vec = utils.parameters_to_vector(ours)
-    np.testing.assert_array_equal(vec.data, ref["vec"])
+    np.testing.assert_array_equal(vec.array, ref["vec"])
     for p in ours:
         p.grad = None
     (vec * sd.arange(vec.shape[0], dtype=np.float64)).sum().backward()  # differentiable, as in PyTorch
-    np.testing.assert_array_equal(ours[1].grad.data, np.arange(12, 15, dtype=float))
-    arrays = [p.data for p in ours]
+    np.testing.assert_array_equal(ours[1].grad.array, np.arange(12, 15, dtype=float))
+    arrays = [p.array for p in ours]
     utils.vector_to_parameters(sd.Tensor(np.arange(vec.shape[0], dtype=np.float64)), ours)
-    assert all(p.data is a for p, a in zip(ours, arrays))  # written in place
-    np.testing.assert_array_equal(ours[2].data.ravel(), np.arange(15, 23))
+    assert all(p.array is a for p, a in zip(ours, arrays))  # written in place
+    np.testing.assert_array_equal(ours[2].array.ravel(), np.arange(15, 23))
     with pytest.raises(sd.ShapeError, match="23"):
         utils.vector_to_parameters(sd.Tensor(np.zeros(5)), ours)
     with pytest.raises(TypeError, match="Tensor"):
@@ -134,7 +134,7 @@ def test_penalties_values_and_gradients():
     np.testing.assert_allclose(l2.item(), 0.05 * sum((a * a).sum() for a in arrays), rtol=1e-12)
     (l1 + l2).backward()
     for p, a in zip(params, arrays):
-        np.testing.assert_allclose(p.grad.data, 0.01 * np.sign(a) + 0.1 * a, rtol=1e-12)
+        np.testing.assert_allclose(p.grad.array, 0.01 * np.sign(a) + 0.1 * a, rtol=1e-12)
     assert sd.gradcheck(lambda x: utils.l2_penalty([x], 0.3), sd.Tensor(arrays[0], requires_grad=True))
 
 
@@ -153,7 +153,7 @@ def test_penalties_accept_a_module_and_match_torch(reference):
     np.testing.assert_allclose(pen.item(), ref["pen"].item(), rtol=1e-6)
     assert pen.dtype == np.float32
     pen.backward()
-    np.testing.assert_allclose(layer.weight.grad.data, ref["weight.grad"], rtol=1e-6)
+    np.testing.assert_allclose(layer.weight.grad.array, ref["weight.grad"], rtol=1e-6)
     assert utils.l2_penalty([], 1.0).item() == 0.0
 
 
@@ -172,7 +172,7 @@ def test_weight_decay_equals_half_weight_l2_penalty():
         penalised.zero_grad()
         (((b - t) ** 2).sum() + utils.l2_penalty([b], 0.1)).backward()
         penalised.step()
-    np.testing.assert_allclose(a.data, b.data, rtol=1e-12)
+    np.testing.assert_allclose(a.array, b.array, rtol=1e-12)
 
 
 def test_training_a_module_matches_torch(reference):
@@ -211,4 +211,4 @@ def test_training_a_module_matches_torch(reference):
         opt.step()
         sched.step()
         np.testing.assert_allclose(loss.item(), ref["losses"][step], rtol=1e-5)
-    np.testing.assert_allclose(model.weight.data, ref["weight"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model.weight.array, ref["weight"], rtol=1e-5, atol=1e-6)

@@ -241,8 +241,8 @@ def test_cnn_block_trains_end_to_end_like_torch(reference):
     convs = [i for i in range(len(layers)) if f"state.{i}.weight" in ref]
     assert convs == [0, 2]
     for i in convs:
-        layers[i].weight.data[...] = ref[f"state.{i}.weight"]
-        layers[i].bias.data[...] = ref[f"state.{i}.bias"]
+        layers[i].weight.array[...] = ref[f"state.{i}.weight"]
+        layers[i].bias.array[...] = ref[f"state.{i}.bias"]
     h = Tensor(x)
     for i, a in enumerate(layers):
         h = a(h)

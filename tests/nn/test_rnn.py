@@ -325,10 +325,10 @@ def test_dropout_is_reproducible_and_scaled():
     x = np.ones((2, 1000, 1), np.float32)
     rnn = nn.RNN(1, 1, num_layers=2, dropout=0.5, nonlinearity="relu", bias=False)
     with sd.no_grad():
-        rnn.weight_ih_l0.data[...] = 1.0
-        rnn.weight_hh_l0.data[...] = 0.0
-        rnn.weight_ih_l1.data[...] = 1.0
-        rnn.weight_hh_l1.data[...] = 0.0
+        rnn.weight_ih_l0.array[...] = 1.0
+        rnn.weight_hh_l0.array[...] = 0.0
+        rnn.weight_ih_l1.array[...] = 1.0
+        rnn.weight_hh_l1.array[...] = 0.0
     sd.manual_seed(1)
     a = rnn(x)[0].numpy()
     sd.manual_seed(1)

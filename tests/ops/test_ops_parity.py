@@ -35,7 +35,7 @@ CASES = {
     "clip": (lambda a: sd.clip(a, -0.5, 0.7), lambda t: lambda a: t.clamp(a, -0.5, 0.7), [rnd(4, 5)]),
     "maximum": (sd.maximum, lambda t: t.maximum, [rnd(3, 4), rnd(4)]),
     "minimum": (sd.minimum, lambda t: t.minimum, [rnd(3, 4), rnd(3, 1)]),
-    "where": (lambda a, b: sd.where(a.data > 0, a, b), lambda t: lambda a, b: t.where(a > 0, a, b),
+    "where": (lambda a, b: sd.where(a.array > 0, a, b), lambda t: lambda a, b: t.where(a > 0, a, b),
               [rnd(3, 4), rnd(4)]),
     "matmul_2d": (sd.matmul, lambda t: t.matmul, [rnd(3, 4), rnd(4, 5)]),
     "matmul_batched": (sd.matmul, lambda t: t.matmul, [rnd(2, 3, 4), rnd(4, 5)]),

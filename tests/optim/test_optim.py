@@ -70,7 +70,7 @@ def _run_shendu(name, kwargs, steps=STEPS, groups=None):
     spec = params if groups is None else [dict(g, params=[params[i] for i in idx]) for idx, g in groups]
     opt = getattr(optim, name)(spec, **kwargs)
     for t in range(steps):
-        for p, g in zip(params, _gradient([p.data for p in params], t)):
+        for p, g in zip(params, _gradient([p.array for p in params], t)):
             p.grad = sd.Tensor(g)
         opt.step()
     return params, opt
@@ -131,7 +131,7 @@ def test_trajectory_matches_torch(reference, name, kwargs):
     ref = reference(torch_side)
     ours, opt = _run_shendu(name, kwargs)
     for i, p in enumerate(ours):
-        np.testing.assert_allclose(p.data, ref[f"param.{i}"], rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(p.array, ref[f"param.{i}"], rtol=1e-10, atol=1e-12)
     # the state holds the same buffers under the same names
     tstate = _recorded_state(ref)
     mystate = opt.state_dict()["state"]
@@ -183,12 +183,12 @@ def test_param_groups_with_different_lrs_match_torch(reference):
     ref = reference(torch_side)
     ours, opt = _run_shendu("SGD", dict(lr=0.5), groups=SGD_GROUPS)
     for i, p in enumerate(ours):
-        np.testing.assert_allclose(p.data, ref[f"sgd.{i}"], rtol=1e-12)
+        np.testing.assert_allclose(p.array, ref[f"sgd.{i}"], rtol=1e-12)
     assert [g["lr"] for g in opt.param_groups] == [0.1, 0.01]
     assert opt.param_groups[1]["momentum"] == 0
     ours, _ = _run_shendu("Adam", dict(lr=0.1), groups=ADAM_GROUPS)
     for i, p in enumerate(ours):
-        np.testing.assert_allclose(p.data, ref[f"adam.{i}"], rtol=1e-10)
+        np.testing.assert_allclose(p.array, ref[f"adam.{i}"], rtol=1e-10)
 
 
 def test_loss_driven_training_matches_torch(reference):
@@ -221,7 +221,7 @@ def test_loss_driven_training_matches_torch(reference):
         loss.backward()
         opt.step()
         np.testing.assert_allclose(loss.item(), ref["losses"][step], rtol=1e-10)
-    np.testing.assert_allclose(w.data, ref["w"], rtol=1e-10)
+    np.testing.assert_allclose(w.array, ref["w"], rtol=1e-10)
 
 
 @pytest.mark.parametrize("name,kwargs", [CASES[2], CASES[6], CASES[9], CASES[13], CASES[16], CASES[21]],
@@ -231,15 +231,15 @@ def test_state_dict_round_trip_resumes_identically(name, kwargs):
     params, opt = _run_shendu(name, kwargs, steps=10)
     saved = opt.state_dict()
     # a fresh optimizer on fresh parameters holding the same values
-    params2 = [sd.Tensor(p.data.copy(), requires_grad=True) for p in params]
+    params2 = [sd.Tensor(p.array.copy(), requires_grad=True) for p in params]
     opt2 = getattr(optim, name)(params2, **kwargs)
     opt2.load_state_dict(saved)
     for t in range(10, 20):
-        for p, g in zip(params2, _gradient([p.data for p in params2], t)):
+        for p, g in zip(params2, _gradient([p.array for p in params2], t)):
             p.grad = sd.Tensor(g)
         opt2.step()
     for p, q in zip(params2, straight):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_state_dict_is_a_snapshot_in_pytorch_layout():
@@ -250,7 +250,7 @@ def test_state_dict_is_a_snapshot_in_pytorch_layout():
     assert sdict["state"][0]["step"] == 3
     before = sdict["state"][0]["exp_avg"].copy()
     for p in params:
-        p.grad = sd.Tensor(np.ones_like(p.data))
+        p.grad = sd.Tensor(np.ones_like(p.array))
     opt.step()
     np.testing.assert_array_equal(sdict["state"][0]["exp_avg"], before)
 
@@ -281,11 +281,11 @@ def test_load_state_dict_from_torch_continues_like_torch(reference):
     opt.load_state_dict(tstate)
     assert opt.state[params[0]]["step"] == 10
     for t in range(10, 20):
-        for p, g in zip(params, _gradient([p.data for p in params], t)):
+        for p, g in zip(params, _gradient([p.array for p in params], t)):
             p.grad = sd.Tensor(g)
         opt.step()
     for i, p in enumerate(params):
-        np.testing.assert_allclose(p.data, ref[f"final.{i}"], rtol=1e-10)
+        np.testing.assert_allclose(p.array, ref[f"final.{i}"], rtol=1e-10)
 
 
 def test_load_state_dict_checks_sizes():
@@ -299,12 +299,12 @@ def test_load_state_dict_checks_sizes():
 
 def test_update_is_in_place_and_keeps_dtype():
     p = sd.Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
-    arr = p.data
+    arr = p.array
     for name in ["SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW", "NAdam"]:
         opt = getattr(optim, name)([p], lr=0.1)
         p.grad = sd.Tensor(np.full((2, 3), 0.5, dtype=np.float32))
         opt.step()
-        assert p.data is arr and p.data.dtype == np.float32, name
+        assert p.array is arr and p.array.dtype == np.float32, name
         assert all(v.dtype == np.float32 for v in opt.state[p].values() if isinstance(v, np.ndarray)), name
     assert np.all(arr < 1.0)
 
@@ -317,8 +317,8 @@ def test_grad_is_not_modified_and_none_grads_are_skipped():
     opt = optim.SGD([a, b], lr=0.1, momentum=0.9, weight_decay=0.1, maximize=True)
     opt.step()
     opt.step()
-    np.testing.assert_array_equal(a.grad.data, g)
-    np.testing.assert_array_equal(b.data, np.ones(3))
+    np.testing.assert_array_equal(a.grad.array, g)
+    np.testing.assert_array_equal(b.array, np.ones(3))
     assert b not in opt.state or not opt.state[b]
 
 
@@ -327,7 +327,7 @@ def test_zero_grad():
     (p * p).sum().backward()
     opt = optim.SGD([p], lr=0.1)
     opt.zero_grad(set_to_none=False)
-    np.testing.assert_array_equal(p.grad.data, np.zeros(3))
+    np.testing.assert_array_equal(p.grad.array, np.zeros(3))
     opt.zero_grad()
     assert p.grad is None
 
@@ -345,7 +345,7 @@ def test_closure_is_called_with_grad_enabled():
     with sd.no_grad():
         loss = opt.step(closure)
     assert loss.item() == 4.0
-    np.testing.assert_allclose(p.data, [1.0])
+    np.testing.assert_allclose(p.array, [1.0])
 
 
 def test_named_parameters_and_add_param_group():
@@ -396,11 +396,11 @@ def test_custom_optimizer_subclass_with_own_step():
             for group in self.param_groups:
                 for p in group["params"]:
                     if p.grad is not None:
-                        p.data -= group["lr"] * np.sign(p.grad.data)
+                        p.array -= group["lr"] * np.sign(p.grad.array)
 
     p = sd.Tensor(np.zeros(3), requires_grad=True)
     p.grad = sd.Tensor(np.array([1.0, -1.0, 0.0]))
     opt = SignSGD([p], lr=0.5)
     opt.step()
-    np.testing.assert_array_equal(p.data, [-0.5, 0.5, 0.0])
+    np.testing.assert_array_equal(p.array, [-0.5, 0.5, 0.0])
     assert opt._opt_called

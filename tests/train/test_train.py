@@ -268,10 +268,10 @@ def test_gradient_clipping_by_value_and_norm():
     for kw, check in (({"clip_grad_value": 1e-3}, lambda d: np.abs(d).max() <= 1e-3 + 1e-7),
                       ({"clip_grad_norm": 1e-3}, lambda d: np.sqrt(np.sum(d ** 2)) <= 1e-3 + 1e-6)):
         model = mlp()
-        before = np.concatenate([p.data.ravel().copy() for p in model.parameters()])
+        before = np.concatenate([p.array.ravel().copy() for p in model.parameters()])
         trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=1.0), **kw)
         trainer.train_on_batch(x, y)
-        after = np.concatenate([p.data.ravel() for p in model.parameters()])
+        after = np.concatenate([p.array.ravel() for p in model.parameters()])
         assert check(after - before) and np.any(after != before)
 
 
@@ -291,9 +291,9 @@ def test_weights_round_trip_and_save(tmp_path):
     w = trainer.get_weights()
     assert [a.shape for a in w] == [(16, 4), (16,), (3, 16), (3,)]
     w[0][:] = 0.0                                           # copies, not views
-    assert np.any(model.state_dict()["0.weight"].data != 0)
+    assert np.any(model.state_dict()["0.weight"].array != 0)
     trainer.set_weights(w)
-    assert np.all(model.state_dict()["0.weight"].data == 0)
+    assert np.all(model.state_dict()["0.weight"].array == 0)
     trainer.save(tmp_path / "m.safetensors")
     other = Trainer(mlp(), nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=0.1))
     other.load_weights(tmp_path / "m.safetensors")

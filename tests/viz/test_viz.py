@@ -206,3 +206,29 @@ def test_render_graph_without_graphviz_writes_dot(tmp_path, monkeypatch):
         out = viz.render_graph(y, tmp_path / "g.png")
     assert out.endswith("g.dot") and open(out).read().startswith("digraph")
     assert not (tmp_path / "g.png").exists()
+
+
+def test_make_grid_lays_images_out_as_torchvision_does():
+    x = np.random.default_rng(0).random((5, 1, 4, 3)).astype(np.float32)
+    grid = viz.make_grid(x, nrow=2, padding=2, pad_value=0.5)
+    # torchvision: 3 rows x 2 columns of (4+2) x (3+2) cells plus a leading pad; grey repeated to RGB
+    assert grid.shape == (3, 3 * 6 + 2, 2 * 5 + 2)
+    np.testing.assert_array_equal(grid[0, 2:6, 2:5], x[0, 0])
+    np.testing.assert_array_equal(grid[2, 8:12, 7:10], x[3, 0])
+    assert grid[0, 0, 0] == 0.5 and grid[1, -1, -1] == 0.5      # padding, and the unused last cell
+    assert viz.make_grid(x[:1]).shape == (3, 4, 3)
+    norm = viz.make_grid(x * 10 - 3, normalize=True, padding=0)
+    assert norm.min() == 0.0 and norm.max() == 1.0
+
+
+def test_save_image_writes_the_grid_as_png(tmp_path):
+    pil = require("PIL.Image")
+    import shendu as sd
+
+    x = sd.rand(6, 3, 8, 8)
+    path = viz.save_image(x, tmp_path / "grid.png", nrow=3)
+    img = np.asarray(pil.open(path))
+    assert img.shape == (2 * 10 + 2, 3 * 10 + 2, 3) and img.dtype == np.uint8
+    np.testing.assert_array_equal(img[2:10, 2:10], np.clip(x.numpy()[0].transpose(1, 2, 0) * 255 + 0.5, 0, 255)
+                                  .astype(np.uint8))
+    assert [p.name for p in tmp_path.iterdir()] == ["grid.png"]

@@ -30,7 +30,7 @@ def as_array(data):
     """Return ``data`` as a NumPy array without copying (shendu Tensors expose theirs via ``__array__``)."""
     if isinstance(data, np.ndarray):
         return data
-    inner = getattr(data, "data", None)
+    inner = getattr(data, "array", None)
     if isinstance(inner, np.ndarray) and hasattr(data, "numpy"):
         return inner
     return np.asarray(data)

@@ -29,6 +29,7 @@ __all__ = [
     "Compose",
     "Lambda",
     "ToFloat",
+    "ToTensor",
     "Normalize",
     "RandomCrop",
     "RandomHorizontalFlip",
@@ -136,6 +137,30 @@ class ToFloat(Transform):
         if scale is not None:
             out *= self.dtype.type(scale)
         return out
+
+
+class ToTensor(Transform):
+    """torchvision's ``ToTensor``: uint8 images in 0..255 become float32 in [0, 1], channels first.
+
+    A grey image (H, W) becomes (1, H, W) and a colour one (H, W, C) becomes (C, H, W); a batch
+    (N, H, W) or (N, H, W, C) becomes (N, C, H, W). Float input is only moved to channels first.
+    """
+
+    def __call__(self, x):
+        x = as_array(x)
+        return self.apply_batch(x[None])[0]
+
+    def apply_batch(self, x):
+        x = as_array(x)
+        if x.ndim == 3:
+            x = x[:, None]
+        elif x.ndim == 4:
+            x = x.transpose(0, 3, 1, 2)
+        else:
+            raise ValueError(f"ToTensor: expected images (H, W) or (H, W, C), got a batch of shape {x.shape}")
+        if x.dtype == np.uint8:
+            return np.ascontiguousarray(x, dtype=np.float32) / np.float32(255)
+        return np.ascontiguousarray(x, dtype=np.float32)
 
 
 class Normalize(Transform):

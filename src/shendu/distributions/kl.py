@@ -39,7 +39,7 @@ def _kl_normal_normal(p, q):
 def _kl_categorical_categorical(p, q):
     """Σ_k p_k (log p_k - log q_k); terms with p_k = 0 count 0, terms with q_k = 0 < p_k are +∞."""
     t = p.probs * (p.logits - q.logits)
-    pd, qd = p.probs.data, q.probs.data
+    pd, qd = p.probs.array, q.probs.array
     t = ops.where(Tensor(np.broadcast_to(pd == 0, t.shape)), Tensor(np.zeros(t.shape, t.dtype)), t)
     infinite = Tensor(np.broadcast_to((qd == 0) & (pd > 0), t.shape))
     t = ops.where(infinite, Tensor(np.full(t.shape, np.inf, t.dtype)), t)
@@ -63,7 +63,7 @@ def _kl_bernoulli_bernoulli(p, q):
 def _kl_uniform_uniform(p, q):
     """log((hq - lq) / (hp - lp)) when [lp, hp) ⊆ [lq, hq), else +∞."""
     result = ((q.high - q.low) / (p.high - p.low)).log()
-    outside = (q.low.data > p.low.data) | (q.high.data < p.high.data)
+    outside = (q.low.array > p.low.array) | (q.high.array < p.high.array)
     return ops.where(Tensor(outside), Tensor(np.full(result.shape, np.inf, result.dtype)), result)
 
 

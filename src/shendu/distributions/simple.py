@@ -21,7 +21,7 @@ def _broadcast(*params):
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else np.asarray(x)
+    return x.array if isinstance(x, Tensor) else np.asarray(x)
 
 
 class Normal(Distribution):
@@ -253,7 +253,7 @@ class OneHotCategorical(Distribution):
         return self.probs * (1 - self.probs)
 
     def sample(self, sample_shape=()):
-        index = self._categorical.sample(sample_shape).data
+        index = self._categorical.sample(sample_shape).array
         return Tensor(np.eye(self.event_shape[0], dtype=self.probs.dtype)[index])
 
     def log_prob(self, value):

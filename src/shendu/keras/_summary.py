@@ -323,7 +323,7 @@ def _example_inputs(model, batch_size):
 
 def _as_leaf(v):
     if isinstance(v, Tensor) and v.dtype.kind == "f":
-        return Tensor(v.data.copy(), requires_grad=True)
+        return Tensor(v.array.copy(), requires_grad=True)
     return v
 
 
@@ -371,7 +371,7 @@ def _measure(model, batch_size, runs):
             in_shapes[0] if len(in_shapes) == 1 else in_shapes,
             out_shape if not isinstance(out_shape, list) else out_shape[0],
         )
-        mem = int(sum(o.data.nbytes for o in first_out if hasattr(o, "data")))
+        mem = int(sum(o.array.nbytes for o in first_out if hasattr(o, "array")))
         leaf_args = map_structure(_as_leaf, args)
 
         def forward(la=layer, a=leaf_args):

@@ -79,11 +79,11 @@ class Initializer:
             # Keras takes fan_in = fan_out = n for a vector: draw an (n, n) matrix, keep one row.
             t = Tensor(np.zeros((shape[0], shape[0]), dtype=dtype))
             self.fill_(t)
-            return t.data[0].copy()
+            return t.array[0].copy()
         axes = _torch_axes(len(shape))
         t = Tensor(np.zeros(tuple(shape[a] for a in axes), dtype=dtype))
         self.fill_(t)
-        return np.ascontiguousarray(np.transpose(t.data, np.argsort(axes)))
+        return np.ascontiguousarray(np.transpose(t.array, np.argsort(axes)))
 
     _needs_fans = False
 
@@ -284,7 +284,7 @@ class Identity(Initializer):
 
     def fill_(self, tensor):
         init.eye_(tensor)
-        tensor.data[...] *= self.gain
+        tensor.array[...] *= self.gain
         return tensor
 
     def get_config(self):

@@ -148,7 +148,7 @@ def kl_divergence(y_true, y_pred):
 
 def _signed(y_true):
     """Labels in {0, 1} become {−1, 1}, as Keras's hinge losses do."""
-    data = y_true.data
+    data = y_true.array
     if data.size and np.all((data == 0) | (data == 1)):
         return y_true * 2.0 - 1.0
     return y_true
@@ -233,8 +233,8 @@ class Loss:
         if per.ndim > 1:
             per = ops.mean(ops.reshape(per, (per.shape[0], -1)), axis=1)
         if sample_weight is not None:
-            w = np.asarray(getattr(sample_weight, "data", sample_weight), dtype=per.dtype)
-            per = per * Tensor(w.reshape(per.shape) if w.size == per.data.size else w)
+            w = np.asarray(getattr(sample_weight, "array", sample_weight), dtype=per.dtype)
+            per = per * Tensor(w.reshape(per.shape) if w.size == per.array.size else w)
         if self.reduction == "none":
             return per
         if self.reduction == "sum":
@@ -317,7 +317,7 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
         value = super().__call__(y_true, y_pred, sample_weight)
         if self.ignore_class is None or self.reduction not in ("sum_over_batch_size", "mean"):
             return value
-        labels = np.asarray(getattr(y_true, "data", y_true))
+        labels = np.asarray(getattr(y_true, "array", y_true))
         kept = int((labels != self.ignore_class).sum())
         return value * (labels.size / max(kept, 1))  # mean over all labels -> mean over the kept ones
 BinaryCrossentropy = _loss_class(

@@ -36,11 +36,11 @@ def _prepare(layer, x, nd, channels):
     if type(x) is not Tensor:
         x = as_input(x)
     w = layer.weight
-    if w is not None and x.data.dtype != w.data.dtype:
-        x = match_float(x, w.data.dtype, layer)
-    elif x.data.dtype.kind != "f":
+    if w is not None and x.array.dtype != w.array.dtype:
+        x = match_float(x, w.array.dtype, layer)
+    elif x.array.dtype.kind != "f":
         x = match_float(x, get_default_dtype(), layer)
-    shape = tuple(x.data.shape)
+    shape = tuple(x.array.shape)
     batched, unbatched = _LAYOUTS[nd]
     if len(shape) not in (nd + 1, nd + 2):
         raise ShapeError(f"{layer._layer_name()}: got input of shape {shape}; expected {nd + 2}-D "

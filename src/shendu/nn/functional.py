@@ -36,7 +36,7 @@ def _arr(x):
     """A non-differentiable argument (class weights, running statistics) as an array, or None."""
     if x is None:
         return None
-    return x.data if isinstance(x, Tensor) else xp.asarray(x)
+    return x.array if isinstance(x, Tensor) else xp.asarray(x)
 
 
 def _legacy_reduction(size_average, reduce, reduction):
@@ -315,7 +315,7 @@ def _pointwise(name, kind, param, input, target, reduction):  # noqa: A002
     _check_broadcast(name, x, y)
     if y.dtype != x.dtype and y.dtype.kind != "f" or (y.dtype.kind == "f" and y.dtype != x.dtype
                                                       and not y.requires_grad):
-        y = Tensor(y.data.astype(x.dtype))
+        y = Tensor(y.array.astype(x.dtype))
     return _loss.PointwiseLoss.apply(x, y, kind=kind, param=param, reduction=reduction)
 
 
@@ -344,7 +344,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):  # noqa: A002
 def _float_target(target, dtype):
     y = target if isinstance(target, Tensor) else _t(target)
     if y.dtype != dtype and not y.requires_grad:
-        y = Tensor(y.data.astype(dtype))
+        y = Tensor(y.array.astype(dtype))
     return y
 
 
@@ -381,13 +381,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     x = _t(input)
     if isinstance(target, Tensor):
-        t = target if target.dtype.kind == "f" else target.data
+        t = target if target.dtype.kind == "f" else target.array
     else:
         t = _to_array(target)
         if t.dtype.kind == "f":
             t = t.astype(x.dtype)
     if isinstance(t, Tensor) and t.dtype != x.dtype and not t.requires_grad:
-        t = t.data.astype(x.dtype)
+        t = t.array.astype(x.dtype)
     return _loss.CrossEntropy.apply(x, t, weight=_arr(weight), ignore_index=ignore_index,
                                     label_smoothing=label_smoothing, reduction=reduction)
 
@@ -444,7 +444,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     ``reduction="mean"`` averages over the batch (Keras's "sum_over_batch_size"); "none" gives ℓᵢ.
     """
     y_true, y_pred = _keras_pair(y_true, y_pred)
-    y = y_true.data.astype(y_pred.dtype) if not y_true.requires_grad else y_true
+    y = y_true.array.astype(y_pred.dtype) if not y_true.requires_grad else y_true
     C = y_pred.shape[axis]
     if label_smoothing:
         y = y * (1 - label_smoothing) + label_smoothing / C
@@ -504,7 +504,7 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     """Keras's binary cross-entropy: ℓ = −[y·log p̂ + (1 − y)·log(1 − p̂)], p̂ = clip(p, 1e-7, 1 − 1e-7),
     averaged over the last axis (from_logits: the stable logits form, unclipped)."""
     y_true, y_pred = _keras_pair(y_true, y_pred)
-    y = y_true.data.astype(y_pred.dtype) if not y_true.requires_grad else y_true
+    y = y_true.array.astype(y_pred.dtype) if not y_true.requires_grad else y_true
     if label_smoothing:
         y = y * (1 - label_smoothing) + 0.5 * label_smoothing
     y = _t(y)

@@ -22,7 +22,7 @@ __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_"
 def _fill(tensor, values):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"nn.init functions fill a Tensor or Parameter in place, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    tensor.array[...] = values
     return tensor
 
 
@@ -170,7 +170,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     if tensor.ndim < 2:
         raise ValueError(f"orthogonal_ needs at least 2 dimensions, got shape {tuple(tensor.shape)}")
     rows = tensor.shape[0]
-    cols = tensor.data.size // rows
+    cols = tensor.array.size // rows
     flat = _gen(generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -52,9 +52,9 @@ class Linear(Module):
         w = self.weight
         if type(x) is not Tensor:
             x = as_input(x)
-        if x.data.dtype != w.data.dtype:
-            x = match_float(x, w.data.dtype, self)
-        shape = x.data.shape
+        if x.array.dtype != w.array.dtype:
+            x = match_float(x, w.array.dtype, self)
+        shape = x.array.shape
         if not shape or shape[-1] != self.in_features:
             raise ShapeError(f"{self._layer_name()}: got input of shape {tuple(shape)}, expected "
                              f"(..., {self.in_features}): the last dimension must equal in_features")
@@ -138,7 +138,7 @@ class Bilinear(Module):
 
     def forward(self, x1, x2):
         x1, x2 = as_input(x1), as_input(x2)
-        dtype = self.weight.data.dtype
+        dtype = self.weight.array.dtype
         if x1.dtype != dtype:
             x1 = match_float(x1, dtype, self)
         if x2.dtype != dtype:

@@ -197,7 +197,7 @@ def _addindent(text, spaces):
 def _to_host_array(value, name):
     """A state_dict value (shendu Tensor, NumPy array, or a PyTorch tensor) as an ndarray."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if isinstance(value, np.ndarray):
         return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
@@ -491,7 +491,7 @@ class Module:
 
     def num_parameters(self, only_trainable=False):
         """Number of scalar weights (every parameter's element count, shared ones once)."""
-        return int(sum(p.data.size for p in self.parameters() if p.requires_grad or not only_trainable))
+        return int(sum(p.array.size for p in self.parameters() if p.requires_grad or not only_trainable))
 
     # ----- modes and gradients ----------------------------------------------------------------
     def train(self, mode=True):
@@ -519,7 +519,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad.array[...] = 0
 
     def apply(self, fn):
         """Call ``fn(module)`` on every child (recursively), then on this module; returns self."""
@@ -537,10 +537,10 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"Module.to() only accepts floating-point dtypes, got {dtype}")
         for t in itertools.chain(self.parameters(), self.buffers()):
-            if t.data.dtype.kind == "f" and t.data.dtype != dtype:
-                t.data = t.data.astype(dtype)
+            if t.array.dtype.kind == "f" and t.array.dtype != dtype:
+                t.array = t.array.astype(dtype)
                 if t.grad is not None:
-                    t.grad.data = t.grad.data.astype(dtype)
+                    t.grad.array = t.grad.array.astype(dtype)
         return self
 
     def float(self):
@@ -568,10 +568,10 @@ class Module:
             destination = OrderedDict()
         for name, p in self._parameters.items():
             if p is not None:
-                destination[prefix + name] = p if keep_vars else Tensor(p.data)
+                destination[prefix + name] = p if keep_vars else Tensor(p.array)
         for name, b in self._buffers.items():
             if b is not None and name not in self._non_persistent_buffers:
-                destination[prefix + name] = b if keep_vars else Tensor(b.data)
+                destination[prefix + name] = b if keep_vars else Tensor(b.array)
         for name, m in self._modules.items():
             if m is not None:
                 m.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
@@ -604,7 +604,7 @@ class Module:
         for k, t in own.items():
             if k in state_dict:
                 a = _to_host_array(state_dict[k], k)
-                if a.size == 1 and t.data.size == 1 and 0 in (a.ndim, t.ndim):
+                if a.size == 1 and t.array.size == 1 and 0 in (a.ndim, t.ndim):
                     a = a.reshape(t.shape)  # a scalar saved as shape (1,) (e.g. num_batches_tracked)
                 if tuple(a.shape) != tuple(t.shape):
                     mismatched.append(f"size mismatch for {k}: copying a param with shape {tuple(a.shape)} "
@@ -625,9 +625,9 @@ class Module:
         for k, a in arrays.items():
             t = own[k]
             if assign:
-                t.data = xp.array(a, dtype=t.data.dtype)
+                t.array = xp.array(a, dtype=t.array.dtype)
             else:
-                t.data[...] = xp.asarray(a).astype(t.data.dtype, copy=False)
+                t.array[...] = xp.asarray(a).astype(t.array.dtype, copy=False)
         return _IncompatibleKeys(missing, unexpected)
 
     # ----- printing ---------------------------------------------------------------------------

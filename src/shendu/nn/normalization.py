@@ -54,16 +54,16 @@ class _BatchNorm(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean.array[...] = 0
+            self.running_var.array[...] = 1
+            self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
+            self.weight.array[...] = 1
             if self.bias is not None:
-                self.bias.data[...] = 0
+                self.bias.array[...] = 0
 
     def _check(self, x):
         if x.ndim not in self._expected_ndim or x.shape[1] != self.num_features:
@@ -81,14 +81,14 @@ class _BatchNorm(Module):
         use_batch = self.training or self.running_mean is None
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked.array)
         update = self.training and self.track_running_stats
         return _norm.BatchNorm.apply(
             x, self.weight, self.bias,
-            running_mean=self.running_mean.data if update or not use_batch else None,
-            running_var=self.running_var.data if update or not use_batch else None,
+            running_mean=self.running_mean.array if update or not use_batch else None,
+            running_var=self.running_var.array if update or not use_batch else None,
             training=use_batch, momentum=momentum, eps=self.eps)
 
     def extra_repr(self):

@@ -15,7 +15,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=get_default_dtype())
         arr = _to_array(data)
-        self.data = arr
+        self.array = arr
         self.grad = None
         self.grad_fn = None
         self._output_index = 0

@@ -21,10 +21,10 @@ def _prepare(layer, x, nd):
     """Batched float input (adding a batch axis to one unbatched sample); errors name the layer."""
     if type(x) is not Tensor:
         x = as_input(x)
-    if x.data.dtype.kind != "f":
-        raise TypeError(f"{layer._layer_name()}: got a tensor of dtype {x.data.dtype}; pooling works on "
+    if x.array.dtype.kind != "f":
+        raise TypeError(f"{layer._layer_name()}: got a tensor of dtype {x.array.dtype}; pooling works on "
                         f"floating-point tensors, convert it first, e.g. x.float()")
-    shape = tuple(x.data.shape)
+    shape = tuple(x.array.shape)
     batched, unbatched = _LAYOUTS[nd]
     if len(shape) == nd + 2:
         return x, False
@@ -196,8 +196,8 @@ class Upsample(Module):
     def forward(self, x):
         if type(x) is not Tensor:
             x = as_input(x)
-        if x.data.dtype.kind != "f":
-            raise TypeError(f"{self._layer_name()}: got a tensor of dtype {x.data.dtype}; convert it to a "
+        if x.array.dtype.kind != "f":
+            raise TypeError(f"{self._layer_name()}: got a tensor of dtype {x.array.dtype}; convert it to a "
                             f"floating-point tensor first, e.g. x.float()")
         want = {"nearest": (3, 4), "linear": (3,), "bilinear": (4,), "bicubic": (4,), "trilinear": (5,)}
         if x.ndim not in want[self.mode]:

@@ -104,8 +104,8 @@ class RNNBase(Module):
         if type(x) is not Tensor:
             x = as_input(x)
         w = self.weight_ih_l0
-        if x.data.dtype != w.data.dtype:
-            x = match_float(x, w.data.dtype, self)
+        if x.array.dtype != w.array.dtype:
+            x = match_float(x, w.array.dtype, self)
         shape = tuple(x.shape)
         order = "(N, L, input_size)" if self.batch_first else "(L, N, input_size)"
         if x.ndim not in (2, 3):
@@ -309,8 +309,8 @@ class RNNCellBase(Module):
         """Input as (1, N, in) for the one-step layer Function; states as (N, H) (zeros if None)."""
         x = input if type(input) is Tensor else as_input(input)
         w = self.weight_ih
-        if x.data.dtype != w.data.dtype:
-            x = match_float(x, w.data.dtype, self)
+        if x.array.dtype != w.array.dtype:
+            x = match_float(x, w.array.dtype, self)
         shape = tuple(x.shape)
         if x.ndim not in (1, 2):
             raise ShapeError(f"{self._layer_name()}: expected input (N, input_size) or unbatched "

@@ -61,7 +61,7 @@ def _norm(arr, norm_type):
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False):
     """The norm of the norms of ``tensors``' arrays: ‖(‖t₁‖, ‖t₂‖, ...)‖, the norm of all entries together."""
     norm_type = float(norm_type)
-    arrays = [t.data if isinstance(t, Tensor) else xp.asarray(t) for t in tensors]
+    arrays = [t.array if isinstance(t, Tensor) else xp.asarray(t) for t in tensors]
     if not arrays:
         return Tensor(xp.asarray(0.0, dtype=xp.float32))
     norms = xp.asarray([_norm(a, norm_type) for a in arrays], dtype=xp.float64)
@@ -78,7 +78,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     All gradients are treated as one long vector g with norm N = ‖g‖_p (``norm_type`` p, ``inf``
     for the largest entry). When N > ``max_norm`` every gradient is multiplied by
     c = max_norm / (N + 1e-6) (PyTorch's formula, c clamped to 1), so the direction is kept and
-    only the length shrinks. Each ``p.grad.data`` is **replaced** by the scaled array, never
+    only the length shrinks. Each ``p.grad.array`` is **replaced** by the scaled array, never
     modified in place, so arrays shared elsewhere stay intact.
 
     Returns:
@@ -89,22 +89,22 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total = get_total_norm(grads, norm_type, error_if_nonfinite)
     if not grads:
         return total
-    coef = float(max_norm) / (float(total.data) + 1e-6)
+    coef = float(max_norm) / (float(total.array) + 1e-6)
     if coef < 1.0 or math.isnan(coef):
         for g in grads:
-            g.data = g.data * g.data.dtype.type(coef)
+            g.array = g.array * g.array.dtype.type(coef)
     return total
 
 
 def clip_grad_value_(parameters, clip_value):
-    """Clip every gradient entry into [−clip_value, clip_value] (``p.grad.data`` is replaced)."""
+    """Clip every gradient entry into [−clip_value, clip_value] (``p.grad.array`` is replaced)."""
     params = _param_list(parameters, "clip_grad_value_")
     clip_value = float(clip_value)
     if clip_value < 0:
         raise ValueError(f"clip_grad_value_: clip_value must be >= 0, got {clip_value}")
     for p in params:
         if p.grad is not None:
-            p.grad.data = xp.clip(p.grad.data, -clip_value, clip_value)
+            p.grad.array = xp.clip(p.grad.array, -clip_value, clip_value)
 
 
 def parameters_to_vector(parameters):
@@ -122,16 +122,16 @@ def vector_to_parameters(vec, parameters):
     if not isinstance(vec, Tensor):
         raise TypeError(f"vector_to_parameters: expected vec to be a shendu Tensor, got {type(vec).__name__}")
     params = _param_list(parameters, "vector_to_parameters")
-    flat = vec.data.reshape(-1)
-    needed = sum(p.data.size for p in params)
+    flat = vec.array.reshape(-1)
+    needed = sum(p.array.size for p in params)
     if flat.size != needed:
         raise ShapeError(f"vector_to_parameters: vec has {flat.size} entries but the parameters hold "
                          f"{needed}")
     start = 0
     with no_grad():
         for p in params:
-            n = p.data.size
-            p.data[...] = flat[start:start + n].reshape(p.data.shape)
+            n = p.array.size
+            p.array[...] = flat[start:start + n].reshape(p.array.shape)
             start += n
 
 

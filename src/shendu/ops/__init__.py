@@ -130,7 +130,7 @@ def minimum(a, b):
 
 
 def where(cond, a, b):
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = cond.array if isinstance(cond, Tensor) else np.asarray(cond)
     return _ar.Where.apply(cond, _s(a), _s(b))
 
 

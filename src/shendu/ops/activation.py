@@ -8,6 +8,9 @@ from ..backend import xp
 class Sigmoid(Function):
     """σ(a) = 1 / (1 + e^(−a)), evaluated as e^(−|a|) ratios (no overflow);  dσ/da = σ(1 − σ)."""
 
+    saves_inputs = ()
+    saves_output = True
+
     def forward(self, a):
         e = xp.exp(-xp.abs(a))
         self.out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e))
@@ -24,6 +27,9 @@ class Sigmoid(Function):
 class Tanh(Function):
     """tanh(a);  d tanh/da = 1 − tanh²(a)."""
 
+    saves_inputs = ()
+    saves_output = True
+
     def forward(self, a):
         self.out = xp.tanh(a)
         return self.out
@@ -39,6 +45,8 @@ class Tanh(Function):
 class ReLU(Function):
     """relu(a) = max(a, 0);  d/da = 1 where a > 0, else 0."""
 
+    saves_inputs = ()
+
     def forward(self, a):
         self.mask = a > 0
         return a * self.mask
@@ -53,6 +61,8 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """a if a > 0 else slope·a;  d/da = 1 or slope."""
 
+    saves_inputs = ()
+
     def forward(self, a, negative_slope=0.01):
         self.scale = xp.where(a > 0, 1, negative_slope).astype(a.dtype)
         return a * self.scale
@@ -66,6 +76,9 @@ class LeakyReLU(Function):
 
 class ELU(Function):
     """a if a > 0 else α(eᵃ − 1);  d/da = 1 or α·eᵃ (= out + α)."""
+
+    saves_inputs = ()
+    saves_output = True
 
     def forward(self, a, alpha=1.0):
         self.pos = a > 0
@@ -163,6 +176,9 @@ class Softplus(Function):
 class Softmax(Function):
     """sᵢ = e^(aᵢ − m) / Σⱼ e^(aⱼ − m) along ``axis`` (m = max);  ∂L/∂a = s ⊙ (g − Σ g⊙s)."""
 
+    saves_inputs = ()
+    saves_output = True
+
     def forward(self, a, axis=-1):
         self.axis = axis
         e = xp.exp(a - a.max(axis=axis, keepdims=True))
@@ -180,6 +196,9 @@ class Softmax(Function):
 
 class LogSoftmax(Function):
     """zᵢ = aᵢ − logΣⱼ e^(aⱼ) along ``axis`` (stable);  ∂L/∂a = g − softmax(a)·Σ g."""
+
+    saves_inputs = ()
+    saves_output = True
 
     def forward(self, a, axis=-1):
         self.axis = axis

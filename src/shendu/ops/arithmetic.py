@@ -27,6 +27,8 @@ def _check_broadcast(name, a, b):
 class Add(Function):
     """z = a + b;  dz/da = 1, dz/db = 1."""
 
+    saves_inputs = ()
+
     def forward(self, a, b):
         self.sa, self.sb = _shape(a), _shape(b)
         if self.sa != self.sb:
@@ -43,6 +45,8 @@ class Add(Function):
 
 class Sub(Function):
     """z = a − b;  dz/da = 1, dz/db = −1."""
+
+    saves_inputs = ()
 
     def forward(self, a, b):
         self.sa, self.sb = _shape(a), _shape(b)
@@ -108,6 +112,8 @@ def _dtype(a):
 class Neg(Function):
     """z = −a;  dz/da = −1."""
 
+    saves_inputs = ()
+
     def forward(self, a):
         return -a
 
@@ -120,6 +126,8 @@ class Neg(Function):
 
 class Pow(Function):
     """z = a^b;  dz/da = b·a^(b−1), dz/db = a^b·ln a."""
+
+    saves_output = True
 
     def forward(self, a, b):
         self.a, self.b = a, b
@@ -147,6 +155,9 @@ class Pow(Function):
 
 class Exp(Function):
     """z = eᵃ;  dz/da = eᵃ = z."""
+
+    saves_inputs = ()
+    saves_output = True
 
     def forward(self, a):
         self.out = xp.exp(a)
@@ -203,6 +214,9 @@ class Log(Function):
 
 class Sqrt(Function):
     """z = √a;  dz/da = 1/(2√a)."""
+
+    saves_inputs = ()
+    saves_output = True
 
     def forward(self, a):
         self.out = xp.sqrt(a)
@@ -329,6 +343,8 @@ class Where(Function):
 class Cast(Function):
     """z = a converted to ``dtype``;  dz/da = 1 (the gradient is cast back)."""
 
+    saves_inputs = ()
+
     def forward(self, a, dtype):
         self.dtype = a.dtype
         return a.astype(dtype)
@@ -342,6 +358,8 @@ class Cast(Function):
 
 class Clone(Function):
     """z = a (a copy);  dz/da = 1."""
+
+    saves_inputs = ()
 
     def forward(self, a):
         return a.copy()

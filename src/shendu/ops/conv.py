@@ -89,7 +89,7 @@ def _out_size(size, k, s, pad_total, d):
 
 
 def _data(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _check_float(x, where):

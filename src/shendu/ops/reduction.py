@@ -39,6 +39,8 @@ def _count(shape, axes):
 class Sum(Function):
     """z = Σᵢ aᵢ over ``axis``;  dz/daᵢ = 1."""
 
+    saves_inputs = ()
+
     def forward(self, a, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = a.shape, _axes(axis, a.ndim), keepdims
         return a.sum(axis=self.axes, keepdims=keepdims)
@@ -52,6 +54,8 @@ class Sum(Function):
 
 class Mean(Function):
     """z = (1/n) Σᵢ aᵢ over ``axis``;  dz/daᵢ = 1/n."""
+
+    saves_inputs = ()
 
     def forward(self, a, axis=None, keepdims=False):
         self.shape, self.axes, self.keepdims = a.shape, _axes(axis, a.ndim), keepdims
@@ -118,6 +122,8 @@ class Min(_Extreme):
 class Var(Function):
     """z = Σᵢ (aᵢ − ā)² / (n − ddof);  dz/daᵢ = 2 (aᵢ − ā) / (n − ddof)."""
 
+    saves_inputs = ()
+
     def forward(self, a, axis=None, ddof=0, keepdims=False):
         self.axes, self.keepdims = _axes(axis, a.ndim), keepdims
         self.centered = a - a.mean(axis=self.axes, keepdims=True)
@@ -135,6 +141,8 @@ class Var(Function):
 
 class Std(Function):
     """z = √var(a);  dz/daᵢ = (aᵢ − ā) / ((n − ddof) · z)."""
+
+    saves_inputs = ()
 
     def forward(self, a, axis=None, ddof=0, keepdims=False):
         self.axes, self.keepdims = _axes(axis, a.ndim), keepdims

@@ -12,6 +12,9 @@ from ..errors import ShapeError
 class Reshape(Function):
     """z = a viewed with a new shape;  dz/da reshapes the gradient back."""
 
+    saves_inputs = ()
+    views_input = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         try:
@@ -30,6 +33,9 @@ class Reshape(Function):
 class Transpose(Function):
     """z = a with its axes permuted by ``axes``;  the gradient is permuted back by the inverse."""
 
+    saves_inputs = ()
+    views_input = True
+
     def forward(self, a, axes):
         if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
             raise ShapeError(f"Transpose: {tuple(axes)} is not a permutation of the {a.ndim} axes of a "
@@ -47,6 +53,9 @@ class Transpose(Function):
 class BroadcastTo(Function):
     """z = a repeated along broadcast axes;  dz/da sums the gradient over them."""
 
+    saves_inputs = ()
+    views_input = True
+
     def forward(self, a, shape):
         self.shape = a.shape
         try:
@@ -63,6 +72,8 @@ class BroadcastTo(Function):
 
 class Tile(Function):
     """z = a tiled ``reps`` times per axis (PyTorch's ``repeat``);  dz/da sums the copies."""
+
+    saves_inputs = ()
 
     def forward(self, a, reps):
         reps = (1,) * (a.ndim - len(reps)) + tuple(reps)
@@ -87,6 +98,8 @@ class Tile(Function):
 class Concatenate(Function):
     """z = [a₁, a₂, …] joined along ``axis``;  each aₖ gets its slice of the gradient."""
 
+    saves_inputs = ()
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         self.sizes = [a.shape[axis] for a in arrays]
@@ -107,6 +120,8 @@ class Concatenate(Function):
 class Stack(Function):
     """z = [a₁, a₂, …] stacked on a new ``axis``;  each aₖ gets index k of the gradient."""
 
+    saves_inputs = ()
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         try:
@@ -125,6 +140,9 @@ class Stack(Function):
 class Split(Function):
     """(z₁, z₂, …) = a cut along ``axis`` at ``cuts``;  dz/da concatenates the pieces' gradients."""
 
+    saves_inputs = ()
+    views_input = True
+
     def forward(self, a, cuts, axis=0):
         self.axis = axis
         return tuple(xp.split(a, cuts, axis=axis))
@@ -138,6 +156,8 @@ class Split(Function):
 
 class Pad(Function):
     """z = a surrounded by ``value`` (``pad_width`` as in ``numpy.pad``);  dz/da crops the gradient."""
+
+    saves_inputs = ()
 
     def forward(self, a, pad_width, value=0.0):
         self.crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, a.shape))
@@ -158,6 +178,9 @@ def _is_basic(key):
 
 class GetItem(Function):
     """z = a[key];  dz/da scatters the gradient back, adding where an index repeats."""
+
+    saves_inputs = ()
+    views_input = True
 
     def forward(self, a, key):
         self.shape, self.dtype, self.key = a.shape, a.dtype, key
@@ -201,6 +224,8 @@ class ScatterAdd(Function):
 class Triangle(Function):
     """z = tril(a, k) (``upper=False``) or triu(a, k) over the last two axes: a mask;
     dz/da is the same mask, so the gradient keeps the kept triangle and is 0 elsewhere."""
+
+    saves_inputs = ()
 
     def forward(self, a, diagonal=0, upper=False):
         self.diagonal, self.upper = diagonal, upper

@@ -36,7 +36,7 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             state = self.state[p]
             if not state:
-                self._init_state(p.data, state, group)
+                self._init_state(p.array, state, group)
 
     def _init_state(self, param, state, group):
         state["step"] = 0

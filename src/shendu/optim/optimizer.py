@@ -1,8 +1,10 @@
 """The optimizer base class: parameter groups, per-parameter state, ``zero_grad``, ``step``, state dicts.
 
-An optimizer holds references to parameters (leaf Tensors) and changes their ``.data`` **in place**
-with plain array math; nothing it does is recorded by autograd and every parameter keeps its
-identity, so a model, its optimizer and any scheduler keep pointing at the same objects.
+An optimizer holds references to parameters (leaf Tensors) and changes their arrays **in place**
+with plain array math; nothing it does is recorded by autograd (each update counts as an in-place
+change of the parameter, so a graph built before ``step()`` refuses a later backward, as in
+PyTorch) and every parameter keeps its identity, so a model, its optimizer and any scheduler
+keep pointing at the same objects.
 
 The layout is PyTorch's:
 
@@ -32,7 +34,7 @@ __all__ = ["Optimizer"]
 def _as_array(value):
     """A stored state value as a backend array (accepts shendu Tensors, torch tensors, arrays)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value.array
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch tensor, without importing torch
         return xp.asarray(value.detach().cpu().numpy())
     return xp.asarray(value)
@@ -153,7 +155,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data = xp.zeros_like(p.grad.data)
+                    p.grad.array = xp.zeros_like(p.grad.array)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` when one is given.
@@ -169,14 +171,15 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                grad = p.grad.data
-                if grad.shape != p.data.shape:
-                    raise ShapeError(f"{type(self).__name__}.step: a parameter of shape {p.data.shape} has "
+                grad = p.grad.array
+                if grad.shape != p.array.shape:
+                    raise ShapeError(f"{type(self).__name__}.step: a parameter of shape {p.array.shape} has "
                                      f"a gradient of shape {grad.shape}; they must match")
                 state = self.state[p]
                 if not state:
-                    self._init_state(p.data, state, group)
-                self._update(p.data, grad, state, group)
+                    self._init_state(p.array, state, group)
+                self._update(p.array, grad, state, group)
+                p._bump()
         self._opt_called = True
         return loss
 
@@ -257,8 +260,8 @@ class Optimizer:
         if isinstance(value, (int, float, bool, str, tuple)) or value is None:
             return value
         arr = _as_array(value)
-        if arr.dtype.kind == "f" and param.data.dtype.kind == "f":
-            return arr.astype(param.data.dtype, copy=True)
+        if arr.dtype.kind == "f" and param.array.dtype.kind == "f":
+            return arr.astype(param.array.dtype, copy=True)
         return arr.copy()
 
     def __repr__(self):

@@ -22,7 +22,7 @@ def _default_float():
 def _leaf(a, cast_floats=True):
     if a is None:
         return None
-    data = getattr(a, "data", None)
+    data = getattr(a, "array", None)
     if isinstance(data, np.ndarray) and not isinstance(a, np.ndarray):  # a shendu Tensor
         arr = data
     else:

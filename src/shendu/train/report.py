@@ -88,8 +88,8 @@ def _model_description(model, host):
     params = getattr(model, "parameters", None)
     if callable(params):
         ps = list(params())
-        total = int(sum(np.size(getattr(p, "data", p)) for p in ps))
-        trainable = int(sum(np.size(getattr(p, "data", p)) for p in ps if getattr(p, "requires_grad", True)))
+        total = int(sum(np.size(getattr(p, "array", p)) for p in ps))
+        trainable = int(sum(np.size(getattr(p, "array", p)) for p in ps if getattr(p, "requires_grad", True)))
     summary = getattr(host, "summary", None)
     if callable(summary):
         buf = io.StringIO()

@@ -50,7 +50,7 @@ def _numpy(out):
         return tuple(_numpy(o) for o in out)
     if isinstance(out, dict):
         return {k: _numpy(v) for k, v in out.items()}
-    data = getattr(out, "data", None)
+    data = getattr(out, "array", None)
     return data if isinstance(data, np.ndarray) else np.asarray(out)
 
 
@@ -62,7 +62,7 @@ def _batch_size_of(x):
 def _flat_weights(sample_weight, n, what="sample_weight"):
     if sample_weight is None:
         return None
-    w = np.asarray(getattr(sample_weight, "data", sample_weight), dtype=np.float64)
+    w = np.asarray(getattr(sample_weight, "array", sample_weight), dtype=np.float64)
     if w.size != n:
         raise ValueError(f"{what} should hold one weight per sample ({n}), got shape {w.shape}")
     return w.reshape(n)
@@ -154,7 +154,7 @@ class Trainer:
     # ------------------------------------------------------------------ host interface
     def get_weights(self):
         """Copies of the model's state (parameters and persistent buffers), as NumPy arrays."""
-        return [np.array(getattr(v, "data", v), copy=True) for v in self.model.state_dict().values()]
+        return [np.array(getattr(v, "array", v), copy=True) for v in self.model.state_dict().values()]
 
     def set_weights(self, weights):
         """Load arrays in the order of :meth:`get_weights`."""
@@ -193,7 +193,7 @@ class Trainer:
         from ..serialization import save
 
         epoch = self._next_epoch if epoch is None else int(epoch)
-        tensors = {"model/" + k: np.asarray(getattr(v, "data", v))
+        tensors = {"model/" + k: np.asarray(getattr(v, "array", v))
                    for k, v in self.model.state_dict().items()}
         state = {"epoch": epoch, "model_keys": [k[6:] for k in tensors],
                  "rng": sd_random.generator().bit_generator.state,
@@ -677,7 +677,7 @@ def _pack_optimizer(sd):
     for idx, st in sd["state"].items():
         for key, value in st.items():
             if isinstance(value, Tensor):
-                value = value.data
+                value = value.array
             if isinstance(value, np.ndarray):
                 arrays[f"{idx}/{key}"] = value
             else:

@@ -10,9 +10,11 @@ machine. Each function returns the ``Figure`` and saves a PNG when given ``path=
 * :func:`plot_roc` - ROC curves with AUCs (binary or one-vs-rest)
 * :func:`plot_images` - image grid, wrong predictions in red
 * :func:`plot_filters` - first-layer conv filters
+* :func:`make_grid`, :func:`save_image` - torchvision.utils' image grids
 * :func:`graph_dot`, :func:`render_graph` - the autograd graph behind a tensor (Graphviz)
 """
 from .graph import graph_dot, render_graph
+from .images import make_grid, save_image
 from .plots import (
     plot_confusion_matrix,
     plot_filters,
@@ -23,4 +25,4 @@ from .plots import (
 )
 
 __all__ = ["plot_history", "plot_learning_rate", "plot_confusion_matrix", "plot_roc", "plot_images",
-           "plot_filters", "graph_dot", "render_graph"]
+           "plot_filters", "graph_dot", "render_graph", "make_grid", "save_image"]

@@ -17,8 +17,12 @@ from ._folder import CSVDataset, ImageFolder
 from ._generated import DIGITS_CLASSES, MNIST1D_CLASSES, digits, mnist1d, stratified_split
 from ._idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, fashion_mnist, mnist, read_idx
 from ._text import fortunes, parse_fortune_file, parse_poems, song_poems, tang_poems
+from ._vision import CIFAR10, MNIST, FashionMNIST
 
 __all__ = [
+    "MNIST",
+    "FashionMNIST",
+    "CIFAR10",
     "fashion_mnist",
     "mnist",
     "cifar10",

@@ -295,22 +295,22 @@ class WeightSpec:
         self.regularizer = regularizer
 
     def get(self):
-        return np.array(self.to_keras(self.tensor.data), copy=True)
+        return np.array(self.to_keras(self.tensor.array), copy=True)
 
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
         arr = self.from_keras(value)
-        if tuple(arr.shape) != tuple(self.tensor.data.shape):
-            expected = self.to_keras(self.tensor.data).shape
+        if tuple(arr.shape) != tuple(self.tensor.array.shape):
+            expected = self.to_keras(self.tensor.array).shape
             raise ValueError(
                 f"Layer '{layer_name}': weight '{self.name}' has shape {tuple(expected)}, but the "
                 f"value given has shape {tuple(value.shape)}"
             )
-        self.tensor.data[...] = arr.astype(self.tensor.data.dtype, copy=False)
+        self.tensor.array[...] = arr.astype(self.tensor.array.dtype, copy=False)
 
     @property
     def shape(self):
-        return tuple(self.to_keras(self.tensor.data).shape)
+        return tuple(self.to_keras(self.tensor.array).shape)
 
 
 class Variable:
@@ -334,7 +334,7 @@ class Variable:
 
     @property
     def dtype(self):
-        return str(self._spec.tensor.data.dtype)
+        return str(self._spec.tensor.array.dtype)
 
     @property
     def trainable(self):
@@ -718,7 +718,7 @@ class Layer(Module):
                     seen.add(id(p))
                     specs.append(WeightSpec(pname, p))
             for bname, b in m.named_buffers(prefix=name):
-                if id(b) not in seen and b.data.dtype.kind == "f":
+                if id(b) not in seen and b.array.dtype.kind == "f":
                     seen.add(id(b))
                     specs.append(WeightSpec(bname, b, state=True))
         return specs
@@ -920,7 +920,7 @@ def _tuple_shape(shape):
 def _keras_view(spec):
     """The weight as a Tensor in Keras layout, differentiably (for user regularizers that care)."""
     t = spec.tensor
-    probe = np.arange(t.data.size).reshape(t.data.shape)
+    probe = np.arange(t.array.size).reshape(t.array.shape)
     mapped = spec.to_keras(probe)
     if mapped.shape == probe.shape and np.array_equal(mapped, probe):
         return t

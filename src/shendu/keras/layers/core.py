@@ -27,8 +27,8 @@ def _serialize_init(x):
 
 def init_param(param, initializer, keras_shape, from_keras):
     """Fill a PyTorch-layout parameter with ``initializer`` drawn in its Keras shape."""
-    value = _initializers.get(initializer)(keras_shape, dtype=param.data.dtype)
-    param.data[...] = from_keras(np.asarray(value)).astype(param.data.dtype, copy=False)
+    value = _initializers.get(initializer)(keras_shape, dtype=param.array.dtype)
+    param.array[...] = from_keras(np.asarray(value)).astype(param.array.dtype, copy=False)
 
 
 def _T(a):

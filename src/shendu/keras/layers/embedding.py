@@ -62,13 +62,13 @@ class Embedding(Layer):
     def _convert_inputs(self, inputs):
         if isinstance(inputs, KerasTensor):
             return inputs
-        data = inputs.data if isinstance(inputs, Tensor) else np.asarray(inputs)
+        data = inputs.array if isinstance(inputs, Tensor) else np.asarray(inputs)
         if data.dtype.kind not in "iu":
             data = data.astype(np.int64)  # Keras casts float ids (e.g. from pad_sequences(dtype=float))
         return Tensor(data)
 
     def call(self, inputs):
-        ids = inputs.data
+        ids = inputs.array
         if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
             bad = int(ids.max()) if ids.max() >= self.input_dim else int(ids.min())
             raise IndexError(

@@ -55,7 +55,7 @@ class _GRUBiasSpec(WeightSpec):
         self.second = bias_hh
 
     def get(self):
-        return np.stack([_swap_rz(self.tensor.data), _swap_rz(self.second.data)])
+        return np.stack([_swap_rz(self.tensor.array), _swap_rz(self.second.array)])
 
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
@@ -64,12 +64,12 @@ class _GRUBiasSpec(WeightSpec):
                 f"Layer '{layer_name}': weight '{self.name}' has shape {self.shape}, but the value "
                 f"given has shape {tuple(value.shape)}"
             )
-        self.tensor.data[...] = _swap_rz(value[0])
-        self.second.data[...] = _swap_rz(value[1])
+        self.tensor.array[...] = _swap_rz(value[0])
+        self.second.array[...] = _swap_rz(value[1])
 
     @property
     def shape(self):
-        return (2,) + tuple(self.tensor.data.shape)
+        return (2,) + tuple(self.tensor.array.shape)
 
 
 class _RNN(Layer):
@@ -183,7 +183,7 @@ class _RNN(Layer):
     def _init_bias(self):
         u = self.units
         init_param(self.rnn.bias_ih_l0, self.bias_initializer, (u,), lambda a: a)
-        self.rnn.bias_hh_l0.data[...] = 0
+        self.rnn.bias_hh_l0.array[...] = 0
         self.rnn.bias_hh_l0.requires_grad = False  # Keras has a single bias
 
     def _weight_specs(self):
@@ -305,7 +305,7 @@ class LSTM(_RNN):
 
             chosen = _initializers.get(values)
         init_param(self.rnn.bias_ih_l0, chosen, (4 * u,), lambda a: a)
-        self.rnn.bias_hh_l0.data[...] = 0
+        self.rnn.bias_hh_l0.array[...] = 0
         self.rnn.bias_hh_l0.requires_grad = False
 
     def get_config(self):
