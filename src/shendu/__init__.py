@@ -303,6 +303,7 @@ from .ops import (  # noqa: E402, A004
     nanmean,
     nanmedian,
     nansum,
+    neg,
     negative,
     outer,
     positive,

@@ -78,6 +78,7 @@ CASES = {
     "rsqrt": (lambda m, x: x.rsqrt(), [POS]),
     "square": (lambda m, x: m.square(x), [A]),
     "negative": (lambda m, x: m.negative(x), [A]),
+    "neg": (lambda m, x: m.neg(x) * x.neg(), [A]),
     "positive": (lambda m, x: m.positive(x) * 2, [A]),
     "clamp_min": (lambda m, x: m.clamp_min(x, 0.1), [A]),
     "clamp_max": (lambda m, x: x.clamp_max(0.1), [A]),
