@@ -333,6 +333,7 @@ from .ops.elementwise import sum as _torch_sum  # noqa: E402
 
 sum = _torch_sum  # noqa: A001  (torch.sum(x, dim=…, keepdim=…, dtype=…) and (x, axis, keepdims))
 mean = _torch_mean
+det = linalg.det
 logsumexp = _torch_logsumexp
 int = int32  # noqa: A001  (torch.int is int32)
 short = int16

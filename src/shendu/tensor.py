@@ -1214,10 +1214,10 @@ def _method(name):
 
 for _name in ("acos acosh addbmm addcdiv addcmul addmm addmv addr aminmax arccos arccosh arcsin arcsinh "
               "arctan arctan2 arctanh asin asinh atan atan2 atanh baddbmm ceil clamp_max clamp_min cosh "
-              "cross dist erf erfc erfinv exp2 fix floor floor_divide fmod frac ger hypot inner kron lerp "
-              "log2 log10 logcumsumexp logit median mode mv nan_to_num nanmean nanmedian nansum neg negative "
-              "outer positive quantile reciprocal remainder round rsqrt sgn sign sinh square tan trace "
-              "true_divide trunc vdot xlogy").split():
+              "cross det dist erf erfc erfinv exp2 fix floor floor_divide fmod frac ger hypot inner kron "
+              "lerp log2 log10 logcumsumexp logit median mode mv nan_to_num nanmean nanmedian nansum neg "
+              "negative outer positive quantile reciprocal remainder round rsqrt sgn sign sinh square tan "
+              "trace true_divide trunc vdot xlogy").split():
     setattr(Tensor, _name, _method(_name))
 del _name
 

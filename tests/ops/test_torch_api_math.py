@@ -26,6 +26,8 @@ WITH_NAN = A.copy()
 WITH_NAN[0, 1] = WITH_NAN[2, 3] = np.nan
 WITH_INF = A.copy()
 WITH_INF[0, 0], WITH_INF[1, 1], WITH_INF[2, 2] = np.nan, np.inf, -np.inf
+SQ = R.standard_normal((3, 3)) + 3 * np.eye(3)
+SQB = R.standard_normal((2, 3, 3)) + 3 * np.eye(3)
 INT_ROWS = np.array([[1., 2., 2., 3.], [4., 4., 1., 1.5], [0., 7., 7., 7.]])
 
 # name: (function of a tensor module and the input tensors, the inputs; every input gets a gradient)
@@ -171,6 +173,13 @@ CASES = {
     "linalg_norm": (lambda m, x: m.linalg.norm(x), [B234]),
     "linalg_norm_dim": (lambda m, x: m.linalg.norm(x, dim=1), [A]),
     "linalg_norm_fro": (lambda m, x: m.linalg.norm(x, "fro"), [A]),
+    "det": (lambda m, x: m.det(x), [SQ]),
+    "det_method_batch": (lambda m, x: x.det(), [SQB]),
+    "linalg_det": (lambda m, x: m.linalg.det(x), [SQB]),
+    "linalg_inv": (lambda m, x: m.linalg.inv(x), [SQB]),
+    "linalg_solve_vector": (lambda m, a, b: m.linalg.solve(a, b), [SQ, V3]),
+    "linalg_solve_matrix": (lambda m, a, b: m.linalg.solve(a, b), [SQB, R.standard_normal((2, 3, 2))]),
+    "linalg_solve_right": (lambda m, a, b: m.linalg.solve(a, b, left=False), [SQ, R.standard_normal((2, 3))]),
     "linalg_norm_ord1_vector": (lambda m, x: m.linalg.norm(x, 1), [V4]),
 }
 
@@ -217,7 +226,8 @@ def test_gradcheck(name):
 
 
 @pytest.mark.parametrize("name", ["erf", "erfinv", "asin", "acos", "atan", "atan2", "einsum_batch",
-                                  "einsum_free_index", "cross", "tan", "hypot", "logit", "xlogy", "sinh"])
+                                  "einsum_free_index", "cross", "tan", "hypot", "logit", "xlogy", "sinh",
+                                  "det", "linalg_inv", "linalg_solve_matrix"])
 def test_second_derivatives(name):
     fn, inputs = CASES[name]
 
@@ -259,6 +269,13 @@ def test_var_and_std_argument_orders_follow_pytorch():
 def test_einsum_errors_name_the_equation():
     with pytest.raises(ValueError, match="einsum"):
         sd.einsum("ij,jk->ik", sd.tensor(M34))
+
+
+def test_det_and_inv_reject_non_square_matrices():
+    with pytest.raises(sd.ShapeError, match=r"linalg.det: expected square matrices .* \(3, 4\)"):
+        sd.linalg.det(sd.tensor(A))
+    with pytest.raises(sd.ShapeError, match="linalg.inv"):
+        sd.linalg.inv(sd.tensor(V3))
 
 
 def test_quantile_rejects_q_outside_unit_interval():

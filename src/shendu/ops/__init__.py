@@ -489,6 +489,7 @@ from .indexing import (  # noqa: E402
     vsplit,
     vstack,
 )
+from .linalg import det  # noqa: E402
 
 arcsin, arccos, arctan, arctan2 = asin, acos, atan, atan2
 arcsinh, arccosh, arctanh = asinh, acosh, atanh

@@ -192,3 +192,57 @@ def cross(input, other, dim=-1):  # noqa: A002
     from .elementwise import cross as _cross
 
     return _cross(input, other, dim)
+
+
+class Inv(Function):
+    """Z = A⁻¹ (batched);  ∂L/∂A = −Zᵀ G Zᵀ."""
+
+    def forward(self, a):
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+            raise ShapeError(f"linalg.inv: expected square matrices (..., n, n), got shape {a.shape}")
+        self.out = xp.linalg.inv(a)
+        return self.out
+
+    def backward(self, g):
+        zt = xp.swapaxes(self.out, -1, -2)
+        return -(zt @ g @ zt)
+
+    def backward_graph(self, g):
+        zt = Inv.apply(self.inputs[0]).mT
+        return -(zt @ g @ zt)
+
+
+class Det(Function):
+    """z = det A (batched);  ∂L/∂A = g · z · A⁻ᵀ."""
+
+    def forward(self, a):
+        if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+            raise ShapeError(f"linalg.det: expected square matrices (..., n, n), got shape {a.shape}")
+        self.a, self.out = a, xp.linalg.det(a)
+        return self.out
+
+    def backward(self, g):
+        return (g * self.out)[..., None, None] * xp.swapaxes(xp.linalg.inv(self.a), -1, -2)
+
+    def backward_graph(self, g):
+        a = self.inputs[0]
+        z = Det.apply(a)
+        return (g * z).unsqueeze(-1).unsqueeze(-1) * Inv.apply(a).mT
+
+
+def inv(A):
+    """``torch.linalg.inv``: the inverse of each square matrix."""
+    return Inv.apply(A)
+
+
+def det(A):
+    """``torch.linalg.det`` / ``torch.det``: the determinant of each square matrix."""
+    return Det.apply(A)
+
+
+def solve(A, B, *, left=True):
+    """``torch.linalg.solve``: X with A X = B (B a vector (n,) or matrices (..., n, k));
+    ``left=False``: X A = B."""
+    if not left:
+        return B @ Inv.apply(A)
+    return Inv.apply(A) @ B
