@@ -234,8 +234,19 @@ class Tensor:
     def cpu(self):
         return self
 
-    def type(self, dtype=None):
-        return str(self.dtype) if dtype is None else self.to(dtype)
+    def type(self, dtype=None, non_blocking=False):
+        """``x.type()``: PyTorch's tensor type name ('torch.FloatTensor', ...); ``x.type(dtype)``: converted
+        to ``dtype`` (a dtype, or a type name such as 'torch.DoubleTensor')."""
+        if dtype is None:
+            return "torch." + _TENSOR_TYPES.get(self.dtype.name, self.dtype.name)
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            names = {v: k for k, v in _TENSOR_TYPES.items()}
+            name = dtype.rsplit(".", 1)[-1]
+            if name not in names:
+                raise ValueError(f"Tensor.type: unknown tensor type {dtype!r}; expected one of "
+                                 f"{sorted('torch.' + n for n in names)}")
+            dtype = names[name]
+        return self.to(dtype)
 
     def astype(self, dtype):
         return self.to(dtype)
@@ -1139,6 +1150,11 @@ def _axis(axis, dim, default=None):
     if isinstance(out, list):
         out = tuple(out)
     return default if out is None else out
+
+
+_TENSOR_TYPES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                 "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor",
+                 "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 def _var_args(dim, unbiased, axis, ddof, correction):

@@ -342,3 +342,19 @@ def test_samplers_have_pytorch_signatures_and_statistics():
     assert r.dtype == np.float32 and set(np.unique(r.numpy())) == {3.0, 4.0, 5.0}
     assert sd.rand_like(sd.zeros(3, dtype=sd.float64)).dtype == np.float64
     assert sd.randn_like(sd.zeros(2, 2)).shape == (2, 2)
+
+
+def test_tensor_type_names_and_conversions(reference):
+    def make(m):
+        x = m.tensor([1.5, -2.0])
+        return {"names": ",".join([x.type(), x.double().type(), x.long().type(), x.int().type(), x.bool().type(),
+                                   x.half().type()]),
+                "to_double": x.type("torch.DoubleTensor"), "to_long": x.type(m.int64)}
+
+    ref = reference(make)
+    ours = make(sd)
+    assert ours["names"] == ref["names"]
+    for k in ("to_double", "to_long"):
+        assert ours[k].numpy().dtype == ref[k].dtype and ours[k].numpy().tolist() == ref[k].tolist()
+    with pytest.raises(ValueError, match="Tensor.type: unknown tensor type"):
+        sd.tensor([1.0]).type("torch.NoSuchTensor")
