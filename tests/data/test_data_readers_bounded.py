@@ -201,3 +201,10 @@ def test_word_vectors_bounded(tmp_path):
     with pytest.raises(FileFormatError, match="ok.txt.*read limit"):
         load_word_vectors(good, index, max_bytes=5)
     assert load_word_vectors(good, index).tolist() == [[0, 0], [1, 2], [3, 4]]
+
+
+def test_idx_empty_array_with_huge_other_dimensions_names_the_file(tmp_path):
+    path = tmp_path / "odd-idx3-ubyte"
+    path.write_bytes(struct.pack(">BBBB", 0, 0, 8, 4) + struct.pack(">4I", 0, 2**32 - 1, 2**32 - 1, 2**32 - 1))
+    with pytest.raises(FileFormatError, match="odd-idx3-ubyte"):
+        D.read_idx(path)

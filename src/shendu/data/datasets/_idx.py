@@ -171,7 +171,10 @@ def read_idx(path, max_bytes=None):
     path = os.fspath(path)
     head, dims, body = _read_bytes(path, max_bytes)
     dtype = _IDX_TYPES[head[2]]
-    arr = np.frombuffer(body, dtype=dtype).reshape(dims)
+    try:
+        arr = np.frombuffer(body, dtype=dtype).reshape(dims)
+    except ValueError as exc:  # e.g. an empty array whose other dimensions NumPy cannot index
+        raise DatasetFormatError(f"{path}: the header's shape {dims} cannot be read as an array ({exc})") from None
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
