@@ -174,7 +174,8 @@ def read_idx(path, max_bytes=None):
     try:
         arr = np.frombuffer(body, dtype=dtype).reshape(dims)
     except ValueError as exc:  # e.g. an empty array whose other dimensions NumPy cannot index
-        raise DatasetFormatError(f"{path}: the header's shape {dims} cannot be read as an array ({exc})") from None
+        raise DatasetFormatError(f"{path}: the header's shape {dims} cannot be read as an array ({exc})"
+                                 ) from None
     return arr.astype(dtype.newbyteorder("="), copy=True)
 
 
