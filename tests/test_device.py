@@ -84,6 +84,7 @@ def test_format_spec_on_a_one_element_tensor():
 
 
 def test_pytorch_module_paths():
+    import shendu.nn.modules.rnn
     import shendu.utils.data
     from shendu.nn.modules import Linear, Module
     from shendu.nn.parallel import DataParallel
@@ -97,3 +98,31 @@ def test_pytorch_module_paths():
     x = sd.randn(4, 3)
     assert wrapped.module is inner and np.array_equal(wrapped(x).numpy(), inner(x).numpy())
     assert "module.weight" in wrapped.state_dict()
+
+
+def test_nn_modules_submodules_hold_the_same_classes_as_pytorchs_paths():
+    import shendu.nn.modules.sparse as sparse
+
+    m = sd.nn.modules
+    assert sparse.Embedding is nn.Embedding and m.rnn.LSTM is nn.LSTM and m.rnn.GRU is nn.GRU
+    assert m.activation.MultiheadAttention is nn.MultiheadAttention and m.activation.ReLU is nn.ReLU
+    assert m.container.ModuleList is nn.ModuleList and m.dropout.Dropout is nn.Dropout
+    assert m.linear.Linear is nn.Linear and issubclass(m.linear.NonDynamicallyQuantizableLinear, nn.Linear)
+    assert m.normalization.LayerNorm is nn.LayerNorm and m.batchnorm.BatchNorm2d is nn.BatchNorm2d
+    assert m.transformer.TransformerEncoderLayer is nn.TransformerEncoderLayer
+    assert m.loss.CrossEntropyLoss is nn.CrossEntropyLoss and m.conv.Conv2d is nn.Conv2d
+
+
+def test_legacy_typed_constructors():
+    assert sd.LongTensor(6).zero_().view(-1, 2).shape == (3, 2) and sd.LongTensor(2).dtype == np.int64
+    assert sd.FloatTensor([1, 2]).dtype == np.float32 and sd.FloatTensor([1, 2]).numpy().tolist() == [1.0, 2.0]
+    assert sd.DoubleTensor(2, 3).shape == (2, 3) and sd.DoubleTensor(1).dtype == np.float64
+    assert sd.IntTensor([3]).dtype == np.int32 and sd.BoolTensor([1, 0]).dtype == np.bool_
+
+
+def test_onnx_module_imports_and_export_says_it_is_not_there_yet():
+    import shendu.onnx
+
+    assert shendu.onnx.is_in_onnx_export() is False
+    with pytest.raises(NotImplementedError, match="ONNX export is not available"):
+        shendu.onnx.export(nn.Linear(2, 2), sd.zeros(1, 2), "m.onnx")

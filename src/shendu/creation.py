@@ -217,3 +217,21 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None, device=None,
 def poisson(input, generator=None):  # noqa: A002
     """Poisson samples with rates ``input``, in ``input``'s dtype."""
     return Tensor(_rng(generator).poisson(input.numpy()).astype(input.dtype))
+
+
+def _legacy_constructor(name, dtype):
+    def make(*args):
+        """``torch.{name}(2, 3)``: a zero-filled tensor of that size; ``torch.{name}([1, 2])``: the data."""
+        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
+            return tensor(args[0], dtype=dtype)
+        return zeros(*args, dtype=dtype)
+    make.__name__ = make.__qualname__ = name
+    make.__doc__ = make.__doc__.format(name=name)
+    return make
+
+
+FloatTensor = _legacy_constructor("FloatTensor", np.float32)
+DoubleTensor = _legacy_constructor("DoubleTensor", np.float64)
+LongTensor = _legacy_constructor("LongTensor", np.int64)
+IntTensor = _legacy_constructor("IntTensor", np.int32)
+BoolTensor = _legacy_constructor("BoolTensor", np.bool_)

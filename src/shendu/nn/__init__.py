@@ -68,6 +68,6 @@ from .transformer import (
 
 
 def __getattr__(name):
-    if name == "utils":
-        return importlib.import_module(".utils", __name__)
+    if name in ("utils", "modules", "parallel"):  # imported on first use
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'shendu.nn' has no attribute {name!r}")
