@@ -126,3 +126,28 @@ def test_onnx_module_imports_and_export_says_it_is_not_there_yet():
     assert shendu.onnx.is_in_onnx_export() is False
     with pytest.raises(NotImplementedError, match="ONNX export is not available"):
         shendu.onnx.export(nn.Linear(2, 2), sd.zeros(1, 2), "m.onnx")
+
+
+def test_generator_objects_as_pytorch_programs_pass_them():
+    from shendu.data import DataLoader, TensorDataset, random_split
+
+    g = sd.Generator().manual_seed(42)
+    assert g.initial_seed() == 42
+    a = sd.randn(3, generator=g).numpy()
+    state = g.get_state()
+    b = sd.randperm(5, generator=g).numpy()
+    g.set_state(state)
+    np.testing.assert_array_equal(sd.randperm(5, generator=g).numpy(), b)
+    np.testing.assert_array_equal(sd.randn(3, generator=sd.Generator().manual_seed(42)).numpy(), a)
+    sd.manual_seed(0)
+    before = sd.rand(2).numpy()
+    sd.manual_seed(0)
+    sd.randn(4, generator=g)                 # the library's generator is left alone
+    np.testing.assert_array_equal(sd.rand(2).numpy(), before)
+    ds = TensorDataset(np.arange(10))
+    s1 = [s.indices for s in random_split(ds, [0.8, 0.2], generator=sd.Generator().manual_seed(1))]
+    s2 = [s.indices for s in random_split(ds, [0.8, 0.2], generator=sd.Generator().manual_seed(1))]
+    assert [list(x) for x in s1] == [list(x) for x in s2]
+    order = [b[0].numpy().tolist() for b in DataLoader(ds, batch_size=5, shuffle=True,
+                                                        generator=sd.Generator().manual_seed(3))]
+    assert sorted(sum(order, [])) == list(range(10))

@@ -192,7 +192,7 @@ from .ops.indexing import (  # noqa: A004
     vsplit,
     vstack,
 )
-from .random import initial_seed, manual_seed
+from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
 from .tensor import (
     Tensor,

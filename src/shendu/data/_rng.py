@@ -23,6 +23,8 @@ def resolve_generator(generator=None):
         return global_generator()
     if isinstance(generator, (np.random.Generator, np.random.RandomState)):
         return generator
+    if isinstance(getattr(generator, "numpy_generator", None), np.random.Generator):
+        return generator.numpy_generator  # a shendu.Generator (torch.Generator)
     if isinstance(generator, (int, np.integer)):
         return np.random.default_rng(int(generator))
     raise TypeError(
