@@ -227,21 +227,7 @@ def unbroadcast(grad, shape):
 
 def _topological_order(root_fn):
     """Functions reachable from ``root_fn``, each after every function that consumes its output."""
-    order, visited, stack = [], set(), [(root_fn, False)]
-    while stack:
-        fn, done = stack.pop()
-        if done:
-            order.append(fn)
-            continue
-        if id(fn) in visited:
-            continue
-        visited.add(id(fn))
-        stack.append((fn, True))
-        for e in fn.edges if fn.inputs is not None else ():
-            if e is not None and e[0] is not None and id(e[0]) not in visited:
-                stack.append((e[0], False))
-    order.reverse()
-    return order
+    return _grad_fns_in_order([root_fn])
 
 
 def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=None):
