@@ -284,3 +284,28 @@ def test_file_objects_and_bounded_reads(tmp_path):
     assert OBJECT_KEY in meta and list(arrays) == ["1"]
     with pytest.raises(ValueError, match=OBJECT_KEY):
         sd.save({"w": sd.ones(1)}, buf, metadata={OBJECT_KEY: "x"})
+
+
+def _my_activation(x):
+    return x * 2
+
+
+def test_functions_held_by_a_module_are_saved_by_name(tmp_path):
+    import shendu as sd
+    import shendu.nn as nn
+    import shendu.nn.functional as F
+    from shendu.serialization import SerializationError, safe_globals
+
+    layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, activation=F.gelu)
+    sd.save(layer, tmp_path / "layer.st")
+    back = sd.load(tmp_path / "layer.st")
+    assert back.activation is F.gelu
+    layer.activation = _my_activation
+    sd.save(layer, tmp_path / "mine.st")
+    with pytest.raises(SerializationError, match="_my_activation, which is not allowed"):
+        sd.load(tmp_path / "mine.st")
+    with safe_globals([_my_activation]):
+        assert sd.load(tmp_path / "mine.st").activation is _my_activation
+    layer.activation = lambda x: x
+    with pytest.raises(TypeError, match="activation"):
+        sd.save(layer, tmp_path / "lambda.st")

@@ -20,6 +20,7 @@ import json
 import os
 import sys
 import threading
+import types
 from collections import OrderedDict
 
 import numpy as np
@@ -237,8 +238,9 @@ def add_safe_globals(classes):
     """
     classes = list(classes)
     for cls in classes:
-        if not isinstance(cls, type):
-            raise TypeError(f"add_safe_globals: expected classes, got {type(cls).__name__} {cls!r}")
+        if not isinstance(cls, (type, types.FunctionType)):
+            raise TypeError(f"add_safe_globals: expected classes or functions, got "
+                            f"{type(cls).__name__} {cls!r}")
     with _safe_lock:
         _safe.extend(c for c in classes if c not in _safe)
 
@@ -275,6 +277,15 @@ class safe_globals:  # noqa: N801  (PyTorch's name)
 
 def _class_path(cls):
     return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _named_function(fn):
+    """True when ``fn`` is reachable by its module and name (not a lambda or a nested function)."""
+    mod = sys.modules.get(fn.__module__)
+    target = mod
+    for part in fn.__qualname__.split("."):
+        target = getattr(target, part, None)
+    return target is fn
 
 
 def _module_class():
@@ -362,6 +373,8 @@ class _Encoder:
             return {"$dict" if type(obj) is dict else "$odict": pairs}
         if self.module_cls is not None and isinstance(obj, self.module_cls):
             return self.module(obj, where)
+        if isinstance(obj, types.FunctionType) and _named_function(obj):
+            return {"$function": _class_path(obj)}
         raise _Unsaveable(f"save: cannot save {_what(obj)} at {where or 'the top level'}: shendu saves "
                           "Tensors, ndarrays, numbers, strings, None, dtypes, devices, Modules and "
                           "lists, tuples, sets and dicts of those (never pickle)", obj, where)
@@ -540,6 +553,8 @@ class _Decoder:
             if dtype is None or dtype.kind not in "biufcM" or dtype.name != value:
                 self.fail(f"bad dtype {value!r:.50}")
             return dtype.type
+        if tag == "$function":
+            return self.function(value)
         if tag == "$device":
             from ._device import device
 
@@ -580,6 +595,27 @@ class _Decoder:
         if base is None or not (isinstance(cls, type) and issubclass(cls, base)):
             self.fail(f"{path.replace(':', '.')} is not an nn.Module subclass")
         return cls
+
+    def function(self, path):
+        """A function saved by name: shendu's own, one allowed with add_safe_globals, or any with
+        weights_only=False. Only modules already imported are looked in unless weights_only=False."""
+        if not isinstance(path, str) or ":" not in path:
+            self.fail(f"bad function name {path!r:.100}")
+        for fn in get_safe_globals():
+            if isinstance(fn, types.FunctionType) and _class_path(fn) == path:
+                return fn
+        module_name, _, qualname = path.partition(":")
+        if module_name.split(".")[0] == "shendu" or not self.weights_only:
+            try:
+                target = sys.modules.get(module_name) or importlib.import_module(module_name)
+                for part in qualname.split("."):
+                    target = getattr(target, part)
+            except (ImportError, AttributeError) as exc:
+                self.fail(f"the saved function {path.replace(':', '.')} cannot be found ({exc})")
+            if isinstance(target, types.FunctionType):
+                return target
+        self.fail(f"the file holds the function {path.replace(':', '.')}, which is not allowed: call "
+                  "shendu.serialization.add_safe_globals([the_function]) first if you trust it")
 
     def module(self, node):
         from .tensor import Tensor
