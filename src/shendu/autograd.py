@@ -213,7 +213,9 @@ def _modified(fn, which, shape, dtype, now, expected):
 
 
 def unbroadcast(grad, shape):
-    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``grad.shape``."""
+    """Sum ``grad`` down to ``shape``: the adjoint of broadcasting ``shape`` up to ``grad.shape``.
+
+    Works on arrays (the first-order backward) and on Tensors (``create_graph=True``, as ``sum_to``)."""
     if grad.shape == tuple(shape):
         return grad
     extra = grad.ndim - len(shape)
@@ -439,18 +441,9 @@ def _run_leaf_hooks(t, g, as_tensor):
 
 
 # ----- the general engine: create_graph, autograd.grad, backward(inputs=...) ----------------------
-def sum_to(g, shape):
-    """The Tensor form of :func:`unbroadcast` (differentiable): sum ``g`` down to ``shape``."""
-    shape = tuple(shape)
-    if tuple(g.shape) == shape:
-        return g
-    extra = g.ndim - len(shape)
-    if extra > 0:
-        g = g.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+# The Tensor form of unbroadcast (differentiable): the same sums, done with Tensor ops when ``g``
+# is a Tensor, since Tensors answer ndim, shape, sum(axis, keepdims) and reshape as arrays do.
+sum_to = unbroadcast
 
 
 def _as_tuple(x):
