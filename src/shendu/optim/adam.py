@@ -1,6 +1,6 @@
 """Adam and AdamW: momentum on the gradient plus per-coordinate scaling by its running RMS."""
 from ..backend import xp
-from .optimizer import Optimizer, _decayed_grad, _lerp_, _square_avg_
+from .optimizer import Optimizer, _adam_moments_
 
 __all__ = ["Adam", "AdamW"]
 
@@ -39,15 +39,7 @@ class Adam(Optimizer):
         step = state["step"]
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        if group.get("decoupled_weight_decay", False):
-            if wd:
-                param *= 1.0 - lr * wd
-            g = _decayed_grad(grad, param, 0.0, group["maximize"])
-        else:
-            g = _decayed_grad(grad, param, wd, group["maximize"])
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        _lerp_(exp_avg, g, 1.0 - beta1)
-        _square_avg_(exp_avg_sq, g, beta2)
+        _, exp_avg, exp_avg_sq = _adam_moments_(param, grad, state, group, lr, wd, beta1, beta2)
         step_size = lr / (1.0 - beta1 ** step)
         bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
         second = exp_avg_sq

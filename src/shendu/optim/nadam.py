@@ -1,6 +1,6 @@
 """NAdam: Adam with Nesterov momentum."""
 from ..backend import xp
-from .optimizer import Optimizer, _decayed_grad, _lerp_, _square_avg_
+from .optimizer import Optimizer, _adam_moments_
 
 __all__ = ["NAdam"]
 
@@ -42,19 +42,11 @@ class NAdam(Optimizer):
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
         psi = float(group["momentum_decay"])
-        if group["decoupled_weight_decay"]:
-            if wd:
-                param *= 1.0 - lr * wd
-            g = _decayed_grad(grad, param, 0.0, group["maximize"])
-        else:
-            g = _decayed_grad(grad, param, wd, group["maximize"])
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
         state["mu_product"] *= mu
         mu_product = state["mu_product"]
-        exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        _lerp_(exp_avg, g, 1.0 - beta1)
-        _square_avg_(exp_avg_sq, g, beta2)
+        g, exp_avg, exp_avg_sq = _adam_moments_(param, grad, state, group, lr, wd, beta1, beta2)
         denom = xp.divide(exp_avg_sq, 1.0 - beta2 ** step)
         xp.sqrt(denom, out=denom)
         denom += eps

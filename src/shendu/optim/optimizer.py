@@ -288,6 +288,22 @@ def _decayed_grad(grad, param, weight_decay, maximize):
     return grad
 
 
+def _adam_moments_(param, grad, state, group, lr, wd, beta1, beta2):
+    """The step every Adam-family optimizer starts with, in place: weight decay (θ ← θ·(1 − η·λ)
+    when ``decoupled_weight_decay``, else g ← g + λ·θ), then m ← β₁·m + (1 − β₁)·g and
+    v ← β₂·v + (1 − β₂)·g². Returns ``(g, m, v)``."""
+    if group.get("decoupled_weight_decay", False):
+        if wd:
+            param *= 1.0 - lr * wd
+        g = _decayed_grad(grad, param, 0.0, group["maximize"])
+    else:
+        g = _decayed_grad(grad, param, wd, group["maximize"])
+    exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+    _lerp_(exp_avg, g, 1.0 - beta1)
+    _square_avg_(exp_avg_sq, g, beta2)
+    return g, exp_avg, exp_avg_sq
+
+
 def _lerp_(a, b, weight):
     """a ← a + weight·(b − a), in place, evaluated the way PyTorch's ``lerp_`` does."""
     if weight < 0.5:
