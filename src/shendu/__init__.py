@@ -224,7 +224,7 @@ min = _min  # noqa: A001
 
 _SUBMODULES = {"nn", "optim", "data", "metrics", "viz", "train", "keras", "ops", "autograd", "backend",
                "random", "tune", "onnx", "serve", "compress", "rl", "cli", "cuda", "accelerator", "backends",
-               "distributions", "utils"}
+               "distributions", "utils", "models", "tf"}
 
 
 def __getattr__(name):

@@ -1,15 +1,8 @@
 """``shendu.onnx``: ONNX export and import (``torch.onnx`` in PyTorch programs).
 
-This version of shendu cannot write or read ONNX files yet. The module exists so that programs
-which ``import torch.onnx`` for an optional export step run; calling :func:`export` raises a
-clear error.
+``export(model, example_input, path, ...)`` writes a model as an ONNX graph that other runtimes run;
+``load(path)`` reads an ONNX file back as an ``nn.Module`` that runs on shendu's own ops. Both need the
+``onnx`` package (``pip install 'shendu[onnx]'``), imported only when they are called.
 """
-
-
-def export(model, args, f, *more, **kwargs):
-    raise NotImplementedError("shendu.onnx.export: ONNX export is not available in this version of shendu; "
-                              "save the weights with shendu.save(model.state_dict(), path) instead")
-
-
-def is_in_onnx_export():
-    return False
+from ._export import export, is_in_onnx_export
+from ._import import load
