@@ -174,6 +174,46 @@ def export(model, example_input=None, path=None, *more, opset=17, dynamic_axes=N
     return result
 
 
+def export_keras(model, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):  # noqa: A002
+    """``keras.Model.export(filepath, format="onnx")``: example inputs from ``input_signature`` (arrays, or
+    shapes with ``None`` for unknown sizes) or from the model's built input shapes."""
+    if format != "onnx":
+        raise ValueError(f"Model.export: format {format!r} is not supported; shendu exports format='onnx' "
+                         "(and 'shendu export MODEL --format numpy' on the command line)")
+    if input_signature is None:
+        tensors = getattr(model, "inputs", None)
+        if tensors:
+            input_signature = [(tuple(t.shape), getattr(t, "dtype", None)) for t in tensors]
+        else:
+            try:
+                shape = model.input_shape
+            except AttributeError:
+                raise ValueError(f"Model.export: model '{model.name}' has not been built; call it on data or "
+                                 "pass input_signature=[shape or example array]") from None
+            input_signature = [shape]
+    first = input_signature[0] if isinstance(input_signature, (list, tuple)) and input_signature else ()
+    if not isinstance(input_signature, (list, tuple)) or first is None or isinstance(first, int):
+        input_signature = [input_signature]
+    examples = []
+    for spec in input_signature:
+        if isinstance(spec, (np.ndarray, Tensor)):
+            examples.append(spec)
+            continue
+        shape, dtype = spec if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], tuple) \
+            else (tuple(spec), None)
+        # unknown sizes get small example values (2 for the batch, 3 for others)
+        shape = tuple((2 if i == 0 else 3) if d is None else int(d) for i, d in enumerate(shape))
+        dtype = np.dtype(str(dtype)) if dtype is not None else np.dtype(np.float32)
+        if dtype.kind in "iu":
+            examples.append(np.zeros(shape, dtype))
+        else:
+            examples.append(np.random.default_rng(0).standard_normal(shape).astype(dtype))
+    result = export(model, tuple(examples), filepath, **kwargs)
+    if verbose:
+        print(f"Saved ONNX model to {filepath} (inputs {result.input_names}, outputs {result.output_names})")
+    return result
+
+
 # ----- inputs and the two traces ---------------------------------------------------------------------
 def _model_dtype(model):
     for p in getattr(model, "parameters", lambda: [])():
@@ -337,7 +377,11 @@ def _emit(g, model, inputs, inputs_b, names_in, tr_a, tr_b, values, classes):
                 if emitter is None:
                     raise ExportError(f"{g.where}: {op} has no ONNX form in shendu's exporter "
                                       f"(operation {ea.op.__module__}.{op})")
-                names = emitter(g, ins, dict(ea.attrs), outs)
+                attrs = dict(ea.attrs)
+                for k in ("running_mean", "running_var"):  # batch norm's statistics come as arrays
+                    if attrs.get(k) is not None:
+                        attrs[k] = arg(attrs[k], eb.attrs[k], op)
+                names = emitter(g, ins, attrs, outs)
         if isinstance(names, str):
             names = [names]
         for ta, tb, name in zip(outs_a, outs_b, names):

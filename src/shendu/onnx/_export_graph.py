@@ -189,9 +189,10 @@ class Graph:
             shape = self.shape_tensor(x.array.shape, x.array_b.shape, what="shape of a constant")
             value = self.numpy_helper.from_array(np.asarray([flat[0]], dtype=arr.dtype), "value")
             return self.node("ConstantOfShape", [shape], value=value)
-        raise ExportError(f"{self.where}: an array made inside forward() has shape {x.array.shape} that "
-                          "depends on the input's dynamic axes and is not filled with one value; build it "
-                          "with tensor operations on the input instead")
+        raise ExportError(f"{self.where}: an array made inside forward() (or computed from the input "
+                          f"outside shendu's operations) has shape {x.array.shape} that depends on the "
+                          "input's dynamic axes and is not filled with one value; build it with tensor "
+                          "operations")
 
     def cast(self, name, dtype):
         return self.node("Cast", [name], to=self.helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
