@@ -336,6 +336,20 @@ def test_tensor_operations_in_a_custom_forward():
     check(M(), x, [np.abs(rand(3, 7, 4, seed=1)) + 0.1], dynamic_axes={"input": {0: "batch", 1: "seq"}})
 
 
+def test_group_norm_comparisons_and_where():
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norm = nn.GroupNorm(2, 4)
+
+        def forward(self, x):
+            y = self.norm(x)
+            return sd.where(y > 0.1, y, y * 0.5) + (x <= 0).float()
+
+    sd.manual_seed(0)
+    check(M(), rand(2, 4, 3, 3), [rand(5, 4, 3, 3, seed=1)])
+
+
 # ----- the calling conventions, options and errors ----------------------------------------------------
 def test_torch_calling_convention_and_options(tmp_path):
     onnx = require("onnx")
