@@ -61,7 +61,7 @@ def unpack(data):
         return data[0], data[1], None
     if len(data) == 3:
         return data
-    raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight); got a tuple of {len(data)}")
+    raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight); got {len(data)} items")
 
 
 def _scalar(v):

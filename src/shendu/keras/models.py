@@ -15,7 +15,14 @@ from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
 from . import optimizers as _optimizers
-from ._custom import CompiledLossView, CompileMetrics, CustomStepsMixin, loss_tracker, overrides, tracked_metrics
+from ._custom import (
+    CompiledLossView,
+    CompileMetrics,
+    CustomStepsMixin,
+    loss_tracker,
+    overrides,
+    tracked_metrics,
+)
 from .layers import deserialize as _deserialize_layer
 from .layers.base import InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
@@ -643,7 +650,7 @@ class Model(Layer):
 
     @property
     def compiled_loss(self):
-        """tf.keras 2's ``self.compiled_loss(y, y_pred, sample_weight, regularization_losses=self.losses)``."""
+        """tf.keras 2's ``self.compiled_loss(y, y_pred, regularization_losses=self.losses)``."""
         return CompiledLossView(self)
 
     @property

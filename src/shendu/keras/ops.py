@@ -62,7 +62,7 @@ def convert_to_tensor(x, dtype=None, sparse=None):
 
 
 def convert_to_numpy(x):
-    return np.asarray(getattr(_t(x), "array"))
+    return np.asarray(_t(x).array)
 
 
 def array(x, dtype=None):
@@ -622,7 +622,8 @@ def binary_crossentropy(target, output, from_logits=False):
 
 
 def categorical_crossentropy(target, output, from_logits=False, axis=-1):
-    return F.categorical_crossentropy(_t(target), _t(output), from_logits=from_logits, axis=axis, reduction="none")
+    return F.categorical_crossentropy(_t(target), _t(output), from_logits=from_logits, axis=axis,
+                                      reduction="none")
 
 
 def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
@@ -711,7 +712,7 @@ def scatter_update(inputs, indices, updates):
     idx = tuple(np.asarray(getattr(indices, "array", indices)).T)
     with no_grad():
         out = _t(inputs).clone()
-        out.array[idx] = np.asarray(getattr(_t(updates), "array"))
+        out.array[idx] = np.asarray(_t(updates).array)
     return out
 
 

@@ -68,7 +68,8 @@ def categorical(logits, num_samples, dtype="int32", seed=None):
     """Class indices drawn from ``softmax(logits)`` row by row: shape (batch, num_samples)."""
     logits = logits if isinstance(logits, Tensor) else Tensor(np.asarray(logits, dtype=np.float32))
     probs = F.softmax(logits.detach(), axis=-1)
-    return _creation.multinomial(probs, num_samples, replacement=True, generator=_gen(seed)).to(np.dtype(dtype))
+    draws = _creation.multinomial(probs, num_samples, replacement=True, generator=_gen(seed))
+    return draws.to(np.dtype(dtype))
 
 
 def dropout(inputs, rate, noise_shape=None, seed=None):

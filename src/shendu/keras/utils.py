@@ -111,7 +111,7 @@ def unpack_x_y_sample_weight(data):
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):
-    """Keras's packing of a batch: ``x`` alone (as ``(x,)`` when it is a tuple), ``(x, y)`` or ``(x, y, w)``."""
+    """Keras's packing of a batch: ``x`` (``(x,)`` for a tuple), ``(x, y)`` or ``(x, y, w)``."""
     if y is None:
         return (x,) if isinstance(x, (tuple, list)) else x
     return (x, y) if sample_weight is None else (x, y, sample_weight)

@@ -78,4 +78,4 @@ class Variable(Parameter):
         return self.assign(self.array - np.asarray(getattr(delta, "array", delta)))
 
     def __repr__(self):
-        return f"<Variable path={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}, value={self.array}>"
+        return f"<Variable path={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}>"

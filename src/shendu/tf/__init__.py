@@ -173,7 +173,8 @@ def stop_gradient(input, name=None):  # noqa: A002
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
-    return _k.matmul(_k.swapaxes(a, -1, -2) if transpose_a else a, _k.swapaxes(b, -1, -2) if transpose_b else b)
+    a = _k.swapaxes(a, -1, -2) if transpose_a else a
+    return _k.matmul(a, _k.swapaxes(b, -1, -2) if transpose_b else b)
 
 
 def add(x, y, name=None):

@@ -63,7 +63,7 @@ class Dataset:
 
         def make():
             for i in range(n):
-                yield _map(lambda a: _wrap(a[i]), arrays)
+                yield _map(lambda a, i=i: _wrap(a[i]), arrays)
 
         return Dataset(make, n)
 
@@ -124,9 +124,10 @@ class Dataset:
     def unbatch(self):
         def make():
             for el in self._make():
-                leaves = list(el.values()) if isinstance(el, dict) else list(el) if isinstance(el, tuple) else [el]
+                leaves = list(el.values()) if isinstance(el, dict) else \
+                    list(el) if isinstance(el, tuple) else [el]
                 for i in range(leaves[0].shape[0]):
-                    yield _map(lambda t: t[i], el)
+                    yield _map(lambda t, i=i: t[i], el)
         return Dataset(make, None)
 
     def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True):

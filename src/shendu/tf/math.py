@@ -183,7 +183,8 @@ def l2_normalize(x, axis=None, epsilon=1e-12, name=None):
 
 
 def divide_no_nan(x, y, name=None):
-    return _k.where(_k.equal(y, 0), _k.zeros_like(_k.divide(x, 1.0)), _k.divide(x, _k.where(_k.equal(y, 0), 1.0, y)))
+    zero = _k.equal(y, 0)
+    return _k.where(zero, _k.zeros_like(_k.divide(x, 1.0)), _k.divide(x, _k.where(zero, 1.0, y)))
 
 
 def erf(x, name=None):
