@@ -245,3 +245,18 @@ def test_gan_with_two_optimizers_trains_through_fit():
     # the generator moves toward the data (which sits at (3, 3))
     fake = gen.predict(np.random.default_rng(1).normal(size=(64, 4)).astype("float32"), verbose=0)
     assert np.isfinite(fake).all()
+
+
+def test_custom_layer_called_on_a_list_of_symbolic_inputs():
+    import shendu.tf as tf
+
+    class Sampling(layers.Layer):
+        def call(self, inputs):
+            mean, log_var = inputs
+            eps = tf.keras.backend.random_normal(shape=(tf.shape(mean)[0], tf.shape(mean)[1]))
+            return mean + tf.exp(0.5 * log_var) * eps
+
+    inp = keras.Input((3,))
+    z = Sampling()([layers.Dense(2)(inp), layers.Dense(2)(inp)])
+    assert tuple(z.shape) == (None, 2)
+    assert keras.Model(inp, z).predict(np.zeros((5, 3), "float32"), verbose=0).shape == (5, 2)

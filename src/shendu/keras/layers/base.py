@@ -575,11 +575,14 @@ class Layer(Module):
         def zeros(shape, dtype):
             return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
 
-        dummy = (
-            map_structure(lambda s: zeros(s, self._input_dtype()), input_shape)
-            if not _is_shape(input_shape)
-            else zeros(input_shape, self._input_dtype())
-        )
+        def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
+            if _is_shape(shape):
+                return zeros(shape, self._input_dtype())
+            if isinstance(shape, dict):
+                return {k: dummies(v) for k, v in shape.items()}
+            return type(shape)(dummies(s) for s in shape)
+
+        dummy = dummies(input_shape)
         was = self.training
         self.train(False)
         try:
