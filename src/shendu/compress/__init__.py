@@ -1,0 +1,11 @@
+"""``shendu.compress``: smaller models — pruning, structured channel pruning, int8 quantization, report.
+
+- :mod:`shendu.compress.prune` — masks beside the weights, ``torch.nn.utils.prune``'s names;
+- :func:`prune_channels` — structured pruning that removes channels and shrinks the neighbours;
+- :func:`quantize` — post-training int8 (BatchNorm folded, per-channel weights, calibrated activations);
+- :func:`report` — size, sparsity and parameter counts per layer.
+"""
+from . import prune
+from .report import report
+
+__all__ = ["prune", "report"]
