@@ -7,5 +7,6 @@
 """
 from . import prune
 from .report import report
+from .structured import channel_importance, prune_channels
 
-__all__ = ["prune", "report"]
+__all__ = ["prune", "report", "prune_channels", "channel_importance"]

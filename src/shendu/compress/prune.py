@@ -59,8 +59,9 @@ def _current(module, name):
         return _array(module._parameters[name + "_orig"]), _array(module._buffers[name + "_mask"])
     param = module._parameters.get(name)
     if param is None:
+        have = ", ".join(k for k, v in module._parameters.items() if v is not None)
         raise AttributeError(f"prune: {type(module).__name__} has no parameter {name!r} "
-                             f"(its parameters: {', '.join(k for k, v in module._parameters.items() if v is not None)})")
+                             f"(its parameters: {have})")
     values = _array(param)
     return values, np.ones_like(values)
 
@@ -245,7 +246,8 @@ def remove(module, name):
         module._forget(key)
         module.__dict__.pop(key, None)
     module.__dict__.pop(name, None)
-    module.register_parameter(name, Parameter(value.astype(_array(orig).dtype), requires_grad=orig.requires_grad))
+    value = value.astype(_array(orig).dtype)
+    module.register_parameter(name, Parameter(value, requires_grad=orig.requires_grad))
     names.remove(name)
     if not names:
         module.__dict__.pop("_pruned_names", None)
