@@ -10,3 +10,16 @@ from .report import report
 from .structured import channel_importance, prune_channels
 
 __all__ = ["prune", "report", "prune_channels", "channel_importance"]
+from .lower import to_sequential  # noqa: E402
+from .quantize import (  # noqa: E402
+    QuantizedConv2d,
+    QuantizedLinear,
+    QuantizedSequential,
+    fold_batchnorm,
+    load_quantized,
+    quantize,
+    save_quantized,
+)
+
+__all__ += ["to_sequential", "quantize", "fold_batchnorm", "save_quantized", "load_quantized",
+            "QuantizedConv2d", "QuantizedLinear", "QuantizedSequential"]
