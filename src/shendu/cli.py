@@ -389,7 +389,10 @@ def _read_model(path):
 def _write_model(model, kind, path, meta):
     _check_writable_dir(os.path.dirname(os.path.abspath(path)), "-o")
     if kind == "keras":
-        model.save(path, metadata=meta or None) if meta else model.save(path)
+        if meta:
+            model.save(path, metadata=meta)
+        else:
+            model.save(path)
     else:
         from .serialization import save
 

@@ -119,3 +119,20 @@ def test_custom_mask_and_errors():
         prune.l1_unstructured(nn.Linear(2, 2), "kernel", 0.5)
     with pytest.raises(ValueError, match="not pruned"):
         prune.remove(nn.Linear(2, 2), "weight")
+
+
+def test_gradcheck_through_a_pruned_layer():
+    """float64 gradients of a pruned conv, with respect to its input and to weight_orig (masked)."""
+    sd.manual_seed(0)
+    conv = nn.Conv2d(2, 3, 3, dtype=np.float64)
+    prune.l1_unstructured(conv, "weight", 0.5)
+    x = np.random.default_rng(0).standard_normal((2, 2, 5, 5))
+    assert sd.gradcheck(lambda t: conv(t), x)
+    mask = conv.weight_mask
+
+    def through_orig(w):
+        conv._parameters["weight_orig"] = w   # the hook reads weight_orig; here it is the checked input
+        return conv(sd.tensor(x))
+
+    assert sd.gradcheck(through_orig, conv.weight_orig.numpy())
+    assert conv.weight_mask is mask
