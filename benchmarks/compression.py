@@ -173,11 +173,11 @@ def main():
         out.append(f"| {name} | {sec:.3f} | {sec / ref:.2f}x |")
     f32, i8 = speed["float32 (the same layers as the int8 model)"], speed["int8, float32 accumulation"]
     i32 = speed["int8, int32 accumulation"]
-    out.append("\nNumPy has no int8 matrix kernels: shendu's int8 model stores int8 but computes its sums "
-               "with float32 BLAS (exact at these sizes) plus the quantize and dequantize steps, so it runs "
-               f"at {i8 / f32:.2f}x the time of the same float32 layers; exact int32 sums with NumPy's "
-               f"integer matmul take {i32 / f32:.1f}x. In NumPy, int8 buys a 4x smaller file, not speed; "
-               "for int8 speed, run the QDQ file in onnxruntime.\n")
+    out.append("\nNumPy has no int8 matrix kernels: shendu's int8 model stores int8 but computes its "
+               "sums with float32 BLAS (exact below 2^24, float32 rounding above) plus the quantize and "
+               f"dequantize steps, so it runs at {i8 / f32:.2f}x the time of the same float32 layers; exact "
+               f"int32 sums with NumPy's integer matmul take {i32 / f32:.1f}x. In NumPy, int8 buys a 4x "
+               "smaller file, not speed; for int8 speed, run the QDQ file in onnxruntime.\n")
     out += lines
     text = "\n".join(out)
     print(text)

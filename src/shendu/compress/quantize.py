@@ -14,9 +14,9 @@ The steps, for a Sequential model (``nn.Sequential`` or Keras ``Sequential``; se
    values keep more resolution.
 4. **Run**: y[c] = scale_x·scale_w[c]·Σ (q_x − zp)·q_w[c] + b'[c]. The sum of int8 products is exact
    in int32 (``accumulate="int32"``); ``accumulate="float32"`` (the default) computes the same sum
-   with NumPy's float BLAS, exact while it stays below 2²⁴ and much faster in NumPy, which has no
-   int8 matrix kernels. Either way the model *stores* int8; in NumPy it does not run faster than
-   float32 (see benchmarks/RESULTS.md), it is smaller.
+   with NumPy's float BLAS, exact while it stays below 2²⁴ (float32 rounding above) and faster in
+   NumPy, which has no int8 matrix kernels. Either way the model *stores* int8; in NumPy it does
+   not run faster than float32 (see benchmarks/RESULTS.md), it is smaller.
 
 Layers between (ReLU, pooling, Flatten, Softmax) run in float32 on the dequantized values, which is
 exactly what an ONNX QDQ graph (:func:`export_qdq`) asks a runtime to compute.
