@@ -136,3 +136,15 @@ def test_gradcheck_through_a_pruned_layer():
 
     assert sd.gradcheck(through_orig, conv.weight_orig.numpy())
     assert conv.weight_mask is mask
+
+
+def test_random_pruning_follows_manual_seed():
+    masks = []
+    for _ in range(2):
+        sd.manual_seed(3)
+        m = nn.Linear(6, 6)
+        prune.random_unstructured(m, "weight", 0.5)
+        prune.random_structured(m, "weight", 2, dim=0)
+        masks.append(m.weight_mask.numpy())
+    np.testing.assert_array_equal(masks[0], masks[1])
+    assert (masks[0].sum(axis=1) == 0).sum() >= 2

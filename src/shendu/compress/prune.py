@@ -19,6 +19,7 @@ import numbers
 
 import numpy as np
 
+from .. import random as _random
 from ..nn.parameter import Parameter
 from ..tensor import Tensor
 
@@ -129,7 +130,7 @@ class RandomUnstructured(_Method):
     def compute_mask(self, scores, mask):
         kept = mask != 0
         k = prune_count(self.amount, int(kept.sum()), "random_unstructured")
-        s = np.where(kept, np.random.default_rng().random(scores.shape), np.inf)
+        s = np.where(kept, _random.generator().random(scores.shape), np.inf)
         return mask * ~_smallest(s, k)
 
 
@@ -156,7 +157,7 @@ class RandomStructured(LnStructured):
     def compute_mask(self, scores, mask):
         dim = self.dim % scores.ndim
         k = prune_count(self.amount, scores.shape[dim], "random_structured")
-        drop = _smallest(np.random.default_rng().random(scores.shape[dim]), k)
+        drop = _smallest(_random.generator().random(scores.shape[dim]), k)
         shape = [1] * scores.ndim
         shape[dim] = -1
         return mask * ~np.broadcast_to(drop.reshape(shape), scores.shape)
