@@ -107,3 +107,26 @@ def test_errors():
         compress.quantize(_bn_cnn(), np.zeros((0, 1, 14, 14), np.float32))
     with pytest.raises(ValueError, match="not supported"):
         compress.quantize(nn.Sequential(nn.Linear(2, 2), nn.GELU()), np.zeros((4, 2), np.float32))
+
+
+def test_file_is_plain_safetensors_with_a_layer_list(tmp_path):
+    import json
+
+    m, x = _bn_cnn(), _x()
+    q = compress.quantize(m, x)
+    compress.save_quantized(q, tmp_path / "q.st", metadata={"note": "hi"})
+    tensors, meta = sd.load(tmp_path / "q.st", return_metadata=True)
+    assert meta["shendu.compress"] == "int8" and meta["note"] == "hi"
+    assert [sp["type"] for sp in json.loads(meta["layers"])][:4] == ["QuantizedConv2d", "ReLU", "MaxPool2d",
+                                                                    "Flatten"]
+    assert tensors["0.weight_int8"].numpy().dtype == np.int8
+    np.testing.assert_array_equal(compress.load_quantized(tmp_path / "q.st").predict(x), q.predict(x))
+
+
+def test_a_layer_without_a_description_is_saved_as_an_object(tmp_path):
+    sd.manual_seed(0)
+    m = nn.Sequential(nn.BatchNorm1d(6), nn.Linear(6, 3)).eval()   # a BatchNorm with no layer before it
+    x = np.random.default_rng(0).standard_normal((20, 6)).astype(np.float32)
+    q = compress.quantize(m, x)
+    compress.save_quantized(q, tmp_path / "q.st")
+    np.testing.assert_array_equal(compress.load_quantized(tmp_path / "q.st").predict(x), q.predict(x))

@@ -336,24 +336,121 @@ def quantize(model, calibration, method="minmax", percentile=99.99, batch_size=2
     return q
 
 
+# ---- the int8 file ---------------------------------------------------------------------------------
+# A plain safetensors file: the tensors "<i>.weight_int8" (I8), "<i>.weight_scale", "<i>.bias",
+# "<i>.input_scale" (F32), "<i>.input_zero_point" (I8) of every quantized layer i, and in the metadata
+# "shendu.compress" = "int8", "format" = "1", "input_layout", "calibration" and "layers": a JSON list
+# with one {"type": ..., options} per layer. Any runtime can read it; no code is imported to load it.
+_QKEYS = ("weight_int8", "weight_scale", "bias", "input_scale", "input_zero_point")
+
+
+def _spec(m):
+    """The JSON description of one layer of a QuantizedSequential, or None if it has none."""
+    if isinstance(m, QuantizedConv2d):
+        return {"type": "QuantizedConv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
+                "kernel_size": list(m.kernel_size), "stride": list(m.stride), "padding": list(m.padding),
+                "dilation": list(m.dilation), "accumulate": m.accumulate}
+    if isinstance(m, QuantizedLinear):
+        return {"type": "QuantizedLinear", "in_features": m.in_features, "out_features": m.out_features,
+                "accumulate": m.accumulate}
+    if isinstance(m, Permute):
+        return {"type": "Permute", "dims": list(m.dims)}
+    if type(m) in (nn.ReLU, nn.Sigmoid, nn.Tanh, nn.Identity):
+        return {"type": type(m).__name__}
+    if type(m) in (nn.Softmax, nn.LogSoftmax):
+        return {"type": type(m).__name__, "dim": m.dim}
+    if type(m) is nn.Flatten:
+        return {"type": "Flatten", "start_dim": m.start_dim, "end_dim": m.end_dim}
+    if type(m) in (nn.MaxPool2d, nn.AvgPool2d) and not getattr(m, "ceil_mode", False):
+        if type(m) is nn.MaxPool2d and m.dilation not in (1, (1, 1)):
+            return None
+        return {"type": type(m).__name__, "kernel_size": m.kernel_size, "stride": m.stride,
+                "padding": m.padding}
+    return None
+
+
+def _tuple(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _build(spec, tensors, i, source):
+    kind = spec.get("type")
+    if kind in ("QuantizedConv2d", "QuantizedLinear"):
+        cls = QuantizedConv2d if kind == "QuantizedConv2d" else QuantizedLinear
+        m = cls.__new__(cls)
+        nn.Module.__init__(m)
+        for key in _QKEYS:
+            if f"{i}.{key}" not in tensors:
+                raise ValueError(f"{source}: layer {i} ({kind}) has no tensor {i}.{key}")
+            m.register_buffer(key, tensors[f"{i}.{key}"])
+        m.accumulate = spec.get("accumulate", "float32")
+        if kind == "QuantizedConv2d":
+            m.in_channels, m.out_channels = spec["in_channels"], spec["out_channels"]
+            for key in ("kernel_size", "stride", "padding", "dilation"):
+                setattr(m, key, tuple(spec[key]))
+        else:
+            m.in_features, m.out_features = spec["in_features"], spec["out_features"]
+        return m
+    simple = {"ReLU": nn.ReLU, "Sigmoid": nn.Sigmoid, "Tanh": nn.Tanh, "Identity": nn.Identity}
+    if kind in simple:
+        return simple[kind]()
+    if kind in ("Softmax", "LogSoftmax"):
+        return getattr(nn, kind)(dim=spec.get("dim"))
+    if kind == "Flatten":
+        return nn.Flatten(spec["start_dim"], spec["end_dim"])
+    if kind == "Permute":
+        return Permute(spec["dims"])
+    if kind in ("MaxPool2d", "AvgPool2d"):
+        return getattr(nn, kind)(_tuple(spec["kernel_size"]), _tuple(spec["stride"]), _tuple(spec["padding"]))
+    raise ValueError(f"{source}: layer {i} has unknown type {kind!r}")
+
+
 def save_quantized(qmodel, path, metadata=None):
-    """Write ``qmodel`` to a safetensors file: int8 weights, float32 scales and biases, its structure."""
+    """Write ``qmodel`` to a safetensors file: int8 weights, float32 scales and biases, and the layer
+    list as JSON in the metadata (about a quarter of the float32 file). A model with a layer that has
+    no such description (a float BatchNorm left standing alone, say) is saved with ``shendu.save``."""
+    import json
+
     from ..serialization import save
 
     if not isinstance(qmodel, QuantizedSequential):
         raise TypeError(f"save_quantized: expected a QuantizedSequential (from quantize), got "
                         f"{type(qmodel).__name__}")
     meta = {"shendu.compress": "int8"}
-    meta.update(metadata or {})
-    save(qmodel, path, metadata=meta)
+    meta.update({str(k): str(v) for k, v in (metadata or {}).items()})
+    specs = [_spec(m) for m in qmodel.children()]
+    if any(sp is None for sp in specs):
+        save(qmodel, path, metadata=meta)
+        return
+    tensors = {f"{i}.{key}": m._buffers[key].array for i, m in enumerate(qmodel.children())
+               if isinstance(m, _Quantized) for key in _QKEYS}
+    meta.update({"format": "1", "layers": json.dumps(specs, separators=(",", ":")),
+                 "input_layout": qmodel.input_layout, "calibration": qmodel.calibration})
+    save(tensors, path, metadata=meta)
 
 
 def load_quantized(path):
     """Read a file written by :func:`save_quantized` back as a runnable :class:`QuantizedSequential`."""
+    import json
+
     from ..serialization import load
 
-    model = load(path)
-    if not isinstance(model, QuantizedSequential):
-        raise ValueError(f"{path}: holds a {type(model).__name__}, not a quantized model "
-                         "(write one with shendu quantize or compress.save_quantized)")
+    tensors, meta = load(path, return_metadata=True)
+    meta = meta or {}
+    source = str(path)
+    if meta.get("shendu.compress") != "int8":
+        raise ValueError(f"{source}: not a quantized model (no shendu.compress=int8 in its metadata; write "
+                         "one with shendu quantize or compress.save_quantized)")
+    if "layers" not in meta:  # saved as an object (a layer without a JSON description)
+        model = load(path)
+        if not isinstance(model, QuantizedSequential):
+            raise ValueError(f"{source}: holds a {type(model).__name__}, not a quantized model")
+        return model
+    try:
+        specs = json.loads(meta["layers"])
+    except ValueError as exc:
+        raise ValueError(f"{source}: the layer list in the metadata is not JSON ({exc})") from None
+    model = QuantizedSequential(*[_build(sp, tensors, i, source) for i, sp in enumerate(specs)])
+    model.input_layout = meta.get("input_layout", "NCHW")
+    model.calibration = meta.get("calibration", "")
     return model
