@@ -11,7 +11,7 @@ from .structured import channel_importance, prune_channels
 
 __all__ = ["prune", "report", "prune_channels", "channel_importance"]
 from .lower import to_sequential  # noqa: E402
-from .qdq import export_qdq, float_graph, insert_qdq  # noqa: E402
+from .qdq import export_qdq, float_equivalent, insert_qdq  # noqa: E402
 from .quantize import (  # noqa: E402
     QuantizedConv2d,
     QuantizedLinear,
@@ -22,5 +22,5 @@ from .quantize import (  # noqa: E402
     save_quantized,
 )
 
-__all__ += ["export_qdq", "float_graph", "insert_qdq", "to_sequential", "quantize", "fold_batchnorm",
+__all__ += ["export_qdq", "float_equivalent", "insert_qdq", "to_sequential", "quantize", "fold_batchnorm",
             "save_quantized", "load_quantized", "QuantizedConv2d", "QuantizedLinear", "QuantizedSequential"]
