@@ -13,7 +13,15 @@ Environments come from gymnasium (``pip install 'shendu[rl]'``), imported only w
 """
 from .common import BaseAgent, RLProgbar, evaluate_policy, linear_schedule, mlp
 from .dqn import DQN, ReplayBuffer
-from .policy_gradient import A2C, PPO, REINFORCE, ActorCriticPolicy, compute_gae, discounted_returns, ppo_clip_loss
+from .policy_gradient import (
+           A2C,
+           PPO,
+           REINFORCE,
+           ActorCriticPolicy,
+           compute_gae,
+           discounted_returns,
+           ppo_clip_loss,
+)
 from .tabular import SARSA, QLearning, td_target
 
 __all__ = ["BaseAgent", "QLearning", "SARSA", "DQN", "REINFORCE", "A2C", "PPO", "ActorCriticPolicy",

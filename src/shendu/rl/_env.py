@@ -14,7 +14,8 @@ def gymnasium():
     try:
         import gymnasium as gym
     except ImportError:
-        raise ImportError("shendu.rl needs gymnasium for its environments: pip install 'shendu[rl]'") from None
+        raise ImportError("shendu.rl needs gymnasium for its environments: "
+                          "pip install 'shendu[rl]'") from None
     return gym
 
 
@@ -24,7 +25,7 @@ def is_vector_env(env):
 
 
 def make_env(env, **kwargs):
-    """``env`` itself, or ``gymnasium.make(env, **kwargs)`` when it is an id string such as ``"CartPole-v1"``."""
+    """``env`` itself, or ``gymnasium.make(env, **kwargs)`` for an id string such as ``"CartPole-v1"``."""
     if isinstance(env, str):
         return gymnasium().make(env, **kwargs)
     if env is None or not hasattr(env, "step") or not hasattr(env, "reset"):
@@ -72,6 +73,12 @@ def final_observations(info, n):
     return None, np.zeros(n, bool)
 
 
+def _json_floats(arr):
+    """A flat list JSON can hold: infinite bounds become the strings "inf" / "-inf"."""
+    flat = np.asarray(arr, float).ravel().tolist()
+    return [v if np.isfinite(v) else ("inf" if v > 0 else "-inf") for v in flat]
+
+
 class SpaceSpec:
     """What an agent must know of a space without the environment: kind, shape, size and bounds.
 
@@ -100,12 +107,15 @@ class SpaceSpec:
     def to_json(self):
         d = {"kind": self.kind, "shape": list(self.shape), "n": self.n, "start": self.start}
         if self.low is not None:
-            d["low"], d["high"] = self.low.tolist(), self.high.tolist()
+            d["low"], d["high"] = _json_floats(self.low), _json_floats(self.high)
         return d
 
     @classmethod
     def from_json(cls, d):
-        return cls(d["kind"], d["shape"], d.get("n"), d.get("start", 0), d.get("low"), d.get("high"))
+        low, high = d.get("low"), d.get("high")
+        low = None if low is None else np.array([float(v) for v in low], np.float32).reshape(d["shape"])
+        high = None if high is None else np.array([float(v) for v in high], np.float32).reshape(d["shape"])
+        return cls(d["kind"], d["shape"], d.get("n"), d.get("start", 0), low, high)
 
     def is_batch(self, obs):
         """True when ``obs`` holds several observations (one more leading axis than the space)."""

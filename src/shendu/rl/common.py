@@ -194,7 +194,8 @@ class BaseAgent:
         self._require_env()
         total_timesteps = int(total_timesteps)
         if total_timesteps < 0:
-            raise ValueError(f"{type(self).__name__}.learn: total_timesteps must be >= 0, got {total_timesteps}")
+            raise ValueError(f"{type(self).__name__}.learn: total_timesteps must be >= 0, "
+                             f"got {total_timesteps}")
         if reset_num_timesteps:
             self.num_timesteps = 0
             self._episodes = 0
@@ -247,7 +248,8 @@ class BaseAgent:
     def _on_episode_end(self, episode_return, episode_length):
         episode_return = float(episode_return)
         self._recent.append(episode_return)
-        self._running = episode_return if self._running is None else 0.95 * self._running + 0.05 * episode_return
+        previous = episode_return if self._running is None else self._running
+        self._running = 0.95 * previous + 0.05 * episode_return
         logs = {"episode_return": episode_return, "episode_length": int(episode_length),
                 "return_mean": float(np.mean(self._recent)), "running_return": float(self._running),
                 "timesteps": self.num_timesteps}

@@ -60,18 +60,21 @@ class DQN(BaseAgent):
 
     _policy_network = "q_net"
 
-    def __init__(self, policy="MlpPolicy", env=None, learning_rate=2.3e-3, buffer_size=100_000, learning_starts=1000,
-                 batch_size=64, tau=1.0, gamma=0.99, train_freq=256, gradient_steps=128,
+    def __init__(self, policy="MlpPolicy", env=None, learning_rate=2.3e-3, buffer_size=100_000,
+                 learning_starts=1000, batch_size=64, tau=1.0, gamma=0.99, train_freq=256, gradient_steps=128,
                  target_update_interval=10, exploration_fraction=0.16, exploration_initial_eps=1.0,
-                 exploration_final_eps=0.04, max_grad_norm=10.0, double_q=True, loss="huber", policy_kwargs=None,
-                 seed=None, verbose=0, device="auto", observation_space=None, action_space=None):
-        self._hyper = dict(learning_rate=learning_rate, buffer_size=buffer_size, learning_starts=learning_starts,
+                 exploration_final_eps=0.04, max_grad_norm=10.0, double_q=True, loss="huber",
+                 policy_kwargs=None, seed=None, verbose=0, device="auto", observation_space=None,
+                 action_space=None):
+        self._hyper = dict(learning_rate=learning_rate, buffer_size=buffer_size,
+                           learning_starts=learning_starts,
                            batch_size=batch_size, tau=tau, gamma=gamma, train_freq=train_freq,
                            gradient_steps=gradient_steps, target_update_interval=target_update_interval,
                            exploration_fraction=exploration_fraction,
                            exploration_initial_eps=exploration_initial_eps,
                            exploration_final_eps=exploration_final_eps, max_grad_norm=max_grad_norm,
-                           double_q=double_q, loss=loss, policy_kwargs=policy_kwargs, seed=seed, verbose=verbose)
+                           double_q=double_q, loss=loss, policy_kwargs=policy_kwargs, seed=seed,
+                           verbose=verbose)
         super().__init__(policy, env, seed, verbose, observation_space, action_space)
         if self.action_space.kind != "discrete":
             raise TypeError(f"DQN: needs a Discrete action space, got {self.action_space}; use PPO or A2C")
@@ -128,7 +131,7 @@ class DQN(BaseAgent):
             self.exploration_final_eps - self.exploration_initial_eps)
 
     def td_targets(self, rewards, next_obs, terminated):
-        """y = r + γ (1 − terminated) Q_θ⁻(s', a*), a* from the online network (double) or the target's max."""
+        """y = r + γ (1 − terminated) Q_θ⁻(s', a*); a* from the online net (double) or the target's max."""
         with no_grad():
             x = Tensor(next_obs)
             q_next = self.q_net_target(x).numpy()
@@ -181,8 +184,9 @@ class DQN(BaseAgent):
             else:
                 action = self._act(np.asarray(obs)[None], deterministic=False)[0]
             next_obs, r, terminated, truncated, _ = env.step(_env_action(action))
-            self.replay_buffer.add(self._encode(np.asarray(obs)[None])[0], int(action) - self.action_space.start,
-                                   float(r), self._encode(np.asarray(next_obs)[None])[0], terminated)
+            self.replay_buffer.add(self._encode(np.asarray(obs)[None])[0],
+                                   int(action) - self.action_space.start, float(r),
+                                   self._encode(np.asarray(next_obs)[None])[0], terminated)
             ret += float(r)
             length += 1
             obs = next_obs

@@ -24,8 +24,8 @@ import math
 
 import numpy as np
 
-from .. import nn, optim
 from .. import distributions as D
+from .. import nn, optim
 from ..autograd import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -33,7 +33,8 @@ from ..train.lr import set_lr
 from ._env import final_observations, make_vec_env
 from .common import BaseAgent, _check_finite, _env_action, _value, mlp, register
 
-__all__ = ["ActorCriticPolicy", "A2C", "PPO", "REINFORCE", "compute_gae", "ppo_clip_loss", "discounted_returns"]
+__all__ = ["ActorCriticPolicy", "A2C", "PPO", "REINFORCE", "compute_gae", "ppo_clip_loss",
+           "discounted_returns"]
 
 
 def compute_gae(rewards, values, next_values, terminated, truncated, gamma=0.99, gae_lambda=0.95):
@@ -80,7 +81,7 @@ def ppo_clip_loss(log_prob, old_log_prob, advantages, clip_range):
 
 
 def _init_mlp(net, last_gain):
-    """Orthogonal weights (gain √2, the last layer ``last_gain``) and zero biases, as PPO implementations do."""
+    """Orthogonal weights (gain √2, the last layer ``last_gain``) and zero biases, as PPO codes do."""
     linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
     for i, layer in enumerate(linears):
         nn.init.orthogonal_(layer.weight, gain=last_gain if i == len(linears) - 1 else math.sqrt(2))
@@ -92,8 +93,8 @@ class ActorCriticPolicy(nn.Module):
     """Two MLPs on the (flattened) observation: ``pi`` (logits, or the mean of a Gaussian with a
     learned state-independent ``log_std``) and ``vf`` (the value). ``forward(x) -> (pi_out, value)``."""
 
-    def __init__(self, obs_dim, n_out, continuous=False, net_arch=(64, 64), activation="tanh", log_std_init=0.0,
-                 ortho_init=True):
+    def __init__(self, obs_dim, n_out, continuous=False, net_arch=(64, 64), activation="tanh",
+                 log_std_init=0.0, ortho_init=True):
         super().__init__()
         self.pi = mlp(obs_dim, n_out, net_arch, activation)
         self.vf = mlp(obs_dim, 1, net_arch, activation)
@@ -140,8 +141,9 @@ class _PolicyAgent(BaseAgent):
             return D.Categorical(logits=pi_out)
         log_std = getattr(self.policy, "log_std", None)
         if log_std is None:
-            raise AttributeError(f"{type(self).__name__}: a Box action space needs the policy module to hold "
-                                 "a `log_std` Parameter (one per action dimension) beside the mean it returns")
+            raise AttributeError(f"{type(self).__name__}: a Box action space needs the policy module to "
+                                 "hold a `log_std` Parameter (one per action dimension) beside the mean it "
+                                 "returns")
         mean = pi_out.reshape(pi_out.shape[0], -1)
         return D.Independent(D.Normal(mean, log_std.exp()), 1)
 
@@ -163,7 +165,8 @@ class _PolicyAgent(BaseAgent):
     def _env_actions(self, a):
         if self.action_space.kind == "discrete":
             return a.astype(np.int64) + self.action_space.start
-        return np.clip(a.reshape((-1, *self.action_space.shape)), self.action_space.low, self.action_space.high)
+        space = self.action_space
+        return np.clip(a.reshape((-1, *space.shape)), space.low, space.high)
 
 
 class _OnPolicyAgent(_PolicyAgent):
@@ -234,7 +237,7 @@ class _OnPolicyAgent(_PolicyAgent):
         self._ep_ret = np.zeros(venv.num_envs)
         self._ep_len = np.zeros(venv.num_envs, np.int64)
         while self.num_timesteps < self._end and not self.stop_training:
-            batch = self._rollout()
+            batch = self.rollout_buffer = self._rollout()
             set_lr(self.optimizer, _value(self.learning_rate, self._progress_remaining()))
             self.policy.train()
             self.train(batch)
@@ -283,12 +286,14 @@ class PPO(_OnPolicyAgent):
     The defaults learn CartPole-v1.
     """
 
-    def __init__(self, policy="MlpPolicy", env=None, learning_rate=3e-4, n_steps=512, batch_size=64, n_epochs=10,
-                 gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=None, normalize_advantage=True,
-                 ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5, target_kl=None, n_envs=4, policy_kwargs=None,
+    def __init__(self, policy="MlpPolicy", env=None, learning_rate=3e-4, n_steps=512, batch_size=64,
+                 n_epochs=10, gamma=0.99, gae_lambda=0.95, clip_range=0.2, clip_range_vf=None,
+                 normalize_advantage=True, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5, target_kl=None,
+                 n_envs=4, policy_kwargs=None,
                  seed=None, verbose=0, device="auto", observation_space=None, action_space=None):
-        self._hyper = dict(learning_rate=learning_rate, n_steps=n_steps, batch_size=batch_size, n_epochs=n_epochs,
-                           gamma=gamma, gae_lambda=gae_lambda, clip_range=clip_range, clip_range_vf=clip_range_vf,
+        self._hyper = dict(learning_rate=learning_rate, n_steps=n_steps, batch_size=batch_size,
+                           n_epochs=n_epochs, gamma=gamma, gae_lambda=gae_lambda, clip_range=clip_range,
+                           clip_range_vf=clip_range_vf,
                            normalize_advantage=normalize_advantage, ent_coef=ent_coef, vf_coef=vf_coef,
                            max_grad_norm=max_grad_norm, target_kl=target_kl, n_envs=n_envs,
                            policy_kwargs=policy_kwargs, seed=seed, verbose=verbose)
@@ -304,7 +309,8 @@ class PPO(_OnPolicyAgent):
 
     def train(self, batch):
         clip = _value(self.clip_range, self._progress_remaining())
-        clip_vf = None if self.clip_range_vf is None else _value(self.clip_range_vf, self._progress_remaining())
+        clip_vf = self.clip_range_vf
+        clip_vf = None if clip_vf is None else _value(clip_vf, self._progress_remaining())
         size = batch["advantages"].shape[0]
         for _ in range(self.n_epochs):
             perm = self.rng.permutation(size)
@@ -323,10 +329,10 @@ class A2C(_OnPolicyAgent):
     """Advantage actor-critic: one gradient step per ``n_steps × n_envs`` rollout on
     −log π(a|s) Â + c_v (V − R)² − c_e H, with RMSprop as in the original (Mnih et al. 2016)."""
 
-    def __init__(self, policy="MlpPolicy", env=None, learning_rate=7e-4, n_steps=5, gamma=0.99, gae_lambda=1.0,
-                 ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5, rms_prop_eps=1e-5, normalize_advantage=False,
-                 n_envs=8, policy_kwargs=None, seed=None, verbose=0, device="auto", observation_space=None,
-                 action_space=None):
+    def __init__(self, policy="MlpPolicy", env=None, learning_rate=7e-4, n_steps=5, gamma=0.99,
+                 gae_lambda=1.0, ent_coef=0.0, vf_coef=0.5, max_grad_norm=0.5, rms_prop_eps=1e-5,
+                 normalize_advantage=False, n_envs=8, policy_kwargs=None, seed=None, verbose=0, device="auto",
+                 observation_space=None, action_space=None):
         self._hyper = dict(learning_rate=learning_rate, n_steps=n_steps, gamma=gamma, gae_lambda=gae_lambda,
                            ent_coef=ent_coef, vf_coef=vf_coef, max_grad_norm=max_grad_norm,
                            rms_prop_eps=rms_prop_eps, normalize_advantage=normalize_advantage, n_envs=n_envs,
@@ -354,14 +360,16 @@ class REINFORCE(_PolicyAgent):
     (the mean return of the batch) or None. ``policy`` is ``"MlpPolicy"`` or a module returning logits
     (or ``(logits, value)``)."""
 
-    def __init__(self, policy="MlpPolicy", env=None, learning_rate=1e-3, gamma=0.99, baseline="value", n_episodes=1,
-                 normalize_advantage=True, ent_coef=0.0, vf_coef=0.5, max_grad_norm=None, policy_kwargs=None,
-                 seed=None, verbose=0, device="auto", observation_space=None, action_space=None):
+    def __init__(self, policy="MlpPolicy", env=None, learning_rate=1e-3, gamma=0.99, baseline="value",
+                 n_episodes=1, normalize_advantage=True, ent_coef=0.0, vf_coef=0.5, max_grad_norm=None,
+                 policy_kwargs=None, seed=None, verbose=0, device="auto", observation_space=None,
+                 action_space=None):
         if baseline not in ("value", "mean", None):
             raise ValueError(f"REINFORCE: baseline must be 'value', 'mean' or None, got {baseline!r}")
         self._hyper = dict(learning_rate=learning_rate, gamma=gamma, baseline=baseline, n_episodes=n_episodes,
                            normalize_advantage=normalize_advantage, ent_coef=ent_coef, vf_coef=vf_coef,
-                           max_grad_norm=max_grad_norm, policy_kwargs=policy_kwargs, seed=seed, verbose=verbose)
+                           max_grad_norm=max_grad_norm, policy_kwargs=policy_kwargs, seed=seed,
+                           verbose=verbose)
         super().__init__(policy, env, seed, verbose, observation_space, action_space)
         self.learning_rate, self.gamma, self.baseline = learning_rate, float(gamma), baseline
         self.n_episodes, self.normalize_advantage = int(n_episodes), bool(normalize_advantage)
@@ -407,7 +415,8 @@ class REINFORCE(_PolicyAgent):
         else:
             adv = returns.copy()
         if self.normalize_advantage and adv.size > 1:
-            adv = adv / (adv.std() + 1e-8) if self.baseline is None else (adv - adv.mean()) / (adv.std() + 1e-8)
+            centred = adv if self.baseline is None else adv - adv.mean()
+            adv = centred / (adv.std() + 1e-8)
         loss = -(log_prob * Tensor(adv.astype(np.float32))).mean()
         if self.ent_coef:
             loss = loss - self.ent_coef * dist.entropy().mean()
@@ -432,7 +441,8 @@ class REINFORCE(_PolicyAgent):
             with no_grad():
                 pi_out, _ = self._forward(Tensor(x))
                 a = self._distribution(pi_out).sample().numpy()[0]
-            obs, r, terminated, truncated, _ = env.step(_env_action(self._env_actions(np.asarray(a)[None])[0]))
+            env_action = self._env_actions(np.asarray(a)[None])[0]
+            obs, r, terminated, truncated, _ = env.step(_env_action(env_action))
             ep["obs"].append(x[0])
             ep["actions"].append(a)
             ep["rewards"].append(float(r))

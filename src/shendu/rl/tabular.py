@@ -31,19 +31,21 @@ class QLearning(BaseAgent):
     policy_aliases = ("TabularPolicy", "MlpPolicy")
     _policy_network = None
 
-    def __init__(self, policy="TabularPolicy", env=None, learning_rate=0.1, gamma=0.99, exploration_fraction=0.5,
-                 exploration_initial_eps=1.0, exploration_final_eps=0.05, seed=None, verbose=0,
-                 observation_space=None, action_space=None):
+    def __init__(self, policy="TabularPolicy", env=None, learning_rate=0.1, gamma=0.99,
+                 exploration_fraction=0.5, exploration_initial_eps=1.0, exploration_final_eps=0.05, seed=None,
+                 verbose=0, observation_space=None, action_space=None):
         if env is None and not (isinstance(policy, str) and policy in self.policy_aliases):
             policy, env = "TabularPolicy", policy
-        self._hyper = dict(learning_rate=learning_rate, gamma=gamma, exploration_fraction=exploration_fraction,
+        self._hyper = dict(learning_rate=learning_rate, gamma=gamma,
+                           exploration_fraction=exploration_fraction,
                            exploration_initial_eps=exploration_initial_eps,
                            exploration_final_eps=exploration_final_eps, seed=seed, verbose=verbose)
         super().__init__(policy, env, seed, verbose, observation_space, action_space)
         name = type(self).__name__
         if self.observation_space.kind != "discrete" or self.action_space.kind != "discrete":
-            raise TypeError(f"{name}: needs Discrete observation and action spaces, got {self.observation_space} "
-                            f"and {self.action_space}; use DQN for continuous observations")
+            raise TypeError(f"{name}: needs Discrete observation and action spaces, got "
+                            f"{self.observation_space} and {self.action_space}; use DQN for continuous "
+                            "observations")
         self.learning_rate, self.gamma = learning_rate, float(gamma)
         self.exploration_fraction = float(exploration_fraction)
         self.exploration_initial_eps = float(exploration_initial_eps)
