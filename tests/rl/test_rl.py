@@ -317,6 +317,9 @@ def test_learn_reports_through_shendu_callbacks_and_progress_bar():
     agent = rl.DQN("MlpPolicy", "CartPole-v1", seed=0)
     agent.learn(10_000, callback=LambdaCallback(on_train_batch_end=halt))
     assert agent.num_timesteps == 50
+    # a plain function, as Stable-Baselines3 takes one: returning False stops
+    agent.learn(10_000, callback=lambda locals_, globals_: locals_["num_timesteps"] < 30)
+    assert agent.num_timesteps == 30
 
 
 def test_learning_is_reproducible_for_a_seed():

@@ -11,7 +11,7 @@ double DQN, linear ε, Huber loss, gradient clipping); :class:`REINFORCE` with a
 :class:`PPO` (clipped objective, GAE, optional value clipping, ``gymnasium.vector`` environments).
 Environments come from gymnasium (``pip install 'shendu[rl]'``), imported only when an agent needs one.
 """
-from .common import BaseAgent, RLProgbar, evaluate_policy, linear_schedule, mlp
+from .common import BaseAgent, FunctionCallback, RLProgbar, evaluate_policy, linear_schedule, mlp
 from .dqn import DQN, ReplayBuffer
 from .policy_gradient import (
            A2C,
@@ -26,4 +26,4 @@ from .tabular import SARSA, QLearning, td_target
 
 __all__ = ["BaseAgent", "QLearning", "SARSA", "DQN", "REINFORCE", "A2C", "PPO", "ActorCriticPolicy",
            "ReplayBuffer", "evaluate_policy", "linear_schedule", "mlp", "compute_gae", "discounted_returns",
-           "ppo_clip_loss", "td_target", "RLProgbar"]
+           "ppo_clip_loss", "td_target", "RLProgbar", "FunctionCallback"]

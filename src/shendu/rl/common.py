@@ -25,7 +25,7 @@ from ..train.callbacks import Callback, CallbackList
 from ..train.progress import Progbar
 from ._env import SpaceSpec, make_env
 
-__all__ = ["BaseAgent", "evaluate_policy", "linear_schedule", "mlp", "RLProgbar"]
+__all__ = ["BaseAgent", "evaluate_policy", "linear_schedule", "mlp", "RLProgbar", "FunctionCallback"]
 
 FORMAT = "shendu.rl/1"
 
@@ -86,6 +86,19 @@ class RLProgbar(Callback):
         done = self.model.num_timesteps - self.start
         self.bar.target = done if self.bar.target is None else min(self.bar.target, done)
         self.bar.update(done, list(self.values.items()), finalize=True)
+
+
+class FunctionCallback(Callback):
+    """A plain function as Stable-Baselines3 takes it: ``fn(locals_, globals_)`` after every step, where
+    ``locals_`` holds ``self`` (the agent), ``num_timesteps`` and ``logs``; returning False stops learning."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.fn({"self": self.model, "num_timesteps": batch, "logs": logs}, {}) is False:
+            self.model.stop_training = True
 
 
 class BaseAgent:
@@ -221,6 +234,7 @@ class BaseAgent:
             cbs = list(callback)
         else:
             cbs = [callback]
+        cbs = [FunctionCallback(c) if callable(c) and not hasattr(c, "set_model") else c for c in cbs]
         if progress_bar and not any(isinstance(c, RLProgbar) for c in cbs):
             cbs.append(RLProgbar())
         return CallbackList(cbs, add_history=True, model=self, verbose=self.verbose, epochs=None,
