@@ -552,6 +552,7 @@ import json
 import math
 import os
 import struct
+import sys
 
 import numpy as np
 
