@@ -125,9 +125,14 @@ def conv(x, w, b=None, kernel_shape=None, strides=None, pads=None, dilations=Non
     o = w.shape[0]
     windows = windows.reshape((n, group, c // group) + windows.shape[2:])
     wg = w.reshape((group, o // group) + w.shape[1:])
-    out_axes, k_axes = "pqr"[:nd], "uvw"[:nd]
-    y = np.einsum(f"ngc{out_axes}{k_axes},goc{k_axes}->ngo{out_axes}", windows, wg, optimize=True)
-    y = y.reshape((n, o) + y.shape[3:])
+    if group == 1:  # one tensor contraction over (channel, kernel taps): y[n, p..., o], then NC<spatial>
+        y = np.tensordot(windows[:, 0], wg[0], axes=([1] + list(range(2 + nd, 2 + 2 * nd)),
+                                                     list(range(1, 2 + nd))))
+        y = np.ascontiguousarray(np.moveaxis(y, -1, 1))
+    else:
+        out_axes, k_axes = "pqr"[:nd], "uvw"[:nd]
+        y = np.einsum(f"ngc{out_axes}{k_axes},goc{k_axes}->ngo{out_axes}", windows, wg, optimize=True)
+        y = y.reshape((n, o) + y.shape[3:])
     if b is not None:
         y = y + b.reshape((1, o) + (1,) * nd)
     return y
@@ -170,30 +175,36 @@ def conv_transpose(x, w, b=None, kernel_shape=None, strides=None, pads=None, dil
 
 # ---- pooling ------------------------------------------------------------------------------------------
 
-def _pool_windows(x, kernel, strides, pads, dilations, ceil_mode, fill):
-    """Windows [n, c, p..., k...] of x padded with ``fill``; ceil_mode pads the end for a last partial window.
+def _pool(x, kernel, strides, pads, dilations, ceil_mode, fill, combine):
+    """Combine (np.maximum or np.add) the kernel's taps over every window of x padded with ``fill``.
 
-    Returns the windows and the padded end widths added for ceil_mode (per axis).
+    Tap k of window p reads x_pad[p * stride + k * dilation]: for each tap, one strided slice of the
+    padded input covers all windows at once. ceil_mode pads the end for a last partial window (which
+    must start inside the input or its begin padding). Returns the result and the end widths ceil_mode
+    added, per axis.
     """
     nd = len(kernel)
-    extra = []
+    extra, out = [], []
     for i in range(nd):
         size = x.shape[2 + i] + pads[i] + pads[i + nd]
         span = dilations[i] * (kernel[i] - 1) + 1
         if ceil_mode:
-            out = -(-(size - span) // strides[i]) + 1
-            if (out - 1) * strides[i] >= x.shape[2 + i] + pads[i]:  # the last window must start inside
-                out -= 1
+            n = -(-(size - span) // strides[i]) + 1
+            if (n - 1) * strides[i] >= x.shape[2 + i] + pads[i]:
+                n -= 1
         else:
-            out = (size - span) // strides[i] + 1
-        extra.append(max((out - 1) * strides[i] + span - size, 0))
+            n = (size - span) // strides[i] + 1
+        out.append(n)
+        extra.append(max((n - 1) * strides[i] + span - size, 0))
     widths = [(0, 0), (0, 0)] + [(pads[i], pads[i + nd] + extra[i]) for i in range(nd)]
     xp = np.pad(x, widths, constant_values=fill)
-    span = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations))
-    win = np.lib.stride_tricks.sliding_window_view(xp, span, axis=tuple(range(2, 2 + nd)))
-    win = win[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)
-              + tuple(slice(None, None, d) for d in dilations)]
-    return win, extra
+    y = None
+    for k in np.ndindex(*kernel):
+        tap = xp[(slice(None), slice(None)) + tuple(
+            slice(k[i] * dilations[i], k[i] * dilations[i] + (out[i] - 1) * strides[i] + 1, strides[i])
+            for i in range(nd))]
+        y = tap.copy() if y is None else combine(y, tap, out=y)
+    return y, extra
 
 
 def max_pool(x, kernel_shape, strides=None, pads=None, dilations=None, ceil_mode=0, auto_pad="NOTSET",
@@ -204,8 +215,7 @@ def max_pool(x, kernel_shape, strides=None, pads=None, dilations=None, ceil_mode
     dilations = tuple(dilations or (1,) * nd)
     pads = _pads(x.shape[2:], kernel_shape, strides, dilations, pads, auto_pad)
     low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-    win, _ = _pool_windows(x, kernel_shape, strides, pads, dilations, ceil_mode, low)
-    return win.max(axis=tuple(range(-nd, 0)))
+    return _pool(x, kernel_shape, strides, pads, dilations, ceil_mode, low, np.maximum)[0]
 
 
 def average_pool(x, kernel_shape, strides=None, pads=None, ceil_mode=0, count_include_pad=0,
@@ -217,19 +227,16 @@ def average_pool(x, kernel_shape, strides=None, pads=None, ceil_mode=0, count_in
     strides = tuple(strides or (1,) * nd)
     dilations = tuple(dilations or (1,) * nd)
     pads = _pads(x.shape[2:], kernel_shape, strides, dilations, pads, auto_pad)
-    win, extra = _pool_windows(x, kernel_shape, strides, pads, dilations, ceil_mode, 0)
-    total = win.sum(axis=tuple(range(-nd, 0)))
-    # the count: pool a map of ones that is 1 where a pixel counts
+    total, extra = _pool(x, kernel_shape, strides, pads, dilations, ceil_mode, 0, np.add)
+    # the count: pool a map that is 1 where a pixel counts
     ones = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
     if count_include_pad:
         widths = [(0, 0), (0, 0)] + [(pads[i], pads[i + nd]) for i in range(nd)]
         ones = np.pad(ones, widths, constant_values=1)
-        counted, _ = _pool_windows(ones, kernel_shape, strides, [0] * (2 * nd), dilations, 0, 0)
-        if any(extra):
-            counted, _ = _pool_windows(ones, kernel_shape, strides, [0] * nd + extra, dilations, 0, 0)
+        counted, _ = _pool(ones, kernel_shape, strides, [0] * nd + extra, dilations, 0, 0, np.add)
     else:
-        counted, _ = _pool_windows(ones, kernel_shape, strides, pads, dilations, ceil_mode, 0)
-    return total / counted.sum(axis=tuple(range(-nd, 0)))
+        counted, _ = _pool(ones, kernel_shape, strides, pads, dilations, ceil_mode, 0, np.add)
+    return total / counted
 
 
 def global_average_pool(x):
