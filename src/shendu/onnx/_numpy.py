@@ -465,7 +465,7 @@ def generate(model_proto, name="model", weights_file=None, source=""):
     for vi in graph_inputs:
         expr[vi.name] = names(vi.name)
 
-    body, used_funcs, used_ops = [], set(), set()
+    steps, produced, used_funcs, used_ops = [], set(), set(), set()
     for node in graph.node:
         attrs = _attrs(node)
         label = node.name or node.op_type
@@ -473,7 +473,7 @@ def generate(model_proto, name="model", weights_file=None, source=""):
             bind_constant(node.output[0], _constant_value(node, attrs))
             continue
         used_ops.add(node.op_type)
-        ins, cvals = [], []
+        ins, cvals, reads = [], [], set()
         for x in node.input:
             if not x:
                 ins.append(None)
@@ -484,6 +484,8 @@ def generate(model_proto, name="model", weights_file=None, source=""):
                                             "node computes (the graph is not in topological order)")
             ins.append(expr[x])
             cvals.append(consts.get(x))
+            if expr[x] in produced:
+                reads.add(expr[x])
         call, results, uses = OPS[node.op_type](_Node(node, ins, cvals, attrs, opset))
         used_funcs.update(uses)
         outs = list(node.output)
@@ -497,19 +499,31 @@ def generate(model_proto, name="model", weights_file=None, source=""):
         for o, t in zip(outs, targets):
             if o:
                 expr[o] = t
+                produced.add(t)
         info = ", ".join(f"{t}: {_shape_text(shapes.get(o))}" for o, t in zip(outs, targets) if o)
-        body.append(f"    # {label} ({node.op_type}) -> {info}")
+        comment = f"    # {label} ({node.op_type}) -> {info}"
         lhs = targets[0] if results == 1 else ", ".join(targets)
         if results > 1 and all(t == "_" for t in targets[1:]):
             lhs = targets[0]
             call = f"{call}[0]"
-        body.append(f"    {lhs} = {call}")
+        steps.append((comment, f"    {lhs} = {call}", reads))
 
     out_exprs = []
     for vi in graph.output:
         if vi.name not in expr:
             raise StandaloneExportError(f"graph output {vi.name!r} is computed by no node")
         out_exprs.append(expr[vi.name])
+    # each intermediate is released after the last line that reads it (graph outputs are kept)
+    last_read = {}
+    for k, (_, _, reads) in enumerate(steps):
+        for v in reads:
+            last_read[v] = k
+    body = []
+    for k, (comment, line, _) in enumerate(steps):
+        body += [comment, line]
+        dead = sorted(v for v, at in last_read.items() if at == k and v not in out_exprs)
+        if dead:
+            body.append(f"    del {', '.join(dead)}")
 
     in_specs = [(vi.name, _type_of(vi), _dims(vi)) for vi in graph_inputs]
     out_specs = [(vi.name, _type_of(vi), _dims(vi)) for vi in graph.output]
