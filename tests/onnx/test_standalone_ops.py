@@ -277,3 +277,10 @@ def test_constant_nodes_inline_small_values_and_store_big_ones(tmp_path):
     from shendu.onnx._numpy import load_module
 
     np.testing.assert_allclose(load_module(result.code_path).predict(x), x @ big * 2, rtol=1e-6)
+
+
+def test_graphs_older_than_opset_9_are_lifted_first(tmp_path):
+    # an opset-8 graph is converted to opset 13 (Unsqueeze's axes move from attribute to input)
+    model, feed = one_node("Unsqueeze", [(f(2, 3), False)], {"axes": [0]}, 8)
+    result = check(tmp_path, model, feed)
+    assert "unsqueeze(" in open(result.code_path).read()

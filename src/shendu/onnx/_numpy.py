@@ -430,6 +430,15 @@ def generate(model_proto, name="model", weights_file=None, source=""):
 
     weights_file = weights_file or f"{name}.safetensors"
     opset = next((o.version for o in model_proto.opset_import if o.domain in ("", "ai.onnx")), 17)
+    if opset < 9:  # older operator versions differ in ways the emitters do not cover: lift the graph first
+        from onnx import version_converter
+
+        try:
+            model_proto = version_converter.convert_version(model_proto, 13)
+        except Exception as exc:  # noqa: BLE001 - the converter raises several kinds
+            raise StandaloneExportError(f"standalone NumPy export: the graph's opset {opset} is older than 9 "
+                                        f"and cannot be converted to opset 13 ({exc})") from None
+        opset = 13
     graph = model_proto.graph
     foreign = sorted({f"{n.domain}::{n.op_type}" for n in graph.node if n.domain not in ("", "ai.onnx")})
     missing = sorted({n.op_type for n in graph.node if n.domain in ("", "ai.onnx")
