@@ -682,6 +682,16 @@ class Model(Layer):
             self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata
         )
 
+    def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):  # noqa: A002
+        """Export for inference; ``format="onnx"`` writes an ONNX file (see ``shendu.onnx.export``).
+
+        ``input_signature``: example inputs (arrays) or input shapes (``None`` for the batch axis); by
+        default the model's own input shapes. Other keywords (``opset``, ``verify``) go to the exporter."""
+        from ..onnx._export import export_keras
+
+        return export_keras(self, filepath, format=format, verbose=verbose, input_signature=input_signature,
+                            **kwargs)
+
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
         from ._saving import save_weights

@@ -6,7 +6,7 @@
 ``to_numpy(model_or_onnx_path, example_input, out_dir)`` writes a standalone export: one readable
 NumPy-only ``.py`` file plus a safetensors weights file (see docs/standalone.md).
 """
-from ._export import export, is_in_onnx_export
+from ._export import ExportError, ExportResult, export, is_in_onnx_export
 from ._import import load
 from ._numpy import StandaloneExport, StandaloneExportError, to_numpy
 
