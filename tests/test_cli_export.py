@@ -142,7 +142,7 @@ def test_export_of_keras_and_shendu_files_traces_the_right_example(tmp_path, cap
     (None, ["export", "m.keras", "--format", "tflite"], 2, "invalid choice: 'tflite'"),
     (None, ["export", "m.keras", "--input-shape", "1,x"], 2, "expected sizes separated by commas"),
     (None, ["export", "m.keras", "--input-shape", "0,3"], 2, "expected positive sizes"),
-    (None, ["export", "m.keras", "--opset", "3"], 2, "--opset: must be at least 7"),
+    (None, ["export", "m.keras", "--opset", "3"], 2, "--opset: shendu writes ONNX opsets 13 to 21, got 3"),
     ("onnx", ["export", "tiny.onnx"], 2, "is already an ONNX file"),
     ("weights", ["export", "w.sd", "--input-shape", "1,3"], 2, "holds a state_dict (weights only), not a model"),
     ("garbage", ["info", "junk.onnx"], 2, "junk.onnx: not a readable ONNX file"),

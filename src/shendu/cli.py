@@ -342,6 +342,16 @@ def _parse_shape(text):
     return shape
 
 
+def _opset(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 13 to 21, got {text!r}") from None
+    if not 13 <= value <= 21:
+        raise argparse.ArgumentTypeError(f"shendu writes ONNX opsets 13 to 21, got {value}")
+    return value
+
+
 def _model_kind(path):
     """'onnx', 'keras' or 'shendu' (a file written by shendu.save) for the model file ``path``."""
     if not os.path.exists(path):
@@ -378,19 +388,22 @@ def _load_any(path, kind):
     return obj
 
 
-def _input_dtype(model):
-    """int64 when the model's first layer is an embedding (it takes token ids), else float32."""
+def _vocabulary(model):
+    """The vocabulary size when the model's first layer is an embedding (it takes token ids), else None."""
     for m in model.modules() if hasattr(model, "modules") else ():
         name = type(m).__name__
         if name in ("Embedding", "EmbeddingBag"):
-            return np.int64
+            size = getattr(m, "num_embeddings", None) or getattr(m, "input_dim", None)
+            return int(size) if size else 2
         if name not in ("Sequential", "Model", "Functional", "ModuleList", "InputLayer") and m is not model:
             break
-    return np.float32
+    return None
 
 
 def _example_input(model, shapes, path):
-    """A zero example batch for tracing: from --input-shape, else from the (Keras) model's input shape."""
+    """An example batch for tracing and checking: from --input-shape, else from the (Keras) model's input
+    shape. Random (seeded) rather than zeros, so the check of the export compares real outputs; token ids
+    for a model that starts with an embedding."""
     if not shapes:
         want = getattr(model, "input_shape", None)
         if isinstance(want, tuple) and len(want) > 1 and all(d is not None for d in want[1:]):
@@ -401,8 +414,9 @@ def _example_input(model, shapes, path):
         else:
             raise CLIError(f"{path}: the file does not say what shape the model takes; give an example "
                            "batch shape with --input-shape, e.g. --input-shape 1,1,28,28")
-    dtype = _input_dtype(model)
-    xs = tuple(np.zeros(s, dtype=dtype) for s in shapes)
+    vocab = _vocabulary(model)
+    rng = np.random.default_rng(0)
+    xs = tuple(rng.integers(0, vocab, s) if vocab else rng.random(s, dtype=np.float32) for s in shapes)
     return xs[0] if len(xs) == 1 else xs
 
 
@@ -489,7 +503,9 @@ def _info_onnx(path):
         return {"name": vi.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name
                 if t.elem_type else "?", "shape": dims}
 
-    params = sum(int(np.prod(t.dims)) for t in g.initializer)
+    tp = onnx.TensorProto
+    floats = (tp.FLOAT, tp.DOUBLE, tp.FLOAT16, tp.BFLOAT16)
+    params = sum(int(np.prod(t.dims)) for t in g.initializer if t.data_type in floats)  # not shapes and axes
     ops = collections.Counter(n.op_type for n in g.node)
     info = {"format": "onnx", "file": path, "bytes": os.path.getsize(path), "ir_version": model.ir_version,
             "opset": {o.domain or "ai.onnx": o.version for o in model.opset_import},
@@ -655,7 +671,7 @@ def make_parser():
     ex.add_argument("-o", "--output", default=None,
                     help="where: the .onnx file, or the folder for the .py and weights files (default: "
                          "next to MODEL, MODEL.onnx or MODEL_numpy/)")
-    ex.add_argument("--opset", type=_count(7), default=17, help="ONNX opset version")
+    ex.add_argument("--opset", type=_opset, default=17, help="ONNX opset version to write (13 to 21)")
     ex.add_argument("--input-shape", type=_parse_shape, action="append", default=None, metavar="SHAPE",
                     help="an example input batch shape such as 1,28,28,1 (batch first; once per input); "
                          "needed for shendu.save files, optional for .keras files, which know their input "

@@ -122,8 +122,9 @@ def test_keras_seed_cnn_channels_last_runs_with_numpy_alone(tmp_path):
             x = torch.max_pool2d(torch.relu(self.conv2(x)), 2)
             return torch.softmax(self.dense(x.permute(0, 2, 3, 1).flatten(1)), dim=1)
 
-    names = {"conv2d.conv": "conv1", "conv2d_1.conv": "conv2", "dense.linear": "dense"}
-    state = {names[k.rsplit(".", 1)[0]] + "." + k.rsplit(".", 1)[1]: v for k, v in model.state_dict().items()}
+    # Keras names layers conv2d, conv2d_1, ... by a global count: map the weights by their order
+    twin_keys = ["conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "dense.weight", "dense.bias"]
+    state = dict(zip(twin_keys, model.state_dict().values()))
     rng = np.random.default_rng(2)
     x = rng.random((3, 28, 28, 1), dtype=np.float32)
     torch_twin_export(torch, Twin(), state, x, tmp_path / "kcnn.onnx", {0: "batch"})
