@@ -205,3 +205,23 @@ def test_export_of_a_shendu_save_file_end_to_end(tmp_path, fmt):
     with sd.no_grad():
         want = net(sd.tensor(x)).numpy()
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, atol=1e-5)
+
+
+def test_export_numpy_of_a_trained_keras_file_end_to_end(tmp_path, capsys):
+    require("onnx")
+    from shendu.keras.models import load_model
+
+    path = tmp_path / "digits.keras"
+    assert main(["train", "--dataset", "digits", "--epochs", "1", "--limit", "200", "--verbose", "0",
+                 "--report-dir", str(tmp_path / "r"), "--save", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["export", str(path), "--format", "numpy"]) == 0
+    out = capsys.readouterr().out
+    assert "checked on the example: output" in out
+    code_path = tmp_path / "digits_numpy" / "digits.py"
+    x = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    p = subprocess.run([sys.executable, str(code_path), str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy")],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), load_model(path).predict(x, verbose=0), atol=1e-5)

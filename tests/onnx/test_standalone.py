@@ -1,6 +1,8 @@
-"""The standalone NumPy export end to end: the seed CNN (PyTorch and Keras style) and an LSTM classifier
-written by ``shendu.onnx.to_numpy`` run in a Python that can import NumPy and nothing else, and equal
-shendu's outputs at two batch sizes (and two sequence lengths) from one export."""
+"""The standalone NumPy export end to end: the seed CNN and LSTM/GRU classifiers (PyTorch and Keras
+style) written by ``shendu.onnx.to_numpy`` run in a Python that can import NumPy and nothing else, and
+equal shendu's outputs at two batch sizes (and two sequence lengths) from one export. Each model goes
+both ways: through shendu.onnx.export, and through torch.onnx.export of a PyTorch twin holding the
+same weights (the graphs other tools write)."""
 import os
 import subprocess
 import sys
@@ -256,17 +258,65 @@ def test_weights_reader_refuses_overlapping_and_mis_sized_tensors(tmp_path):
         load_weights(file_with({"a": {"dtype": "X9", "shape": [1], "data_offsets": [0, 1]}}, bytes(1)))
 
 
-def test_to_numpy_of_a_shendu_model_goes_through_shendu_onnx_export(tmp_path):
+def _keras_cnn():
+    from shendu.cli import build_model
+
+    return build_model("cnn", (28, 28, 1), 10)
+
+
+def _keras_lstm():
+    from shendu.keras import Sequential, layers
+
+    return Sequential([layers.Input((None,), dtype="int64"), layers.Embedding(40, 8),
+                       layers.Bidirectional(layers.LSTM(12, return_sequences=True)), layers.LSTM(6),
+                       layers.Dense(3, activation="softmax")])
+
+
+class GRUClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(30, 8)
+        self.gru = nn.GRU(8, 10, batch_first=True)
+        self.fc = nn.Linear(10, 2)
+
+    def forward(self, x):
+        _, h = self.gru(self.embed(x))
+        return self.fc(h[-1])
+
+
+def _images(n, steps, keras):
+    shape = (n, 28, 28, 1) if keras else (n, 1, 28, 28)
+    return np.random.default_rng(n).random(shape, dtype=np.float32)
+
+
+def _tokens(vocab):
+    return lambda n, steps, keras: np.random.default_rng(n + steps).integers(0, vocab, (n, steps))
+
+
+SHENDU_MODELS = {  # name: (build, make an input (n, steps, keras-style?), Keras-style?)
+    "seed_cnn_pytorch_style": (seed_cnn, _images, False),
+    "seed_cnn_keras_style": (_keras_cnn, _images, True),
+    "lstm_classifier_pytorch_style": (LSTMClassifier, _tokens(50), False),
+    "lstm_classifier_keras_style": (_keras_lstm, _tokens(40), True),
+    "gru_classifier": (GRUClassifier, _tokens(30), False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SHENDU_MODELS))
+def test_shendu_model_through_shendu_onnx_export_runs_with_numpy_alone(case, tmp_path):
+    """shendu model -> shendu.onnx.export -> to_numpy -> a NumPy-only Python: equals shendu at two batch
+    sizes (and two sequence lengths) from one export."""
     require("onnx")
     import shendu.onnx as so
 
     sd.manual_seed(0)
-    model = seed_cnn()
-    x = np.random.default_rng(4).random((2, 1, 28, 28), dtype=np.float32)
-    try:
-        result = so.to_numpy(model, x, str(tmp_path / "out"))
-    except NotImplementedError:
-        pytest.skip("shendu.onnx.export is not in this build yet")
-    assert result.max_abs_error["y" if "y" in result.max_abs_error else next(iter(result.max_abs_error))] < 1e-5
-    (got,) = run_isolated(tmp_path, result.code_path, x)
-    np.testing.assert_allclose(got, shendu_outputs(model, x), atol=1e-5, rtol=0)
+    build, make, keras = SHENDU_MODELS[case]
+    model = build()
+    x = make(2, 7, keras)
+    result = so.to_numpy(model, x, str(tmp_path / "out"), name="exported")
+    assert max(result.max_abs_error.values()) < 1e-5
+    for n, steps in ((1, 11), (5, 4)):
+        xb = make(n, steps, keras)
+        (got,) = run_isolated(tmp_path, result.code_path, xb)
+        want = model.predict(xb, verbose=0) if keras else shendu_outputs(model, xb)
+        np.testing.assert_allclose(got, want, atol=1e-5, rtol=0)
