@@ -284,3 +284,18 @@ def test_graphs_older_than_opset_9_are_lifted_first(tmp_path):
     model, feed = one_node("Unsqueeze", [(f(2, 3), False)], {"axes": [0]}, 8)
     result = check(tmp_path, model, feed)
     assert "unsqueeze(" in open(result.code_path).read()
+
+
+def test_value_names_that_are_python_keywords_or_builtins_are_renamed(tmp_path):
+    require("onnx")
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Relu", ["lambda"], ["float"]), helper.make_node("Neg", ["float"], ["1st"]),
+             helper.make_node("Add", ["1st", "W"], ["y/out:0"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("lambda", TensorProto.FLOAT, [2]),
+                                           helper.make_tensor_value_info("W", TensorProto.FLOAT, [2])],
+                              [helper.make_tensor_value_info("y/out:0", TensorProto.FLOAT, [2])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    result = check(tmp_path, model, {"lambda": f(2), "W": f(2)})
+    module = result.load()
+    assert module.INPUTS[0][0] == "lambda" and module.OUTPUTS[0][0] == "y/out:0"

@@ -8,6 +8,7 @@ are dynamic in the graph (batch, sequence) stay dynamic in the code.
 
 The generator needs the ``onnx`` package; the file it writes does not.
 """
+import builtins
 import importlib.util
 import inspect
 import keyword
@@ -43,6 +44,10 @@ class StandaloneExport:
 
     def __fspath__(self):
         return self.code_path
+
+    def load(self):
+        """Import the written file as a module (``module.predict(x)``), for checking it in this process."""
+        return load_module(self.code_path)
 
 
 # ---- literals and names -------------------------------------------------------------------------------
@@ -454,8 +459,9 @@ def generate(model_proto, name="model", weights_file=None, source=""):
         shapes = {}
 
     funcs = set(_runtime_functions())
-    names = _Names(funcs | {"np", "W", "json", "math", "struct", "sys", "os", "run", "predict", "main",
-                            "INPUTS", "OUTPUTS", "WEIGHTS_FILE", "None", "True", "False", "_"})
+    names = _Names(funcs | set(dir(builtins)) | {
+        "np", "W", "json", "math", "struct", "sys", "os", "run", "predict", "main", "INPUTS", "OUTPUTS",
+        "WEIGHTS_FILE", "None", "True", "False", "_"})
     inits = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     graph_inputs = [vi for vi in graph.input if vi.name not in inits]
     weights, consts, expr = {}, {}, {}
