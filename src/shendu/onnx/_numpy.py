@@ -225,6 +225,10 @@ def _emit_variadic(np_fn, mean=False):
 
 
 def _emit_cast(n):
+    if n.a.get("to") not in _ONNX_DTYPES:
+        raise StandaloneExportError(f"Cast node {n.node.name!r}: the target type {n.a.get('to')} (an ONNX "
+                                    "data type code) has no NumPy dtype; supported: "
+                                    + ", ".join(_ONNX_DTYPES.values()))
     return f"{n.i[0]}.astype(np.{_ONNX_DTYPES[n.a['to']]})", 1, []
 
 
@@ -246,6 +250,8 @@ def _emit_identity(n):
 
 
 def _emit_dropout(n):
+    if len(n.node.output) > 1 and n.node.output[1] or any(x is not None for x in n.i[2:]):
+        return f"dropout({_args(*n.i)})", 2, ["dropout"]
     return n.i[0], 1, []
 
 
@@ -300,7 +306,7 @@ OPS = {
     "GlobalAveragePool": _fn("global_average_pool"),
     "GlobalMaxPool": _fn("global_max_pool"),
     "BatchNormalization": _emit_batchnorm,
-    "LayerNormalization": _fn("layer_normalization", {"axis": "axis", "epsilon": "epsilon"}),
+    "LayerNormalization": _fn("layer_normalization", {"axis": "axis", "epsilon": "epsilon"}, results=3),
     "Relu": _fn("relu"), "Sigmoid": _fn("sigmoid"), "Tanh": _fn("tanh"),
     "LeakyRelu": _fn("leaky_relu", {"alpha": "alpha"}), "Elu": _fn("elu", {"alpha": "alpha"}),
     "Celu": _fn("celu", {"alpha": "alpha"}), "Selu": _fn("selu", {"alpha": "alpha", "gamma": "gamma"}),
@@ -346,7 +352,7 @@ OPS = {
     "RNN": _emit_recurrent("rnn", 2, {}),
 }
 # Outputs past the first that these ops produce only in training or on request: refused when used.
-_FIRST_OUTPUT_ONLY = {"MaxPool", "Dropout", "BatchNormalization", "LayerNormalization"}
+_FIRST_OUTPUT_ONLY = {"MaxPool", "BatchNormalization"}
 
 SUPPORTED_OPS = tuple(sorted(OPS) + ["Constant"])
 

@@ -150,9 +150,18 @@ def conv_transpose(x, w, b=None, kernel_shape=None, strides=None, pads=None, dil
     strides = tuple(strides or (1,) * nd)
     dilations = tuple(dilations or (1,) * nd)
     output_padding = tuple(output_padding or (0,) * nd)
-    if auto_pad not in ("NOTSET", "VALID") or output_shape is not None:
-        raise NotImplementedError("conv_transpose: only explicit pads are supported")
     pads = list(pads or (0,) * (2 * nd)) if auto_pad == "NOTSET" else [0] * (2 * nd)
+    if output_shape is not None or auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        # the padding follows from the wanted size (SAME: in * stride); SAME_UPPER puts any odd one last
+        want = list(output_shape)[-nd:] if output_shape is not None else [
+            x.shape[2 + i] * strides[i] for i in range(nd)]
+        for i in range(nd):
+            span = (kernel[i] - 1) * dilations[i] + 1
+            total = strides[i] * (x.shape[2 + i] - 1) + output_padding[i] + span - want[i]
+            small, big = total // 2, total - total // 2
+            pads[i], pads[i + nd] = (big, small) if auto_pad == "SAME_LOWER" else (small, big)
+            if total < 0:  # a wanted size above the natural one: zeros are added at the end
+                pads[i], pads[i + nd] = 0, total
     n, c = x.shape[:2]
     og = w.shape[1]
     full = [(x.shape[2 + i] - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 + output_padding[i]
@@ -167,6 +176,10 @@ def conv_transpose(x, w, b=None, kernel_shape=None, strides=None, pads=None, dil
                             strides[i]) for i in range(nd))
         y[(slice(None),) * 3 + where] += part
     y = y.reshape((n, group * og) + tuple(full))
+    if min(pads) < 0:
+        y = np.pad(y, [(0, 0), (0, 0)] + [(max(-pads[i], 0), max(-pads[i + nd], 0)) for i in range(nd)])
+        full = list(y.shape[2:])
+        pads = [max(p, 0) for p in pads]
     y = y[(slice(None), slice(None)) + tuple(slice(pads[i], full[i] - pads[i + nd]) for i in range(nd))]
     if b is not None:
         y = y + b.reshape((1, -1) + (1,) * nd)
@@ -259,12 +272,15 @@ def batch_normalization(x, scale, bias, mean, var, epsilon=1e-5, momentum=0.9, t
 
 
 def layer_normalization(x, scale, bias=None, axis=-1, epsilon=1e-5, stash_type=1):
-    """Normalise over the axes from ``axis`` on: y = (x - mean) / sqrt(var + epsilon) * scale + bias."""
+    """Normalise over the axes from ``axis`` on: y = (x - mean) / sqrt(var + epsilon) * scale + bias.
+
+    Returns y, the mean and 1 / sqrt(var + epsilon) (both kept with size-1 normalised axes)."""
     axes = tuple(range(axis % x.ndim, x.ndim))
     mean = x.mean(axis=axes, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=axes, keepdims=True)
-    y = (x - mean) / np.sqrt(var + np.asarray(epsilon, dtype=x.dtype)) * scale
-    return y + bias if bias is not None else y
+    inv_std = 1 / np.sqrt(var + np.asarray(epsilon, dtype=x.dtype))
+    y = (x - mean) * inv_std * scale
+    return (y + bias if bias is not None else y), mean, inv_std
 
 
 # ---- activations --------------------------------------------------------------------------------------
@@ -531,6 +547,13 @@ def pad(x, pads, value=None, axes=None, mode="constant"):
     return np.pad(x, widths, mode={"reflect": "reflect", "edge": "edge", "wrap": "wrap"}[mode])
 
 
+def dropout(x, ratio=None, training_mode=None):
+    """Inference dropout keeps every value: y = x, and the mask (when asked for) is all true."""
+    if training_mode is not None and bool(np.asarray(training_mode)):
+        raise ValueError("Dropout in training mode is random; the standalone code runs inference only")
+    return x, np.ones(x.shape, dtype=bool)
+
+
 def where(cond, a, b):
     """a where cond is true, else b."""
     return np.where(cond, a, b)
@@ -544,6 +567,13 @@ def reduce(fn, x, axes=None, keepdims=1, noop_with_empty_axes=0):
         axes = None
     else:
         axes = tuple(int(a) for a in axes)
+    if x.size == 0 and fn in (np.max, np.min, np.amax, np.amin):  # an empty max is -inf, an empty min +inf
+        shape = np.sum(np.zeros(x.shape), axis=axes, keepdims=bool(keepdims)).shape
+        if x.dtype.kind == "b":
+            return np.full(shape, fn is np.min or fn is np.amin)
+        info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
+        low, high = (-np.inf, np.inf) if x.dtype.kind == "f" else (info.min, info.max)
+        return np.full(shape, low if fn in (np.max, np.amax) else high, dtype=x.dtype)
     return fn(x, axis=axes, keepdims=bool(keepdims))
 
 
@@ -563,7 +593,7 @@ def cumsum(x, axis, exclusive=0, reverse=0):
     axis = int(axis)
     if reverse:
         x = np.flip(x, axis)
-    y = np.cumsum(x, axis=axis)
+    y = np.cumsum(x, axis=axis, dtype=x.dtype)
     if exclusive:
         y = y - x
     return np.flip(y, axis) if reverse else y
