@@ -148,12 +148,19 @@ def test_export_of_keras_and_shendu_files_traces_the_right_example(tmp_path, cap
     ("garbage", ["info", "junk.onnx"], 2, "junk.onnx: not a readable ONNX file"),
     ("garbage", ["info", "junk.keras"], 2, "junk.keras: cannot load the model"),
     (None, ["info", "nothing.onnx"], 2, "nothing.onnx: no such model file"),
+    ("open", ["export", "text.keras"], 2, "has open axes besides the batch; give an example shape with "
+                                          "--input-shape"),
 ])
 def test_export_and_info_mistakes_are_one_line(tmp_path, make, argv, status, words):
     if make == "onnx":
         tiny_onnx(tmp_path / "tiny.onnx")
     elif make == "weights":
         sd.save(nn.Linear(3, 2).state_dict(), str(tmp_path / "w.sd"))
+    elif make == "open":  # a text model whose sequence length is open
+        from shendu.keras import Sequential, layers
+
+        Sequential([layers.Input((None,), dtype="int64"), layers.Embedding(20, 4), layers.LSTM(3)]).save(
+            str(tmp_path / "text.keras"))
     elif make == "garbage":
         (tmp_path / "junk.onnx").write_bytes(b"\x08\x07garbage")
         (tmp_path / "junk.keras").write_bytes(b"PK\x03\x04garbage")
