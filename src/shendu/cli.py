@@ -8,13 +8,20 @@ minutes on a 2-core laptop; ``shendu demo --full`` trains on all 60,000 images (
 Every mistake on the command line (a bad flag value, a missing or damaged model file, a model that
 does not fit the data set, a ``--save`` or ``--report-dir`` that cannot be written) prints one line
 on stderr and exits with status 2, before any training starts; Ctrl-C exits with status 130 after
-writing the report of the epochs finished so far.
+writing the report of the epochs finished so far. A command given sound arguments that still cannot do
+its work (``shendu export`` of a model with an op ONNX or the standalone code cannot express) prints one
+line and exits with status 1.
+
+``shendu export MODEL --format onnx|numpy`` writes an ONNX graph, or the standalone NumPy export (one
+``.py`` file plus its weights, run by NumPy alone); ``shendu info MODEL`` summarises a ``.keras``,
+``.onnx`` or ``shendu.save`` file (``shendu info`` alone prints the versions of shendu and its extras).
 
 A model saved with ``--save`` remembers its data set and preprocessing in the ``metadata.json``
 member of the ``.keras`` file (a JSON object: ``dataset``, ``preprocessing``, ``input_shape``,
 ``class_names``, ``shendu_version``), so ``shendu evaluate model.keras`` needs no ``--dataset``.
 """
 import argparse
+import collections
 import contextlib
 import inspect
 import json
@@ -296,17 +303,273 @@ def cmd_evaluate(args):
 
 
 def cmd_info(args):
+    if getattr(args, "model_file", None):
+        return cmd_info_model(args)
     import shendu as sd
 
     print(f"shendu {sd.__version__}")
     print(f"python {platform.python_version()} on {platform.platform()}")
     print(f"numpy {np.__version__} (array backend: {sd.backend.xp.__name__})")
-    for mod in ("torch", "safetensors", "matplotlib", "tqdm", "sklearn", "PIL", "mnist1d"):
+    for mod in ("torch", "safetensors", "onnx", "onnxruntime", "matplotlib", "tqdm", "sklearn", "PIL",
+                "mnist1d"):
         try:
             m = __import__(mod)
             print(f"{mod} {getattr(m, '__version__', '?')}")
         except ImportError:
             print(f"{mod} (not installed)")
+    return 0
+
+
+# ---- model files: export and info ------------------------------------------------------------------
+
+class CommandFailed(CLIError):
+    """The command was given sound arguments but could not do its work (exit status 1), e.g. an op that
+    cannot be exported."""
+
+    status = 1
+
+
+def _parse_shape(text):
+    """``1,28,28,1`` (or ``1x28x28x1``) -> (1, 28, 28, 1)."""
+    parts = text.replace("x", ",").replace(" ", "").split(",")
+    try:
+        shape = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected sizes separated by commas such as 1,28,28,1, got {text!r}") from None
+    if not shape or any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(f"expected positive sizes such as 1,28,28,1, got {text!r}")
+    return shape
+
+
+def _opset(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 13 to 21, got {text!r}") from None
+    if not 13 <= value <= 21:
+        raise argparse.ArgumentTypeError(f"shendu writes ONNX opsets 13 to 21, got {value}")
+    return value
+
+
+def _model_kind(path):
+    """'onnx', 'keras' or 'shendu' (a file written by shendu.save) for the model file ``path``."""
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such model file")
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a folder, expected a model file (.keras, .onnx or a shendu.save file)")
+    if path.lower().endswith(".onnx"):
+        return "onnx"
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if head.startswith(b"PK") or path.lower().endswith(".keras"):
+        return "keras"
+    return "shendu"
+
+
+def _load_any(path, kind):
+    """The model object in a .keras or shendu.save file (one-line errors for what is not a model)."""
+    if kind == "keras":
+        return _load_model(path)
+    import shendu as sd
+    import shendu.keras  # noqa: F401 - shendu's own layer classes, which load() may rebuild
+
+    from .nn import Module
+
+    try:
+        obj = sd.load(path)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise CLIError(f"{path}: cannot load the model ({_first_line(exc)})") from None
+
+    if not isinstance(obj, Module):
+        what = "a state_dict (weights only)" if isinstance(obj, dict) else type(obj).__name__
+        raise CLIError(f"{path}: holds {what}, not a model; save the module itself with shendu.save(model, "
+                       "path), or load it into your model class and export from Python")
+    return obj
+
+
+def _vocabulary(model):
+    """The vocabulary size when the model's first layer is an embedding (it takes token ids), else None."""
+    for m in model.modules() if hasattr(model, "modules") else ():
+        name = type(m).__name__
+        if name in ("Embedding", "EmbeddingBag"):
+            size = getattr(m, "num_embeddings", None) or getattr(m, "input_dim", None)
+            return int(size) if size else 2
+        if name not in ("Sequential", "Model", "Functional", "ModuleList", "InputLayer") and m is not model:
+            break
+    return None
+
+
+def _example_input(model, shapes, path):
+    """An example batch for tracing and checking: from --input-shape, else from the (Keras) model's input
+    shape. Random (seeded) rather than zeros, so the check of the export compares real outputs; token ids
+    for a model that starts with an embedding."""
+    if not shapes:
+        want = getattr(model, "input_shape", None)
+        if isinstance(want, tuple) and len(want) > 1 and all(d is not None for d in want[1:]):
+            shapes = [(1,) + tuple(int(d) for d in want[1:])]
+        elif isinstance(want, tuple) and len(want) > 1:
+            raise CLIError(f"{path}: the model's input shape {want} has open axes besides the batch; "
+                           "give an example shape with --input-shape, e.g. --input-shape 1,20")
+        else:
+            raise CLIError(f"{path}: the file does not say what shape the model takes; give an example "
+                           "batch shape with --input-shape, e.g. --input-shape 1,1,28,28")
+    vocab = _vocabulary(model)
+    rng = np.random.default_rng(0)
+    xs = tuple(rng.integers(0, vocab, s) if vocab else rng.random(s, dtype=np.float32) for s in shapes)
+    return xs[0] if len(xs) == 1 else xs
+
+
+def _module_name(path):
+    import re
+
+    stem = re.sub(r"\W+", "_", os.path.splitext(os.path.basename(path))[0]).strip("_") or "model"
+    return "m_" + stem if stem[0].isdigit() else stem
+
+
+def cmd_export(args):
+    path = args.model_file
+    kind = _model_kind(path)
+    stem = os.path.splitext(path)[0]
+    if args.format == "onnx" and kind == "onnx":
+        raise CLIError(f"{path}: is already an ONNX file (use --format numpy for a standalone NumPy export)")
+    out = args.output or (stem + ".onnx" if args.format == "onnx" else stem + "_numpy")
+    if args.format == "onnx":
+        _check_writable_file(out, "-o")
+        return _export_files(args, path, kind, out)
+    made = not os.path.exists(out)
+    _check_writable_dir(out, "-o")
+    try:
+        return _export_files(args, path, kind, out)
+    except BaseException:
+        if made and os.path.isdir(out) and not os.listdir(out):
+            os.rmdir(out)  # a failed export leaves nothing behind
+        raise
+
+
+def _export_files(args, path, kind, out):
+    try:
+        import onnx  # noqa: F401 - both formats go through an ONNX graph
+    except ImportError:
+        raise CommandFailed("exporting needs the onnx package: pip install 'shendu[onnx]'") from None
+    from . import onnx as sd_onnx
+
+    if kind == "onnx":
+        model, example = path, None
+        if args.input_shape:
+            example = tuple(np.zeros(s, dtype=np.float32) for s in args.input_shape)
+    else:
+        model = _load_any(path, kind)
+        example = _example_input(model, args.input_shape, path)
+    try:
+        if args.format == "onnx":
+            sd_onnx.export(model, example, out, opset=args.opset)
+            print(f"Wrote {out} (ONNX opset {args.opset}, {os.path.getsize(out):,} bytes)")
+            return 0
+        result = sd_onnx.to_numpy(model, example, out, name=_module_name(path), opset=args.opset)
+    except NotImplementedError as exc:
+        raise CommandFailed(f"{path}: {_first_line(exc)}") from None
+    except (ValueError, TypeError, KeyError, RuntimeError) as exc:  # unsupported layer / op, bad example
+        raise CommandFailed(f"{path}: cannot export ({_first_line(exc)})") from None
+    size = os.path.getsize(result.weights_path)
+    print(f"Wrote {result.code_path} and {result.weights_path} ({size:,} bytes): NumPy alone runs them")
+    print(f"  operators: {', '.join(result.ops)}")
+    for name, err in result.max_abs_error.items():
+        print(f"  checked on the example: output {name!r} max abs error {err:.3g}")
+    print(f"  run: python {result.code_path} INPUT.npy -o OUTPUT.npz")
+    return 0
+
+
+def _thousands(n):
+    return f"{n:,}"
+
+
+def _info_onnx(path):
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        raise CommandFailed("reading ONNX files needs the onnx package: pip install 'shendu[onnx]'") from None
+    try:
+        model = onnx.load(path)
+    except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
+        raise CLIError(f"{path}: not a readable ONNX file ({_first_line(exc)})") from None
+    g = model.graph
+    inits = {t.name for t in g.initializer}
+
+    def io(vi):
+        t = vi.type.tensor_type
+        dims = [d.dim_param or (d.dim_value if d.HasField("dim_value") else "?") for d in t.shape.dim]
+        return {"name": vi.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(t.elem_type).name
+                if t.elem_type else "?", "shape": dims}
+
+    tp = onnx.TensorProto
+    floats = (tp.FLOAT, tp.DOUBLE, tp.FLOAT16, tp.BFLOAT16)
+    params = sum(int(np.prod(t.dims)) for t in g.initializer if t.data_type in floats)  # not shapes and axes
+    ops = collections.Counter(n.op_type for n in g.node)
+    info = {"format": "onnx", "file": path, "bytes": os.path.getsize(path), "ir_version": model.ir_version,
+            "opset": {o.domain or "ai.onnx": o.version for o in model.opset_import},
+            "producer": f"{model.producer_name} {model.producer_version}".strip(), "graph": g.name,
+            "inputs": [io(vi) for vi in g.input if vi.name not in inits],
+            "outputs": [io(vi) for vi in g.output],
+            "nodes": len(g.node), "ops": dict(sorted(ops.items())), "parameters": params,
+            "parameter_bytes": sum(numpy_helper.to_array(t).nbytes for t in g.initializer)}
+    return info, None
+
+
+def _info_model(path, kind):
+    model = _load_any(path, kind)
+    params = list(model.parameters())
+    n_params = sum(int(np.prod(p.shape)) for p in params)
+    n_train = sum(int(np.prod(p.shape)) for p in params if getattr(p, "requires_grad", True))
+    info = {"format": "keras" if kind == "keras" else "shendu", "file": path, "bytes": os.path.getsize(path),
+            "class": type(model).__name__, "parameters": n_params, "trainable_parameters": n_train,
+            "parameter_bytes": sum(int(np.asarray(p.data).nbytes) for p in params)}
+    for key in ("input_shape", "output_shape"):
+        with contextlib.suppress(Exception):
+            value = getattr(model, key, None)
+            if value is not None:
+                info[key] = list(value) if isinstance(value, tuple) else value
+    if kind == "keras":
+        meta = _model_metadata(path, model)
+        if meta:
+            info["metadata"] = meta
+        summary = []
+        with contextlib.suppress(Exception):
+            model.summary(print_fn=summary.append)
+        return info, "\n".join(summary) if summary else None
+    return info, repr(model)
+
+
+def cmd_info_model(args):
+    path = args.model_file
+    kind = _model_kind(path)
+    info, text = _info_onnx(path) if kind == "onnx" else _info_model(path, kind)
+    if args.json:
+        print(json.dumps(info))
+        return 0
+    print(f"{path}: {info['format']} model, {_thousands(info['bytes'])} bytes")
+    if kind == "onnx":
+        opsets = ", ".join(f"{d} {v}" for d, v in info["opset"].items())
+        print(f"  ONNX IR version {info['ir_version']}, opset {opsets}, "
+              f"produced by {info['producer'] or '?'}")
+        for what in ("inputs", "outputs"):
+            for t in info[what]:
+                print(f"  {what[:-1]:<6} {t['name']}: {t['dtype']} [{', '.join(str(d) for d in t['shape'])}]")
+        print(f"  {info['nodes']} nodes: " + ", ".join(f"{op} x{n}" for op, n in info["ops"].items()))
+    else:
+        print(f"  {info['class']}")
+        if text:
+            print(text)
+        for key in ("input_shape", "output_shape"):
+            if key in info:
+                print(f"  {key.replace('_', ' ')}: {tuple(info[key])}")
+        meta = info.get("metadata") or {}
+        if meta.get("dataset"):
+            prep = meta.get("preprocessing") or "preprocessing not recorded"
+            print(f"  trained on: {meta['dataset']} ({prep})")
+    kib = info["parameter_bytes"] / 1024
+    print(f"  parameters: {_thousands(info['parameters'])} ({kib:,.1f} KiB as stored)")
     return 0
 
 
@@ -318,8 +581,7 @@ def cmd_later(args):
 # Model files are .keras files or shendu.save(module) files. Exit status 1: the model was read but
 # cannot be compressed as asked (a layer these commands do not handle); one line, as for mistakes.
 
-class CompressFailed(Exception):
-    """The model was read but cannot be compressed as asked (exit status 1)."""
+CompressFailed = CommandFailed   # the model was read but cannot be compressed as asked (exit status 1)
 
 
 def _fraction(text):
@@ -561,27 +823,45 @@ def make_parser():
     ev.add_argument("--dataset", choices=DATASETS, default=None,
                     help="data set (default: the one the model was trained on, as stored in the file)")
     ev.add_argument("--limit", type=_count(1), default=None, help="use only the first N/5 test images")
-    sub.add_parser("info", help="versions of shendu and its optional dependencies", formatter_class=fmt)
-    sub.add_parser("export", help="export a model to ONNX (not yet available)", formatter_class=fmt)
+    info = sub.add_parser("info", help="a model file's summary (or, with no file, the versions of shendu and "
+                          "its optional dependencies)", formatter_class=fmt,
+                          description="With MODEL: its layers or graph, size, inputs and outputs (and "
+                          "opset for ONNX). Without: the versions of shendu, Python, NumPy and the extras.")
+    info.add_argument("model_file", nargs="?", metavar="MODEL",
+                      help="a .keras file, a .onnx file or a module saved with shendu.save")
+    info.add_argument("--json", action="store_true", help="print the model's summary as one JSON object")
+    ex = sub.add_parser("export", help="export a model to ONNX, or to standalone NumPy code",
+                        formatter_class=fmt, description="--format onnx writes an ONNX graph that other "
+                        "runtimes run; --format numpy writes one readable .py file plus a .safetensors "
+                        "weights file that run the model with NumPy alone (see docs/standalone.md).")
+    ex.add_argument("model_file", metavar="MODEL",
+                    help="a .keras file or a module saved with shendu.save (for --format numpy also a .onnx "
+                         "file)")
+    ex.add_argument("--format", choices=("onnx", "numpy"), default="onnx", help="what to write")
+    ex.add_argument("-o", "--output", default=None,
+                    help="where: the .onnx file, or the folder for the .py and weights files (default: "
+                         "next to MODEL, MODEL.onnx or MODEL_numpy/)")
+    ex.add_argument("--opset", type=_opset, default=17, help="ONNX opset version to write (13 to 21)")
+    ex.add_argument("--input-shape", type=_parse_shape, action="append", default=None, metavar="SHAPE",
+                    help="an example input batch shape such as 1,28,28,1 (batch first; once per input); "
+                         "needed for shendu.save files, optional for .keras files, which know their input "
+                         "shape")
     sub.add_parser("serve", help="serve a model over HTTP (not yet available)", formatter_class=fmt)
     add_compress_commands(sub, fmt)
     return p
 
 
 def main(argv=None):
-    """Run the command line; returns the exit status (0 done, 2 a mistake, 130 Ctrl-C)."""
+    """Run the command line; returns the exit status (0 done, 1 the work failed, 2 a mistake, 130 Ctrl-C)."""
     args = make_parser().parse_args(argv)
     handlers = {"demo": lambda a: cmd_train(a, demo=True), "train": cmd_train, "evaluate": cmd_evaluate,
-                "info": cmd_info, "export": cmd_later, "serve": cmd_later}
+                "info": cmd_info, "export": cmd_export, "serve": cmd_later}
     handlers.update(COMPRESS_HANDLERS)
     try:
         return handlers[args.command](args)
-    except CompressFailed as exc:
-        print(f"shendu {args.command}: error: {exc}", file=sys.stderr)
-        return 1
     except CLIError as exc:
         print(f"shendu {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+        return getattr(exc, "status", 2)
     except KeyboardInterrupt as exc:
         note = getattr(exc, "shendu_note", None)
         print(f"shendu {args.command}: interrupted (Ctrl-C)" + (f"; {note}" if note else ""), file=sys.stderr)
