@@ -310,6 +310,48 @@ def cmd_info(args):
     return 0
 
 
+def cmd_serve(args):
+    try:
+        import fastapi  # noqa: F401
+        import prometheus_client  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise CLIError(f"serving needs FastAPI, uvicorn and prometheus_client: pip install 'shendu[serve]' "
+                       f"({_first_line(exc)})") from None
+    from . import serve
+
+    try:
+        repo = serve.load_repository(args.path, args.name)
+    except serve.ModelLoadError as exc:
+        raise CLIError(_first_line(exc)) from None
+    where = f"http://{args.host}:{args.port}"
+    for m in repo:
+        print(f"shendu serve: model {m.name!r} version {m.version} ({m.platform}, input "
+              f"{m.inputs[0].shape}) from {m.path}")
+    print(f"shendu serve: listening on {where} (docs at {where}/docs, metrics at {where}/metrics)",
+          flush=True)
+    body = int(args.max_body_mb * 1024 * 1024)
+    if args.workers > 1:
+        serve.serve(args.path, name=args.name, host=args.host, port=args.port, workers=args.workers,
+                    max_batch_size=args.max_batch_size, max_delay_ms=args.max_delay_ms,
+                    eager_batching=args.eager_batching, max_body_bytes=body, log_level=args.log_level)
+    else:
+        serve.serve(repo, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
+                    max_delay_ms=args.max_delay_ms, eager_batching=args.eager_batching, max_body_bytes=body,
+                    log_level=args.log_level)
+    return 0
+
+
+def _non_negative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text}")
+    return value
+
+
 def cmd_later(args):
     raise CLIError("this command is not available in this version of shendu yet")
 
@@ -392,7 +434,23 @@ def make_parser():
     ev.add_argument("--limit", type=_count(1), default=None, help="use only the first N/5 test images")
     sub.add_parser("info", help="versions of shendu and its optional dependencies", formatter_class=fmt)
     sub.add_parser("export", help="export a model to ONNX (not yet available)", formatter_class=fmt)
-    sub.add_parser("serve", help="serve a model over HTTP (not yet available)", formatter_class=fmt)
+    sv = sub.add_parser("serve", help="serve a model over HTTP (KServe V2, TF Serving, /predict)",
+                        formatter_class=fmt,
+                        description="Serve a .keras, shendu.save() or .onnx model file, or a folder "
+                                    "models/<name>/<version>/<file>, over HTTP. Docs at /docs.")
+    sv.add_argument("path", help="a model file or a model repository folder")
+    sv.add_argument("--name", default=None, help="the model's name (default: the file or folder name)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
+    sv.add_argument("--port", type=_count(1), default=8000, help="port to listen on")
+    sv.add_argument("--workers", type=_count(1), default=1, help="server processes")
+    sv.add_argument("--max-batch-size", type=_count(1), default=32, help="samples per batch at most")
+    sv.add_argument("--max-delay-ms", type=_non_negative, default=5.0,
+                    help="longest wait for a batch to fill, from its first request")
+    sv.add_argument("--no-eager-batching", dest="eager_batching", action="store_false",
+                    help="always wait --max-delay-ms for a batch to fill, even when no request is on its way")
+    sv.add_argument("--max-body-mb", type=_non_negative, default=10.0, help="largest request body (MB)")
+    sv.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                    help="uvicorn's log level")
     return p
 
 
@@ -400,7 +458,7 @@ def main(argv=None):
     """Run the command line; returns the exit status (0 done, 2 a mistake, 130 Ctrl-C)."""
     args = make_parser().parse_args(argv)
     handlers = {"demo": lambda a: cmd_train(a, demo=True), "train": cmd_train, "evaluate": cmd_evaluate,
-                "info": cmd_info, "export": cmd_later, "serve": cmd_later}
+                "info": cmd_info, "export": cmd_later, "serve": cmd_serve}
     try:
         return handlers[args.command](args)
     except CLIError as exc:

@@ -264,7 +264,8 @@ def _load_module(path):
     from .. import load
     from ..nn import Module
 
-    obj, meta = load(path, return_metadata=True)
+    obj = load(path)
+    meta = load(path, return_metadata=True)[1] if isinstance(obj, Module) else {}
     if not isinstance(obj, Module):
         if isinstance(obj, dict):
             raise ModelLoadError(f"{path}: the file holds a state_dict (weights only), not a model; save the "
