@@ -334,11 +334,12 @@ def cmd_serve(args):
     if args.workers > 1:
         serve.serve(args.path, name=args.name, host=args.host, port=args.port, workers=args.workers,
                     max_batch_size=args.max_batch_size, max_delay_ms=args.max_delay_ms,
-                    eager_batching=args.eager_batching, max_body_bytes=body, log_level=args.log_level)
+                    eager_batching=args.eager_batching, max_body_bytes=body, log_level=args.log_level,
+                    blas_threads=args.blas_threads)
     else:
         serve.serve(repo, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
                     max_delay_ms=args.max_delay_ms, eager_batching=args.eager_batching, max_body_bytes=body,
-                    log_level=args.log_level)
+                    log_level=args.log_level, blas_threads=args.blas_threads)
     return 0
 
 
@@ -449,6 +450,8 @@ def make_parser():
     sv.add_argument("--no-eager-batching", dest="eager_batching", action="store_false",
                     help="always wait --max-delay-ms for a batch to fill, even when no request is on its way")
     sv.add_argument("--max-body-mb", type=_non_negative, default=10.0, help="largest request body (MB)")
+    sv.add_argument("--blas-threads", type=_count(1), default=None,
+                    help="NumPy BLAS threads per process (default: all cores but one, at least 1)")
     sv.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
                     help="uvicorn's log level")
     return p

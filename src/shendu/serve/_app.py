@@ -523,7 +523,13 @@ def create_app(models, name=None, max_batch_size=32, max_delay_ms=5.0, eager_bat
 
 def app_from_environment():
     """The app described by ``SHENDU_SERVE_CONFIG`` (JSON written by ``shendu serve`` for ``--workers``)."""
+    from . import limit_blas_threads, tune_thread_switching
+
+    tune_thread_switching()
+
     cfg = json.loads(os.environ["SHENDU_SERVE_CONFIG"])
+    if cfg.get("blas_threads"):
+        limit_blas_threads(cfg["blas_threads"])
     return create_app(cfg["path"], name=cfg.get("name"), max_batch_size=cfg["max_batch_size"],
                       max_delay_ms=cfg["max_delay_ms"], eager_batching=cfg["eager_batching"],
                       max_body_bytes=cfg["max_body_bytes"])
