@@ -6,9 +6,13 @@ import re
 
 import numpy as np
 import pytest
-from serve_fixtures import client, make_cnn, make_mlp, repository, server, start_server, stop_server, x4  # noqa: F401
+import serve_fixtures as fx
+from serve_fixtures import make_cnn, make_mlp, start_server, stop_server
 
 from conftest import require
+
+# the fixtures this module uses (pytest finds them by these names)
+repository, server, client, x4 = fx.repository, fx.server, fx.client, fx.x4
 
 
 def mlp_out(version, x):
@@ -163,8 +167,9 @@ def _png(size=(20, 20), mode="L", fmt="PNG"):
 
 def test_image_upload_png_jpeg_and_multipart(client):
     require("PIL")
-    import shendu as sd
     from PIL import Image
+
+    import shendu as sd
 
     png = _png()
     r = client.post("/models/cnn/image", content=png, headers={"Content-Type": "image/png"})
@@ -299,44 +304,46 @@ def _metric(text, name, **labels):
     return total
 
 
+async def _keepalive_client(port, requests, answers):
+    """One client on one keep-alive connection, sending its requests back to back (raw HTTP/1.1)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        for i, body in requests:
+            writer.write(b"POST /v2/models/mlp/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                         b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+            answers[i] = (int(head.split(b" ", 2)[1]), await reader.readexactly(length))
+    finally:
+        writer.close()
+
+
 def test_load_2000_requests_32_concurrent_zero_errors_and_batching(server):
+    n = 2000
     import httpx
 
     before = httpx.get(server.url + "/metrics").text
-    rng = np.random.default_rng(0)
-    xs = rng.standard_normal((2000, 4)).astype(np.float32)
+    xs = np.random.default_rng(0).standard_normal((n, 4)).astype(np.float32)
+    bodies = [(i, json.dumps(v2_body(xs[i:i + 1])).encode()) for i in range(n)]
+    answers = {}
 
     async def main():
-        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32)
-        async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=60) as c:
-            queue = list(range(2000))
-            out, errors = {}, []
+        await asyncio.gather(*[_keepalive_client(server.port, bodies[k::32], answers) for k in range(32)])
 
-            async def worker():
-                while queue:
-                    i = queue.pop()
-                    r = await c.post("/v2/models/mlp/infer", json=v2_body(xs[i:i + 1]))
-                    if r.status_code != 200:
-                        errors.append(r.text)
-                    else:
-                        out[i] = r.json()["outputs"][0]["data"]
-
-            await asyncio.gather(*[worker() for _ in range(32)])
-            return out, errors
-
-    out, errors = asyncio.run(main())
-    assert errors == [] and len(out) == 2000
-    np.testing.assert_allclose(np.array([out[i] for i in range(2000)]), mlp_out(2, xs), rtol=1e-4, atol=1e-5)
+    asyncio.run(main())
+    errors = [(i, a) for i, a in answers.items() if a[0] != 200]
+    assert errors == [] and len(answers) == n
+    got = np.array([json.loads(answers[i][1])["outputs"][0]["data"] for i in range(n)])
+    np.testing.assert_allclose(got, mlp_out(2, xs), rtol=1e-4, atol=1e-5)
     after = httpx.get(server.url + "/metrics").text
     labels = {"model": "mlp", "version": "2"}
-    requests = _metric(after, "shendu_inference_request_success_total", **labels) - \
-        _metric(before, "shendu_inference_request_success_total", **labels)
-    executions = _metric(after, "shendu_inference_exec_count_total", **labels) - \
-        _metric(before, "shendu_inference_exec_count_total", **labels)
-    samples = _metric(after, "shendu_inference_count_total", **labels) - \
-        _metric(before, "shendu_inference_count_total", **labels)
-    assert requests == 2000 and samples == 2000
-    assert executions < 2000  # requests shared batches
+
+    def delta(name):
+        return _metric(after, name, **labels) - _metric(before, name, **labels)
+
+    assert delta("shendu_inference_request_success_total") == n
+    assert delta("shendu_inference_count_total") == n
+    assert delta("shendu_inference_exec_count_total") < n  # requests shared batches
 
 
 def test_metrics_exposition(client, x4):
@@ -354,6 +361,7 @@ def test_metrics_exposition(client, x4):
 
 def test_single_model_file_binds_localhost_and_predict_needs_no_model_name(tmp_path, x4):
     import httpx
+
     import shendu as sd
 
     sd.save(make_mlp(2), tmp_path / "m.safetensors")
