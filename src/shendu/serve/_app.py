@@ -518,6 +518,10 @@ def create_app(models, name=None, max_batch_size=32, max_delay_ms=5.0, eager_bat
                             top_k: str | None = None):
         return await image_common(default_model(model, version), request, top_k_query(top_k))
 
+    # the inference routes are matched first: the router tries routes in order, on every request
+    hot = ("/v2/models/{name}/infer", "/predict", "/v1/models/{name}:predict",
+           "/v2/models/{name}/versions/{version}/infer")
+    app.router.routes.sort(key=lambda r: hot.index(r.path) if getattr(r, "path", None) in hot else len(hot))
     return app
 
 
