@@ -150,7 +150,10 @@ class Batcher:
             for item, res, err in zip(batch, results, errors):
                 if self.metrics is not None:
                     self.metrics.queued(self.model, start - item.queued)
-                item.loop.call_soon_threadsafe(_deliver, item.future, res, err)
+                try:
+                    item.loop.call_soon_threadsafe(_deliver, item.future, res, err)
+                except RuntimeError:  # the event loop has closed (shutdown): nobody is waiting
+                    pass
 
     def _one_by_one(self, batch, exc):
         if len(batch) == 1:
