@@ -311,6 +311,12 @@ def cmd_info(args):
 
 
 def cmd_serve(args):
+    from . import serve
+
+    try:
+        repo = serve.load_repository(args.path, args.name)
+    except serve.ModelLoadError as exc:
+        raise CLIError(_first_line(exc)) from None
     try:
         import fastapi  # noqa: F401
         import prometheus_client  # noqa: F401
@@ -318,12 +324,6 @@ def cmd_serve(args):
     except ImportError as exc:
         raise CLIError(f"serving needs FastAPI, uvicorn and prometheus_client: pip install 'shendu[serve]' "
                        f"({_first_line(exc)})") from None
-    from . import serve
-
-    try:
-        repo = serve.load_repository(args.path, args.name)
-    except serve.ModelLoadError as exc:
-        raise CLIError(_first_line(exc)) from None
     where = f"http://{args.host}:{args.port}"
     for m in repo:
         print(f"shendu serve: model {m.name!r} version {m.version} ({m.platform}, input "
