@@ -85,7 +85,8 @@ class ServedModel:
     # ---- running ---------------------------------------------------------------------------------
     def run(self, arrays):
         """The model's outputs (a list of arrays) for one batch: one array per input."""
-        from .. import no_grad, tensor
+        from ..autograd import no_grad
+        from ..creation import tensor
 
         with no_grad():
             out = self.module(*[tensor(a) for a in arrays])
@@ -261,7 +262,7 @@ def _load_keras(path):
 
 
 def _load_module(path):
-    from .. import load
+    from ..serialization import load
     from ..nn import Module
 
     obj = load(path)
