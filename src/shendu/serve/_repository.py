@@ -262,8 +262,8 @@ def _load_keras(path):
 
 
 def _load_module(path):
-    from ..serialization import load
     from ..nn import Module
+    from ..serialization import load
 
     obj = load(path)
     meta = load(path, return_metadata=True)[1] if isinstance(obj, Module) else {}
