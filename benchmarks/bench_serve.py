@@ -155,6 +155,18 @@ def _answer(port, body):
     return np.array(json.loads(urllib.request.urlopen(req).read())["predictions"])
 
 
+def _average_batch(port):
+    """Samples per executed batch over the whole run, from shendu's /metrics."""
+    import urllib.request
+
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+
+    def total(name):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+    return total("shendu_inference_count_total") / max(total("shendu_inference_exec_count_total"), 1)
+
+
 def _median_run(runs):
     """The run with the median throughput (its latencies with it)."""
     return sorted(runs, key=lambda r: r["rps"])[len(runs) // 2]
@@ -192,6 +204,7 @@ def main(argv=None):
                 for _ in range(args.repeats):
                     for name, (_, port) in servers.items():
                         runs[name][c].append(run_level(port, body, c, args.seconds))
+            batch = _average_batch(servers["shendu"][1])
         finally:
             for proc, _ in servers.values():
                 proc.terminate()
@@ -222,7 +235,8 @@ def main(argv=None):
               f"{platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}, shendu "
               f"{shendu.__version__}; seed {args.seed}; median of {args.repeats} runs of {args.seconds:g} s "
               f"per server and level, servers alternating; wall time {wall:.0f} s; command: `{command}`. "
-              f"The two servers' outputs differ by at most {diff:.1e}.")
+              f"The two servers' outputs differ by at most {diff:.1e}; shendu ran {batch:.1f} samples per "
+              "batch on average over the run.")
     table = "\n".join(lines)
     print(header)
     print(table)
