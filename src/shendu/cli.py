@@ -331,6 +331,7 @@ def cmd_serve(args):
     print(f"shendu serve: listening on {where} (docs at {where}/docs, metrics at {where}/metrics)",
           flush=True)
     body = int(args.max_body_mb * 1024 * 1024)
+    args.eager_batching = args.eager_batching is not False  # the flag's default is None: eager
     if args.workers > 1:
         serve.serve(args.path, name=args.name, host=args.host, port=args.port, workers=args.workers,
                     max_batch_size=args.max_batch_size, max_delay_ms=args.max_delay_ms,
@@ -447,8 +448,9 @@ def make_parser():
     sv.add_argument("--max-batch-size", type=_count(1), default=32, help="samples per batch at most")
     sv.add_argument("--max-delay-ms", type=_non_negative, default=5.0,
                     help="longest wait for a batch to fill, from its first request")
-    sv.add_argument("--no-eager-batching", dest="eager_batching", action="store_false",
-                    help="always wait --max-delay-ms for a batch to fill, even when no request is on its way")
+    sv.add_argument("--no-eager-batching", dest="eager_batching", action="store_false", default=None,
+                    help="always wait --max-delay-ms for a batch to fill, even when no request is on its way "
+                         "(default: run a batch as soon as no other request is on its way)")
     sv.add_argument("--max-body-mb", type=_non_negative, default=10.0, help="largest request body (MB)")
     sv.add_argument("--blas-threads", type=_count(1), default=None,
                     help="NumPy BLAS threads per process (default: all cores but one, at least 1)")
