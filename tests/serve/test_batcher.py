@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 
+from shendu.serve import BadRequest
 from shendu.serve._batcher import Batcher, ModelRunError
 
 
@@ -162,3 +163,16 @@ def test_bad_settings_are_refused():
         Batcher(Recorder(), max_batch_size=0)
     with pytest.raises(ValueError, match="max_delay_ms"):
         Batcher(Recorder(), max_delay_ms=-1)
+
+
+def test_stopped_batcher_answers_503_and_restarts():
+    m = Recorder()
+    b = Batcher(m, max_batch_size=8, max_delay_ms=1)
+    run(b.submit(x(1)))
+    b.stop()
+    with pytest.raises(BadRequest) as err:
+        run(b.submit(x(1)))
+    assert err.value.status == 503 and "shutting down" in err.value.message
+    b.start()
+    assert run(b.submit(x(2)))[0].shape == (2, 3)
+    b.stop()

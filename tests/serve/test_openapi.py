@@ -24,7 +24,7 @@ def test_openapi_document_lists_every_endpoint(app):
     assert "application/json" in body and "application/octet-stream" in body
 
 
-@pytest.mark.parametrize("examples", [4, pytest.param(60, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("examples", [25, pytest.param(60, marks=pytest.mark.slow)])
 def test_schemathesis_finds_no_server_error(app, examples):
     require("schemathesis")
     from hypothesis import HealthCheck, settings

@@ -378,3 +378,20 @@ def test_single_model_file_binds_localhost_and_predict_needs_no_model_name(tmp_p
         stop_server(s)
     out = s.proc.stdout.read()
     assert "http://127.0.0.1:" in out
+
+
+@pytest.mark.slow
+def test_workers_processes_serve_the_same_model(tmp_path, x4):
+    import httpx
+
+    import shendu as sd
+
+    sd.save(make_mlp(2), tmp_path / "m.safetensors")
+    s = start_server(tmp_path / "m.safetensors", "--workers", "2", timeout=120)
+    try:
+        for _ in range(8):
+            r = httpx.post(s.url + "/predict", json={"data": x4.tolist()})
+            assert r.status_code == 200
+            np.testing.assert_allclose(r.json()["predictions"], mlp_out(2, x4), rtol=1e-5, atol=1e-6)
+    finally:
+        stop_server(s)

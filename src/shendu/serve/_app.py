@@ -185,6 +185,8 @@ def create_app(models, name=None, max_batch_size=32, max_delay_ms=5.0, eager_bat
 
     @asynccontextmanager
     async def lifespan(app):
+        for b in batchers.values():
+            b.start()
         yield
         for b in batchers.values():
             b.stop()
@@ -517,6 +519,28 @@ def create_app(models, name=None, max_batch_size=32, max_delay_ms=5.0, eager_bat
     async def predict_image(request: Request, model: str | None = None, version: str | None = None,
                             top_k: str | None = None):
         return await image_common(default_model(model, version), request, top_k_query(top_k))
+
+    def openapi():
+        """The OpenAPI document, with the served model names and versions as the allowed values."""
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            doc = get_openapi(title=app.title, version=app.version, description=app.description,
+                              routes=app.routes)
+            versions = sorted({m.version for m in repo})
+            for ops in doc.get("paths", {}).values():
+                for op in ops.values():
+                    for param in op.get("parameters", []):
+                        if param.get("name") in ("name", "model"):
+                            param["schema"] = {"type": "string", "enum": repo.names,
+                                               "description": "a served model"}
+                        elif param.get("name") == "version":
+                            param["schema"] = {"type": "string", "enum": versions,
+                                               "description": "a model version (default: the highest)"}
+            app.openapi_schema = doc
+        return app.openapi_schema
+
+    app.openapi = openapi
 
     # the inference routes are matched first: the router tries routes in order, on every request
     hot = ("/v2/models/{name}/infer", "/predict", "/v1/models/{name}:predict",

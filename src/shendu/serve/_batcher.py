@@ -85,6 +85,8 @@ class Batcher:
         with self._cond:
             if counted:
                 self._arriving = max(0, self._arriving - 1)
+            if self._stopped:
+                raise BadRequest("the server is shutting down; retry on another replica", status=503)
             self._pending.append(item)
             self._cond.notify()
         return await item.future
@@ -95,19 +97,30 @@ class Batcher:
 
     # ---- worker side ------------------------------------------------------------------------------
     def _ensure_started(self):
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             with self._cond:
-                if self._thread is None and not self._stopped:
+                if (self._thread is None or not self._thread.is_alive()) and not self._stopped:
                     self._thread = threading.Thread(target=self._work, daemon=True,
                                                     name=f"shendu-batcher-{self.model.name}")
                     self._thread.start()
 
+    def start(self):
+        """(Re)start after :meth:`stop` (an app's lifespan may start and stop it more than once)."""
+        with self._cond:
+            self._stopped = False
+        self._ensure_started()
+
     def stop(self):
+        """Run what is queued, then end the worker thread; requests queued later get 503."""
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout=5)
+        with self._cond:
+            if self._thread is thread:
+                self._thread = None
 
     def _take(self):
         """Wait for a batch and take it from the queue (called with the lock held)."""
