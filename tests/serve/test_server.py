@@ -253,6 +253,10 @@ BAD = [
      "gzip"),
     ("unknown encoding", "/v1/models/mlp:predict", {"content": b"{}", "headers": {"Content-Encoding": "br"}}, 415,
      "Content-Encoding"),
+    ("deep json", "/predict?model=mlp", {"content": b'{"data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"}, 400,
+     "deeply"),
+    ("65 axes", "/predict?model=mlp", {"content": b'{"data": ' + b"[" * 65 + b"1" + b"]" * 65 + b"}"}, 400,
+     "64 axes"),
     ("too large", "/v2/models/mlp/infer", {"content": b" " * (10 * 1024 * 1024 + 1)}, 413, "limit"),
 ]
 

@@ -25,6 +25,8 @@ def parse_json(body, what="the request body"):
         raise BadRequest(f"{what} is not UTF-8 text; expected a JSON object") from None
     except ValueError as exc:
         raise BadRequest(f"{what} is not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BadRequest(f"{what} nests lists or objects too deeply") from None
     if not isinstance(obj, dict):
         raise BadRequest(f"{what} must be a JSON object, got a JSON {_json_kind(obj)}")
     return obj
@@ -47,9 +49,13 @@ def array_from_json(data, what, datatype=None):
         raise BadRequest(f"{what}: expected numbers (a list of lists), got a JSON {_json_kind(data)}")
     try:
         arr = np.asarray(data)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError) as exc:
+        if "dimension" in str(exc) and "inhomogeneous" not in str(exc):  # NumPy's limit of 64 axes
+            raise BadRequest(f"{what}: the lists nest deeper than NumPy's 64 axes") from None
         raise BadRequest(f"{what}: the lists are ragged (rows of different lengths); every row of a batch "
                          "must have the same shape") from None
+    except RecursionError:
+        raise BadRequest(f"{what}: the lists nest too deeply") from None
     if arr.dtype == object:
         kinds = sorted({_json_kind(v) for v in _leaves(data)} - {"number"})
         if kinds:
