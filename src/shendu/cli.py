@@ -573,8 +573,48 @@ def cmd_info_model(args):
     return 0
 
 
-def cmd_later(args):
-    raise CLIError("this command is not available in this version of shendu yet")
+def cmd_serve(args):
+    from . import serve
+
+    try:
+        repo = serve.load_repository(args.path, args.name)
+    except serve.ModelLoadError as exc:
+        raise CLIError(_first_line(exc)) from None
+    try:
+        import fastapi  # noqa: F401
+        import prometheus_client  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise CLIError(f"serving needs FastAPI, uvicorn and prometheus_client: pip install 'shendu[serve]' "
+                       f"({_first_line(exc)})") from None
+    where = f"http://{args.host}:{args.port}"
+    for m in repo:
+        print(f"shendu serve: model {m.name!r} version {m.version} ({m.platform}, input "
+              f"{m.inputs[0].shape}) from {m.path}")
+    print(f"shendu serve: listening on {where} (docs at {where}/docs, metrics at {where}/metrics)",
+          flush=True)
+    body = int(args.max_body_mb * 1024 * 1024)
+    args.eager_batching = args.eager_batching is not False  # the flag's default is None: eager
+    if args.workers > 1:
+        serve.serve(args.path, name=args.name, host=args.host, port=args.port, workers=args.workers,
+                    max_batch_size=args.max_batch_size, max_delay_ms=args.max_delay_ms,
+                    eager_batching=args.eager_batching, max_body_bytes=body, log_level=args.log_level,
+                    blas_threads=args.blas_threads)
+    else:
+        serve.serve(repo, host=args.host, port=args.port, max_batch_size=args.max_batch_size,
+                    max_delay_ms=args.max_delay_ms, eager_batching=args.eager_batching, max_body_bytes=body,
+                    log_level=args.log_level, blas_threads=args.blas_threads)
+    return 0
+
+
+def _non_negative(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a finite number of at least 0, got {text}")
+    return value
 
 
 # ---- shendu quantize / shendu prune ---------------------------------------------------------------
@@ -846,7 +886,26 @@ def make_parser():
                     help="an example input batch shape such as 1,28,28,1 (batch first; once per input); "
                          "needed for shendu.save files, optional for .keras files, which know their input "
                          "shape")
-    sub.add_parser("serve", help="serve a model over HTTP (not yet available)", formatter_class=fmt)
+    sv = sub.add_parser("serve", help="serve a model over HTTP (KServe V2, TF Serving, /predict)",
+                        formatter_class=fmt,
+                        description="Serve a .keras, shendu.save() or .onnx model file, or a folder "
+                                    "models/<name>/<version>/<file>, over HTTP. Docs at /docs.")
+    sv.add_argument("path", help="a model file or a model repository folder")
+    sv.add_argument("--name", default=None, help="the model's name (default: the file or folder name)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
+    sv.add_argument("--port", type=_count(1), default=8000, help="port to listen on")
+    sv.add_argument("--workers", type=_count(1), default=1, help="server processes")
+    sv.add_argument("--max-batch-size", type=_count(1), default=32, help="samples per batch at most")
+    sv.add_argument("--max-delay-ms", type=_non_negative, default=5.0,
+                    help="longest wait for a batch to fill, from its first request")
+    sv.add_argument("--no-eager-batching", dest="eager_batching", action="store_false", default=None,
+                    help="always wait --max-delay-ms for a batch to fill, even when no request is on its way "
+                         "(default: run a batch as soon as no other request is on its way)")
+    sv.add_argument("--max-body-mb", type=_non_negative, default=10.0, help="largest request body (MB)")
+    sv.add_argument("--blas-threads", type=_count(1), default=None,
+                    help="NumPy BLAS threads per process (default: all cores but one, at least 1)")
+    sv.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
+                    help="uvicorn's log level")
     add_compress_commands(sub, fmt)
     return p
 
@@ -855,7 +914,7 @@ def main(argv=None):
     """Run the command line; returns the exit status (0 done, 1 the work failed, 2 a mistake, 130 Ctrl-C)."""
     args = make_parser().parse_args(argv)
     handlers = {"demo": lambda a: cmd_train(a, demo=True), "train": cmd_train, "evaluate": cmd_evaluate,
-                "info": cmd_info, "export": cmd_export, "serve": cmd_later}
+                "info": cmd_info, "export": cmd_export, "serve": cmd_serve}
     handlers.update(COMPRESS_HANDLERS)
     try:
         return handlers[args.command](args)
