@@ -1,0 +1,277 @@
+"""Layers: Gemm, MatMul, Conv, ConvTranspose, MaxPool, AveragePool, Global pools, BatchNormalization,
+LayerNormalization, InstanceNormalization.
+
+Convolutions and pools run on shendu's 2-D Functions (a 1-D input is viewed as height 1). ONNX pads
+may differ on the two sides of an axis, so they are passed as (begin, end) pairs, or, for pools,
+applied before the window; ``auto_pad=SAME_UPPER`` puts the odd pad at the end, SAME_LOWER at the start:
+  total = max((⌈in/s⌉ − 1)·s + d·(k − 1) + 1 − in, 0).
+Gemm: Y = α·A'·B' + β·C with A' = Aᵀ if transA (B' likewise).
+BatchNormalization (inference): Y = (X − mean)/√(var + ε)·scale + B per channel (axis 1).
+LayerNormalization: normalise over axes ``axis`` … last: Y = (X − μ)/√(σ² + ε)·scale + B.
+"""
+import numpy as np
+
+from ... import ops
+from ...ops import conv as _conv
+from . import register
+from ._common import any_tensor, arr, is_tensor, tensor
+
+
+@register("MatMul", 1)
+def _matmul(ctx, inputs, attrs):
+    a, b = inputs
+    if not any_tensor(a, b):
+        return np.matmul(arr(a), arr(b))
+    return ops.matmul(tensor(a), tensor(b))
+
+
+@register("Gemm", 1)
+def _gemm(ctx, inputs, attrs):
+    a, b = tensor(inputs[0]), tensor(inputs[1])
+    c = inputs[2] if len(inputs) > 2 else None
+    if attrs.get("transA", 0):
+        a = ops.transpose(a, (1, 0))
+    if attrs.get("transB", 0):
+        b = ops.transpose(b, (1, 0))
+    y = ops.matmul(a, b)
+    alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
+    if alpha != 1.0:
+        y = ops.mul(y, alpha)
+    if c is not None and beta != 0.0:
+        c = tensor(c)
+        y = ops.add(y, c if beta == 1.0 else ops.mul(c, beta))
+    return y
+
+
+# ----- geometry --------------------------------------------------------------------------------------
+def _spatial(attrs, key, n, default):
+    v = attrs.get(key)
+    return list(v) if v else [default] * n
+
+
+def _auto_pads(attrs, sizes, kernel, strides, dilations):
+    """(begin, end) pads per spatial axis from ``auto_pad`` / ``pads``."""
+    n = len(kernel)
+    auto = attrs.get("auto_pad", "NOTSET")
+    if auto in ("SAME_UPPER", "SAME_LOWER"):
+        pairs = []
+        for size, k, s, d in zip(sizes, kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + d * (k - 1) + 1 - size, 0)
+            small = total // 2
+            pairs.append((small, total - small) if auto == "SAME_UPPER" else (total - small, small))
+        return pairs
+    if auto == "VALID":
+        return [(0, 0)] * n
+    pads = attrs.get("pads") or [0] * (2 * n)
+    return [(pads[i], pads[i + n]) for i in range(n)]
+
+
+def _as_2d(x, what):
+    """(N, C, L) → (N, C, 1, L); (N, C, H, W) unchanged. Returns the Tensor and whether it was 1-D."""
+    nd = arr(x).ndim
+    if nd == 3:
+        return ops.reshape(x, arr(x).shape[:2] + (1,) + arr(x).shape[2:]), True
+    if nd == 4:
+        return x, False
+    raise NotImplementedError(f"{what}: only 1-D and 2-D spatial inputs are supported, got a {nd}-D input "
+                              f"of shape {arr(x).shape}")
+
+
+def _from_2d(y, was_1d):
+    return ops.reshape(y, arr(y).shape[:2] + arr(y).shape[3:]) if was_1d else y
+
+
+def _pair(values, was_1d, fill):
+    return (fill,) + tuple(values) if was_1d else tuple(values)
+
+
+@register("Conv", 1)
+def _conv_op(ctx, inputs, attrs):
+    x, w = tensor(inputs[0]), tensor(inputs[1])
+    b = inputs[2] if len(inputs) > 2 and inputs[2] is not None else None
+    kernel = list(arr(w).shape[2:])
+    n = len(kernel)
+    strides, dilations = _spatial(attrs, "strides", n, 1), _spatial(attrs, "dilations", n, 1)
+    pads = _auto_pads(attrs, arr(x).shape[2:], kernel, strides, dilations)
+    x2, one = _as_2d(x, "Conv")
+    w2 = ops.reshape(w, arr(w).shape[:2] + (1,) + arr(w).shape[2:]) if one else w
+    pads2 = (((0, 0),) if one else ()) + tuple(tuple(p) for p in pads)
+    y = _conv.Conv2d.apply(x2, w2, None if b is None else tensor(b), stride=_pair(strides, one, 1),
+                           padding=pads2, dilation=_pair(dilations, one, 1), groups=attrs.get("group", 1))
+    return _from_2d(y, one)
+
+
+@register("ConvTranspose", 1)
+def _conv_transpose(ctx, inputs, attrs):
+    x, w = tensor(inputs[0]), tensor(inputs[1])
+    b = inputs[2] if len(inputs) > 2 and inputs[2] is not None else None
+    kernel = list(arr(w).shape[2:])
+    n = len(kernel)
+    sizes = arr(x).shape[2:]
+    strides, dilations = _spatial(attrs, "strides", n, 1), _spatial(attrs, "dilations", n, 1)
+    out_pad = _spatial(attrs, "output_padding", n, 0)
+    full = [(size - 1) * s + d * (k - 1) + 1 for size, s, d, k in zip(sizes, strides, dilations, kernel)]
+    auto = attrs.get("auto_pad", "NOTSET")
+    out_shape = attrs.get("output_shape")
+    if out_shape or auto in ("SAME_UPPER", "SAME_LOWER"):
+        out_shape = list(out_shape)[-n:] if out_shape else [size * s for size, s in zip(sizes, strides)]
+        pads = []
+        for f, op, o in zip(full, out_pad, out_shape):
+            total = f + op - o
+            half = total // 2
+            if total < 0:            # a larger output than the kernel reaches: zeros at the end
+                pads.append((0, total))
+            else:
+                pads.append((total - half, half) if auto == "SAME_LOWER" else (half, total - half))
+    elif auto == "VALID":
+        pads = [(0, 0)] * n
+    else:
+        p = attrs.get("pads") or [0] * (2 * n)
+        pads = [(p[i], p[i + n]) for i in range(n)]
+    x2, one = _as_2d(x, "ConvTranspose")
+    w2 = ops.reshape(w, arr(w).shape[:2] + (1,) + arr(w).shape[2:]) if one else w
+    y = _conv.ConvTranspose2d.apply(x2, w2, None, stride=_pair(strides, one, 1), padding=(0, 0),
+                                    output_padding=(0, 0), groups=attrs.get("group", 1),
+                                    dilation=_pair(dilations, one, 1))
+    y = _from_2d(y, one)
+    grow = [max(op - e, 0) for op, (_, e) in zip(out_pad, pads)]
+    if any(grow):
+        y = ops.pad(y, [(0, 0), (0, 0)] + [(0, g) for g in grow], value=0.0)
+    key = (slice(None), slice(None)) + tuple(slice(bgn, f + op - end)
+                                             for f, op, (bgn, end) in zip(full, out_pad, pads))
+    y = ops.getitem(y, key)
+    if b is not None:
+        y = ops.add(y, ops.reshape(tensor(b), (1, -1) + (1,) * n))
+    return y
+
+
+def _pool_pads(attrs, sizes, kernel, strides, dilations, ceil_mode):
+    """Begin pads and end pads (explicit end pad + what ceil_mode adds) and the explicit pads."""
+    pads = _auto_pads(attrs, sizes, kernel, strides, dilations)
+    total = []
+    for size, k, s, d, (pb, pe) in zip(sizes, kernel, strides, dilations, pads):
+        span = size + pb + pe - d * (k - 1) - 1
+        out = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (out - 1) * s >= size + pb:
+            out -= 1
+        need = (out - 1) * s + d * (k - 1) + 1 - (size + pb)
+        total.append((pb, max(need, 0)))
+    return total, pads
+
+
+def _pool(ctx, inputs, attrs, kind):
+    x = tensor(inputs[0])
+    n = arr(x).ndim - 2
+    kernel = list(attrs["kernel_shape"])
+    strides = _spatial(attrs, "strides", n, 1)
+    dilations = _spatial(attrs, "dilations", n, 1)
+    ceil_mode = bool(attrs.get("ceil_mode", 0))
+    sizes = arr(x).shape[2:]
+    full_pads, pads = _pool_pads(attrs, sizes, kernel, strides, dilations, ceil_mode)
+    x2, one = _as_2d(x, kind)
+    width = [(0, 0), (0, 0)] + ([(0, 0)] if one else []) + [tuple(p) for p in full_pads]
+    k2, s2, d2 = _pair(kernel, one, 1), _pair(strides, one, 1), _pair(dilations, one, 1)
+    if kind == "MaxPool":
+        xp_ = ops.pad(x2, width, value=-np.inf) if any(a or b for a, b in full_pads) else x2
+        y = _conv.MaxPool2d.apply(xp_, kernel_size=k2, stride=s2, padding=(0, 0), dilation=d2)
+        return _from_2d(y, one)
+    if any(d != 1 for d in dilations):
+        raise NotImplementedError("AveragePool with dilations is not supported")
+    xp_ = ops.pad(x2, width, value=0.0) if any(a or b for a, b in full_pads) else x2
+    sums = _conv.AvgPool2d.apply(xp_, kernel_size=k2, stride=s2, padding=(0, 0), divisor_override=1)
+    # divisor: window cells inside the input (count_include_pad=0) or inside input + explicit pads
+    mask = np.zeros((1, 1) + arr(xp_).shape[2:], dtype=arr(x).dtype)
+    include = attrs.get("count_include_pad", 0)
+    region = [(0, 1)] if one else []
+    for size, (pb, _), (_, pe) in zip(sizes, full_pads, pads):
+        region.append((0, pb + size + pe) if include else (pb, pb + size))
+    mask[(slice(None), slice(None)) + tuple(slice(a, b) for a, b in region)] = 1
+    counts = _conv.AvgPool2d.apply(tensor(mask), kernel_size=k2, stride=s2, padding=(0, 0),
+                                   divisor_override=1).array
+    return _from_2d(ops.div(sums, counts), one)
+
+
+@register("MaxPool", 1)
+def _maxpool(ctx, inputs, attrs):
+    if ctx.n_outputs > 1:
+        raise NotImplementedError("MaxPool with an Indices output is not supported")
+    out = _pool(ctx, inputs, attrs, "MaxPool")
+    return out if is_tensor(inputs[0]) else out.array
+
+
+@register("AveragePool", 1)
+def _avgpool(ctx, inputs, attrs):
+    out = _pool(ctx, inputs, attrs, "AveragePool")
+    return out if is_tensor(inputs[0]) else out.array
+
+
+@register("GlobalAveragePool", 1)
+def _gap(ctx, inputs, attrs):
+    x = tensor(inputs[0])
+    return ops.mean(x, axis=tuple(range(2, arr(x).ndim)), keepdims=True)
+
+
+@register("GlobalMaxPool", 1)
+def _gmp(ctx, inputs, attrs):
+    x = tensor(inputs[0])
+    return ops.max(x, axis=tuple(range(2, arr(x).ndim)), keepdims=True)
+
+
+def _channel(v, nd):
+    return ops.reshape(tensor(v), (1, -1) + (1,) * (nd - 2))
+
+
+@register("BatchNormalization", 1)
+def _batchnorm(ctx, inputs, attrs):
+    x, scale, bias, mean, var = inputs[:5]
+    x = tensor(x)
+    nd = arr(x).ndim
+    eps = attrs.get("epsilon", 1e-5)
+    training = attrs.get("training_mode", 0) if ctx.opset >= 14 else 0
+    if training:
+        axes = (0,) + tuple(range(2, nd))
+        mu = ops.mean(x, axis=axes, keepdims=True)
+        centred = ops.sub(x, mu)
+        sigma2 = ops.mean(ops.mul(centred, centred), axis=axes, keepdims=True)
+        y = ops.div(centred, ops.sqrt(ops.add(sigma2, eps)))
+        y = ops.add(ops.mul(y, _channel(scale, nd)), _channel(bias, nd))
+        m = attrs.get("momentum", 0.9)
+        new_mean = arr(mean) * m + arr(mu).reshape(-1) * (1 - m)
+        new_var = arr(var) * m + arr(sigma2).reshape(-1) * (1 - m)
+        return (y, new_mean.astype(arr(mean).dtype), new_var.astype(arr(var).dtype))[:ctx.n_outputs]
+    inv = ops.div(tensor(scale), ops.sqrt(ops.add(tensor(var), eps)))  # scale / √(var + ε)
+    shift = ops.sub(tensor(bias), ops.mul(tensor(mean), inv))
+    return ops.add(ops.mul(x, _channel(inv, nd)), _channel(shift, nd))
+
+
+@register("LayerNormalization", 17)
+def _layernorm(ctx, inputs, attrs):
+    x = tensor(inputs[0])
+    scale = inputs[1]
+    bias = inputs[2] if len(inputs) > 2 else None
+    nd = arr(x).ndim
+    axis = attrs.get("axis", -1) % nd
+    eps = attrs.get("epsilon", 1e-5)
+    axes = tuple(range(axis, nd))
+    mu = ops.mean(x, axis=axes, keepdims=True)
+    centred = ops.sub(x, mu)
+    sigma2 = ops.mean(ops.mul(centred, centred), axis=axes, keepdims=True)
+    inv_std = ops.div(1.0, ops.sqrt(ops.add(sigma2, eps)))
+    y = ops.mul(ops.mul(centred, inv_std), tensor(scale))
+    if bias is not None:
+        y = ops.add(y, tensor(bias))
+    if ctx.n_outputs == 1:
+        return y
+    return (y, mu, inv_std)[:ctx.n_outputs]
+
+
+@register("InstanceNormalization", 6)
+def _instancenorm(ctx, inputs, attrs):
+    x, scale, bias = tensor(inputs[0]), inputs[1], inputs[2]
+    nd = arr(x).ndim
+    axes = tuple(range(2, nd))
+    mu = ops.mean(x, axis=axes, keepdims=True)
+    centred = ops.sub(x, mu)
+    sigma2 = ops.mean(ops.mul(centred, centred), axis=axes, keepdims=True)
+    y = ops.div(centred, ops.sqrt(ops.add(sigma2, attrs.get("epsilon", 1e-5))))
+    return ops.add(ops.mul(y, _channel(scale, nd)), _channel(bias, nd))
