@@ -151,3 +151,8 @@ def _hardmax(x, axis):
 
 
 _register_softmax("Hardmax", _hardmax)
+
+
+@_act("Swish", 24)
+def _swish(x, a):
+    return ops.mul(x, ops.sigmoid(ops.mul(x, a.get("alpha", 1.0))))

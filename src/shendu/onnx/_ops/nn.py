@@ -275,3 +275,27 @@ def _instancenorm(ctx, inputs, attrs):
     sigma2 = ops.mean(ops.mul(centred, centred), axis=axes, keepdims=True)
     y = ops.div(centred, ops.sqrt(ops.add(sigma2, attrs.get("epsilon", 1e-5))))
     return ops.add(ops.mul(y, _channel(scale, nd)), _channel(bias, nd))
+
+
+@register("RMSNormalization", 23)
+def _rmsnorm(ctx, inputs, attrs):
+    """Y = X / √(mean(X², axes axis … last) + ε) · scale."""
+    x, scale = tensor(inputs[0]), inputs[1]
+    nd = arr(x).ndim
+    axes = tuple(range(attrs.get("axis", -1) % nd, nd))
+    ms = ops.mean(ops.mul(x, x), axis=axes, keepdims=True)
+    return ops.mul(ops.div(x, ops.sqrt(ops.add(ms, attrs.get("epsilon", 1e-5)))), tensor(scale))
+
+
+@register("LpNormalization", 1)
+def _lpnorm(ctx, inputs, attrs):
+    """Y = X / ‖X‖_p along ``axis`` (p = 1 or 2)."""
+    x = tensor(inputs[0])
+    axis = attrs.get("axis", -1)
+    if attrs.get("p", 2) == 1:
+        norm = ops.sum(ops.abs(x), axis=axis, keepdims=True)
+    else:
+        norm = ops.sqrt(ops.sum(ops.mul(x, x), axis=axis, keepdims=True))
+    zero = arr(norm) == 0                  # an all-zero slice stays zero
+    out = ops.div(x, ops.where(zero, ops.add(ops.mul(norm, 0.0), 1.0), norm))
+    return out if is_tensor(inputs[0]) else out.array
