@@ -50,6 +50,23 @@ CASES = {
     "conv_1d_same": ("Conv", [(2, 2, 7), (3, 2, 3)], {"auto_pad": "SAME_UPPER", "strides": [2]}, None),
     "conv_transpose": ("ConvTranspose", [(1, 2, 3, 3), (2, 3, 3, 2), (3,)],
                        {"strides": [2, 2], "pads": [1, 0, 0, 1], "output_padding": [1, 1]}, None),
+    "conv_3d_groups": ("Conv", [(1, 2, 4, 3, 4), (4, 1, 2, 2, 3), (4,)],
+                       {"pads": [1, 0, 1, 0, 1, 0], "strides": [1, 2, 1], "group": 2}, None),
+    "conv_transpose_3d": ("ConvTranspose", [(1, 2, 2, 3, 2), (2, 2, 2, 2, 2)],
+                          {"strides": [2, 1, 2], "pads": [0, 1, 0, 1, 0, 0], "group": 2}, None),
+    "maxpool_3d": ("MaxPool", [(1, 1, 4, 3, 4)], {"kernel_shape": [2, 2, 2], "pads": [1, 0, 0, 0, 1, 1]}, None),
+    "avgpool_dilations": ("AveragePool", [(1, 2, 5, 5)],
+                          {"kernel_shape": [2, 2], "dilations": [2, 1], "pads": [1, 1, 0, 1]}, None),
+    "resize_cubic": ("Resize", [(1, 1, 3, 4)], {"mode": "cubic"},
+                     [(1, None), (2, np.array([1, 1, 1.5, 0.75]))]),
+    "resize_linear_align": ("Resize", [(1, 2, 3, 3)],
+                            {"mode": "linear", "coordinate_transformation_mode": "align_corners"},
+                            [(1, None), (2, None), (3, np.array([1, 2, 5, 4]))]),
+    "scatter_nd": ("ScatterND", [(4, 3), (2, 3)], None, [(1, np.array([[2], [0]]))]),
+    "gather_nd": ("GatherND", [(2, 3, 4)], {"batch_dims": 1}, [(1, np.array([[[1], [0]], [[2], [2]]]))]),
+    "topk": ("TopK", [(3, 5)], None, [(1, np.array([2]))]),
+    "cumsum_reverse_exclusive": ("CumSum", [(3, 4)], {"reverse": 1, "exclusive": 1}, [(1, np.array(1))]),
+    "trilu": ("Trilu", [(2, 3, 3)], {"upper": 0}, None),
     "maxpool_pads_ceil": ("MaxPool", [(1, 2, 5, 5)],
                           {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 0, 0], "ceil_mode": 1}, None),
     "avgpool_exclude_pad": ("AveragePool", [(1, 2, 5, 4)],
@@ -138,3 +155,35 @@ def test_gradcheck_recurrent(name):
         shapes.append(h0)
         module = _case(op, shapes, attrs, consts, n_out=2)
     _check(module, shapes)
+
+
+def test_3d_convolutions_and_pools_match_pytorch(reference):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((2, 4, 5, 4, 6))
+    w = rng.standard_normal((6, 2, 3, 2, 3))
+    b = rng.standard_normal(6)
+    wt = rng.standard_normal((4, 3, 2, 3, 2))
+    attrs = {"pads": [1, 0, 1, 1, 0, 1], "strides": [2, 1, 1], "dilations": [1, 2, 1], "group": 2}
+    conv = _case("Conv", [x.shape, w.shape, b.shape], attrs)
+    tattrs = {"pads": [1, 0, 0, 1, 0, 1], "strides": [2, 1, 2], "output_padding": [1, 0, 0], "group": 2}
+    convt = _case("ConvTranspose", [x.shape, wt.shape], tattrs)
+    pool = _case("MaxPool", [x.shape], {"kernel_shape": [2, 3, 2], "strides": [2, 1, 2], "pads": [1, 1, 0, 1, 1, 0]})
+    avg = _case("AveragePool", [x.shape], {"kernel_shape": [3, 2, 2], "pads": [1, 0, 1, 1, 0, 1],
+                                           "count_include_pad": 1})
+
+    def torch_side(torch):
+        F = torch.nn.functional
+        tx = torch.tensor(x)
+        y_conv = F.conv3d(F.pad(tx, (1, 1, 0, 0, 1, 1)), torch.tensor(w), torch.tensor(b), stride=(2, 1, 1),
+                          dilation=(1, 2, 1), groups=2)
+        full = F.conv_transpose3d(tx, torch.tensor(wt), stride=(2, 1, 2), output_padding=(1, 0, 0), groups=2)
+        y_convt = full[:, :, 1:full.shape[2] - 1, 0:full.shape[3] - 0, 0:full.shape[4] - 1]
+        y_pool = F.max_pool3d(F.pad(tx, (0, 0, 1, 1, 1, 1), value=-float("inf")), (2, 3, 2), stride=(2, 1, 2))
+        y_avg = F.avg_pool3d(F.pad(tx, (1, 1, 0, 0, 1, 1)), (3, 2, 2), stride=1)
+        return {"conv": y_conv, "convt": y_convt, "pool": y_pool, "avg": y_avg}
+
+    ref = reference(torch_side)
+    np.testing.assert_allclose(conv(x, w, b).numpy(), ref["conv"], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(convt(x, wt).numpy(), ref["convt"], rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(pool(x).numpy(), ref["pool"], rtol=1e-12)
+    np.testing.assert_allclose(avg(x).numpy(), ref["avg"], rtol=1e-10, atol=1e-12)

@@ -1,10 +1,10 @@
 """shendu.onnx.export → shendu.onnx.load gives the same outputs as the model itself."""
 import numpy as np
 import pytest
-from conftest import require
 
 import shendu as sd
 import shendu.nn as nn
+from conftest import require
 
 
 def _exported(model, example, tmp_path, **kwargs):

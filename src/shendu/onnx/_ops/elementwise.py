@@ -121,14 +121,19 @@ def _isinf(ctx, inputs, attrs):
 
 @register("Mod", 10)
 def _mod(ctx, inputs, attrs):
+    """fmod=0: a − ⌊a/b⌋·b (the sign of b, integers only in ONNX but floats accepted); fmod=1: C's fmod,
+    a − trunc(a/b)·b. Infinite operands take NumPy's limits (e.g. 3 mod ∞ = 3)."""
     a, b = inputs
-    if attrs.get("fmod", 0):
-        if any_tensor(a, b):
-            return ops.sub(a, ops.mul(_elem.trunc(ops.div(a, b)), b))
-        return np.fmod(arr(a), arr(b)).astype(arr(a).dtype)
-    if any_tensor(a, b):
-        return ops.sub(a, ops.mul(_elem.floor(ops.div(a, b)), b))
-    return np.mod(arr(a), arr(b)).astype(arr(a).dtype)
+    fmod = attrs.get("fmod", 0)
+    np_fn = np.fmod if fmod else np.mod
+    if not any_tensor(a, b):
+        return np_fn(arr(a), arr(b)).astype(arr(a).dtype)
+    rounding = _elem.trunc if fmod else _elem.floor
+    expr = ops.sub(tensor(a), ops.mul(rounding(ops.div(tensor(a), tensor(b))), tensor(b)))
+    finite = np.isfinite(arr(a)) & np.isfinite(arr(b))
+    if finite.all():
+        return expr
+    return ops.where(finite, expr, np_fn(arr(a), arr(b)).astype(arr(expr).dtype))
 
 
 @register("Where", 9)

@@ -9,6 +9,8 @@ Gemm: Y = α·A'·B' + β·C with A' = Aᵀ if transA (B' likewise).
 BatchNormalization (inference): Y = (X − mean)/√(var + ε)·scale + B per channel (axis 1).
 LayerNormalization: normalise over axes ``axis`` … last: Y = (X − μ)/√(σ² + ε)·scale + B.
 """
+import itertools
+
 import numpy as np
 
 from ... import ops
@@ -93,6 +95,8 @@ def _conv_op(ctx, inputs, attrs):
     n = len(kernel)
     strides, dilations = _spatial(attrs, "strides", n, 1), _spatial(attrs, "dilations", n, 1)
     pads = _auto_pads(attrs, arr(x).shape[2:], kernel, strides, dilations)
+    if n not in (1, 2):
+        return _conv_nd(x, w, b, strides, dilations, pads, attrs.get("group", 1))
     x2, one = _as_2d(x, "Conv")
     w2 = ops.reshape(w, arr(w).shape[:2] + (1,) + arr(w).shape[2:]) if one else w
     pads2 = (((0, 0),) if one else ()) + tuple(tuple(p) for p in pads)
@@ -128,12 +132,15 @@ def _conv_transpose(ctx, inputs, attrs):
     else:
         p = attrs.get("pads") or [0] * (2 * n)
         pads = [(p[i], p[i + n]) for i in range(n)]
-    x2, one = _as_2d(x, "ConvTranspose")
-    w2 = ops.reshape(w, arr(w).shape[:2] + (1,) + arr(w).shape[2:]) if one else w
-    y = _conv.ConvTranspose2d.apply(x2, w2, None, stride=_pair(strides, one, 1), padding=(0, 0),
-                                    output_padding=(0, 0), groups=attrs.get("group", 1),
-                                    dilation=_pair(dilations, one, 1))
-    y = _from_2d(y, one)
+    if n in (1, 2):
+        x2, one = _as_2d(x, "ConvTranspose")
+        w2 = ops.reshape(w, arr(w).shape[:2] + (1,) + arr(w).shape[2:]) if one else w
+        y = _conv.ConvTranspose2d.apply(x2, w2, None, stride=_pair(strides, one, 1), padding=(0, 0),
+                                        output_padding=(0, 0), groups=attrs.get("group", 1),
+                                        dilation=_pair(dilations, one, 1))
+        y = _from_2d(y, one)
+    else:
+        y = _conv_transpose_nd(x, w, strides, dilations, attrs.get("group", 1))
     grow = [max(op - e, 0) for op, (_, e) in zip(out_pad, pads)]
     if any(grow):
         y = ops.pad(y, [(0, 0), (0, 0)] + [(0, g) for g in grow], value=0.0)
@@ -143,6 +150,92 @@ def _conv_transpose(ctx, inputs, attrs):
     if b is not None:
         y = ops.add(y, ops.reshape(tensor(b), (1, -1) + (1,) * n))
     return y
+
+
+# ----- any number of spatial axes: one slice of the input per kernel offset ----------------------------
+def _offsets(kernel, strides, dilations, out):
+    """(offset, key) for each kernel offset: key slices the padded input at i·s + offset·d, i < out."""
+    for off in itertools.product(*[range(k) for k in kernel]):
+        yield off, (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + s * (m - 1) + 1, s) for o, d, s, m in zip(off, dilations, strides, out))
+
+
+def _out_sizes(sizes, kernel, strides, dilations, pads):
+    return [(n + b + e - d * (k - 1) - 1) // s + 1
+            for n, k, s, d, (b, e) in zip(sizes, kernel, strides, dilations, pads)]
+
+
+def _conv_nd(x, w, b, strides, dilations, pads, group):
+    """Y[n, m, i…] = b[m] + Σ_offsets X̃[n, group(m), i·s + offset·d] · W[m, :, offset]: one matrix product
+    per kernel offset (and group), for any number of spatial axes."""
+    nd = arr(x).ndim - 2
+    kernel = arr(w).shape[2:]
+    xp_ = ops.pad(x, [(0, 0), (0, 0)] + [tuple(p) for p in pads], value=0.0) if any(map(any, pads)) else x
+    out = _out_sizes(arr(x).shape[2:], kernel, strides, dilations, pads)
+    cg, mg = arr(x).shape[1] // group, arr(w).shape[0] // group
+    channels_last = (0,) + tuple(range(2, 2 + nd)) + (1,)
+    ys = []
+    for g in range(group):
+        xg = ops.getitem(xp_, (slice(None), slice(g * cg, (g + 1) * cg)))
+        wg = ops.getitem(w, slice(g * mg, (g + 1) * mg))
+        acc = None
+        for off, key in _offsets(kernel, strides, dilations, out):
+            xs = ops.transpose(ops.getitem(xg, key), channels_last)                  # (N, *out, cg)
+            term = ops.matmul(xs, ops.transpose(ops.getitem(wg, (slice(None), slice(None)) + off), (1, 0)))
+            acc = term if acc is None else ops.add(acc, term)
+        ys.append(acc)
+    y = ys[0] if group == 1 else ops.concatenate(ys, axis=-1)
+    if b is not None:
+        y = ops.add(y, tensor(b))
+    return ops.transpose(y, (0, nd + 1) + tuple(range(1, nd + 1)))
+
+
+def _conv_transpose_nd(x, w, strides, dilations, group):
+    """The full transposed convolution (no pads, no bias) as a convolution of the stride-dilated input
+    with the flipped kernel: spread X to X̂[i·s] = X[i], pad d·(k − 1) each side, correlate."""
+    nd = arr(x).ndim - 2
+    shape = arr(x).shape
+    kernel = arr(w).shape[2:]
+    spread = np.zeros(shape[:2] + tuple((n - 1) * s + 1 for n, s in zip(shape[2:], strides)), arr(x).dtype)
+    z = ops.clone(tensor(spread))
+    z[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)] = x
+    cin, mg = arr(w).shape[:2]
+    wg = ops.reshape(w, (group, cin // group, mg) + tuple(kernel))
+    wg = ops.transpose(wg, (0, 2, 1) + tuple(range(3, 3 + nd)))
+    wf = ops.reshape(wg, (group * mg, cin // group) + tuple(kernel))
+    wf = ops.getitem(wf, (slice(None), slice(None)) + (slice(None, None, -1),) * nd)
+    pads = [(d * (k - 1), d * (k - 1)) for k, d in zip(kernel, dilations)]
+    return _conv_nd(z, wf, None, [1] * nd, dilations, pads, group)
+
+
+def _pool_nd(x, kind, kernel, strides, dilations, full_pads, pads, include, want_indices, storage_order):
+    """Max or average pooling over any number of spatial axes (and AveragePool with dilations)."""
+    sizes = arr(x).shape[2:]
+    width = [(0, 0), (0, 0)] + [tuple(p) for p in full_pads]
+    fill = -np.inf if kind == "MaxPool" else 0.0
+    xp_ = ops.pad(x, width, value=fill) if any(map(any, full_pads)) else x
+    out = _out_sizes(sizes, kernel, strides, dilations, full_pads)
+    keys = [key for _, key in _offsets(kernel, strides, dilations, out)]
+    stacked = ops.stack([ops.getitem(xp_, key) for key in keys], axis=0)
+    if kind == "MaxPool":
+        y = ops.max(stacked, axis=0)
+        if not want_indices:
+            return y
+        shape = arr(x).shape
+        flat = np.arange(arr(x).size, dtype=np.int64).reshape(shape)
+        if storage_order:
+            lead = np.arange(shape[0] * shape[1], dtype=np.int64).reshape(shape[:2] + (1,) * len(sizes))
+            spatial = np.arange(int(np.prod(sizes)), dtype=np.int64).reshape(sizes[::-1]).T
+            flat = lead * int(np.prod(sizes)) + spatial
+        flat = np.pad(flat, width, constant_values=-1)
+        where = np.argmax(arr(stacked), axis=0)[None]
+        return y, np.take_along_axis(np.stack([flat[key] for key in keys]), where, axis=0)[0]
+    mask = np.zeros((1, 1) + arr(xp_).shape[2:], dtype=arr(x).dtype)
+    region = [(0, pb + n + pe) if include else (pb, pb + n)
+              for n, (pb, _), (_, pe) in zip(sizes, full_pads, pads)]
+    mask[(slice(None), slice(None)) + tuple(slice(a, b) for a, b in region)] = 1
+    counts = np.sum(np.stack([mask[key] for key in keys]), axis=0)
+    return ops.div(ops.sum(stacked, axis=0), counts)
 
 
 def _pool_pads(attrs, sizes, kernel, strides, dilations, ceil_mode):
@@ -168,6 +261,10 @@ def _pool(ctx, inputs, attrs, kind):
     ceil_mode = bool(attrs.get("ceil_mode", 0))
     sizes = arr(x).shape[2:]
     full_pads, pads = _pool_pads(attrs, sizes, kernel, strides, dilations, ceil_mode)
+    want_indices = ctx.n_outputs > 1
+    if n not in (1, 2) or want_indices or (kind == "AveragePool" and any(d != 1 for d in dilations)):
+        return _pool_nd(x, kind, kernel, strides, dilations, full_pads, pads,
+                        attrs.get("count_include_pad", 0), want_indices, attrs.get("storage_order", 0))
     x2, one = _as_2d(x, kind)
     width = [(0, 0), (0, 0)] + ([(0, 0)] if one else []) + [tuple(p) for p in full_pads]
     k2, s2, d2 = _pair(kernel, one, 1), _pair(strides, one, 1), _pair(dilations, one, 1)
@@ -175,8 +272,6 @@ def _pool(ctx, inputs, attrs, kind):
         xp_ = ops.pad(x2, width, value=-np.inf) if any(a or b for a, b in full_pads) else x2
         y = _conv.MaxPool2d.apply(xp_, kernel_size=k2, stride=s2, padding=(0, 0), dilation=d2)
         return _from_2d(y, one)
-    if any(d != 1 for d in dilations):
-        raise NotImplementedError("AveragePool with dilations is not supported")
     xp_ = ops.pad(x2, width, value=0.0) if any(a or b for a, b in full_pads) else x2
     sums = _conv.AvgPool2d.apply(xp_, kernel_size=k2, stride=s2, padding=(0, 0), divisor_override=1)
     # divisor: window cells inside the input (count_include_pad=0) or inside input + explicit pads
@@ -193,9 +288,9 @@ def _pool(ctx, inputs, attrs, kind):
 
 @register("MaxPool", 1)
 def _maxpool(ctx, inputs, attrs):
-    if ctx.n_outputs > 1:
-        raise NotImplementedError("MaxPool with an Indices output is not supported")
     out = _pool(ctx, inputs, attrs, "MaxPool")
+    if isinstance(out, tuple):
+        return out if is_tensor(inputs[0]) else (out[0].array, out[1])
     return out if is_tensor(inputs[0]) else out.array
 
 
