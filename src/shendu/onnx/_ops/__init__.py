@@ -35,4 +35,4 @@ def supported():
     return {op: [(s, u) for s, u, _ in REGISTRY[op]] for op in sorted(REGISTRY)}
 
 
-from . import activation, elementwise, indexing, nn, reduce, resize, rnn, shape  # noqa: E402,F401  (they fill REGISTRY)
+from . import activation, elementwise, indexing, loss, nn, reduce, resize, rnn, shape  # noqa: E402,F401  (they fill REGISTRY)

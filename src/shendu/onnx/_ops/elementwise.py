@@ -198,3 +198,21 @@ def _einsum(ctx, inputs, attrs):
     if not any_tensor(*inputs):
         return np.einsum(eq, *[arr(v) for v in inputs])
     return _elem.einsum(eq, *[tensor(v) for v in inputs])
+
+
+# ----- bitwise (integers only) --------------------------------------------------------------------------
+_BITWISE = {"BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or, "BitwiseXor": np.bitwise_xor}
+for _name, _np_fn in _BITWISE.items():
+    register(_name, 18)(functools.partial(_compare, _np_fn))
+
+
+@register("BitwiseNot", 18)
+def _bitwise_not(ctx, inputs, attrs):
+    return np.invert(arr(inputs[0]))
+
+
+@register("BitShift", 11)
+def _bitshift(ctx, inputs, attrs):
+    a, b = arr(inputs[0]), arr(inputs[1])
+    fn = np.left_shift if attrs["direction"] == "LEFT" else np.right_shift
+    return fn(a, b.astype(a.dtype)).astype(a.dtype)
