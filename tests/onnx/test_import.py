@@ -147,3 +147,10 @@ def test_multiple_outputs_come_back_as_a_tuple():
     a, b = m(np.array([-1.0, 2.0], np.float32))
     np.testing.assert_array_equal(a.numpy(), [0, 2])
     np.testing.assert_array_equal(b.numpy(), [1, -2])
+
+
+def test_the_docs_op_table_matches_the_registry():
+    from shendu.onnx._ops import op_table
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "onnx-import.md").read_text()
+    missing = [row for row in op_table() if row not in doc]
+    assert not missing, f"docs/onnx-import.md's op table is stale; add: {missing}"

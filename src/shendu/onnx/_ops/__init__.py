@@ -35,4 +35,22 @@ def supported():
     return {op: [(s, u) for s, u, _ in REGISTRY[op]] for op in sorted(REGISTRY)}
 
 
+def op_table(floor=9):
+    """The registry as markdown table rows ``| Op | opsets |`` (ranges start at ``floor``, the oldest
+    opset a model runs at after lifting)."""
+    rows = []
+    for op, ranges in supported().items():
+        parts = []
+        for since, until in ranges:
+            since = max(since, floor)
+            if until is not None and until < since:
+                continue
+            if until is None:
+                parts.append(f"{since}+")
+            else:
+                parts.append(f"{since}" if since == until else f"{since}–{until}")
+        rows.append(f"| {op} | {', '.join(parts)} |")
+    return rows
+
+
 from . import activation, elementwise, indexing, loss, nn, reduce, resize, rnn, shape  # noqa: E402,F401  (they fill REGISTRY)
