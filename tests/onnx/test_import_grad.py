@@ -67,6 +67,11 @@ CASES = {
     "topk": ("TopK", [(3, 5)], None, [(1, np.array([2]))]),
     "cumsum_reverse_exclusive": ("CumSum", [(3, 4)], {"reverse": 1, "exclusive": 1}, [(1, np.array(1))]),
     "trilu": ("Trilu", [(2, 3, 3)], {"upper": 0}, None),
+    "attention_gqa_causal_past": ("Attention", [(1, 4, 3, 2), (1, 2, 3, 2), (1, 2, 3, 2), (1, 2, 2, 2), (1, 2, 2, 2)],
+                                  {"is_causal": 1, "softcap": 2.0},
+                                  [(3, np.array([[0, -1, 0, 0, -2.0]] * 3))]),
+    "attention_3d": ("Attention", [(2, 3, 4), (2, 5, 4), (2, 5, 6)], {"q_num_heads": 2, "kv_num_heads": 2,
+                                                                      "scale": 0.3}, None),
     "maxpool_pads_ceil": ("MaxPool", [(1, 2, 5, 5)],
                           {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 0, 0], "ceil_mode": 1}, None),
     "avgpool_exclude_pad": ("AveragePool", [(1, 2, 5, 4)],
@@ -108,7 +113,7 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradcheck(name):
     op, shapes, attrs, consts = CASES[name]
-    opset = 13 if name == "reduce_mean_attr" else 20
+    opset = {"reduce_mean_attr": 13}.get(name, 23 if name.startswith("attention") else 20)
     module = _case(op, shapes, attrs, consts, opset=opset)
     positive = {"batchnorm": (4,), "sqrt": (0,), "pow": (0,)}.get(name, ())
     _check(module, shapes, positive=positive)
