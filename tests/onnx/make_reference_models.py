@@ -47,22 +47,33 @@ def build(torch):
             return self.fc(torch.flatten(x, 1))
 
     class ResBlock(nn.Module):
+        """A small ResNet: 7×7/2 stem + BatchNorm + 3×3/2 max pool, one identity block, one strided block
+        with a 1×1 projection shortcut, global average pool, linear head (what torchvision's ResNets
+        export, at a size that fits the repository)."""
+
         def __init__(self):
             super().__init__()
-            self.stem = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+            self.stem = nn.Conv2d(3, 8, 7, stride=2, padding=3, bias=False)
             self.bn0 = nn.BatchNorm2d(8)
             self.c1 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
             self.bn1 = nn.BatchNorm2d(8)
             self.c2 = nn.Conv2d(8, 8, 3, padding=1, bias=False)
             self.bn2 = nn.BatchNorm2d(8)
-            self.bn_out = nn.BatchNorm2d(8)
-            self.head = nn.Linear(8, 5)
+            self.c3 = nn.Conv2d(8, 12, 3, stride=2, padding=1, bias=False)
+            self.bn3 = nn.BatchNorm2d(12)
+            self.c4 = nn.Conv2d(12, 12, 3, padding=1, bias=False)
+            self.bn4 = nn.BatchNorm2d(12)
+            self.down = nn.Sequential(nn.Conv2d(8, 12, 1, stride=2, bias=False), nn.BatchNorm2d(12))
+            self.bn_out = nn.BatchNorm2d(12)
+            self.head = nn.Linear(12, 5)
 
         def forward(self, x):
-            x = torch.relu(self.bn0(self.stem(x)))
+            x = torch.max_pool2d(torch.relu(self.bn0(self.stem(x))), 3, 2, 1)
             y = torch.relu(self.bn1(self.c1(x)))
-            y = self.bn2(self.c2(y))
-            x = self.bn_out(torch.relu(x + y))           # a BatchNorm after an Add is not folded away
+            x = torch.relu(x + self.bn2(self.c2(y)))
+            y = torch.relu(self.bn3(self.c3(x)))
+            x = torch.relu(self.down(x) + self.bn4(self.c4(y)))
+            x = self.bn_out(x)                       # a BatchNorm after an Add is not folded away
             x = torch.nn.functional.adaptive_avg_pool2d(x, 1)
             return self.head(torch.flatten(x, 1))
 
@@ -104,7 +115,7 @@ def build(torch):
         "mlp": (MLP, [torch.randn(3, 20, generator=g), torch.randn(5, 20, generator=g)], {0: "batch"}),
         "cnn": (CNN, [torch.randn(3, 1, 12, 12, generator=g), torch.randn(5, 1, 12, 12, generator=g)],
                 {0: "batch"}),
-        "resblock": (ResBlock, [torch.randn(3, 3, 8, 8, generator=g), torch.randn(5, 3, 8, 8, generator=g)],
+        "resblock": (ResBlock, [torch.randn(3, 3, 16, 16, generator=g), torch.randn(5, 3, 16, 16, generator=g)],
                      {0: "batch"}),
         "lstm": (LSTMClassifier, tokens, {0: "batch", 1: "seq"}),
         "gru": (GRUClassifier, tokens, {0: "batch", 1: "seq"}),
