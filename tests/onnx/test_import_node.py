@@ -9,13 +9,8 @@ import pytest
 
 from conftest import require
 
-_ANTIALIAS = "Resize with antialias=1 (a widened filter when downsampling) is not supported"
-KNOWN_FAILURES = {
-    "test_resize_downsample_scales_cubic_antialias": _ANTIALIAS,
-    "test_resize_downsample_scales_linear_antialias": _ANTIALIAS,
-    "test_resize_downsample_sizes_cubic_antialias": _ANTIALIAS,
-    "test_resize_downsample_sizes_linear_antialias": _ANTIALIAS,
-}
+# name -> why it fails; empty today (every runnable case passes with onnx 1.23)
+KNOWN_FAILURES = {}
 
 
 @pytest.fixture(scope="module")
@@ -40,5 +35,5 @@ def test_node_cases_cover_the_registered_ops(results):
     passed = sum(why is None for why in outcome.values())
     assert passed >= len(outcome) - len(KNOWN_FAILURES)
     for op in ("conv", "lstm", "gru", "rnn", "softmax", "reduce_mean", "slice", "gather", "batchnorm",
-               "layer_normalization", "resize", "convtranspose_3d", "maxpool_with_argmax"):
+               "layer_normalization", "resize_downsample_sizes_linear_antialias", "attention", "convtranspose_3d", "maxpool_with_argmax"):
         assert any(name.startswith(f"test_{op}") and why is None for name, why in outcome.items()), op

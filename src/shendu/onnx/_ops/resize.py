@@ -8,6 +8,8 @@ An output coordinate x' maps back to the input coordinate x by ``coordinate_tran
   half_pixel_symmetric: half_pixel shifted so the output stays centred on the input.
 Linear weights are (1 − r, r) at ⌊x⌋, ⌊x⌋ + 1; cubic uses Keys' kernel with a = ``cubic_coeff_a``
 on ⌊x⌋ − 1 … ⌊x⌋ + 2; taps beyond the edge read the edge (or drop out with ``exclude_outside``).
+With ``antialias=1`` a downsampling filter is widened by 1/scale (its weights k(scale·(tap − x)),
+normalised), so every input pixel contributes.
 """
 import math
 
@@ -60,13 +62,40 @@ def _cubic_weights(r, a):
     return np.stack([kern(r + 1), kern(r), kern(1 - r), kern(2 - r)], axis=-1)
 
 
+def _antialias_taps(x, scale, mode, a):
+    """Taps and weights of a filter widened by 1/scale (downsampling with ``antialias=1``): the
+    linear (triangle) or cubic kernel evaluated at scale·(tap − x), normalised to sum 1."""
+    left = np.ceil(x) - 1                     # the tap left of x (x itself counts as right)
+    r = x - left                              # in (0, 1]
+    if mode == "linear":
+        start = int(np.floor(-1 / scale) + 1)
+        offsets = np.arange(start, start + 2 - 2 * start)
+        w = np.clip(1 - np.abs((offsets[None, :] - r[:, None]) * scale), 0, 1)
+    else:
+        start = int(np.floor(-2 / scale) + 1)
+        offsets = np.arange(start, 2 - start)
+        t = np.abs((offsets[None, :] - r[:, None]) * scale)
+        w = np.where(t <= 1, ((a + 2) * t - (a + 3)) * t * t + 1,
+                     np.where(t < 2, ((a * t - 5 * a) * t + 8 * a) * t - 4 * a, 0.0))
+    w = w / w.sum(axis=1, keepdims=True)
+    return left.astype(int)[:, None] + offsets[None, :], w
+
+
 def _matrix(out_len, in_len, scale, attrs, mode, roi):
     """The (out_len, in_len) interpolation matrix of one axis, and a mask of rows to extrapolate."""
     coord_mode = attrs.get("coordinate_transformation_mode", "half_pixel")
     x = _source_coords(out_len, in_len, scale, coord_mode, roi)
     m = np.zeros((out_len, in_len))
     rows = np.arange(out_len)
-    if mode == "nearest":
+    if attrs.get("antialias", 0) and mode in ("linear", "cubic") and scale < 1:
+        taps, w = _antialias_taps(x, scale, mode, attrs.get("cubic_coeff_a", -0.75))
+        if attrs.get("exclude_outside", 0):
+            w = np.where((taps >= 0) & (taps < in_len), w, 0.0)
+            w = w / np.where(w.sum(axis=1, keepdims=True) == 0, 1.0, w.sum(axis=1, keepdims=True))
+        taps = np.clip(taps, 0, in_len - 1)
+        for j in range(taps.shape[1]):
+            np.add.at(m, (rows, taps[:, j]), w[:, j])
+    elif mode == "nearest":
         idx = np.clip(_nearest(x, attrs.get("nearest_mode", "round_prefer_floor")), 0, in_len - 1).astype(int)
         m[rows, idx] = 1.0
     elif mode == "linear":
@@ -127,8 +156,8 @@ def _resize_op(ctx, inputs, attrs):
     x = inputs[0]
     shape = arr(x).shape
     nd = len(shape)
-    if attrs.get("antialias", 0):
-        raise NotImplementedError("Resize with antialias=1 is not supported")
+    if attrs.get("antialias", 0) and _mode(attrs) == "nearest":
+        raise NotImplementedError("Resize: antialias=1 applies to linear and cubic modes only")
     axes = [a % nd for a in (attrs.get("axes") or range(nd))]
     roi_in, scales_in, sizes_in = _opt(inputs, 1), _opt(inputs, 2), _opt(inputs, 3)
     scales, out_shape, rois = [1.0] * nd, list(shape), [None] * nd
