@@ -154,3 +154,49 @@ def test_the_docs_op_table_matches_the_registry():
     doc = (Path(__file__).resolve().parents[2] / "docs" / "onnx-import.md").read_text()
     missing = [row for row in op_table() if row not in doc]
     assert not missing, f"docs/onnx-import.md's op table is stale; add: {missing}"
+
+
+def _torch_model_at(torch, opset):
+    """A small conv net with BatchNorm, a padded max pool, Softmax over axis 1, an LSTM head — exported
+    by torch.onnx at ``opset``. Returns the file's bytes (as uint8) with an input and PyTorch's output."""
+    import io
+    import warnings
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(2, 4, 3, padding=1)
+            self.bn = nn.BatchNorm2d(4)
+            self.rnn = nn.LSTM(4 * 3, 5, batch_first=True, bidirectional=True)
+            self.fc = nn.Linear(10, 3)
+
+        def forward(self, x):
+            x = torch.max_pool2d(torch.relu(self.bn(self.conv(x))), 3, 2, 1)   # (N, 4, 3, 3)
+            seq = x.permute(0, 3, 1, 2).flatten(2)                              # (N, 3, 12)
+            out, _ = self.rnn(seq)
+            return torch.softmax(self.fc(out[:, -1]), dim=1)
+
+    torch.manual_seed(0)
+    net = Net()
+    net.bn.running_mean.uniform_(-0.5, 0.5)
+    net.bn.running_var.uniform_(0.5, 1.5)
+    net.eval()
+    x = torch.randn(2, 2, 6, 6, generator=torch.Generator().manual_seed(1))
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), buf, dynamo=False, opset_version=opset, input_names=["x"])
+    with torch.no_grad():
+        y = net(x)
+    return {"model": np.frombuffer(buf.getvalue(), np.uint8).copy(), "x": x, "y": y}
+
+
+@pytest.mark.parametrize("opset", [9, 11, 15, 20])
+def test_torch_exports_from_opset_9_to_20_load_and_match(opset, reference):
+    require("onnx")
+    from shendu import onnx as sdonnx
+    ref = reference(lambda torch: _torch_model_at(torch, opset))
+    model = sdonnx.load(ref["model"].tobytes())
+    assert model.opset == opset
+    np.testing.assert_allclose(model(ref["x"]).numpy(), ref["y"], rtol=1e-4, atol=1e-6)
