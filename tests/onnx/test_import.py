@@ -200,3 +200,36 @@ def test_torch_exports_from_opset_9_to_20_load_and_match(opset, reference):
     model = sdonnx.load(ref["model"].tobytes())
     assert model.opset == opset
     np.testing.assert_allclose(model(ref["x"]).numpy(), ref["y"], rtol=1e-4, atol=1e-6)
+
+
+def test_a_loop_body_reads_outer_weights_and_they_train():
+    require("onnx")
+    from onnx import TensorProto, helper, numpy_helper
+    from shendu import onnx as sdonnx
+    rng = np.random.default_rng(0)
+    w = (rng.standard_normal((3, 3)) * 0.5).astype(np.float32)
+    body = helper.make_graph(
+        [helper.make_node("MatMul", ["v_in", "W"], ["m"]), helper.make_node("Tanh", ["m"], ["v_out"]),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Identity", ["v_out"], ["scan"])],
+        "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None),
+         helper.make_tensor_value_info("scan", TensorProto.FLOAT, None)])
+    trip = numpy_helper.from_array(np.array(3, np.int64), "trip")
+    node = helper.make_node("Loop", ["trip", "", "x"], ["y", "steps"], body=body)
+    model = _model([node], [_vi("x", 1, [2, 3])], [_vi("y", 1, None), _vi("steps", 1, None)],
+                   initializers=[trip, numpy_helper.from_array(w, "W")])
+    m = sdonnx.load(model)
+    x = rng.standard_normal((2, 3)).astype(np.float32)
+    y, steps = m(x)
+    expect = x
+    for _ in range(3):
+        expect = np.tanh(expect @ w)
+    np.testing.assert_allclose(y.numpy(), expect, rtol=1e-6)
+    assert steps.shape == (3, 2, 3)
+    y.sum().backward()
+    (p,) = list(m.parameters())
+    assert p.grad is not None and np.abs(p.grad.numpy()).sum() > 0

@@ -67,6 +67,9 @@ def _lift(model):
     opset = _opset(model)
     if opset >= MIN_OPSET:
         return model
+    ops = {n.op_type for n in model.graph.node if n.domain in ("", "ai.onnx")}
+    if "Scan" in ops and all(lookup(op, opset) for op in ops):
+        return model   # onnx.version_converter drops Scan-8's batch axis; shendu runs Scan-8 itself
     from onnx import version_converter
     try:
         return version_converter.convert_version(model, _LIFT_TO)
@@ -75,12 +78,14 @@ def _lift(model):
                               f"{_LIFT_TO} with onnx.version_converter failed: {exc}") from exc
 
 
-def _attributes(node):
+def _attributes(node, opset, missing):
     from onnx import helper, numpy_helper
     out = {}
     for a in node.attribute:
         value = helper.get_attribute_value(a)
-        if isinstance(value, bytes):
+        if a.type == a.GRAPH:                      # If/Loop/Scan bodies run as bound subgraphs
+            value = _bind_graph(value, opset, missing)
+        elif isinstance(value, bytes):
             value = value.decode("utf-8")
         elif isinstance(value, list) and value and isinstance(value[0], bytes):
             value = [v.decode("utf-8") for v in value]
@@ -88,6 +93,63 @@ def _attributes(node):
             value = numpy_helper.to_array(value)
         out[a.name] = value
     return out
+
+
+class Graph:
+    """A bound (sub)graph: (impl, inputs, outputs, attributes, op_type, name) per node, its input and
+    output names, and its constant initializers (subgraphs only; the main graph's live on the module)."""
+
+    def __init__(self, nodes, input_names, output_names, constants):
+        self.nodes, self.input_names, self.output_names, self.constants = (
+            nodes, input_names, output_names, constants)
+
+
+def _bind_graph(graph, opset, missing, with_constants=True):
+    """Bind every node of ``graph`` to its implementation; unknown ops are collected in ``missing``."""
+    from onnx import numpy_helper
+    nodes = []
+    for node in graph.node:
+        key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+        impl = lookup(node.op_type, opset) if node.domain in ("", "ai.onnx") else None
+        if impl is None:
+            missing.setdefault(key, []).append(node.name or "(unnamed)")
+        nodes.append((impl, list(node.input), list(node.output), _attributes(node, opset, missing),
+                      node.op_type, node.name or f"{node.op_type}_{len(nodes)}"))
+    init_names = {t.name for t in graph.initializer}
+    constants = {}
+    if with_constants:
+        for t in graph.initializer:
+            array = numpy_helper.to_array(t).copy()
+            constants[t.name] = Tensor(array) if array.dtype.kind in "fc" else array
+    return Graph(nodes, [i.name for i in graph.input if i.name not in init_names],
+                 [o.name for o in graph.output], constants)
+
+
+def run_graph(graph, env, opset, training=False):
+    """Run ``graph``'s nodes over ``env`` (name → value; updated in place) and return its outputs."""
+    env.update(graph.constants)
+    env[""] = None
+    for impl, ins, outs, attrs, op_type, node_name in graph.nodes:
+        args = [env[i] if i else None for i in ins]
+        while args and args[-1] is None:
+            args.pop()
+        ctx = Context(opset, op_type, node_name, len(outs), training)
+        ctx.env = env
+        try:
+            result = impl(ctx, args, attrs)
+        except OnnxRuntimeError:
+            raise
+        except Exception as exc:
+            shapes = [None if a is None else tuple(np.shape(a.array if isinstance(a, Tensor) else a))
+                      for a in args]
+            raise OnnxRuntimeError(f"ONNX node {node_name!r} ({op_type}, opset {opset}) failed on "
+                                   f"inputs of shapes {shapes}: {type(exc).__name__}: {exc}") from exc
+        if not isinstance(result, tuple):
+            result = (result,)
+        for name, value in zip(outs, result):
+            if name:
+                env[name] = value
+    return [env[name] for name in graph.output_names]
 
 
 def sanitize(name, taken):
@@ -121,25 +183,15 @@ class OnnxModule(nn.Module):
         self.opset = _opset(model)
         self.ir_version = model.ir_version
         self.graph_name = graph.name
-        init_names = {t.name for t in graph.initializer}
-        self.input_names = [i.name for i in graph.input if i.name not in init_names]
-        self.output_names = [o.name for o in graph.output]
         missing = {}
-        nodes = []
-        for node in graph.node:
-            key = node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
-            impl = lookup(node.op_type, self.opset) if node.domain in ("", "ai.onnx") else None
-            if impl is None:
-                missing.setdefault(key, []).append(node.name or "(unnamed)")
-                continue
-            nodes.append((impl, list(node.input), list(node.output), _attributes(node), node.op_type,
-                          node.name or f"{node.op_type}_{len(nodes)}"))
+        self._graph = _bind_graph(graph, self.opset, missing, with_constants=False)
+        self.input_names = list(self._graph.input_names)
+        self.output_names = list(self._graph.output_names)
         if missing:
             listing = ", ".join(f"{op} ({len(names)} node{'s' if len(names) > 1 else ''})"
                                 for op, names in sorted(missing.items()))
             raise OnnxImportError(f"shendu.onnx.load: the model (opset {self.opset}) uses {len(missing)} "
                                   f"op{'s' if len(missing) > 1 else ''} shendu does not support: {listing}")
-        self._nodes = nodes
         not_trainable = set()
         for node in graph.node:
             for i, name in enumerate(node.input):
@@ -160,7 +212,7 @@ class OnnxModule(nn.Module):
 
     def extra_repr(self):
         return (f"opset={self.opset}, inputs={self.input_names}, outputs={self.output_names}, "
-                f"nodes={len(self._nodes)}")
+                f"nodes={len(self._graph.nodes)}")
 
     def _constants(self):
         env = {}
@@ -174,29 +226,9 @@ class OnnxModule(nn.Module):
             raise TypeError(f"OnnxModule: the graph takes {len(self.input_names)} input(s) "
                             f"{self.input_names}, got {len(inputs)}")
         env = self._constants()
-        env[""] = None
         for name, value in zip(self.input_names, inputs):
             env[name] = _as_value(value)
-        training = self.training
-        for impl, ins, outs, attrs, op_type, node_name in self._nodes:
-            args = [env[i] if i else None for i in ins]
-            while args and args[-1] is None:
-                args.pop()
-            ctx = Context(self.opset, op_type, node_name, len(outs), training)
-            try:
-                result = impl(ctx, args, attrs)
-            except OnnxRuntimeError:
-                raise
-            except Exception as exc:
-                shapes = [None if a is None else tuple(np.shape(a.array if isinstance(a, Tensor) else a))
-                          for a in args]
-                raise OnnxRuntimeError(f"ONNX node {node_name!r} ({op_type}, opset {self.opset}) failed on "
-                                       f"inputs of shapes {shapes}: {type(exc).__name__}: {exc}") from exc
-            if not isinstance(result, tuple):
-                result = (result,)
-            for name, value in zip(outs, result):
-                if name:
-                    env[name] = value
+        run_graph(self._graph, env, self.opset, self.training)
         results = tuple(_as_output(env[name]) for name in self.output_names)
         return results[0] if len(results) == 1 else results
 

@@ -53,4 +53,4 @@ def op_table(floor=9):
     return rows
 
 
-from . import activation, attention, elementwise, indexing, loss, nn, reduce, resize, rnn, shape  # noqa: E402,F401  (they fill REGISTRY)
+from . import activation, attention, control, elementwise, indexing, loss, nn, reduce, resize, rnn, shape  # noqa: E402,F401  (they fill REGISTRY)

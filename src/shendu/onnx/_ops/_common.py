@@ -11,11 +11,12 @@ DTYPES = {1: np.float32, 2: np.uint8, 3: np.int8, 4: np.uint16, 5: np.int16, 6: 
 class Context:
     """What an op implementation may need besides its inputs: the opset, the node and the mode."""
 
-    __slots__ = ("opset", "op_type", "name", "n_outputs", "training")
+    __slots__ = ("opset", "op_type", "name", "n_outputs", "training", "env")
 
     def __init__(self, opset, op_type, name, n_outputs, training=False):
         self.opset, self.op_type, self.name, self.n_outputs, self.training = (
             opset, op_type, name, n_outputs, training)
+        self.env = None     # the values in scope (If/Loop/Scan bodies read outer names from it)
 
 
 def is_tensor(x):
