@@ -72,6 +72,11 @@ CASES = {
                                   [(3, np.array([[0, -1, 0, 0, -2.0]] * 3))]),
     "attention_3d": ("Attention", [(2, 3, 4), (2, 5, 4), (2, 5, 6)], {"q_num_heads": 2, "kv_num_heads": 2,
                                                                       "scale": 0.3}, None),
+    "lrn": ("LRN", [(2, 5, 3, 3)], {"size": 3, "alpha": 0.1}, None),
+    "lppool": ("LpPool", [(1, 2, 5, 5)], {"kernel_shape": [2, 3], "p": 3, "pads": [1, 0, 0, 1]}, None),
+    "groupnorm": ("GroupNormalization", [(2, 4, 3), (4,), (4,)], {"num_groups": 2}, None),
+    "mvn": ("MeanVarianceNormalization", [(2, 3, 2, 2)], None, None),
+    "cumprod_exclusive": ("CumProd", [(3, 4)], {"exclusive": 1}, [(1, np.array(1))]),
     "maxpool_pads_ceil": ("MaxPool", [(1, 2, 5, 5)],
                           {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 0, 0], "ceil_mode": 1}, None),
     "avgpool_exclude_pad": ("AveragePool", [(1, 2, 5, 4)],
@@ -113,7 +118,8 @@ CASES = {
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_gradcheck(name):
     op, shapes, attrs, consts = CASES[name]
-    opset = {"reduce_mean_attr": 13}.get(name, 23 if name.startswith("attention") else 20)
+    opset = {"reduce_mean_attr": 13, "groupnorm": 21, "cumprod_exclusive": 26}.get(
+        name, 23 if name.startswith("attention") else 20)
     module = _case(op, shapes, attrs, consts, opset=opset)
     positive = {"batchnorm": (4,), "sqrt": (0,), "pow": (0,)}.get(name, ())
     _check(module, shapes, positive=positive)

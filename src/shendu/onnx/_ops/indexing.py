@@ -189,3 +189,60 @@ def _eye_like(ctx, inputs, attrs):
     v = arr(inputs[0])
     dtype = DTYPES[attrs["dtype"]] if "dtype" in attrs else v.dtype
     return np.eye(v.shape[0], v.shape[1], k=attrs.get("k", 0), dtype=dtype)
+
+
+@register("CumProd", 26)
+def _cumprod(ctx, inputs, attrs):
+    x = inputs[0]
+    axis = int(arr(inputs[1]).reshape(-1)[0]) % arr(x).ndim
+    t = tensor(x)
+    flip = (slice(None),) * axis + (slice(None, None, -1),)
+    if attrs.get("reverse", 0):
+        t = ops.getitem(t, flip)
+    if attrs.get("exclusive", 0):        # shift by one: a leading 1, the last element dropped
+        width = [(0, 0)] * arr(t).ndim
+        width[axis] = (1, 0)
+        t = ops.getitem(ops.pad(t, width, value=1.0), (slice(None),) * axis + (slice(0, -1),))
+    out = t.cumprod(axis)
+    if attrs.get("reverse", 0):
+        out = ops.getitem(out, flip)
+    return out if is_tensor(x) else out.array.astype(arr(x).dtype)
+
+
+@register("Unique", 11)
+def _unique(ctx, inputs, attrs):
+    v = arr(inputs[0])
+    axis = attrs.get("axis")
+    values, first, inverse, counts = np.unique(v, return_index=True, return_inverse=True, return_counts=True,
+                                               axis=axis)
+    if not attrs.get("sorted", 1):       # order of first occurrence
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        values = np.take(values, order, axis=0 if axis is None else axis)
+        first, counts, inverse = first[order], counts[order], rank[inverse.reshape(-1)]
+    return (values, first.astype(np.int64), inverse.reshape(-1).astype(np.int64), counts.astype(np.int64))
+
+
+@register("CenterCropPad", 18)
+def _center_crop_pad(ctx, inputs, attrs):
+    x, shape = inputs[0], [int(v) for v in arr(inputs[1]).reshape(-1)]
+    nd = arr(x).ndim
+    axes = [a % nd for a in (attrs.get("axes") or range(nd))]
+    for a, size in zip(axes, shape):
+        n = arr(x).shape[a]
+        if size < n:
+            start = (n - size) // 2
+            x = ops.getitem(x, (slice(None),) * a + (slice(start, start + size),)) if is_tensor(x) else \
+                arr(x)[(slice(None),) * a + (slice(start, start + size),)]
+        elif size > n:
+            before = (size - n) // 2
+            width = [(0, 0)] * nd
+            width[a] = (before, size - n - before)
+            x = ops.pad(x, width, value=0.0) if is_tensor(x) else np.pad(arr(x), width)
+    return x
+
+
+@register("Det", 11)
+def _det(ctx, inputs, attrs):
+    return np.linalg.det(arr(inputs[0])).astype(arr(inputs[0]).dtype)

@@ -217,6 +217,8 @@ def _pool_nd(x, kind, kernel, strides, dilations, full_pads, pads, include, want
     out = _out_sizes(sizes, kernel, strides, dilations, full_pads)
     keys = [key for _, key in _offsets(kernel, strides, dilations, out)]
     stacked = ops.stack([ops.getitem(xp_, key) for key in keys], axis=0)
+    if kind == "LpPool":
+        return ops.sum(stacked, axis=0)
     if kind == "MaxPool":
         y = ops.max(stacked, axis=0)
         if not want_indices:
@@ -261,7 +263,12 @@ def _pool(ctx, inputs, attrs, kind):
     ceil_mode = bool(attrs.get("ceil_mode", 0))
     sizes = arr(x).shape[2:]
     full_pads, pads = _pool_pads(attrs, sizes, kernel, strides, dilations, ceil_mode)
-    want_indices = ctx.n_outputs > 1
+    want_indices = ctx.n_outputs > 1 and kind == "MaxPool"
+    if kind == "LpPool":
+        p = attrs.get("p", 2)
+        powered = ops.pow(ops.abs(x), p)
+        total = _pool_nd(powered, kind, kernel, strides, dilations, full_pads, pads, 1, False, 0)
+        return ops.pow(total, 1.0 / p)
     if n not in (1, 2) or want_indices or (kind == "AveragePool" and any(d != 1 for d in dilations)):
         return _pool_nd(x, kind, kernel, strides, dilations, full_pads, pads,
                         attrs.get("count_include_pad", 0), want_indices, attrs.get("storage_order", 0))
@@ -394,3 +401,74 @@ def _lpnorm(ctx, inputs, attrs):
     zero = arr(norm) == 0                  # an all-zero slice stays zero
     out = ops.div(x, ops.where(zero, ops.add(ops.mul(norm, 0.0), 1.0), norm))
     return out if is_tensor(inputs[0]) else out.array
+
+
+@register("LpPool", 11)
+def _lppool(ctx, inputs, attrs):
+    """Y = (Σ_window |X|ᵖ)^{1/p} (zero padding)."""
+    out = _pool(ctx, inputs, attrs, "LpPool")
+    return out if is_tensor(inputs[0]) else out.array
+
+
+@register("GlobalLpPool", 2)
+def _glppool(ctx, inputs, attrs):
+    x = tensor(inputs[0])
+    p = attrs.get("p", 2)
+    axes = tuple(range(2, arr(x).ndim))
+    return ops.pow(ops.sum(ops.pow(ops.abs(x), p), axis=axes, keepdims=True), 1.0 / p)
+
+
+@register("LRN", 1)
+def _lrn(ctx, inputs, attrs):
+    """Y = X / (bias + α/size · Σ_{c' near c} X²)^β over ``size`` neighbouring channels."""
+    x = tensor(inputs[0])
+    size = attrs["size"]
+    alpha, beta, bias = attrs.get("alpha", 1e-4), attrs.get("beta", 0.75), attrs.get("bias", 1.0)
+    before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    sq = ops.mul(x, x)
+    nd = arr(x).ndim
+    padded = ops.pad(sq, [(0, 0), (before, after)] + [(0, 0)] * (nd - 2), value=0.0)
+    c = arr(x).shape[1]
+    total = None
+    for k in range(size):
+        part = ops.getitem(padded, (slice(None), slice(k, k + c)))
+        total = part if total is None else ops.add(total, part)
+    return ops.div(x, ops.pow(ops.add(ops.mul(total, alpha / size), bias), beta))
+
+
+@register("MeanVarianceNormalization", 9)
+def _mvn(ctx, inputs, attrs):
+    """Y = (X − E[X]) / √(E[(X − E[X])²]) over ``axes`` (default 0, 2, 3)."""
+    x = tensor(inputs[0])
+    axes = tuple(a % arr(x).ndim for a in attrs.get("axes", [0, 2, 3]))
+    centred = ops.sub(x, ops.mean(x, axis=axes, keepdims=True))
+    var = ops.mean(ops.mul(centred, centred), axis=axes, keepdims=True)
+    return ops.div(centred, ops.add(ops.sqrt(var), 1e-9))
+
+
+def _group_norm(ctx, inputs, attrs, per_channel):
+    x, scale, bias = tensor(inputs[0]), inputs[1], inputs[2]
+    g = attrs["num_groups"]
+    shape = arr(x).shape
+    n, c = shape[:2]
+    grouped = ops.reshape(x, (n, g, -1))
+    mu = ops.mean(grouped, axis=2, keepdims=True)
+    centred = ops.sub(grouped, mu)
+    var = ops.mean(ops.mul(centred, centred), axis=2, keepdims=True)
+    y = ops.reshape(ops.div(centred, ops.sqrt(ops.add(var, attrs.get("epsilon", 1e-5)))), shape)
+    nd = len(shape)
+    if not per_channel:          # opset 18: one scale and bias per group
+        scale = ops.reshape(ops.broadcast_to(ops.reshape(tensor(scale), (g, 1)), (g, c // g)), (c,))
+        bias = ops.reshape(ops.broadcast_to(ops.reshape(tensor(bias), (g, 1)), (g, c // g)), (c,))
+    return ops.add(ops.mul(y, _channel(scale, nd)), _channel(bias, nd))
+
+
+@register("GroupNormalization", 18, 20)
+def _groupnorm_18(ctx, inputs, attrs):
+    return _group_norm(ctx, inputs, attrs, per_channel=False)
+
+
+@register("GroupNormalization", 21)
+def _groupnorm_21(ctx, inputs, attrs):
+    """Y = (X − μ_g)/√(σ²_g + ε)·scale_c + bias_c, statistics over each group of channels."""
+    return _group_norm(ctx, inputs, attrs, per_channel=True)
