@@ -55,3 +55,20 @@ def test_export_then_import_gives_identical_outputs(name, tmp_path):
         for n, t in ((2, 5), (4, 7)):
             x = make(n, t)
             np.testing.assert_allclose(imported(x).numpy(), model(sd.tensor(x)).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_an_int8_qdq_file_from_shendu_compress_runs_like_onnxruntime(tmp_path):
+    require("onnx")
+    ort = require("onnxruntime")
+    from shendu import compress
+    from shendu import onnx as sdonnx
+    sd.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3)).eval()
+    x = np.random.default_rng(0).standard_normal((16, 1, 8, 8)).astype(np.float32)
+    path = tmp_path / "q.onnx"
+    compress.export_qdq(compress.quantize(model, x), str(path), (1, 8, 8))
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    expected = session.run(None, {session.get_inputs()[0].name: x})[0]
+    got = sdonnx.load(path)(x).numpy()
+    # the same int8 grid; float summation order may move a value across one rounding boundary
+    np.testing.assert_allclose(got, expected, atol=0.01 * np.abs(expected).max())
