@@ -1,0 +1,371 @@
+"""Whole training epochs and single-request inference, shendu vs PyTorch, side by side in one process.
+
+    python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
+                                      [--no-keras] [--no-predict] [--no-memory] [--no-scaling]
+
+Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
+argument (``fw`` is ``torch`` or ``shendu``): the same code runs on both, only the import differs.
+One "epoch" is ``--limit`` Fashion-MNIST training images (default 6000, a tenth of the real epoch, so a
+full run takes a few minutes); the loop is exactly
+
+    for i in range(0, n, bs):
+        idx = perm[i:i + bs]
+        opt.zero_grad(); loss = F.cross_entropy(model(x[idx]), y[idx]); loss.backward(); opt.step()
+
+with Adam 1e-3. Fairness: the same initial weights (PyTorch's are copied into shendu), the same data
+and permutation, the same number of threads (``torch.set_num_threads`` = NumPy's BLAS threads).
+Rounds alternate the frameworks (shendu, PyTorch, shendu, ...) so a busy machine hits both alike; the
+table prints min–max over rounds for each and the median of the per-round ratios shendu / PyTorch.
+
+Other tables: Keras ``fit`` against the raw shendu loop on the same model; ``predict`` latency at
+batch 1 and 32 (p50, p99, eval mode, no_grad); peak memory of a few training steps measured in a fresh
+subprocess per framework (Linux VmHWM minus the resident size after setup); a scaling table of the MLP
+train step at batch 1..512 and width ×1, ×4.
+"""
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "src"))
+
+BATCH = {"mlp": 128, "cnn": 32, "bn_cnn": 64, "lstm": 64, "gru": 64, "resnet": 64}
+
+
+# ----- the models, written once -----------------------------------------------------------------
+def build(fw, name, width=1):
+    nn = fw.nn
+    F = nn.functional
+    if name == "mlp":
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 512 * width), nn.ReLU(), nn.Linear(512 * width, 10))
+    if name == "cnn":
+        return nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+                             nn.Flatten(), nn.Dropout(0.5), nn.Linear(1600, 10))
+    if name == "bn_cnn":
+        def block(cin, cout):
+            return [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+        return nn.Sequential(*block(1, 32), *block(32, 32), nn.MaxPool2d(2), nn.Dropout(0.25),
+                             *block(32, 64), *block(64, 64), nn.MaxPool2d(2), nn.Dropout(0.25),
+                             nn.Flatten(), nn.Linear(64 * 7 * 7, 256, bias=False), nn.BatchNorm1d(256),
+                             nn.ReLU(), nn.Dropout(0.5), nn.Linear(256, 10))
+    if name in ("lstm", "gru"):
+        cell = nn.LSTM if name == "lstm" else nn.GRU
+
+        class RowRNN(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = cell(28, 128, batch_first=True)
+                self.fc = nn.Linear(128, 10)
+
+            def forward(self, x):
+                out, _ = self.rnn(x.reshape(x.shape[0], 28, 28))
+                return self.fc(out[:, -1])
+        return RowRNN()
+    if name == "resnet":
+        class Block(nn.Module):
+            def __init__(self, cin, cout, stride):
+                super().__init__()
+                self.c1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+                self.b1 = nn.BatchNorm2d(cout)
+                self.c2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+                self.b2 = nn.BatchNorm2d(cout)
+                self.short = (nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                              if stride != 1 or cin != cout else nn.Identity())
+
+            def forward(self, x):
+                h = F.relu(self.b1(self.c1(x)))
+                return F.relu(self.b2(self.c2(h)) + self.short(x))
+
+        return nn.Sequential(nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                             Block(16, 16, 1), Block(16, 32, 2), Block(32, 64, 2),
+                             nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+    raise ValueError(f"bench_epochs: unknown model {name!r}")
+
+
+def augment(xb, rng):
+    """Random crop (padding 2) + horizontal flip on an (N, 1, 28, 28) float32 batch, in NumPy (same for both)."""
+    n = len(xb)
+    pad = np.pad(xb, ((0, 0), (0, 0), (2, 2), (2, 2)))
+    dy, dx = rng.integers(0, 5, 2)
+    out = pad[:, :, dy:dy + 28, dx:dx + 28]
+    flip = rng.random(n) < 0.5
+    out = np.where(flip[:, None, None, None], out[..., ::-1], out)
+    return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def epoch(fw, model, opt, x, y, perm, bs, aug_rng=None):
+    """One PyTorch-style epoch; x, y, perm are framework tensors (or NumPy x when augmenting)."""
+    F = fw.nn.functional
+    model.train()
+    n = len(perm)
+    for i in range(0, n, bs):
+        idx = perm[i:i + bs]
+        xb = x[idx] if aug_rng is None else fw.from_numpy(augment(x[idx.numpy()], aug_rng))
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), y[idx])
+        loss.backward()
+        opt.step()
+    return float(loss.item())
+
+
+def copy_weights(tmodel, smodel):
+    tsd = tmodel.state_dict()
+    ssd = smodel.state_dict()
+    assert list(tsd) == list(ssd), (list(tsd)[:5], list(ssd)[:5])
+    smodel.load_state_dict({k: v.detach().numpy().copy() for k, v in tsd.items()})
+
+
+# ----- setup ---------------------------------------------------------------------------------------
+def blas_threads():
+    try:
+        import threadpoolctl
+
+        info = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+        return max(i["num_threads"] for i in info) if info else os.cpu_count()
+    except ImportError:
+        return os.cpu_count()
+
+
+def load(limit):
+    from shendu.data.datasets import fashion_mnist
+
+    (x, y), _ = fashion_mnist()
+    x = (x[:limit].astype(np.float32) / 255.0)[:, None]
+    return np.ascontiguousarray(x), y[:limit].astype(np.int64)
+
+
+def frameworks():
+    import torch
+
+    import shendu
+
+    torch.set_num_threads(blas_threads())
+    return {"torch": torch, "shendu": shendu}
+
+
+def make_pair(fws, name, width=1, seed=0):
+    torch, sd = fws["torch"], fws["shendu"]
+    torch.manual_seed(seed)
+    tm = build(torch, name, width)
+    sm = build(sd, name, width)
+    copy_weights(tm, sm)
+    return {"torch": tm, "shendu": sm}
+
+
+def run_epochs(fws, name, x, y, rounds, seed=0):
+    models = make_pair(fws, name)
+    bs = BATCH[name]
+    rng = np.random.default_rng(seed)
+    times = {"torch": [], "shendu": []}
+    losses = {}
+    state = {}
+    for k, fw in fws.items():
+        opt = fw.optim.Adam(models[k].parameters(), lr=1e-3)
+        state[k] = (fw.from_numpy(x), fw.from_numpy(y), opt)
+    for r in range(rounds):
+        perm = rng.permutation(len(x)).astype(np.int64)
+        order = ("shendu", "torch") if r % 2 == 0 else ("torch", "shendu")
+        for k in order:
+            fw = fws[k]
+            xt, yt, opt = state[k]
+            aug = np.random.default_rng(seed + r) if name == "bn_cnn" else None
+            t0 = time.perf_counter()
+            losses[k] = epoch(fw, models[k], opt, x if aug is not None else xt, yt, fw.from_numpy(perm), bs, aug)
+            times[k].append(time.perf_counter() - t0)
+    return times, losses
+
+
+def spread(ts):
+    return f"{min(ts):.2f}–{max(ts):.2f} s"
+
+
+# ----- Keras fit vs the raw loop -------------------------------------------------------------------
+def keras_vs_raw(fws, x, y, rounds):
+    sd = fws["shendu"]
+    from shendu.keras import Sequential, layers, losses
+
+    rows = []
+    for name, bs in (("mlp", 128), ("cnn", 32)):
+        if name == "mlp":
+            km = Sequential([layers.Input((1, 28, 28)), layers.Flatten(), layers.Dense(512, activation="relu"),
+                             layers.Dense(10)])
+            xk = x
+        else:
+            km = Sequential([layers.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
+                             layers.MaxPooling2D(2), layers.Conv2D(64, 3, activation="relu"),
+                             layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.5), layers.Dense(10)])
+            xk = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        km.compile(optimizer="adam", loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                   metrics=["accuracy"])
+        raw = build(sd, name)
+        opt = sd.optim.Adam(raw.parameters(), lr=1e-3)
+        xt, yt = sd.from_numpy(x), sd.from_numpy(y)
+        tk, tr = [], []
+        rng = np.random.default_rng(0)
+        for r in range(rounds):
+            perm = sd.from_numpy(rng.permutation(len(x)).astype(np.int64))
+            for which in (("k", "r") if r % 2 == 0 else ("r", "k")):
+                t0 = time.perf_counter()
+                if which == "k":
+                    km.fit(xk, y, batch_size=bs, epochs=1, verbose=0, shuffle=True)
+                    tk.append(time.perf_counter() - t0)
+                else:
+                    epoch(sd, raw, opt, xt, yt, perm, bs)
+                    tr.append(time.perf_counter() - t0)
+        rows.append((name, tk, tr))
+    return rows
+
+
+# ----- predict latency -----------------------------------------------------------------------------
+def predict_latency(fws, name, batch, reps):
+    models = make_pair(fws, name)
+    rng = np.random.default_rng(1)
+    xb = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    out = {}
+    order = ["shendu", "torch"]
+    lat = {k: [] for k in order}
+    inputs = {k: fws[k].from_numpy(xb) for k in order}
+    for k in order:
+        models[k].eval()
+    for i in range(reps + 10):
+        for k in (order if i % 2 == 0 else order[::-1]):
+            fw = fws[k]
+            t0 = time.perf_counter()
+            with fw.no_grad():
+                models[k](inputs[k])
+            if i >= 10:
+                lat[k].append(time.perf_counter() - t0)
+    for k in order:
+        a = np.array(lat[k]) * 1e3
+        out[k] = (float(np.percentile(a, 50)), float(np.percentile(a, 99)))
+    return out
+
+
+# ----- peak memory (fresh subprocess per framework) ------------------------------------------------
+def _rss_kib(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def memory_child(framework, name, steps):
+    fws = frameworks()
+    fw = fws[framework]
+    models = make_pair(fws, name)
+    model = models[framework]
+    x, y = load(BATCH[name] * steps)
+    xt, yt = fw.from_numpy(x), fw.from_numpy(y)
+    opt = fw.optim.Adam(model.parameters(), lr=1e-3)
+    perm = fw.from_numpy(np.arange(len(x), dtype=np.int64))
+    epoch(fw, model, opt, xt, yt, perm[:BATCH[name]], BATCH[name])     # warm-up: allocates optimizer state
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+    before = _rss_kib("VmRSS")
+    epoch(fw, model, opt, xt, yt, perm, BATCH[name])
+    print((_rss_kib("VmHWM") - before) / 1024.0)
+
+
+def measure_memory(framework, name, steps=8):
+    out = subprocess.run([sys.executable, __file__, "--memory-child", framework, name, str(steps)],
+                         capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+# ----- scaling table --------------------------------------------------------------------------------
+def scaling(fws, reps):
+    rows = []
+    for width in (1, 4):
+        for batch in (1, 8, 32, 128, 512):
+            models = make_pair(fws, "mlp", width)
+            rng = np.random.default_rng(2)
+            xb = rng.random((batch, 1, 28, 28), dtype=np.float32)
+            yb = rng.integers(0, 10, batch).astype(np.int64)
+            res = {}
+            for k, fw in fws.items():
+                opt = fw.optim.Adam(models[k].parameters(), lr=1e-3)
+                xt, yt = fw.from_numpy(xb), fw.from_numpy(yb)
+                perm = fw.from_numpy(np.arange(batch, dtype=np.int64))
+                epoch(fw, models[k], opt, xt, yt, perm, batch)
+                ts = []
+                for _ in range(reps):
+                    t0 = time.perf_counter()
+                    epoch(fw, models[k], opt, xt, yt, perm, batch)
+                    ts.append(time.perf_counter() - t0)
+                res[k] = float(np.median(ts)) * 1e3
+            rows.append((width, batch, res["torch"], res["shendu"]))
+    return rows
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--memory-child":
+        memory_child(sys.argv[2], sys.argv[3], int(sys.argv[4]))
+        return
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--limit", type=int, default=6000, help="training images per epoch")
+    p.add_argument("--models", default="mlp,cnn,bn_cnn,lstm,gru,resnet")
+    p.add_argument("--no-keras", action="store_true")
+    p.add_argument("--no-predict", action="store_true")
+    p.add_argument("--no-memory", action="store_true")
+    p.add_argument("--no-scaling", action="store_true")
+    args = p.parse_args()
+    fws = frameworks()
+    torch = fws["torch"]
+    t_start = time.perf_counter()
+    print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"threads: torch {torch.get_num_threads()}, NumPy BLAS {blas_threads()}; "
+          f"torch {torch.__version__}, numpy {np.__version__}")
+    print(f"# command: python benchmarks/bench_epochs.py {' '.join(sys.argv[1:])}")
+    x, y = load(args.limit)
+    names = [m for m in args.models.split(",") if m]
+    print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
+    print("| model | batch | PyTorch | shendu | median ratio | loss torch / shendu |")
+    print("|---|---|---|---|---|---|")
+    for name in names:
+        times, losses = run_epochs(fws, name, x, y, args.rounds)
+        ratio = float(np.median(np.array(times["shendu"]) / np.array(times["torch"])))
+        print(f"| {name} | {BATCH[name]} | {spread(times['torch'])} | {spread(times['shendu'])} | "
+              f"{ratio:.2f} | {losses['torch']:.3f} / {losses['shendu']:.3f} |", flush=True)
+    if not args.no_keras:
+        print("\n## Keras fit vs the raw shendu loop (same architecture)\n")
+        print("| model | raw loop | Keras fit | median ratio |")
+        print("|---|---|---|---|")
+        for name, tk, tr in keras_vs_raw(fws, x, y, args.rounds):
+            print(f"| {name} | {spread(tr)} | {spread(tk)} | {float(np.median(np.array(tk) / np.array(tr))):.2f} |",
+                  flush=True)
+    if not args.no_predict:
+        print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
+        print("| model | batch | PyTorch | shendu | p50 ratio |")
+        print("|---|---|---|---|---|")
+        for name in ("mlp", "cnn", "lstm"):
+            for batch in (1, 32):
+                r = predict_latency(fws, name, batch, 200 if batch == 1 else 50)
+                print(f"| {name} | {batch} | {r['torch'][0]:.3f} / {r['torch'][1]:.3f} | "
+                      f"{r['shendu'][0]:.3f} / {r['shendu'][1]:.3f} | {r['shendu'][0] / r['torch'][0]:.2f} |",
+                      flush=True)
+    if not args.no_memory:
+        print("\n## Peak memory of 8 training steps (MiB above the resident size after setup)\n")
+        print("| model | PyTorch | shendu | ratio |")
+        print("|---|---|---|---|")
+        for name in names:
+            mt, ms = measure_memory("torch", name), measure_memory("shendu", name)
+            print(f"| {name} | {mt:.1f} | {ms:.1f} | {ms / max(mt, 1e-9):.2f} |", flush=True)
+    if not args.no_scaling:
+        print("\n## Scaling: MLP train step (ms, median of 20), Linear(784→512·w)→ReLU→Linear(→10)\n")
+        print("| width | batch | PyTorch | shendu | ratio |")
+        print("|---|---|---|---|---|")
+        for width, batch, tt, ts in scaling(fws, 20):
+            print(f"| ×{width} | {batch} | {tt:.3f} | {ts:.3f} | {ts / tt:.2f} |", flush=True)
+    print(f"\n# wall time {time.perf_counter() - t_start:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
