@@ -3,6 +3,8 @@
 Everything that does math on tensor data imports ``xp`` from here, so moving shendu to another
 NumPy-compatible library (CuPy for GPUs) is a change to this module alone.
 """
+from time import perf_counter as _perf_counter
+
 import numpy
 
 xp = numpy
@@ -48,3 +50,102 @@ def _keep_freed_memory():
 
 
 MALLOC_TUNED = _keep_freed_memory()
+
+
+class _BlasThreads:
+    """Threads per matrix product, chosen by its size and by what the machine gives right now.
+
+    A small product (a recurrent step, a batch-1 layer) finishes before a second BLAS thread has
+    woken up, so products under ``parallel_flops`` (2·m·k·n, default 8·10⁶) run on one thread. For
+    larger ones more threads are faster on a quiet machine, but on a busy one (more runnable threads
+    than cores) every parallel call waits for a descheduled worker: measured on a loaded 2-core box, a
+    1 ms convolution step took 100–1400 ms with 2 threads. So each large product is timed, and the
+    cost per flop is tracked (moving average) for 1 thread and for the full count; the cheaper one is
+    used, and the other is tried again every ``explore`` large calls so a change of load is noticed.
+    The full count is the number of BLAS threads when shendu first multiplied (or that the user set
+    since, e.g. with ``threadpoolctl.threadpool_limits``). ``SHENDU_BLAS_PARALLEL_MFLOP`` sets the
+    threshold in MFLOP; ``SHENDU_BLAS_PARALLEL_MFLOP=0`` turns the policy off (BLAS decides alone).
+    """
+
+    def __init__(self):
+        self.ready = False
+        self.enabled = True
+        self.ctl = None
+        self.max = 1
+        self.current = None
+        self.parallel_flops = 8e6
+        self.explore = 32
+        self.calls = 0
+        self.cost = {}
+
+    def _init(self):
+        import os
+
+        self.ready = True
+        mflop = float(os.environ.get("SHENDU_BLAS_PARALLEL_MFLOP", "8"))
+        self.parallel_flops = mflop * 1e6
+        if mflop <= 0:
+            self.enabled = False
+            return
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            ctls = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # noqa: BLE001 - threadpoolctl absent or unable to read the BLAS: no policy
+            ctls = []
+        if len(ctls) != 1:
+            self.enabled = False
+            return
+        self.ctl = ctls[0]
+        self.max = self.current = int(self.ctl.num_threads)
+        if self.max <= 1:
+            self.enabled = False
+
+    def set(self, want):
+        now = self.ctl.get_num_threads()
+        if now != self.current:          # changed from outside (threadpool_limits): that is the new ceiling
+            self.max = now
+            self.cost = {}
+            if want > 1:
+                want = now
+        if want != now:
+            self.ctl.set_num_threads(want)
+        self.current = want
+        return want
+
+    def pick(self):
+        """Threads for a large product: the cheaper of 1 and ``max`` so far, the other now and then."""
+        self.calls += 1
+        c1, cm = self.cost.get(1), self.cost.get(self.max)
+        if cm is None:
+            return self.max
+        if c1 is None:
+            return 1
+        best, other = (1, self.max) if c1 < cm else (self.max, 1)
+        return other if self.calls % self.explore == 0 else best
+
+    def record(self, threads, seconds_per_flop):
+        old = self.cost.get(threads)
+        self.cost[threads] = seconds_per_flop if old is None else 0.7 * old + 0.3 * seconds_per_flop
+
+
+BLAS_THREADS = _BlasThreads()
+
+
+def matmul(a, b, out=None):
+    """``xp.matmul(a, b)`` on a number of BLAS threads fit for its size (see :class:`_BlasThreads`)."""
+    p = BLAS_THREADS
+    if not p.ready:
+        p._init()
+    if not p.enabled:
+        return xp.matmul(a, b, out=out)
+    flops = 2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1)
+    if flops < p.parallel_flops:
+        if p.current != 1 or p.ctl.get_num_threads() != 1:
+            p.set(1)
+        return xp.matmul(a, b, out=out)
+    threads = p.set(p.pick())
+    t0 = _perf_counter()
+    r = xp.matmul(a, b, out=out)
+    p.record(threads, (_perf_counter() - t0) / flops)
+    return r

@@ -33,6 +33,7 @@ import math
 import numbers
 
 from ..autograd import Function
+from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -225,7 +226,7 @@ class Conv2d(Function):
         # W_col (G, K, C_out/G) with K ordered (p, q, c) like the columns
         wcol = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
         wcol = wcol.reshape(groups, kh * kw * cg, og)
-        y = _ungroup(xp.matmul(cols, wcol), (n, ho, wo))
+        y = _ungroup(_mm(cols, wcol), (n, ho, wo))
         if bias is not None:
             y += bias
         self.cols, self.wcol, self.groups = cols, wcol, groups
@@ -241,16 +242,16 @@ class Conv2d(Function):
             # ∂L/∂X_col = G·W_colᵀ computed per kernel offset: (kH·kW, M, C), one batched product
             kh, kw = kernel
             wk = self.wcol[0].reshape(kh * kw, -1, self.wcol.shape[2]).transpose(0, 2, 1)
-            dx = _fold_offsets(xp.matmul(gm[0], wk), padded_shape, out_hw, kernel, stride, dilation)
+            dx = _fold_offsets(_mm(gm[0], wk), padded_shape, out_hw, kernel, stride, dilation)
         elif self.needs_grad[0]:
-            dcols = xp.matmul(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
+            dcols = _mm(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
         if self.needs_grad[0]:
             (t, _), (l, _) = padding
             gx = _nchw(dx[:, t:t + h, l:l + w, :])
         if self.needs_grad[1]:
             cout, cg, kh, kw = wshape
-            dw = xp.matmul(self.cols.transpose(0, 2, 1), gm)                     # (G, K, C_out/G)
+            dw = _mm(self.cols.transpose(0, 2, 1), gm)                     # (G, K, C_out/G)
             gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
             gb = gm.sum(axis=1).reshape(-1)                                      # Σ over n, i, j
@@ -300,7 +301,7 @@ class ConvTranspose2d(Function):
                              f"(padding {padding} is too large)")
         xm = _group_matrix(x.transpose(0, 2, 3, 1), groups)                       # (G, M, C_in/G)
         wcol = weight.reshape(groups, cig, og, kh, kw).transpose(0, 1, 3, 4, 2).reshape(groups, cig, -1)
-        cols = xp.matmul(xm, wcol)                                                 # (G, M, kH·kW·og)
+        cols = _mm(xm, wcol)                                                 # (G, M, kH·kW·og)
         full = _col2im(cols, (n, hf, wf, og * groups), (h, w), (kh, kw), stride, dilation, groups)
         y = full[:, padding[0]:padding[0] + ho, padding[1]:padding[1] + wo, :]
         if bias is not None:
@@ -318,10 +319,10 @@ class ConvTranspose2d(Function):
         cols = _im2col(gfull, in_hw, kernel, stride, dilation, self.groups)       # (G, M, K)
         gx = gw = gb = None
         if self.needs_grad[0]:
-            gx = _nchw(_ungroup(xp.matmul(cols, self.wcol.transpose(0, 2, 1)), (n,) + tuple(in_hw)))
+            gx = _nchw(_ungroup(_mm(cols, self.wcol.transpose(0, 2, 1)), (n,) + tuple(in_hw)))
         if self.needs_grad[1]:
             cin, og, kh, kw = wshape
-            dw = xp.matmul(self.xm.transpose(0, 2, 1), cols)                      # (G, C_in/G, K)
+            dw = _mm(self.xm.transpose(0, 2, 1), cols)                      # (G, C_in/G, K)
             gw = dw.reshape(self.groups, cin // self.groups, kh, kw, og).transpose(0, 1, 4, 2, 3)
             gw = gw.reshape(wshape)
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
@@ -698,10 +699,10 @@ class AdaptiveAvgPool2d(Function):
         self.aw = _adaptive_matrix(w, output_size[1], x.dtype)
         if output_size == (1, 1):
             return x.mean(axis=(2, 3), keepdims=True)
-        return xp.matmul(xp.matmul(self.ah, x), self.aw.T)
+        return _mm(_mm(self.ah, x), self.aw.T)
 
     def backward(self, g):
-        return xp.matmul(xp.matmul(self.ah.T, g), self.aw)
+        return _mm(_mm(self.ah.T, g), self.aw)
 
 
 class AdaptiveMaxPool2d(Function):

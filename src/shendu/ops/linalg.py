@@ -1,5 +1,6 @@
 """Matrix products, Cholesky factors, triangular solves and log-determinants."""
 from ..autograd import Function, sum_to, unbroadcast
+from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -15,7 +16,7 @@ class MatMul(Function):
         if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
             raise ShapeError(f"MatMul: inner dimensions differ: {a.shape} @ {b.shape} "
                              f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})")
-        return xp.matmul(a, b)
+        return _mm(a, b)
 
     def backward(self, g):
         a, b = self.a, self.b
@@ -25,9 +26,9 @@ class MatMul(Function):
         g = g.reshape(batch + (a2.shape[-2], b2.shape[-1]))
         ga = gb = None
         if self.needs_grad[0]:
-            ga = unbroadcast(xp.matmul(g, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            ga = unbroadcast(_mm(g, xp.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
         if self.needs_grad[1]:
-            gb = unbroadcast(xp.matmul(xp.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
+            gb = unbroadcast(_mm(xp.swapaxes(a2, -1, -2), g), b2.shape).reshape(b.shape)
         return ga, gb
 
     def backward_graph(self, g):
@@ -53,16 +54,16 @@ class Linear(Function):
             raise ShapeError(f"Linear: input has {x.shape[-1]} features (shape {x.shape}) but the "
                              f"weight expects {weight.shape[1]} (weight shape {weight.shape})")
         self.x, self.weight = x, weight
-        out = xp.matmul(x, weight.T)
+        out = _mm(x, weight.T)
         if bias is not None:
             out += bias
         return out
 
     def backward(self, g):
         x, w = self.x, self.weight
-        gx = xp.matmul(g, w) if self.needs_grad[0] else None
+        gx = _mm(g, w) if self.needs_grad[0] else None
         g2 = g.reshape(-1, g.shape[-1])
-        gw = xp.matmul(g2.T, x.reshape(-1, x.shape[-1])) if self.needs_grad[1] else None
+        gw = _mm(g2.T, x.reshape(-1, x.shape[-1])) if self.needs_grad[1] else None
         gb = g2.sum(axis=0) if len(self.needs_grad) > 2 and self.needs_grad[2] else None
         return gx, gw, gb
 
@@ -98,11 +99,11 @@ class Cholesky(Function):
 
     def backward(self, g):
         low = self.low
-        phi = xp.tril(xp.matmul(_t(low), g))
+        phi = xp.tril(_mm(_t(low), g))
         n = low.shape[-1]
         phi[..., xp.arange(n), xp.arange(n)] *= 0.5
         inv = xp.linalg.inv(low)
-        s = xp.matmul(xp.matmul(_t(inv), phi), inv)
+        s = _mm(_mm(_t(inv), phi), inv)
         return 0.5 * (s + _t(s))
 
 
@@ -131,7 +132,7 @@ class SolveTriangular(Function):
         gb = xp.linalg.solve(_t(self.tri_b), g)
         ga = None
         if self.needs_grad[0]:
-            ga = -xp.matmul(gb, _t(self.x))
+            ga = -_mm(gb, _t(self.x))
             ga = unbroadcast(xp.triu(ga) if self.upper else xp.tril(ga), self.sa)
         return ga, unbroadcast(gb, self.sb) if self.needs_grad[1] else None
 

@@ -30,6 +30,7 @@ serves every gate of the cell.
 import numpy as np
 
 from ..autograd import Function
+from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
 
@@ -80,7 +81,7 @@ def _projection(x, w_ih, bias, gates, row_scale=None):
         bias = None if bias is None else bias * row_scale
     H = w_ih.shape[0] // gates
     w_blocks = xp.ascontiguousarray(w_ih.reshape(gates, H, n_in).transpose(0, 2, 1))   # (G, I, H)
-    xg = xp.matmul(x.reshape(T * N, n_in), w_blocks).reshape(gates, T, N, H)
+    xg = _mm(x.reshape(T * N, n_in), w_blocks).reshape(gates, T, N, H)
     if bias is not None:
         xg += bias.reshape(gates, 1, 1, H)
     return xg
@@ -119,20 +120,20 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
     gh = dA_h.reshape(G, T * N, H)
     dx = None
     if need[0]:
-        dx = xp.matmul(gx, w_ih.reshape(G, H, n_in)).sum(axis=0).reshape(T, N, n_in)
+        dx = _mm(gx, w_ih.reshape(G, H, n_in)).sum(axis=0).reshape(T, N, n_in)
     dw_ih = dw_hh = None
     if need[w]:                       # xᵀ dA_k is dW_ih,kᵀ: that orientation is the faster product
-        dw_ih = xp.matmul(x.reshape(T * N, n_in).T, gx).transpose(0, 2, 1).reshape(G * H, n_in)
+        dw_ih = _mm(x.reshape(T * N, n_in).T, gx).transpose(0, 2, 1).reshape(G * H, n_in)
     if need[w + 1]:
-        dw_hh = xp.matmul(h_prev.reshape(T * N, H).T, gh).transpose(0, 2, 1).reshape(G * H, H)
+        dw_hh = _mm(h_prev.reshape(T * N, H).T, gh).transpose(0, 2, 1).reshape(G * H, H)
     ones = xp.ones(T * N, dtype=gx.dtype)          # Σ over steps and samples, as a product
-    db_ih = xp.matmul(ones, gx).reshape(G * H) if need[w + 2] else None
+    db_ih = _mm(ones, gx).reshape(G * H) if need[w + 2] else None
     if not need[w + 3]:
         db_hh = None
     elif dA_h is dA_x and db_ih is not None:
         db_hh = db_ih.copy()                      # both biases feed the same pre-activations
     else:
-        db_hh = xp.matmul(ones, gh).reshape(G * H)
+        db_hh = _mm(ones, gh).reshape(G * H)
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
@@ -147,7 +148,7 @@ def _sigmoid_of_half_(a):
 # ----- Elman RNN --------------------------------------------------------------------------------------
 def _rnn_step(xg_t, h_prev, whh_t, h_out, relu):
     """h_t = φ(XG_t + h_{t−1} W_hhᵀ), φ = tanh or relu, written into ``h_out``."""
-    xp.matmul(h_prev, whh_t, out=h_out)
+    _mm(h_prev, whh_t, out=h_out)
     h_out += xg_t
     if relu:
         xp.maximum(h_out, 0, out=h_out)
@@ -194,7 +195,7 @@ class RNNLayer(Function):
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
             xp.multiply(dh, k[t], out=dA[t])
-            dh = xp.matmul(dA[t], w_hh)
+            dh = _mm(dA[t], w_hh)
         dA = dA[None]
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih, 2)
         return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
@@ -216,7 +217,7 @@ def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
 
     Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the ``*_out`` arrays.
     """
-    a += xp.matmul(h_prev, whh_t)
+    a += _mm(h_prev, whh_t)
     xp.tanh(a, out=a)
     sig = a[:3]
     sig *= 0.5
@@ -314,7 +315,7 @@ class LSTMLayer(Function):
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
             _lstm_step_backward(gates[:, t], cs[t + prev], tc[t], dh, dc, dA[:, t], tmp)
-            xp.matmul(dA[:, t], w_blocks, out=back)          # dh_{t−1} = Σ_k dA_k W_k
+            _mm(dA[:, t], w_blocks, out=back)          # dh_{t−1} = Σ_k dA_k W_k
             xp.add(back[0], back[1], out=dh)
             dh += back[2]
             dh += back[3]
@@ -334,7 +335,7 @@ def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out):
 
     Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n).
     """
-    xp.matmul(h_prev, whh_t, out=hg)
+    _mm(h_prev, whh_t, out=hg)
     if b_hn is None:
         m_out[...] = hg[2]
     else:
@@ -430,7 +431,7 @@ class GRULayer(Function):
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
             _gru_step_backward(gates[:, t], m_n[t], hs[t + prev], dh, dA_x[:, t], dA_h[:, t], tmp)
-            xp.matmul(dA_h[:, t], w_blocks, out=back)        # Σ_k dA_h,k W_k, plus the direct path
+            _mm(dA_h[:, t], w_blocks, out=back)        # Σ_k dA_h,k W_k, plus the direct path
             dh *= gates[1, t]
             dh += back[0]
             dh += back[1]
