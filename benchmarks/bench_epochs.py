@@ -1,7 +1,7 @@
 """Whole training epochs and single-request inference, shendu vs PyTorch, side by side in one process.
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
-                                      [--no-keras] [--no-predict] [--no-memory] [--no-scaling]
+                                      [--threads N] [--no-keras] [--no-predict] [--no-memory] [--no-scaling]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
 argument (``fw`` is ``torch`` or ``shendu``): the same code runs on both, only the import differs.
@@ -140,12 +140,16 @@ def load(limit):
     return np.ascontiguousarray(x), y[:limit].astype(np.int64)
 
 
-def frameworks():
+def frameworks(threads=None):
     import torch
 
     import shendu
 
-    torch.set_num_threads(blas_threads())
+    if threads:
+        import threadpoolctl
+
+        threadpoolctl.threadpool_limits(threads, user_api="blas")
+    torch.set_num_threads(threads or blas_threads())
     return {"torch": torch, "shendu": shendu}
 
 
@@ -312,12 +316,13 @@ def main():
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--limit", type=int, default=6000, help="training images per epoch")
     p.add_argument("--models", default="mlp,cnn,bn_cnn,lstm,gru,resnet")
+    p.add_argument("--threads", type=int, default=0, help="threads for both (default: NumPy's BLAS count)")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--no-predict", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-scaling", action="store_true")
     args = p.parse_args()
-    fws = frameworks()
+    fws = frameworks(args.threads)
     torch = fws["torch"]
     t_start = time.perf_counter()
     print(f"# machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "

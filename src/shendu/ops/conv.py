@@ -166,7 +166,7 @@ def _col2im(cols, padded_shape, out_hw, kernel, stride, dilation, groups):
 def _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation):
     """col2im for one group with the columns laid out per offset: ``parts`` (kH·kW, N·H_out·W_out, C).
 
-    Each offset's slice is contiguous, so every strided addition reads memory in order.
+    Each offset's slice has C contiguous values per row, so every strided addition reads memory in order.
     """
     n, hp, wp, c = padded_shape
     ho, wo = out_hw
@@ -239,10 +239,12 @@ class Conv2d(Function):
         gm = _group_matrix(g.transpose(0, 2, 3, 1), groups)                       # (G, M, C_out/G)
         gx = gw = gb = None
         if self.needs_grad[0] and groups == 1:
-            # ∂L/∂X_col = G·W_colᵀ computed per kernel offset: (kH·kW, M, C), one batched product
+            # ∂L/∂X_col = G·W_colᵀ as one 2-D product (M, C_out)·(C_out, kH·kW·C): a wide, BLAS-friendly
+            # shape (a batch of kH·kW narrow products broadcast over G runs outside BLAS, 10x slower)
             kh, kw = kernel
-            wk = self.wcol[0].reshape(kh * kw, -1, self.wcol.shape[2]).transpose(0, 2, 1)
-            dx = _fold_offsets(_mm(gm[0], wk), padded_shape, out_hw, kernel, stride, dilation)
+            dcols = _mm(gm[0], xp.ascontiguousarray(self.wcol[0].T))               # (M, kH·kW·C)
+            parts = dcols.reshape(dcols.shape[0], kh * kw, -1).transpose(1, 0, 2)  # (kH·kW, M, C) view
+            dx = _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation)
         elif self.needs_grad[0]:
             dcols = _mm(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
