@@ -36,7 +36,7 @@ class BatchNorm(Function):
                                  f"input of shape {x.shape}")
             mean = x.mean(axis=self.axes)
             xc = x - mean.reshape(bshape)
-            var = (xc * xc).mean(axis=self.axes)
+            var = _channel_dot(xc, xc) / M                   # Σ (x − μ)² without a squared copy
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -47,32 +47,41 @@ class BatchNorm(Function):
             mean, var = running_mean, running_var
             xc = x - mean.reshape(bshape).astype(x.dtype, copy=False)
         invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        self.xhat = xc * invstd.reshape(bshape)
+        xc *= invstd.reshape(bshape)                           # x̂, in place: xc is our own copy
+        self.xhat = xc
         self.invstd, self.bshape, self.weight = invstd, bshape, weight
-        out = self.xhat if weight is None else self.xhat * weight.reshape(bshape)
+        out = xc * weight.reshape(bshape) if weight is not None else xc.copy()
         if bias is not None:
-            out = out + bias.reshape(bshape)
+            out += bias.reshape(bshape)
         return out
 
     def backward(self, g):
         xhat, bshape, axes = self.xhat, self.bshape, self.axes
         gw = gb = None
-        if len(self.needs_grad) > 1 and self.needs_grad[1]:
-            gw = (g * xhat).sum(axis=axes)
-        if len(self.needs_grad) > 2 and self.needs_grad[2]:
+        need_w = len(self.needs_grad) > 1 and self.needs_grad[1]
+        need_b = len(self.needs_grad) > 2 and self.needs_grad[2]
+        if need_w or (self.needs_grad[0] and self.training):
+            gw = _channel_dot(g, xhat)                          # Σ g ⊙ x̂ per channel, no product copy
+        if need_b or (self.needs_grad[0] and self.training):
             gb = g.sum(axis=axes)
         gx = None
         if self.needs_grad[0]:
             scale = self.invstd if self.weight is None else self.weight * self.invstd
             if self.training:
+                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ: two passes over the data
                 M = xhat.size // xhat.shape[1]
-                sum_g = g.sum(axis=axes) if gb is None else gb
-                sum_gx = (g * xhat).sum(axis=axes) if gw is None else gw
-                gx = (g - (sum_g / M).reshape(bshape) - xhat * (sum_gx / M).reshape(bshape)) \
-                    * scale.reshape(bshape)
+                gx = xhat * (-scale * gw / M).reshape(bshape)
+                gx += g * scale.reshape(bshape)
+                gx -= (scale * gb / M).reshape(bshape)
             else:
                 gx = g * scale.reshape(bshape)
-        return gx, gw, gb
+        return gx, (gw if need_w else None), (gb if need_b else None)
+
+
+def _channel_dot(a, b):
+    """Σ over every axis but 1 of a ⊙ b, without materialising the product (einsum)."""
+    letters = "abcdefghijklmnop"[:a.ndim]
+    return xp.einsum(f"{letters},{letters}->{letters[1]}", a, b)
 
 
 class LayerNorm(Function):
