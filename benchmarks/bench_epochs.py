@@ -89,7 +89,7 @@ def build(fw, name, width=1):
 
 
 def augment(xb, rng):
-    """Random crop (padding 2) + horizontal flip on an (N, 1, 28, 28) float32 batch, in NumPy (same for both)."""
+    """Random crop (padding 2) + horizontal flip of an (N, 1, 28, 28) batch, in NumPy (same for both)."""
     n = len(xb)
     pad = np.pad(xb, ((0, 0), (0, 0), (2, 2), (2, 2)))
     dy, dx = rng.integers(0, 5, 2)
@@ -180,7 +180,8 @@ def run_epochs(fws, name, x, y, rounds, seed=0):
             xt, yt, opt = state[k]
             aug = np.random.default_rng(seed + r) if name == "bn_cnn" else None
             t0 = time.perf_counter()
-            losses[k] = epoch(fw, models[k], opt, x if aug is not None else xt, yt, fw.from_numpy(perm), bs, aug)
+            data = x if aug is not None else xt
+            losses[k] = epoch(fw, models[k], opt, data, yt, fw.from_numpy(perm), bs, aug)
             times[k].append(time.perf_counter() - t0)
     return times, losses
 
@@ -197,8 +198,8 @@ def keras_vs_raw(fws, x, y, rounds):
     rows = []
     for name, bs in (("mlp", 128), ("cnn", 32)):
         if name == "mlp":
-            km = Sequential([layers.Input((1, 28, 28)), layers.Flatten(), layers.Dense(512, activation="relu"),
-                             layers.Dense(10)])
+            km = Sequential([layers.Input((1, 28, 28)), layers.Flatten(),
+                             layers.Dense(512, activation="relu"), layers.Dense(10)])
             xk = x
         else:
             km = Sequential([layers.Input((28, 28, 1)), layers.Conv2D(32, 3, activation="relu"),
@@ -344,8 +345,8 @@ def main():
         print("| model | raw loop | Keras fit | median ratio |")
         print("|---|---|---|---|")
         for name, tk, tr in keras_vs_raw(fws, x, y, args.rounds):
-            print(f"| {name} | {spread(tr)} | {spread(tk)} | {float(np.median(np.array(tk) / np.array(tr))):.2f} |",
-                  flush=True)
+            ratio = float(np.median(np.array(tk) / np.array(tr)))
+            print(f"| {name} | {spread(tr)} | {spread(tk)} | {ratio:.2f} |", flush=True)
     if not args.no_predict:
         print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
         print("| model | batch | PyTorch | shendu | p50 ratio |")

@@ -1,7 +1,7 @@
 """backend.matmul: the same numbers as np.matmul, one BLAS thread for small products, the user's limit kept."""
 import numpy as np
-from conftest import require
 
+from conftest import require
 from shendu import backend
 
 
