@@ -11,6 +11,7 @@ the functions that use them.
 """
 
 from . import datasets, text, transforms
+from .timeseries import timeseries_windows
 from .dataset import (
     ConcatDataset,
     Dataset,
@@ -54,4 +55,5 @@ __all__ = [
     "datasets",
     "transforms",
     "text",
+    "timeseries_windows",
 ]
