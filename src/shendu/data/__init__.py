@@ -10,7 +10,7 @@ the functions that use them.
 ...     ...
 """
 
-from . import datasets, text, transforms
+from . import audio, datasets, text, transforms
 from .timeseries import timeseries_windows
 from .dataset import (
     ConcatDataset,
