@@ -11,7 +11,6 @@ the functions that use them.
 """
 
 from . import audio, datasets, text, transforms
-from .timeseries import timeseries_windows
 from .dataset import (
     ConcatDataset,
     Dataset,
@@ -33,6 +32,7 @@ from .loader import (
     default_convert,
     to_tensor,
 )
+from .timeseries import timeseries_windows
 
 __all__ = [
     "Dataset",

@@ -25,7 +25,7 @@ def _check_positive(name, value):
 
 
 def hann_window(n, periodic=True):
-    """``w[n] = 0.5 − 0.5·cos(2πn / N)`` with ``N = n`` (periodic, as for spectra) or ``n − 1`` (symmetric)."""
+    """``w[n] = 0.5 − 0.5·cos(2πn / N)`` with ``N = n`` (periodic, for spectra) or ``n − 1`` (symmetric)."""
     _check_positive("window length", n)
     if n == 1:
         return np.ones(1)

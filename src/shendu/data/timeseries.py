@@ -5,9 +5,9 @@ For a series ``s_0 … s_{n-1}`` (shape ``(n,)`` or ``(n, features)``), window `
 
     x_i = s[i·k : i·k + w],      y_i = s[i·k + w : i·k + w + h]
 
-(``y_i`` drops its length axis when ``h == 1``), so a model sees ``w`` past values and predicts the next ``h``.
-``targets=`` picks the feature columns that ``y`` holds. The windows are a strided view: no copy is made until
-you index them.
+(``y_i`` drops its length axis when ``h == 1``), so a model sees ``w`` past values and predicts
+the next ``h``. ``targets=`` picks the feature columns that ``y`` holds. The windows are read through a
+strided view and copied once into contiguous arrays (``copy=False`` keeps the views).
 """
 import numpy as np
 
@@ -25,7 +25,8 @@ def timeseries_windows(series, window, horizon=1, stride=1, targets=None, copy=T
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"timeseries_windows: {name} must be a positive integer, got {value!r}")
     if s.ndim not in (1, 2):
-        raise ValueError(f"timeseries_windows: series must be (time,) or (time, features), got shape {s.shape}")
+        raise ValueError(f"timeseries_windows: series must be (time,) or (time, features), "
+                         f"got shape {s.shape}")
     n = (len(s) - window - horizon) // stride + 1
     if n < 1:
         raise ValueError(f"timeseries_windows: a series of length {len(s)} is shorter than window + horizon "

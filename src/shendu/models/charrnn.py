@@ -5,8 +5,8 @@ The model reads characters ``c_1 … c_t`` and predicts the next one:
     h_t = RNN(E[c_t], h_{t-1}),   p(c_{t+1} | c_≤t) = softmax(W h_t + b)
 
 and is trained by cross-entropy, ``-(1/T) Σ_t log p(c_{t+1} | c_≤t)``; ``exp`` of that mean is the
-perplexity. Generation samples ``c_{t+1}`` from ``softmax(logits / temperature)``, optionally restricted to the
-``top_k`` most likely characters. The vocabulary is a buffer of Unicode code points, so
+perplexity. Generation samples ``c_{t+1}`` from ``softmax(logits / temperature)``, optionally restricted to
+the ``top_k`` most likely characters. The vocabulary is a buffer of Unicode code points, so
 ``state_dict()`` (and ``shendu.save``) carries it with the weights.
 """
 import numpy as np
