@@ -65,7 +65,8 @@ def run(epochs=3, hidden=128, seq_len=48, batch_size=32, lr=3e-3, seed=0, steps_
             if steps_per_epoch and step >= steps_per_epoch:
                 break
             opt.zero_grad()
-            loss = F.cross_entropy(model(sd.tensor(x)).reshape(-1, model.vocab_size), sd.tensor(y.reshape(-1)))
+            logits = model(sd.tensor(x)).reshape(-1, model.vocab_size)
+            loss = F.cross_entropy(logits, sd.tensor(y.reshape(-1)))
             loss.backward()
             opt.step()
         ppl = perplexity(model, val_ids)

@@ -64,7 +64,8 @@ def run(window=20, test_years=40, epochs=300, hidden=32, seed=0, verbose=True):
               "naive_rmse": float(np.sqrt(((naive - truth) ** 2).mean())), "test_years": test_years}
     if verbose:
         print(f"test years {2008 - test_years + 1}–2008: GRU MAE {result['gru_mae']:.1f} RMSE "
-              f"{result['gru_rmse']:.1f}; last-value MAE {result['naive_mae']:.1f} RMSE {result['naive_rmse']:.1f}")
+              f"{result['gru_rmse']:.1f}; last-value MAE {result['naive_mae']:.1f} "
+              f"RMSE {result['naive_rmse']:.1f}")
     return result
 
 

@@ -28,8 +28,8 @@ def run(train=6000, test=300, epochs=6, batch_size=64, hidden=96, beam=4, revers
     seen = set(src)
     keep = [i for i, s in enumerate(test_src) if s not in seen]          # held out: numbers not trained on
     test_src, test_tgt = [test_src[i] for i in keep], [test_tgt[i] for i in keep]
-    model = Seq2Seq("".join(sorted(set("".join(src + test_src)))), "".join(sorted(set("".join(tgt + test_tgt)))),
-                    hidden_size=hidden)
+    model = Seq2Seq("".join(sorted(set("".join(src + test_src)))),
+                    "".join(sorted(set("".join(tgt + test_tgt)))), hidden_size=hidden)
     opt = optim.Adam(model.parameters(), lr=3e-3)
     rng = np.random.default_rng(seed)
     start = time.perf_counter()
@@ -77,7 +77,7 @@ def plot_attention(model, source, path):
     cjk = [f.name for f in font_manager.fontManager.ttflist
            if any(k in f.name for k in ("WenQuanYi", "Noto Sans CJK", "Noto Serif CJK", "AR PL"))]
     for label in ax.get_yticklabels() + ax.get_xticklabels():
-        label.set_fontfamily(cjk[:1] + ["DejaVu Sans"])     # Chinese glyphs need a CJK font (fonts-wqy-microhei)
+        label.set_fontfamily(cjk[:1] + ["DejaVu Sans"])     # Chinese glyphs need a CJK font
     ax.set_xlabel("source")
     ax.set_ylabel("output")
     fig.tight_layout()

@@ -30,8 +30,8 @@ SR, SECONDS = 16000, 1.0
 
 def speak(word, voice, speed, pitch, folder):
     path = os.path.join(folder, "clip.wav")
-    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", path, word], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", path, word],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     x, sr = audio.read_wav(path)
     n = int(len(x) * SR / sr)                                    # resample to 16 kHz by linear interpolation
     return np.interp(np.linspace(0, len(x) - 1, n), np.arange(len(x)), x)
