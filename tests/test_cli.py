@@ -91,8 +91,9 @@ def test_evaluate_asks_for_the_data_set_when_the_file_does_not_say(tmp_path, cap
     (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["evaluate", "no-such-model.keras"], "no-such-model.keras: no such model file"),
-    (["export"], "not available in this version"),
-    (["serve"], "not available in this version"),
+    (["export"], "the following arguments are required: MODEL"),
+    (["serve"], "the following arguments are required: path"),
+    (["serve", "no-such-model.keras"], "no-such-model.keras: no such model file or folder"),
 ])
 def test_mistakes_print_one_line_and_exit_2(argv, words, tmp_path):
     code, out, err = run_cli(*argv, cwd=tmp_path)
