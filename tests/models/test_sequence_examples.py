@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+
 from conftest import require
 
 ROOT = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
