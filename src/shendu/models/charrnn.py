@@ -11,7 +11,9 @@ the ``top_k`` most likely characters. The vocabulary is a buffer of Unicode code
 """
 import numpy as np
 
-from .. import nn, no_grad, tensor
+from .. import nn
+from ..autograd import no_grad
+from ..creation import tensor
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 

@@ -16,8 +16,11 @@ log-probability (optionally divided by ``length ** length_penalty``) until each 
 """
 import numpy as np
 
-from .. import cat, nn, no_grad, tensor
+from .. import nn
+from ..autograd import no_grad
+from ..creation import tensor
 from ..nn import functional as F
+from ..ops import cat
 
 PAD, BOS, EOS = 0, 1, 2
 _SPECIALS = ["<pad>", "<s>", "</s>"]
