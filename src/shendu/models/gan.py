@@ -42,7 +42,7 @@ def _plan(image_size):
     while s > 7 and s % 2 == 0:
         s //= 2
         k += 1
-    if k == 0 or s < 3:
+    if k == 0 or not 3 <= s <= 7:
         raise ValueError(f"DCGAN: image_size must be base·2^k with base 3..7 and k ≥ 1 (28, 32, 64, ...), "
                          f"got {image_size}")
     return s, k
@@ -251,18 +251,30 @@ class GANTrainer:
         s = self.discriminator(x)
         return s.reshape(s.shape[0])
 
-    def discriminator_step(self, real):
-        """One D update on a real batch and as many fresh fakes.
+    def _tensor(self, a):
+        return a if isinstance(a, Tensor) else Tensor(np.asarray(a, dtype=self.dtype))
+
+    def discriminator_loss(self, real, fake):
+        """(L_D, s_real, s_fake) with L_D = ℓ(D(real), real_label) + ℓ(D(fake), 0), graph kept."""
+        real, fake = self._tensor(real), self._tensor(fake)
+        s_real, s_fake = self._logits(real), self._logits(fake)
+        ones = Tensor(np.full(s_real.shape[0], self.real_label, self.dtype))
+        zeros = Tensor(np.zeros(s_fake.shape[0], self.dtype))
+        loss = (F.binary_cross_entropy_with_logits(s_real, ones)
+                + F.binary_cross_entropy_with_logits(s_fake, zeros))
+        return loss, s_real, s_fake
+
+    def discriminator_step(self, real, fake=None):
+        """One D update on a real batch and as many fresh fakes (or the given ``fake`` images).
 
         Returns (L_D, mean σ(D(x)), mean σ(D(G(z))))."""
-        real = real if isinstance(real, Tensor) else Tensor(np.asarray(real, dtype=self.dtype))
-        n = real.shape[0]
-        with no_grad():
-            fake = self.generator(self._noise(n))
+        real = self._tensor(real)
+        if fake is None:
+            with no_grad():
+                fake = self.generator(self._noise(real.shape[0]))
         self.d_optimizer.zero_grad()
-        s_real, s_fake = self._logits(real), self._logits(fake)
-        loss = (F.binary_cross_entropy_with_logits(s_real, Tensor(np.full(n, self.real_label, self.dtype)))
-                + F.binary_cross_entropy_with_logits(s_fake, Tensor(np.zeros(n, self.dtype))))
+        fake = fake.detach() if isinstance(fake, Tensor) else fake
+        loss, s_real, s_fake = self.discriminator_loss(real, fake)
         loss.backward()
         self.d_optimizer.step()
         sig = lambda s: float(np.mean(1.0 / (1.0 + np.exp(-s.numpy().astype(np.float64)))))  # noqa: E731
@@ -294,10 +306,12 @@ class GANTrainer:
                 "d_real": float(np.mean([v[1] for v in d])), "d_fake": float(np.mean([v[2] for v in d]))}
 
     # ----- samples
-    def sample_grid(self, nrow=8):
-        """G(fixed noise) in eval mode, as one (3, H', W') grid in [0, 1]."""
+    def sample_grid(self, nrow=None):
+        """G(fixed noise) in eval mode, as one (3, H', W') grid in [0, 1] (square by default)."""
         from ..viz import make_grid
 
+        if nrow is None:
+            nrow = max(1, int(np.ceil(np.sqrt(len(self.fixed_noise)))))
         was = self.generator.training
         self.generator.eval()
         try:
