@@ -4,9 +4,9 @@ import os
 
 import numpy as np
 import pytest
-from tests.conftest import require
 
 import shendu as sd
+from conftest import require
 from shendu import models, optim
 from shendu.train import CSVLogger, ProgbarLogger
 
