@@ -44,16 +44,17 @@ def fit(model, params, x, y, epochs, lr, seed, verbose):
     return trainer.fit(x, y, epochs=epochs, batch_size=32, verbose=verbose, seed=seed)
 
 
-def main(pretrain_size=6000, pretrain_epochs=1, n_digits=300, head_epochs=20, seed=0, verbose=0):
+def main(pretrain_size=6000, pretrain_epochs=1, n_digits=300, head_epochs=20, seed=0, verbose=0,
+         fashion_test=2000):
     """Returns {"pretrained_fashion", "transfer", "finetune", "scratch"} test accuracies."""
     sd.manual_seed(seed)
     (xf, yf), (xft, yft) = datasets.fashion_mnist()
     xf = (xf[:pretrain_size, None] / 255.0).astype(np.float32)
-    xft = (xft[:2000, None] / 255.0).astype(np.float32)
+    xft = (xft[:fashion_test, None] / 255.0).astype(np.float32)
     features = make_features()
     fashion_net = nn.Sequential(features, nn.Linear(128, 10))
     fit(fashion_net, fashion_net.parameters(), xf, yf[:pretrain_size], pretrain_epochs, 1e-3, seed, verbose)
-    results = {"pretrained_fashion": accuracy(fashion_net, xft, yft[:2000])}
+    results = {"pretrained_fashion": accuracy(fashion_net, xft, yft[:fashion_test])}
 
     (xd, yd), (xdt, ydt) = digits_28(n_digits, seed)
     pretrained = copy.deepcopy(features)
