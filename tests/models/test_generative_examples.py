@@ -1,4 +1,7 @@
-"""The generative and transfer-learning examples run end to end on a few images."""
+"""The generative and transfer-learning examples run end to end on a few images.
+
+They read the Fashion-MNIST files of Debian's dataset-fashion-mnist, hence the ``system`` mark
+(``pytest -m system tests/models``)."""
 import importlib.util
 import math
 import os
@@ -7,6 +10,8 @@ import numpy as np
 import pytest
 
 from conftest import require, require_path
+
+pytestmark = pytest.mark.system
 
 EXAMPLES = os.path.join(os.path.dirname(__file__), os.pardir, os.pardir, "examples")
 
