@@ -11,7 +11,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "shendu"
 
 BASE = {"backend", "errors", "_fileio", "_device", "random", "__version__"}
 TENSOR = BASE | {"tensor", "autograd", "autograd_functional", "creation", "gradcheck", "serialization", "cuda",
-                 "accelerator", "backends"}
+                 "accelerator", "backends", "tape"}
 OPS = TENSOR | {"ops"}
 TRAIN = OPS | {"nn", "optim", "distributions", "data", "metrics", "viz", "train"}
 APPS = TRAIN | {"keras", "tf", "models", "rl", "onnx", "serve", "compress", "tune", "distributed", "utils"}

@@ -194,6 +194,7 @@ from .ops.indexing import (  # noqa: A004
 )
 from .random import Generator, initial_seed, manual_seed
 from .serialization import load, save
+from .tape import GradientTape
 from .tensor import (
     Tensor,
     bool_,

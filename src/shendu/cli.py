@@ -1,4 +1,4 @@
-"""The ``shendu`` command line: ``shendu demo | train | evaluate | export | serve | info``.
+"""The ``shendu`` command line: ``shendu demo | train | evaluate | export | serve | quantize | prune | info``.
 
 ``shendu demo`` is the main job: it trains the classic small CNN on a part of Fashion-MNIST (or,
 when those files are not installed, on the digits data set shipped with shendu) with Keras's
@@ -314,6 +314,177 @@ def cmd_later(args):
     raise CLIError("this command is not available in this version of shendu yet")
 
 
+# ---- shendu quantize / shendu prune ---------------------------------------------------------------
+# Model files are .keras files or shendu.save(module) files. Exit status 1: the model was read but
+# cannot be compressed as asked (a layer these commands do not handle); one line, as for mistakes.
+
+class CompressFailed(Exception):
+    """The model was read but cannot be compressed as asked (exit status 1)."""
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction such as 0.5, got {text!r}") from None
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {value}")
+    return value
+
+
+def add_compress_commands(sub, fmt):
+    """Add the ``quantize`` and ``prune`` subcommands to the subparsers ``sub``."""
+    q = sub.add_parser("quantize", formatter_class=fmt,
+                       help="post-training int8 quantization (BatchNorm folded, calibrated activations)",
+                       description="Quantize a model to int8 and write a smaller safetensors file "
+                                   "(and, with --onnx, an ONNX QDQ file).")
+    q.add_argument("model_file", help="a .keras file or a shendu.save(module) file")
+    q.add_argument("-o", "--output", required=True, help="the int8 model file to write (.safetensors)")
+    q.add_argument("--calibration", default=None,
+                   help="calibration inputs: a data set name (fashion_mnist, mnist, digits) whose training "
+                        "images are used, or a .npy file of inputs shaped as the model takes them "
+                        "(default: the data set stored in the model file)")
+    q.add_argument("--calibration-size", type=_count(1), default=1000,
+                   help="how many calibration inputs to use")
+    q.add_argument("--method", choices=("minmax", "percentile"), default="minmax",
+                   help="activation range: min-max, or the percentile range (ignores rare outliers)")
+    q.add_argument("--percentile", type=float, default=99.99, help="the percentile for --method percentile")
+    q.add_argument("--onnx", default=None, help="also write an ONNX QDQ file here")
+    p = sub.add_parser("prune", formatter_class=fmt, help="magnitude or structured channel pruning",
+                       description="Prune a model and write it in the format it was read in.")
+    p.add_argument("model_file", help="a .keras file or a shendu.save(module) file")
+    p.add_argument("-o", "--output", required=True, help="the pruned model file to write")
+    p.add_argument("--amount", type=_fraction, default=0.5,
+                   help="fraction of the weights (or, with --structured, of each layer's channels) to remove")
+    p.add_argument("--structured", action="store_true",
+                   help="remove whole channels (the layers get smaller) instead of zeroing single weights")
+
+
+def _read_model(path):
+    """(model, kind, metadata): kind 'keras' or 'module'."""
+    if not os.path.exists(path):
+        raise CLIError(f"{path}: no such model file")
+    if os.path.isdir(path):
+        raise CLIError(f"{path}: is a folder, expected a model file")
+    if zipfile.is_zipfile(path):
+        model = _load_model(path)
+        try:
+            meta = _model_metadata(path, model)
+        except CLIError:
+            meta = {}
+        return model, "keras", meta
+    from . import nn
+    from .serialization import load
+
+    try:
+        obj = load(path)
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise CLIError(f"{path}: cannot load the model ({_first_line(exc)})") from None
+    if not isinstance(obj, nn.Module):
+        raise CLIError(f"{path}: holds a {type(obj).__name__}, not a model (save one with "
+                           "shendu.save(model, path) or model.save('m.keras'))")
+    return obj, "module", {}
+
+
+def _write_model(model, kind, path, meta):
+    _check_writable_dir(os.path.dirname(os.path.abspath(path)), "-o")
+    if kind == "keras":
+        if meta:
+            model.save(path, metadata=meta)
+        else:
+            model.save(path)
+    else:
+        from .serialization import save
+
+        save(model, path)
+
+
+def _calibration(args, model, kind, meta):
+    source = args.calibration or meta.get("dataset")
+    if not source:
+        raise CLIError(f"{args.model_file}: the file does not say which data set it was trained on; "
+                           "give calibration inputs with --calibration")
+    if source.endswith(".npy"):
+        try:
+            x = np.load(source, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise CLIError(f"{source}: cannot read the calibration inputs ({_first_line(exc)})") from None
+        return x[: args.calibration_size].astype(np.float32)
+    if source not in DATASETS:
+        raise CLIError(f"--calibration: expected a data set ({', '.join(DATASETS[1:])}) or a .npy "
+                           f"file, got {source!r}")
+    (x, _), _, _, _ = load_dataset(source)
+    x = x[: args.calibration_size]
+    if kind == "module" and x.ndim == 4:
+        x = x.transpose(0, 3, 1, 2)  # the data sets are NHWC; shendu.nn models take NCHW
+    return np.ascontiguousarray(x)
+
+
+def _file_size(path):
+    return os.path.getsize(path)
+
+
+def cmd_quantize(args):
+    from . import compress as q_mod
+    from .compress.qdq import export_qdq
+
+    model, kind, meta = _read_model(args.model_file)
+    x = _calibration(args, model, kind, meta)
+    if not 50.0 < args.percentile <= 100.0:
+        raise CLIError(f"--percentile must be in (50, 100], got {args.percentile}")
+    try:
+        q = q_mod.quantize(model, x, method=args.method, percentile=args.percentile)
+    except (ValueError, TypeError) as exc:
+        raise CompressFailed(_first_line(exc)) from None
+    _check_writable_dir(os.path.dirname(os.path.abspath(args.output)), "-o")
+    meta = {k: str(v) for k, v in meta.items() if isinstance(v, (str, int, float))}
+    q_mod.save_quantized(q, args.output, metadata={"source": os.path.basename(args.model_file), **meta})
+    print(f"int8 model written to {args.output}: {_file_size(args.output):,} bytes (the input file: "
+          f"{_file_size(args.model_file):,} bytes; calibration: {len(x)} inputs, {q.calibration})")
+    if args.onnx:
+        try:
+            export_qdq(q, args.onnx, x.shape[1:])
+        except ImportError as exc:
+            raise CLIError(str(exc)) from None
+        print(f"ONNX QDQ model written to {args.onnx}: {_file_size(args.onnx):,} bytes")
+    return 0
+
+
+def cmd_prune(args):
+    from . import nn
+    from .compress import prune as P
+    from .compress.report import report
+    from .compress.structured import prune_channels
+
+    model, kind, meta = _read_model(args.model_file)
+    before = report(model, print_fn=False)
+    if args.structured:
+        try:
+            plan = prune_channels(model, args.amount)
+        except (ValueError, TypeError) as exc:
+            raise CompressFailed(_first_line(exc)) from None
+        if not any(p.get("after", p.get("before")) != p.get("before") for p in plan):
+            raise CompressFailed("no layer could lose channels (" +
+                                 "; ".join(f"{p['layer']}: {p.get('skipped', 'kept')}" for p in plan) + ")")
+    else:
+        params = [(m, "weight") for m in model.modules()
+                  if isinstance(m, (nn.Conv2d, nn.Linear)) and m.weight is not None]
+        if not params:
+            raise CompressFailed("the model has no Conv or Linear weights to prune")
+        P.global_unstructured(params, amount=args.amount)
+        for m, name in params:
+            P.remove(m, name)
+    after = report(model, print_fn=False)
+    _write_model(model, kind, args.output, meta)
+    print(f"pruned model written to {args.output}: {after['params']:,} parameters (was "
+          f"{before['params']:,}), {after['sparsity']:.1%} zeros, {_file_size(args.output):,} bytes. "
+          "Fine-tune it to win back accuracy.")
+    return 0
+
+
+COMPRESS_HANDLERS = {"quantize": cmd_quantize, "prune": cmd_prune}
+
+
 # ---- argument parsing -----------------------------------------------------------------------------
 
 class _Parser(argparse.ArgumentParser):
@@ -393,6 +564,7 @@ def make_parser():
     sub.add_parser("info", help="versions of shendu and its optional dependencies", formatter_class=fmt)
     sub.add_parser("export", help="export a model to ONNX (not yet available)", formatter_class=fmt)
     sub.add_parser("serve", help="serve a model over HTTP (not yet available)", formatter_class=fmt)
+    add_compress_commands(sub, fmt)
     return p
 
 
@@ -401,8 +573,12 @@ def main(argv=None):
     args = make_parser().parse_args(argv)
     handlers = {"demo": lambda a: cmd_train(a, demo=True), "train": cmd_train, "evaluate": cmd_evaluate,
                 "info": cmd_info, "export": cmd_later, "serve": cmd_later}
+    handlers.update(COMPRESS_HANDLERS)
     try:
         return handlers[args.command](args)
+    except CompressFailed as exc:
+        print(f"shendu {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except CLIError as exc:
         print(f"shendu {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -22,13 +22,16 @@ from . import (
     losses,
     metrics,
     models,
+    ops,
     optimizers,
     preprocessing,
+    random,
     regularizers,
     utils,
 )
 from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential, load_model, save_model
+from .variables import Variable
 
 __all__ = [
     "activations",
@@ -40,8 +43,10 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "ops",
     "optimizers",
     "preprocessing",
+    "random",
     "regularizers",
     "utils",
     "wrappers",
@@ -50,6 +55,7 @@ __all__ = [
     "Layer",
     "Model",
     "Sequential",
+    "Variable",
     "load_model",
     "save_model",
     "__version__",

@@ -24,6 +24,8 @@ __all__ = [
     "silu",
     "exponential",
     "hard_sigmoid",
+    "relu6",
+    "mish",
     "get",
     "serialize",
     "deserialize",
@@ -118,6 +120,17 @@ def hard_sigmoid(x):
     return ops.clip(_t(x) / 6.0 + 0.5, 0.0, 1.0)
 
 
+def relu6(x):
+    """relu6(x) = min(max(x, 0), 6)."""
+    return ops.clip(_t(x), 0.0, 6.0)
+
+
+def mish(x):
+    """mish(x) = x · tanh(softplus(x))."""
+    x = _t(x)
+    return x * ops.tanh(ops.softplus(x))
+
+
 _BY_NAME = {
     f.__name__: f
     for f in (
@@ -136,6 +149,8 @@ _BY_NAME = {
         swish,
         exponential,
         hard_sigmoid,
+        relu6,
+        mish,
     )
 }
 _BY_NAME["silu"] = swish

@@ -65,3 +65,10 @@ def int_shape(x):
 
 def count_params(x):
     return int(np.prod(int_shape(x)))
+
+
+def random_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
+    """tf.keras 2's ``backend.random_normal`` (:func:`shendu.keras.random.normal`)."""
+    from .random import normal
+
+    return normal(shape, mean, stddev, dtype, seed)

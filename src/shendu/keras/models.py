@@ -15,6 +15,14 @@ from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
 from . import optimizers as _optimizers
+from ._custom import (
+    CompiledLossView,
+    CompileMetrics,
+    CustomStepsMixin,
+    loss_tracker,
+    overrides,
+    tracked_metrics,
+)
 from .layers import deserialize as _deserialize_layer
 from .layers.base import InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
@@ -122,9 +130,10 @@ class CompiledLoss:
         return total
 
 
-class _KerasTrainer(_train.Trainer):
+class _KerasTrainer(CustomStepsMixin, _train.Trainer):
     """The shared Trainer, plus Keras's rule that regularization penalties and ``add_loss`` terms
-    (``model.losses``) join the loss, in training and in evaluation."""
+    (``model.losses``) join the loss, in training and in evaluation, and the model's own
+    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them."""
 
     def compute_loss(self, y_pred, y, sample_weight=None):
         loss = super().compute_loss(y_pred, y, sample_weight)
@@ -427,13 +436,13 @@ class Model(Layer):
         if isinstance(self.optimizer, _optimizers.Optimizer) and self._trainable_snapshot:
             self.optimizer.build(self._trainable_snapshot)
 
-    def _require_compiled(self, what):
+    def _require_compiled(self, what, custom_step=False):
         if not self.compiled:
             raise RuntimeError(
                 f"You must call compile() before using the model for {what}: "
                 "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])"
             )
-        if self._compiled_loss is None:
+        if self._compiled_loss is None and not custom_step:
             raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
 
     def _ensure_built(self, x):
@@ -448,12 +457,17 @@ class Model(Layer):
             try:
                 with no_grad():
                     sample = _first_rows(x)
-                    if isinstance(sample, tuple):
-                        self(*sample)
-                    elif isinstance(sample, dict):
-                        self(**sample)
-                    else:
-                        self(sample)
+                    try:
+                        if isinstance(sample, tuple):
+                            self(*sample)
+                        elif isinstance(sample, dict):
+                            self(**sample)
+                        else:
+                            self(sample)
+                    except NotImplementedError:
+                        if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
+                            raise
+                        self.built = True  # a model with its own steps need not define call()
                 self.__dict__["_ready_for_calls"] = True
             finally:
                 self.train(was)
@@ -505,7 +519,7 @@ class Model(Layer):
         **kwargs,
     ):
         """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``)."""
-        self._require_compiled("training")
+        self._require_compiled("training", overrides(self, "train_step"))
         self._ensure_built(x)
         trainer = self._get_trainer()
         with self._training_weights():
@@ -544,7 +558,7 @@ class Model(Layer):
         **kwargs,
     ):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
-        self._require_compiled("evaluation")
+        self._require_compiled("evaluation", overrides(self, "test_step"))
         self._ensure_built(x)
         return self._get_trainer().evaluate(
             x,
@@ -561,7 +575,7 @@ class Model(Layer):
         if self.compiled and self._compiled_loss is not None:
             return self._get_trainer()
         if self._predictor is None:
-            self._predictor = _train.Trainer(self, None, None, host=self)
+            self._predictor = _KerasTrainer(self, None, None, host=self)
         return self._predictor
 
     @staticmethod
@@ -608,13 +622,65 @@ class Model(Layer):
     def metrics_names(self):
         return self._get_trainer().metrics_names if self.compiled else []
 
+    # ----- custom training steps (see ._custom) --------------------------------------------------------
+    def train_step(self, data):
+        """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``); returns the logs.
+        Override it to train your own way: ``fit`` then calls yours."""
+        return self._get_trainer().default_train_step(data)
+
+    def test_step(self, data):
+        """One evaluation step; override it and ``evaluate`` (and fit's validation) call yours."""
+        return self._get_trainer().default_test_step(data)
+
+    def predict_step(self, data):
+        """The outputs for one batch; override it and ``predict`` calls yours."""
+        x = data[0] if isinstance(data, tuple) and len(data) in (1, 2, 3) else data
+        return self(x, training=False)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``(y, y_pred)`` plus the model's penalties and ``add_loss`` terms."""
+        if self._compiled_loss is None:
+            extra = self.losses
+            total = Tensor(np.zeros((), dtype=np.float32))
+            for term in extra:
+                total = total + term
+            return total
+        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
+        return self._get_trainer().compute_loss(y_pred, y, w)
+
+    @property
+    def compiled_loss(self):
+        """tf.keras 2's ``self.compiled_loss(y, y_pred, regularization_losses=self.losses)``."""
+        return CompiledLossView(self)
+
+    @property
+    def compiled_metrics(self):
+        """tf.keras 2's ``self.compiled_metrics.update_state(y, y_pred)`` (Keras 3's compile_metrics)."""
+        if self.__dict__.get("_compile_metrics") is None:
+            self.__dict__["_compile_metrics"] = CompileMetrics(self)
+        return self.__dict__["_compile_metrics"]
+
+    def _loss_tracker(self):
+        if self.__dict__.get("_loss_mean") is None:
+            self.__dict__["_loss_mean"] = loss_tracker()
+        return self.__dict__["_loss_mean"]
+
     @property
     def metrics(self):
-        return self._get_trainer().metrics if self.compiled else []
+        """The ``loss`` tracker and compiled metrics (after compile) and the Metric objects held as
+        attributes (``self.loss_tracker = keras.metrics.Mean(name="loss")``); fit resets them every epoch."""
+        out = []
+        if self.compiled and self._compiled_loss is not None:
+            out.append(self._loss_tracker())
+        if self.compiled and self._metric_specs:
+            out.append(self.compiled_metrics)
+        return out + [m for m in tracked_metrics(self) if m not in out]
 
     def reset_metrics(self):
         if self._trainer is not None:
             self._trainer.reset_metrics()
+        for m in self.metrics:
+            m.reset_state()
 
     def reset_states(self):
         """Kept for Keras code; recurrent layers here carry no state between calls."""
@@ -681,6 +747,16 @@ class Model(Layer):
         save_model(
             self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata
         )
+
+    def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):  # noqa: A002
+        """Export for inference; ``format="onnx"`` writes an ONNX file (see ``shendu.onnx.export``).
+
+        ``input_signature``: example inputs (arrays) or input shapes (``None`` for the batch axis); by
+        default the model's own input shapes. Other keywords (``opset``, ``verify``) go to the exporter."""
+        from ..onnx._export import export_keras
+
+        return export_keras(self, filepath, format=format, verbose=verbose, input_signature=input_signature,
+                            **kwargs)
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""

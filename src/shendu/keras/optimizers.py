@@ -316,15 +316,49 @@ class Optimizer:
         return out
 
     def apply_gradients(self, grads_and_vars):
-        """Keras's ``apply_gradients(zip(grads, vars))``: set each ``var.grad`` and take one step."""
+        """Keras's ``apply_gradients(zip(grads, vars))``: set each variable's gradient and take one step.
+
+        ``vars`` may be the model's ``trainable_weights`` (gradients in Keras layout, as
+        ``GradientTape.gradient`` returns them), parameters, or ``keras.Variable`` s."""
         from ..tensor import Tensor
 
-        pairs = list(grads_and_vars)
-        if self._inner is None:
-            self.build([v for _, v in pairs])
-        for g, v in pairs:
-            v.grad = None if g is None else (g if isinstance(g, Tensor) else Tensor(np.asarray(g)))
+        pairs = []
+        for g, v in grads_and_vars:
+            if hasattr(v, "_tape_source"):  # a Keras-layout view of a model weight
+                tensor = v._tape_source()[0]
+                if g is not None:
+                    g = v._from_keras(np.asarray(getattr(g, "array", g)))
+            elif isinstance(v, Tensor):
+                tensor = v
+            else:
+                raise TypeError(f"{type(self).__name__}.apply_gradients: expected (gradient, variable) pairs "
+                                f"whose variables are model weights or Tensors, got {type(v).__name__}")
+            if g is not None:
+                g = np.asarray(getattr(g, "array", g), dtype=tensor.array.dtype)
+                if g.shape != tensor.array.shape:
+                    raise ValueError(f"{type(self).__name__}.apply_gradients: a gradient of shape {g.shape} "
+                                     f"for a variable of shape {tuple(tensor.array.shape)}")
+            pairs.append((g, tensor))
+        if not pairs:
+            return
+        self.build([t for _, t in pairs])
+        chosen = {id(t) for _, t in pairs}
+        for group in self._inner.param_groups:  # weights not in this call keep still
+            for p in group["params"]:
+                if id(p) not in chosen:
+                    p.grad = None
+        for g, t in pairs:
+            t.grad = None if g is None else Tensor(g)
         self.step()
+        for _, t in pairs:
+            t.grad = None
+
+    def apply(self, grads, trainable_variables=None):
+        """Keras 3's ``optimizer.apply(grads, trainable_variables)`` (the same as ``apply_gradients``)."""
+        if trainable_variables is None:
+            raise ValueError(f"{type(self).__name__}.apply: pass the variables, apply(grads, model.trainable_"
+                             "variables)")
+        self.apply_gradients(zip(grads, trainable_variables))
 
     # ----- state ------------------------------------------------------------------------------------
     def state_dict(self):

@@ -101,3 +101,17 @@ def get_file(*args, **kwargs):
 def plot_model(model, to_file="model.png", **kwargs):
     """Not available: prints ``model.summary()`` instead (no graphviz dependency)."""
     model.summary()
+
+
+def unpack_x_y_sample_weight(data):
+    """``(x, y, sample_weight)`` from what a custom ``train_step`` received (missing parts are None)."""
+    from ._custom import unpack
+
+    return tuple(unpack(data))
+
+
+def pack_x_y_sample_weight(x, y=None, sample_weight=None):
+    """Keras's packing of a batch: ``x`` (``(x,)`` for a tuple), ``(x, y)`` or ``(x, y, w)``."""
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    return (x, y) if sample_weight is None else (x, y, sample_weight)

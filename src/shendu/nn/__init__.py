@@ -18,6 +18,7 @@ from .activation import (
     Hardtanh,
     LeakyReLU,
     LogSoftmax,
+    Mish,
     ReLU,
     ReLU6,
     Sigmoid,

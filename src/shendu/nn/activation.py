@@ -4,7 +4,8 @@ import warnings
 from .. import ops
 from .module import Module, as_input
 
-__all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Softplus", "SiLU",
+__all__ = ["ReLU", "LeakyReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Mish", "Softplus",
+           "SiLU",
            "ReLU6", "Hardtanh", "softmax_dim"]
 
 
@@ -155,6 +156,14 @@ class LogSoftmax(Module):
 
     def extra_repr(self):
         return f"dim={self.dim}"
+
+
+class Mish(Module):
+    """x · tanh(softplus(x))."""
+
+    def forward(self, x):
+        x = as_input(x)
+        return x * ops.tanh(ops.softplus(x))
 
 
 class Softplus(Module):

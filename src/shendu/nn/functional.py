@@ -121,6 +121,12 @@ def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     return ops.softplus(_t(input), beta, threshold)
 
 
+def mish(input, inplace=False):  # noqa: A002
+    """mish(x) = x · tanh(sp), sp = softplus(x); derivative tanh(sp) + x · sigmoid(x) · (1 − tanh²(sp))."""
+    x = _t(input)
+    return x * ops.tanh(ops.softplus(x))
+
+
 def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     return ops.flatten(_t(input), start_dim, end_dim)
 

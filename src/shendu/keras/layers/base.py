@@ -351,9 +351,68 @@ class Variable:
         self._spec.set(np.asarray(value), self._layer.name)
         return self
 
+    def assign_add(self, delta):
+        return self.assign(self.numpy() + np.asarray(delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self.numpy() - np.asarray(delta))
+
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
+
+    # ----- use as a tensor (in Keras layout, differentiably) -------------------------------------------
+    def _tape_source(self):
+        """The tensor this variable views and the map of its gradient into Keras layout."""
+        return self._spec.tensor, self._spec.to_keras
+
+    def _from_keras(self, array):
+        return self._spec.from_keras(array)
+
+    def as_tensor(self):
+        """The weight as a Tensor in Keras layout, connected to the model's parameter."""
+        return _keras_view(self._spec)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.as_tensor(), name)
+
+    def __getitem__(self, key):
+        return self.as_tensor()[key]
+
+    def __neg__(self):
+        return -self.as_tensor()
+
+    def __matmul__(self, other):
+        return self.as_tensor() @ other
+
+    def __rmatmul__(self, other):
+        return other @ self.as_tensor()
+
+    def __add__(self, other):
+        return self.as_tensor().__add__(other)
+
+    def __radd__(self, other):
+        return self.as_tensor().__radd__(other)
+
+    def __sub__(self, other):
+        return self.as_tensor().__sub__(other)
+
+    def __rsub__(self, other):
+        return self.as_tensor().__rsub__(other)
+
+    def __mul__(self, other):
+        return self.as_tensor().__mul__(other)
+
+    def __rmul__(self, other):
+        return self.as_tensor().__rmul__(other)
+
+    def __truediv__(self, other):
+        return self.as_tensor().__truediv__(other)
+
+    def __rtruediv__(self, other):
+        return self.as_tensor().__rtruediv__(other)
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
@@ -516,11 +575,14 @@ class Layer(Module):
         def zeros(shape, dtype):
             return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
 
-        dummy = (
-            map_structure(lambda s: zeros(s, self._input_dtype()), input_shape)
-            if not _is_shape(input_shape)
-            else zeros(input_shape, self._input_dtype())
-        )
+        def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
+            if _is_shape(shape):
+                return zeros(shape, self._input_dtype())
+            if isinstance(shape, dict):
+                return {k: dummies(v) for k, v in shape.items()}
+            return type(shape)(dummies(s) for s in shape)
+
+        dummy = dummies(input_shape)
         was = self.training
         self.train(False)
         try:

@@ -1,0 +1,239 @@
+"""Custom training steps: ``fit`` / ``evaluate`` / ``predict`` calling a model's own ``train_step`` /
+``test_step`` / ``predict_step``, and the pieces such steps use (``compute_loss``, ``compiled_loss``,
+``compiled_metrics``, ``metrics``).
+
+The loop stays :class:`shendu.train.Trainer`'s: it feeds batches, runs callbacks and keeps the logs.
+A step receives ``data`` packed as Keras packs it (``x`` alone when there are no targets, else
+``(x, y)`` or ``(x, y, sample_weight)``, as Tensors) and returns a dict of results; the epoch's
+logs are the dict the last step returned (a result that is itself a dict is merged in).
+"""
+
+import threading
+
+import numpy as np
+
+from ..metrics.streaming import Mean, Metric
+from ..tensor import Tensor
+from ..train import Trainer as _BaseTrainer
+
+__all__ = ["CustomStepsMixin", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
+           "tracked_metrics"]
+
+
+def overrides(model, name):
+    """True when ``model``'s class defines its own ``name`` (train_step, test_step, predict_step)."""
+    from .models import Model
+
+    return getattr(type(model), name, None) is not getattr(Model, name)
+
+
+def _tensors(x):
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+        return Tensor(x)
+    if isinstance(x, tuple):
+        return tuple(_tensors(v) for v in x)
+    if isinstance(x, list):
+        return [_tensors(v) for v in x]
+    if isinstance(x, dict):
+        return {k: _tensors(v) for k, v in x.items()}
+    return x
+
+
+def pack(x, y=None, sample_weight=None):
+    """Keras's packing of a batch for a step: ``x``, ``(x, y)`` or ``(x, y, sample_weight)``."""
+    x = _tensors(x)
+    if y is None:
+        return x
+    if sample_weight is None:
+        return x, _tensors(y)
+    return x, _tensors(y), _tensors(np.asarray(sample_weight, dtype=np.float32))
+
+
+def unpack(data):
+    """``(x, y, sample_weight)`` from what a step received (``keras.utils.unpack_x_y_sample_weight``)."""
+    if isinstance(data, list):
+        data = tuple(data)
+    if not isinstance(data, tuple):
+        return data, None, None
+    if len(data) == 1:
+        return data[0], None, None
+    if len(data) == 2:
+        return data[0], data[1], None
+    if len(data) == 3:
+        return data
+    raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight); got {len(data)} items")
+
+
+def _scalar(v):
+    a = np.asarray(getattr(v, "array", v))
+    return float(a) if a.size == 1 else a
+
+
+def plain_logs(logs):
+    """A step's returned dict as plain numbers (Tensors and arrays become floats; dicts are merged)."""
+    if logs is None:
+        return {}
+    if not isinstance(logs, dict):
+        raise TypeError(f"train_step/test_step must return a dict of results, got {type(logs).__name__}")
+    out = {}
+    for k, v in logs.items():
+        if isinstance(v, dict):
+            out.update(plain_logs(v))
+        else:
+            out[k] = _scalar(v)
+    return out
+
+
+def tracked_metrics(model):
+    """Metric objects held as attributes of the model (Keras tracks them), in assignment order."""
+    return [v for k, v in vars(model).items()
+            if isinstance(v, Metric) and k not in ("_loss_mean", "_compile_metrics")]
+
+
+class CompileMetrics(Metric):
+    """The metrics given to ``compile(metrics=...)``, as one object (Keras 3's ``compile_metrics``):
+    ``update_state(y, y_pred, sample_weight)`` updates each, ``result()`` is a dict of their results."""
+
+    def __init__(self, model):
+        self._model = model
+        super().__init__(name="compile_metrics")
+
+    def _trainer(self):
+        return self._model._get_trainer()
+
+    @property
+    def metrics(self):
+        return self._trainer().metrics
+
+    def reset_state(self):
+        model = self.__dict__.get("_model")
+        if model is not None and model._trainer is not None:
+            for m in model._trainer.metrics:
+                m.reset_state()
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        trainer = self._trainer()
+        yt, yp = np.asarray(getattr(y_true, "array", y_true)), np.asarray(getattr(y_pred, "array", y_pred))
+        trainer._build_metrics(yt, yp)
+        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
+        for m in trainer.metrics:
+            m.update_state(yt, yp, sample_weight=w)
+
+    def result(self):
+        return {m.name: m.result() for m in self.metrics}
+
+    def __repr__(self):
+        return f"<CompileMetrics {[m.name for m in self.metrics]}>"
+
+
+class CompiledLossView:
+    """``model.compiled_loss(y_true, y_pred, sample_weight=None, regularization_losses=None)`` (tf.keras 2):
+    the compiled loss as a Tensor, plus the given penalties; it also updates the ``loss`` tracker."""
+
+    def __init__(self, model):
+        self._model = model
+
+    @property
+    def metrics(self):
+        return [self._model._loss_tracker()]
+
+    def __call__(self, y_true, y_pred, sample_weight=None, regularization_losses=None):
+        model = self._model
+        if model._compiled_loss is None:
+            raise ValueError(f"Model '{model.name}': compiled_loss needs compile(loss=...)")
+        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
+        loss = _BaseTrainer.compute_loss(model._get_trainer(), y_pred, y_true, w)
+        for term in regularization_losses or []:
+            loss = loss + term
+        model._loss_tracker().update_state(float(np.asarray(loss.array)))
+        return loss
+
+
+class CustomStepsMixin:
+    """Trainer methods that hand each batch to the host model's own step when its class defines one."""
+
+    _local = threading.local()
+
+    def _holder(self):
+        tally = self._tallies.get(threading.get_ident())
+        return tally if tally is not None else self
+
+    def _keep(self, logs):
+        logs = plain_logs(logs)
+        self._holder().custom_logs = logs
+        return logs
+
+    def _reset_host_metrics(self):
+        for m in self.host.metrics:
+            m.reset_state()
+
+    def train_step(self, x, y, sample_weight=None):
+        if not overrides(self.host, "train_step"):
+            return super().train_step(x, y, sample_weight)
+        return self._keep(self.host.train_step(pack(x, y, sample_weight)))
+
+    def test_step(self, x, y, sample_weight=None):
+        if not overrides(self.host, "test_step"):
+            return super().test_step(x, y, sample_weight)
+        return self._keep(self.host.test_step(pack(x, y, sample_weight)))
+
+    def default_train_step(self, data):
+        x, y, w = unpack(data)
+        return super().train_step(*_arrays(x, y, w))
+
+    def default_test_step(self, data):
+        x, y, w = unpack(data)
+        return super().test_step(*_arrays(x, y, w))
+
+    def _logs(self):
+        logs = getattr(self._holder(), "custom_logs", None)
+        return dict(logs) if logs is not None else super()._logs()
+
+    def reset_metrics(self):
+        super().reset_metrics()
+        self._holder().custom_logs = None
+        if overrides(self.host, "train_step") or overrides(self.host, "test_step"):
+            self._reset_host_metrics()
+
+    def _test_loop(self, source, cbs):
+        if overrides(self.host, "test_step"):
+            self._reset_host_metrics()
+        return super()._test_loop(source, cbs)
+
+    def predict(self, *args, **kwargs):
+        if not overrides(self.host, "predict_step"):
+            return super().predict(*args, **kwargs)
+        before = getattr(self._local, "predicting", False)
+        self._local.predicting = True
+        try:
+            return super().predict(*args, **kwargs)
+        finally:
+            self._local.predicting = before
+
+    def forward(self, x):
+        if getattr(self._local, "predicting", False):
+            self._local.predicting = False  # the model's own calls inside predict_step are plain calls
+            try:
+                return self.host.predict_step(pack(x))
+            finally:
+                self._local.predicting = True
+        return super().forward(x)
+
+
+def _arrays(x, y, w):
+    from ..train import adapter
+
+    def arr(v):
+        if v is None:
+            return None
+        if isinstance(v, Tensor):
+            return v.array
+        return adapter.to_arrays(v)
+
+    x, y = arr(x), arr(y)
+    w = None if w is None else np.asarray(getattr(w, "array", w))
+    return x, y, w
+
+
+def loss_tracker():
+    return Mean(name="loss")

@@ -1,0 +1,777 @@
+"""``keras.ops``: Keras 3's backend-neutral tensor functions, each one line onto a shendu op.
+
+    from shendu.keras import ops
+    ops.mean(ops.square(y - ops.stop_gradient(t)), axis=-1)
+
+Arguments follow Keras (``axis=``, ``keepdims=``, NumPy-style names); results are shendu Tensors,
+differentiable wherever the underlying op is. Python numbers and lists become float32 (``floatx``)
+tensors, NumPy arrays keep their dtype, and model weights (``model.trainable_weights``) are read in
+Keras layout. docs/keras-ops.md lists every name with its shendu op and any difference.
+"""
+
+import builtins
+import math as _math
+
+import numpy as np
+
+from .. import nn as _nn
+from .. import ops as _ops
+from ..autograd import no_grad
+from ..nn import functional as F
+from ..tensor import Tensor
+from . import activations as _activations
+from . import backend as _backend
+
+__all__ = []  # filled at the bottom with every public function
+
+
+def _t(x, dtype=None):
+    """A Tensor from a Tensor, a model weight, a number, a list or an array."""
+    if isinstance(x, Tensor):
+        return x if dtype is None else x.to(_dtype(dtype))
+    if hasattr(x, "as_tensor"):  # a Keras-layout view of a model weight
+        return x.as_tensor()
+    a = np.asarray(getattr(x, "array", x))
+    if dtype is not None:
+        a = a.astype(_dtype(dtype))
+    elif not isinstance(x, np.ndarray) and a.dtype == np.float64:
+        a = a.astype(_backend.floatx())
+    elif a.dtype == np.bool_ or a.dtype.kind in "iuf":
+        pass
+    return Tensor(a)
+
+
+def _dtype(dtype):
+    if dtype is None:
+        return None
+    name = getattr(dtype, "name", None) if not isinstance(dtype, str) else dtype
+    return np.dtype(name if name is not None else dtype)
+
+
+def _ax(axis):
+    return tuple(axis) if isinstance(axis, list) else axis
+
+
+def _ts(xs):
+    return [_t(x) for x in xs]
+
+
+# ----- creation and conversion ---------------------------------------------------------------------
+def convert_to_tensor(x, dtype=None, sparse=None):
+    return _t(x, dtype)
+
+
+def convert_to_numpy(x):
+    return np.asarray(_t(x).array)
+
+
+def array(x, dtype=None):
+    return _t(x, dtype)
+
+
+def cast(x, dtype):
+    return _t(x).to(_dtype(dtype))
+
+
+def zeros(shape, dtype=None):
+    return Tensor(np.zeros(shape, _dtype(dtype) or _backend.floatx()))
+
+
+def ones(shape, dtype=None):
+    return Tensor(np.ones(shape, _dtype(dtype) or _backend.floatx()))
+
+
+def full(shape, fill_value, dtype=None):
+    return Tensor(np.full(shape, fill_value, _dtype(dtype) or _backend.floatx()))
+
+
+def zeros_like(x, dtype=None):
+    return Tensor(np.zeros(_t(x).shape, _dtype(dtype) or _t(x).dtype))
+
+
+def ones_like(x, dtype=None):
+    return Tensor(np.ones(_t(x).shape, _dtype(dtype) or _t(x).dtype))
+
+
+def full_like(x, fill_value, dtype=None):
+    return Tensor(np.full(_t(x).shape, fill_value, _dtype(dtype) or _t(x).dtype))
+
+
+def eye(N, M=None, k=0, dtype=None):  # noqa: N803
+    return Tensor(np.eye(N, M, k, dtype=_dtype(dtype) or _backend.floatx()))
+
+
+def identity(n, dtype=None):
+    return eye(n, dtype=dtype)
+
+
+def arange(start, stop=None, step=1, dtype=None):
+    return Tensor(np.arange(start, stop, step, dtype=_dtype(dtype)))
+
+
+def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
+    return Tensor(np.linspace(start, stop, num, endpoint=endpoint, dtype=_dtype(dtype) or _backend.floatx()))
+
+
+def tri(N, M=None, k=0, dtype=None):  # noqa: N803
+    return Tensor(np.tri(N, M, k, dtype=_dtype(dtype) or _backend.floatx()))
+
+
+# ----- shape ---------------------------------------------------------------------------------------
+def shape(x):
+    return tuple(_t(x).shape)
+
+
+def ndim(x):
+    return _t(x).ndim
+
+
+def size(x):
+    return int(np.prod(_t(x).shape))
+
+
+def dtype(x):
+    return str(_t(x).dtype)
+
+
+def reshape(x, newshape):
+    return _t(x).reshape(tuple(newshape) if not isinstance(newshape, int) else (newshape,))
+
+
+def expand_dims(x, axis):
+    return _ops.unsqueeze(_t(x), axis)
+
+
+def squeeze(x, axis=None):
+    return _ops.squeeze(_t(x), axis=axis)
+
+
+def transpose(x, axes=None):
+    return _t(x).permute(*(axes if axes is not None else reversed(range(_t(x).ndim))))
+
+
+def moveaxis(x, source, destination):
+    return _ops.moveaxis(_t(x), source, destination)
+
+
+def swapaxes(x, axis1, axis2):
+    return _ops.swapaxes(_t(x), axis1, axis2)
+
+
+def concatenate(xs, axis=0):
+    return _ops.cat(_ts(xs), axis=axis)
+
+
+def stack(x, axis=0):
+    return _ops.stack(_ts(x), axis=axis)
+
+
+def unstack(x, num=None, axis=0):
+    return list(_ops.unbind(_t(x), axis))
+
+
+def split(x, indices_or_sections, axis=0):
+    t = _t(x)
+    n = t.shape[axis]
+    sizes = [n // indices_or_sections] * indices_or_sections if isinstance(indices_or_sections, int) else \
+        list(np.diff([0, *indices_or_sections, n]))
+    return list(_ops.split(t, [int(s) for s in sizes], axis=axis))
+
+
+def tile(x, repeats):
+    return _t(x).tile(*((repeats,) if isinstance(repeats, int) else repeats))
+
+
+def repeat(x, repeats, axis=None):
+    return _ops.repeat_interleave(_t(x), repeats, dim=axis)
+
+
+def broadcast_to(x, shape):
+    return _t(x).broadcast_to(tuple(shape))
+
+
+def flip(x, axis=None):
+    t = _t(x)
+    return t.flip(*(range(t.ndim) if axis is None else ((axis,) if isinstance(axis, int) else axis)))
+
+
+def roll(x, shift, axis=None):
+    return _t(x).roll(shift, axis)
+
+
+def ravel(x):
+    return _t(x).reshape(-1)
+
+
+def flatten(x):
+    return _t(x).reshape(-1)
+
+
+def pad(x, pad_width, mode="constant", constant_values=None):
+    return _ops.pad(_t(x), pad_width, value=0.0 if constant_values is None else constant_values)
+
+
+def tril(x, k=0):
+    return _ops.tril(_t(x), k)
+
+
+def triu(x, k=0):
+    return _ops.triu(_t(x), k)
+
+
+def diag(x, k=0):
+    return _ops.diag(_t(x), k)
+
+
+def slice(inputs, start_indices, shape):  # noqa: A001
+    return _t(inputs)[tuple(builtins.slice(s, s + n) for s, n in zip(start_indices, shape))]
+
+
+def take(x, indices, axis=None):
+    t, i = _t(x), _t(indices).to(np.int64)
+    return t.reshape(-1)[i] if axis is None else _ops.index_select(t, axis, i.reshape(-1)).reshape(
+        t.shape[:axis % t.ndim] + tuple(i.shape) + t.shape[axis % t.ndim + 1:])
+
+
+def take_along_axis(x, indices, axis=None):
+    return _ops.take_along_dim(_t(x), _t(indices).to(np.int64), dim=axis)
+
+
+def meshgrid(*x, indexing="xy"):
+    return list(_ops.meshgrid(*_ts(x), indexing=indexing))
+
+
+# ----- arithmetic and element-wise math ------------------------------------------------------------
+def add(x1, x2):
+    return _t(x1) + _t(x2)
+
+
+def subtract(x1, x2):
+    return _t(x1) - _t(x2)
+
+
+def multiply(x1, x2):
+    return _t(x1) * _t(x2)
+
+
+def divide(x1, x2):
+    return _t(x1) / _t(x2)
+
+
+true_divide = divide
+
+
+def floor_divide(x1, x2):
+    return _ops.floor_divide(_t(x1), _t(x2))
+
+
+def mod(x1, x2):
+    return _ops.remainder(_t(x1), _t(x2))
+
+
+def power(x1, x2):
+    return _ops.pow(_t(x1), _t(x2) if not isinstance(x2, (int, float)) else x2)
+
+
+def negative(x):
+    return -_t(x)
+
+
+def abs(x):  # noqa: A001
+    return _ops.abs(_t(x))
+
+
+absolute = abs
+
+
+def sign(x):
+    return _ops.sign(_t(x))
+
+
+def square(x):
+    return _ops.square(_t(x))
+
+
+def sqrt(x):
+    return _ops.sqrt(_t(x))
+
+
+def rsqrt(x):
+    return _ops.rsqrt(_t(x))
+
+
+def reciprocal(x):
+    return _ops.reciprocal(_t(x))
+
+
+def exp(x):
+    return _ops.exp(_t(x))
+
+
+def expm1(x):
+    return _ops.expm1(_t(x))
+
+
+def log(x):
+    return _ops.log(_t(x))
+
+
+def log1p(x):
+    return _ops.log1p(_t(x))
+
+
+def log2(x):
+    return _ops.log2(_t(x))
+
+
+def log10(x):
+    return _ops.log10(_t(x))
+
+
+def sin(x):
+    return _ops.sin(_t(x))
+
+
+def cos(x):
+    return _ops.cos(_t(x))
+
+
+def tan(x):
+    return _ops.tan(_t(x))
+
+
+def arctan(x):
+    return _ops.atan(_t(x))
+
+
+def arctan2(x1, x2):
+    return _ops.atan2(_t(x1), _t(x2))
+
+
+def sinh(x):
+    return _ops.sinh(_t(x))
+
+
+def cosh(x):
+    return _ops.cosh(_t(x))
+
+
+def tanh(x):
+    return _ops.tanh(_t(x))
+
+
+def erf(x):
+    return _ops.erf(_t(x))
+
+
+def floor(x):
+    return _ops.floor(_t(x))
+
+
+def ceil(x):
+    return _ops.ceil(_t(x))
+
+
+def round(x, decimals=0):  # noqa: A001
+    return _ops.round(_t(x), decimals=decimals) if decimals else _ops.round(_t(x))
+
+
+def clip(x, x_min, x_max):
+    return _ops.clip(_t(x), x_min, x_max)
+
+
+def maximum(x1, x2):
+    return _ops.maximum(_t(x1), _t(x2))
+
+
+def minimum(x1, x2):
+    return _ops.minimum(_t(x1), _t(x2))
+
+
+def where(condition, x1=None, x2=None):
+    if x1 is None and x2 is None:
+        return tuple(_ops.nonzero(_t(condition), as_tuple=True))
+    return _ops.where(_t(condition).to(np.bool_), _t(x1), _t(x2))
+
+
+def matmul(x1, x2):
+    return _ops.matmul(_t(x1), _t(x2))
+
+
+def dot(x1, x2):
+    a, b = _t(x1), _t(x2)
+    return a * b if a.ndim == 0 or b.ndim == 0 else _ops.matmul(a, b)
+
+
+def outer(x1, x2):
+    return _ops.outer(_t(x1).reshape(-1), _t(x2).reshape(-1))
+
+
+def einsum(subscripts, *operands):
+    return _ops.einsum(subscripts, *_ts(operands))
+
+
+def tensordot(x1, x2, axes=2):
+    return _ops.tensordot(_t(x1), _t(x2), axes)
+
+
+def cumsum(x, axis=None, dtype=None):
+    t = _t(x)
+    return _ops.cumsum(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
+
+
+def cumprod(x, axis=None, dtype=None):
+    t = _t(x)
+    return _ops.cumprod(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
+
+
+# ----- comparison and logic ------------------------------------------------------------------------
+def equal(x1, x2):
+    return _ops.eq(_t(x1), _t(x2))
+
+
+def not_equal(x1, x2):
+    return _ops.ne(_t(x1), _t(x2))
+
+
+def greater(x1, x2):
+    return _ops.gt(_t(x1), _t(x2))
+
+
+def greater_equal(x1, x2):
+    return _ops.ge(_t(x1), _t(x2))
+
+
+def less(x1, x2):
+    return _ops.lt(_t(x1), _t(x2))
+
+
+def less_equal(x1, x2):
+    return _ops.le(_t(x1), _t(x2))
+
+
+def logical_and(x1, x2):
+    return _ops.logical_and(_t(x1), _t(x2))
+
+
+def logical_or(x1, x2):
+    return _ops.logical_or(_t(x1), _t(x2))
+
+
+def logical_not(x):
+    return _ops.logical_not(_t(x))
+
+
+def logical_xor(x1, x2):
+    return _ops.logical_xor(_t(x1), _t(x2))
+
+
+def isnan(x):
+    return _ops.isnan(_t(x))
+
+
+def isinf(x):
+    return _ops.isinf(_t(x))
+
+
+def isfinite(x):
+    return _ops.isfinite(_t(x))
+
+
+def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
+    return _ops.isclose(_t(x1), _t(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+
+
+# ----- reductions ----------------------------------------------------------------------------------
+def sum(x, axis=None, keepdims=False):  # noqa: A001
+    return _t(x).sum(axis=_ax(axis), keepdims=keepdims)
+
+
+def mean(x, axis=None, keepdims=False):
+    return _t(x).mean(axis=_ax(axis), keepdims=keepdims)
+
+
+def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    return _ops.amax(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
+
+
+def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
+    return _ops.amin(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
+
+
+amax, amin = max, min
+
+
+def prod(x, axis=None, keepdims=False, dtype=None):
+    return _t(x).prod(axis=_ax(axis), keepdims=keepdims)
+
+
+def std(x, axis=None, keepdims=False):
+    return _t(x).std(axis=_ax(axis), keepdims=keepdims, ddof=0)
+
+
+def var(x, axis=None, keepdims=False):
+    return _t(x).var(axis=_ax(axis), keepdims=keepdims, ddof=0)
+
+
+def all(x, axis=None, keepdims=False):  # noqa: A001
+    return _t(x).all(axis=_ax(axis), keepdims=keepdims)
+
+
+def any(x, axis=None, keepdims=False):  # noqa: A001
+    return _t(x).any(axis=_ax(axis), keepdims=keepdims)
+
+
+def argmax(x, axis=None, keepdims=False):
+    return _t(x).argmax(axis=axis, keepdims=keepdims)
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _t(x).argmin(axis=axis, keepdims=keepdims)
+
+
+def argsort(x, axis=-1):
+    return _t(x).argsort(dim=axis)
+
+
+def sort(x, axis=-1):
+    return _t(x).sort(dim=axis)[0]
+
+
+def top_k(x, k, sorted=True):  # noqa: A002
+    return tuple(_t(x).topk(k, dim=-1, largest=True, sorted=sorted))
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return _t(x).logsumexp(axis=_ax(axis), keepdims=keepdims)
+
+
+def count_nonzero(x, axis=None):
+    return _ops.count_nonzero(_t(x), dim=axis)
+
+
+def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
+    return _ops.linalg.norm(_t(x), ord=ord, dim=_ax(axis), keepdim=keepdims)
+
+
+# ----- neural-network functions (keras.ops and keras.ops.nn) ---------------------------------------
+def relu(x):
+    return F.relu(_t(x))
+
+
+def relu6(x):
+    return F.relu6(_t(x))
+
+
+def sigmoid(x):
+    return F.sigmoid(_t(x))
+
+
+def silu(x):
+    return F.silu(_t(x))
+
+
+swish = silu
+
+
+def gelu(x, approximate=True):
+    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
+
+
+def elu(x, alpha=1.0):
+    return F.elu(_t(x), alpha)
+
+
+def selu(x):
+    return _activations.selu(_t(x))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    return F.leaky_relu(_t(x), negative_slope)
+
+
+def softplus(x):
+    return F.softplus(_t(x))
+
+
+def softsign(x):
+    return _activations.softsign(_t(x))
+
+
+def hard_sigmoid(x):
+    return _activations.hard_sigmoid(_t(x))
+
+
+def softmax(x, axis=-1):
+    return F.softmax(_t(x), axis=axis)
+
+
+def log_softmax(x, axis=-1):
+    return F.log_softmax(_t(x), axis=axis)
+
+
+def one_hot(x, num_classes, axis=-1, dtype=None):
+    return F.one_hot(_t(x).to(np.int64), num_classes).to(_dtype(dtype) or _backend.floatx())
+
+
+def binary_crossentropy(target, output, from_logits=False):
+    y, p = _t(target), _t(output)
+    return F.binary_cross_entropy_with_logits(p, y.to(p.dtype), reduction="none") if from_logits else \
+        F.binary_cross_entropy(p.clamp(_backend.epsilon(), 1 - _backend.epsilon()), y.to(p.dtype),
+                               reduction="none")
+
+
+def categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    return F.categorical_crossentropy(_t(target), _t(output), from_logits=from_logits, axis=axis,
+                                      reduction="none")
+
+
+def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
+    return F.sparse_categorical_crossentropy(_t(target), _t(output), from_logits=from_logits, axis=axis,
+                                             reduction="none")
+
+
+def moments(x, axes, keepdims=False):
+    t = _t(x)
+    return t.mean(axis=_ax(axes), keepdims=keepdims), t.var(axis=_ax(axes), keepdims=keepdims, ddof=0)
+
+
+def normalize(x, axis=-1, order=2):
+    t = _t(x)
+    return t / _ops.linalg.norm(t, ord=order, dim=axis, keepdim=True).clamp(min=1e-12)
+
+
+def stop_gradient(variable):
+    return _t(variable).detach()
+
+
+def _channels_first(x, ndim):
+    return _t(x).permute(0, ndim + 1, *range(1, ndim + 1))
+
+
+def _channels_last(x, ndim):
+    return x.permute(0, *range(2, ndim + 2), 1)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    nd = _t(inputs).ndim - 2
+    pool = (_nn.MaxPool1d if nd == 1 else _nn.MaxPool2d)(pool_size, strides or pool_size)
+    return _channels_last(pool(_channels_first(inputs, nd)), nd)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    nd = _t(inputs).ndim - 2
+    pool = (_nn.AvgPool1d if nd == 1 else _nn.AvgPool2d)(pool_size, strides or pool_size)
+    return _channels_last(pool(_channels_first(inputs, nd)), nd)
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Channels-last ``inputs`` (N, *spatial, C) and a Keras kernel (*k, C, filters)."""
+    x, k = _t(inputs), _t(kernel)
+    nd = x.ndim - 2
+    w = k.permute(nd + 1, nd, *range(nd))
+    pad = "same" if padding == "same" else 0
+    fn = F.conv1d if nd == 1 else F.conv2d
+    return _channels_last(fn(_channels_first(x, nd), w, None, strides, pad, dilation_rate), nd)
+
+
+# ----- control flow and structure ------------------------------------------------------------------
+def cond(pred, true_fn, false_fn):
+    return true_fn() if bool(np.asarray(getattr(pred, "array", pred))) else false_fn()
+
+
+def fori_loop(lower, upper, body_fun, init_val):
+    val = init_val
+    for i in range(int(lower), int(upper)):
+        val = body_fun(i, val)
+    return val
+
+
+def while_loop(cond, body, loop_vars, maximum_iterations=None):
+    single = not isinstance(loop_vars, (tuple, list))
+    vars_ = (loop_vars,) if single else tuple(loop_vars)
+    n = 0
+    while bool(np.asarray(getattr(c := cond(*vars_), "array", c))) and (maximum_iterations is None or
+                                                                        n < maximum_iterations):
+        out = body(*vars_)
+        vars_ = (out,) if single else tuple(out)
+        n += 1
+    return vars_[0] if single else vars_
+
+
+def vectorized_map(function, elements):
+    return stack([function(e) for e in unstack(elements)])
+
+
+def scatter(indices, values, shape):
+    out = zeros(shape, dtype=_t(values).dtype)
+    return scatter_update(out, indices, values)
+
+
+def scatter_update(inputs, indices, updates):
+    idx = tuple(np.asarray(getattr(indices, "array", indices)).T)
+    with no_grad():
+        out = _t(inputs).clone()
+        out.array[idx] = np.asarray(_t(updates).array)
+    return out
+
+
+def slice_update(inputs, start_indices, updates):
+    u = _t(updates)
+    with no_grad():
+        out = _t(inputs).clone()
+        out.array[tuple(builtins.slice(s, s + n) for s, n in zip(start_indices, u.shape))] = u.array
+    return out
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+# ----- image ops (keras.ops.image) -----------------------------------------------------------------
+class image:  # noqa: N801  (a namespace, as keras.ops.image)
+    """Image functions on channels-last batches (N, H, W, C) or single images (H, W, C)."""
+
+    @staticmethod
+    def resize(images, size, interpolation="bilinear", antialias=False, data_format=None, **kwargs):
+        x = _t(images)
+        single = x.ndim == 3
+        x = x.unsqueeze(0) if single else x
+        mode = {"bilinear": "bilinear", "nearest": "nearest", "bicubic": "bicubic"}[interpolation]
+        out = _channels_last(F.interpolate(_channels_first(x, 2), size=tuple(size), mode=mode,
+                                           align_corners=False if mode != "nearest" else None), 2)
+        return out[0] if single else out
+
+    @staticmethod
+    def extract_patches(images, size, strides=None, dilation_rate=1, padding="valid", data_format=None):
+        """Non-overlapping ``size`` patches, flattened: (N, H/p, W/p, p*p*C) (strides == size only)."""
+        x = _t(images)
+        p = (size, size) if isinstance(size, int) else tuple(size)
+        if strides is not None and tuple(np.broadcast_to(strides, 2)) != p:
+            raise NotImplementedError("ops.image.extract_patches: only strides equal to size are supported")
+        n, h, w, c = x.shape
+        x = x[:, : h // p[0] * p[0], : w // p[1] * p[1], :]
+        x = x.reshape(n, h // p[0], p[0], w // p[1], p[1], c).permute(0, 1, 3, 2, 4, 5)
+        return x.reshape(n, h // p[0], w // p[1], p[0] * p[1] * c)
+
+    @staticmethod
+    def rgb_to_grayscale(images, data_format=None):
+        x = _t(images)
+        return (x * Tensor(np.array([0.2989, 0.587, 0.114], dtype=x.dtype))).sum(axis=-1, keepdims=True)
+
+
+class nn:  # noqa: N801  (keras.ops.nn: the same functions under their nn path)
+    relu, relu6, sigmoid, silu, swish, gelu, elu, selu = map(staticmethod, (relu, relu6, sigmoid, silu, swish,
+                                                                          gelu, elu, selu))
+    leaky_relu, softplus, softsign, hard_sigmoid = map(staticmethod, (leaky_relu, softplus, softsign,
+                                                                      hard_sigmoid))
+    softmax, log_softmax, one_hot, moments, normalize = map(staticmethod, (softmax, log_softmax, one_hot,
+                                                                           moments, normalize))
+    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy = map(
+        staticmethod, (binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy))
+    max_pool, average_pool, conv = map(staticmethod, (max_pool, average_pool, conv))
+
+
+__all__ = sorted(n for n, v in list(globals().items()) if not n.startswith("_") and callable(v)
+                 and getattr(v, "__module__", None) == __name__)
+pi = _math.pi

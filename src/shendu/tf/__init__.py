@@ -1,0 +1,307 @@
+"""``import shendu.tf as tf``: the TensorFlow names that tf.keras programs call, on shendu.
+
+    import shendu.tf as tf
+    from shendu.tf import keras
+
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.square(model(x) - y))
+    grads = tape.gradient(loss, model.trainable_weights)
+    optimizer.apply_gradients(zip(grads, model.trainable_weights))
+
+``tf.keras`` is :mod:`shendu.keras`. Each function is one line onto a :mod:`shendu.keras.ops` function
+(itself one shendu op); ``tf.shape(x)`` is a tuple of ints; ``tf.function`` runs the function as it
+is. docs/keras-ops.md lists every name and its differences from TensorFlow.
+"""
+
+import builtins as _builtins
+
+import numpy as _np
+
+from .. import keras
+from ..keras import ops as _k
+from ..keras.variables import Variable
+from ..tape import GradientTape
+from ..tensor import Tensor
+from . import data, math, nn, random
+
+__all__ = ["keras", "data", "math", "nn", "random", "GradientTape", "Variable", "Tensor", "function",
+           "constant", "convert_to_tensor", "cast", "shape", "rank", "size", "reshape", "concat", "stack",
+           "unstack", "expand_dims", "squeeze", "transpose", "tile", "gather", "one_hot", "clip_by_value",
+           "clip_by_norm", "clip_by_global_norm", "where", "argmax", "argmin", "range", "zeros", "ones",
+           "zeros_like", "ones_like", "fill", "identity", "stop_gradient", "matmul", "add", "subtract",
+           "multiply", "divide", "square", "sqrt", "exp", "log", "abs", "maximum", "minimum", "sigmoid",
+           "tanh", "split", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
+           "reduce_any", "reduce_all", "reduce_std", "reduce_logsumexp", "equal", "greater", "less",
+           "boolean_mask", "random_normal_initializer", "float16", "float32", "float64", "int32", "int64",
+           "uint8", "bool", "string", "config", "print", "newaxis", "TensorShape"]
+
+float16, float32, float64 = _np.float16, _np.float32, _np.float64
+int32, int64, uint8, bool = _np.int32, _np.int64, _np.uint8, _np.bool_  # noqa: A001
+string = _np.str_
+newaxis = None
+TensorShape = tuple
+
+
+def function(func=None, **kwargs):
+    """``@tf.function`` / ``@tf.function(jit_compile=True)``: the function runs as written."""
+    return func if func is not None else (lambda f: f)
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    t = _k.convert_to_tensor(value, dtype)
+    return t if shape is None else _k.broadcast_to(t, shape)
+
+
+def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
+    return _k.convert_to_tensor(value, dtype)
+
+
+def cast(x, dtype, name=None):
+    return _k.cast(x, dtype)
+
+
+def shape(input, out_type=None, name=None):  # noqa: A002
+    return _k.shape(input)
+
+
+def rank(input, name=None):  # noqa: A002
+    return _k.ndim(input)
+
+
+def size(input, out_type=None, name=None):  # noqa: A002
+    return _k.size(input)
+
+
+def reshape(tensor, shape, name=None):
+    return _k.reshape(tensor, shape)
+
+
+def concat(values, axis, name=None):
+    return _k.concatenate(values, axis=axis)
+
+
+def stack(values, axis=0, name=None):
+    return _k.stack(values, axis=axis)
+
+
+def unstack(value, num=None, axis=0, name=None):
+    return _k.unstack(value, axis=axis)
+
+
+def expand_dims(input, axis, name=None):  # noqa: A002
+    return _k.expand_dims(input, axis)
+
+
+def squeeze(input, axis=None, name=None):  # noqa: A002
+    return _k.squeeze(input, axis)
+
+
+def transpose(a, perm=None, conjugate=False, name=None):
+    return _k.transpose(a, perm)
+
+
+def tile(input, multiples, name=None):  # noqa: A002
+    return _k.tile(input, multiples)
+
+
+def gather(params, indices, axis=None, batch_dims=0, name=None):
+    return _k.take(params, indices, axis=0 if axis is None else axis)
+
+
+def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
+    return _k.one_hot(indices, depth, dtype=dtype)
+
+
+def clip_by_value(t, clip_value_min, clip_value_max, name=None):
+    return _k.clip(t, clip_value_min, clip_value_max)
+
+
+def clip_by_norm(t, clip_norm, axes=None, name=None):
+    return _k.multiply(t, _k.minimum(1.0, clip_norm / _k.maximum(_k.norm(_k.reshape(t, (-1,))), 1e-12)))
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    """(clipped list, global norm): every tensor times clip_norm / max(global_norm, clip_norm)."""
+    norm = use_norm if use_norm is not None else _k.sqrt(_builtins.sum(_k.sum(_k.square(t)) for t in t_list
+                                                                        if t is not None))
+    scale = clip_norm / _k.maximum(norm, clip_norm)
+    return [None if t is None else _k.multiply(t, scale) for t in t_list], norm
+
+
+def where(condition, x=None, y=None, name=None):
+    return _k.where(condition, x, y)
+
+
+def argmax(input, axis=None, output_type=None, name=None):  # noqa: A002
+    return _k.argmax(input, axis=0 if axis is None else axis)
+
+
+def argmin(input, axis=None, output_type=None, name=None):  # noqa: A002
+    return _k.argmin(input, axis=0 if axis is None else axis)
+
+
+def range(start, limit=None, delta=1, dtype=None, name=None):  # noqa: A001
+    return _k.arange(start, limit, delta, dtype=dtype)
+
+
+def zeros(shape, dtype=float32, name=None):
+    return _k.zeros(shape, dtype)
+
+
+def ones(shape, dtype=float32, name=None):
+    return _k.ones(shape, dtype)
+
+
+def zeros_like(input, dtype=None, name=None):  # noqa: A002
+    return _k.zeros_like(input, dtype)
+
+
+def ones_like(input, dtype=None, name=None):  # noqa: A002
+    return _k.ones_like(input, dtype)
+
+
+def fill(dims, value, name=None):
+    return _k.full(dims, value, dtype=_np.asarray(value).dtype if not isinstance(value, float) else None)
+
+
+def identity(input, name=None):  # noqa: A002
+    return _k.convert_to_tensor(input) * 1
+
+
+def stop_gradient(input, name=None):  # noqa: A002
+    return _k.stop_gradient(input)
+
+
+def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
+    a = _k.swapaxes(a, -1, -2) if transpose_a else a
+    return _k.matmul(a, _k.swapaxes(b, -1, -2) if transpose_b else b)
+
+
+def add(x, y, name=None):
+    return _k.add(x, y)
+
+
+def subtract(x, y, name=None):
+    return _k.subtract(x, y)
+
+
+def multiply(x, y, name=None):
+    return _k.multiply(x, y)
+
+
+def divide(x, y, name=None):
+    return _k.divide(x, y)
+
+
+def square(x, name=None):
+    return _k.square(x)
+
+
+def sqrt(x, name=None):
+    return _k.sqrt(x)
+
+
+def exp(x, name=None):
+    return _k.exp(x)
+
+
+def log(x, name=None):
+    return _k.log(x)
+
+
+def abs(x, name=None):  # noqa: A001
+    return _k.abs(x)
+
+
+def maximum(x, y, name=None):
+    return _k.maximum(x, y)
+
+
+def minimum(x, y, name=None):
+    return _k.minimum(x, y)
+
+
+def sigmoid(x, name=None):
+    return _k.sigmoid(x)
+
+
+def tanh(x, name=None):
+    return _k.tanh(x)
+
+
+def split(value, num_or_size_splits, axis=0, num=None, name=None):
+    n = num_or_size_splits
+    return _k.split(value, n if isinstance(n, int) else list(_np.cumsum(n)[:-1]), axis=axis)
+
+
+def reduce_sum(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.sum(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.mean(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_max(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.max(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_min(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.min(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_prod(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.prod(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_any(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.any(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_all(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.all(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.std(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
+    return _k.logsumexp(input_tensor, axis=axis, keepdims=keepdims)
+
+
+def equal(x, y, name=None):
+    return _k.equal(x, y)
+
+
+def greater(x, y, name=None):
+    return _k.greater(x, y)
+
+
+def less(x, y, name=None):
+    return _k.less(x, y)
+
+
+def boolean_mask(tensor, mask, axis=None, name=None):
+    return _k.convert_to_tensor(tensor)[_np.asarray(getattr(mask, "array", mask), dtype=_np.bool_)]
+
+
+def random_normal_initializer(mean=0.0, stddev=0.05, seed=None):
+    return keras.initializers.RandomNormal(mean=mean, stddev=stddev, seed=seed)
+
+
+def print(*inputs, **kwargs):  # noqa: A001
+    _builtins.print(*inputs, **{k: v for k, v in kwargs.items() if k in ("sep", "end")})
+
+
+class config:  # noqa: N801
+    """``tf.config``: eager execution is the only mode, so these change nothing."""
+
+    @staticmethod
+    def run_functions_eagerly(run_eagerly):
+        return None
+
+    @staticmethod
+    def list_physical_devices(device_type=None):
+        return [] if device_type == "GPU" else ["/physical_device:CPU:0"]
+
