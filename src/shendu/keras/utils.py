@@ -4,6 +4,7 @@ import numpy as np
 
 from ..data.text import pad_sequences, to_categorical
 from ..random import manual_seed
+from ._get_file import get_file, hash_file, validate_file
 
 __all__ = [
     "to_categorical",
@@ -15,6 +16,8 @@ __all__ = [
     "CustomObjectScope",
     "register_keras_serializable",
     "get_file",
+    "hash_file",
+    "validate_file",
     "plot_model",
     "serialize_keras_object",
     "deserialize_keras_object",
@@ -89,13 +92,6 @@ def deserialize_keras_object(config, custom_objects=None):
     from .layers import deserialize
 
     return deserialize(config, custom_objects)
-
-
-def get_file(*args, **kwargs):
-    raise NotImplementedError(
-        "keras.utils.get_file is not provided: download the file yourself, or use the "
-        "loaders in shendu.keras.datasets / shendu.data.datasets"
-    )
 
 
 def plot_model(model, to_file="model.png", **kwargs):
