@@ -10,7 +10,7 @@ the functions that use them.
 ...     ...
 """
 
-from . import datasets, text, transforms
+from . import datasets, text, timeseries, transforms
 from .dataset import (
     ConcatDataset,
     Dataset,

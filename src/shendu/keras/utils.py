@@ -4,7 +4,16 @@ import numpy as np
 
 from ..data.text import pad_sequences, to_categorical
 from ..random import manual_seed
+from ._data_utils import (
+    PyDataset,
+    Sequence,
+    image_dataset_from_directory,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
 from ._get_file import get_file, hash_file, validate_file
+from ._image_utils import array_to_img, img_to_array, load_img, save_img
 
 __all__ = [
     "to_categorical",
@@ -16,6 +25,16 @@ __all__ = [
     "CustomObjectScope",
     "register_keras_serializable",
     "get_file",
+    "image_dataset_from_directory",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
+    "split_dataset",
+    "PyDataset",
+    "Sequence",
+    "array_to_img",
+    "img_to_array",
+    "load_img",
+    "save_img",
     "hash_file",
     "validate_file",
     "plot_model",
