@@ -14,6 +14,7 @@ from ._data_utils import (
 )
 from ._get_file import get_file, hash_file, validate_file
 from ._image_utils import array_to_img, img_to_array, load_img, save_img
+from ._plot import model_to_dot, plot_model
 
 __all__ = [
     "to_categorical",
@@ -38,6 +39,7 @@ __all__ = [
     "hash_file",
     "validate_file",
     "plot_model",
+    "model_to_dot",
     "serialize_keras_object",
     "deserialize_keras_object",
 ]
@@ -111,11 +113,6 @@ def deserialize_keras_object(config, custom_objects=None):
     from .layers import deserialize
 
     return deserialize(config, custom_objects)
-
-
-def plot_model(model, to_file="model.png", **kwargs):
-    """Not available: prints ``model.summary()`` instead (no graphviz dependency)."""
-    model.summary()
 
 
 def unpack_x_y_sample_weight(data):
