@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ..data.timeseries import gather_windows, timeseries_windows
+from ..data.timeseries import gather_windows, window_starts
 
 __all__ = ["image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array",
            "split_dataset", "PyDataset", "Sequence"]
@@ -244,7 +244,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
     if arr.dtype == np.float64:
         arr = arr.astype(np.float32)
     tgt = None if targets is None else np.asarray(getattr(targets, "array", targets))
-    starts = timeseries_windows(len(arr), sequence_length, sequence_stride, sampling_rate, start_index,
+    starts = window_starts(len(arr), sequence_length, sequence_stride, sampling_rate, start_index,
                                 end_index, None if tgt is None else len(tgt))
     if shuffle:
         np.random.default_rng(seed).shuffle(starts)
