@@ -527,3 +527,8 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
 from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
 
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+
+# ----- 3-D convolution (a composition of conv2d, defined in shendu.nn.conv) ---------------------------
+from .conv import conv3d  # noqa: E402
+
+__all__ += ["conv3d"]
