@@ -2,7 +2,9 @@
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
 from .base import Input, InputLayer, InputSpec, KerasTensor, Layer
+from .attention import MultiHeadAttention
 from .conv import Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D
+from .conv_extra import Conv1DTranspose, Conv3D, Convolution3D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Permute, RepeatVector, Reshape
 from .embedding import Embedding
 from .merge import (
@@ -24,6 +26,7 @@ from .merge import (
     subtract,
 )
 from .normalization import BatchNormalization, LayerNormalization
+from .normalization_extra import GroupNormalization
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -71,6 +74,13 @@ __all__ = [
     "Conv2DTranspose",
     "Convolution1D",
     "Convolution2D",
+    "Conv1DTranspose",
+    "Conv3D",
+    "Convolution3D",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "GroupNormalization",
+    "MultiHeadAttention",
     "MaxPooling1D",
     "MaxPooling2D",
     "AveragePooling1D",
