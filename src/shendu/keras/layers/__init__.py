@@ -51,6 +51,7 @@ from .pooling import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from .preprocessing_layers import Masking, Normalization, Rescaling, TextVectorization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .wrappers import Bidirectional, TimeDistributed
 
@@ -81,6 +82,10 @@ __all__ = [
     "SeparableConv2D",
     "GroupNormalization",
     "MultiHeadAttention",
+    "Masking",
+    "Normalization",
+    "Rescaling",
+    "TextVectorization",
     "MaxPooling1D",
     "MaxPooling2D",
     "AveragePooling1D",

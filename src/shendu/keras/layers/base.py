@@ -152,6 +152,13 @@ def _shape_of(value):
     return tuple(int(d) for d in value.shape)
 
 
+def _dtype_name(dtype):
+    """A dtype's name; Keras's "string" (text inputs such as TextVectorization's) is kept as is."""
+    if dtype in ("string", "str", str):
+        return "string"
+    return str(np.dtype(dtype))
+
+
 # ----- symbolic tensors -------------------------------------------------------------------------
 class KerasTensor:
     """A placeholder with a shape (``None`` for the batch axis) that records how it was made.
@@ -161,7 +168,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self.dtype = _dtype_name(dtype) if dtype is not None else "float32"
         self.node = node
         self.index = index
         self.name = name
@@ -488,7 +495,7 @@ class Layer(Module):
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = (
-            str(np.dtype(dtype)) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
+            _dtype_name(dtype) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
         )
         self.supports_masking = False
         self.input_spec = None
