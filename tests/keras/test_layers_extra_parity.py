@@ -30,7 +30,9 @@ def test_conv3d_matches_torch_and_gradchecks(reference):
         out = {}
         for i, kw in enumerate(cases):
             ww = w if kw.get("groups") else np.concatenate([w, w], axis=1)
-            out[f"y{i}"] = torch.nn.functional.conv3d(torch.tensor(x), torch.tensor(ww), torch.tensor(b), **kw)
+            out[f"y{i}"] = torch.nn.functional.conv3d(
+                torch.tensor(x), torch.tensor(ww), torch.tensor(b), **kw
+            )
         return out
 
     ref = reference(torch_side)
@@ -69,8 +71,9 @@ def test_keras_conv3d_matches_torch(reference):
     pads = [_same_pad(n, kk, 2) for n, kk in zip(x.shape[1:4], k.shape[:3])]
 
     def torch_side(torch):
-        t = torch.nn.functional.pad(torch.tensor(x).permute(0, 4, 1, 2, 3),
-                                    [p for pair in reversed(pads) for p in pair])
+        t = torch.nn.functional.pad(
+            torch.tensor(x).permute(0, 4, 1, 2, 3), [p for pair in reversed(pads) for p in pair]
+        )
         out = torch.nn.functional.conv3d(t, torch.tensor(k).permute(4, 3, 0, 1, 2), torch.tensor(b), stride=2)
         return {"y": out.permute(0, 2, 3, 4, 1)}
 
@@ -88,8 +91,9 @@ def test_conv1d_transpose_matches_torch(reference, padding):
     assert y.shape == ((2, 16, 3) if padding == "valid" else (2, 14, 3))  # n·s + max(k − s, 0) / n·s
 
     def torch_side(torch):
-        full = torch.nn.functional.conv_transpose1d(torch.tensor(x).permute(0, 2, 1),
-                                                    torch.tensor(k).permute(2, 1, 0), torch.tensor(b), stride=2)
+        full = torch.nn.functional.conv_transpose1d(
+            torch.tensor(x).permute(0, 2, 1), torch.tensor(k).permute(2, 1, 0), torch.tensor(b), stride=2
+        )
         return {"full": full.permute(0, 2, 1)}
 
     full = reference(torch_side)["full"]  # (7 − 1)·2 + 4 = 16 steps
@@ -134,7 +138,9 @@ def test_group_and_layer_normalization_match_torch(reference):
 
     def torch_side(torch):
         t = torch.tensor(x)
-        g = torch.nn.functional.group_norm(t.permute(0, 3, 1, 2), 3, torch.tensor(gamma), torch.tensor(beta), 1e-3)
+        g = torch.nn.functional.group_norm(
+            t.permute(0, 3, 1, 2), 3, torch.tensor(gamma), torch.tensor(beta), 1e-3
+        )
         return {"gn": g.permute(0, 2, 3, 1), "ln": torch.nn.functional.layer_norm(t, (6,), eps=1e-3)}
 
     ref = reference(torch_side)
@@ -171,7 +177,9 @@ def test_multi_head_attention_matches_torch_with_the_same_weights(reference):
             t.out_proj.weight.copy_(torch.tensor(ok).reshape(8, 8).T)
             t.out_proj.bias.copy_(torch.tensor(ob))
         m = ~torch.tensor(mask).repeat_interleave(2, dim=0)  # torch: True = not allowed
-        out, w = t(torch.tensor(q), torch.tensor(kv), torch.tensor(kv), attn_mask=m, average_attn_weights=False)
+        out, w = t(
+            torch.tensor(q), torch.tensor(kv), torch.tensor(kv), attn_mask=m, average_attn_weights=False
+        )
         return {"y": out, "w": w}
 
     ref = reference(torch_side)
@@ -196,6 +204,8 @@ def test_multi_head_attention_shapes_causal_and_functional():
 
 def test_attention_with_weights_gradcheck():
     rng = _rng()
-    q, k, v = (sd.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 3, 4), (2, 5, 4), (2, 5, 3)])
+    q, k, v = (
+        sd.tensor(rng.standard_normal(s), requires_grad=True) for s in [(2, 3, 4), (2, 5, 4), (2, 5, 3)]
+    )
     assert sd.gradcheck(lambda a, b, c: F.attention_with_weights(a, b, c)[0], q, k, v)
     assert sd.gradcheck(lambda a, b, c: F.attention_with_weights(a, b, c)[1], q, k, v)

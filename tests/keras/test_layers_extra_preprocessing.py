@@ -105,8 +105,13 @@ def test_rescaling_casts_integers():
 
 def test_augmentation_is_identity_at_inference_and_seeded_in_training():
     x = np.random.default_rng(0).random((4, 6, 6, 2)).astype("float32") * 255
-    for cls, args in [(L.RandomFlip, ()), (L.RandomRotation, (0.2,)), (L.RandomZoom, (0.3,)),
-                      (L.RandomTranslation, (0.2, 0.2)), (L.RandomContrast, (0.5,))]:
+    for cls, args in [
+        (L.RandomFlip, ()),
+        (L.RandomRotation, (0.2,)),
+        (L.RandomZoom, (0.3,)),
+        (L.RandomTranslation, (0.2, 0.2)),
+        (L.RandomContrast, (0.5,)),
+    ]:
         a, b = cls(*args, seed=7), cls(*args, seed=7)
         np.testing.assert_array_equal(a(x).numpy(), x)
         ya, yb = a(x, training=True).numpy(), b(x, training=True).numpy()
@@ -124,7 +129,9 @@ def test_augmentation_formulas():
     np.testing.assert_array_equal(moved[1:, :-1], img[0, :-1, 1:, 0])
     np.testing.assert_array_equal(moved[0], 0)
     wrap = L.RandomTranslation((0.2, 0.2), 0.0, fill_mode="wrap", interpolation="nearest")
-    np.testing.assert_array_equal(wrap(img, training=True).numpy()[0, :, :, 0], np.roll(img[0, :, :, 0], 1, 0))
+    np.testing.assert_array_equal(
+        wrap(img, training=True).numpy()[0, :, :, 0], np.roll(img[0, :, :, 0], 1, 0)
+    )
     flip = L.RandomFlip("horizontal", seed=0)
     y = flip(np.repeat(img, 8, 0), training=True).numpy()
     for s in y:
@@ -142,10 +149,18 @@ def test_augmentation_formulas():
 
 def test_augmentation_runs_in_fit():
     sd.manual_seed(0)
-    model = keras.Sequential([
-        keras.Input((8, 8, 1)), L.RandomFlip("horizontal"), L.RandomRotation(0.05), L.Rescaling(1 / 255.0),
-        L.SeparableConv2D(4, 3), L.GroupNormalization(2), L.GlobalMaxPooling2D(), L.Dense(2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((8, 8, 1)),
+            L.RandomFlip("horizontal"),
+            L.RandomRotation(0.05),
+            L.Rescaling(1 / 255.0),
+            L.SeparableConv2D(4, 3),
+            L.GroupNormalization(2),
+            L.GlobalMaxPooling2D(),
+            L.Dense(2),
+        ]
+    )
     model.compile("adam", "sparse_categorical_crossentropy")
     x = np.random.default_rng(0).random((16, 8, 8, 1)) * 255
     y = (x.mean(axis=(1, 2, 3)) > 127).astype(int)

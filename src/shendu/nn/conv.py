@@ -9,10 +9,10 @@ Parameter names, shapes and default initialisation follow PyTorch, so state_dict
 import math
 import numbers
 
+from .. import ops as _ops
 from ..backend import xp
 from ..errors import ShapeError
 from ..ops import conv as _C
-from .. import ops as _ops
 from ..ops import reshape as _reshape
 from ..tensor import Tensor, as_dtype, get_default_dtype
 from . import init
@@ -21,7 +21,8 @@ from .parameter import Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv2d", "conv3d"]
 
-_LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)"), 3: ("(N, C, D, H, W)", "(C, D, H, W)")}
+_LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)"),
+            3: ("(N, C, D, H, W)", "(C, D, H, W)")}
 
 
 def _tuple(v, n):

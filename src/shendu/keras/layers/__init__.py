@@ -1,9 +1,9 @@
 """Keras layers: ``from shendu.keras import layers`` then ``layers.Dense(64, activation='relu')``."""
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
-from .base import Input, InputLayer, InputSpec, KerasTensor, Layer
 from .attention import MultiHeadAttention
 from .augmentation import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
+from .base import Input, InputLayer, InputSpec, KerasTensor, Layer
 from .conv import Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D
 from .conv_extra import Conv1DTranspose, Conv3D, Convolution3D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Permute, RepeatVector, Reshape

@@ -34,8 +34,15 @@ def _proj_specs(name, linear, heads, dim, reg_k, reg_b):
 
     specs = [WeightSpec(f"{name}/kernel", linear.weight, to_k, from_k, regularizer=reg_k)]
     if linear.bias is not None:
-        specs.append(WeightSpec(f"{name}/bias", linear.bias, lambda b: b.reshape(heads, dim),
-                                lambda b: b.reshape(-1), regularizer=reg_b))
+        specs.append(
+            WeightSpec(
+                f"{name}/bias",
+                linear.bias,
+                lambda b: b.reshape(heads, dim),
+                lambda b: b.reshape(-1),
+                regularizer=reg_b,
+            )
+        )
     return specs
 
 
@@ -77,14 +84,20 @@ class MultiHeadAttention(Layer):
             raise NotImplementedError(f"{owner}: attention_axes is not supported (attention over axis 1)")
         self.num_heads = int_arg(owner, "num_heads", num_heads, minimum=1)
         self.key_dim = int_arg(owner, "key_dim", key_dim, minimum=1)
-        self.value_dim = self.key_dim if value_dim is None else int_arg(owner, "value_dim", value_dim, minimum=1)
+        self.value_dim = (
+            self.key_dim if value_dim is None else int_arg(owner, "value_dim", value_dim, minimum=1)
+        )
         self.dropout = float(dropout)
         self.use_bias = bool(use_bias)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:
-                raise NotImplementedError(f"{owner}: output_shape must be an int or a 1-tuple, got {output_shape}")
+                raise NotImplementedError(
+                    f"{owner}: output_shape must be an int or a 1-tuple, got {output_shape}"
+                )
             output_shape = output_shape[0]
-        self.output_shape_arg = None if output_shape is None else int_arg(owner, "output_shape", output_shape, 1)
+        self.output_shape_arg = (
+            None if output_shape is None else int_arg(owner, "output_shape", output_shape, 1)
+        )
         self.kernel_initializer = _initializers.get(kernel_initializer)
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
@@ -143,29 +156,58 @@ class MultiHeadAttention(Layer):
         b, n = t.shape[0], t.shape[1]
         return ops.permute(ops.reshape(t, (b, n, self.num_heads, dim)), (0, 2, 1, 3))
 
-    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
-             attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
+    def call(
+        self,
+        query,
+        value,
+        key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        training=None,
+        use_causal_mask=False,
+    ):
         owner = f"MultiHeadAttention '{self.name}'"
         key = value if key is None else key
-        query, value, key = (t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
-                             for t in (query, value, key))
+        query, value, key = (
+            t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
+            for t in (query, value, key)
+        )
         if query.ndim != 3 or value.ndim != 3 or key.ndim != 3:
-            raise ValueError(f"{owner}: query, value and key must be (batch, steps, features), got shapes "
-                             f"{tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}")
+            raise ValueError(
+                f"{owner}: query, value and key must be (batch, steps, features), got shapes "
+                f"{tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}"
+            )
         b, t_len, s_len = query.shape[0], query.shape[1], value.shape[1]
-        mask = self._combined_mask(query, value, key, query_mask, value_mask, key_mask, attention_mask,
-                                   use_causal_mask, b, t_len, s_len)
+        mask = self._combined_mask(
+            query,
+            value,
+            key,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            b,
+            t_len,
+            s_len,
+        )
         q = self._heads(self.query_dense(query), self.key_dim)
         k = self._heads(self.key_dense(key), self.key_dim)
         v = self._heads(self.value_dense(value), self.value_dim)
         p = self.dropout if training else 0.0
-        o, scores = attention_with_weights(q, k, v, attn_mask=mask, dropout_p=p, scale=1.0 / math.sqrt(self.key_dim))
+        o, scores = attention_with_weights(
+            q, k, v, attn_mask=mask, dropout_p=p, scale=1.0 / math.sqrt(self.key_dim)
+        )
         o = ops.reshape(ops.permute(o, (0, 2, 1, 3)), (b, t_len, self.num_heads * self.value_dim))
         out = self.output_dense(o)
         return (out, scores) if return_attention_scores else out
 
-    def _combined_mask(self, query, value, key, query_mask, value_mask, key_mask, attention_mask, causal,
-                       b, t_len, s_len):
+    def _combined_mask(
+        self, query, value, key, query_mask, value_mask, key_mask, attention_mask, causal, b, t_len, s_len
+    ):
         qm = _mask_array(query_mask if query_mask is not None else getattr(query, "_keras_mask", None))
         vm = _mask_array(value_mask if value_mask is not None else getattr(value, "_keras_mask", None))
         km = _mask_array(key_mask if key_mask is not None else getattr(key, "_keras_mask", None))
@@ -179,8 +221,10 @@ class MultiHeadAttention(Layer):
             parts.append(km[:, None, :])
         if am is not None:
             if am.ndim not in (2, 3):
-                raise ValueError(f"MultiHeadAttention '{self.name}': attention_mask must be (batch, T, S) or "
-                                 f"(T, S), got shape {am.shape}")
+                raise ValueError(
+                    f"MultiHeadAttention '{self.name}': attention_mask must be (batch, T, S) or "
+                    f"(T, S), got shape {am.shape}"
+                )
             parts.append(am)
         if causal:
             parts.append(np.tril(np.ones((t_len, s_len), dtype=bool)))

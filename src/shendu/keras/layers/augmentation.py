@@ -83,7 +83,8 @@ class RandomFlip(_RandomImage):
         super().__init__(seed, **kwargs)
         if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
             raise ValueError(
-                f"RandomFlip: mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', got {mode!r}"
+                "RandomFlip: mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', "
+                f"got {mode!r}"
             )
         self.mode = mode
 
@@ -104,7 +105,9 @@ class RandomFlip(_RandomImage):
 class _Affine(_RandomImage):
     def _init_resampling(self, fill_mode, interpolation, fill_value):
         if fill_mode not in _FILL_MODES:
-            raise ValueError(f"{type(self).__name__}: fill_mode must be one of {_FILL_MODES}, got {fill_mode!r}")
+            raise ValueError(
+                f"{type(self).__name__}: fill_mode must be one of {_FILL_MODES}, got {fill_mode!r}"
+            )
         if interpolation not in ("bilinear", "nearest"):
             raise ValueError(
                 f"{type(self).__name__}: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
@@ -129,8 +132,9 @@ class _Affine(_RandomImage):
 class RandomRotation(_Affine):
     """``RandomRotation(0.1)`` turns each image by up to ±0.1·360° (``factor=(lo, hi)`` for a range)."""
 
-    def __init__(self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0,
-                 **kwargs):
+    def __init__(
+        self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs
+    ):
         super().__init__(seed, **kwargs)
         self.factor = factor
         self._range = _factor_range("RandomRotation", "factor", factor)
@@ -151,15 +155,25 @@ class RandomRotation(_Affine):
 class RandomZoom(_Affine):
     """``RandomZoom(0.2)``: zoom each image by a factor in [0.8, 1.2] (positive values zoom out)."""
 
-    def __init__(self, height_factor, width_factor=None, fill_mode="reflect", interpolation="bilinear",
-                 seed=None, fill_value=0.0, **kwargs):
+    def __init__(
+        self,
+        height_factor,
+        width_factor=None,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        **kwargs,
+    ):
         super().__init__(seed, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h = _factor_range("RandomZoom", "height_factor", height_factor)
         self._w = _factor_range("RandomZoom", "width_factor", width_factor)
         for lo, _ in filter(None, (self._h, self._w)):
             if lo < -1:
-                raise ValueError(f"RandomZoom: factors must be >= -1, got {height_factor!r}, {width_factor!r}")
+                raise ValueError(
+                    f"RandomZoom: factors must be >= -1, got {height_factor!r}, {width_factor!r}"
+                )
         self._init_resampling(fill_mode, interpolation, fill_value)
 
     def _inverse_maps(self, n, h, w, rng):
@@ -170,14 +184,26 @@ class RandomZoom(_Affine):
         return inv
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
 
 
 class RandomTranslation(_Affine):
     """``RandomTranslation(0.1, 0.1)``: shift each image by up to ±10% of its height and width."""
 
-    def __init__(self, height_factor, width_factor, fill_mode="reflect", interpolation="bilinear", seed=None,
-                 fill_value=0.0, **kwargs):
+    def __init__(
+        self,
+        height_factor,
+        width_factor,
+        fill_mode="reflect",
+        interpolation="bilinear",
+        seed=None,
+        fill_value=0.0,
+        **kwargs,
+    ):
         super().__init__(seed, **kwargs)
         self.height_factor, self.width_factor = height_factor, width_factor
         self._h = _factor_range("RandomTranslation", "height_factor", height_factor)
@@ -193,7 +219,11 @@ class RandomTranslation(_Affine):
         return inv
 
     def get_config(self):
-        return {**super().get_config(), "height_factor": self.height_factor, "width_factor": self.width_factor}
+        return {
+            **super().get_config(),
+            "height_factor": self.height_factor,
+            "width_factor": self.width_factor,
+        }
 
 
 class RandomContrast(_RandomImage):
@@ -207,7 +237,9 @@ class RandomContrast(_RandomImage):
         else:
             lo = hi = _factor_range("RandomContrast", "factor", factor)[1]
         if lo < 0 or hi < 0 or lo > 1:
-            raise ValueError(f"RandomContrast: factor must be in [0, 1] (lower) and >= 0 (upper), got {factor!r}")
+            raise ValueError(
+                f"RandomContrast: factor must be in [0, 1] (lower) and >= 0 (upper), got {factor!r}"
+            )
         self._range = (1.0 - lo, 1.0 + hi)
         self.value_range = tuple(value_range)
 

@@ -75,7 +75,9 @@ class Conv3D(_Conv):
 
     def _weight_specs(self):
         specs = [
-            WeightSpec("kernel", self.conv.weight, _k3_to_keras, _k3_from_keras, regularizer=self.kernel_regularizer)
+            WeightSpec(
+                "kernel", self.conv.weight, _k3_to_keras, _k3_from_keras, regularizer=self.kernel_regularizer
+            )
         ]
         if self.use_bias:
             specs.append(WeightSpec("bias", self.conv.bias, regularizer=self.bias_regularizer))
@@ -97,7 +99,9 @@ class Conv1DTranspose(Conv2DTranspose):
         self.output_padding = (
             None
             if output_padding is None
-            else int_tuple_arg(f"Conv1DTranspose '{self.name}'", "output_padding", output_padding, 1, minimum=0)
+            else int_tuple_arg(
+                f"Conv1DTranspose '{self.name}'", "output_padding", output_padding, 1, minimum=0
+            )
         )
 
     def build(self, input_shape):
@@ -105,7 +109,12 @@ class Conv1DTranspose(Conv2DTranspose):
         pads, outs, self._crops = self._plan()
         self._manual_pad = False
         self.conv = nn.ConvTranspose1d(
-            c, self.filters, self.kernel_size, stride=self.strides, padding=pads, output_padding=outs,
+            c,
+            self.filters,
+            self.kernel_size,
+            stride=self.strides,
+            padding=pads,
+            output_padding=outs,
             bias=self.use_bias,
         )
         init_param(self.conv.weight, self.kernel_initializer, self.kernel_size + (self.filters, c), _k1)
@@ -143,23 +152,45 @@ class DepthwiseConv2D(_Conv):
         bias_constraint=None,
         **kwargs,
     ):
-        for arg, value in (("depthwise_constraint", depthwise_constraint), ("bias_constraint", bias_constraint)):
+        for arg, value in (
+            ("depthwise_constraint", depthwise_constraint),
+            ("bias_constraint", bias_constraint),
+        ):
             if value is not None:
                 raise NotImplementedError(f"{type(self).__name__}: {arg} is not supported")
         super().__init__(
-            1, kernel_size, strides, padding, data_format=data_format, dilation_rate=dilation_rate,
-            activation=activation, use_bias=use_bias, kernel_initializer=depthwise_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=depthwise_regularizer,
-            bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer, **kwargs,
+            1,
+            kernel_size,
+            strides,
+            padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=depthwise_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=depthwise_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
         )
-        self.depth_multiplier = int_arg(f"{type(self).__name__} '{self.name}'", "depth_multiplier",
-                                        depth_multiplier, minimum=1)
+        self.depth_multiplier = int_arg(
+            f"{type(self).__name__} '{self.name}'", "depth_multiplier", depth_multiplier, minimum=1
+        )
 
     def _depthwise_module(self, c, bias):
         pad, self._manual_pad = self._nn_padding()
         m = self.depth_multiplier
-        conv = nn.Conv2d(c, c * m, self.kernel_size, stride=self.strides, padding=pad,
-                         dilation=self.dilation_rate, groups=c, bias=bias)
+        conv = nn.Conv2d(
+            c,
+            c * m,
+            self.kernel_size,
+            stride=self.strides,
+            padding=pad,
+            dilation=self.dilation_rate,
+            groups=c,
+            bias=bias,
+        )
         init_param(conv.weight, self.kernel_initializer, self.kernel_size + (c, m), _dw_from_keras)
         return conv
 
@@ -183,8 +214,15 @@ class DepthwiseConv2D(_Conv):
         return super().compute_output_shape(input_shape)
 
     def _weight_specs(self):
-        specs = [WeightSpec("kernel", self.conv.weight, _dw_to_keras(self.depth_multiplier), _dw_from_keras,
-                            regularizer=self.kernel_regularizer)]
+        specs = [
+            WeightSpec(
+                "kernel",
+                self.conv.weight,
+                _dw_to_keras(self.depth_multiplier),
+                _dw_from_keras,
+                regularizer=self.kernel_regularizer,
+            )
+        ]
         if self.use_bias:
             specs.append(WeightSpec("bias", self.conv.bias, regularizer=self.bias_regularizer))
         return specs + self._extra_specs
@@ -229,9 +267,22 @@ class SeparableConv2D(DepthwiseConv2D):
         if pointwise_constraint is not None:
             raise NotImplementedError("SeparableConv2D: pointwise_constraint is not supported")
         super().__init__(
-            kernel_size, strides, padding, depth_multiplier, data_format, dilation_rate, activation,
-            use_bias, depthwise_initializer, bias_initializer, depthwise_regularizer, bias_regularizer,
-            activity_regularizer, depthwise_constraint, bias_constraint, **kwargs,
+            kernel_size,
+            strides,
+            padding,
+            depth_multiplier,
+            data_format,
+            dilation_rate,
+            activation,
+            use_bias,
+            depthwise_initializer,
+            bias_initializer,
+            depthwise_regularizer,
+            bias_regularizer,
+            activity_regularizer,
+            depthwise_constraint,
+            bias_constraint,
+            **kwargs,
         )
         self.pointwise_filters = int_arg(f"SeparableConv2D '{self.name}'", "filters", filters, minimum=1)
         self.pointwise_initializer = _initializers.get(pointwise_initializer)
@@ -251,8 +302,12 @@ class SeparableConv2D(DepthwiseConv2D):
         self.filters = f
         self.conv = self._depthwise_module(c, False)
         self.pointwise = nn.Conv2d(c * m, f, 1, bias=self.use_bias)
-        init_param(self.pointwise.weight, self.pointwise_initializer, (1, 1, c * m, f),
-                   lambda k: np.ascontiguousarray(np.transpose(k, (3, 2, 0, 1))))
+        init_param(
+            self.pointwise.weight,
+            self.pointwise_initializer,
+            (1, 1, c * m, f),
+            lambda k: np.ascontiguousarray(np.transpose(k, (3, 2, 0, 1))),
+        )
         if self.use_bias:
             init_param(self.pointwise.bias, self.bias_initializer, (f,), lambda a: a)
 
@@ -266,12 +321,20 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def _weight_specs(self):
         specs = [
-            WeightSpec("depthwise_kernel", self.conv.weight, _dw_to_keras(self.depth_multiplier),
-                       _dw_from_keras, regularizer=self.kernel_regularizer),
-            WeightSpec("pointwise_kernel", self.pointwise.weight,
-                       lambda w: np.ascontiguousarray(np.transpose(w, (2, 3, 1, 0))),
-                       lambda k: np.ascontiguousarray(np.transpose(k, (3, 2, 0, 1))),
-                       regularizer=self.pointwise_regularizer),
+            WeightSpec(
+                "depthwise_kernel",
+                self.conv.weight,
+                _dw_to_keras(self.depth_multiplier),
+                _dw_from_keras,
+                regularizer=self.kernel_regularizer,
+            ),
+            WeightSpec(
+                "pointwise_kernel",
+                self.pointwise.weight,
+                lambda w: np.ascontiguousarray(np.transpose(w, (2, 3, 1, 0))),
+                lambda k: np.ascontiguousarray(np.transpose(k, (3, 2, 0, 1))),
+                regularizer=self.pointwise_regularizer,
+            ),
         ]
         if self.use_bias:
             specs.append(WeightSpec("bias", self.pointwise.bias, regularizer=self.bias_regularizer))

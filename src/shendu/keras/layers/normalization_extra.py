@@ -62,7 +62,9 @@ class GroupNormalization(Layer):
     def build(self, input_shape):
         c = input_shape[self._channel_axis(len(input_shape))]
         if c is None:
-            raise ValueError(f"GroupNormalization '{self.name}': the channel axis must be known, got {input_shape}")
+            raise ValueError(
+                f"GroupNormalization '{self.name}': the channel axis must be known, got {input_shape}"
+            )
         c = int(c)
         if c % self.groups:
             raise ValueError(

@@ -129,8 +129,9 @@ class Normalization(Layer):
         if self.input_mean is None:
             self.mean = self.add_weight(name="mean", shape=stat, initializer="zeros", trainable=False)
             self.variance = self.add_weight(name="variance", shape=stat, initializer="ones", trainable=False)
-            self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False,
-                                         dtype="int64")
+            self.count = self.add_weight(
+                name="count", shape=(), initializer="zeros", trainable=False, dtype="int64"
+            )
             if self._adapted is not None:
                 self._set_stats(*self._adapted)
 
@@ -179,7 +180,9 @@ class Normalization(Layer):
             mean, var = np.asarray(self.input_mean), np.asarray(self.input_variance)
         else:
             mean, var = self.mean.array, self.variance.array
-        mean = np.broadcast_to(np.asarray(mean, dtype=x.dtype), tuple(bshape) if mean.size > 1 else mean.shape)
+        mean = np.broadcast_to(
+            np.asarray(mean, dtype=x.dtype), tuple(bshape) if mean.size > 1 else mean.shape
+        )
         var = np.broadcast_to(np.asarray(var, dtype=x.dtype), tuple(bshape) if var.size > 1 else var.shape)
         return Tensor(np.reshape(mean, bshape if mean.size > 1 else ())), Tensor(
             np.reshape(var, bshape if var.size > 1 else ())
@@ -215,7 +218,10 @@ def _standardize(mode, texts):
     if callable(mode):
         out = mode(np.asarray(texts, dtype=object))
         out = out.numpy() if isinstance(out, Tensor) else out
-        return [o.decode("utf-8") if isinstance(o, bytes) else str(o) for o in np.asarray(out, dtype=object).ravel()]
+        return [
+            o.decode("utf-8") if isinstance(o, bytes) else str(o)
+            for o in np.asarray(out, dtype=object).ravel()
+        ]
     if mode in ("lower_and_strip_punctuation", "lower"):
         texts = [t.lower() for t in texts]
     if mode in ("lower_and_strip_punctuation", "strip_punctuation"):
@@ -238,7 +244,9 @@ def _split(mode, text):
     if callable(mode):
         out = mode(text)
         return [o.decode("utf-8") if isinstance(o, bytes) else str(o) for o in out]
-    raise ValueError(f"TextVectorization: split must be None, a callable, 'whitespace' or 'character', got {mode!r}")
+    raise ValueError(
+        f"TextVectorization: split must be None, a callable, 'whitespace' or 'character', got {mode!r}"
+    )
 
 
 class TextVectorization(Layer):
@@ -268,7 +276,8 @@ class TextVectorization(Layer):
         super().__init__(**kwargs)
         if output_mode not in ("int", "multi_hot", "count", "tf_idf"):
             raise ValueError(
-                f"TextVectorization: output_mode must be 'int', 'multi_hot', 'count' or 'tf_idf', got {output_mode!r}"
+                "TextVectorization: output_mode must be 'int', 'multi_hot', 'count' or 'tf_idf', "
+                f"got {output_mode!r}"
             )
         if sparse or ragged:
             raise NotImplementedError("TextVectorization: sparse and ragged outputs are not supported")
