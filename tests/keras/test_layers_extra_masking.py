@@ -129,3 +129,25 @@ def test_recurrent_dropout_is_one_mask_on_the_previous_state():
 def test_recurrent_dropout_out_of_range_raises():
     with pytest.raises(ValueError, match="recurrent_dropout"):
         L.LSTM(3, recurrent_dropout=1.0)
+
+
+def test_global_average_pooling_1d_averages_the_unmasked_steps():
+    emb = L.Embedding(10, 4, mask_zero=True)
+    pooled = L.GlobalAveragePooling1D()(emb(IDS)).numpy()
+    v = emb(IDS).numpy()
+    for b, n in enumerate(LENGTHS):
+        np.testing.assert_allclose(pooled[b], v[b, :n].mean(0), atol=1e-6)
+    model = keras.Sequential([L.Embedding(10, 4, mask_zero=True), L.GlobalAveragePooling1D(), L.Dense(1)])
+    model.compile("adam", "mse")
+    model.fit(IDS, np.ones((3, 1)), epochs=2, verbose=0)
+
+
+def test_bidirectional_with_mask_matches_the_unpadded_sequences():
+    emb = L.Embedding(10, 4, mask_zero=True)
+    bi = L.Bidirectional(L.LSTM(3))
+    y = bi(emb(IDS)).numpy()
+    v = emb(IDS).numpy()
+    for b, n in enumerate(LENGTHS):
+        np.testing.assert_allclose(y[b], bi(v[b : b + 1, :n]).numpy()[0], atol=1e-6)
+    seq = L.Bidirectional(L.GRU(2, return_sequences=True))(emb(IDS))
+    assert seq._keras_mask is not None
