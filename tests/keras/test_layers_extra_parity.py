@@ -209,3 +209,11 @@ def test_attention_with_weights_gradcheck():
     )
     assert sd.gradcheck(lambda a, b, c: F.attention_with_weights(a, b, c)[0], q, k, v)
     assert sd.gradcheck(lambda a, b, c: F.attention_with_weights(a, b, c)[1], q, k, v)
+
+
+def test_multi_head_attention_fully_masked_query_attends_uniformly_as_keras():
+    x = np.random.default_rng(3).standard_normal((1, 3, 4)).astype("float32")
+    mask = np.ones((1, 3, 3), dtype=bool)
+    mask[0, 1] = False
+    _, scores = L.MultiHeadAttention(1, 2)(x, x, attention_mask=mask, return_attention_scores=True)
+    np.testing.assert_allclose(scores.numpy()[0, 0, 1], [1 / 3] * 3, atol=1e-6)

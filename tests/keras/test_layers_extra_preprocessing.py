@@ -204,3 +204,22 @@ def test_new_layers_save_and_load(tmp_path):
     m1 = keras.Model(seq, L.LSTM(2, recurrent_dropout=0.2)(s))
     loaded = _round_trip(m1, rng.random((2, 6, 3)).astype("float32"), tmp_path)
     assert loaded.layers[-1].recurrent_dropout == 0.2
+
+
+def test_augmentation_fill_modes_and_errors():
+    img = np.arange(25, dtype="float32").reshape(1, 5, 5, 1)
+    down = {
+        m: L.RandomTranslation((0.2, 0.2), 0.0, fill_mode=m, interpolation="nearest")
+        for m in ("reflect", "nearest", "mirror", "constant")
+    }
+    rows = {m: layer(img, training=True).numpy()[0, 0, :, 0] for m, layer in down.items()}
+    np.testing.assert_array_equal(rows["reflect"], img[0, 0, :, 0])  # d c b a | a b c d
+    np.testing.assert_array_equal(rows["nearest"], img[0, 0, :, 0])
+    np.testing.assert_array_equal(rows["mirror"], img[0, 1, :, 0])  # d c b | a b c d
+    np.testing.assert_array_equal(rows["constant"], 0)
+    with pytest.raises(ValueError, match="fill_mode"):
+        L.RandomRotation(0.1, fill_mode="bogus")
+    with pytest.raises(ValueError, match="RandomFlip"):
+        L.RandomFlip("diagonal")
+    with pytest.raises(ValueError, match="output_mode"):
+        L.TextVectorization(output_mode="bag")

@@ -233,7 +233,8 @@ class MultiHeadAttention(Layer):
         m = np.ones((b, t_len, s_len), dtype=bool)
         for part in parts:
             m = m & part
-        return Tensor(m[:, None])
+        # as Keras: masked scores get −1e9 added, so a query that may see no key attends uniformly
+        return Tensor(np.where(m[:, None], 0.0, -1e9).astype(self.dtype))
 
     def compute_mask(self, inputs, mask=None):
         return mask
