@@ -16,7 +16,7 @@ is :func:`shendu.data.transforms.warp_affine`.
 
 import numpy as np
 
-from ...data._rng import resolve_generator
+from ... import random as _random
 from ...data.transforms import warp_affine
 from ...tensor import Tensor
 from .base import Layer
@@ -52,7 +52,7 @@ class _RandomImage(Layer):
         self._generator = np.random.default_rng(int(seed)) if seed is not None else None
 
     def _rng(self):
-        return resolve_generator(self._generator)
+        return self._generator if self._generator is not None else _random.generator()
 
     def call(self, inputs, training=None):
         if not training:
