@@ -429,6 +429,8 @@ class Model(Layer):
         elif not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         self._metric_specs = list(metrics) + list(weighted_metrics or [])
+        self._plain_metric_specs = list(metrics)          # Keras: ``metrics`` ignore sample/class weights
+        self._weighted_metric_specs = list(weighted_metrics or [])
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss,
@@ -487,7 +489,8 @@ class Model(Layer):
     def _get_trainer(self):
         if self._trainer is None:
             self._trainer = _KerasTrainer(
-                self, self._compiled_loss, self.optimizer, metrics=self._metric_specs, host=self
+                self, self._compiled_loss, self.optimizer, metrics=self._plain_metric_specs,
+                weighted_metrics=self._weighted_metric_specs, host=self
             )
         return self._trainer
 

@@ -125,8 +125,8 @@ class Trainer:
         clip_grad_value: clamp each gradient element to ``[-value, value]``.
     """
 
-    def __init__(self, model, loss, optimizer, metrics=None, *, host=None, clip_grad_norm=None,
-                 clip_grad_value=None):
+    def __init__(self, model, loss, optimizer, metrics=None, *, weighted_metrics=None, host=None,
+                 clip_grad_norm=None, clip_grad_value=None):
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
@@ -134,7 +134,10 @@ class Trainer:
             metrics = []
         elif isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
-        self._metric_specs = list(metrics)
+        # ``metrics`` ignore sample and class weights; ``weighted_metrics`` use them (Keras's rule)
+        weighted_metrics = list(weighted_metrics or [])
+        self._metric_specs = list(metrics) + weighted_metrics
+        self._metric_weighted = [False] * len(metrics) + [True] * len(weighted_metrics)
         self._metrics = None
         self.loss_tracker = RunningMean("loss")
         self.host = host if host is not None else self
@@ -344,8 +347,8 @@ class Trainer:
                                  "this model returned several outputs (leave metrics out, or compute them "
                                  "yourself)")
             _, metrics = self._tracker_and_metrics(build_copies=True)
-            for m in metrics:
-                m.update_state(y, y_pred, sample_weight=sample_weight)
+            for m, weighted in zip(metrics, self._metric_weighted):
+                m.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
         return self._logs()
 
     # ------------------------------------------------------------------ one step
