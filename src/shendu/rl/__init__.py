@@ -1,7 +1,7 @@
 """shendu.rl: reinforcement learning with Stable-Baselines3's shape, on shendu's networks.
 
     import shendu.rl as rl
-    agent = rl.DQN("MlpPolicy", "CartPole-v1", seed=0).learn(50_000, progress_bar=True)
+    agent = rl.DQN("MlpPolicy", "CartPole-v1", seed=0).learn(100_000, progress_bar=True)
     mean, std = rl.evaluate_policy(agent, "CartPole-v1", n_eval_episodes=10)
     action, _ = agent.predict(obs, deterministic=True)
     agent.save("dqn.safetensors"); agent = rl.DQN.load("dqn.safetensors", env="CartPole-v1")
