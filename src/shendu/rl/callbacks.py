@@ -17,6 +17,7 @@ import os
 
 import numpy as np
 
+from .._fileio import atomic_write, atomic_write_bytes
 from ..train.callbacks import Callback
 from ._env import is_vector_env, make_env
 from .common import evaluate_policy
@@ -118,10 +119,10 @@ class EvalCallback(Callback):
         self.evaluations_results.append([float(r) for r in returns])
         self.evaluations_length.append([int(n) for n in lengths])
         if self.log_path is not None:
-            np.savez(os.path.join(self.log_path, "evaluations.npz"),
-                     timesteps=np.array(self.evaluations_timesteps),
-                     results=np.array(self.evaluations_results),
-                     ep_lengths=np.array(self.evaluations_length))
+            arrays = dict(timesteps=np.array(self.evaluations_timesteps),
+                          results=np.array(self.evaluations_results),
+                          ep_lengths=np.array(self.evaluations_length))
+            atomic_write(os.path.join(self.log_path, "evaluations.npz"), lambda tmp: np.savez(tmp, **arrays))
         if self.verbose:
             print(f"Eval num_timesteps={agent.num_timesteps}, episode_reward={mean:.2f} +/- {std:.2f}, "
                   f"episode_length={np.mean(lengths):.1f}", flush=True)
@@ -135,10 +136,7 @@ class EvalCallback(Callback):
             agent.save(buf)
             self._best_bytes = buf.getvalue()
             if self.best_model_save_path is not None:
-                with open(os.path.join(self.best_model_save_path, BEST_MODEL) + ".tmp", "wb") as f:
-                    f.write(self._best_bytes)
-                os.replace(os.path.join(self.best_model_save_path, BEST_MODEL) + ".tmp",
-                           os.path.join(self.best_model_save_path, BEST_MODEL))
+                atomic_write_bytes(os.path.join(self.best_model_save_path, BEST_MODEL), [self._best_bytes])
             if self.callback_on_new_best is not None:
                 self.callback_on_new_best.on_eval(self)
         if self.callback_after_eval is not None:
