@@ -70,11 +70,13 @@ def test_get_file_extracts_tar_and_zip(tmp_path, keras_home):
     archive = tmp_path / "flowers.tgz"
     _tar(archive, {"flowers/a/1.txt": b"one", "flowers/b/2.txt": b"two"})
     out = utils.get_file(origin=archive.as_uri(), extract=True)
-    assert out == str(keras_home / "datasets" / "flowers_extracted")
-    assert open(os.path.join(out, "flowers", "b", "2.txt")).read() == "two"
+    # an archive holding one top-level folder gives that folder, so both
+    # os.path.join(os.path.dirname(out), "flowers") and out itself name it
+    assert out == str(keras_home / "datasets" / "flowers_extracted" / "flowers")
+    assert open(os.path.join(os.path.dirname(out), "flowers", "b", "2.txt")).read() == "two"
     # Keras 3: an extension-less fname names the folder
     out = utils.get_file("petals", origin=archive.as_uri(), extract=True)
-    assert os.path.isfile(os.path.join(out, "flowers", "a", "1.txt")) and out.endswith("petals")
+    assert os.path.isfile(os.path.join(out, "a", "1.txt")) and os.path.dirname(out).endswith("petals")
     # tf.keras 2: untar=True extracts next to the archive and returns <cache>/<fname>
     out = utils.get_file("flowers", origin=archive.as_uri(), untar=True)
     assert out == str(keras_home / "datasets" / "flowers") and os.path.isdir(out)
@@ -82,7 +84,7 @@ def test_get_file_extracts_tar_and_zip(tmp_path, keras_home):
     with zipfile.ZipFile(z, "w") as f:
         f.writestr("texts/x.txt", "x")
     out = utils.get_file(origin=z.as_uri(), extract=True)
-    assert open(os.path.join(out, "texts", "x.txt")).read() == "x"
+    assert open(os.path.join(out, "x.txt")).read() == "x" and out.endswith(os.path.join("texts_extracted", "texts"))
 
 
 @pytest.mark.parametrize("name", ["../evil.txt", "/abs/evil.txt"])

@@ -27,3 +27,10 @@ def test_evaluate_sample_weight_reaches_weighted_metrics_only():
     m = _model()
     r = m.evaluate(x, y, sample_weight=np.full(10, 2.0), verbose=0, return_dict=True)
     np.testing.assert_allclose(r["wtp"], 2 * r["tp"])
+
+
+def test_functional_input_of_trailing_size_one_takes_a_flat_batch():
+    inputs = keras.Input(shape=(1,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    flat = np.arange(4, dtype="float32")
+    np.testing.assert_allclose(model.predict(flat, verbose=0), model.predict(flat[:, None], verbose=0))

@@ -12,7 +12,10 @@
 * ``extract=True`` (or the older ``untar=True``) unpacks tar (.tar, .tar.gz, .tgz, .tar.bz2, .tar.xz)
   and zip archives, refusing members that would land outside the target folder (absolute paths,
   ``..``, links, devices). Keras 3's rule for the folder: ``fname`` itself when it has no extension,
-  else ``<name>_extracted``; the folder's path is returned. ``untar=True`` (tf.keras 2) extracts into
+  else ``<name>_extracted``; the folder's path is returned, or the one folder inside it when the
+  archive holds a single top-level folder (``aclImdb_v1.tar.gz`` gives ``…/aclImdb_v1_extracted/aclImdb``,
+  so keras-io's ``os.path.join(os.path.dirname(path), "aclImdb")`` finds it).
+  ``untar=True`` (tf.keras 2) extracts into
   the cache folder and returns ``<cache>/<fname>``.
 """
 import hashlib
@@ -190,5 +193,9 @@ def get_file(fname=None, origin=None, untar=False, md5_hash=None, file_hash=None
                 shutil.rmtree(extract_dir)
             if not extract_archive(fpath, extract_dir, archive_format):
                 raise ValueError(f"get_file: {fpath} is not a {archive_format} archive that can be extracted")
+        if target != datadir and os.path.isdir(target):
+            inside = os.listdir(target)
+            if len(inside) == 1 and os.path.isdir(os.path.join(target, inside[0])):
+                target = os.path.join(target, inside[0])   # an archive of one folder gives that folder
         return target
     return fpath

@@ -292,16 +292,21 @@ class Model(Layer):
                 f"{len(flat)} input tensor(s)"
             )
         values = {}
-        for t, v in zip(self._input_tensors, flat):
+        for position, (t, v) in enumerate(zip(self._input_tensors, flat)):
             layer = t.node.layer
             v = layer._convert_inputs(_cast_like_input(v, t.dtype))
             expected = t.shape
+            # Keras adjusts a rank that differs only by a trailing axis of size 1 ((32,) for (None, 1))
+            if len(v.shape) == len(expected) - 1 and expected[-1] == 1:
+                v = v[..., None]
+            elif len(v.shape) == len(expected) + 1 and v.shape[-1] == 1:
+                v = v[..., 0]
             if len(v.shape) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
             ):
                 raise ValueError(
-                    f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected shape="
-                    f"{expected}, found shape={tuple(v.shape)}"
+                    f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
+                    f"expected shape={expected}, found shape={tuple(v.shape)}"
                 )
             values[id(t)] = v
         for node in self._nodes:
