@@ -21,6 +21,7 @@ import threading
 import numpy as np
 
 from ..autograd import no_grad
+from ..nn import functional as F
 from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import adapter
@@ -381,11 +382,8 @@ class Trainer:
         if sample_weight is None:
             return self.loss(y_pred, target)
         per = self._per_sample(y_pred, target)
-        n = per.shape[0]
-        if per.ndim > 1:
-            per = per.reshape(n, -1).mean(axis=1)
-        w = Tensor(np.asarray(sample_weight, dtype=per.dtype).reshape(n))
-        return (per * w).sum() / n
+        w = np.asarray(getattr(sample_weight, "array", sample_weight)).reshape(per.shape[0])
+        return F.sample_weighted_reduce(per, w, "mean")
 
     def _trainable(self):
         return [p for p in self.model.parameters() if getattr(p, "requires_grad", True)]
