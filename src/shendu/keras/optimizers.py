@@ -10,11 +10,10 @@ it gives the current value, assigning it changes the rate (callbacks do this).
 The wrapped optimizer is created over the model's trainable weights when the model first trains.
 """
 
-import math
-
 import numpy as np
 
 from .. import optim
+from ..optim import lr_scheduler as _lrs
 
 __all__ = [
     "Optimizer",
@@ -33,117 +32,29 @@ __all__ = [
 
 
 class _Schedules:
-    """Learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): ``schedule(step) -> lr``."""
+    """Keras's learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): the closed-form step
+    schedules of :mod:`shendu.optim.lr_scheduler` under their Keras names, ``schedule(step) -> lr``."""
 
-    class LearningRateSchedule:
-        def __call__(self, step):
-            raise NotImplementedError
+    LearningRateSchedule = _lrs.StepSchedule
+    ExponentialDecay = _lrs.ExponentialDecay
+    InverseTimeDecay = _lrs.InverseTimeDecay
+    PiecewiseConstantDecay = _lrs.PiecewiseConstantDecay
+    PolynomialDecay = _lrs.PolynomialDecay
+    CosineDecay = _lrs.CosineDecay
+    CosineDecayRestarts = _lrs.CosineDecayRestarts
 
-        def get_config(self):
-            return dict(self._config)
+    @staticmethod
+    def serialize(schedule):
+        return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
-        @classmethod
-        def from_config(cls, config):
-            return cls(**config)
-
-    class _RateDecay(LearningRateSchedule):
-        """Shared arguments of ExponentialDecay and InverseTimeDecay."""
-
-        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate,
-                decay_steps=decay_steps,
-                decay_rate=decay_rate,
-                staircase=staircase,
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
-
-        def _progress(self, step):
-            p = step / self.decay_steps
-            return math.floor(p) if self.staircase else p
-
-    class ExponentialDecay(_RateDecay):
-        """lr₀ · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
-
-        def __call__(self, step):
-            return self.initial_learning_rate * self.decay_rate ** self._progress(step)
-
-    class InverseTimeDecay(_RateDecay):
-        """lr₀ / (1 + rate · step / decay_steps)."""
-
-        def __call__(self, step):
-            return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
-
-    class PiecewiseConstantDecay(LearningRateSchedule):
-        """values[i] while step ≤ boundaries[i] (the last value after the last boundary)."""
-
-        def __init__(self, boundaries, values, name=None):
-            if len(values) != len(boundaries) + 1:
-                raise ValueError("PiecewiseConstantDecay: values needs one more entry than boundaries")
-            self._config = dict(boundaries=list(boundaries), values=list(values))
-            self.boundaries, self.values = list(boundaries), [float(v) for v in values]
-
-        def __call__(self, step):
-            for b, v in zip(self.boundaries, self.values):
-                if step <= b:
-                    return v
-            return self.values[-1]
-
-    class PolynomialDecay(LearningRateSchedule):
-        """(lr₀ − end)·(1 − min(step, decay_steps)/decay_steps)^power + end."""
-
-        def __init__(
-            self,
-            initial_learning_rate,
-            decay_steps,
-            end_learning_rate=0.0001,
-            power=1.0,
-            cycle=False,
-            name=None,
-        ):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate,
-                decay_steps=decay_steps,
-                end_learning_rate=end_learning_rate,
-                power=power,
-                cycle=cycle,
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.end_learning_rate, self.power, self.cycle = (
-                float(end_learning_rate),
-                float(power),
-                bool(cycle),
-            )
-
-        def __call__(self, step):
-            steps = self.decay_steps
-            if self.cycle:
-                steps = steps * max(1.0, math.ceil(step / steps))
-            else:
-                step = min(step, steps)
-            frac = 1 - step / steps
-            return (
-                self.initial_learning_rate - self.end_learning_rate
-            ) * frac**self.power + self.end_learning_rate
-
-    class CosineDecay(LearningRateSchedule):
-        """lr₀ · ((1 − α)·½(1 + cos(π·min(step, decay_steps)/decay_steps)) + α)."""
-
-        def __init__(
-            self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None, warmup_steps=0
-        ):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate, decay_steps=decay_steps, alpha=alpha
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.alpha = float(alpha)
-
-        def __call__(self, step):
-            frac = min(step, self.decay_steps) / self.decay_steps
-            return self.initial_learning_rate * (
-                (1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * frac)) + self.alpha
-            )
+    @staticmethod
+    def deserialize(config, custom_objects=None):
+        name = config.get("class_name")
+        cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
+        if cls is None:
+            raise ValueError(f"Unknown learning-rate schedule {name!r}; "
+                             f"known: {', '.join(sorted(_SCHEDULES))}")
+        return cls.from_config(config.get("config", {}))
 
 
 schedules = _Schedules
@@ -155,6 +66,7 @@ _SCHEDULES = {
         "PiecewiseConstantDecay",
         "PolynomialDecay",
         "CosineDecay",
+        "CosineDecayRestarts",
     )
 }
 
