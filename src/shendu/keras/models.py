@@ -12,6 +12,7 @@ import numpy as np
 from .. import train as _train
 from ..autograd import no_grad
 from ..nn import functional as F
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
@@ -450,25 +451,20 @@ class Model(Layer):
             if self.built:
                 self.__dict__["_ready_for_calls"] = True
                 return
-            was = self.training
-            self.eval()
-            try:
-                with no_grad():
-                    sample = _first_rows(x)
-                    try:
-                        if isinstance(sample, tuple):
-                            self(*sample)
-                        elif isinstance(sample, dict):
-                            self(**sample)
-                        else:
-                            self(sample)
-                    except NotImplementedError:
-                        if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
-                            raise
-                        self.built = True  # a model with its own steps need not define call()
-                self.__dict__["_ready_for_calls"] = True
-            finally:
-                self.train(was)
+            with training_mode(False), no_grad():
+                sample = _first_rows(x)
+                try:
+                    if isinstance(sample, tuple):
+                        self(*sample)
+                    elif isinstance(sample, dict):
+                        self(**sample)
+                    else:
+                        self(sample)
+                except NotImplementedError:
+                    if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
+                        raise
+                    self.built = True  # a model with its own steps need not define call()
+            self.__dict__["_ready_for_calls"] = True
 
     def _get_trainer(self):
         if self._trainer is None:

@@ -22,7 +22,7 @@ import numpy as np
 
 from ... import ops
 from ...autograd import no_grad
-from ...nn.module import Module
+from ...nn.module import Module, training_mode
 from ...nn.parameter import Parameter
 from ...tensor import Tensor
 from .. import backend
@@ -583,13 +583,8 @@ class Layer(Module):
             return type(shape)(dummies(s) for s in shape)
 
         dummy = dummies(input_shape)
-        was = self.training
-        self.train(False)
-        try:
-            with no_grad():
-                out = self.call(dummy, **self._default_call_kwargs())
-        finally:
-            self.train(was)
+        with training_mode(False), no_grad():
+            out = self.call(dummy, **self._default_call_kwargs())
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
 
     def _input_dtype(self):
@@ -632,12 +627,8 @@ class Layer(Module):
             kwargs.pop("mask", None)
         self._call_losses = []
         if training is not None and bool(training) != self.training:
-            was = self.training
-            self.train(bool(training))
-            try:
+            with training_mode(bool(training)):
                 out = self.call(inputs, *args, **kwargs)
-            finally:
-                self.train(was)
         else:
             out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
