@@ -25,7 +25,7 @@ __all__ = ["linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "hard
            "embedding", "one_hot", "pad", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
-           "flatten"] + list(_conv_all)
+           "flatten", "conv_output_length", "same_padding", "padded_pool"] + list(_conv_all)
 
 
 def _t(x):
@@ -305,6 +305,47 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
             idx = np.pad(np.arange(x.shape[d]), (lo, hi), mode=np_mode)
             x = ops.getitem(x, (slice(None),) * d + (idx,))
     return x
+
+
+# ----- TensorFlow-style "same" padding and pooling ---------------------------------------------------
+def conv_output_length(length, kernel, padding, stride, dilation=1):
+    """Output length of a convolution or pooling window: "valid" ⌊(n − d(k−1) − 1)/s⌋ + 1,
+    "same"/"causal" ⌈n / s⌉ (None stays None)."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    return max(0, (length - dilation * (kernel - 1) - 1) // stride + 1)
+
+
+def same_padding(length, kernel, stride, dilation=1):
+    """TensorFlow's "same" padding (before, after) of one axis: total = max((⌈n/s⌉ − 1)s + d(k−1) + 1 − n, 0),
+    the odd cell after."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
+    return total // 2, total - total // 2
+
+
+def padded_pool(input, kind, kernel_size, stride, padding):  # noqa: A002
+    """Max (``kind="max"``) or average (``"avg"``) pooling of (N, C, L) or (N, C, H, W) after uneven padding
+    ``padding`` = [(before, after) per spatial axis], as TensorFlow's "SAME" pooling does.
+
+    Max pads with −∞, so padded cells never win. Average divides each window's sum by the number of
+    cells of the window that lie inside the input: y = Σ_{window ∩ input} x / |window ∩ input|.
+    """
+    x = _t(input)
+    rank = x.ndim - 2
+    pools = {("max", 1): max_pool1d, ("max", 2): max_pool2d,  # noqa: F405
+             ("avg", 1): avg_pool1d, ("avg", 2): avg_pool2d}  # noqa: F405
+    if (kind, rank) not in pools:
+        raise ValueError(f"padded_pool: kind must be 'max' or 'avg' on (N, C, L) or (N, C, H, W) input, got "
+                         f"kind={kind!r} and an input of shape {tuple(x.shape)}")
+    pool = pools[kind, rank]
+    widths = [(0, 0), (0, 0)] + [tuple(int(v) for v in p) for p in padding]
+    if kind == "max":
+        return pool(ops.pad(x, widths, value=-np.inf), kernel_size, stride)
+    ones = Tensor(np.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype))
+    return pool(ops.pad(x, widths), kernel_size, stride) / pool(ops.pad(ones, widths), kernel_size, stride)
 
 
 # ----- losses -------------------------------------------------------------------------------------

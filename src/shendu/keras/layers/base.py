@@ -20,7 +20,6 @@ import threading
 
 import numpy as np
 
-from ... import ops
 from ...autograd import no_grad
 from ...nn.module import Module, training_mode
 from ...nn.parameter import Parameter
@@ -647,7 +646,7 @@ class Layer(Module):
             if not isinstance(x, Tensor):
                 x = Tensor(np.asarray(x))
             if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
-                x = ops.cast(x, self.dtype)
+                x = x.to(self.dtype)
             return x
 
         return map_structure(conv, inputs)
@@ -979,7 +978,7 @@ def _keras_view(spec):
         return t
     if mapped.ndim == probe.ndim:
         flat = mapped.reshape(-1)
-        return ops.reshape(ops.getitem(ops.reshape(t, (-1,)), flat), mapped.shape)
+        return t.reshape(-1)[flat].reshape(mapped.shape)
     return t
 
 

@@ -8,7 +8,10 @@ the total is odd) at the bottom/right.
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
+from ...nn.functional import conv_output_length, same_padding
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
@@ -24,22 +27,6 @@ __all__ = [
     "conv_output_length",
     "same_padding",
 ]
-
-
-def conv_output_length(length, kernel, padding, stride, dilation=1):
-    """Keras's output length: valid ⌊(n − d(k−1) − 1)/s⌋ + 1, same/causal ⌈n / s⌉."""
-    if length is None:
-        return None
-    if padding in ("same", "causal"):
-        return -(-length // stride)
-    return max(0, (length - dilation * (kernel - 1) - 1) // stride + 1)
-
-
-def same_padding(length, kernel, stride, dilation=1):
-    """TensorFlow's 'same' padding (before, after): total = max((⌈n/s⌉ − 1)s + d(k−1) + 1 − n, 0)."""
-    out = -(-length // stride)
-    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
-    return total // 2, total - total // 2
 
 
 def _k2_to_keras(w):
@@ -115,12 +102,12 @@ class _Conv(Layer):
     def _to_cf(self, x):
         if self.data_format == "channels_first":
             return x
-        return ops.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
+        return sd.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
     def _from_cf(self, y):
         if self.data_format == "channels_first":
             return y
-        return ops.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
+        return sd.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
 
     def _channels(self, input_shape):
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
@@ -146,7 +133,7 @@ class _Conv(Layer):
         widths = [(0, 0), (0, 0)]
         for n, k, s, d in zip(x_cf.shape[2:], self.kernel_size, self.strides, self.dilation_rate):
             widths.append((d * (k - 1), 0) if self.padding == "causal" else same_padding(n, k, s, d))
-        return ops.pad(x_cf, widths)
+        return sd.pad(x_cf, widths)
 
     def _nn_padding(self):
         """(padding for the nn module, whether to pad by hand)."""

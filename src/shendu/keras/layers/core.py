@@ -2,7 +2,9 @@
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from .. import activations as _activations
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
@@ -178,8 +180,8 @@ class Flatten(Layer):
 
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.ndim > 2:
-            inputs = ops.permute(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
-        return ops.reshape(inputs, (inputs.shape[0], -1))
+            inputs = sd.permute(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
+        return sd.reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -203,7 +205,7 @@ class Reshape(Layer):
         self.target_shape = tuple(int_arg(owner, "target_shape", d, minimum=-1) for d in target_shape)
 
     def call(self, inputs):
-        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+        return sd.reshape(inputs, (inputs.shape[0],) + self.target_shape)
 
     def compute_output_shape(self, input_shape):
         target = list(self.target_shape)
@@ -245,7 +247,7 @@ class Permute(Layer):
             raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {dims!r}")
 
     def call(self, inputs):
-        return ops.permute(inputs, (0,) + self.dims)
+        return sd.permute(inputs, (0,) + self.dims)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
@@ -262,7 +264,7 @@ class RepeatVector(Layer):
         self.n = int_arg(f"RepeatVector '{self.name}'", "n", n, minimum=1)
 
     def call(self, inputs):
-        return ops.tile(ops.unsqueeze(inputs, 1), (1, self.n, 1))
+        return sd.tile(sd.unsqueeze(inputs, 1), (1, self.n, 1))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n, input_shape[1])

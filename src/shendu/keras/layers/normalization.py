@@ -6,7 +6,9 @@ momentum 1 − 0.99, so the ``nn.BatchNorm`` inside gets ``momentum=1 - momentum
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import Layer, WeightSpec, int_arg
@@ -101,13 +103,13 @@ class BatchNormalization(Layer):
         # move the channel axis to position 1, as the nn module expects
         perm = (0, ax) + tuple(i for i in range(1, nd) if i != ax)
         inv = tuple(np.argsort(perm))
-        xt = ops.permute(x, perm) if perm != tuple(range(nd)) else x
+        xt = sd.permute(x, perm) if perm != tuple(range(nd)) else x
         if nd > 4:
             shape = xt.shape
-            y = ops.reshape(bn(ops.reshape(xt, (shape[0], shape[1], -1))), shape)
+            y = sd.reshape(bn(sd.reshape(xt, (shape[0], shape[1], -1))), shape)
         else:
             y = bn(xt)
-        return ops.permute(y, inv) if perm != tuple(range(nd)) else y
+        return sd.permute(y, inv) if perm != tuple(range(nd)) else y
 
     def compute_output_shape(self, input_shape):
         return input_shape

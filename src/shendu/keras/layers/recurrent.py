@@ -16,7 +16,9 @@ import warnings
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from ...tensor import Tensor
 from .. import activations as _activations
 from .. import initializers as _initializers
@@ -224,7 +226,7 @@ class _RNN(Layer):
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
             states = [s if isinstance(s, Tensor) else Tensor(np.asarray(s, dtype=x.dtype)) for s in states]
-            states = [ops.unsqueeze(s, 0) for s in states]
+            states = [sd.unsqueeze(s, 0) for s in states]
             need = 2 if self._mode == "LSTM" else 1
             if len(states) != need:
                 raise ValueError(
@@ -235,9 +237,9 @@ class _RNN(Layer):
         out, state = self.rnn(x, hx)
         if self._mode == "LSTM":
             h, c = state
-            states = [ops.squeeze(h, 0), ops.squeeze(c, 0)]
+            states = [sd.squeeze(h, 0), sd.squeeze(c, 0)]
         else:
-            states = [ops.squeeze(state, 0)]
+            states = [sd.squeeze(state, 0)]
         y = out if self.return_sequences else states[0]
         return [y] + states if self.return_state else y
 
