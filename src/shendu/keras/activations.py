@@ -8,6 +8,7 @@ import shendu as sd
 
 from ..nn import functional as F
 from ..tensor import Tensor
+from ._registry import Registry
 
 __all__ = [
     "relu",
@@ -158,32 +159,18 @@ _BY_NAME = {
 _BY_NAME["silu"] = swish
 
 
+_REGISTRY = Registry("activation", names=_BY_NAME, empty=linear, empty_name="linear")
+
+
 def get(identifier):
     """An activation function from a name ('relu'), a callable (kept as is) or None (linear)."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown activation {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return _BY_NAME[key]
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"activation must be a name, a function or None, got {type(identifier).__name__}")
+    return _REGISTRY.get(identifier)
 
 
 def serialize(fn):
     """The name a function is saved under (its Keras name, or its __name__)."""
-    if fn is None:
-        return "linear"
-    for name, f in _BY_NAME.items():
-        if f is fn:
-            return name
-    name = getattr(fn, "__name__", None)
-    if name is None and hasattr(fn, "get_config"):
-        return {"class_name": type(fn).__name__, "config": fn.get_config()}
-    return name
+    return _REGISTRY.serialize(fn)
 
 
-def deserialize(name):
-    return get(name)
+def deserialize(name, custom_objects=None):
+    return _REGISTRY.deserialize(name, custom_objects)

@@ -11,6 +11,7 @@ import numpy as np
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import backend
+from ._registry import Registry
 
 __all__ = [
     "Loss",
@@ -283,31 +284,13 @@ _CANONICAL = {
 }
 
 
+_REGISTRY = Registry("loss", names=_FUNCTIONS, classes=_LOSS_CLASSES, base=Loss, any_instance_config=False)
+
+
 def get(identifier):
     """A loss (a function or a Loss object) from a name ('mse', 'categorical_crossentropy', a class name),
     a Loss class or instance, a config dict or a function."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        key = identifier.strip()
-        if key in _CLASSES:
-            return _CLASSES[key]()
-        fn = _FUNCTIONS.get(key.lower())
-        if fn is None:
-            raise ValueError(f"Unknown loss {identifier!r}; known: {', '.join(sorted(_FUNCTIONS))}")
-        return fn
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown loss config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"loss must be a name, a Loss or a function, got {type(identifier).__name__}")
+    return _REGISTRY.get(identifier)
 
 
 def canonical_name(identifier):
@@ -323,19 +306,9 @@ def canonical_name(identifier):
 
 
 def serialize(loss):
-    if loss is None:
-        return None
-    if isinstance(loss, str):
-        return loss
-    if isinstance(loss, Loss) and type(loss).__name__ in _CLASSES:
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    for name, fn in _FUNCTIONS.items():
-        if fn is loss:
-            return name
-    return getattr(loss, "__name__", type(loss).__name__)
+    """A name ('mean_squared_error'), a config dict for a Loss object, or None."""
+    return _REGISTRY.serialize(loss)
 
 
 def deserialize(config, custom_objects=None):
-    if isinstance(config, str) and custom_objects and config in custom_objects:
-        return custom_objects[config]
-    return get(config)
+    return _REGISTRY.deserialize(config, custom_objects)

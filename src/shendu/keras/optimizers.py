@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import optim
 from ..optim import lr_scheduler as _lrs
+from ._registry import Registry
 
 __all__ = [
     "Optimizer",
@@ -438,33 +439,30 @@ _BY_NAME = {
 }
 
 
+def _not_an_optimizer(obj):
+    raise TypeError(f"optimizer must be a name, a config dict or an optimizer object, got {obj!r}")
+
+
+_REGISTRY = Registry(
+    "optimizer",
+    names=_BY_NAME,
+    classes=set(_BY_NAME.values()),
+    base=Optimizer,
+    passthrough=lambda obj: hasattr(obj, "param_groups") and hasattr(obj, "step"),  # a shendu.optim one
+    wrap=_not_an_optimizer,
+)
+
+
 def get(identifier):
     """A Keras optimizer from a name ('adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamw', 'nadam'),
-    a class, an instance or a config dict."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.strip().lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(str(identifier.get("class_name", "")).lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if hasattr(identifier, "param_groups") and hasattr(identifier, "step"):
-        return identifier  # a shendu.optim optimizer, used as it is
-    raise TypeError(f"optimizer must be a name or an optimizer object, got {type(identifier).__name__}")
+    a class, an instance or a config dict; a ``shendu.optim`` optimizer is used as it is."""
+    return _REGISTRY.get(identifier)
 
 
 def serialize(optimizer):
-    if isinstance(optimizer, Optimizer):
-        return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
-    return None
+    """``{"class_name": ..., "config": ...}`` for a Keras optimizer, None for any other."""
+    return _REGISTRY.serialize(optimizer)
 
 
-def deserialize(config):
-    return get(config)
+def deserialize(config, custom_objects=None):
+    return _REGISTRY.deserialize(config, custom_objects)
