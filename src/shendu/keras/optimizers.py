@@ -226,6 +226,11 @@ class Optimizer:
         self._clip()
         out = inner.step(closure)
         self.iterations += 1
+        for group in inner.param_groups:  # Keras applies weight constraints after each update
+            for p in group["params"]:
+                project = getattr(p, "_keras_constraint", None)
+                if project is not None:
+                    project()
         return out
 
     def apply_gradients(self, grads_and_vars):

@@ -25,6 +25,7 @@ from ...nn.module import Module, training_mode
 from ...nn.parameter import Parameter
 from ...tensor import Tensor
 from .. import backend
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 
@@ -283,15 +284,22 @@ class WeightSpec:
     ``state=True`` marks non-trainable state (moving averages) that no optimizer touches.
     """
 
-    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer")
+    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer", "constraint")
 
-    def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None):
+    def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None,
+                 constraint=None):
         self.name = name
         self.tensor = tensor
         self.to_keras = to_keras or (lambda a: a)
         self.from_keras = from_keras or (lambda a: a)
         self.state = state
         self.regularizer = regularizer
+        self.constraint = constraint
+
+    def constrain(self):
+        """Replace the weight by ``constraint(weight)`` in Keras's layout (Keras optimizers, after a step)."""
+        new = self.constraint(Tensor(self.get()))
+        self.set(np.asarray(getattr(new, "array", new)), self.name)
 
     def get(self):
         return np.array(self.to_keras(self.tensor.array), copy=True)
@@ -557,6 +565,9 @@ class Layer(Module):
         if first:
             self.train(self.training)  # modules made in build() follow the layer's mode
             self._apply_trainable()
+            for spec in self._weight_specs():  # Keras optimizers project these weights after each step
+                if spec.constraint is not None:
+                    spec.tensor._keras_constraint = spec.constrain
             if self._initial_weights is not None:
                 weights, self._initial_weights = self._initial_weights, None
                 self.set_weights(weights)
@@ -746,8 +757,11 @@ class Layer(Module):
             attr, n = f"{base}_{n}", n + 1
         param = Parameter(value, requires_grad=bool(trainable) and self._trainable)
         setattr(self, attr, param)
-        spec = WeightSpec(attr, param, state=not trainable, regularizer=_regularizers.get(regularizer))
+        spec = WeightSpec(attr, param, state=not trainable, regularizer=_regularizers.get(regularizer),
+                          constraint=_constraints.get(constraint))
         self._extra_specs.append(spec)
+        if spec.constraint is not None:
+            param._keras_constraint = spec.constrain
         if not trainable:
             self._non_trainable_vars.add(attr)
         return param

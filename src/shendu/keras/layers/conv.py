@@ -13,6 +13,7 @@ import shendu as sd
 from ... import nn
 from ...nn.functional import conv_output_length, same_padding
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, int_arg, int_tuple_arg
@@ -96,6 +97,8 @@ class _Conv(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=r + 2)
 
     # channels-last <-> channels-first at the layer's edge
@@ -172,9 +175,11 @@ class _Conv(Layer):
 
     def _weight_specs(self):
         to_k, from_k = (_k1, _k1) if self._rank == 1 else (_k2_to_keras, _k2_from_keras)
-        specs = [WeightSpec("kernel", self.conv.weight, to_k, from_k, regularizer=self.kernel_regularizer)]
+        specs = [WeightSpec("kernel", self.conv.weight, to_k, from_k, regularizer=self.kernel_regularizer,
+                            constraint=self.kernel_constraint)]
         if self.use_bias:
-            specs.append(WeightSpec("bias", self.conv.bias, regularizer=self.bias_regularizer))
+            specs.append(WeightSpec("bias", self.conv.bias, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     def get_config(self):
@@ -194,6 +199,8 @@ class _Conv(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
         }
 
 

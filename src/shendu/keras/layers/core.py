@@ -6,6 +6,7 @@ import shendu as sd
 
 from ... import nn
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, int_arg
@@ -65,6 +66,8 @@ class Dense(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -89,9 +92,11 @@ class Dense(Layer):
         return self.activation(self.linear(inputs))
 
     def _weight_specs(self):
-        specs = [WeightSpec("kernel", self.linear.weight, _T, _T, regularizer=self.kernel_regularizer)]
+        specs = [WeightSpec("kernel", self.linear.weight, _T, _T, regularizer=self.kernel_regularizer,
+                            constraint=self.kernel_constraint)]
         if self.use_bias:
-            specs.append(WeightSpec("bias", self.linear.bias, regularizer=self.bias_regularizer))
+            specs.append(WeightSpec("bias", self.linear.bias, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     @property
@@ -116,6 +121,8 @@ class Dense(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
         }
 
 

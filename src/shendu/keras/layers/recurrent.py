@@ -21,6 +21,7 @@ import shendu as sd
 from ... import nn
 from ...tensor import Tensor
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, _is_shape, int_arg
@@ -130,6 +131,9 @@ class _RNN(Layer):
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = _regularizers.get(recurrent_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.recurrent_constraint = _constraints.get(recurrent_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.dropout_rate = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         if self.recurrent_dropout:
@@ -191,22 +195,25 @@ class _RNN(Layer):
     def _weight_specs(self):
         to_k, from_k = (_gru_to_keras, _gru_from_keras) if self._mode == "GRU" else (_T, _T)
         specs = [
-            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer),
+            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer,
+                       constraint=self.kernel_constraint),
             WeightSpec(
                 "recurrent_kernel",
                 self.rnn.weight_hh_l0,
                 to_k,
                 from_k,
                 regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
             ),
         ]
         if self.use_bias:
             if self._mode == "GRU":
-                specs.append(
-                    _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
-                )
+                bias = _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
+                bias.constraint = self.bias_constraint
+                specs.append(bias)
             else:
-                specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer))
+                specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     def _apply_trainable(self):
@@ -265,6 +272,9 @@ class _RNN(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": _constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
             "dropout": self.dropout_rate,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences,
