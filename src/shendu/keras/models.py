@@ -145,6 +145,18 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
 _BUILD_LOCK = threading.RLock()
 
 
+def _cast_like_input(value, dtype):
+    """Bool and integer data fed to a floating-point ``Input`` become that float dtype, as Keras casts
+    model inputs to their ``Input``'s dtype (``fit`` on a bool array works); other data is left alone."""
+    if not np.dtype(dtype).kind == "f":
+        return value
+    if isinstance(value, Tensor):
+        return Tensor(value.array.astype(dtype)) if value.dtype.kind in "biu" else value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
+        return value.astype(dtype)
+    return value
+
+
 def _first_rows(x, n=2):
     """The first ``n`` samples of user data (an array, a list/tuple/dict of arrays, or a loader)."""
     from ..train import adapter
@@ -281,7 +293,7 @@ class Model(Layer):
         values = {}
         for t, v in zip(self._input_tensors, flat):
             layer = t.node.layer
-            v = layer._convert_inputs(v)
+            v = layer._convert_inputs(_cast_like_input(v, t.dtype))
             expected = t.shape
             if len(v.shape) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
@@ -873,7 +885,8 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         if not self._stack:
             raise ValueError("Sequential model has no layers: add some with model.add(layer)")
-        x = inputs
+        target = self._input_tensors[0].dtype if self._input_tensors else self._stack[0]._input_dtype()
+        x = _cast_like_input(inputs, target)
         for layer in self._stack:
             x = layer(x)
         return x

@@ -711,6 +711,15 @@ __all__ += ["sample_weighted_reduce", "keras_epsilon", "mean_squared_error", "me
 
 
 # ----- attention (defined in shendu.nn.attention) ----------------------------------------------------
-from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+from .attention import (  # noqa: E402
+    attention_with_weights,
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
 
-__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "attention_with_weights"]
+
+# ----- 3-D convolution (a composition of conv2d, defined in shendu.nn.conv) ---------------------------
+from .conv import conv3d  # noqa: E402
+
+__all__ += ["conv3d"]

@@ -152,6 +152,13 @@ def _shape_of(value):
     return tuple(int(d) for d in value.shape)
 
 
+def _dtype_name(dtype):
+    """A dtype's name; Keras's "string" (text inputs such as TextVectorization's) is kept as is."""
+    if dtype in ("string", "str", str):
+        return "string"
+    return str(np.dtype(dtype))
+
+
 # ----- symbolic tensors -------------------------------------------------------------------------
 class KerasTensor:
     """A placeholder with a shape (``None`` for the batch axis) that records how it was made.
@@ -161,7 +168,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self.dtype = _dtype_name(dtype) if dtype is not None else "float32"
         self.node = node
         self.index = index
         self.name = name
@@ -495,7 +502,7 @@ class Layer(Module):
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = (
-            str(np.dtype(dtype)) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
+            _dtype_name(dtype) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
         )
         self.supports_masking = False
         self.input_spec = None
@@ -618,6 +625,9 @@ class Layer(Module):
         return Module.__call__(self, *args, **kwargs)
 
     def forward(self, inputs, *args, **kwargs):
+        in_mask = kwargs.get("mask")
+        if in_mask is None:
+            in_mask = getattr(inputs, "_keras_mask", None)  # set by Embedding(mask_zero=True), Masking...
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._check_input_rank(inputs)
@@ -635,6 +645,8 @@ class Layer(Module):
             training = None
         if "mask" not in names and not var_kw:
             kwargs.pop("mask", None)
+        elif in_mask is not None and kwargs.get("mask") is None and "mask" in names:
+            kwargs["mask"] = in_mask
         self._call_losses = []
         if training is not None and bool(training) != self.training:
             with training_mode(bool(training)):
@@ -648,7 +660,19 @@ class Layer(Module):
             self._output_shape = map_structure(
                 lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out
             )
+        out_mask = self.compute_mask(inputs, in_mask)
+        if out_mask is not None and isinstance(out, Tensor):
+            out._keras_mask = out_mask
         return out
+
+    _mask_passthrough = False  # layers that keep the time axis and hand the mask on (Dense, Dropout...)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output (Keras semantics): by default the input mask passes through
+        layers that support masking and stops at the others."""
+        if mask is None:
+            return None
+        return mask if (self.supports_masking or self._mask_passthrough) else None
 
     def _convert_inputs(self, inputs):
         def conv(x):

@@ -44,6 +44,8 @@ class Dense(Layer):
     Keras layout: kernel (in, units), bias (units,). Inside is an ``nn.Linear`` holding weight (units, in).
     """
 
+    _mask_passthrough = True
+
     def __init__(
         self,
         units,
@@ -129,6 +131,8 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``."""
 
+    _mask_passthrough = True
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = _activations.get(activation)
@@ -155,6 +159,8 @@ class Identity(Layer):
 
 class Dropout(Layer):
     """Sets a fraction ``rate`` of inputs to 0 during training and scales the rest by 1/(1 - rate)."""
+
+    _mask_passthrough = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

@@ -18,7 +18,8 @@ class Embedding(Layer):
 
     ``weights=[matrix]`` starts it from pretrained vectors and ``trainable=False`` keeps them fixed.
     ``input_length`` (Keras 2) fixes the sequence length, so a first layer gives the model its input shape.
-    ``mask_zero`` is accepted; padded positions are not skipped by later layers (see docs/keras.md).
+    ``mask_zero=True`` gives the output the mask ``ids != 0``: the recurrent layers downstream skip the
+    padded steps (they carry the previous state over them), as in Keras.
     """
 
     def __init__(
@@ -81,6 +82,12 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
+
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        ids = inputs.array if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return Tensor(ids != 0)
 
     def _weight_specs(self):
         return [

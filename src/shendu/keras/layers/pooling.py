@@ -186,9 +186,19 @@ class GlobalMaxPooling2D(_Global):
 
 
 class GlobalAveragePooling1D(_Global):
-    """Mean over time: (batch, steps, C) -> (batch, C)."""
+    """Mean over time: (batch, steps, C) -> (batch, C); with a mask, over the unmasked steps only."""
 
     _rank, _kind = 1, "avg"
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        axis = self._axes()[0]
+        m = np.asarray(mask.array if isinstance(mask, Tensor) else mask, dtype=inputs.dtype)
+        m = Tensor(m[:, None, :] if self.data_format == "channels_first" else m[:, :, None])
+        return ops.sum(inputs * m, axis=axis, keepdims=self.keepdims) / ops.sum(
+            m, axis=axis, keepdims=self.keepdims
+        )
 
 
 class GlobalMaxPooling1D(_Global):

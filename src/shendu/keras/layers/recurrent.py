@@ -12,8 +12,6 @@ Keras's initialisation: glorot_uniform kernels, orthogonal recurrent kernels, ze
 LSTM forget gate's bias at 1 (``unit_forget_bias``).
 """
 
-import warnings
-
 import numpy as np
 
 import shendu as sd
@@ -136,12 +134,9 @@ class _RNN(Layer):
         self.bias_constraint = _constraints.get(bias_constraint)
         self.dropout_rate = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
-        if self.recurrent_dropout:
-            warnings.warn(
-                f"{name}: recurrent_dropout={recurrent_dropout} is ignored (the recurrent step runs as "
-                "one fused operation); dropout on the inputs is applied",
-                stacklevel=2,
-            )
+        if not 0.0 <= self.recurrent_dropout < 1.0:
+            raise ValueError(f"{name}: recurrent_dropout must be in [0, 1), got {recurrent_dropout!r}")
+        self.supports_masking = True
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -241,7 +236,11 @@ class _RNN(Layer):
                     f"shape (batch, {self.units}), got {len(states)}"
                 )
             hx = tuple(states) if self._mode == "LSTM" else states[0]
-        out, state = self.rnn(x, hx)
+        drop_h = bool(self.recurrent_dropout and training)
+        if mask is not None or drop_h:
+            out, state = self._step_loop(x, hx, mask, drop_h)
+        else:
+            out, state = self.rnn(x, hx)
         if self._mode == "LSTM":
             h, c = state
             states = [sd.squeeze(h, 0), sd.squeeze(c, 0)]
@@ -249,6 +248,54 @@ class _RNN(Layer):
             states = [sd.squeeze(state, 0)]
         y = out if self.return_sequences else states[0]
         return [y] + states if self.return_state else y
+
+    def _step_loop(self, x, hx, mask, drop_h):
+        """The sequence one step at a time, for a mask or recurrent dropout (Keras semantics).
+
+        Masked steps (mask[b, t] False) keep the previous state, h_t = h_{t-1} (and c_t = c_{t-1}), and
+        output the previous output (zeros before the first unmasked step). Recurrent dropout multiplies
+        h_{t-1} by one dropout mask (scaled by 1/(1 - rate)) drawn per call, before each step.
+        """
+        n, steps = x.shape[0], x.shape[1]
+        lstm = self._mode == "LSTM"
+        zeros = Tensor(np.zeros((1, n, self.units), dtype=x.dtype))
+        if hx is None:
+            h, c = zeros, (zeros if lstm else None)
+        else:
+            h, c = (hx if lstm else (hx, None))
+        keep = None
+        if mask is not None:
+            m = np.asarray(mask.array if isinstance(mask, Tensor) else mask).astype(bool)
+            if m.shape != (n, steps):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': the mask must have shape (batch, steps) = "
+                    f"{(n, steps)}, got {m.shape}"
+                )
+            keep = m[:, ::-1] if self.go_backwards else m
+        rec = None
+        if drop_h:
+            ones = Tensor(np.ones((1, n, self.units), dtype=x.dtype))
+            rec = nn.functional.dropout(ones, self.recurrent_dropout, training=True)
+        prev_out, outs = zeros[0], []
+        for t in range(steps):
+            h_in = h * rec if rec is not None else h
+            o, st = self.rnn(x[:, t : t + 1], (h_in, c) if lstm else h_in)
+            h_new, c_new = st if lstm else (st, None)
+            o = o[:, 0]
+            if keep is not None:
+                k = keep[:, t][None, :, None]
+                h = ops.where(k, h_new, h)
+                c = ops.where(k, c_new, c) if lstm else None
+                o = ops.where(k[0], o, prev_out)
+            else:
+                h, c = h_new, c_new
+            prev_out = o
+            outs.append(o)
+        out = ops.stack(outs, axis=1)
+        return out, ((h, c) if lstm else h)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if (mask is not None and self.return_sequences) else None
 
     def compute_output_shape(self, input_shape):
         if not _is_shape(input_shape):  # called with [inputs, *initial_state]

@@ -77,6 +77,9 @@ class Bidirectional(Layer):
             return (y if isinstance(y, list) else [y]) + states
         return y
 
+    def compute_mask(self, inputs, mask=None):
+        return mask if (mask is not None and self.return_sequences) else None
+
     def compute_output_shape(self, input_shape):
         f = self.forward_layer.compute_output_shape(input_shape)
         states = []
