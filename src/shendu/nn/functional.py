@@ -25,7 +25,7 @@ __all__ = ["linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "hard
            "embedding", "one_hot", "pad", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
-           "flatten", "conv_output_length", "same_padding", "padded_pool"] + list(_conv_all)
+           "flatten", "conv_output_length", "same_padding", "padded_pool", "masked_mean"] + list(_conv_all)
 
 
 def _t(x):
@@ -305,6 +305,14 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
             idx = np.pad(np.arange(x.shape[d]), (lo, hi), mode=np_mode)
             x = ops.getitem(x, (slice(None),) * d + (idx,))
     return x
+
+
+def masked_mean(input, mask, axis, keepdims=False):  # noqa: A002
+    """Mean of ``input`` over ``axis`` counting only the positions where ``mask`` is true:
+    Σ m·x / Σ m, with ``mask`` broadcastable against ``input`` (e.g. (N, T, 1) against (N, T, C))."""
+    x = _t(input)
+    m = Tensor(np.asarray(_arr(mask), dtype=x.dtype))
+    return (x * m).sum(axis=axis, keepdims=keepdims) / m.sum(axis=axis, keepdims=keepdims)
 
 
 # ----- TensorFlow-style "same" padding and pooling ---------------------------------------------------

@@ -1,5 +1,6 @@
 """Pooling, resizing and padding layers on channels-last data (``nn`` pooling modules inside)."""
 
+import numpy as np
 
 import shendu as sd
 
@@ -193,12 +194,9 @@ class GlobalAveragePooling1D(_Global):
     def call(self, inputs, mask=None):
         if mask is None:
             return super().call(inputs)
-        axis = self._axes()[0]
-        m = np.asarray(mask.array if isinstance(mask, Tensor) else mask, dtype=inputs.dtype)
-        m = Tensor(m[:, None, :] if self.data_format == "channels_first" else m[:, :, None])
-        return ops.sum(inputs * m, axis=axis, keepdims=self.keepdims) / ops.sum(
-            m, axis=axis, keepdims=self.keepdims
-        )
+        m = np.asarray(getattr(mask, "array", mask))
+        m = m[:, None, :] if self.data_format == "channels_first" else m[:, :, None]
+        return F.masked_mean(inputs, m, self._axes()[0], keepdims=self.keepdims)
 
 
 class GlobalMaxPooling1D(_Global):

@@ -284,14 +284,14 @@ class _RNN(Layer):
             o = o[:, 0]
             if keep is not None:
                 k = keep[:, t][None, :, None]
-                h = ops.where(k, h_new, h)
-                c = ops.where(k, c_new, c) if lstm else None
-                o = ops.where(k[0], o, prev_out)
+                h = sd.where(k, h_new, h)
+                c = sd.where(k, c_new, c) if lstm else None
+                o = sd.where(k[0], o, prev_out)
             else:
                 h, c = h_new, c_new
             prev_out = o
             outs.append(o)
-        out = ops.stack(outs, axis=1)
+        out = sd.stack(outs, axis=1)
         return out, ((h, c) if lstm else h)
 
     def compute_mask(self, inputs, mask=None):
