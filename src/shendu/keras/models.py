@@ -148,7 +148,7 @@ _BUILD_LOCK = threading.RLock()
 def _cast_like_input(value, dtype):
     """Bool and integer data fed to a floating-point ``Input`` become that float dtype, as Keras casts
     model inputs to their ``Input``'s dtype (``fit`` on a bool array works); other data is left alone."""
-    if not np.dtype(dtype).kind == "f":
+    if dtype is None or dtype == "string" or np.dtype(dtype).kind != "f":
         return value
     if isinstance(value, Tensor):
         return Tensor(value.array.astype(dtype)) if value.dtype.kind in "biu" else value
