@@ -51,3 +51,12 @@ def test_padded_pool_gradcheck(kind):
 def test_padded_pool_rejects_other_kinds():
     with pytest.raises(ValueError, match="padded_pool"):
         F.padded_pool(sd.tensor(np.ones((1, 1, 4, 4))), "min", 2, 2, [(0, 0), (0, 0)])
+
+
+def test_masked_mean_counts_only_kept_positions_and_gradchecks():
+    x = np.random.default_rng(2).standard_normal((2, 4, 3))
+    m = np.array([[1, 1, 0, 0], [1, 1, 1, 1]], dtype=bool)[:, :, None]
+    got = F.masked_mean(sd.tensor(x), m, 1).numpy()
+    np.testing.assert_allclose(got[0], x[0, :2].mean(0))
+    np.testing.assert_allclose(got[1], x[1].mean(0))
+    assert sd.gradcheck(lambda t: F.masked_mean(t, m, 1, keepdims=True), x)
