@@ -246,33 +246,8 @@ _LOSS_CLASSES = (
 for _cls in _LOSS_CLASSES:
     _cls.__module__ = __name__
 
-_FUNCTIONS = {
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "binary_crossentropy": binary_crossentropy,
-    "mean_squared_error": mean_squared_error,
-    "mse": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-    "mae": mean_absolute_error,
-    "mean_absolute_percentage_error": mean_absolute_percentage_error,
-    "mape": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
-    "msle": mean_squared_logarithmic_error,
-    "huber": huber,
-    "huber_loss": huber,
-    "kl_divergence": kl_divergence,
-    "kld": kl_divergence,
-    "kullback_leibler_divergence": kl_divergence,
-    "hinge": hinge,
-    "squared_hinge": squared_hinge,
-    "categorical_hinge": categorical_hinge,
-    "log_cosh": log_cosh,
-    "logcosh": log_cosh,
-    "poisson": poisson,
-    "cosine_similarity": cosine_similarity,
-}
 _CLASSES = {c.__name__: c for c in _LOSS_CLASSES}
-_CANONICAL = {
+_CANONICAL = {  # alias -> Keras name
     "mse": "mean_squared_error",
     "mae": "mean_absolute_error",
     "mape": "mean_absolute_percentage_error",
@@ -282,6 +257,14 @@ _CANONICAL = {
     "kullback_leibler_divergence": "kl_divergence",
     "logcosh": "log_cosh",
 }
+_FUNCTIONS = {
+    fn.__name__: fn
+    for fn in (categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
+               mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+               mean_squared_logarithmic_error, huber, kl_divergence, hinge, squared_hinge, categorical_hinge,
+               log_cosh, poisson, cosine_similarity)
+}
+_FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()})
 
 
 _REGISTRY = Registry("loss", names=_FUNCTIONS, classes=_LOSS_CLASSES, base=Loss, any_instance_config=False)
