@@ -50,6 +50,8 @@ __all__ = [
     "FBetaScore",
     "MeanIoU",
     "get",
+    "serialize",
+    "deserialize",
     "COMPILE_METRICS",
     "compile_metric_class",
 ]
@@ -89,3 +91,21 @@ def compile_metric_class(name, custom_objects=None):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     return COMPILE_METRICS.get(name) if isinstance(name, str) else None
+
+
+def _metric_registry():
+    from ._registry import Registry
+
+    return Registry("metric", classes=COMPILE_METRICS.values(), base=Metric, wrap=MeanMetricWrapper)
+
+
+def serialize(metric):
+    """A config dict for a metric object (a name stays a name)."""
+    return _metric_registry().serialize(metric)
+
+
+def deserialize(config, custom_objects=None):
+    """The metric a stored name or config dict stands for (names follow :func:`get`'s rules)."""
+    if isinstance(config, str) and not (custom_objects and config in custom_objects):
+        return get(config)
+    return _metric_registry().deserialize(config, custom_objects)

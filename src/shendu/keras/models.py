@@ -11,6 +11,8 @@ import numpy as np
 
 from .. import train as _train
 from ..autograd import no_grad
+from ..nn import functional as F
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
@@ -113,9 +115,7 @@ class CompiledLoss:
     def per_sample(self, y_pred, y_true):
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            per = self._per_sample_one(fn, p, t)
-            if per.ndim > 1:
-                per = per.reshape(per.shape[0], -1).mean(axis=1)
+            per = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, "none")
             per = per * weight if weight != 1.0 else per
             total = per if total is None else total + per
         return total
@@ -123,8 +123,7 @@ class CompiledLoss:
     def __call__(self, y_pred, y_true):
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            per = self._per_sample_one(fn, p, t)
-            value = per.mean() if per.ndim else per
+            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, "mean")
             value = value * weight if weight != 1.0 else value
             total = value if total is None else total + value
         return total
@@ -471,25 +470,20 @@ class Model(Layer):
             if self.built:
                 self.__dict__["_ready_for_calls"] = True
                 return
-            was = self.training
-            self.eval()
-            try:
-                with no_grad():
-                    sample = _first_rows(x)
-                    try:
-                        if isinstance(sample, tuple):
-                            self(*sample)
-                        elif isinstance(sample, dict):
-                            self(**sample)
-                        else:
-                            self(sample)
-                    except NotImplementedError:
-                        if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
-                            raise
-                        self.built = True  # a model with its own steps need not define call()
-                self.__dict__["_ready_for_calls"] = True
-            finally:
-                self.train(was)
+            with training_mode(False), no_grad():
+                sample = _first_rows(x)
+                try:
+                    if isinstance(sample, tuple):
+                        self(*sample)
+                    elif isinstance(sample, dict):
+                        self(**sample)
+                    else:
+                        self(sample)
+                except NotImplementedError:
+                    if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
+                        raise
+                    self.built = True  # a model with its own steps need not define call()
+            self.__dict__["_ready_for_calls"] = True
 
     def _get_trainer(self):
         if self._trainer is None:

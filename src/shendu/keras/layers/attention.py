@@ -14,7 +14,9 @@ import math
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from ...nn.functional import attention_with_weights
 from ...tensor import Tensor
 from .. import initializers as _initializers
@@ -154,7 +156,7 @@ class MultiHeadAttention(Layer):
 
     def _heads(self, t, dim):
         b, n = t.shape[0], t.shape[1]
-        return ops.permute(ops.reshape(t, (b, n, self.num_heads, dim)), (0, 2, 1, 3))
+        return sd.permute(sd.reshape(t, (b, n, self.num_heads, dim)), (0, 2, 1, 3))
 
     def call(
         self,
@@ -201,7 +203,7 @@ class MultiHeadAttention(Layer):
         o, scores = attention_with_weights(
             q, k, v, attn_mask=mask, dropout_p=p, scale=1.0 / math.sqrt(self.key_dim)
         )
-        o = ops.reshape(ops.permute(o, (0, 2, 1, 3)), (b, t_len, self.num_heads * self.value_dim))
+        o = sd.reshape(sd.permute(o, (0, 2, 1, 3)), (b, t_len, self.num_heads * self.value_dim))
         out = self.output_dense(o)
         return (out, scores) if return_attention_scores else out
 

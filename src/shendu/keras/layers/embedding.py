@@ -4,6 +4,7 @@ import numpy as np
 
 from ... import nn
 from ...tensor import Tensor
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import KerasTensor, Layer, WeightSpec, int_arg
@@ -41,6 +42,7 @@ class Embedding(Layer):
         self.output_dim = int_arg(owner, "output_dim", output_dim, minimum=1)
         self.embeddings_initializer = _initializers.get(embeddings_initializer)
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = _constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.supports_masking = self.mask_zero
@@ -89,7 +91,8 @@ class Embedding(Layer):
 
     def _weight_specs(self):
         return [
-            WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer)
+            WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer,
+                       constraint=self.embeddings_constraint)
         ] + self._extra_specs
 
     @property
@@ -103,6 +106,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": _serialize_init(self.embeddings_initializer),
             "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
         }

@@ -4,7 +4,9 @@ y = gamma·(x − μ_g)/√(σ²_g + ε) + beta, with μ_g, σ²_g over the ``C 
 and every spatial position of one sample. Keras defaults: groups=32, epsilon=1e-3; gamma, beta (C,).
 """
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import Layer, WeightSpec, int_arg
@@ -89,7 +91,7 @@ class GroupNormalization(Layer):
         back = [0] * inputs.ndim
         for i, a in enumerate(order):
             back[a] = i
-        return ops.permute(self.norm(ops.permute(inputs, order)), tuple(back))
+        return sd.permute(self.norm(sd.permute(inputs, order)), tuple(back))
 
     def compute_output_shape(self, input_shape):
         return input_shape

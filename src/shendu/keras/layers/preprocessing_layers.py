@@ -13,7 +13,8 @@ import re
 
 import numpy as np
 
-from ... import ops
+import shendu as sd
+
 from ...tensor import Tensor
 from .base import KerasTensor, Layer
 
@@ -190,7 +191,7 @@ class Normalization(Layer):
 
     def call(self, inputs):
         mean, var = self._stats(inputs)
-        denom = ops.maximum(ops.sqrt(var), Tensor(np.asarray(_EPSILON, dtype=inputs.dtype)))
+        denom = sd.maximum(sd.sqrt(var), Tensor(np.asarray(_EPSILON, dtype=inputs.dtype)))
         if self.invert:
             return mean + inputs * denom
         return (inputs - mean) / denom

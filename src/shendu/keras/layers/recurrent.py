@@ -14,9 +14,12 @@ LSTM forget gate's bias at 1 (``unit_forget_bias``).
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from ...tensor import Tensor
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, _is_shape, int_arg
@@ -126,6 +129,9 @@ class _RNN(Layer):
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = _regularizers.get(recurrent_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.recurrent_constraint = _constraints.get(recurrent_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.dropout_rate = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
         if not 0.0 <= self.recurrent_dropout < 1.0:
@@ -184,22 +190,25 @@ class _RNN(Layer):
     def _weight_specs(self):
         to_k, from_k = (_gru_to_keras, _gru_from_keras) if self._mode == "GRU" else (_T, _T)
         specs = [
-            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer),
+            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer,
+                       constraint=self.kernel_constraint),
             WeightSpec(
                 "recurrent_kernel",
                 self.rnn.weight_hh_l0,
                 to_k,
                 from_k,
                 regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
             ),
         ]
         if self.use_bias:
             if self._mode == "GRU":
-                specs.append(
-                    _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
-                )
+                bias = _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
+                bias.constraint = self.bias_constraint
+                specs.append(bias)
             else:
-                specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer))
+                specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     def _apply_trainable(self):
@@ -219,7 +228,7 @@ class _RNN(Layer):
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
             states = [s if isinstance(s, Tensor) else Tensor(np.asarray(s, dtype=x.dtype)) for s in states]
-            states = [ops.unsqueeze(s, 0) for s in states]
+            states = [sd.unsqueeze(s, 0) for s in states]
             need = 2 if self._mode == "LSTM" else 1
             if len(states) != need:
                 raise ValueError(
@@ -234,9 +243,9 @@ class _RNN(Layer):
             out, state = self.rnn(x, hx)
         if self._mode == "LSTM":
             h, c = state
-            states = [ops.squeeze(h, 0), ops.squeeze(c, 0)]
+            states = [sd.squeeze(h, 0), sd.squeeze(c, 0)]
         else:
-            states = [ops.squeeze(state, 0)]
+            states = [sd.squeeze(state, 0)]
         y = out if self.return_sequences else states[0]
         return [y] + states if self.return_state else y
 
@@ -275,14 +284,14 @@ class _RNN(Layer):
             o = o[:, 0]
             if keep is not None:
                 k = keep[:, t][None, :, None]
-                h = ops.where(k, h_new, h)
-                c = ops.where(k, c_new, c) if lstm else None
-                o = ops.where(k[0], o, prev_out)
+                h = sd.where(k, h_new, h)
+                c = sd.where(k, c_new, c) if lstm else None
+                o = sd.where(k[0], o, prev_out)
             else:
                 h, c = h_new, c_new
             prev_out = o
             outs.append(o)
-        out = ops.stack(outs, axis=1)
+        out = sd.stack(outs, axis=1)
         return out, ((h, c) if lstm else h)
 
     def compute_mask(self, inputs, mask=None):
@@ -310,6 +319,9 @@ class _RNN(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": _constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
             "dropout": self.dropout_rate,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences,
