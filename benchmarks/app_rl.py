@@ -8,6 +8,10 @@ Targets (mean return over 100 evaluation episodes, deterministic policy, 3 seeds
 
     python benchmarks/app_rl.py                          # everything, seeds 0 1 2, appends to RESULTS.md
     python benchmarks/app_rl.py --only dqn ppo --seeds 0 --no-write
+    python benchmarks/app_rl.py --only dqn --dqn-net-arch 64 64 --dqn-lr 2.3e-3   # another DQN
+
+DQN also reports the best checkpoint an rl.EvalCallback kept (5 episodes every 5k steps), scored on the
+same 100 evaluation episodes as the final policy.
 """
 import os
 
@@ -32,9 +36,21 @@ from shendu.train import LambdaCallback
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
+NET_ARCH = {}  # --dqn-net-arch: policy_kwargs for DQN (empty: its defaults)
+DQN_KW = {}    # --dqn-lr: a constant learning rate
+
+
 def run_dqn(seed, steps):
-    agent = rl.DQN("MlpPolicy", "CartPole-v1", seed=seed).learn(steps)
-    return agent, "CartPole-v1", {"steps": agent.num_timesteps}
+    """The final policy, and the best one an EvalCallback saw (5 episodes every 5k steps); both are then
+    scored on the same 100 evaluation episodes."""
+    cb = rl.EvalCallback("CartPole-v1", n_eval_episodes=5, eval_freq=5_000, verbose=0, seed=10_000 + seed)
+    agent = rl.DQN("MlpPolicy", "CartPole-v1", seed=seed, policy_kwargs=NET_ARCH or None, **DQN_KW)
+    agent.learn(steps, callback=cb)
+    curve = " ".join(f"{np.mean(r):.0f}" for r in cb.evaluations_results)
+    return agent, "CartPole-v1", {"steps": agent.num_timesteps, "best_agent": cb.best_agent,
+                                  "best_at": cb.best_timestep, "eval_curve": curve,
+                                  "net_arch": [m.weight.shape[0] for m in list(agent.q_net)[:-1]
+                                               if hasattr(m, "weight")]}
 
 
 def run_ppo(seed, steps):
@@ -95,7 +111,7 @@ def run_taxi(seed, steps):
 
 
 CASES = {  # name: (function, default steps, target, what the target means)
-    "dqn": (run_dqn, 50_000, 475.0, "CartPole-v1 DQN, mean return ≥ 475 within 100k steps"),
+    "dqn": (run_dqn, 100_000, 475.0, "CartPole-v1 DQN, mean return ≥ 475 within 100k steps"),
     "ppo": (run_ppo, 100_000, 475.0, "CartPole-v1 PPO, mean return ≥ 475 within 200k steps"),
     "reinforce": (run_reinforce, 300_000, None, "CartPole-v1 REINFORCE + value baseline, running return 475"),
     "frozenlake": (run_frozenlake, 2_000_000, 0.7, "FrozenLake8x8-v1 slippery Q-learning, success ≥ 0.7"),
@@ -110,7 +126,15 @@ def main(argv=None):
     parser.add_argument("--eval-episodes", type=int, default=100)
     parser.add_argument("--steps", type=int, default=None, help="override every case's step budget")
     parser.add_argument("--no-write", action="store_true", help="print only; do not append to RESULTS.md")
+    parser.add_argument("--dqn-net-arch", nargs="*", type=int, default=None,
+                        help="DQN hidden widths (default: DQN's own default)")
+    parser.add_argument("--dqn-lr", type=float, default=None,
+                        help="a constant DQN learning rate (default: DQN's, 2.3e-3 falling linearly to 0)")
     args = parser.parse_args(argv)
+    if args.dqn_lr is not None:
+        DQN_KW["learning_rate"] = args.dqn_lr
+    if args.dqn_net_arch:
+        NET_ARCH["net_arch"] = tuple(args.dqn_net_arch)
     rows = []
     for name in args.only:
         fn, default_steps, target, what = CASES[name]
@@ -119,6 +143,12 @@ def main(argv=None):
             agent, env, info = fn(seed, args.steps or default_steps)
             train_s = time.perf_counter() - t0
             mean, std = rl.evaluate_policy(agent, env, n_eval_episodes=args.eval_episodes, seed=1000 + seed)
+            best_agent = info.pop("best_agent", None)
+            if best_agent is not None:
+                b_mean, b_std = rl.evaluate_policy(best_agent, env, n_eval_episodes=args.eval_episodes,
+                                                   seed=1000 + seed)
+                info.update(best_mean=round(b_mean, 2), best_std=round(b_std, 2),
+                            best_met=bool(b_mean >= target))
             wall = time.perf_counter() - t0
             if name == "reinforce":
                 met = info["running_475_at_episode"] is not None
@@ -144,7 +174,9 @@ def write(rows, args):
     cmd = "python benchmarks/app_rl.py " + " ".join(
         (["--only", *args.only] if args.only != list(CASES) else []) +
         (["--seeds", *map(str, args.seeds)] if args.seeds != [0, 1, 2] else []) +
-        (["--steps", str(args.steps)] if args.steps else []))
+        (["--steps", str(args.steps)] if args.steps else []) +
+        (["--dqn-net-arch", *map(str, args.dqn_net_arch)] if args.dqn_net_arch else []) +
+        (["--dqn-lr", str(args.dqn_lr)] if args.dqn_lr is not None else []))
     lines = [f"\n### shendu.rl ({datetime.date.today()}; {platform.machine()}, {os.cpu_count()} cores "
              f"shared, numpy {np.__version__}, gymnasium {gym.__version__}, 1 BLAS thread)\n",
              f"Command: `{cmd.strip()}`; evaluation: {args.eval_episodes} deterministic episodes, "
@@ -156,6 +188,10 @@ def write(rows, args):
         notes = ""
         if r["case"] == "taxi":
             notes = f"{r['env']}; the optimal policy scores {r['optimal_mean']:.2f} on the same episodes"
+        if r["case"] == "dqn":
+            notes = (f"net {r['net_arch']}; best checkpoint (at {r['best_at']} steps): "
+                     f"{r['best_mean']:.2f} ± {r['best_std']:.2f}, {'met' if r['best_met'] else 'missed'}; "
+                     f"5-episode evaluations every 5k: {r['eval_curve']}")
         if r["case"] == "reinforce":
             notes = (f"running return ≥ 475 at episode {r['running_475_at_episode']}"
                      if r["running_475_at_episode"] else f"best running return {r['best_running_return']}")

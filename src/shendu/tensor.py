@@ -72,6 +72,17 @@ def _to_array(data, dtype=None, copy=False):
     return arr
 
 
+def _unwrap_tensors(value):
+    """``value`` with every Tensor inside (lists, tuples and dicts too) replaced by its NumPy array."""
+    if isinstance(value, Tensor):
+        return to_numpy(value.array)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap_tensors(v) for k, v in value.items()}
+    return value
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it.
 
@@ -179,6 +190,12 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         arr = to_numpy(self.array)
         return arr.astype(dtype, copy=False) if dtype is not None else arr
+
+    def __array_function__(self, func, types, args, kwargs):
+        """A NumPy function given Tensors (``np.squeeze(t)``, ``np.argmax(t)``) computes on their arrays and
+        returns NumPy results, outside the graph, as it does for TensorFlow's eager tensors. A Tensor's own
+        methods (``t.squeeze()``) stay on the graph."""
+        return func(*_unwrap_tensors(args), **_unwrap_tensors(kwargs))
 
     def item(self):
         if self.array.size != 1:

@@ -30,6 +30,7 @@ TOP = {
     "math": lambda: np.allclose(n(tf.math.log(P)), np.log(P)),
     "nn": lambda: np.allclose(n(tf.nn.relu(A)), np.maximum(A, 0)),
     "random": lambda: tf.random.normal((3,)).shape == (3,),
+    "strings": lambda: tf.strings.lower("AbC") == "abc",
     "GradientTape": lambda: tf.GradientTape is sd.GradientTape,
     "Variable": lambda: float(n(tf.Variable(2.0) * 3)) == 6.0,
     "Tensor": lambda: isinstance(tf.constant(1.0), tf.Tensor),
@@ -261,3 +262,38 @@ def test_dataset_feeds_fit_evaluate_predict():
     assert hist.history["loss"][-1] < hist.history["loss"][0]
     assert model.evaluate(ds, verbose=0)[1] > 0.8
     assert model.predict(tf.data.Dataset.from_tensor_slices(x).batch(50), verbose=0).shape == (128, 1)
+
+
+STRINGS = {
+    "lower": (lambda: tf.strings.lower(np.array(["Ab", "CD"])), ["ab", "cd"]),
+    "upper": (lambda: tf.strings.upper([b"ab", "c"]), ["AB", "C"]),
+    "strip": (lambda: tf.strings.strip([" a ", "b\n"]), ["a", "b"]),
+    "regex_replace": (lambda: tf.strings.regex_replace(["a<br />b", "<br />"], "<br />", " "), ["a b", " "]),
+    "regex_full_match": (lambda: tf.strings.regex_full_match(["ab", "abc"], "a."), [True, False]),
+    "length": (lambda: tf.strings.length(["ab", "中"]), [2, 3]),
+    "join": (lambda: tf.strings.join([["a", "b"], ["c", "d"]], separator="-"), ["a-c", "b-d"]),
+    "split": (lambda: tf.strings.split(["a b", "c"]), [["a", "b"], ["c"]]),
+    "substr": (lambda: tf.strings.substr(["hello"], 1, 3), ["ell"]),
+    "as_string": (lambda: tf.strings.as_string(np.array([1.5]), precision=2), ["1.50"]),
+    "to_number": (lambda: tf.strings.to_number(["1.5", "2"]), [1.5, 2.0]),
+}
+
+
+def test_every_strings_name_has_a_case():
+    assert sorted(set(tf.strings.__all__) - set(STRINGS)) == []
+
+
+@pytest.mark.parametrize("name", sorted(STRINGS))
+def test_tf_strings(name):
+    fn, want = STRINGS[name]
+    got = fn()
+    assert (list(got) if not isinstance(got, list) else got) == want
+
+
+def test_strings_keep_shape_and_feed_a_text_vectorization_standardize():
+    batch = np.array([["Great <br /> FILM!"], ["Bad."]], dtype=object)
+    out = tf.strings.regex_replace(tf.strings.lower(batch), "[^a-z ]", "")
+    assert out.shape == (2, 1) and out[0, 0] == "great br  film"
+    layer = tf.keras.layers.TextVectorization(standardize=lambda x: tf.strings.lower(x), output_mode="int")
+    layer.adapt(["A b", "b C"])
+    assert "b" in layer.get_vocabulary()

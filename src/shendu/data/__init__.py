@@ -10,7 +10,7 @@ the functions that use them.
 ...     ...
 """
 
-from . import datasets, text, transforms
+from . import audio, datasets, text, transforms
 from .dataset import (
     ConcatDataset,
     Dataset,
@@ -32,6 +32,7 @@ from .loader import (
     default_convert,
     to_tensor,
 )
+from .timeseries import timeseries_windows
 
 __all__ = [
     "Dataset",
@@ -54,4 +55,5 @@ __all__ = [
     "datasets",
     "transforms",
     "text",
+    "timeseries_windows",
 ]

@@ -290,13 +290,32 @@ class RandomVerticalFlip(RandomTransform):
         return out
 
 
-def warp_affine(x, inverse, fill=0.0, interpolation="bilinear"):
+def _fold(i, n, mode):
+    """Integer pixel indices ``i`` folded into [0, n) by ``mode`` (for points outside the image)."""
+    if mode == "nearest":
+        return np.clip(i, 0, n - 1)
+    if mode == "wrap":
+        return np.mod(i, n)
+    if mode == "reflect":  # d c b a | a b c d | d c b a
+        j = np.mod(i, 2 * n)
+        return np.where(j >= n, 2 * n - 1 - j, j)
+    if mode == "mirror":  # d c b | a b c d | c b a
+        if n == 1:
+            return np.zeros_like(i)
+        j = np.mod(i, 2 * n - 2)
+        return np.where(j >= n, 2 * n - 2 - j, j)
+    raise ValueError(f"fill_mode must be 'constant', 'nearest', 'wrap', 'reflect' or 'mirror', got {mode!r}")
+
+
+def warp_affine(x, inverse, fill=0.0, interpolation="bilinear", fill_mode="constant"):
     """Resample each image of ``x`` (N, ..., H, W) through its inverse affine map.
 
     ``inverse`` is (N, 2, 3): output pixel (u, v), measured from the image centre, reads the input
     at ``inverse[:, :, :2] @ (u, v) + inverse[:, :, 2]``. Bilinear interpolation weighs the four
     neighbours ``(1-a)(1-b) p00 + a(1-b) p01 + (1-a) b p10 + a b p11``; points outside the image
-    read ``fill``. One gather per corner for the whole batch.
+    read ``fill`` (``fill_mode='constant'``) or the pixel that ``fill_mode`` 'nearest', 'wrap',
+    'reflect' (d c b a | a b c d) or 'mirror' (d c b | a b c d) folds them onto. One gather per
+    corner for the whole batch.
     """
     x = as_array(x)
     shape = x.shape
@@ -315,6 +334,8 @@ def warp_affine(x, inverse, fill=0.0, interpolation="bilinear"):
     work = np.dtype(np.float32) if x.dtype.kind != "f" else x.dtype
 
     def gather(iy, ix):
+        if fill_mode != "constant":
+            iy, ix = _fold(iy, H, fill_mode), _fold(ix, W, fill_mode)
         inside = (iy >= 0) & (iy < H) & (ix >= 0) & (ix < W)
         idx = base + np.clip(iy, 0, H - 1) * W + np.clip(ix, 0, W - 1)
         vals = pixels[idx].astype(work, copy=False)  # (n, H, W, c)

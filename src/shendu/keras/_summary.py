@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from ..autograd import no_grad
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from .layers.base import InputLayer, _is_shape, flatten_structure
 
@@ -337,13 +338,9 @@ def _best(fn, runs):
     return best
 
 
-def _measure(model, batch_size, runs):
-    """Per layer: FLOPs per sample, output bytes per batch, forward and backward seconds per batch."""
+def _measure_layers(model, inputs, runs):
     from .layers.base import map_structure
 
-    inputs = _example_inputs(model, batch_size)
-    was = model.training
-    model.eval()
     calls = []  # (layer, args, kwargs, output)
     hooks = []
 
@@ -394,7 +391,14 @@ def _measure(model, batch_size, runs):
         costs[id(layer)] = {"flops": int(flops), "memory": mem, "forward": fwd, "backward": bwd}
         total_flops += int(flops)
         total_mem += mem
-    model.train(was)
+    return costs, total_flops, total_mem
+
+
+def _measure(model, batch_size, runs):
+    """Per layer: FLOPs per sample, output bytes per batch, forward and backward seconds per batch."""
+    inputs = _example_inputs(model, batch_size)
+    with training_mode(False):  # each layer measured in inference mode; the whole model in its own mode
+        costs, total_flops, total_mem = _measure_layers(model, inputs, runs)
     model.zero_grad()
     whole_fwd = _best(lambda: model(*[Tensor(i) for i in inputs]), runs)
 
@@ -409,6 +413,5 @@ def _measure(model, batch_size, runs):
 
     whole_bwd = max(0.0, _best(whole_backward, runs) - whole_fwd)
     model.zero_grad()
-    model.train(was)
     costs["model"] = {"flops": total_flops, "memory": total_mem, "forward": whole_fwd, "backward": whole_bwd}
     return costs

@@ -4,8 +4,11 @@ from shendu.keras import activations
 activations.get("relu")(x)        # max(x, 0)
 """
 
-from .. import ops
+import shendu as sd
+
+from ..nn import functional as F
 from ..tensor import Tensor
+from ._registry import Registry
 
 __all__ = [
     "relu",
@@ -39,30 +42,30 @@ def _t(x):
 def relu(x, negative_slope=0.0, max_value=None):
     """relu(x) = max(x, 0); with ``negative_slope`` a leaky ReLU, with ``max_value`` clipped above."""
     x = _t(x)
-    y = ops.leaky_relu(x, negative_slope) if negative_slope else ops.relu(x)
+    y = F.leaky_relu(x, negative_slope) if negative_slope else sd.relu(x)
     if max_value is not None:
-        y = ops.clip(y, None, max_value)
+        y = sd.clip(y, None, max_value)
     return y
 
 
 def sigmoid(x):
     """sigmoid(x) = 1 / (1 + exp(-x))."""
-    return ops.sigmoid(_t(x))
+    return sd.sigmoid(_t(x))
 
 
 def tanh(x):
     """tanh(x) = (e^x - e^-x) / (e^x + e^-x)."""
-    return ops.tanh(_t(x))
+    return sd.tanh(_t(x))
 
 
 def softmax(x, axis=-1):
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j) along ``axis``."""
-    return ops.softmax(_t(x), axis=axis)
+    return sd.softmax(_t(x), axis=axis)
 
 
 def log_softmax(x, axis=-1):
     """log_softmax(x)_i = x_i - log sum_j exp(x_j)."""
-    return ops.log_softmax(_t(x), axis=axis)
+    return sd.log_softmax(_t(x), axis=axis)
 
 
 def linear(x):
@@ -72,39 +75,39 @@ def linear(x):
 
 def elu(x, alpha=1.0):
     """elu(x) = x for x > 0, alpha * (exp(x) - 1) otherwise."""
-    return ops.elu(_t(x), alpha=alpha)
+    return F.elu(_t(x), alpha=alpha)
 
 
 def selu(x):
     """selu(x) = scale * elu(x, alpha) with Keras's constants alpha=1.67326..., scale=1.05070..."""
-    return ops.elu(_t(x), alpha=1.6732632423543772) * 1.0507009873554805
+    return F.elu(_t(x), alpha=1.6732632423543772) * 1.0507009873554805
 
 
 def gelu(x, approximate=False):
     """gelu(x) = x * Phi(x) (the tanh approximation when ``approximate``)."""
-    return ops.gelu(_t(x), approximate="tanh" if approximate else "none")
+    return F.gelu(_t(x), approximate="tanh" if approximate else "none")
 
 
 def leaky_relu(x, negative_slope=0.2):
     """leaky_relu(x) = x for x > 0, negative_slope * x otherwise (Keras's default slope 0.2)."""
-    return ops.leaky_relu(_t(x), negative_slope=negative_slope)
+    return F.leaky_relu(_t(x), negative_slope=negative_slope)
 
 
 def softplus(x):
     """softplus(x) = log(1 + exp(x))."""
-    return ops.softplus(_t(x))
+    return F.softplus(_t(x))
 
 
 def softsign(x):
     """softsign(x) = x / (1 + |x|)."""
     x = _t(x)
-    return x / (ops.abs(x) + 1.0)
+    return x / (sd.abs(x) + 1.0)
 
 
 def swish(x):
     """swish(x) = silu(x) = x * sigmoid(x)."""
     x = _t(x)
-    return x * ops.sigmoid(x)
+    return x * sd.sigmoid(x)
 
 
 silu = swish
@@ -112,23 +115,23 @@ silu = swish
 
 def exponential(x):
     """exponential(x) = exp(x)."""
-    return ops.exp(_t(x))
+    return sd.exp(_t(x))
 
 
 def hard_sigmoid(x):
     """hard_sigmoid(x) = clip(x / 6 + 0.5, 0, 1) (Keras 3's definition)."""
-    return ops.clip(_t(x) / 6.0 + 0.5, 0.0, 1.0)
+    return sd.clip(_t(x) / 6.0 + 0.5, 0.0, 1.0)
 
 
 def relu6(x):
     """relu6(x) = min(max(x, 0), 6)."""
-    return ops.clip(_t(x), 0.0, 6.0)
+    return sd.clip(_t(x), 0.0, 6.0)
 
 
 def mish(x):
     """mish(x) = x · tanh(softplus(x))."""
     x = _t(x)
-    return x * ops.tanh(ops.softplus(x))
+    return x * sd.tanh(F.softplus(x))
 
 
 _BY_NAME = {
@@ -156,32 +159,18 @@ _BY_NAME = {
 _BY_NAME["silu"] = swish
 
 
+_REGISTRY = Registry("activation", names=_BY_NAME, empty=linear, empty_name="linear")
+
+
 def get(identifier):
     """An activation function from a name ('relu'), a callable (kept as is) or None (linear)."""
-    if identifier is None:
-        return linear
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        if key not in _BY_NAME:
-            raise ValueError(f"Unknown activation {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return _BY_NAME[key]
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"activation must be a name, a function or None, got {type(identifier).__name__}")
+    return _REGISTRY.get(identifier)
 
 
 def serialize(fn):
     """The name a function is saved under (its Keras name, or its __name__)."""
-    if fn is None:
-        return "linear"
-    for name, f in _BY_NAME.items():
-        if f is fn:
-            return name
-    name = getattr(fn, "__name__", None)
-    if name is None and hasattr(fn, "get_config"):
-        return {"class_name": type(fn).__name__, "config": fn.get_config()}
-    return name
+    return _REGISTRY.serialize(fn)
 
 
-def deserialize(name):
-    return get(name)
+def deserialize(name, custom_objects=None):
+    return _REGISTRY.deserialize(name, custom_objects)

@@ -11,7 +11,6 @@ import numpy as np
 
 _name_counts = defaultdict(int)
 _floatx = "float32"
-_epsilon = 1e-7
 
 
 def snake_case(name):
@@ -45,12 +44,16 @@ def set_floatx(value):
 
 
 def epsilon():
-    return _epsilon
+    """The fuzz factor of the Keras losses (1e-7), kept by :func:`shendu.nn.functional.keras_epsilon`."""
+    from ..nn.functional import keras_epsilon
+
+    return keras_epsilon()
 
 
 def set_epsilon(value):
-    global _epsilon
-    _epsilon = float(value)
+    from ..nn.functional import keras_epsilon
+
+    keras_epsilon(value)
 
 
 def image_data_format():

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..nn import init
 from ..tensor import Tensor
+from ._registry import Registry
 
 __all__ = [
     "Initializer",
@@ -320,34 +321,12 @@ _BY_NAME = {
     "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling,
 }
-_CLASSES = {cls.__name__: cls for cls in set(_BY_NAME.values())}
 
 
 def get(identifier):
     """An Initializer from a name ('glorot_uniform'), a class, an instance, a config dict or a
     function ``f(shape, dtype=None) -> array``."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
-    if isinstance(identifier, str):
-        key = identifier.strip()
-        cls = _BY_NAME.get(key.lower()) or _CLASSES.get(key)
-        if cls is None:
-            raise ValueError(f"Unknown initializer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown initializer config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return _FunctionInitializer(identifier)
-    raise TypeError(
-        f"initializer must be a name, an Initializer or a function, got {type(identifier).__name__}"
-    )
+    return _REGISTRY.get(identifier)
 
 
 class _FunctionInitializer(Initializer):
@@ -365,10 +344,12 @@ class _FunctionInitializer(Initializer):
 
 
 def serialize(initializer):
-    if initializer is None:
-        return None
-    return {"class_name": type(initializer).__name__, "config": initializer.get_config()}
+    return _REGISTRY.serialize(initializer)
 
 
-def deserialize(config):
-    return get(config)
+def deserialize(config, custom_objects=None):
+    return _REGISTRY.deserialize(config, custom_objects)
+
+
+_REGISTRY = Registry("initializer", names=_BY_NAME, classes=set(_BY_NAME.values()), base=Initializer,
+                     wrap=_FunctionInitializer)

@@ -1,19 +1,17 @@
 """Keras losses: functions ``loss(y_true, y_pred) -> per-sample values`` and ``Loss`` classes.
 
 Keras's argument order is (y_true, y_pred); a Loss object reduces per-sample values as Keras does
-("sum_over_batch_size": sum(w·ℓ) / N). The cross-entropies are :mod:`shendu.nn.functional`'s
-Keras-flavoured ones (probabilities in, clipped at 1e-7, unless ``from_logits=True``); the others
-are a few shendu ops each.
+("sum_over_batch_size": sum(w·ℓ) / N, by :func:`shendu.nn.functional.sample_weighted_reduce`). Every
+formula is :mod:`shendu.nn.functional`'s Keras-named loss of the same name (the cross-entropies take
+probabilities, clipped at 1e-7, unless ``from_logits=True``); this module only maps names and arguments.
 """
-
-import math
 
 import numpy as np
 
-from .. import ops
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import backend
+from ._registry import Registry
 
 __all__ = [
     "Loss",
@@ -65,137 +63,33 @@ def _t(x):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
 
 
-def _pair(y_true, y_pred):
-    """Tensors with Keras's shape rule (a trailing size-1 axis on one side is added/removed) and y_true
-    cast to y_pred's float dtype."""
-    y_pred, y_true = _t(y_pred), _t(y_true)
-    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1] == 1:
-        y_true = ops.reshape(y_true, tuple(y_true.shape) + (1,))
-    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        y_true = ops.reshape(y_true, tuple(y_true.shape[:-1]))
-    if y_true.dtype != y_pred.dtype:
-        y_true = ops.cast(y_true, y_pred.dtype)
-    return y_true, y_pred
+def _per_sample(fn):
+    """Keras's per-sample loss function (y_true, y_pred, ...) -> one value per sample, over ``F.<name>``."""
+    def loss(y_true, y_pred, *args, **kwargs):
+        return fn(y_true, y_pred, *args, reduction="none", **kwargs)
+
+    loss.__name__ = loss.__qualname__ = fn.__name__
+    loss.__doc__ = fn.__doc__
+    loss.__module__ = __name__
+    return loss
 
 
-def _last_mean(t):
-    return ops.mean(t, axis=-1) if t.ndim >= 2 else t
-
-
-# ----- per-sample loss functions (Keras order: y_true, y_pred) -----------------------------------
-def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """−Σ_c y_c·log p̂_c with p̂ = clip(p / Σp, 1e-7, 1 − 1e-7), one value per sample."""
-    return F.categorical_crossentropy(
-        y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis, reduction="none"
-    )
-
-
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
-    """−log p̂_y for integer labels y (shape (N,) or (N, 1))."""
-    return F.sparse_categorical_crossentropy(
-        y_true, y_pred, from_logits=from_logits, axis=axis, ignore_class=ignore_class, reduction="none"
-    )
-
-
-def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """−mean over the last axis of [y·log p̂ + (1 − y)·log(1 − p̂)], p̂ = clip(p, 1e-7, 1 − 1e-7)."""
-    return F.binary_crossentropy(
-        y_true, y_pred, from_logits=from_logits, label_smoothing=label_smoothing, axis=axis, reduction="none"
-    )
-
-
-def mean_squared_error(y_true, y_pred):
-    """mean over the last axis of (y − p)²."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return _last_mean(F.mse_loss(y_pred, y_true, reduction="none"))
-
-
-def mean_absolute_error(y_true, y_pred):
-    """mean over the last axis of |y − p|."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return _last_mean(F.l1_loss(y_pred, y_true, reduction="none"))
-
-
-def mean_absolute_percentage_error(y_true, y_pred):
-    """100 · mean |y − p| / max(|y|, ε)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    diff = ops.abs(y_true - y_pred) / ops.clip(ops.abs(y_true), backend.epsilon(), None)
-    return _last_mean(diff) * 100.0
-
-
-def mean_squared_logarithmic_error(y_true, y_pred):
-    """mean (log(max(p, ε) + 1) − log(max(y, ε) + 1))²."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    eps = backend.epsilon()
-    d = ops.log(ops.clip(y_pred, eps, None) + 1.0) - ops.log(ops.clip(y_true, eps, None) + 1.0)
-    return _last_mean(d * d)
-
-
-def huber(y_true, y_pred, delta=1.0):
-    """mean of ½x² where |x| ≤ δ, δ(|x| − ½δ) elsewhere (x = p − y)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return _last_mean(F.huber_loss(y_pred, y_true, reduction="none", delta=delta))
-
-
-def kl_divergence(y_true, y_pred):
-    """Σ y·log(y / p) over the last axis, both clipped to [ε, 1]."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    eps = backend.epsilon()
-    y = ops.clip(y_true, eps, 1.0)
-    p = ops.clip(y_pred, eps, 1.0)
-    return ops.sum(y * ops.log(y / p), axis=-1)
-
-
-def _signed(y_true):
-    """Labels in {0, 1} become {−1, 1}, as Keras's hinge losses do."""
-    data = y_true.array
-    if data.size and np.all((data == 0) | (data == 1)):
-        return y_true * 2.0 - 1.0
-    return y_true
-
-
-def hinge(y_true, y_pred):
-    """mean max(1 − y·p, 0), y in {−1, 1} (0/1 labels converted)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return _last_mean(ops.relu(1.0 - _signed(y_true) * y_pred))
-
-
-def squared_hinge(y_true, y_pred):
-    """mean max(1 − y·p, 0)²."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    h = ops.relu(1.0 - _signed(y_true) * y_pred)
-    return _last_mean(h * h)
-
-
-def categorical_hinge(y_true, y_pred):
-    """max(max_c (1 − y)·p − Σ y·p + 1, 0)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    pos = ops.sum(y_true * y_pred, axis=-1)
-    neg = ops.max((1.0 - y_true) * y_pred, axis=-1)
-    return ops.relu(neg - pos + 1.0)
-
-
-def log_cosh(y_true, y_pred):
-    """mean log(cosh(x)) = x + softplus(−2x) − log 2, x = p − y."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    x = y_pred - y_true
-    return _last_mean(x + ops.softplus(x * -2.0) - math.log(2.0))
-
-
-def poisson(y_true, y_pred):
-    """mean p − y·log(p + ε)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-    return _last_mean(y_pred - y_true * ops.log(y_pred + backend.epsilon()))
-
-
-def cosine_similarity(y_true, y_pred, axis=-1):
-    """−Σ ŷ·p̂ with both L2-normalised along ``axis`` (−1 means perfectly aligned)."""
-    y_true, y_pred = _pair(y_true, y_pred)
-
-    def unit(v):
-        return v / ops.sqrt(ops.clip(ops.sum(v * v, axis=axis, keepdims=True), 1e-12, None))
-
-    return -ops.sum(unit(y_true) * unit(y_pred), axis=axis)
+# ----- per-sample loss functions (Keras order: y_true, y_pred); the formulas are nn.functional's -------
+categorical_crossentropy = _per_sample(F.categorical_crossentropy)
+sparse_categorical_crossentropy = _per_sample(F.sparse_categorical_crossentropy)
+binary_crossentropy = _per_sample(F.binary_crossentropy)
+mean_squared_error = _per_sample(F.mean_squared_error)
+mean_absolute_error = _per_sample(F.mean_absolute_error)
+mean_absolute_percentage_error = _per_sample(F.mean_absolute_percentage_error)
+mean_squared_logarithmic_error = _per_sample(F.mean_squared_logarithmic_error)
+huber = _per_sample(F.huber)
+kl_divergence = _per_sample(F.kl_divergence)
+hinge = _per_sample(F.hinge)
+squared_hinge = _per_sample(F.squared_hinge)
+categorical_hinge = _per_sample(F.categorical_hinge)
+log_cosh = _per_sample(F.log_cosh)
+poisson = _per_sample(F.poisson)
+cosine_similarity = _per_sample(F.cosine_similarity)
 
 
 mse = MSE = mean_squared_error
@@ -229,17 +123,7 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
 
     def __call__(self, y_true, y_pred, sample_weight=None):
-        per = _t(self.call(y_true, y_pred))
-        if per.ndim > 1:
-            per = ops.mean(ops.reshape(per, (per.shape[0], -1)), axis=1)
-        if sample_weight is not None:
-            w = np.asarray(getattr(sample_weight, "array", sample_weight), dtype=per.dtype)
-            per = per * Tensor(w.reshape(per.shape) if w.size == per.array.size else w)
-        if self.reduction == "none":
-            return per
-        if self.reduction == "sum":
-            return ops.sum(per)
-        return ops.sum(per) / max(1, per.shape[0]) if per.ndim else per
+        return F.sample_weighted_reduce(self.call(y_true, y_pred), sample_weight, self.reduction)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
@@ -362,33 +246,8 @@ _LOSS_CLASSES = (
 for _cls in _LOSS_CLASSES:
     _cls.__module__ = __name__
 
-_FUNCTIONS = {
-    "categorical_crossentropy": categorical_crossentropy,
-    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
-    "binary_crossentropy": binary_crossentropy,
-    "mean_squared_error": mean_squared_error,
-    "mse": mean_squared_error,
-    "mean_absolute_error": mean_absolute_error,
-    "mae": mean_absolute_error,
-    "mean_absolute_percentage_error": mean_absolute_percentage_error,
-    "mape": mean_absolute_percentage_error,
-    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
-    "msle": mean_squared_logarithmic_error,
-    "huber": huber,
-    "huber_loss": huber,
-    "kl_divergence": kl_divergence,
-    "kld": kl_divergence,
-    "kullback_leibler_divergence": kl_divergence,
-    "hinge": hinge,
-    "squared_hinge": squared_hinge,
-    "categorical_hinge": categorical_hinge,
-    "log_cosh": log_cosh,
-    "logcosh": log_cosh,
-    "poisson": poisson,
-    "cosine_similarity": cosine_similarity,
-}
 _CLASSES = {c.__name__: c for c in _LOSS_CLASSES}
-_CANONICAL = {
+_CANONICAL = {  # alias -> Keras name
     "mse": "mean_squared_error",
     "mae": "mean_absolute_error",
     "mape": "mean_absolute_percentage_error",
@@ -398,33 +257,23 @@ _CANONICAL = {
     "kullback_leibler_divergence": "kl_divergence",
     "logcosh": "log_cosh",
 }
+_FUNCTIONS = {
+    fn.__name__: fn
+    for fn in (categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
+               mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
+               mean_squared_logarithmic_error, huber, kl_divergence, hinge, squared_hinge, categorical_hinge,
+               log_cosh, poisson, cosine_similarity)
+}
+_FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()})
+
+
+_REGISTRY = Registry("loss", names=_FUNCTIONS, classes=_LOSS_CLASSES, base=Loss, any_instance_config=False)
 
 
 def get(identifier):
     """A loss (a function or a Loss object) from a name ('mse', 'categorical_crossentropy', a class name),
     a Loss class or instance, a config dict or a function."""
-    if identifier is None:
-        return None
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        key = identifier.strip()
-        if key in _CLASSES:
-            return _CLASSES[key]()
-        fn = _FUNCTIONS.get(key.lower())
-        if fn is None:
-            raise ValueError(f"Unknown loss {identifier!r}; known: {', '.join(sorted(_FUNCTIONS))}")
-        return fn
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown loss config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(f"loss must be a name, a Loss or a function, got {type(identifier).__name__}")
+    return _REGISTRY.get(identifier)
 
 
 def canonical_name(identifier):
@@ -440,19 +289,9 @@ def canonical_name(identifier):
 
 
 def serialize(loss):
-    if loss is None:
-        return None
-    if isinstance(loss, str):
-        return loss
-    if isinstance(loss, Loss) and type(loss).__name__ in _CLASSES:
-        return {"class_name": type(loss).__name__, "config": loss.get_config()}
-    for name, fn in _FUNCTIONS.items():
-        if fn is loss:
-            return name
-    return getattr(loss, "__name__", type(loss).__name__)
+    """A name ('mean_squared_error'), a config dict for a Loss object, or None."""
+    return _REGISTRY.serialize(loss)
 
 
 def deserialize(config, custom_objects=None):
-    if isinstance(config, str) and custom_objects and config in custom_objects:
-        return custom_objects[config]
-    return get(config)
+    return _REGISTRY.deserialize(config, custom_objects)

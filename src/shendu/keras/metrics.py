@@ -6,9 +6,14 @@ from ..metrics.streaming import (
     Accuracy,
     BinaryAccuracy,
     CategoricalAccuracy,
+    F1Score,
+    FalseNegatives,
+    FalsePositives,
+    FBetaScore,
     LogitsBinaryAccuracy,
     Mean,
     MeanAbsoluteError,
+    MeanIoU,
     MeanMetricWrapper,
     MeanSquaredError,
     Metric,
@@ -17,6 +22,8 @@ from ..metrics.streaming import (
     SparseCategoricalAccuracy,
     SparseTopKCategoricalAccuracy,
     TopKCategoricalAccuracy,
+    TrueNegatives,
+    TruePositives,
     get,
 )
 
@@ -35,7 +42,16 @@ __all__ = [
     "Precision",
     "Recall",
     "AUC",
+    "TruePositives",
+    "FalsePositives",
+    "TrueNegatives",
+    "FalseNegatives",
+    "F1Score",
+    "FBetaScore",
+    "MeanIoU",
     "get",
+    "serialize",
+    "deserialize",
     "COMPILE_METRICS",
     "compile_metric_class",
 ]
@@ -58,6 +74,13 @@ COMPILE_METRICS = {
         Precision,
         Recall,
         AUC,
+        TruePositives,
+        FalsePositives,
+        TrueNegatives,
+        FalseNegatives,
+        F1Score,
+        FBetaScore,
+        MeanIoU,
     )
 }
 
@@ -68,3 +91,21 @@ def compile_metric_class(name, custom_objects=None):
     if custom_objects and name in custom_objects:
         return custom_objects[name]
     return COMPILE_METRICS.get(name) if isinstance(name, str) else None
+
+
+def _metric_registry():
+    from ._registry import Registry
+
+    return Registry("metric", classes=COMPILE_METRICS.values(), base=Metric, wrap=MeanMetricWrapper)
+
+
+def serialize(metric):
+    """A config dict for a metric object (a name stays a name)."""
+    return _metric_registry().serialize(metric)
+
+
+def deserialize(config, custom_objects=None):
+    """The metric a stored name or config dict stands for (names follow :func:`get`'s rules)."""
+    if isinstance(config, str) and not (custom_objects and config in custom_objects):
+        return get(config)
+    return _metric_registry().deserialize(config, custom_objects)

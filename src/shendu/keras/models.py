@@ -11,6 +11,8 @@ import numpy as np
 
 from .. import train as _train
 from ..autograd import no_grad
+from ..nn import functional as F
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
@@ -113,9 +115,7 @@ class CompiledLoss:
     def per_sample(self, y_pred, y_true):
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            per = self._per_sample_one(fn, p, t)
-            if per.ndim > 1:
-                per = per.reshape(per.shape[0], -1).mean(axis=1)
+            per = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, "none")
             per = per * weight if weight != 1.0 else per
             total = per if total is None else total + per
         return total
@@ -123,8 +123,7 @@ class CompiledLoss:
     def __call__(self, y_pred, y_true):
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            per = self._per_sample_one(fn, p, t)
-            value = per.mean() if per.ndim else per
+            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, "mean")
             value = value * weight if weight != 1.0 else value
             total = value if total is None else total + value
         return total
@@ -144,6 +143,18 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
 
 
 _BUILD_LOCK = threading.RLock()
+
+
+def _cast_like_input(value, dtype):
+    """Bool and integer data fed to a floating-point ``Input`` become that float dtype, as Keras casts
+    model inputs to their ``Input``'s dtype (``fit`` on a bool array works); other data is left alone."""
+    if dtype is None or dtype == "string" or np.dtype(dtype).kind != "f":
+        return value
+    if isinstance(value, Tensor):
+        return Tensor(value.array.astype(dtype)) if value.dtype.kind in "biu" else value
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
+        return value.astype(dtype)
+    return value
 
 
 def _first_rows(x, n=2):
@@ -280,16 +291,21 @@ class Model(Layer):
                 f"{len(flat)} input tensor(s)"
             )
         values = {}
-        for t, v in zip(self._input_tensors, flat):
+        for position, (t, v) in enumerate(zip(self._input_tensors, flat)):
             layer = t.node.layer
-            v = layer._convert_inputs(v)
+            v = layer._convert_inputs(_cast_like_input(v, t.dtype))
             expected = t.shape
+            # Keras adjusts a rank that differs only by a trailing axis of size 1 ((32,) for (None, 1))
+            if len(v.shape) == len(expected) - 1 and expected[-1] == 1:
+                v = v[..., None]
+            elif len(v.shape) == len(expected) + 1 and v.shape[-1] == 1:
+                v = v[..., 0]
             if len(v.shape) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
             ):
                 raise ValueError(
-                    f"Input 0 of layer '{layer.name}' is incompatible with the layer: expected shape="
-                    f"{expected}, found shape={tuple(v.shape)}"
+                    f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
+                    f"expected shape={expected}, found shape={tuple(v.shape)}"
                 )
             values[id(t)] = v
         for node in self._nodes:
@@ -417,6 +433,8 @@ class Model(Layer):
         elif not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
         self._metric_specs = list(metrics) + list(weighted_metrics or [])
+        self._plain_metric_specs = list(metrics)          # Keras: ``metrics`` ignore sample/class weights
+        self._weighted_metric_specs = list(weighted_metrics or [])
         self._compile_config = {
             "optimizer": optimizer if isinstance(optimizer, str) else None,
             "loss": loss,
@@ -452,30 +470,26 @@ class Model(Layer):
             if self.built:
                 self.__dict__["_ready_for_calls"] = True
                 return
-            was = self.training
-            self.eval()
-            try:
-                with no_grad():
-                    sample = _first_rows(x)
-                    try:
-                        if isinstance(sample, tuple):
-                            self(*sample)
-                        elif isinstance(sample, dict):
-                            self(**sample)
-                        else:
-                            self(sample)
-                    except NotImplementedError:
-                        if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
-                            raise
-                        self.built = True  # a model with its own steps need not define call()
-                self.__dict__["_ready_for_calls"] = True
-            finally:
-                self.train(was)
+            with training_mode(False), no_grad():
+                sample = _first_rows(x)
+                try:
+                    if isinstance(sample, tuple):
+                        self(*sample)
+                    elif isinstance(sample, dict):
+                        self(**sample)
+                    else:
+                        self(sample)
+                except NotImplementedError:
+                    if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
+                        raise
+                    self.built = True  # a model with its own steps need not define call()
+            self.__dict__["_ready_for_calls"] = True
 
     def _get_trainer(self):
         if self._trainer is None:
             self._trainer = _KerasTrainer(
-                self, self._compiled_loss, self.optimizer, metrics=self._metric_specs, host=self
+                self, self._compiled_loss, self.optimizer, metrics=self._plain_metric_specs,
+                weighted_metrics=self._weighted_metric_specs, host=self
             )
         return self._trainer
 
@@ -879,7 +893,8 @@ class Sequential(Model):
     def call(self, inputs, training=None, mask=None):
         if not self._stack:
             raise ValueError("Sequential model has no layers: add some with model.add(layer)")
-        x = inputs
+        target = self._input_tensors[0].dtype if self._input_tensors else self._stack[0]._input_dtype()
+        x = _cast_like_input(inputs, target)
         for layer in self._stack:
             x = layer(x)
         return x

@@ -14,8 +14,9 @@ import math as _math
 
 import numpy as np
 
+import shendu as _sd
+
 from .. import nn as _nn
-from .. import ops as _ops
 from ..autograd import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
@@ -139,11 +140,11 @@ def reshape(x, newshape):
 
 
 def expand_dims(x, axis):
-    return _ops.unsqueeze(_t(x), axis)
+    return _sd.unsqueeze(_t(x), axis)
 
 
 def squeeze(x, axis=None):
-    return _ops.squeeze(_t(x), axis=axis)
+    return _sd.squeeze(_t(x), axis=axis)
 
 
 def transpose(x, axes=None):
@@ -151,23 +152,23 @@ def transpose(x, axes=None):
 
 
 def moveaxis(x, source, destination):
-    return _ops.moveaxis(_t(x), source, destination)
+    return _sd.moveaxis(_t(x), source, destination)
 
 
 def swapaxes(x, axis1, axis2):
-    return _ops.swapaxes(_t(x), axis1, axis2)
+    return _sd.swapaxes(_t(x), axis1, axis2)
 
 
 def concatenate(xs, axis=0):
-    return _ops.cat(_ts(xs), axis=axis)
+    return _sd.cat(_ts(xs), axis=axis)
 
 
 def stack(x, axis=0):
-    return _ops.stack(_ts(x), axis=axis)
+    return _sd.stack(_ts(x), axis=axis)
 
 
 def unstack(x, num=None, axis=0):
-    return list(_ops.unbind(_t(x), axis))
+    return list(_sd.unbind(_t(x), axis))
 
 
 def split(x, indices_or_sections, axis=0):
@@ -175,7 +176,7 @@ def split(x, indices_or_sections, axis=0):
     n = t.shape[axis]
     sizes = [n // indices_or_sections] * indices_or_sections if isinstance(indices_or_sections, int) else \
         list(np.diff([0, *indices_or_sections, n]))
-    return list(_ops.split(t, [int(s) for s in sizes], axis=axis))
+    return list(_sd.split(t, [int(s) for s in sizes], axis=axis))
 
 
 def tile(x, repeats):
@@ -183,7 +184,7 @@ def tile(x, repeats):
 
 
 def repeat(x, repeats, axis=None):
-    return _ops.repeat_interleave(_t(x), repeats, dim=axis)
+    return _sd.repeat_interleave(_t(x), repeats, dim=axis)
 
 
 def broadcast_to(x, shape):
@@ -208,19 +209,19 @@ def flatten(x):
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
-    return _ops.pad(_t(x), pad_width, value=0.0 if constant_values is None else constant_values)
+    return _sd.pad(_t(x), pad_width, value=0.0 if constant_values is None else constant_values)
 
 
 def tril(x, k=0):
-    return _ops.tril(_t(x), k)
+    return _sd.tril(_t(x), k)
 
 
 def triu(x, k=0):
-    return _ops.triu(_t(x), k)
+    return _sd.triu(_t(x), k)
 
 
 def diag(x, k=0):
-    return _ops.diag(_t(x), k)
+    return _sd.diag(_t(x), k)
 
 
 def slice(inputs, start_indices, shape):  # noqa: A001
@@ -229,16 +230,16 @@ def slice(inputs, start_indices, shape):  # noqa: A001
 
 def take(x, indices, axis=None):
     t, i = _t(x), _t(indices).to(np.int64)
-    return t.reshape(-1)[i] if axis is None else _ops.index_select(t, axis, i.reshape(-1)).reshape(
+    return t.reshape(-1)[i] if axis is None else _sd.index_select(t, axis, i.reshape(-1)).reshape(
         t.shape[:axis % t.ndim] + tuple(i.shape) + t.shape[axis % t.ndim + 1:])
 
 
 def take_along_axis(x, indices, axis=None):
-    return _ops.take_along_dim(_t(x), _t(indices).to(np.int64), dim=axis)
+    return _sd.take_along_dim(_t(x), _t(indices).to(np.int64), dim=axis)
 
 
 def meshgrid(*x, indexing="xy"):
-    return list(_ops.meshgrid(*_ts(x), indexing=indexing))
+    return list(_sd.meshgrid(*_ts(x), indexing=indexing))
 
 
 # ----- arithmetic and element-wise math ------------------------------------------------------------
@@ -262,15 +263,15 @@ true_divide = divide
 
 
 def floor_divide(x1, x2):
-    return _ops.floor_divide(_t(x1), _t(x2))
+    return _sd.floor_divide(_t(x1), _t(x2))
 
 
 def mod(x1, x2):
-    return _ops.remainder(_t(x1), _t(x2))
+    return _sd.remainder(_t(x1), _t(x2))
 
 
 def power(x1, x2):
-    return _ops.pow(_t(x1), _t(x2) if not isinstance(x2, (int, float)) else x2)
+    return _sd.pow(_t(x1), _t(x2) if not isinstance(x2, (int, float)) else x2)
 
 
 def negative(x):
@@ -278,208 +279,208 @@ def negative(x):
 
 
 def abs(x):  # noqa: A001
-    return _ops.abs(_t(x))
+    return _sd.abs(_t(x))
 
 
 absolute = abs
 
 
 def sign(x):
-    return _ops.sign(_t(x))
+    return _sd.sign(_t(x))
 
 
 def square(x):
-    return _ops.square(_t(x))
+    return _sd.square(_t(x))
 
 
 def sqrt(x):
-    return _ops.sqrt(_t(x))
+    return _sd.sqrt(_t(x))
 
 
 def rsqrt(x):
-    return _ops.rsqrt(_t(x))
+    return _sd.rsqrt(_t(x))
 
 
 def reciprocal(x):
-    return _ops.reciprocal(_t(x))
+    return _sd.reciprocal(_t(x))
 
 
 def exp(x):
-    return _ops.exp(_t(x))
+    return _sd.exp(_t(x))
 
 
 def expm1(x):
-    return _ops.expm1(_t(x))
+    return _sd.expm1(_t(x))
 
 
 def log(x):
-    return _ops.log(_t(x))
+    return _sd.log(_t(x))
 
 
 def log1p(x):
-    return _ops.log1p(_t(x))
+    return _sd.log1p(_t(x))
 
 
 def log2(x):
-    return _ops.log2(_t(x))
+    return _sd.log2(_t(x))
 
 
 def log10(x):
-    return _ops.log10(_t(x))
+    return _sd.log10(_t(x))
 
 
 def sin(x):
-    return _ops.sin(_t(x))
+    return _sd.sin(_t(x))
 
 
 def cos(x):
-    return _ops.cos(_t(x))
+    return _sd.cos(_t(x))
 
 
 def tan(x):
-    return _ops.tan(_t(x))
+    return _sd.tan(_t(x))
 
 
 def arctan(x):
-    return _ops.atan(_t(x))
+    return _sd.atan(_t(x))
 
 
 def arctan2(x1, x2):
-    return _ops.atan2(_t(x1), _t(x2))
+    return _sd.atan2(_t(x1), _t(x2))
 
 
 def sinh(x):
-    return _ops.sinh(_t(x))
+    return _sd.sinh(_t(x))
 
 
 def cosh(x):
-    return _ops.cosh(_t(x))
+    return _sd.cosh(_t(x))
 
 
 def tanh(x):
-    return _ops.tanh(_t(x))
+    return _sd.tanh(_t(x))
 
 
 def erf(x):
-    return _ops.erf(_t(x))
+    return _sd.erf(_t(x))
 
 
 def floor(x):
-    return _ops.floor(_t(x))
+    return _sd.floor(_t(x))
 
 
 def ceil(x):
-    return _ops.ceil(_t(x))
+    return _sd.ceil(_t(x))
 
 
 def round(x, decimals=0):  # noqa: A001
-    return _ops.round(_t(x), decimals=decimals) if decimals else _ops.round(_t(x))
+    return _sd.round(_t(x), decimals=decimals) if decimals else _sd.round(_t(x))
 
 
 def clip(x, x_min, x_max):
-    return _ops.clip(_t(x), x_min, x_max)
+    return _sd.clip(_t(x), x_min, x_max)
 
 
 def maximum(x1, x2):
-    return _ops.maximum(_t(x1), _t(x2))
+    return _sd.maximum(_t(x1), _t(x2))
 
 
 def minimum(x1, x2):
-    return _ops.minimum(_t(x1), _t(x2))
+    return _sd.minimum(_t(x1), _t(x2))
 
 
 def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
-        return tuple(_ops.nonzero(_t(condition), as_tuple=True))
-    return _ops.where(_t(condition).to(np.bool_), _t(x1), _t(x2))
+        return tuple(_sd.nonzero(_t(condition), as_tuple=True))
+    return _sd.where(_t(condition).to(np.bool_), _t(x1), _t(x2))
 
 
 def matmul(x1, x2):
-    return _ops.matmul(_t(x1), _t(x2))
+    return _sd.matmul(_t(x1), _t(x2))
 
 
 def dot(x1, x2):
     a, b = _t(x1), _t(x2)
-    return a * b if a.ndim == 0 or b.ndim == 0 else _ops.matmul(a, b)
+    return a * b if a.ndim == 0 or b.ndim == 0 else _sd.matmul(a, b)
 
 
 def outer(x1, x2):
-    return _ops.outer(_t(x1).reshape(-1), _t(x2).reshape(-1))
+    return _sd.outer(_t(x1).reshape(-1), _t(x2).reshape(-1))
 
 
 def einsum(subscripts, *operands):
-    return _ops.einsum(subscripts, *_ts(operands))
+    return _sd.einsum(subscripts, *_ts(operands))
 
 
 def tensordot(x1, x2, axes=2):
-    return _ops.tensordot(_t(x1), _t(x2), axes)
+    return _sd.tensordot(_t(x1), _t(x2), axes)
 
 
 def cumsum(x, axis=None, dtype=None):
     t = _t(x)
-    return _ops.cumsum(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
+    return _sd.cumsum(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
 
 
 def cumprod(x, axis=None, dtype=None):
     t = _t(x)
-    return _ops.cumprod(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
+    return _sd.cumprod(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
 
 
 # ----- comparison and logic ------------------------------------------------------------------------
 def equal(x1, x2):
-    return _ops.eq(_t(x1), _t(x2))
+    return _sd.eq(_t(x1), _t(x2))
 
 
 def not_equal(x1, x2):
-    return _ops.ne(_t(x1), _t(x2))
+    return _sd.ne(_t(x1), _t(x2))
 
 
 def greater(x1, x2):
-    return _ops.gt(_t(x1), _t(x2))
+    return _sd.gt(_t(x1), _t(x2))
 
 
 def greater_equal(x1, x2):
-    return _ops.ge(_t(x1), _t(x2))
+    return _sd.ge(_t(x1), _t(x2))
 
 
 def less(x1, x2):
-    return _ops.lt(_t(x1), _t(x2))
+    return _sd.lt(_t(x1), _t(x2))
 
 
 def less_equal(x1, x2):
-    return _ops.le(_t(x1), _t(x2))
+    return _sd.le(_t(x1), _t(x2))
 
 
 def logical_and(x1, x2):
-    return _ops.logical_and(_t(x1), _t(x2))
+    return _sd.logical_and(_t(x1), _t(x2))
 
 
 def logical_or(x1, x2):
-    return _ops.logical_or(_t(x1), _t(x2))
+    return _sd.logical_or(_t(x1), _t(x2))
 
 
 def logical_not(x):
-    return _ops.logical_not(_t(x))
+    return _sd.logical_not(_t(x))
 
 
 def logical_xor(x1, x2):
-    return _ops.logical_xor(_t(x1), _t(x2))
+    return _sd.logical_xor(_t(x1), _t(x2))
 
 
 def isnan(x):
-    return _ops.isnan(_t(x))
+    return _sd.isnan(_t(x))
 
 
 def isinf(x):
-    return _ops.isinf(_t(x))
+    return _sd.isinf(_t(x))
 
 
 def isfinite(x):
-    return _ops.isfinite(_t(x))
+    return _sd.isfinite(_t(x))
 
 
 def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return _ops.isclose(_t(x1), _t(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return _sd.isclose(_t(x1), _t(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
 
 # ----- reductions ----------------------------------------------------------------------------------
@@ -492,11 +493,11 @@ def mean(x, axis=None, keepdims=False):
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    return _ops.amax(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
+    return _sd.amax(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
 
 
 def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    return _ops.amin(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
+    return _sd.amin(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
 
 
 amax, amin = max, min
@@ -547,11 +548,11 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 def count_nonzero(x, axis=None):
-    return _ops.count_nonzero(_t(x), dim=axis)
+    return _sd.count_nonzero(_t(x), dim=axis)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    return _ops.linalg.norm(_t(x), ord=ord, dim=_ax(axis), keepdim=keepdims)
+    return _sd.linalg.norm(_t(x), ord=ord, dim=_ax(axis), keepdim=keepdims)
 
 
 # ----- neural-network functions (keras.ops and keras.ops.nn) ---------------------------------------
@@ -638,7 +639,7 @@ def moments(x, axes, keepdims=False):
 
 def normalize(x, axis=-1, order=2):
     t = _t(x)
-    return t / _ops.linalg.norm(t, ord=order, dim=axis, keepdim=True).clamp(min=1e-12)
+    return t / _sd.linalg.norm(t, ord=order, dim=axis, keepdim=True).clamp(min=1e-12)
 
 
 def stop_gradient(variable):

@@ -10,11 +10,11 @@ it gives the current value, assigning it changes the rate (callbacks do this).
 The wrapped optimizer is created over the model's trainable weights when the model first trains.
 """
 
-import math
-
 import numpy as np
 
 from .. import optim
+from ..optim import lr_scheduler as _lrs
+from ._registry import Registry
 
 __all__ = [
     "Optimizer",
@@ -33,117 +33,29 @@ __all__ = [
 
 
 class _Schedules:
-    """Learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): ``schedule(step) -> lr``."""
+    """Keras's learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): the closed-form step
+    schedules of :mod:`shendu.optim.lr_scheduler` under their Keras names, ``schedule(step) -> lr``."""
 
-    class LearningRateSchedule:
-        def __call__(self, step):
-            raise NotImplementedError
+    LearningRateSchedule = _lrs.StepSchedule
+    ExponentialDecay = _lrs.ExponentialDecay
+    InverseTimeDecay = _lrs.InverseTimeDecay
+    PiecewiseConstantDecay = _lrs.PiecewiseConstantDecay
+    PolynomialDecay = _lrs.PolynomialDecay
+    CosineDecay = _lrs.CosineDecay
+    CosineDecayRestarts = _lrs.CosineDecayRestarts
 
-        def get_config(self):
-            return dict(self._config)
+    @staticmethod
+    def serialize(schedule):
+        return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
 
-        @classmethod
-        def from_config(cls, config):
-            return cls(**config)
-
-    class _RateDecay(LearningRateSchedule):
-        """Shared arguments of ExponentialDecay and InverseTimeDecay."""
-
-        def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate,
-                decay_steps=decay_steps,
-                decay_rate=decay_rate,
-                staircase=staircase,
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.decay_rate, self.staircase = float(decay_rate), bool(staircase)
-
-        def _progress(self, step):
-            p = step / self.decay_steps
-            return math.floor(p) if self.staircase else p
-
-    class ExponentialDecay(_RateDecay):
-        """lr₀ · rate^(step / decay_steps) (the exponent floored when ``staircase``)."""
-
-        def __call__(self, step):
-            return self.initial_learning_rate * self.decay_rate ** self._progress(step)
-
-    class InverseTimeDecay(_RateDecay):
-        """lr₀ / (1 + rate · step / decay_steps)."""
-
-        def __call__(self, step):
-            return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
-
-    class PiecewiseConstantDecay(LearningRateSchedule):
-        """values[i] while step ≤ boundaries[i] (the last value after the last boundary)."""
-
-        def __init__(self, boundaries, values, name=None):
-            if len(values) != len(boundaries) + 1:
-                raise ValueError("PiecewiseConstantDecay: values needs one more entry than boundaries")
-            self._config = dict(boundaries=list(boundaries), values=list(values))
-            self.boundaries, self.values = list(boundaries), [float(v) for v in values]
-
-        def __call__(self, step):
-            for b, v in zip(self.boundaries, self.values):
-                if step <= b:
-                    return v
-            return self.values[-1]
-
-    class PolynomialDecay(LearningRateSchedule):
-        """(lr₀ − end)·(1 − min(step, decay_steps)/decay_steps)^power + end."""
-
-        def __init__(
-            self,
-            initial_learning_rate,
-            decay_steps,
-            end_learning_rate=0.0001,
-            power=1.0,
-            cycle=False,
-            name=None,
-        ):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate,
-                decay_steps=decay_steps,
-                end_learning_rate=end_learning_rate,
-                power=power,
-                cycle=cycle,
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.end_learning_rate, self.power, self.cycle = (
-                float(end_learning_rate),
-                float(power),
-                bool(cycle),
-            )
-
-        def __call__(self, step):
-            steps = self.decay_steps
-            if self.cycle:
-                steps = steps * max(1.0, math.ceil(step / steps))
-            else:
-                step = min(step, steps)
-            frac = 1 - step / steps
-            return (
-                self.initial_learning_rate - self.end_learning_rate
-            ) * frac**self.power + self.end_learning_rate
-
-    class CosineDecay(LearningRateSchedule):
-        """lr₀ · ((1 − α)·½(1 + cos(π·min(step, decay_steps)/decay_steps)) + α)."""
-
-        def __init__(
-            self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None, warmup_steps=0
-        ):
-            self._config = dict(
-                initial_learning_rate=initial_learning_rate, decay_steps=decay_steps, alpha=alpha
-            )
-            self.initial_learning_rate, self.decay_steps = float(initial_learning_rate), float(decay_steps)
-            self.alpha = float(alpha)
-
-        def __call__(self, step):
-            frac = min(step, self.decay_steps) / self.decay_steps
-            return self.initial_learning_rate * (
-                (1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * frac)) + self.alpha
-            )
+    @staticmethod
+    def deserialize(config, custom_objects=None):
+        name = config.get("class_name")
+        cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
+        if cls is None:
+            raise ValueError(f"Unknown learning-rate schedule {name!r}; "
+                             f"known: {', '.join(sorted(_SCHEDULES))}")
+        return cls.from_config(config.get("config", {}))
 
 
 schedules = _Schedules
@@ -155,6 +67,7 @@ _SCHEDULES = {
         "PiecewiseConstantDecay",
         "PolynomialDecay",
         "CosineDecay",
+        "CosineDecayRestarts",
     )
 }
 
@@ -313,6 +226,11 @@ class Optimizer:
         self._clip()
         out = inner.step(closure)
         self.iterations += 1
+        for group in inner.param_groups:  # Keras applies weight constraints after each update
+            for p in group["params"]:
+                project = getattr(p, "_keras_constraint", None)
+                if project is not None:
+                    project()
         return out
 
     def apply_gradients(self, grads_and_vars):
@@ -526,33 +444,30 @@ _BY_NAME = {
 }
 
 
+def _not_an_optimizer(obj):
+    raise TypeError(f"optimizer must be a name, a config dict or an optimizer object, got {obj!r}")
+
+
+_REGISTRY = Registry(
+    "optimizer",
+    names=_BY_NAME,
+    classes=set(_BY_NAME.values()),
+    base=Optimizer,
+    passthrough=lambda obj: hasattr(obj, "param_groups") and hasattr(obj, "step"),  # a shendu.optim one
+    wrap=_not_an_optimizer,
+)
+
+
 def get(identifier):
     """A Keras optimizer from a name ('adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamw', 'nadam'),
-    a class, an instance or a config dict."""
-    if isinstance(identifier, Optimizer):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Optimizer):
-        return identifier()
-    if isinstance(identifier, str):
-        cls = _BY_NAME.get(identifier.strip().lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer {identifier!r}; known: {', '.join(sorted(_BY_NAME))}")
-        return cls()
-    if isinstance(identifier, dict):
-        cls = _BY_NAME.get(str(identifier.get("class_name", "")).lower())
-        if cls is None:
-            raise ValueError(f"Unknown optimizer config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if hasattr(identifier, "param_groups") and hasattr(identifier, "step"):
-        return identifier  # a shendu.optim optimizer, used as it is
-    raise TypeError(f"optimizer must be a name or an optimizer object, got {type(identifier).__name__}")
+    a class, an instance or a config dict; a ``shendu.optim`` optimizer is used as it is."""
+    return _REGISTRY.get(identifier)
 
 
 def serialize(optimizer):
-    if isinstance(optimizer, Optimizer):
-        return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
-    return None
+    """``{"class_name": ..., "config": ...}`` for a Keras optimizer, None for any other."""
+    return _REGISTRY.serialize(optimizer)
 
 
-def deserialize(config):
-    return get(config)
+def deserialize(config, custom_objects=None):
+    return _REGISTRY.deserialize(config, custom_objects)

@@ -4,6 +4,7 @@
 """
 
 from ..nn import utils as _nn_utils
+from ._registry import Registry, maker
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
 
@@ -82,38 +83,27 @@ def l1_l2(l1=0.01, l2=0.01):  # noqa: E741
     return L1L2(l1, l2)
 
 
-_CLASSES = {c.__name__: c for c in (L1, L2, L1L2)}
+_REGISTRY = Registry(
+    "regularizer",
+    names={
+        "l1": L1,
+        "l2": L2,
+        "l1_l2": maker(lambda: L1L2(0.01, 0.01)),
+        "l1l2": maker(lambda: L1L2(0.01, 0.01)),
+    },
+    classes=(L1, L2, L1L2),
+    base=Regularizer,
+)
 
 
 def get(identifier):
     """A Regularizer from None, an instance, a callable, a name ('l1', 'l2', 'l1_l2') or a config dict."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        key = identifier.strip().lower()
-        makers = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01), "l1l2": lambda: L1L2(0.01, 0.01)}
-        if key not in makers:
-            raise ValueError(f"Unknown regularizer {identifier!r}; known: l1, l2, l1_l2")
-        return makers[key]()
-    if isinstance(identifier, dict):
-        cls = _CLASSES.get(identifier.get("class_name"))
-        if cls is None:
-            raise ValueError(f"Unknown regularizer config {identifier!r}")
-        return cls.from_config(identifier.get("config", {}))
-    if callable(identifier):
-        return identifier
-    raise TypeError(
-        f"regularizer must be a name, a Regularizer or a function, got {type(identifier).__name__}"
-    )
+    return _REGISTRY.get(identifier)
 
 
 def serialize(reg):
-    if reg is None:
-        return None
-    if isinstance(reg, Regularizer):
-        return {"class_name": type(reg).__name__, "config": reg.get_config()}
-    return getattr(reg, "__name__", None)
+    return _REGISTRY.serialize(reg)
 
 
-def deserialize(config):
-    return get(config)
+def deserialize(config, custom_objects=None):
+    return _REGISTRY.deserialize(config, custom_objects)

@@ -4,6 +4,17 @@ import numpy as np
 
 from ..data.text import pad_sequences, to_categorical
 from ..random import manual_seed
+from ._data_utils import (
+    PyDataset,
+    Sequence,
+    image_dataset_from_directory,
+    split_dataset,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
+from ._get_file import get_file, hash_file, validate_file
+from ._image_utils import array_to_img, img_to_array, load_img, save_img
+from ._plot import model_to_dot, plot_model
 
 __all__ = [
     "to_categorical",
@@ -15,7 +26,20 @@ __all__ = [
     "CustomObjectScope",
     "register_keras_serializable",
     "get_file",
+    "image_dataset_from_directory",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
+    "split_dataset",
+    "PyDataset",
+    "Sequence",
+    "array_to_img",
+    "img_to_array",
+    "load_img",
+    "save_img",
+    "hash_file",
+    "validate_file",
     "plot_model",
+    "model_to_dot",
     "serialize_keras_object",
     "deserialize_keras_object",
 ]
@@ -89,18 +113,6 @@ def deserialize_keras_object(config, custom_objects=None):
     from .layers import deserialize
 
     return deserialize(config, custom_objects)
-
-
-def get_file(*args, **kwargs):
-    raise NotImplementedError(
-        "keras.utils.get_file is not provided: download the file yourself, or use the "
-        "loaders in shendu.keras.datasets / shendu.data.datasets"
-    )
-
-
-def plot_model(model, to_file="model.png", **kwargs):
-    """Not available: prints ``model.summary()`` instead (no graphviz dependency)."""
-    model.summary()
 
 
 def unpack_x_y_sample_weight(data):

@@ -21,6 +21,7 @@ __all__ = [
     "CategoricalAccuracy",
     "SparseCategoricalAccuracy", "TopKCategoricalAccuracy", "SparseTopKCategoricalAccuracy",
     "MeanSquaredError", "MeanAbsoluteError", "Precision", "Recall", "AUC", "get", "resolve_accuracy",
+    "TruePositives", "FalsePositives", "TrueNegatives", "FalseNegatives", "FBetaScore", "F1Score", "MeanIoU",
 ]
 
 _EPSILON = 1e-7
@@ -299,6 +300,49 @@ class _ThresholdCounts(Metric):
         out = np.divide(num, den, out=np.zeros_like(num), where=den != 0)
         return float(out[0]) if self._single else out
 
+    def get_config(self):
+        thresholds = self.init_thresholds
+        if thresholds is not None and np.ndim(thresholds):
+            thresholds = [float(t) for t in np.ravel(thresholds)]
+        return {"name": self.name, "thresholds": thresholds}
+
+
+class _Count(_ThresholdCounts):
+    """One confusion count at ``thresholds`` (default 0.5; a list gives one count per threshold)."""
+
+    _field = None
+
+    def __init__(self, thresholds=None, name=None, dtype=None):
+        super().__init__(thresholds, None, None, name, dtype)
+
+    def result(self):
+        value = getattr(self, self._field)
+        return float(value[0]) if self._single else value.copy()
+
+
+class TruePositives(_Count):
+    """Weighted number of samples with label 1 and ``y_pred > threshold``."""
+
+    _field = "true_positives"
+
+
+class FalsePositives(_Count):
+    """Weighted number of samples with label 0 and ``y_pred > threshold``."""
+
+    _field = "false_positives"
+
+
+class TrueNegatives(_Count):
+    """Weighted number of samples with label 0 and ``y_pred <= threshold``."""
+
+    _field = "true_negatives"
+
+
+class FalseNegatives(_Count):
+    """Weighted number of samples with label 1 and ``y_pred <= threshold``."""
+
+    _field = "false_negatives"
+
 
 class Precision(_ThresholdCounts):
     """Precision = TP / (TP + FP) with ``y_pred > thresholds`` counted positive (default 0.5); 0 if
@@ -311,6 +355,9 @@ class Precision(_ThresholdCounts):
     def result(self):
         return self._value(self.true_positives, self.true_positives + self.false_positives)
 
+    def get_config(self):
+        return {**super().get_config(), "top_k": self.top_k, "class_id": self.class_id}
+
 
 class Recall(_ThresholdCounts):
     """Recall = TP / (TP + FN) with ``y_pred > thresholds`` counted positive (default 0.5); 0 if there
@@ -322,6 +369,9 @@ class Recall(_ThresholdCounts):
     def result(self):
         return self._value(self.true_positives, self.true_positives + self.false_negatives)
 
+    def get_config(self):
+        return {**super().get_config(), "top_k": self.top_k, "class_id": self.class_id}
+
 
 class AUC(_ThresholdCounts):
     """Approximate area under the ROC (or PR) curve from confusion counts at fixed thresholds, like
@@ -331,20 +381,27 @@ class AUC(_ThresholdCounts):
     sum_i (FPR_i - FPR_{i+1}) (TPR_i + TPR_{i+1}) / 2 ('interpolation'), or by left/right Riemann sums
     ('minoring' uses min, 'majoring' max of the two heights).
     PR ('interpolation'): the Davis & Goadrich interpolation, with precision varying along each step as
-    TP grows linearly with TP + FP.
-    Scores are assumed in [0, 1] (probabilities); labels are 0/1.
+    TP grows linearly with P = TP + FP: between thresholds i+1 and i, with slope s = dTP/dP,
+    area_i = s (dTP + (TP_{i+1} - s P_{i+1}) ln(P_i / P_{i+1})) / (TP_{i+1} + FN_{i+1}).
+    This is not scikit-learn's ``average_precision_score`` (a step sum, sum_k (R_k - R_{k-1}) P_k); the two
+    agree closely but not exactly.
+
+    Scores are assumed in [0, 1] (probabilities; ``from_logits=True`` applies a sigmoid first); labels
+    are 0/1. ``multi_label=True`` keeps one curve per column of ``(batch, num_labels)`` inputs and
+    returns their mean (weighted by ``label_weights`` when given); otherwise every column is flattened
+    into one curve.
     """
 
     def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation", name="auc",
-                 thresholds=None, multi_label=False, dtype=None):
+                 thresholds=None, multi_label=False, num_labels=None, label_weights=None, from_logits=False,
+                 dtype=None):
         curve = curve.upper()
         if curve not in ("ROC", "PR"):
             raise ValueError(f"AUC: curve must be 'ROC' or 'PR', got {curve!r}")
+        summation_method = str(summation_method).lower()
         if summation_method not in ("interpolation", "minoring", "majoring"):
             raise ValueError("AUC: summation_method must be 'interpolation', 'minoring' or 'majoring', got "
                              f"{summation_method!r}")
-        if multi_label:
-            raise NotImplementedError("AUC(multi_label=True) is not supported; labels are flattened")
         if thresholds is not None:
             inner = np.sort(_np(thresholds))
             self.num_thresholds = len(inner) + 2
@@ -355,28 +412,68 @@ class AUC(_ThresholdCounts):
             inner = np.arange(1, num_thresholds - 1) / (num_thresholds - 1)
         self.curve = curve
         self.summation_method = summation_method
+        self.multi_label = bool(multi_label)
+        self.num_labels = num_labels
+        self.label_weights = None if label_weights is None else _np(label_weights)
+        self.from_logits = bool(from_logits)
+        self._init_inner = None if thresholds is None else [float(t) for t in inner]
         super().__init__(np.r_[0.0 - _EPSILON, inner, 1.0 + _EPSILON], name=name, dtype=dtype)
         self._single = False
+
+    def reset_state(self):
+        super().reset_state()
+        if self.multi_label and self.num_labels is not None:
+            shape = (len(self.thresholds), int(self.num_labels))
+            for field in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+                setattr(self, field, np.zeros(shape))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if self.from_logits:
+            y_pred = 1.0 / (1.0 + np.exp(-_np(y_pred)))
+        if not self.multi_label:
+            return super().update_state(y_true, y_pred, sample_weight)
+        yt, yp = _aligned(y_true, y_pred)
+        if yp.ndim != 2:
+            raise ValueError(f"AUC(multi_label=True): expected (batch, num_labels) predictions, got shape "
+                             f"{yp.shape}")
+        w = _sample_weights(sample_weight, yp)
+        pos = yt > 0.5                                                # (N, L)
+        predicted = yp[None] > self.thresholds[:, None, None]         # (T, N, L)
+        if self.true_positives.ndim == 1:                             # first batch fixes num_labels
+            self.num_labels = yp.shape[1]
+            self.reset_state()
+        if self.true_positives.shape[1] != yp.shape[1]:
+            raise ValueError(f"AUC(multi_label=True): got {yp.shape[1]} labels, expected "
+                             f"{self.true_positives.shape[1]}")
+        self.true_positives += np.einsum("tnl,nl->tl", predicted & pos, w)
+        self.false_positives += np.einsum("tnl,nl->tl", predicted & ~pos, w)
+        self.true_negatives += np.einsum("tnl,nl->tl", ~predicted & ~pos, w)
+        self.false_negatives += np.einsum("tnl,nl->tl", ~predicted & pos, w)
 
     def result(self):
         tp, fp, tn, fn = self.true_positives, self.false_positives, self.true_negatives, self.false_negatives
         if self.curve == "PR" and self.summation_method == "interpolation":
-            return self._pr_interpolated(tp, fp, fn)
-
-        def ratio(a, b):
-            return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
-
-        if self.curve == "ROC":
-            x, y = ratio(fp, fp + tn), ratio(tp, tp + fn)
+            areas = self._pr_interpolated(tp, fp, fn)
         else:
-            x, y = ratio(tp, tp + fn), ratio(tp, tp + fp)
-        if self.summation_method == "interpolation":
-            heights = (y[:-1] + y[1:]) / 2
-        elif self.summation_method == "minoring":
-            heights = np.minimum(y[:-1], y[1:])
-        else:
-            heights = np.maximum(y[:-1], y[1:])
-        return float(np.sum((x[:-1] - x[1:]) * heights))
+            def ratio(a, b):
+                return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+            if self.curve == "ROC":
+                x, y = ratio(fp, fp + tn), ratio(tp, tp + fn)
+            else:
+                x, y = ratio(tp, tp + fn), ratio(tp, tp + fp)
+            if self.summation_method == "interpolation":
+                heights = (y[:-1] + y[1:]) / 2
+            elif self.summation_method == "minoring":
+                heights = np.minimum(y[:-1], y[1:])
+            else:
+                heights = np.maximum(y[:-1], y[1:])
+            areas = np.sum((x[:-1] - x[1:]) * heights, axis=0)
+        if np.ndim(areas) == 0:
+            return float(areas)
+        if self.label_weights is not None:
+            return float(np.sum(areas * self.label_weights) / np.sum(self.label_weights))
+        return float(np.mean(areas))
 
     @staticmethod
     def _pr_interpolated(tp, fp, fn):
@@ -390,7 +487,156 @@ class AUC(_ThresholdCounts):
         np.divide(p[:-1], np.maximum(p[1:], 0), out=p_ratio, where=both)
         den = np.maximum(tp[1:] + fn[1:], 0)
         num = slope * (dtp + intercept * np.log(p_ratio))
-        return float(np.sum(np.divide(num, den, out=np.zeros_like(num), where=den != 0)))
+        return np.sum(np.divide(num, den, out=np.zeros_like(num), where=den != 0), axis=0)
+
+    def get_config(self):
+        return {"name": self.name, "num_thresholds": self.num_thresholds, "curve": self.curve,
+                "summation_method": self.summation_method, "thresholds": self._init_inner,
+                "multi_label": self.multi_label,
+                "num_labels": None if self.num_labels is None else int(self.num_labels),
+                "label_weights": None if self.label_weights is None else self.label_weights.tolist(),
+                "from_logits": self.from_logits}
+
+
+def _one_hot_predictions(y_pred, threshold):
+    """F-score predictions: 1 where ``y_pred > threshold``; with no threshold, 1 at each row's maximum."""
+    if threshold is None:
+        return (y_pred == np.max(y_pred, axis=-1, keepdims=True)).astype(np.float64)
+    return (y_pred > threshold).astype(np.float64)
+
+
+class FBetaScore(Metric):
+    """F-beta score of (batch, num_classes) 0/1 targets against scores, as Keras computes it.
+
+    Per class c, with predictions 1 where ``y_pred > threshold`` (``threshold=None``: the highest score
+    of each row), summed over batches: TP_c, FP_c, FN_c, precision_c = TP_c / (TP_c + FP_c),
+    recall_c = TP_c / (TP_c + FN_c), F_c = (1 + beta^2) P_c R_c / (beta^2 P_c + R_c) (0 when undefined).
+    ``average``: None -> the per-class array; 'micro' -> F from TP, FP, FN summed over classes;
+    'macro' -> mean_c F_c; 'weighted' -> sum_c F_c * support_c / sum support (support = weighted
+    positives). With one-hot targets these equal scikit-learn's ``fbeta_score`` on the argmax labels.
+    """
+
+    def __init__(self, average=None, beta=1.0, threshold=None, name="fbeta_score", dtype=None):
+        if average not in (None, "micro", "macro", "weighted"):
+            raise ValueError(f"{type(self).__name__}: average must be None, 'micro', 'macro' or 'weighted', "
+                             f"got {average!r}")
+        if not beta > 0:
+            raise ValueError(f"{type(self).__name__}: beta must be > 0, got {beta!r}")
+        if threshold is not None and not 0 < float(threshold) <= 1:
+            raise ValueError(f"{type(self).__name__}: threshold must be in (0, 1], got {threshold!r}")
+        self.average, self.beta, self.threshold = average, float(beta), threshold
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        self.true_positives = self.false_positives = self.false_negatives = self.intermediate_weights = None
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        yt, yp = _aligned(y_true, y_pred)
+        if yp.ndim != 2:
+            raise ValueError(f"{type(self).__name__}: expected (batch, num_classes) inputs, got y_pred of "
+                             f"shape {yp.shape}")
+        pred = _one_hot_predictions(yp, self.threshold)
+        w = np.ones(len(yp)) if sample_weight is None else _np(sample_weight).reshape(len(yp), -1)[:, 0]
+        sums = [(yt * pred).T @ w, ((1 - yt) * pred).T @ w, (yt * (1 - pred)).T @ w, yt.T @ w]
+        if self.true_positives is None:
+            self.true_positives, self.false_positives, self.false_negatives, self.intermediate_weights = sums
+        else:
+            for field, value in zip(("true_positives", "false_positives", "false_negatives",
+                                     "intermediate_weights"), sums):
+                setattr(self, field, getattr(self, field) + value)
+
+    def result(self):
+        if self.true_positives is None:
+            return 0.0
+        tp, fp, fn = self.true_positives, self.false_positives, self.false_negatives
+        if self.average == "micro":
+            tp, fp, fn = tp.sum(), fp.sum(), fn.sum()
+
+        def ratio(a, b):
+            a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            return np.divide(a, b, out=np.zeros_like(a), where=b != 0)
+
+        precision, recall = ratio(tp, tp + fp), ratio(tp, tp + fn)
+        b2 = self.beta ** 2
+        f = ratio((1 + b2) * precision * recall, b2 * precision + recall)
+        if self.average == "micro":
+            return float(f)
+        if self.average == "macro":
+            return float(np.mean(f))
+        if self.average == "weighted":
+            support = self.intermediate_weights
+            return float(np.sum(f * support) / np.sum(support)) if np.sum(support) else 0.0
+        return f
+
+    def get_config(self):
+        return {"name": self.name, "average": self.average, "beta": self.beta, "threshold": self.threshold}
+
+
+class F1Score(FBetaScore):
+    """:class:`FBetaScore` with beta = 1: F1_c = 2 P_c R_c / (P_c + R_c)."""
+
+    def __init__(self, average=None, threshold=None, name="f1_score", dtype=None):
+        super().__init__(average=average, beta=1.0, threshold=threshold, name=name, dtype=dtype)
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("beta")
+        return config
+
+
+class MeanIoU(Metric):
+    """Mean intersection over union of classes, from a confusion matrix summed over batches.
+
+    ``C[i, j]`` = weighted count of samples (pixels) with true class i predicted as j;
+    IoU_c = C[c, c] / (sum_j C[c, j] + sum_i C[i, c] - C[c, c]); result = mean of IoU_c over the classes
+    that occur (in the targets or the predictions). Labels are integers (``sparse_y_true``/``sparse_y_pred``
+    True) or scores whose argmax along ``axis`` is taken; ``ignore_class`` drops samples of that label.
+    Equals scikit-learn's ``jaccard_score(average='macro')`` over the present classes.
+    """
+
+    def __init__(self, num_classes, name="mean_iou", dtype=None, ignore_class=None, sparse_y_true=True,
+                 sparse_y_pred=True, axis=-1):
+        if int(num_classes) < 1:
+            raise ValueError(f"MeanIoU: num_classes must be >= 1, got {num_classes!r}")
+        self.num_classes = int(num_classes)
+        self.ignore_class = ignore_class
+        self.sparse_y_true, self.sparse_y_pred, self.axis = sparse_y_true, sparse_y_pred, axis
+        super().__init__(name=name, dtype=dtype)
+
+    def reset_state(self):
+        self.total_cm = np.zeros((self.num_classes, self.num_classes))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        yt, yp = np.asarray(y_true), np.asarray(y_pred)
+        if not self.sparse_y_true:
+            yt = np.argmax(yt, axis=self.axis)
+        if not self.sparse_y_pred:
+            yp = np.argmax(yp, axis=self.axis)
+        yt, yp = yt.reshape(-1).astype(np.int64), yp.reshape(-1).astype(np.int64)
+        if yt.shape != yp.shape:
+            raise ValueError(f"MeanIoU: y_true has {yt.size} labels but y_pred has {yp.size}")
+        w = np.ones(yt.shape) if sample_weight is None else np.broadcast_to(
+            _np(sample_weight).reshape(-1) if np.size(sample_weight) == yt.size else _np(sample_weight),
+            yt.shape).astype(np.float64)
+        keep = np.ones(yt.shape, dtype=bool) if self.ignore_class is None else yt != self.ignore_class
+        bad = keep & ((yt < 0) | (yt >= self.num_classes) | (yp < 0) | (yp >= self.num_classes))
+        if bad.any():
+            raise ValueError(f"MeanIoU: labels must lie in [0, {self.num_classes}), got values "
+                             f"{sorted(set(yt[bad].tolist()) | set(yp[bad].tolist()))[:5]}")
+        cm = np.zeros(self.num_classes * self.num_classes)
+        np.add.at(cm, yt[keep] * self.num_classes + yp[keep], w[keep])
+        self.total_cm += cm.reshape(self.num_classes, self.num_classes)
+
+    def result(self):
+        cm = self.total_cm
+        tp = np.diag(cm)
+        den = cm.sum(axis=0) + cm.sum(axis=1) - tp
+        valid = den != 0
+        return float(np.sum(tp[valid] / den[valid]) / valid.sum()) if valid.any() else 0.0
+
+    def get_config(self):
+        return {"name": self.name, "num_classes": self.num_classes, "ignore_class": self.ignore_class,
+                "sparse_y_true": self.sparse_y_true, "sparse_y_pred": self.sparse_y_pred, "axis": self.axis}
 
 
 _BY_NAME = {
@@ -403,6 +649,9 @@ _BY_NAME = {
     "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
     "precision": Precision, "recall": Recall, "auc": AUC,
+    "true_positives": TruePositives, "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives, "false_negatives": FalseNegatives,
+    "f1_score": F1Score, "fbeta_score": FBetaScore,
 }
 
 _BINARY_LOSSES = {"binary_crossentropy", "bce", "hinge", "squared_hinge", "bce_loss",

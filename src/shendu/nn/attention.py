@@ -39,6 +39,7 @@ from .module import Module, as_input, match_float
 from .parameter import Parameter
 
 __all__ = [
+    "attention_with_weights",
     "scaled_dot_product_attention",
     "multi_head_attention_forward",
     "MultiheadAttention",
@@ -108,7 +109,23 @@ def scaled_dot_product_attention(
     scale=None,
     enable_gqa=False,
 ):
-    """softmax(Q Kᵀ · scale + mask) V over the last two dims; see the module docstring for the math.
+    """softmax(Q Kᵀ · scale + mask) V; see :func:`attention_with_weights` (this returns the output only)."""
+    return attention_with_weights(query, key, value, attn_mask, dropout_p, is_causal, scale, enable_gqa)[0]
+
+
+def attention_with_weights(
+    query,
+    key,
+    value,
+    attn_mask=None,
+    dropout_p=0.0,
+    is_causal=False,  # noqa: D417
+    scale=None,
+    enable_gqa=False,
+):
+    """(output, attention weights): the weights are softmax(Q Kᵀ · scale + mask), after dropout.
+
+    softmax(Q Kᵀ · scale + mask) V over the last two dims; see the module docstring for the math.
 
     query (…, L, E), key (…, S, E), value (…, S, Ev) → (…, L, Ev). ``attn_mask`` broadcasts to
     (…, L, S): bool True = may attend, float = added to the scores. ``is_causal``: query i sees keys
@@ -164,7 +181,7 @@ def scaled_dot_product_attention(
                 f"attention scores' shape {q.shape[:-2] + (L, S)} (…, L, S)"
             ) from None
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
-    return _attend(q, k, v, bias, dropout_p, scale, safe=True)[0]
+    return _attend(q, k, v, bias, dropout_p, scale, safe=True)
 
 
 def _repeat_heads(t, n):

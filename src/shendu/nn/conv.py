@@ -9,6 +9,7 @@ Parameter names, shapes and default initialisation follow PyTorch, so state_dict
 import math
 import numbers
 
+from .. import ops as _ops
 from ..backend import xp
 from ..errors import ShapeError
 from ..ops import conv as _C
@@ -18,9 +19,10 @@ from . import init
 from .module import Module, as_input, match_float
 from .parameter import Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "LazyConv2d", "conv3d"]
 
-_LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)")}
+_LAYOUTS = {1: ("(N, C, L)", "(C, L)"), 2: ("(N, C, H, W)", "(C, H, W)"),
+            3: ("(N, C, D, H, W)", "(C, D, H, W)")}
 
 
 def _tuple(v, n):
@@ -304,3 +306,72 @@ class ConvTranspose1d(ConvTranspose2d):
     """Transposed 1-D convolution, (N, C_in, L) → (N, C_out, L_out); see :class:`ConvTranspose2d`."""
 
     _nd = 1
+
+
+def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """3-D convolution over (N, C_in, D, H, W) with weight (C_out, C_in/groups, kD, kH, kW).
+
+    D_out = ⌊(D + 2·pad − dilation·(kD − 1) − 1)/stride⌋ + 1 (likewise H, W). Computed as a sum over the
+    kD depth taps of 2-D convolutions: y[:, :, d] = Σ_j conv2d(x[:, :, d·s + j·dil], weight[:, :, j]),
+    so the gradients are those of :func:`conv2d`.
+    """
+    x = x if isinstance(x, Tensor) else Tensor(xp.asarray(x))
+    if x.ndim != 5:
+        raise ShapeError(f"conv3d: got input of shape {tuple(x.shape)}; expected 5-D (N, C, D, H, W)")
+    if weight.ndim != 5:
+        raise ShapeError(f"conv3d: weight must be 5-D (C_out, C_in/groups, kD, kH, kW), got "
+                         f"{tuple(weight.shape)}")
+    stride, dilation = _tuple(stride, 3), _tuple(dilation, 3)
+    if isinstance(padding, str):
+        if padding == "valid":
+            padding = (0, 0, 0)
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"conv3d: padding='same' needs stride 1, got stride={stride}")
+            totals = [d * (k - 1) for d, k in zip(dilation, weight.shape[2:])]
+            x = _ops.pad(x, [(0, 0), (0, 0)] + [(t // 2, t - t // 2) for t in totals])
+            padding = (0, 0, 0)
+        else:
+            raise ValueError(f"conv3d: padding must be an int, a tuple, 'same' or 'valid', got {padding!r}")
+    padding = _tuple(padding, 3)
+    if padding[0]:
+        x = _ops.pad(x, [(0, 0), (0, 0), (padding[0], padding[0]), (0, 0), (0, 0)])
+    n, c, depth = x.shape[0], x.shape[1], x.shape[2]
+    kd = weight.shape[2]
+    d_out = (depth - dilation[0] * (kd - 1) - 1) // stride[0] + 1
+    if d_out < 1:
+        raise ShapeError(f"conv3d: input depth {depth} (padded) is smaller than the kernel depth {kd} "
+                         f"(dilation {dilation[0]})")
+    total = None
+    for j in range(kd):
+        start = j * dilation[0]
+        sl = x[:, :, start:start + (d_out - 1) * stride[0] + 1:stride[0]]       # (N, C, D_out, H, W)
+        sl = _reshape(_ops.permute(sl, (0, 2, 1, 3, 4)), (n * d_out, c) + tuple(x.shape[3:]))
+        y = _C.conv2d(sl, weight[:, :, j], None, stride[1:], padding[1:], dilation[1:], groups)
+        total = y if total is None else total + y
+    o, ho, wo = total.shape[1], total.shape[2], total.shape[3]
+    out = _ops.permute(_reshape(total, (n, d_out, o, ho, wo)), (0, 2, 1, 3, 4))
+    if bias is not None:
+        out = out + _reshape(bias, (1, o, 1, 1, 1))
+    return out
+
+
+class Conv3d(_ConvNd):
+    """3-D convolution over (N, C_in, D, H, W) → (N, C_out, D_out, H_out, W_out); see :func:`conv3d`.
+
+    ``weight``: (C_out, C_in/groups, kD, kH, kW), initialised as :class:`Conv2d`'s.
+    """
+
+    _nd = 3
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv3d: only padding_mode='zeros' is supported, got {padding_mode!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                         padding_mode, 0, device, dtype)
+
+    def forward(self, x):
+        x, added = _prepare(self, x, self._nd, self.in_channels)
+        return _finish(conv3d(x, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                              self.groups), added)

@@ -25,7 +25,7 @@ __all__ = ["linear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "hard
            "embedding", "one_hot", "pad", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "nll_loss", "kl_div",
            "categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy",
-           "flatten"] + list(_conv_all)
+           "flatten", "conv_output_length", "same_padding", "padded_pool", "masked_mean"] + list(_conv_all)
 
 
 def _t(x):
@@ -307,6 +307,55 @@ def pad(input, pad, mode="constant", value=None):  # noqa: A002
     return x
 
 
+def masked_mean(input, mask, axis, keepdims=False):  # noqa: A002
+    """Mean of ``input`` over ``axis`` counting only the positions where ``mask`` is true:
+    Σ m·x / Σ m, with ``mask`` broadcastable against ``input`` (e.g. (N, T, 1) against (N, T, C))."""
+    x = _t(input)
+    m = Tensor(np.asarray(_arr(mask), dtype=x.dtype))
+    return (x * m).sum(axis=axis, keepdims=keepdims) / m.sum(axis=axis, keepdims=keepdims)
+
+
+# ----- TensorFlow-style "same" padding and pooling ---------------------------------------------------
+def conv_output_length(length, kernel, padding, stride, dilation=1):
+    """Output length of a convolution or pooling window: "valid" ⌊(n − d(k−1) − 1)/s⌋ + 1,
+    "same"/"causal" ⌈n / s⌉ (None stays None)."""
+    if length is None:
+        return None
+    if padding in ("same", "causal"):
+        return -(-length // stride)
+    return max(0, (length - dilation * (kernel - 1) - 1) // stride + 1)
+
+
+def same_padding(length, kernel, stride, dilation=1):
+    """TensorFlow's "same" padding (before, after) of one axis: total = max((⌈n/s⌉ − 1)s + d(k−1) + 1 − n, 0),
+    the odd cell after."""
+    out = -(-length // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
+    return total // 2, total - total // 2
+
+
+def padded_pool(input, kind, kernel_size, stride, padding):  # noqa: A002
+    """Max (``kind="max"``) or average (``"avg"``) pooling of (N, C, L) or (N, C, H, W) after uneven padding
+    ``padding`` = [(before, after) per spatial axis], as TensorFlow's "SAME" pooling does.
+
+    Max pads with −∞, so padded cells never win. Average divides each window's sum by the number of
+    cells of the window that lie inside the input: y = Σ_{window ∩ input} x / |window ∩ input|.
+    """
+    x = _t(input)
+    rank = x.ndim - 2
+    pools = {("max", 1): max_pool1d, ("max", 2): max_pool2d,  # noqa: F405
+             ("avg", 1): avg_pool1d, ("avg", 2): avg_pool2d}  # noqa: F405
+    if (kind, rank) not in pools:
+        raise ValueError(f"padded_pool: kind must be 'max' or 'avg' on (N, C, L) or (N, C, H, W) input, got "
+                         f"kind={kind!r} and an input of shape {tuple(x.shape)}")
+    pool = pools[kind, rank]
+    widths = [(0, 0), (0, 0)] + [tuple(int(v) for v in p) for p in padding]
+    if kind == "max":
+        return pool(ops.pad(x, widths, value=-np.inf), kernel_size, stride)
+    ones = Tensor(np.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype))
+    return pool(ops.pad(x, widths), kernel_size, stride) / pool(ops.pad(ones, widths), kernel_size, stride)
+
+
 # ----- losses -------------------------------------------------------------------------------------
 def _check_broadcast(name, x, y):
     if x.shape != y.shape:
@@ -416,7 +465,15 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 
 # ----- Keras-named losses (Keras's clipping and conventions; used by shendu.keras) ------------------
-_EPSILON = 1e-7
+_EPSILON = 1e-7  # Keras's fuzz factor (shendu.keras.backend.set_epsilon changes it)
+
+
+def keras_epsilon(value=None):
+    """The ε of the Keras-named losses (1e-7); ``keras_epsilon(value)`` sets it and returns the new one."""
+    global _EPSILON
+    if value is not None:
+        _EPSILON = float(value)
+    return _EPSILON
 
 
 def _keras_pair(y_true, y_pred):
@@ -523,7 +580,154 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     return _batch_reduce(per_sample, reduction)
 
 
-# ----- attention (defined in shendu.nn.attention) ----------------------------------------------------
-from .attention import multi_head_attention_forward, scaled_dot_product_attention  # noqa: E402
+def sample_weighted_reduce(per_sample, sample_weight=None, reduction="mean"):
+    """The one sample-weighted reduction of per-sample losses, shared by nn, train and keras.
 
-__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+    ℓᵢ is first averaged over every axis but the batch axis; then with weights wᵢ
+    "mean" gives Σᵢ wᵢℓᵢ / N (Keras's "sum_over_batch_size"; N counts every sample, weighted or not),
+    "sum" gives Σᵢ wᵢℓᵢ and "none" gives wᵢℓᵢ. ``sample_weight`` may be None, one weight per sample,
+    or an array broadcastable against the per-sample values.
+    """
+    per = _t(per_sample)
+    if per.ndim > 1:
+        per = per.reshape(per.shape[0], -1).mean(axis=1)
+    if sample_weight is not None:
+        w = np.asarray(getattr(sample_weight, "array", sample_weight), dtype=per.dtype)
+        per = per * Tensor(w.reshape(per.shape) if w.size == per.array.size else w)
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    if reduction not in ("mean", "sum_over_batch_size"):
+        raise ValueError(f"sample_weighted_reduce: reduction must be 'mean' (or 'sum_over_batch_size'), "
+                         f"'sum' or 'none', got {reduction!r}")
+    return per.sum() / max(1, per.shape[0]) if per.ndim else per
+
+
+def _keras_float_pair(y_true, y_pred):
+    """``_keras_pair`` with y_true cast to y_pred's dtype."""
+    y_true, y_pred = _keras_pair(y_true, y_pred)
+    if y_true.dtype != y_pred.dtype:
+        y_true = ops.cast(y_true, y_pred.dtype)
+    return y_true, y_pred
+
+
+def _keras_loss(formula):
+    """A Keras-named loss ``fn(y_true, y_pred, ..., reduction="mean")`` from ``formula(y, p, ...)`` giving
+    one value per sample (the mean over the last axis taken by the formula)."""
+    def loss(y_true, y_pred, *args, reduction="mean", **kwargs):
+        y_true, y_pred = _keras_float_pair(y_true, y_pred)
+        return _batch_reduce(formula(y_true, y_pred, *args, **kwargs), reduction)
+
+    loss.__name__ = loss.__qualname__ = formula.__name__
+    loss.__doc__ = formula.__doc__
+    return loss
+
+
+def _last_mean(t):
+    return t.mean(axis=-1) if t.ndim >= 2 else t
+
+
+@_keras_loss
+def mean_squared_error(y, p):
+    """Keras's mean squared error: mean over the last axis of (y − p)²."""
+    return _last_mean(mse_loss(p, y, reduction="none"))
+
+
+@_keras_loss
+def mean_absolute_error(y, p):
+    """Keras's mean absolute error: mean over the last axis of |y − p|."""
+    return _last_mean(l1_loss(p, y, reduction="none"))
+
+
+@_keras_loss
+def mean_absolute_percentage_error(y, p):
+    """100 · mean |y − p| / max(|y|, ε), ε = 1e-7."""
+    return _last_mean(ops.abs(y - p) / ops.clip(ops.abs(y), _EPSILON, None)) * 100.0
+
+
+@_keras_loss
+def mean_squared_logarithmic_error(y, p):
+    """mean (log(max(p, ε) + 1) − log(max(y, ε) + 1))²."""
+    d = ops.log(ops.clip(p, _EPSILON, None) + 1.0) - ops.log(ops.clip(y, _EPSILON, None) + 1.0)
+    return _last_mean(d * d)
+
+
+@_keras_loss
+def huber(y, p, delta=1.0):
+    """Keras's Huber loss: mean of ½x² where |x| ≤ δ, δ(|x| − ½δ) elsewhere (x = p − y)."""
+    return _last_mean(huber_loss(p, y, reduction="none", delta=delta))
+
+
+@_keras_loss
+def kl_divergence(y, p):
+    """Σ y·log(y / p) over the last axis, both clipped to [ε, 1]."""
+    y, p = ops.clip(y, _EPSILON, 1.0), ops.clip(p, _EPSILON, 1.0)
+    return ops.sum(y * ops.log(y / p), axis=-1)
+
+
+def _signed(y):
+    """Labels in {0, 1} become {−1, 1}, as Keras's hinge losses do."""
+    data = y.array
+    return y * 2.0 - 1.0 if data.size and np.all((data == 0) | (data == 1)) else y
+
+
+@_keras_loss
+def hinge(y, p):
+    """mean max(1 − y·p, 0), y in {−1, 1} (0/1 labels converted)."""
+    return _last_mean(ops.relu(1.0 - _signed(y) * p))
+
+
+@_keras_loss
+def squared_hinge(y, p):
+    """mean max(1 − y·p, 0)²."""
+    h = ops.relu(1.0 - _signed(y) * p)
+    return _last_mean(h * h)
+
+
+@_keras_loss
+def categorical_hinge(y, p):
+    """max(max_c (1 − y)·p − Σ y·p + 1, 0)."""
+    return ops.relu(ops.max((1.0 - y) * p, axis=-1) - ops.sum(y * p, axis=-1) + 1.0)
+
+
+@_keras_loss
+def log_cosh(y, p):
+    """mean log(cosh(x)) = x + softplus(−2x) − log 2, x = p − y."""
+    x = p - y
+    return _last_mean(x + ops.softplus(x * -2.0) - float(np.log(2.0)))
+
+
+@_keras_loss
+def poisson(y, p):
+    """mean p − y·log(p + ε)."""
+    return _last_mean(p - y * ops.log(p + _EPSILON))
+
+
+@_keras_loss
+def cosine_similarity(y, p, axis=-1):
+    """−Σ ŷ·p̂ with both L2-normalised along ``axis`` (−1 means perfectly aligned)."""
+    def unit(v):
+        return v / ops.sqrt(ops.clip(ops.sum(v * v, axis=axis, keepdims=True), 1e-12, None))
+
+    return -ops.sum(unit(y) * unit(p), axis=axis)
+
+
+__all__ += ["sample_weighted_reduce", "keras_epsilon", "mean_squared_error", "mean_absolute_error",
+            "mean_absolute_percentage_error", "mean_squared_logarithmic_error", "huber", "kl_divergence",
+            "hinge", "squared_hinge", "categorical_hinge", "log_cosh", "poisson", "cosine_similarity"]
+
+
+# ----- attention (defined in shendu.nn.attention) ----------------------------------------------------
+from .attention import (  # noqa: E402
+    attention_with_weights,
+    multi_head_attention_forward,
+    scaled_dot_product_attention,
+)
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "attention_with_weights"]
+
+# ----- 3-D convolution (a composition of conv2d, defined in shendu.nn.conv) ---------------------------
+from .conv import conv3d  # noqa: E402
+
+__all__ += ["conv3d"]

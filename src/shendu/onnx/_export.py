@@ -15,6 +15,7 @@ import numpy as np
 from .. import __version__ as _version
 from .._fileio import atomic_write_bytes
 from ..autograd import no_grad
+from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import _export_trace as _tr
 from ._export_graph import Const, ExportError, Graph, Value
@@ -96,18 +97,12 @@ def export(model, example_input=None, path=None, *more, opset=17, dynamic_axes=N
     modules = list(model.named_modules()) if hasattr(model, "named_modules") else []
     paths = {id(m): name for name, m in modules}
     classes = {name: type(m).__name__ for name, m in modules}
-    saved_modes = [(m, m.training) for _, m in modules]
-    try:
-        for m, _ in saved_modes:
-            m.training = False
+    with training_mode(False):  # traced in inference mode; the model's own flags stay as they are
         if getattr(model, "built", True) is False:
             with no_grad():
                 model(*inputs)  # a Keras model builds its weights on the first call
         out_a, tr_a, inputs_b, out_b, tr_b, axes = _trace_twice(model, inputs, names_in, dynamic_axes, paths,
                                                                modules)
-    finally:
-        for m, mode in saved_modes:
-            m.training = mode
 
     outs_a, outs_b = _tr.flatten(out_a), _tr.flatten(out_b)
     names_out = list(output_names) if output_names else (

@@ -705,14 +705,8 @@ def _model_outputs(model, xs):
     if hasattr(model, "predict") and hasattr(model, "compile"):  # a Keras-style model
         y = model.predict(xs[0] if len(xs) == 1 else list(xs), verbose=0)
     else:
-        was_training = getattr(model, "training", False)
-        model.eval()
-        try:
-            with sd.no_grad():
-                y = model(*[sd.tensor(x) for x in xs])
-        finally:
-            if was_training:
-                model.train()
+        with sd.nn.training_mode(False), sd.no_grad():
+            y = model(*[sd.tensor(x) for x in xs])
     ys = y if isinstance(y, (tuple, list)) else (y,)
     return tuple(_as_numpy(v) for v in ys)
 

@@ -603,3 +603,187 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+# ----- step schedules: ``schedule(step) -> lr`` in closed form (Keras's decay schedules) ----------------
+class StepSchedule:
+    """A learning rate as a closed-form function of the optimizer step: ``schedule(step) -> float``.
+
+    These are the decay formulas Keras names ``ExponentialDecay``, ``CosineDecay``...; hand one to
+    :class:`ScheduleLR` to drive a shendu optimizer, or to a Keras optimizer as ``learning_rate``.
+    ``get_config()`` returns the constructor's arguments (``cls.from_config(config)`` rebuilds it).
+    Subclasses define ``__call__(step)`` and set ``self._config``.
+    """
+
+    _config = {}
+
+    def __call__(self, step):
+        raise NotImplementedError(f"{type(self).__name__} must define __call__(step)")
+
+    def get_config(self):
+        return dict(self._config)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self._config.items())
+        return f"{type(self).__name__}({args})"
+
+
+def _positive(name, what, value):
+    if not value > 0:
+        raise ValueError(f"{name}: {what} must be > 0, got {value!r}")
+    return float(value)
+
+
+class _RateDecay(StepSchedule):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
+        self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
+                            decay_rate=decay_rate, staircase=staircase)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = _positive(type(self).__name__, "decay_steps", decay_steps)
+        self.decay_rate, self.staircase, self.name = float(decay_rate), bool(staircase), name
+
+    def _progress(self, step):
+        p = step / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+
+class ExponentialDecay(_RateDecay):
+    """lr(s) = lr₀ · rate^(s / decay_steps), the exponent floored when ``staircase``."""
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.decay_rate ** self._progress(step)
+
+
+class InverseTimeDecay(_RateDecay):
+    """lr(s) = lr₀ / (1 + rate · s / decay_steps), the ratio floored when ``staircase``."""
+
+    def __call__(self, step):
+        return self.initial_learning_rate / (1 + self.decay_rate * self._progress(step))
+
+
+class PiecewiseConstantDecay(StepSchedule):
+    """lr(s) = values[0] for s ≤ boundaries[0], values[i] for boundaries[i−1] < s ≤ boundaries[i],
+    values[-1] after the last boundary."""
+
+    def __init__(self, boundaries, values, name=None):
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"PiecewiseConstantDecay: values needs one more entry than boundaries, got "
+                             f"{len(values)} values for {len(boundaries)} boundaries")
+        self._config = dict(boundaries=list(boundaries), values=list(values))
+        self.boundaries, self.values, self.name = list(boundaries), [float(v) for v in values], name
+
+    def __call__(self, step):
+        for b, v in zip(self.boundaries, self.values):
+            if step <= b:
+                return v
+        return self.values[-1]
+
+
+class PolynomialDecay(StepSchedule):
+    """lr(s) = (lr₀ − end)·(1 − min(s, D)/D)^power + end; with ``cycle`` D grows to D·⌈s/D⌉ instead."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+                 name=None):
+        self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps,
+                            end_learning_rate=end_learning_rate, power=power, cycle=cycle)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = _positive("PolynomialDecay", "decay_steps", decay_steps)
+        self.end_learning_rate, self.power, self.cycle = float(end_learning_rate), float(power), bool(cycle)
+        self.name = name
+
+    def __call__(self, step):
+        steps = self.decay_steps
+        if self.cycle:
+            steps = steps * max(1.0, math.ceil(step / steps))
+        else:
+            step = min(step, steps)
+        frac = 1 - step / steps
+        lr0, end = self.initial_learning_rate, self.end_learning_rate
+        return (lr0 - end) * frac ** self.power + end
+
+
+def _cosine(lr, step, decay_steps, alpha):
+    """lr · ((1 − α)·½(1 + cos(π·min(s, D)/D)) + α)."""
+    frac = min(step, decay_steps) / decay_steps
+    return lr * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * frac)) + alpha)
+
+
+class CosineDecay(StepSchedule):
+    """lr(s) = lr₀ · ((1 − α)·½(1 + cos(π·min(s, D)/D)) + α).
+
+    With ``warmup_target`` the rate first climbs linearly from lr₀ to ``warmup_target`` over
+    ``warmup_steps`` steps, then decays as above from ``warmup_target`` (s counted from the warm-up's end).
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name=None, warmup_target=None,
+                 warmup_steps=0):
+        self._config = dict(initial_learning_rate=initial_learning_rate, decay_steps=decay_steps, alpha=alpha)
+        if warmup_target is not None or warmup_steps:
+            self._config.update(warmup_target=warmup_target, warmup_steps=warmup_steps)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.decay_steps = _positive("CosineDecay", "decay_steps", decay_steps)
+        self.alpha, self.name = float(alpha), name
+        self.warmup_target = None if warmup_target is None else float(warmup_target)
+        self.warmup_steps = int(warmup_steps)
+        if self.warmup_steps < 0:
+            raise ValueError(f"CosineDecay: warmup_steps must be >= 0, got {warmup_steps!r}")
+
+    def __call__(self, step):
+        if self.warmup_target is None:
+            return _cosine(self.initial_learning_rate, step, self.decay_steps, self.alpha)
+        if step < self.warmup_steps:
+            return self.initial_learning_rate + (self.warmup_target - self.initial_learning_rate) * (
+                step / self.warmup_steps)
+        return _cosine(self.warmup_target, step - self.warmup_steps, self.decay_steps, self.alpha)
+
+
+class CosineDecayRestarts(StepSchedule):
+    """SGDR: cosine decay over D₀ = ``first_decay_steps`` steps, then restarts; period i lasts D₀·t_mulⁱ
+    steps and its peak is scaled by m_mulⁱ. Within period i at fraction f of it:
+    lr = lr₀·((1 − α)·m_mulⁱ·½(1 + cos πf) + α)."""
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0, alpha=0.0, name=None):
+        self._config = dict(initial_learning_rate=initial_learning_rate, first_decay_steps=first_decay_steps,
+                            t_mul=t_mul, m_mul=m_mul, alpha=alpha)
+        self.initial_learning_rate = float(initial_learning_rate)
+        self.first_decay_steps = _positive("CosineDecayRestarts", "first_decay_steps", first_decay_steps)
+        self.t_mul = _positive("CosineDecayRestarts", "t_mul", t_mul)
+        self.m_mul, self.alpha, self.name = float(m_mul), float(alpha), name
+
+    def __call__(self, step):
+        f = step / self.first_decay_steps
+        if self.t_mul == 1.0:
+            i = math.floor(f)
+            f -= i
+        else:
+            i = math.floor(math.log(1 - f * (1 - self.t_mul)) / math.log(self.t_mul))
+            done = (1 - self.t_mul ** i) / (1 - self.t_mul)
+            f = (f - done) / self.t_mul ** i
+        cos = 0.5 * self.m_mul ** i * (1 + math.cos(math.pi * f))
+        return self.initial_learning_rate * ((1 - self.alpha) * cos + self.alpha)
+
+
+class ScheduleLR(LRScheduler):
+    """Drive an optimizer by a step schedule: lr = schedule(last_epoch) at every ``step()`` (one call per
+    optimizer step or per epoch, as you choose), e.g. ``ScheduleLR(opt, ExponentialDecay(0.1, 100, 0.5))``."""
+
+    def __init__(self, optimizer, schedule, last_epoch=-1):
+        if not callable(schedule):
+            raise TypeError(f"ScheduleLR: schedule must be callable (step -> lr), "
+                            f"got {type(schedule).__name__}")
+        self.schedule = schedule
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        return [float(self.schedule(self.last_epoch))] * len(self.optimizer.param_groups)
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "schedule")}
+
+
+__all__ += ["StepSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
+            "PolynomialDecay", "CosineDecay", "CosineDecayRestarts", "ScheduleLR"]

@@ -20,7 +20,7 @@ from ..autograd import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
 from ..train.lr import set_lr
-from .common import BaseAgent, _check_finite, _env_action, _value, mlp, register
+from .common import BaseAgent, _check_finite, _env_action, _value, linear_schedule, mlp, register
 
 __all__ = ["DQN", "ReplayBuffer"]
 
@@ -54,13 +54,22 @@ class ReplayBuffer:
         return self.size
 
 
+# Stable-Baselines3 zoo's tuned CartPole-v1 values, with the learning rate falling linearly to 0 over
+# the run and a [256, 256] network: at 100k steps on CartPole a constant rate leaves the last policy
+# anywhere between 35 and 500 (benchmarks/RESULTS.md); the decay lets it settle.
+DEFAULT_LEARNING_RATE = linear_schedule(2.3e-3, 0.0)
+DEFAULT_NET_ARCH = (256, 256)
+
+
 class DQN(BaseAgent):
-    """``DQN("MlpPolicy", "CartPole-v1").learn(50_000)``; ``policy`` may be a shendu module mapping a
-    batch of observations to Q-values (one per action). The defaults learn CartPole-v1."""
+    """``DQN("MlpPolicy", "CartPole-v1").learn(100_000)``; ``policy`` may be a shendu module mapping a
+    batch of observations to Q-values (one per action). The defaults learn CartPole-v1 (the learning
+    rate falls linearly from 2.3e-3 to 0 over ``learn``; give a number for a constant one). Keep the
+    best policy of a run with :class:`~shendu.rl.EvalCallback`: a DQN's last policy is not always its best."""
 
     _policy_network = "q_net"
 
-    def __init__(self, policy="MlpPolicy", env=None, learning_rate=2.3e-3, buffer_size=100_000,
+    def __init__(self, policy="MlpPolicy", env=None, learning_rate=DEFAULT_LEARNING_RATE, buffer_size=100_000,
                  learning_starts=1000, batch_size=64, tau=1.0, gamma=0.99, train_freq=256, gradient_steps=128,
                  target_update_interval=10, exploration_fraction=0.16, exploration_initial_eps=1.0,
                  exploration_final_eps=0.04, max_grad_norm=10.0, double_q=True, loss="huber",
@@ -94,7 +103,7 @@ class DQN(BaseAgent):
         if isinstance(policy, nn.Module):
             self.q_net = policy
         else:
-            kw = {"net_arch": (64, 64), "activation": "relu", **(policy_kwargs or {})}
+            kw = {"net_arch": DEFAULT_NET_ARCH, "activation": "relu", **(policy_kwargs or {})}
             self.q_net = mlp(self.observation_space.flat_dim, self.action_space.n, **kw)
         self._flatten = not isinstance(policy, nn.Module)
         self.q_net_target = copy.deepcopy(self.q_net)

@@ -22,9 +22,10 @@ from ..keras import ops as _k
 from ..keras.variables import Variable
 from ..tape import GradientTape
 from ..tensor import Tensor
-from . import data, math, nn, random
+from . import data, math, nn, random, strings
 
-__all__ = ["keras", "data", "math", "nn", "random", "GradientTape", "Variable", "Tensor", "function",
+__all__ = ["keras", "data", "math", "nn", "random", "strings", "GradientTape", "Variable", "Tensor",
+           "function",
            "constant", "convert_to_tensor", "cast", "shape", "rank", "size", "reshape", "concat", "stack",
            "unstack", "expand_dims", "squeeze", "transpose", "tile", "gather", "one_hot", "clip_by_value",
            "clip_by_norm", "clip_by_global_norm", "where", "argmax", "argmin", "range", "zeros", "ones",

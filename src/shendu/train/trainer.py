@@ -21,6 +21,7 @@ import threading
 import numpy as np
 
 from ..autograd import no_grad
+from ..nn import functional as F
 from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import adapter
@@ -125,8 +126,8 @@ class Trainer:
         clip_grad_value: clamp each gradient element to ``[-value, value]``.
     """
 
-    def __init__(self, model, loss, optimizer, metrics=None, *, host=None, clip_grad_norm=None,
-                 clip_grad_value=None):
+    def __init__(self, model, loss, optimizer, metrics=None, *, weighted_metrics=None, host=None,
+                 clip_grad_norm=None, clip_grad_value=None):
         self.model = model
         self.loss = loss
         self.optimizer = optimizer
@@ -134,7 +135,10 @@ class Trainer:
             metrics = []
         elif isinstance(metrics, (str, dict)) or not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
-        self._metric_specs = list(metrics)
+        # ``metrics`` ignore sample and class weights; ``weighted_metrics`` use them (Keras's rule)
+        weighted_metrics = list(weighted_metrics or [])
+        self._metric_specs = list(metrics) + weighted_metrics
+        self._metric_weighted = [False] * len(metrics) + [True] * len(weighted_metrics)
         self._metrics = None
         self.loss_tracker = RunningMean("loss")
         self.host = host if host is not None else self
@@ -344,8 +348,8 @@ class Trainer:
                                  "this model returned several outputs (leave metrics out, or compute them "
                                  "yourself)")
             _, metrics = self._tracker_and_metrics(build_copies=True)
-            for m in metrics:
-                m.update_state(y, y_pred, sample_weight=sample_weight)
+            for m, weighted in zip(metrics, self._metric_weighted):
+                m.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
         return self._logs()
 
     # ------------------------------------------------------------------ one step
@@ -381,11 +385,8 @@ class Trainer:
         if sample_weight is None:
             return self.loss(y_pred, target)
         per = self._per_sample(y_pred, target)
-        n = per.shape[0]
-        if per.ndim > 1:
-            per = per.reshape(n, -1).mean(axis=1)
-        w = Tensor(np.asarray(sample_weight, dtype=per.dtype).reshape(n))
-        return (per * w).sum() / n
+        w = np.asarray(getattr(sample_weight, "array", sample_weight)).reshape(per.shape[0])
+        return F.sample_weighted_reduce(per, w, "mean")
 
     def _trainable(self):
         return [p for p in self.model.parameters() if getattr(p, "requires_grad", True)]
@@ -511,20 +512,18 @@ class Trainer:
                 cb.set_trainer(self)
         self._callbacks = list(callbacks)
 
-        was_training = getattr(self.model, "training", True)
         self.host.stop_training = False
         self._next_epoch = initial_epoch
         cbs.on_train_begin()
         pending, self._pending_state = self._pending_state, None
         start = self._resume(pending, initial_epoch, train, seed, callbacks)
         epoch_logs = {}
-        try:
-            for epoch in range(start, epochs):
-                self._next_epoch = epoch
-                self.reset_metrics()
-                cbs.on_epoch_begin(epoch)
-                self.model.train()
-                seen = 0
+        for epoch in range(start, epochs):
+            self._next_epoch = epoch
+            self.reset_metrics()
+            cbs.on_epoch_begin(epoch)
+            seen = 0
+            with training_mode(True):  # this thread's view only: the model's own flags stay as they are
                 for step, (xb, yb, wb) in enumerate(train.epoch()):
                     cbs.on_train_batch_begin(step)
                     logs = self.train_step(xb, yb, wb)
@@ -532,19 +531,17 @@ class Trainer:
                     seen += 1
                     if self.host.stop_training:
                         break
-                if seen == 0:
-                    raise ValueError("fit: the training data produced no batch in this epoch (empty data or "
-                                     "loader)")
-                epoch_logs = self._logs()
-                if val is not None and _should_validate(epoch, validation_freq):
-                    val_logs = self._test_loop(val, cbs)
-                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-                self._next_epoch = epoch + 1
-                cbs.on_epoch_end(epoch, epoch_logs)
-                if self.host.stop_training:
-                    break
-        finally:
-            self.model.train(was_training)
+            if seen == 0:
+                raise ValueError("fit: the training data produced no batch in this epoch (empty data or "
+                                 "loader)")
+            epoch_logs = self._logs()
+            if val is not None and _should_validate(epoch, validation_freq):
+                val_logs = self._test_loop(val, cbs)
+                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+            self._next_epoch = epoch + 1
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.host.stop_training:
+                break
         cbs.on_train_end(epoch_logs)
         self.history = cbs.history
         if self.host is not self:
@@ -630,12 +627,8 @@ class Trainer:
         xa, ya, w = self._batch(x, y, sample_weight, class_weight)
         if reset_metrics:
             self.reset_metrics()
-        was_training = getattr(self.model, "training", True)
-        self.model.train()
-        try:
+        with training_mode(True):
             logs = self.train_step(xa, ya, w)
-        finally:
-            self.model.train(was_training)
         return self._format(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False, reset_metrics=True):

@@ -16,6 +16,7 @@ from ._files import DatasetFormatError, DatasetNotFoundError, UnsafePickleError,
 from ._folder import CSVDataset, ImageFolder
 from ._generated import DIGITS_CLASSES, MNIST1D_CLASSES, digits, mnist1d, stratified_split
 from ._idx import FASHION_MNIST_CLASSES, MNIST_CLASSES, fashion_mnist, mnist, read_idx
+from ._numerals import chinese_numerals, to_chinese_numeral
 from ._text import fortunes, parse_fortune_file, parse_poems, song_poems, tang_poems
 from ._vision import CIFAR10, MNIST, FashionMNIST
 
@@ -31,6 +32,8 @@ __all__ = [
     "tang_poems",
     "song_poems",
     "fortunes",
+    "chinese_numerals",
+    "to_chinese_numeral",
     "ImageFolder",
     "CSVDataset",
     "read_idx",

@@ -1,8 +1,11 @@
 """Keras layers: ``from shendu.keras import layers`` then ``layers.Dense(64, activation='relu')``."""
 
 from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
+from .attention import MultiHeadAttention
+from .augmentation import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
 from .base import Input, InputLayer, InputSpec, KerasTensor, Layer
 from .conv import Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D
+from .conv_extra import Conv1DTranspose, Conv3D, Convolution3D, DepthwiseConv2D, SeparableConv2D
 from .core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Permute, RepeatVector, Reshape
 from .embedding import Embedding
 from .merge import (
@@ -24,6 +27,7 @@ from .merge import (
     subtract,
 )
 from .normalization import BatchNormalization, LayerNormalization
+from .normalization_extra import GroupNormalization
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -48,6 +52,7 @@ from .pooling import (
     ZeroPadding1D,
     ZeroPadding2D,
 )
+from .preprocessing_layers import Masking, Normalization, Rescaling, TextVectorization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .wrappers import Bidirectional, TimeDistributed
 
@@ -71,6 +76,22 @@ __all__ = [
     "Conv2DTranspose",
     "Convolution1D",
     "Convolution2D",
+    "Conv1DTranspose",
+    "Conv3D",
+    "Convolution3D",
+    "DepthwiseConv2D",
+    "SeparableConv2D",
+    "GroupNormalization",
+    "MultiHeadAttention",
+    "Masking",
+    "Normalization",
+    "Rescaling",
+    "TextVectorization",
+    "RandomFlip",
+    "RandomRotation",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
     "MaxPooling1D",
     "MaxPooling2D",
     "AveragePooling1D",

@@ -20,12 +20,12 @@ import threading
 
 import numpy as np
 
-from ... import ops
 from ...autograd import no_grad
-from ...nn.module import Module
+from ...nn.module import Module, training_mode
 from ...nn.parameter import Parameter
 from ...tensor import Tensor
 from .. import backend
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 
@@ -152,6 +152,13 @@ def _shape_of(value):
     return tuple(int(d) for d in value.shape)
 
 
+def _dtype_name(dtype):
+    """A dtype's name; Keras's "string" (text inputs such as TextVectorization's) is kept as is."""
+    if dtype in ("string", "str", str):
+        return "string"
+    return str(np.dtype(dtype))
+
+
 # ----- symbolic tensors -------------------------------------------------------------------------
 class KerasTensor:
     """A placeholder with a shape (``None`` for the batch axis) that records how it was made.
@@ -161,7 +168,7 @@ class KerasTensor:
 
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = str(np.dtype(dtype)) if dtype is not None else "float32"
+        self.dtype = _dtype_name(dtype) if dtype is not None else "float32"
         self.node = node
         self.index = index
         self.name = name
@@ -284,15 +291,22 @@ class WeightSpec:
     ``state=True`` marks non-trainable state (moving averages) that no optimizer touches.
     """
 
-    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer")
+    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer", "constraint")
 
-    def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None):
+    def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None,
+                 constraint=None):
         self.name = name
         self.tensor = tensor
         self.to_keras = to_keras or (lambda a: a)
         self.from_keras = from_keras or (lambda a: a)
         self.state = state
         self.regularizer = regularizer
+        self.constraint = constraint
+
+    def constrain(self):
+        """Replace the weight by ``constraint(weight)`` in Keras's layout (Keras optimizers, after a step)."""
+        new = self.constraint(Tensor(self.get()))
+        self.set(np.asarray(getattr(new, "array", new)), self.name)
 
     def get(self):
         return np.array(self.to_keras(self.tensor.array), copy=True)
@@ -488,7 +502,7 @@ class Layer(Module):
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = (
-            str(np.dtype(dtype)) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
+            _dtype_name(dtype) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
         )
         self.supports_masking = False
         self.input_spec = None
@@ -558,6 +572,9 @@ class Layer(Module):
         if first:
             self.train(self.training)  # modules made in build() follow the layer's mode
             self._apply_trainable()
+            for spec in self._weight_specs():  # Keras optimizers project these weights after each step
+                if spec.constraint is not None:
+                    spec.tensor._keras_constraint = spec.constrain
             if self._initial_weights is not None:
                 weights, self._initial_weights = self._initial_weights, None
                 self.set_weights(weights)
@@ -583,13 +600,8 @@ class Layer(Module):
             return type(shape)(dummies(s) for s in shape)
 
         dummy = dummies(input_shape)
-        was = self.training
-        self.train(False)
-        try:
-            with no_grad():
-                out = self.call(dummy, **self._default_call_kwargs())
-        finally:
-            self.train(was)
+        with training_mode(False), no_grad():
+            out = self.call(dummy, **self._default_call_kwargs())
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
 
     def _input_dtype(self):
@@ -613,6 +625,9 @@ class Layer(Module):
         return Module.__call__(self, *args, **kwargs)
 
     def forward(self, inputs, *args, **kwargs):
+        in_mask = kwargs.get("mask")
+        if in_mask is None:
+            in_mask = getattr(inputs, "_keras_mask", None)  # set by Embedding(mask_zero=True), Masking...
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._check_input_rank(inputs)
@@ -630,14 +645,12 @@ class Layer(Module):
             training = None
         if "mask" not in names and not var_kw:
             kwargs.pop("mask", None)
+        elif in_mask is not None and kwargs.get("mask") is None and "mask" in names:
+            kwargs["mask"] = in_mask
         self._call_losses = []
         if training is not None and bool(training) != self.training:
-            was = self.training
-            self.train(bool(training))
-            try:
+            with training_mode(bool(training)):
                 out = self.call(inputs, *args, **kwargs)
-            finally:
-                self.train(was)
         else:
             out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
@@ -647,7 +660,19 @@ class Layer(Module):
             self._output_shape = map_structure(
                 lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out
             )
+        out_mask = self.compute_mask(inputs, in_mask)
+        if out_mask is not None and isinstance(out, Tensor):
+            out._keras_mask = out_mask
         return out
+
+    _mask_passthrough = False  # layers that keep the time axis and hand the mask on (Dense, Dropout...)
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of this layer's output (Keras semantics): by default the input mask passes through
+        layers that support masking and stops at the others."""
+        if mask is None:
+            return None
+        return mask if (self.supports_masking or self._mask_passthrough) else None
 
     def _convert_inputs(self, inputs):
         def conv(x):
@@ -656,7 +681,7 @@ class Layer(Module):
             if not isinstance(x, Tensor):
                 x = Tensor(np.asarray(x))
             if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
-                x = ops.cast(x, self.dtype)
+                x = x.to(self.dtype)
             return x
 
         return map_structure(conv, inputs)
@@ -756,8 +781,11 @@ class Layer(Module):
             attr, n = f"{base}_{n}", n + 1
         param = Parameter(value, requires_grad=bool(trainable) and self._trainable)
         setattr(self, attr, param)
-        spec = WeightSpec(attr, param, state=not trainable, regularizer=_regularizers.get(regularizer))
+        spec = WeightSpec(attr, param, state=not trainable, regularizer=_regularizers.get(regularizer),
+                          constraint=_constraints.get(constraint))
         self._extra_specs.append(spec)
+        if spec.constraint is not None:
+            param._keras_constraint = spec.constrain
         if not trainable:
             self._non_trainable_vars.add(attr)
         return param
@@ -988,7 +1016,7 @@ def _keras_view(spec):
         return t
     if mapped.ndim == probe.ndim:
         flat = mapped.reshape(-1)
-        return ops.reshape(ops.getitem(ops.reshape(t, (-1,)), flat), mapped.shape)
+        return t.reshape(-1)[flat].reshape(mapped.shape)
     return t
 
 

@@ -8,8 +8,12 @@ the total is odd) at the bottom/right.
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
+from ...nn.functional import conv_output_length, same_padding
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, int_arg, int_tuple_arg
@@ -24,22 +28,6 @@ __all__ = [
     "conv_output_length",
     "same_padding",
 ]
-
-
-def conv_output_length(length, kernel, padding, stride, dilation=1):
-    """Keras's output length: valid ⌊(n − d(k−1) − 1)/s⌋ + 1, same/causal ⌈n / s⌉."""
-    if length is None:
-        return None
-    if padding in ("same", "causal"):
-        return -(-length // stride)
-    return max(0, (length - dilation * (kernel - 1) - 1) // stride + 1)
-
-
-def same_padding(length, kernel, stride, dilation=1):
-    """TensorFlow's 'same' padding (before, after): total = max((⌈n/s⌉ − 1)s + d(k−1) + 1 − n, 0)."""
-    out = -(-length // stride)
-    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
-    return total // 2, total - total // 2
 
 
 def _k2_to_keras(w):
@@ -109,18 +97,20 @@ class _Conv(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.input_spec = InputSpec(ndim=r + 2)
 
     # channels-last <-> channels-first at the layer's edge
     def _to_cf(self, x):
         if self.data_format == "channels_first":
             return x
-        return ops.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
+        return sd.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
     def _from_cf(self, y):
         if self.data_format == "channels_first":
             return y
-        return ops.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
+        return sd.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
 
     def _channels(self, input_shape):
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
@@ -146,7 +136,7 @@ class _Conv(Layer):
         widths = [(0, 0), (0, 0)]
         for n, k, s, d in zip(x_cf.shape[2:], self.kernel_size, self.strides, self.dilation_rate):
             widths.append((d * (k - 1), 0) if self.padding == "causal" else same_padding(n, k, s, d))
-        return ops.pad(x_cf, widths)
+        return sd.pad(x_cf, widths)
 
     def _nn_padding(self):
         """(padding for the nn module, whether to pad by hand)."""
@@ -185,9 +175,11 @@ class _Conv(Layer):
 
     def _weight_specs(self):
         to_k, from_k = (_k1, _k1) if self._rank == 1 else (_k2_to_keras, _k2_from_keras)
-        specs = [WeightSpec("kernel", self.conv.weight, to_k, from_k, regularizer=self.kernel_regularizer)]
+        specs = [WeightSpec("kernel", self.conv.weight, to_k, from_k, regularizer=self.kernel_regularizer,
+                            constraint=self.kernel_constraint)]
         if self.use_bias:
-            specs.append(WeightSpec("bias", self.conv.bias, regularizer=self.bias_regularizer))
+            specs.append(WeightSpec("bias", self.conv.bias, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     def get_config(self):
@@ -207,6 +199,8 @@ class _Conv(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
         }
 
 

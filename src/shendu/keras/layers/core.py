@@ -2,8 +2,11 @@
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, int_arg
@@ -41,6 +44,8 @@ class Dense(Layer):
     Keras layout: kernel (in, units), bias (units,). Inside is an ``nn.Linear`` holding weight (units, in).
     """
 
+    _mask_passthrough = True
+
     def __init__(
         self,
         units,
@@ -63,6 +68,8 @@ class Dense(Layer):
         self.bias_initializer = _initializers.get(bias_initializer)
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
@@ -87,9 +94,11 @@ class Dense(Layer):
         return self.activation(self.linear(inputs))
 
     def _weight_specs(self):
-        specs = [WeightSpec("kernel", self.linear.weight, _T, _T, regularizer=self.kernel_regularizer)]
+        specs = [WeightSpec("kernel", self.linear.weight, _T, _T, regularizer=self.kernel_regularizer,
+                            constraint=self.kernel_constraint)]
         if self.use_bias:
-            specs.append(WeightSpec("bias", self.linear.bias, regularizer=self.bias_regularizer))
+            specs.append(WeightSpec("bias", self.linear.bias, regularizer=self.bias_regularizer,
+                                    constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     @property
@@ -114,11 +123,15 @@ class Dense(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
             "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
         }
 
 
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``."""
+
+    _mask_passthrough = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
@@ -146,6 +159,8 @@ class Identity(Layer):
 
 class Dropout(Layer):
     """Sets a fraction ``rate`` of inputs to 0 during training and scales the rest by 1/(1 - rate)."""
+
+    _mask_passthrough = True
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -178,8 +193,8 @@ class Flatten(Layer):
 
     def call(self, inputs):
         if self.data_format == "channels_first" and inputs.ndim > 2:
-            inputs = ops.permute(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
-        return ops.reshape(inputs, (inputs.shape[0], -1))
+            inputs = sd.permute(inputs, (0,) + tuple(range(2, inputs.ndim)) + (1,))
+        return sd.reshape(inputs, (inputs.shape[0], -1))
 
     def compute_output_shape(self, input_shape):
         rest = input_shape[1:]
@@ -203,7 +218,7 @@ class Reshape(Layer):
         self.target_shape = tuple(int_arg(owner, "target_shape", d, minimum=-1) for d in target_shape)
 
     def call(self, inputs):
-        return ops.reshape(inputs, (inputs.shape[0],) + self.target_shape)
+        return sd.reshape(inputs, (inputs.shape[0],) + self.target_shape)
 
     def compute_output_shape(self, input_shape):
         target = list(self.target_shape)
@@ -245,7 +260,7 @@ class Permute(Layer):
             raise ValueError(f"Permute: dims must be a permutation of 1..{len(self.dims)}, got {dims!r}")
 
     def call(self, inputs):
-        return ops.permute(inputs, (0,) + self.dims)
+        return sd.permute(inputs, (0,) + self.dims)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0],) + tuple(input_shape[d] for d in self.dims)
@@ -262,7 +277,7 @@ class RepeatVector(Layer):
         self.n = int_arg(f"RepeatVector '{self.name}'", "n", n, minimum=1)
 
     def call(self, inputs):
-        return ops.tile(ops.unsqueeze(inputs, 1), (1, self.n, 1))
+        return sd.tile(sd.unsqueeze(inputs, 1), (1, self.n, 1))
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n, input_shape[1])

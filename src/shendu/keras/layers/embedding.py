@@ -4,6 +4,7 @@ import numpy as np
 
 from ... import nn
 from ...tensor import Tensor
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import KerasTensor, Layer, WeightSpec, int_arg
@@ -17,7 +18,8 @@ class Embedding(Layer):
 
     ``weights=[matrix]`` starts it from pretrained vectors and ``trainable=False`` keeps them fixed.
     ``input_length`` (Keras 2) fixes the sequence length, so a first layer gives the model its input shape.
-    ``mask_zero`` is accepted; padded positions are not skipped by later layers (see docs/keras.md).
+    ``mask_zero=True`` gives the output the mask ``ids != 0``: the recurrent layers downstream skip the
+    padded steps (they carry the previous state over them), as in Keras.
     """
 
     def __init__(
@@ -40,6 +42,7 @@ class Embedding(Layer):
         self.output_dim = int_arg(owner, "output_dim", output_dim, minimum=1)
         self.embeddings_initializer = _initializers.get(embeddings_initializer)
         self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
+        self.embeddings_constraint = _constraints.get(embeddings_constraint)
         self.mask_zero = bool(mask_zero)
         self.input_length = input_length
         self.supports_masking = self.mask_zero
@@ -80,9 +83,16 @@ class Embedding(Layer):
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)
 
+    def compute_mask(self, inputs, mask=None):
+        if not self.mask_zero:
+            return None
+        ids = inputs.array if isinstance(inputs, Tensor) else np.asarray(inputs)
+        return Tensor(ids != 0)
+
     def _weight_specs(self):
         return [
-            WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer)
+            WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer,
+                       constraint=self.embeddings_constraint)
         ] + self._extra_specs
 
     @property
@@ -96,6 +106,7 @@ class Embedding(Layer):
             "output_dim": self.output_dim,
             "embeddings_initializer": _serialize_init(self.embeddings_initializer),
             "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
+            "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "input_length": self.input_length,
         }

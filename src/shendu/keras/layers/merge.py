@@ -1,7 +1,8 @@
 """Layers that combine a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum,
 Concatenate, Dot."""
 
-from ... import ops
+import shendu as sd
+
 from .base import Layer, int_arg
 
 __all__ = [
@@ -100,14 +101,14 @@ class Maximum(_Merge):
     """Element-wise maximum of the inputs."""
 
     def _combine(self, a, b):
-        return ops.maximum(a, b)
+        return sd.maximum(a, b)
 
 
 class Minimum(_Merge):
     """Element-wise minimum of the inputs."""
 
     def _combine(self, a, b):
-        return ops.minimum(a, b)
+        return sd.minimum(a, b)
 
 
 class Concatenate(_Merge):
@@ -119,7 +120,7 @@ class Concatenate(_Merge):
 
     def call(self, inputs):
         self._check(inputs)
-        return ops.concatenate(list(inputs), axis=self.axis)
+        return sd.concatenate(list(inputs), axis=self.axis)
 
     def compute_output_shape(self, input_shape):
         self._check(input_shape)
@@ -161,9 +162,9 @@ class Dot(_Merge):
     def call(self, inputs):
         a, b = inputs
         if self.normalize:
-            a = a / ops.sqrt(ops.sum(a * a, axis=-1, keepdims=True) + 1e-12)
-            b = b / ops.sqrt(ops.sum(b * b, axis=-1, keepdims=True) + 1e-12)
-        return ops.sum(a * b, axis=-1, keepdims=True)
+            a = a / sd.sqrt((a * a).sum(axis=-1, keepdims=True) + 1e-12)
+            b = b / sd.sqrt((b * b).sum(axis=-1, keepdims=True) + 1e-12)
+        return (a * b).sum(axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 1)

@@ -6,7 +6,10 @@ momentum 1 − 0.99, so the ``nn.BatchNorm`` inside gets ``momentum=1 - momentum
 
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import Layer, WeightSpec, int_arg
@@ -54,6 +57,8 @@ class BatchNormalization(Layer):
         self.moving_variance_initializer = _initializers.get(moving_variance_initializer)
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
 
     def _planned_weights(self, input_shape):
         try:
@@ -101,13 +106,13 @@ class BatchNormalization(Layer):
         # move the channel axis to position 1, as the nn module expects
         perm = (0, ax) + tuple(i for i in range(1, nd) if i != ax)
         inv = tuple(np.argsort(perm))
-        xt = ops.permute(x, perm) if perm != tuple(range(nd)) else x
+        xt = sd.permute(x, perm) if perm != tuple(range(nd)) else x
         if nd > 4:
             shape = xt.shape
-            y = ops.reshape(bn(ops.reshape(xt, (shape[0], shape[1], -1))), shape)
+            y = sd.reshape(bn(sd.reshape(xt, (shape[0], shape[1], -1))), shape)
         else:
             y = bn(xt)
-        return ops.permute(y, inv) if perm != tuple(range(nd)) else y
+        return sd.permute(y, inv) if perm != tuple(range(nd)) else y
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -115,9 +120,11 @@ class BatchNormalization(Layer):
     def _weight_specs(self):
         specs = []
         if self.scale:
-            specs.append(WeightSpec("gamma", self.bn.weight, regularizer=self.gamma_regularizer))
+            specs.append(WeightSpec("gamma", self.bn.weight, regularizer=self.gamma_regularizer,
+                                    constraint=self.gamma_constraint))
         if self.center:
-            specs.append(WeightSpec("beta", self.bn.bias, regularizer=self.beta_regularizer))
+            specs.append(WeightSpec("beta", self.bn.bias, regularizer=self.beta_regularizer,
+                                    constraint=self.beta_constraint))
         specs += [
             WeightSpec("moving_mean", self.bn.running_mean, state=True),
             WeightSpec("moving_variance", self.bn.running_var, state=True),
@@ -138,6 +145,8 @@ class BatchNormalization(Layer):
             "moving_variance_initializer": _serialize_init(self.moving_variance_initializer),
             "beta_regularizer": _regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": _regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": _constraints.serialize(self.beta_constraint),
+            "gamma_constraint": _constraints.serialize(self.gamma_constraint),
         }
 
 
@@ -154,10 +163,10 @@ class LayerNormalization(Layer):
         gamma_initializer="ones",
         beta_regularizer=None,
         gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
         **kwargs,
     ):
-        kwargs.pop("beta_constraint", None)
-        kwargs.pop("gamma_constraint", None)
         super().__init__(**kwargs)
         if axis not in (-1, [-1], (-1,)):
             raise NotImplementedError("LayerNormalization: only axis=-1 is supported")
@@ -168,6 +177,8 @@ class LayerNormalization(Layer):
         self.gamma_initializer = _initializers.get(gamma_initializer)
         self.beta_regularizer = _regularizers.get(beta_regularizer)
         self.gamma_regularizer = _regularizers.get(gamma_regularizer)
+        self.beta_constraint = _constraints.get(beta_constraint)
+        self.gamma_constraint = _constraints.get(gamma_constraint)
 
     def _planned_weights(self, input_shape):
         c = input_shape[-1]
@@ -194,9 +205,11 @@ class LayerNormalization(Layer):
     def _weight_specs(self):
         specs = []
         if self.scale:
-            specs.append(WeightSpec("gamma", self.ln.weight, regularizer=self.gamma_regularizer))
+            specs.append(WeightSpec("gamma", self.ln.weight, regularizer=self.gamma_regularizer,
+                                    constraint=self.gamma_constraint))
         if self.center:
-            specs.append(WeightSpec("beta", self.ln.bias, regularizer=self.beta_regularizer))
+            specs.append(WeightSpec("beta", self.ln.bias, regularizer=self.beta_regularizer,
+                                    constraint=self.beta_constraint))
         return specs + self._extra_specs
 
     def get_config(self):
@@ -208,4 +221,6 @@ class LayerNormalization(Layer):
             "scale": self.scale,
             "beta_initializer": _serialize_init(self.beta_initializer),
             "gamma_initializer": _serialize_init(self.gamma_initializer),
+            "beta_constraint": _constraints.serialize(self.beta_constraint),
+            "gamma_constraint": _constraints.serialize(self.gamma_constraint),
         }

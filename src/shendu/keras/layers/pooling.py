@@ -2,10 +2,12 @@
 
 import numpy as np
 
-from ... import nn, ops
-from ...tensor import Tensor
+import shendu as sd
+
+from ... import nn
+from ...nn import functional as F
+from ...nn.functional import conv_output_length, same_padding
 from .base import Layer, int_arg, int_tuple_arg
-from .conv import conv_output_length, same_padding
 
 __all__ = [
     "MaxPooling1D",
@@ -47,12 +49,12 @@ class _Channels(Layer):
     def _to_cf(self, x):
         if self.data_format == "channels_first":
             return x
-        return ops.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
+        return sd.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
 
     def _from_cf(self, y):
         if self.data_format == "channels_first":
             return y
-        return ops.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
+        return sd.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
 
     def _spatial(self, shape):
         return tuple(shape[2:]) if self.data_format == "channels_first" else tuple(shape[1:-1])
@@ -99,13 +101,9 @@ class _Pooling(_Channels):
     def call(self, inputs):
         x = self._to_cf(inputs)
         if self.padding == "same":
-            widths = self._same_widths(x)
-            if any(w != (0, 0) for w in widths):
-                if self._kind == "max":
-                    x = ops.pad(x, widths, value=-np.inf)
-                else:  # average over the cells inside the input only, as TensorFlow does
-                    ones = Tensor(np.ones((1, 1) + tuple(x.shape[2:]), dtype=x.dtype))
-                    return self._from_cf(self.pool(ops.pad(x, widths)) / self.pool(ops.pad(ones, widths)))
+            widths = self._same_widths(x)[2:]
+            if any(w != (0, 0) for w in widths):  # TensorFlow's uneven padding; averages count real cells
+                return self._from_cf(F.padded_pool(x, self._kind, self.pool_size, self.strides, widths))
         return self._from_cf(self.pool(x))
 
     def compute_output_shape(self, input_shape):
@@ -164,8 +162,8 @@ class _Global(_Channels):
         )
 
     def call(self, inputs):
-        reduce = ops.mean if self._kind == "avg" else ops.max
-        return reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
+        reduce = inputs.mean if self._kind == "avg" else inputs.max
+        return reduce(axis=self._axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):
         if self.keepdims:
@@ -189,9 +187,16 @@ class GlobalMaxPooling2D(_Global):
 
 
 class GlobalAveragePooling1D(_Global):
-    """Mean over time: (batch, steps, C) -> (batch, C)."""
+    """Mean over time: (batch, steps, C) -> (batch, C); with a mask, over the unmasked steps only."""
 
     _rank, _kind = 1, "avg"
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return super().call(inputs)
+        m = np.asarray(getattr(mask, "array", mask))
+        m = m[:, None, :] if self.data_format == "channels_first" else m[:, :, None]
+        return F.masked_mean(inputs, m, self._axes()[0], keepdims=self.keepdims)
 
 
 class GlobalMaxPooling1D(_Global):
@@ -234,7 +239,7 @@ class UpSampling1D(Layer):
         self.upsample = nn.Upsample(scale_factor=float(self.size), mode="nearest")
 
     def call(self, inputs):
-        return ops.permute(self.upsample(ops.permute(inputs, (0, 2, 1))), (0, 2, 1))
+        return sd.permute(self.upsample(sd.permute(inputs, (0, 2, 1))), (0, 2, 1))
 
     def compute_output_shape(self, input_shape):
         n = input_shape[1]
@@ -281,7 +286,7 @@ class ZeroPadding2D(_Channels):
         return ((0, 0),) + self.padding + ((0, 0),)
 
     def call(self, inputs):
-        return ops.pad(inputs, self._widths())
+        return sd.pad(inputs, self._widths())
 
     def compute_output_shape(self, input_shape):
         spatial = [

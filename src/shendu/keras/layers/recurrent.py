@@ -12,13 +12,14 @@ Keras's initialisation: glorot_uniform kernels, orthogonal recurrent kernels, ze
 LSTM forget gate's bias at 1 (``unit_forget_bias``).
 """
 
-import warnings
-
 import numpy as np
 
-from ... import nn, ops
+import shendu as sd
+
+from ... import nn
 from ...tensor import Tensor
 from .. import activations as _activations
+from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 from .base import InputSpec, Layer, WeightSpec, _is_shape, int_arg
@@ -128,14 +129,14 @@ class _RNN(Layer):
         self.kernel_regularizer = _regularizers.get(kernel_regularizer)
         self.recurrent_regularizer = _regularizers.get(recurrent_regularizer)
         self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self.kernel_constraint = _constraints.get(kernel_constraint)
+        self.recurrent_constraint = _constraints.get(recurrent_constraint)
+        self.bias_constraint = _constraints.get(bias_constraint)
         self.dropout_rate = float(dropout)
         self.recurrent_dropout = float(recurrent_dropout)
-        if self.recurrent_dropout:
-            warnings.warn(
-                f"{name}: recurrent_dropout={recurrent_dropout} is ignored (the recurrent step runs as "
-                "one fused operation); dropout on the inputs is applied",
-                stacklevel=2,
-            )
+        if not 0.0 <= self.recurrent_dropout < 1.0:
+            raise ValueError(f"{name}: recurrent_dropout must be in [0, 1), got {recurrent_dropout!r}")
+        self.supports_masking = True
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
@@ -189,22 +190,25 @@ class _RNN(Layer):
     def _weight_specs(self):
         to_k, from_k = (_gru_to_keras, _gru_from_keras) if self._mode == "GRU" else (_T, _T)
         specs = [
-            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer),
+            WeightSpec("kernel", self.rnn.weight_ih_l0, to_k, from_k, regularizer=self.kernel_regularizer,
+                       constraint=self.kernel_constraint),
             WeightSpec(
                 "recurrent_kernel",
                 self.rnn.weight_hh_l0,
                 to_k,
                 from_k,
                 regularizer=self.recurrent_regularizer,
+                constraint=self.recurrent_constraint,
             ),
         ]
         if self.use_bias:
             if self._mode == "GRU":
-                specs.append(
-                    _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
-                )
+                bias = _GRUBiasSpec("bias", self.rnn.bias_ih_l0, self.rnn.bias_hh_l0, self.bias_regularizer)
+                bias.constraint = self.bias_constraint
+                specs.append(bias)
             else:
-                specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer))
+                specs.append(WeightSpec("bias", self.rnn.bias_ih_l0, regularizer=self.bias_regularizer,
+                                        constraint=self.bias_constraint))
         return specs + self._extra_specs
 
     def _apply_trainable(self):
@@ -224,7 +228,7 @@ class _RNN(Layer):
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
             states = [s if isinstance(s, Tensor) else Tensor(np.asarray(s, dtype=x.dtype)) for s in states]
-            states = [ops.unsqueeze(s, 0) for s in states]
+            states = [sd.unsqueeze(s, 0) for s in states]
             need = 2 if self._mode == "LSTM" else 1
             if len(states) != need:
                 raise ValueError(
@@ -232,14 +236,66 @@ class _RNN(Layer):
                     f"shape (batch, {self.units}), got {len(states)}"
                 )
             hx = tuple(states) if self._mode == "LSTM" else states[0]
-        out, state = self.rnn(x, hx)
+        drop_h = bool(self.recurrent_dropout and training)
+        if mask is not None or drop_h:
+            out, state = self._step_loop(x, hx, mask, drop_h)
+        else:
+            out, state = self.rnn(x, hx)
         if self._mode == "LSTM":
             h, c = state
-            states = [ops.squeeze(h, 0), ops.squeeze(c, 0)]
+            states = [sd.squeeze(h, 0), sd.squeeze(c, 0)]
         else:
-            states = [ops.squeeze(state, 0)]
+            states = [sd.squeeze(state, 0)]
         y = out if self.return_sequences else states[0]
         return [y] + states if self.return_state else y
+
+    def _step_loop(self, x, hx, mask, drop_h):
+        """The sequence one step at a time, for a mask or recurrent dropout (Keras semantics).
+
+        Masked steps (mask[b, t] False) keep the previous state, h_t = h_{t-1} (and c_t = c_{t-1}), and
+        output the previous output (zeros before the first unmasked step). Recurrent dropout multiplies
+        h_{t-1} by one dropout mask (scaled by 1/(1 - rate)) drawn per call, before each step.
+        """
+        n, steps = x.shape[0], x.shape[1]
+        lstm = self._mode == "LSTM"
+        zeros = Tensor(np.zeros((1, n, self.units), dtype=x.dtype))
+        if hx is None:
+            h, c = zeros, (zeros if lstm else None)
+        else:
+            h, c = (hx if lstm else (hx, None))
+        keep = None
+        if mask is not None:
+            m = np.asarray(mask.array if isinstance(mask, Tensor) else mask).astype(bool)
+            if m.shape != (n, steps):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': the mask must have shape (batch, steps) = "
+                    f"{(n, steps)}, got {m.shape}"
+                )
+            keep = m[:, ::-1] if self.go_backwards else m
+        rec = None
+        if drop_h:
+            ones = Tensor(np.ones((1, n, self.units), dtype=x.dtype))
+            rec = nn.functional.dropout(ones, self.recurrent_dropout, training=True)
+        prev_out, outs = zeros[0], []
+        for t in range(steps):
+            h_in = h * rec if rec is not None else h
+            o, st = self.rnn(x[:, t : t + 1], (h_in, c) if lstm else h_in)
+            h_new, c_new = st if lstm else (st, None)
+            o = o[:, 0]
+            if keep is not None:
+                k = keep[:, t][None, :, None]
+                h = sd.where(k, h_new, h)
+                c = sd.where(k, c_new, c) if lstm else None
+                o = sd.where(k[0], o, prev_out)
+            else:
+                h, c = h_new, c_new
+            prev_out = o
+            outs.append(o)
+        out = sd.stack(outs, axis=1)
+        return out, ((h, c) if lstm else h)
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if (mask is not None and self.return_sequences) else None
 
     def compute_output_shape(self, input_shape):
         if not _is_shape(input_shape):  # called with [inputs, *initial_state]
@@ -263,6 +319,9 @@ class _RNN(Layer):
             "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
             "recurrent_regularizer": _regularizers.serialize(self.recurrent_regularizer),
             "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": _constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": _constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": _constraints.serialize(self.bias_constraint),
             "dropout": self.dropout_rate,
             "recurrent_dropout": self.recurrent_dropout,
             "return_sequences": self.return_sequences,

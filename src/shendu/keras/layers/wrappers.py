@@ -1,6 +1,7 @@
 """Layer wrappers: Bidirectional (a forward and a backward copy of an RNN) and TimeDistributed."""
 
-from ... import ops
+import shendu as sd
+
 from .base import Layer, _is_shape
 
 __all__ = ["Bidirectional", "TimeDistributed"]
@@ -48,7 +49,7 @@ class Bidirectional(Layer):
 
     def _merge(self, f, b):
         if self.merge_mode == "concat":
-            return ops.concatenate([f, b], axis=-1)
+            return sd.concatenate([f, b], axis=-1)
         if self.merge_mode == "sum":
             return f + b
         if self.merge_mode == "mul":
@@ -75,6 +76,9 @@ class Bidirectional(Layer):
         if self.return_state:
             return (y if isinstance(y, list) else [y]) + states
         return y
+
+    def compute_mask(self, inputs, mask=None):
+        return mask if (mask is not None and self.return_sequences) else None
 
     def compute_output_shape(self, input_shape):
         f = self.forward_layer.compute_output_shape(input_shape)
@@ -122,9 +126,9 @@ class TimeDistributed(Layer):
 
     def call(self, inputs, training=None):
         n, t = inputs.shape[0], inputs.shape[1]
-        flat = ops.reshape(inputs, (n * t,) + tuple(inputs.shape[2:]))
+        flat = sd.reshape(inputs, (n * t,) + tuple(inputs.shape[2:]))
         y = self.layer(flat, training=training)
-        return ops.reshape(y, (n, t) + tuple(y.shape[1:]))
+        return sd.reshape(y, (n, t) + tuple(y.shape[1:]))
 
     def compute_output_shape(self, input_shape):
         inner = self.layer.compute_output_shape((None,) + tuple(input_shape[2:]))
