@@ -65,6 +65,11 @@ class _BlasThreads:
     The full count is the number of BLAS threads when shendu first multiplied (or that the user set
     since, e.g. with ``threadpoolctl.threadpool_limits``). ``SHENDU_BLAS_PARALLEL_MFLOP`` sets the
     threshold in MFLOP; ``SHENDU_BLAS_PARALLEL_MFLOP=0`` turns the policy off (BLAS decides alone).
+
+    The timing is opt-in (``SHENDU_BLAS_ADAPTIVE=1``): the thread count can change a product's float
+    rounding, so a choice that depends on the machine's load would make a seeded run unrepeatable. By
+    default the choice depends on the product's size alone: one thread below the threshold, the full
+    count above it.
     """
 
     def __init__(self):
@@ -77,11 +82,13 @@ class _BlasThreads:
         self.explore = 32
         self.calls = 0
         self.cost = {}
+        self.adaptive = False
 
     def _init(self):
         import os
 
         self.ready = True
+        self.adaptive = os.environ.get("SHENDU_BLAS_ADAPTIVE", "0") not in ("", "0")
         mflop = float(os.environ.get("SHENDU_BLAS_PARALLEL_MFLOP", "8"))
         self.parallel_flops = mflop * 1e6
         if mflop <= 0:
@@ -143,6 +150,9 @@ def matmul(a, b, out=None):
     if flops < p.parallel_flops:
         if p.current != 1 or p.ctl.get_num_threads() != 1:
             p.set(1)
+        return xp.matmul(a, b, out=out)
+    if not p.adaptive:
+        p.set(p.max)
         return xp.matmul(a, b, out=out)
     threads = p.set(p.pick())
     t0 = _perf_counter()
