@@ -23,6 +23,24 @@ from ..keras.variables import Variable
 from ..tape import GradientTape
 from ..tensor import Tensor
 from . import data, math, nn, random, strings
+from .math import (  # tf.add is tf.math.add: one definition
+    abs,
+    add,
+    divide,
+    equal,
+    exp,
+    greater,
+    less,
+    log,
+    maximum,
+    minimum,
+    multiply,
+    sigmoid,
+    sqrt,
+    square,
+    subtract,
+    tanh,
+)
 
 __all__ = ["keras", "data", "math", "nn", "random", "strings", "GradientTape", "Variable", "Tensor",
            "function",
@@ -178,58 +196,6 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None):
     return _k.matmul(a, _k.swapaxes(b, -1, -2) if transpose_b else b)
 
 
-def add(x, y, name=None):
-    return _k.add(x, y)
-
-
-def subtract(x, y, name=None):
-    return _k.subtract(x, y)
-
-
-def multiply(x, y, name=None):
-    return _k.multiply(x, y)
-
-
-def divide(x, y, name=None):
-    return _k.divide(x, y)
-
-
-def square(x, name=None):
-    return _k.square(x)
-
-
-def sqrt(x, name=None):
-    return _k.sqrt(x)
-
-
-def exp(x, name=None):
-    return _k.exp(x)
-
-
-def log(x, name=None):
-    return _k.log(x)
-
-
-def abs(x, name=None):  # noqa: A001
-    return _k.abs(x)
-
-
-def maximum(x, y, name=None):
-    return _k.maximum(x, y)
-
-
-def minimum(x, y, name=None):
-    return _k.minimum(x, y)
-
-
-def sigmoid(x, name=None):
-    return _k.sigmoid(x)
-
-
-def tanh(x, name=None):
-    return _k.tanh(x)
-
-
 def split(value, num_or_size_splits, axis=0, num=None, name=None):
     n = num_or_size_splits
     return _k.split(value, n if isinstance(n, int) else list(_np.cumsum(n)[:-1]), axis=axis)
@@ -269,18 +235,6 @@ def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
     return _k.logsumexp(input_tensor, axis=axis, keepdims=keepdims)
-
-
-def equal(x, y, name=None):
-    return _k.equal(x, y)
-
-
-def greater(x, y, name=None):
-    return _k.greater(x, y)
-
-
-def less(x, y, name=None):
-    return _k.less(x, y)
 
 
 def boolean_mask(tensor, mask, axis=None, name=None):
