@@ -55,6 +55,7 @@ from .normalization import (
     InstanceNorm3d,
     LayerNorm,
 )
+from .masked_rnn import masked_rnn
 from .parameter import Buffer, Parameter
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import *  # noqa: F401,F403

@@ -28,6 +28,11 @@ from .core import _serialize_init, init_param
 __all__ = ["SimpleRNN", "LSTM", "GRU"]
 
 
+def _reversed_mask(mask):
+    m = np.asarray(mask.array if isinstance(mask, Tensor) else mask).astype(bool)
+    return m[:, ::-1] if m.ndim == 2 else m
+
+
 def _T(a):
     return np.ascontiguousarray(np.swapaxes(a, -1, -2))
 
@@ -141,8 +146,6 @@ class _RNN(Layer):
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
         self.input_spec = InputSpec(ndim=3)
-        if self.dropout_rate:
-            self.input_dropout = nn.Dropout(self.dropout_rate)
 
     def _make_module(self, n_in):
         if self._mode == "LSTM":
@@ -220,10 +223,7 @@ class _RNN(Layer):
         x = inputs
         if self.go_backwards:
             x = x[:, ::-1]
-        if self.dropout_rate and training:
-            # one mask per sample and feature, shared over the time steps (as Keras does)
-            ones = Tensor(np.ones((x.shape[0], 1, x.shape[2]), dtype=x.dtype))
-            x = x * self.input_dropout(ones)
+            mask = None if mask is None else _reversed_mask(mask)
         hx = None
         if initial_state is not None:
             states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -236,11 +236,8 @@ class _RNN(Layer):
                     f"shape (batch, {self.units}), got {len(states)}"
                 )
             hx = tuple(states) if self._mode == "LSTM" else states[0]
-        drop_h = bool(self.recurrent_dropout and training)
-        if mask is not None or drop_h:
-            out, state = self._step_loop(x, hx, mask, drop_h)
-        else:
-            out, state = self.rnn(x, hx)
+        out, state = nn.masked_rnn(self.rnn, x, hx, mask, dropout=self.dropout_rate,
+                                   recurrent_dropout=self.recurrent_dropout, training=bool(training))
         if self._mode == "LSTM":
             h, c = state
             states = [sd.squeeze(h, 0), sd.squeeze(c, 0)]
@@ -248,51 +245,6 @@ class _RNN(Layer):
             states = [sd.squeeze(state, 0)]
         y = out if self.return_sequences else states[0]
         return [y] + states if self.return_state else y
-
-    def _step_loop(self, x, hx, mask, drop_h):
-        """The sequence one step at a time, for a mask or recurrent dropout (Keras semantics).
-
-        Masked steps (mask[b, t] False) keep the previous state, h_t = h_{t-1} (and c_t = c_{t-1}), and
-        output the previous output (zeros before the first unmasked step). Recurrent dropout multiplies
-        h_{t-1} by one dropout mask (scaled by 1/(1 - rate)) drawn per call, before each step.
-        """
-        n, steps = x.shape[0], x.shape[1]
-        lstm = self._mode == "LSTM"
-        zeros = Tensor(np.zeros((1, n, self.units), dtype=x.dtype))
-        if hx is None:
-            h, c = zeros, (zeros if lstm else None)
-        else:
-            h, c = (hx if lstm else (hx, None))
-        keep = None
-        if mask is not None:
-            m = np.asarray(mask.array if isinstance(mask, Tensor) else mask).astype(bool)
-            if m.shape != (n, steps):
-                raise ValueError(
-                    f"{type(self).__name__} '{self.name}': the mask must have shape (batch, steps) = "
-                    f"{(n, steps)}, got {m.shape}"
-                )
-            keep = m[:, ::-1] if self.go_backwards else m
-        rec = None
-        if drop_h:
-            ones = Tensor(np.ones((1, n, self.units), dtype=x.dtype))
-            rec = nn.functional.dropout(ones, self.recurrent_dropout, training=True)
-        prev_out, outs = zeros[0], []
-        for t in range(steps):
-            h_in = h * rec if rec is not None else h
-            o, st = self.rnn(x[:, t : t + 1], (h_in, c) if lstm else h_in)
-            h_new, c_new = st if lstm else (st, None)
-            o = o[:, 0]
-            if keep is not None:
-                k = keep[:, t][None, :, None]
-                h = sd.where(k, h_new, h)
-                c = sd.where(k, c_new, c) if lstm else None
-                o = sd.where(k[0], o, prev_out)
-            else:
-                h, c = h_new, c_new
-            prev_out = o
-            outs.append(o)
-        out = sd.stack(outs, axis=1)
-        return out, ((h, c) if lstm else h)
 
     def compute_mask(self, inputs, mask=None):
         return mask if (mask is not None and self.return_sequences) else None
