@@ -10,7 +10,7 @@ the functions that use them.
 ...     ...
 """
 
-from . import audio, datasets, text, transforms
+from . import audio, datasets, stats, text, transforms
 from .dataset import (
     ConcatDataset,
     Dataset,
@@ -55,5 +55,6 @@ __all__ = [
     "datasets",
     "transforms",
     "text",
+    "stats",
     "timeseries_windows",
 ]

@@ -30,6 +30,11 @@ __all__ = [
     "pad_sequences",
     "to_categorical",
     "load_word_vectors",
+    "rank_vocabulary",
+    "standardize_texts",
+    "split_text",
+    "ngram_tokens",
+    "TextVectorizer",
     "DEFAULT_FILTERS",
     "CJK_PUNCTUATION",
 ]
@@ -54,6 +59,22 @@ def char_split(text, filters=DEFAULT_FILTERS + CJK_PUNCTUATION):
     """
     drop = set(filters)
     return [c for c in text if not c.isspace() and c not in drop]
+
+
+def rank_vocabulary(counts, ties="first", limit=None):
+    """The tokens of ``counts`` (a mapping token -> count) by decreasing count, at most ``limit`` of them.
+
+    Ties keep the order of ``counts`` (``ties="first"``: first appearance, as Keras's ``Tokenizer``) or
+    go in reverse string order (``ties="reverse"``, as Keras's ``TextVectorization``). This is the one
+    vocabulary builder of :class:`Tokenizer` and :class:`TextVectorizer`.
+    """
+    if ties == "first":
+        order = sorted(counts, key=counts.__getitem__, reverse=True)  # a stable sort keeps ties in order
+    elif ties == "reverse":
+        order = sorted(counts, key=lambda w: (counts[w], w), reverse=True)
+    else:
+        raise ValueError(f"rank_vocabulary: ties must be 'first' or 'reverse', got {ties!r}")
+    return order if limit is None else order[: max(0, int(limit))]
 
 
 class Tokenizer:
@@ -126,9 +147,8 @@ class Tokenizer:
                 self.word_counts[w] = self.word_counts.get(w, 0) + 1
             for w in set(seq):
                 self.word_docs[w] += 1
-        ordered = sorted(self.word_counts.items(), key=lambda kv: kv[1], reverse=True)  # stable sort
         vocab = [] if self.oov_token is None else [self.oov_token]
-        vocab.extend(w for w, _ in ordered)
+        vocab.extend(rank_vocabulary(self.word_counts, ties="first"))
         self.word_index = dict(zip(vocab, range(1, len(vocab) + 1)))
         self.index_word = {i: w for w, i in self.word_index.items()}
         for w, c in list(self.word_docs.items()):
@@ -468,3 +488,241 @@ def load_word_vectors(
         rows = np.fromiter(vectors.keys(), dtype=np.int64, count=len(vectors))
         matrix[rows] = np.stack(list(vectors.values()))
     return (matrix, len(vectors)) if return_found else matrix
+
+
+# ----- TextVectorization's numerics ---------------------------------------------------------------------
+STRIP_PUNCTUATION = "!\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'"
+_STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation")
+_OUTPUT_MODES = ("int", "multi_hot", "count", "tf_idf")
+
+
+def _as_strings(values):
+    """Decoded Python strings from an iterable of str or bytes (or anything with ``.numpy()``)."""
+    values = values.numpy() if hasattr(values, "numpy") else values
+    if isinstance(values, np.ndarray):
+        values = values.ravel()
+    return [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
+
+
+def standardize_texts(texts, mode="lower_and_strip_punctuation", owner="standardize_texts"):
+    """``mode``: None (as is), 'lower', 'strip_punctuation' (drop the characters of
+    ``STRIP_PUNCTUATION``), 'lower_and_strip_punctuation', or a callable on an object array of texts."""
+    if mode is None:
+        return list(texts)
+    if callable(mode):
+        return _as_strings(mode(np.asarray(texts, dtype=object)))
+    if mode not in _STANDARDIZE:
+        raise ValueError(
+            f"{owner}: standardize must be None, a callable, 'lower', 'strip_punctuation' or "
+            f"'lower_and_strip_punctuation', got {mode!r}"
+        )
+    if mode != "strip_punctuation":
+        texts = [t.lower() for t in texts]
+    if mode != "lower":
+        table = str.maketrans("", "", STRIP_PUNCTUATION)
+        texts = [t.translate(table) for t in texts]
+    return list(texts)
+
+
+def split_text(text, mode="whitespace", owner="split_text"):
+    """One text to tokens: 'whitespace' (``str.split()``), 'character', None (the whole text) or a
+    callable ``text -> tokens``."""
+    if mode is None:
+        return [text]
+    if mode == "whitespace":
+        return text.split()
+    if mode == "character":
+        return list(text)
+    if callable(mode):
+        return _as_strings(mode(text))
+    raise ValueError(f"{owner}: split must be None, a callable, 'whitespace' or 'character', got {mode!r}")
+
+
+def ngram_tokens(words, ngrams):
+    """The n-grams of ``words`` for each n in ``ngrams`` in turn, each joined by a space."""
+    out = []
+    for n in ngrams:
+        out += [" ".join(words[i : i + n]) for i in range(len(words) - n + 1)]
+    return out
+
+
+class TextVectorizer:
+    """Strings to token ids or vocabulary-sized vectors (the numerics of Keras's ``TextVectorization``).
+
+    Each text is standardized (:func:`standardize_texts`), split (:func:`split_text`) and, with
+    ``ngrams`` (an int n for 1..n, or a tuple of sizes), replaced by its n-grams. :meth:`adapt`
+    counts tokens and builds the vocabulary: '' (padding, ``output_mode='int'`` only), then '[UNK]',
+    then tokens by decreasing count, ties in reverse string order (:func:`rank_vocabulary`), at most
+    ``max_tokens`` entries in all. :meth:`transform` gives
+
+    * ``'int'``: (batch, length) int64 ids, unknown tokens 1, padded with 0 / cut to
+      ``output_sequence_length`` (default: the longest text);
+    * ``'multi_hot'``: 1 where a token occurs; ``'count'``: how often; ``'tf_idf'``: count·idf with
+      idf = log(1 + N_docs / (1 + doc_freq)) from :meth:`adapt`, the OOV entry getting the mean idf.
+      These are (batch, vocabulary size) float64, or (batch, max_tokens) with ``pad_to_max_tokens``.
+
+    >>> tv = TextVectorizer(output_sequence_length=4)
+    >>> tv.adapt(["The cat sat.", "the dog sat!"])
+    >>> tv.transform(["the cat ran"]).tolist()
+    [[2, 4, 1, 0]]
+    """
+
+    OOV = "[UNK]"
+
+    def __init__(self, max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace",
+                 ngrams=None, output_mode="int", output_sequence_length=None, pad_to_max_tokens=False,
+                 encoding="utf-8", name="TextVectorizer"):
+        self.name = name
+        if output_mode not in _OUTPUT_MODES:
+            raise ValueError(f"{name}: output_mode must be 'int', 'multi_hot', 'count' or 'tf_idf', "
+                             f"got {output_mode!r}")
+        if output_sequence_length is not None and output_mode != "int":
+            raise ValueError(f"{name}: output_sequence_length only applies to output_mode='int'")
+        self.max_tokens = None if max_tokens is None else int(max_tokens)
+        self.standardize, self.split = standardize, split
+        if ngrams is None:
+            self.ngrams = None
+        elif isinstance(ngrams, (int, np.integer)):
+            self.ngrams = tuple(range(1, int(ngrams) + 1))
+        else:
+            self.ngrams = tuple(int(n) for n in ngrams)
+        self.output_mode = output_mode
+        self.output_sequence_length = None if output_sequence_length is None else int(output_sequence_length)
+        self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self.encoding = encoding
+        self.vocabulary = None
+        self.index = {}
+        self.idf = None
+
+    def specials(self):
+        return ["", self.OOV] if self.output_mode == "int" else [self.OOV]
+
+    def texts(self, inputs):
+        """A batch of strings (batch,) or (batch, 1) (str or bytes, or anything with ``.numpy()``) as a
+        list of Python strings."""
+        if hasattr(inputs, "numpy"):
+            inputs = inputs.numpy()
+        if isinstance(inputs, (str, bytes)):
+            inputs = [inputs]
+        arr = np.asarray(inputs, dtype=object)
+        if arr.ndim == 2 and arr.shape[1] == 1:
+            arr = arr[:, 0]
+        if arr.ndim != 1:
+            raise ValueError(f"{self.name}: expected a batch of strings (batch,) or (batch, 1), got shape "
+                             f"{arr.shape}")
+        return [a.decode(self.encoding) if isinstance(a, bytes) else str(a) for a in arr]
+
+    def tokens(self, texts):
+        """The token lists of a list of strings."""
+        out = []
+        for t in standardize_texts(texts, self.standardize, self.name):
+            words = split_text(t, self.split, self.name)
+            out.append(ngram_tokens(words, self.ngrams) if self.ngrams else words)
+        return out
+
+    def adapt(self, data, steps=None):
+        """Build the vocabulary (and the idf weights for 'tf_idf') from strings: a list / array, or an
+        iterable of batches of strings (a dataset; of (x, y) pairs x is used)."""
+        counts, doc_freq, n_docs = {}, {}, 0
+        whole = isinstance(data, (str, bytes, np.ndarray, list, tuple)) or hasattr(data, "numpy")
+        for i, batch in enumerate([data] if whole else data):
+            if steps is not None and i >= steps:
+                break
+            if isinstance(batch, tuple) and len(batch) == 2 and not isinstance(batch[0], str):
+                batch = batch[0]
+            for words in self.tokens(self.texts(batch)):
+                n_docs += 1
+                for w in words:
+                    counts[w] = counts.get(w, 0) + 1
+                for w in set(words):
+                    doc_freq[w] = doc_freq.get(w, 0) + 1
+        specials = self.specials()
+        for s in specials:
+            counts.pop(s, None)
+        limit = None if self.max_tokens is None else self.max_tokens - len(specials)
+        order = rank_vocabulary(counts, ties="reverse", limit=limit)
+        idf = None
+        if self.output_mode == "tf_idf":
+            idf = np.log(1.0 + n_docs / (1.0 + np.array([doc_freq[w] for w in order], dtype=np.float64)))
+        self._set(specials + order, idf)
+
+    def _set(self, vocab, idf):
+        self.vocabulary = list(vocab)
+        self.index = {w: i for i, w in enumerate(self.vocabulary)}
+        if idf is not None:
+            idf = np.asarray(idf, dtype=np.float64)
+            oov = np.average(idf) if idf.size else 0.0  # the OOV token gets the mean idf
+            self.idf = np.concatenate([[oov], idf])
+        else:
+            self.idf = None
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Use ``vocabulary`` (a list of tokens, or a file path with one token a line); the padding and
+        OOV tokens are added in front when missing."""
+        if isinstance(vocabulary, str):
+            with open(vocabulary, encoding=self.encoding) as f:
+                vocabulary = [line.rstrip("\n") for line in f]
+        vocab = [str(v) for v in vocabulary]
+        specials = self.specials()
+        if vocab[: len(specials)] == specials:
+            vocab = vocab[len(specials) :]
+        if self.output_mode == "tf_idf" and idf_weights is None:
+            raise ValueError(f"{self.name}: output_mode='tf_idf' needs idf_weights with the vocabulary")
+        self._set(specials + vocab, None)
+        if idf_weights is not None:
+            idf = np.asarray(idf_weights, dtype=np.float64)
+            self.idf = idf if idf.size == len(self.vocabulary) else np.concatenate([[np.average(idf)], idf])
+
+    def get_vocabulary(self, include_special_tokens=True):
+        if self.vocabulary is None:
+            return self.specials() if include_special_tokens else []
+        return list(self.vocabulary) if include_special_tokens else self.vocabulary[len(self.specials()) :]
+
+    def vocabulary_size(self):
+        return len(self.get_vocabulary())
+
+    def width(self):
+        """The length of a 'multi_hot' / 'count' / 'tf_idf' vector."""
+        if self.pad_to_max_tokens and self.max_tokens is not None:
+            return self.max_tokens
+        return self.vocabulary_size()
+
+    def transform(self, texts):
+        """A list of strings to an int64 id matrix or a float64 (batch, width) matrix (class docstring)."""
+        if self.vocabulary is None:
+            raise ValueError(f"{self.name}: call adapt() or set_vocabulary() first")
+        oov = self.index[self.OOV]
+        ids = [[self.index.get(w, oov) for w in words] for words in self.tokens(texts)]
+        if self.output_mode == "int":
+            length = self.output_sequence_length or max([len(r) for r in ids] + [0])
+            out = np.zeros((len(ids), length), dtype=np.int64)
+            for i, r in enumerate(ids):
+                r = r[:length]
+                out[i, : len(r)] = r
+            return out
+        out = np.zeros((len(ids), self.width()), dtype=np.float64)
+        for i, r in enumerate(ids):
+            np.add.at(out[i], np.asarray(r, dtype=np.int64), 1.0)
+        if self.output_mode == "multi_hot":
+            out = (out > 0).astype(np.float64)
+        elif self.output_mode == "tf_idf":
+            out[:, : len(self.idf)] *= self.idf
+        return out
+
+    def get_config(self):
+        """Constructor arguments plus ``vocabulary`` and ``idf_weights`` (callables by their name)."""
+        std, spl = self.standardize, self.split
+        if callable(std) or callable(spl):
+            std, spl = getattr(std, "__name__", std), getattr(spl, "__name__", spl)
+        return {
+            "max_tokens": self.max_tokens,
+            "standardize": std,
+            "split": spl,
+            "ngrams": list(self.ngrams) if self.ngrams else None,
+            "output_mode": self.output_mode,
+            "output_sequence_length": self.output_sequence_length,
+            "pad_to_max_tokens": self.pad_to_max_tokens,
+            "vocabulary": self.get_vocabulary() if self.vocabulary is not None else None,
+            "idf_weights": None if self.idf is None else self.idf.tolist(),
+            "encoding": self.encoding,
+        }

@@ -45,6 +45,7 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
+from .masked_rnn import masked_rnn
 from .module import Module, training_mode
 from .normalization import (
     BatchNorm1d,
@@ -55,7 +56,6 @@ from .normalization import (
     InstanceNorm3d,
     LayerNorm,
 )
-from .masked_rnn import masked_rnn
 from .parameter import Buffer, Parameter
 from .pixelshuffle import PixelShuffle, PixelUnshuffle
 from .pooling import *  # noqa: F401,F403
