@@ -36,6 +36,9 @@ __all__ = [
     "RandomVerticalFlip",
     "RandomRotation",
     "RandomAffine",
+    "RandomZoom",
+    "RandomTranslation",
+    "RandomContrast",
     "GaussianNoise",
     "RandomErasing",
     "OneHot",
@@ -384,6 +387,8 @@ class RandomAffine(RandomTransform):
         scale: ``(lo, hi)``: zoom factor U(lo, hi).
         shear: ``s`` (x-shear U(-s, s) degrees), ``(lo, hi)`` (x-shear), or 4 values (x then y range).
         interpolation: "bilinear" (default) or "nearest"; ``fill``: value outside the image.
+        fill_mode: "constant" (``fill``, the default), or "nearest", "wrap", "reflect", "mirror"
+            (see :func:`warp_affine`).
 
     The forward map of output from input is ``p' = T · R(θ) · Sh · S · p`` in centred pixel
     coordinates; each output pixel reads the input at the inverse image of its position.
@@ -398,6 +403,7 @@ class RandomAffine(RandomTransform):
         interpolation="bilinear",
         fill=0,
         generator=None,
+        fill_mode="constant",
     ):
         super().__init__(generator)
         self.degrees = _range(degrees, "RandomAffine degrees")
@@ -409,6 +415,7 @@ class RandomAffine(RandomTransform):
             self.shear = (_range(shear, "RandomAffine shear"), None) if shear is not None else None
         self.interpolation = interpolation
         self.fill = fill
+        self.fill_mode = fill_mode
 
     def matrices(self, n, height, width):
         """Draw ``n`` forward maps as (n, 2, 3) arrays in centred pixel coordinates."""
@@ -437,17 +444,112 @@ class RandomAffine(RandomTransform):
         inv_lin = np.linalg.inv(fwd[:, :, :2])
         inv_shift = -np.einsum("nij,nj->ni", inv_lin, fwd[:, :, 2])
         inverse = np.concatenate([inv_lin, inv_shift[:, :, None]], axis=2)
-        return warp_affine(x, inverse, self.fill, self.interpolation)
+        return warp_affine(x, inverse, self.fill, self.interpolation, self.fill_mode)
 
 
 class RandomRotation(RandomAffine):
     """Rotate by an angle drawn from U(-degrees, degrees) (or ``degrees=(lo, hi)``), counter-clockwise.
 
-    ``interpolation``: "nearest" (default, like torchvision) or "bilinear"; ``fill`` outside.
+    ``interpolation``: "nearest" (default, like torchvision) or "bilinear"; ``fill`` outside, or
+    ``fill_mode`` as in :class:`RandomAffine`.
     """
 
-    def __init__(self, degrees, interpolation="nearest", fill=0, generator=None):
-        super().__init__(degrees=degrees, interpolation=interpolation, fill=fill, generator=generator)
+    def __init__(self, degrees, interpolation="nearest", fill=0, generator=None, fill_mode="constant"):
+        super().__init__(degrees=degrees, interpolation=interpolation, fill=fill, generator=generator,
+                         fill_mode=fill_mode)
+
+
+class _RandomWarp(RandomTransform):
+    """A random affine resampling given directly by its inverse maps (see :func:`warp_affine`)."""
+
+    def __init__(self, interpolation="bilinear", fill=0, fill_mode="constant", generator=None):
+        super().__init__(generator)
+        self.interpolation, self.fill, self.fill_mode = interpolation, fill, fill_mode
+
+    def inverse_maps(self, n, height, width):
+        raise NotImplementedError
+
+    def apply_batch(self, x):
+        x = as_array(x)
+        inverse = self.inverse_maps(x.shape[0], x.shape[-2], x.shape[-1])
+        return warp_affine(x, inverse, self.fill, self.interpolation, self.fill_mode)
+
+
+class RandomZoom(_RandomWarp):
+    """Zoom each image about its centre: output pixel p reads the input at (1 + z)·p, z ~ U(lo, hi).
+
+    ``height_factor``: ``z`` as a number f (U(-f, f)) or a pair (lo, hi), lo >= -1; z > 0 zooms out,
+    z < 0 zooms in. ``width_factor``: the same for the columns, or None to keep the aspect ratio (one z
+    for both). Keras's ``RandomZoom``; ``fill_mode`` and ``fill`` as in :func:`warp_affine`.
+    """
+
+    def __init__(self, height_factor, width_factor=None, interpolation="bilinear", fill=0,
+                 fill_mode="constant", generator=None):
+        super().__init__(interpolation, fill, fill_mode, generator)
+        self.height_factor = _range(height_factor, "RandomZoom height_factor")
+        self.width_factor = _range(width_factor, "RandomZoom width_factor")
+        for r in filter(None, (self.height_factor, self.width_factor)):
+            if r[0] < -1 or r[0] > r[1]:
+                raise ValueError(f"RandomZoom: factors need -1 <= lower <= upper, got {r}")
+
+    def inverse_maps(self, n, height, width):
+        rng = self._rng()
+        zy = 1.0 + rng.uniform(*self.height_factor, size=n)
+        zx = 1.0 + rng.uniform(*self.width_factor, size=n) if self.width_factor is not None else zy
+        inv = np.zeros((n, 2, 3))
+        inv[:, 0, 0], inv[:, 1, 1] = zx, zy
+        return inv
+
+
+class RandomTranslation(_RandomWarp):
+    """Shift each image by U(lo, hi)·H rows down and U(lo, hi)·W columns right.
+
+    Each factor is a number f (U(-f, f)) or a pair (lo, hi), as Keras's ``RandomTranslation``;
+    ``fill_mode`` and ``fill`` as in :func:`warp_affine`.
+    """
+
+    def __init__(self, height_factor, width_factor, interpolation="bilinear", fill=0, fill_mode="constant",
+                 generator=None):
+        super().__init__(interpolation, fill, fill_mode, generator)
+        self.height_factor = _range(height_factor, "RandomTranslation height_factor")
+        self.width_factor = _range(width_factor, "RandomTranslation width_factor")
+
+    def inverse_maps(self, n, height, width):
+        rng = self._rng()
+        dy = rng.uniform(*self.height_factor, size=n) * height
+        dx = rng.uniform(*self.width_factor, size=n) * width
+        inv = np.zeros((n, 2, 3))
+        inv[:, 0, 0] = inv[:, 1, 1] = 1.0
+        inv[:, 0, 2], inv[:, 1, 2] = -dx, -dy
+        return inv
+
+
+class RandomContrast(RandomTransform):
+    """Scale each image's contrast: y = (x − mean)·c + mean, c ~ U(lo, hi) per image, the mean taken
+    per channel over height and width; the result is clipped to ``value_range`` when given.
+
+    ``factor``: a number f (c ~ U(1 − f, 1 + f)) or a pair (lower, upper) (c ~ U(1 − lower, 1 + upper)),
+    as Keras's ``RandomContrast``. Works on (N, H, W) and (N, C, H, W) batches.
+    """
+
+    def __init__(self, factor, value_range=None, generator=None):
+        super().__init__(generator)
+        lo, hi = (float(f) for f in factor) if isinstance(factor, (list, tuple)) else (float(factor),) * 2
+        if lo < 0 or hi < 0 or lo > 1:
+            raise ValueError(
+                f"RandomContrast: factor must be in [0, 1] (lower) and >= 0 (upper), got {factor!r}"
+            )
+        self.range = (1.0 - lo, 1.0 + hi)
+        self.value_range = None if value_range is None else tuple(value_range)
+
+    def apply_batch(self, x):
+        x = as_array(x)
+        c = self._rng().uniform(*self.range, size=(x.shape[0],) + (1,) * (x.ndim - 1))
+        mean = x.mean(axis=(-2, -1), keepdims=True)
+        out = (x - mean) * c + mean
+        if self.value_range is not None:
+            out = np.clip(out, self.value_range[0], self.value_range[1])
+        return out
 
 
 class GaussianNoise(RandomTransform):

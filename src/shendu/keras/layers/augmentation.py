@@ -10,14 +10,16 @@ reproducible; without one the library-wide generator is used, see ``shendu.manua
 * ``RandomContrast(factor)``: y = (x − mean)·c + mean per image and channel, c ~ U(1 − lo, 1 + hi),
   clipped to ``value_range``.
 
-Resampling (bilinear or nearest, and the fill modes 'reflect', 'wrap', 'nearest', 'mirror', 'constant')
-is :func:`shendu.data.transforms.warp_affine`.
+The math is :mod:`shendu.data.transforms`' (``RandomHorizontalFlip``, ``RandomVerticalFlip``,
+``RandomAffine``, ``RandomZoom``, ``RandomTranslation``, ``RandomContrast``; resampling, bilinear or
+nearest with the fill modes 'reflect', 'wrap', 'nearest', 'mirror', 'constant', is
+:func:`~shendu.data.transforms.warp_affine`): these layers map Keras's arguments onto those transforms
+and channels-last images onto their channels-first batches.
 """
 
 import numpy as np
 
-from ... import random as _random
-from ...data.transforms import warp_affine
+from ...data import transforms as T
 from ...tensor import Tensor
 from .base import Layer
 
@@ -50,9 +52,7 @@ class _RandomImage(Layer):
         super().__init__(**kwargs)
         self.seed = seed
         self._generator = np.random.default_rng(int(seed)) if seed is not None else None
-
-    def _rng(self):
-        return self._generator if self._generator is not None else _random.generator()
+        self._transforms = []  # applied in turn to the (batch, channels, height, width) images
 
     def call(self, inputs, training=None):
         if not training:
@@ -66,7 +66,10 @@ class _RandomImage(Layer):
                 f"{type(self).__name__} '{self.name}': expected images (batch, height, width, channels) or "
                 f"(height, width, channels), got shape {tuple(inputs.shape)}"
             )
-        y = self._augment(x).astype(x.dtype, copy=False)
+        y = np.moveaxis(x, -1, 1)
+        for t in self._transforms:
+            y = t.apply_batch(y)
+        y = np.moveaxis(y, 1, -1).astype(x.dtype, copy=False)
         return Tensor(y[0] if single else y)
 
     def compute_output_shape(self, input_shape):
@@ -87,16 +90,10 @@ class RandomFlip(_RandomImage):
                 f"got {mode!r}"
             )
         self.mode = mode
-
-    def _augment(self, x):
-        out, rng = x.copy(), self._rng()
-        if self.mode in ("horizontal", "horizontal_and_vertical"):
-            flip = rng.random(x.shape[0]) < 0.5
-            out[flip] = out[flip][:, :, ::-1]
-        if self.mode in ("vertical", "horizontal_and_vertical"):
-            flip = rng.random(x.shape[0]) < 0.5
-            out[flip] = out[flip][:, ::-1]
-        return out
+        if mode in ("horizontal", "horizontal_and_vertical"):
+            self._transforms.append(T.RandomHorizontalFlip(0.5, generator=self._generator))
+        if mode in ("vertical", "horizontal_and_vertical"):
+            self._transforms.append(T.RandomVerticalFlip(0.5, generator=self._generator))
 
     def get_config(self):
         return {**super().get_config(), "mode": self.mode}
@@ -114,11 +111,9 @@ class _Affine(_RandomImage):
             )
         self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, float(fill_value)
 
-    def _augment(self, x):
-        n, h, w = x.shape[0], x.shape[1], x.shape[2]
-        inverse = self._inverse_maps(n, h, w, self._rng())  # (n, 2, 3): output -> input, centred pixels
-        y = warp_affine(np.moveaxis(x, -1, 1), inverse, self.fill_value, self.interpolation, self.fill_mode)
-        return np.moveaxis(y, 1, -1)
+    def _resampling(self):
+        return dict(interpolation=self.interpolation, fill=self.fill_value, fill_mode=self.fill_mode,
+                    generator=self._generator)
 
     def get_config(self):
         return {
@@ -137,16 +132,9 @@ class RandomRotation(_Affine):
     ):
         super().__init__(seed, **kwargs)
         self.factor = factor
-        self._range = _factor_range("RandomRotation", "factor", factor)
+        lo, hi = _factor_range("RandomRotation", "factor", factor)
         self._init_resampling(fill_mode, interpolation, fill_value)
-
-    def _inverse_maps(self, n, h, w, rng):
-        theta = rng.uniform(*self._range, size=n) * 2 * np.pi
-        cos, sin = np.cos(theta), np.sin(theta)
-        # the forward map turns counter-clockwise on screen (y axis down); its inverse turns back
-        inv = np.zeros((n, 2, 3))
-        inv[:, 0, 0], inv[:, 0, 1], inv[:, 1, 0], inv[:, 1, 1] = cos, -sin, sin, cos
-        return inv
+        self._transforms.append(T.RandomAffine(degrees=(lo * 360, hi * 360), **self._resampling()))
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor}
@@ -175,13 +163,7 @@ class RandomZoom(_Affine):
                     f"RandomZoom: factors must be >= -1, got {height_factor!r}, {width_factor!r}"
                 )
         self._init_resampling(fill_mode, interpolation, fill_value)
-
-    def _inverse_maps(self, n, h, w, rng):
-        zy = 1.0 + rng.uniform(*self._h, size=n)
-        zx = 1.0 + rng.uniform(*self._w, size=n) if self._w is not None else zy
-        inv = np.zeros((n, 2, 3))
-        inv[:, 0, 0], inv[:, 1, 1] = zx, zy
-        return inv
+        self._transforms.append(T.RandomZoom(self._h, self._w, **self._resampling()))
 
     def get_config(self):
         return {
@@ -209,14 +191,7 @@ class RandomTranslation(_Affine):
         self._h = _factor_range("RandomTranslation", "height_factor", height_factor)
         self._w = _factor_range("RandomTranslation", "width_factor", width_factor)
         self._init_resampling(fill_mode, interpolation, fill_value)
-
-    def _inverse_maps(self, n, h, w, rng):
-        dy = rng.uniform(*self._h, size=n) * h
-        dx = rng.uniform(*self._w, size=n) * w
-        inv = np.zeros((n, 2, 3))
-        inv[:, 0, 0] = inv[:, 1, 1] = 1.0
-        inv[:, 0, 2], inv[:, 1, 2] = -dx, -dy
-        return inv
+        self._transforms.append(T.RandomTranslation(self._h, self._w, **self._resampling()))
 
     def get_config(self):
         return {
@@ -236,17 +211,8 @@ class RandomContrast(_RandomImage):
             lo, hi = (float(f) for f in factor)
         else:
             lo = hi = _factor_range("RandomContrast", "factor", factor)[1]
-        if lo < 0 or hi < 0 or lo > 1:
-            raise ValueError(
-                f"RandomContrast: factor must be in [0, 1] (lower) and >= 0 (upper), got {factor!r}"
-            )
-        self._range = (1.0 - lo, 1.0 + hi)
         self.value_range = tuple(value_range)
-
-    def _augment(self, x):
-        c = self._rng().uniform(*self._range, size=(x.shape[0], 1, 1, 1))
-        mean = x.mean(axis=(1, 2), keepdims=True)
-        return np.clip((x - mean) * c + mean, self.value_range[0], self.value_range[1])
+        self._transforms.append(T.RandomContrast((lo, hi), self.value_range, generator=self._generator))
 
     def get_config(self):
         return {**super().get_config(), "factor": self.factor, "value_range": list(self.value_range)}
