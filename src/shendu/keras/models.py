@@ -169,6 +169,13 @@ def _first_rows(x, n=2):
 
 
 # ----- Model --------------------------------------------------------------------------------------
+def _specs_so_far(layer):
+    if layer.built or isinstance(layer, Model):
+        return layer._all_specs()
+    own = [(layer, s) for s in Layer._weight_specs(layer)]
+    return own + [spec for child in layer._sublayers() for spec in _specs_so_far(child)]
+
+
 class Model(Layer):
     """A Keras model: ``Model(inputs, outputs)`` over symbolic tensors from ``Input``, or a subclass
     that creates layers in ``__init__`` and defines ``call(inputs)``.
@@ -176,6 +183,14 @@ class Model(Layer):
     ``compile`` / ``fit`` / ``evaluate`` / ``predict`` / ``*_on_batch``, ``summary``, ``save``,
     ``get_weights`` / ``set_weights`` and ``save_weights`` / ``load_weights`` behave as in Keras.
     """
+
+    def _all_specs(self):
+        """The weights created so far: an unbuilt sublayer counts only what it made in ``__init__``
+        (Keras: ``Sequential([Dense(8)]).weights == []`` until the model is built)."""
+        specs = [(self, s) for s in self._weight_specs()]
+        for child in self._sublayers():
+            specs.extend(_specs_so_far(child))
+        return specs
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", kwargs.pop("input", None))
