@@ -25,3 +25,67 @@ def test_unbuilt_model_counts_weights_made_in_init():
 
     model = keras.Sequential([Scale(), layers.Dense(1)])
     assert [tuple(w.shape) for w in model.weights] == [(2,)]
+
+
+METRICS_WITH_ARGS = [
+    (keras.metrics.Precision, {"thresholds": 0.3}, "thresholds"),
+    (keras.metrics.Recall, {"thresholds": [0.2, 0.7]}, "thresholds"),
+    (keras.metrics.AUC, {"curve": "PR", "num_thresholds": 50}, "curve"),
+    (keras.metrics.TopKCategoricalAccuracy, {"k": 2}, "k"),
+    (keras.metrics.SparseTopKCategoricalAccuracy, {"k": 3}, "k"),
+    (keras.metrics.BinaryAccuracy, {"threshold": 0.7}, "threshold"),
+    (keras.metrics.F1Score, {"threshold": 0.4}, "threshold"),
+    (keras.metrics.TruePositives, {"thresholds": 0.25}, "thresholds"),
+    (keras.metrics.MeanIoU, {"num_classes": 3}, "num_classes"),
+]
+
+
+def _same_results(a, b, y_true, y_pred):
+    a.update_state(y_true, y_pred)
+    b.update_state(y_true, y_pred)
+    np.testing.assert_allclose(a.result(), b.result())
+
+
+def test_metric_configs_keep_constructor_arguments():
+    import pytest
+
+    rng = np.random.default_rng(0)
+    for cls, kwargs, key in METRICS_WITH_ARGS:
+        metric = cls(**kwargs)
+        config = keras.metrics.serialize(metric)
+        assert config["config"][key] == kwargs[key], (cls.__name__, config)
+        back = keras.metrics.deserialize(config)
+        assert type(back) is cls and back.get_config() == metric.get_config()
+        again = keras.metrics.get(config)
+        assert again.get_config() == metric.get_config()
+        if "k" in kwargs or cls is keras.metrics.MeanIoU:
+            y_true = rng.integers(0, 3, 20) if cls is not keras.metrics.TopKCategoricalAccuracy else \
+                np.eye(4)[rng.integers(0, 4, 20)]
+            y_pred = rng.random((20, 4 if y_true.ndim == 2 else 3)).astype(np.float32)
+            if cls is keras.metrics.MeanIoU:
+                y_pred = rng.integers(0, 3, 20)
+        else:
+            y_true, y_pred = rng.integers(0, 2, (20, 1)), rng.random((20, 1)).astype(np.float32)
+        _same_results(metric, back, y_true, y_pred)
+    with pytest.raises(ValueError):
+        keras.metrics.deserialize({"class_name": "NoSuchMetric", "config": {}})
+
+
+def test_metric_arguments_survive_model_save_and_load(tmp_path):
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(4, activation="softmax")])
+    metrics = [keras.metrics.Precision(thresholds=0.3, class_id=1), keras.metrics.AUC(curve="PR"),
+               keras.metrics.TopKCategoricalAccuracy(k=2)]
+    model.compile("adam", "categorical_crossentropy", metrics=metrics)
+    x = np.random.default_rng(1).random((16, 3)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[np.arange(16) % 4]
+    model.fit(x, y, epochs=1, verbose=0)
+    path = tmp_path / "m.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)
+    before = model.evaluate(x, y, verbose=0, return_dict=True)
+    after = loaded.evaluate(x, y, verbose=0, return_dict=True)
+    assert before.keys() == after.keys()
+    np.testing.assert_allclose(list(after.values()), list(before.values()), rtol=1e-5)
+    configs = {type(m).__name__: m.get_config() for m in loaded._compile_config["metrics"]}
+    assert configs["TopKCategoricalAccuracy"]["k"] == 2 and configs["AUC"]["curve"] == "PR"
+    assert configs["Precision"]["thresholds"] == 0.3 and configs["Precision"]["class_id"] == 1

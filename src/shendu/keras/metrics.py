@@ -24,8 +24,8 @@ from ..metrics.streaming import (
     TopKCategoricalAccuracy,
     TrueNegatives,
     TruePositives,
-    get,
 )
+from ..metrics.streaming import get as _get_by_name
 
 __all__ = [
     "Metric",
@@ -97,6 +97,13 @@ def _metric_registry():
     from ._registry import Registry
 
     return Registry("metric", classes=COMPILE_METRICS.values(), base=Metric, wrap=MeanMetricWrapper)
+
+
+def get(identifier, custom_objects=None, **kwargs):
+    """A metric object for a name, a config dict (as model files hold), a Metric or a function."""
+    if isinstance(identifier, dict):
+        return _metric_registry().deserialize(identifier, custom_objects)
+    return _get_by_name(identifier, **kwargs)
 
 
 def serialize(metric):
