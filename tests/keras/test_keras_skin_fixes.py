@@ -89,3 +89,18 @@ def test_metric_arguments_survive_model_save_and_load(tmp_path):
     configs = {type(m).__name__: m.get_config() for m in loaded._compile_config["metrics"]}
     assert configs["TopKCategoricalAccuracy"]["k"] == 2 and configs["AUC"]["curve"] == "PR"
     assert configs["Precision"]["thresholds"] == 0.3 and configs["Precision"]["class_id"] == 1
+
+
+def test_kernel_constraint_applies_with_a_shendu_optimizer_in_fit():
+    import shendu.optim as optim
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 5)).astype(np.float32)
+    y = (x @ rng.normal(size=(5, 1)) * 3).astype(np.float32)
+    dense = layers.Dense(3, kernel_constraint=keras.constraints.MaxNorm(0.5), bias_constraint="non_neg")
+    model = keras.Sequential([keras.Input((5,)), dense, layers.Dense(1)])
+    model.compile(optim.SGD(model.parameters(), lr=0.05), "mse")
+    model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+    kernel, bias = dense.get_weights()
+    assert np.linalg.norm(kernel, axis=0).max() <= 0.5 + 1e-5
+    assert bias.min() >= 0.0

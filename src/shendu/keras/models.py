@@ -132,7 +132,14 @@ class CompiledLoss:
 class _KerasTrainer(CustomStepsMixin, _train.Trainer):
     """The shared Trainer, plus Keras's rule that regularization penalties and ``add_loss`` terms
     (``model.losses``) join the loss, in training and in evaluation, and the model's own
-    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them."""
+    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them. Weight constraints
+    are applied after each step whatever the optimizer (a ``shendu.optim`` one as well)."""
+
+    def train_step(self, x, y, sample_weight=None):
+        logs = super().train_step(x, y, sample_weight)
+        if not isinstance(self.optimizer, _optimizers.Optimizer):  # Keras optimizers project in step()
+            _optimizers.apply_constraints(self.host.parameters())
+        return logs
 
     def compute_loss(self, y_pred, y, sample_weight=None):
         loss = super().compute_loss(y_pred, y, sample_weight)

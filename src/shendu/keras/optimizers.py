@@ -32,6 +32,14 @@ __all__ = [
 ]
 
 
+def apply_constraints(params):
+    """Keras's weight constraints (``kernel_constraint=...``), applied after each update: every parameter
+    a Keras layer gave a constraint is replaced by its projection."""
+    for p in params:
+        project = getattr(p, "_keras_constraint", None)
+        if project is not None:
+            project()
+
 class _Schedules:
     """Keras's learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): the closed-form step
     schedules of :mod:`shendu.optim.lr_scheduler` under their Keras names, ``schedule(step) -> lr``."""
@@ -226,11 +234,7 @@ class Optimizer:
         self._clip()
         out = inner.step(closure)
         self.iterations += 1
-        for group in inner.param_groups:  # Keras applies weight constraints after each update
-            for p in group["params"]:
-                project = getattr(p, "_keras_constraint", None)
-                if project is not None:
-                    project()
+        apply_constraints(p for group in inner.param_groups for p in group["params"])
         return out
 
     def apply_gradients(self, grads_and_vars):
