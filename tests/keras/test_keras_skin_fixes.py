@@ -104,3 +104,9 @@ def test_kernel_constraint_applies_with_a_shendu_optimizer_in_fit():
     kernel, bias = dense.get_weights()
     assert np.linalg.norm(kernel, axis=0).max() <= 0.5 + 1e-5
     assert bias.min() >= 0.0
+
+
+def test_adamw_weight_decay_survives_its_config():
+    opt = keras.optimizers.AdamW(0.01, 0.02)
+    back = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
+    assert type(back) is keras.optimizers.AdamW and back.weight_decay == 0.02 and back.learning_rate == 0.01

@@ -320,122 +320,51 @@ class Optimizer:
         return f"<{type(self).__name__} learning_rate={self.learning_rate:g}>"
 
 
-def _keras_optimizer(class_name, doc, make, defaults, lr=0.001):
-    """Define a Keras optimizer class with constructor options ``defaults`` (name -> default)."""
+def _keras_optimizer(class_name, inner, lr, defaults, doc, renames=None):
+    """A Keras optimizer class over ``inner`` (a ``shendu.optim`` class): ``defaults`` are its Keras
+    arguments after ``learning_rate`` (name -> Keras default), passed to ``inner`` under ``renames``
+    (``epsilon`` is ``eps``; ``beta_1``/``beta_2`` are ``betas``)."""
     names = list(defaults)
+    renames = {"epsilon": "eps", **(renames or {})}
 
     def __init__(self, learning_rate=lr, *args, **kwargs):
-        options = dict(defaults)
-        for key, value in zip(names, args):
-            options[key] = value
-        for key in names:
-            if key in kwargs:
-                options[key] = kwargs.pop(key)
+        options = {**defaults, **dict(zip(names, args))}
+        options.update({key: kwargs.pop(key) for key in names if key in kwargs})
+        if "weight_decay" in options:  # AdamW: an optimizer argument with its own default
+            kwargs["weight_decay"] = options.pop("weight_decay")
         for key, value in options.items():
             setattr(self, key, value)
         Optimizer.__init__(self, learning_rate, **kwargs)
 
-    return type(
-        class_name,
-        (Optimizer,),
-        {"__init__": __init__, "__doc__": doc, "_make": make, "_defaults": defaults, "__module__": __name__},
-    )
+    def _make(self, params):
+        options = {renames.get(k, k): getattr(self, k) for k in defaults if k != "weight_decay"}
+        if "beta_1" in options:
+            options["betas"] = (options.pop("beta_1"), options.pop("beta_2"))
+        return inner(params, lr=self._current_lr(), weight_decay=float(self.weight_decay or 0.0), **options)
+
+    return type(class_name, (Optimizer,), {"__init__": __init__, "__doc__": doc, "_make": _make,
+                                           "_defaults": defaults, "__module__": __name__})
 
 
-def _wd(self):
-    return float(self.weight_decay or 0.0)
-
-
-SGD = _keras_optimizer(
-    "SGD",
-    "Stochastic gradient descent: lr 0.01, momentum 0 (Keras's defaults), optional Nesterov momentum.",
-    lambda self, ps: optim.SGD(
-        ps,
-        lr=self._current_lr(),
-        momentum=float(self.momentum),
-        nesterov=bool(self.nesterov),
-        weight_decay=_wd(self),
-    ),
-    {"momentum": 0.0, "nesterov": False},
-    lr=0.01,
-)
-Adam = _keras_optimizer(
-    "Adam",
-    "Adam with Keras's defaults: lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
-    lambda self, ps: optim.Adam(
-        ps,
-        lr=self._current_lr(),
-        betas=(self.beta_1, self.beta_2),
-        eps=self.epsilon,
-        amsgrad=bool(self.amsgrad),
-        weight_decay=_wd(self),
-    ),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-)
-AdamW = _keras_optimizer(
-    "AdamW",
-    "Adam with decoupled weight decay (Keras's default weight_decay 0.004, epsilon 1e-7).",
-    lambda self, ps: optim.AdamW(
-        ps,
-        lr=self._current_lr(),
-        betas=(self.beta_1, self.beta_2),
-        eps=self.epsilon,
-        amsgrad=bool(self.amsgrad),
-        weight_decay=float(self.weight_decay),
-    ),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-)
-RMSprop = _keras_optimizer(
-    "RMSprop",
-    "RMSprop with Keras's defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7.",
-    lambda self, ps: optim.RMSprop(
-        ps,
-        lr=self._current_lr(),
-        alpha=self.rho,
-        eps=self.epsilon,
-        momentum=float(self.momentum),
-        centered=bool(self.centered),
-        weight_decay=_wd(self),
-    ),
-    {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
-)
-Adagrad = _keras_optimizer(
-    "Adagrad",
-    "Adagrad with Keras's defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7.",
-    lambda self, ps: optim.Adagrad(
-        ps,
-        lr=self._current_lr(),
-        initial_accumulator_value=self.initial_accumulator_value,
-        eps=self.epsilon,
-        weight_decay=_wd(self),
-    ),
-    {"initial_accumulator_value": 0.1, "epsilon": 1e-7},
-)
-Adadelta = _keras_optimizer(
-    "Adadelta",
-    "Adadelta with Keras's defaults: lr 0.001, rho 0.95, epsilon 1e-7.",
-    lambda self, ps: optim.Adadelta(
-        ps, lr=self._current_lr(), rho=self.rho, eps=self.epsilon, weight_decay=_wd(self)
-    ),
-    {"rho": 0.95, "epsilon": 1e-7},
-)
-Nadam = _keras_optimizer(
-    "Nadam",
-    "Nadam (Adam with Nesterov momentum): lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
-    lambda self, ps: optim.NAdam(
-        ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon, weight_decay=_wd(self)
-    ),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
-)
-
-
-def _adamw_init(self, learning_rate=0.001, weight_decay=0.004, *args, **kwargs):
-    kwargs["weight_decay"] = weight_decay
-    _adamw_base_init(self, learning_rate, *args, **kwargs)
-
-
-_adamw_base_init = AdamW.__init__
-AdamW.__init__ = _adamw_init
+_ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+# Keras name, the shendu.optim class, Keras's default learning rate and other arguments, renames.
+SGD = _keras_optimizer("SGD", optim.SGD, 0.01, {"momentum": 0.0, "nesterov": False},
+                       "Stochastic gradient descent, optional (Nesterov) momentum.")
+Adam = _keras_optimizer("Adam", optim.Adam, 0.001, {**_ADAM, "amsgrad": False},
+                        "Adam with Keras's defaults (epsilon 1e-7).")
+AdamW = _keras_optimizer("AdamW", optim.AdamW, 0.001, {"weight_decay": 0.004, **_ADAM, "amsgrad": False},
+                         "Adam with decoupled weight decay.")
+RMSprop = _keras_optimizer("RMSprop", optim.RMSprop, 0.001,
+                           {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
+                           "RMSprop with Keras's defaults (rho 0.9, epsilon 1e-7).",
+                           renames={"rho": "alpha"})
+Adagrad = _keras_optimizer("Adagrad", optim.Adagrad, 0.001,
+                           {"initial_accumulator_value": 0.1, "epsilon": 1e-7},
+                           "Adagrad, accumulators starting at 0.1.")
+Adadelta = _keras_optimizer("Adadelta", optim.Adadelta, 0.001, {"rho": 0.95, "epsilon": 1e-7},
+                            "Adadelta with Keras's defaults.")
+Nadam = _keras_optimizer("Nadam", optim.NAdam, 0.001, dict(_ADAM),
+                         "Nadam (Adam with Nesterov momentum).")
 
 _BY_NAME = {
     "sgd": SGD,
