@@ -80,15 +80,4 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
-    """A constraint from None, a name ('max_norm', 'non_neg', 'unit_norm', 'min_max_norm'), a class, an
-    instance, a config dict or a function ``f(w) -> w``."""
-    return _REGISTRY.get(identifier)
-
-
-def serialize(constraint):
-    return _REGISTRY.serialize(constraint)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
