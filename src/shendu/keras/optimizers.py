@@ -52,32 +52,15 @@ class _Schedules:
     CosineDecay = _lrs.CosineDecay
     CosineDecayRestarts = _lrs.CosineDecayRestarts
 
-    @staticmethod
-    def serialize(schedule):
-        return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
-
-    @staticmethod
-    def deserialize(config, custom_objects=None):
-        name = config.get("class_name")
-        cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
-        if cls is None:
-            raise ValueError(f"Unknown learning-rate schedule {name!r}; "
-                             f"known: {', '.join(sorted(_SCHEDULES))}")
-        return cls.from_config(config.get("config", {}))
-
 
 schedules = _Schedules
-_SCHEDULES = {
-    n: getattr(_Schedules, n)
-    for n in (
-        "ExponentialDecay",
-        "InverseTimeDecay",
-        "PiecewiseConstantDecay",
-        "PolynomialDecay",
-        "CosineDecay",
-        "CosineDecayRestarts",
-    )
-}
+_SCHEDULE_REGISTRY = Registry("learning-rate schedule", base=_lrs.StepSchedule, classes=(
+    _lrs.ExponentialDecay, _lrs.InverseTimeDecay, _lrs.PiecewiseConstantDecay, _lrs.PolynomialDecay,
+    _lrs.CosineDecay, _lrs.CosineDecayRestarts))
+_SCHEDULES = _SCHEDULE_REGISTRY.classes
+_Schedules.serialize = staticmethod(_SCHEDULE_REGISTRY.serialize)
+_Schedules.deserialize = staticmethod(_SCHEDULE_REGISTRY.deserialize)
+_Schedules.get = staticmethod(_SCHEDULE_REGISTRY.get)
 
 
 class Optimizer:
@@ -298,7 +281,7 @@ class Optimizer:
     def get_config(self):
         lr = self._schedule if self._schedule is not None else self._lr
         if isinstance(lr, _Schedules.LearningRateSchedule):
-            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+            lr = _SCHEDULE_REGISTRY.serialize(lr)
         config = {"name": self.name, "learning_rate": lr}
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
@@ -313,7 +296,7 @@ class Optimizer:
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict) and lr.get("class_name") in _SCHEDULES:
-            config["learning_rate"] = _SCHEDULES[lr["class_name"]].from_config(lr.get("config", {}))
+            config["learning_rate"] = _SCHEDULE_REGISTRY.deserialize(lr)
         return cls(**config)
 
     def __repr__(self):
@@ -391,16 +374,4 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
-    """A Keras optimizer from a name ('adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamw', 'nadam'),
-    a class, an instance or a config dict; a ``shendu.optim`` optimizer is used as it is."""
-    return _REGISTRY.get(identifier)
-
-
-def serialize(optimizer):
-    """``{"class_name": ..., "config": ...}`` for a Keras optimizer, None for any other."""
-    return _REGISTRY.serialize(optimizer)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
