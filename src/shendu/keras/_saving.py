@@ -271,6 +271,7 @@ def _optimizer_state(arrays, meta):
 # ----- whole models -------------------------------------------------------------------------------------
 def _compile_config(model):
     from . import losses as _losses
+    from . import metrics as _metrics
     from . import optimizers as _optimizers
 
     if not model.compiled:
@@ -283,14 +284,7 @@ def _compile_config(model):
         loss = {k: _losses.serialize(v) for k, v in loss.items()}
     else:
         loss = _losses.serialize(loss)
-    metrics = []
-    for m in cc.get("metrics") or []:
-        if isinstance(m, str):
-            metrics.append(m)
-        elif hasattr(m, "get_config"):
-            metrics.append({"class_name": type(m).__name__, "config": m.get_config()})
-        else:
-            metrics.append(getattr(m, "__name__", str(m)))
+    metrics = [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []]
     return {
         "optimizer": _optimizers.serialize(model.optimizer),
         "loss": loss,
