@@ -228,6 +228,13 @@ __all__ = ["Loss", "LossFunctionWrapper", *_CLASSES, *(n for n in _FUNCTIONS if 
            "serialize", "deserialize"]
 
 
+def loss_class(name):
+    """The Loss class of a loss function's name ('binary_crossentropy' -> BinaryCrossentropy), or None."""
+    name = canonical_name(name)
+    return next((c for c in _LOSS_CLASSES if c._default_name == name or
+                 c._default_name == f"{name}_loss"), None)
+
+
 def canonical_name(identifier):
     """The Keras name of a loss identifier ('mse' -> 'mean_squared_error'), for logs and metric choice."""
     if isinstance(identifier, str):
