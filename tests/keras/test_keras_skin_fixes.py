@@ -110,3 +110,33 @@ def test_adamw_weight_decay_survives_its_config():
     opt = keras.optimizers.AdamW(0.01, 0.02)
     back = keras.optimizers.deserialize(keras.optimizers.serialize(opt))
     assert type(back) is keras.optimizers.AdamW and back.weight_decay == 0.02 and back.learning_rate == 0.01
+
+
+def test_user_initializer_and_constraint_subclasses_keep_working():
+    class Halves(keras.initializers.Initializer):
+        def __init__(self, seed=None):
+            super().__init__(seed)
+
+        def __call__(self, shape, dtype=None):
+            return np.full(shape, 0.5, dtype=dtype or "float32")
+
+    class Clip(keras.constraints.Constraint):
+        def __init__(self, limit):
+            self.limit = limit
+
+        def __call__(self, w):
+            return np.clip(np.asarray(getattr(w, "array", w)), -self.limit, self.limit)
+
+        def get_config(self):
+            return {"limit": self.limit}
+
+    assert Halves(seed=3).seed == 3 and Halves().get_config() == {}
+    dense = layers.Dense(2, kernel_initializer=Halves(), kernel_constraint=Clip(0.1))
+    model = keras.Sequential([keras.Input((3,)), dense])
+    np.testing.assert_array_equal(dense.get_weights()[0], np.full((3, 2), 0.5, np.float32))
+    model.compile("sgd", "mse")
+    model.fit(np.ones((4, 3), np.float32), np.ones((4, 2), np.float32), verbose=0)
+    assert np.abs(dense.get_weights()[0]).max() <= 0.1 + 1e-7
+    config = keras.initializers.RandomNormal(stddev=0.3, seed=1).get_config()
+    assert config == {"mean": 0.0, "stddev": 0.3, "seed": 1}
+    assert keras.initializers.deserialize({"class_name": "RandomNormal", "config": config}).stddev == 0.3

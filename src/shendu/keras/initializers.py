@@ -30,8 +30,9 @@ class Initializer:
     Declared initializers list their Keras arguments in ``_params`` (name → default) and fill through
     ``_fill(tensor, generator, **arguments)``; ``get_config`` gives those arguments (``seed`` when set)."""
 
-    _params = {}
+    _params = {"seed": None}  # a subclass of its own may still call super().__init__(seed)
     _needs_fans = False
+    _fill = None
 
     def __init__(self, *args, **kwargs):
         names = list(self._params)
@@ -53,6 +54,8 @@ class Initializer:
         return np.random.default_rng(self.seed) if self.seed is not None else None
 
     def fill_(self, tensor):
+        if self._fill is None:
+            raise NotImplementedError(f"{type(self).__name__} must define fill_(tensor) or __call__(shape)")
         args = {k: getattr(self, k) for k in self._params if k != "seed"}
         return type(self)._fill(tensor, self._generator(), **args)
 
