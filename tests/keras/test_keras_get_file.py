@@ -178,3 +178,12 @@ def test_cifar100_from_a_small_tarball(tmp_path):
     np.testing.assert_array_equal(y[:, 0], batches["train"][b"fine_labels"])
     (_, yc), _ = datasets.cifar100.load_data("coarse", path=str(tar_path), download=False)
     np.testing.assert_array_equal(yc[:, 0], batches["train"][b"coarse_labels"])
+
+
+def test_keras_utilities_are_shendu_data_objects():
+    import shendu.tf as tf
+    from shendu.data import directory, download, image, pipeline
+
+    assert utils.get_file is download.get_file and utils.load_img is image.load_img
+    assert utils.image_dataset_from_directory is directory.image_dataset_from_directory
+    assert utils.split_dataset is directory.split_dataset and tf.data.Dataset is pipeline.Dataset

@@ -126,3 +126,19 @@ def test_norm_layers_start_as_identity():
     for m in (bn, ln):
         assert np.all(m.weight.numpy() == 1) and np.all(m.bias.numpy() == 0)
     assert np.all(bn.running_mean.numpy() == 0) and np.all(bn.running_var.numpy() == 1)
+
+
+@pytest.mark.parametrize("distribution,check", [
+    ("uniform", lambda a, s: np.abs(a).max() <= math.sqrt(3 * s) and abs(a.var() - s) < 0.05 * s),
+    ("untruncated_normal", lambda a, s: abs(a.var() - s) < 0.05 * s),
+    ("truncated_normal", lambda a, s: abs(a.var() - s) < 0.05 * s and np.abs(a).max() <= 2 * math.sqrt(s) / 0.8796),
+])
+def test_variance_scaling(distribution, check):
+    w = sd.zeros(400, 100)
+    for mode, fan in (("fan_in", 100), ("fan_out", 400), ("fan_avg", 250)):
+        init.variance_scaling_(w, 3.0, mode, distribution, generator=np.random.default_rng(0))
+        assert check(w.numpy().astype(np.float64), 3.0 / fan)
+    with pytest.raises(ValueError, match="mode"):
+        init.variance_scaling_(w, 1.0, "fan", "uniform")
+    with pytest.raises(ValueError, match="distribution"):
+        init.variance_scaling_(w, 1.0, "fan_in", "gamma")

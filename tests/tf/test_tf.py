@@ -34,6 +34,7 @@ TOP = {
     "GradientTape": lambda: tf.GradientTape is sd.GradientTape,
     "Variable": lambda: float(n(tf.Variable(2.0) * 3)) == 6.0,
     "Tensor": lambda: isinstance(tf.constant(1.0), tf.Tensor),
+    "TensorSpec": lambda: tf.TensorSpec((None, 3)).is_compatible_with(A) and not tf.TensorSpec((3,)).is_compatible_with(A),
     "function": lambda: tf.function(lambda x: x + 1)(1) == 2 and tf.function(jit_compile=True)(abs)(-1) == 1,
     "constant": lambda: n(tf.constant([1, 2], dtype=tf.float32)).dtype == np.float32,
     "convert_to_tensor": lambda: np.array_equal(n(tf.convert_to_tensor(A)), A),
@@ -297,3 +298,36 @@ def test_strings_keep_shape_and_feed_a_text_vectorization_standardize():
     layer = tf.keras.layers.TextVectorization(standardize=lambda x: tf.strings.lower(x), output_mode="int")
     layer.adapt(["A b", "b C"])
     assert "b" in layer.get_vocabulary()
+
+
+def test_function_accepts_every_form_tf_code_writes():
+    @tf.function
+    def plain(x):
+        return x * 2
+
+    @tf.function(jit_compile=True, reduce_retracing=True)
+    def compiled(x):
+        return x + 1
+
+    @tf.function(input_signature=[tf.TensorSpec(shape=(None, 3), dtype=tf.float32)])
+    def signed(x):
+        return tf.reduce_sum(x, axis=1)
+
+    class Net:
+        scale = 3.0
+
+        @tf.function(input_signature=[tf.TensorSpec((None,), tf.float32)])
+        def __call__(self, x):
+            return x * self.scale
+
+    assert plain(2) == 4 and compiled(1) == 2 and plain.__name__ == "plain" and plain.python_function(3) == 6
+    ints = signed(np.ones((2, 3), dtype=np.int64))
+    assert ints.dtype == np.float32 and n(ints).tolist() == [3.0, 3.0]
+    np.testing.assert_allclose(n(Net()(np.array([1.0, 2.0]))), [3.0, 6.0])
+    with pytest.raises(ValueError, match="not compatible"):
+        signed(np.ones((2, 4)))
+    with pytest.raises(TypeError, match="2 inputs|1 inputs"):
+        signed(A, A)
+    with pytest.raises(TypeError):
+        tf.function(lambda x: x, no_such_option=True)
+    assert tf.function(autograph=False, experimental_relax_shapes=True)(abs)(-2) == 2

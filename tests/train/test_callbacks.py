@@ -1,5 +1,6 @@
 """Callbacks against Keras's documented rules, driven by scripted monitor values, and the progress bar."""
 import csv
+import math
 import re
 
 import numpy as np
@@ -234,6 +235,39 @@ def _lr_run(values, **kw):
     cb = ReduceLROnPlateau(**kw)
     host, _, logs = drive(cb, values)
     return [lg["learning_rate"] for lg in logs], get_lr(host.optimizer)
+
+
+def _keras_rule_rates(values, factor, patience, cooldown, min_delta, min_lr, lr=1.0):
+    """Keras's own counting, written out: the reference the shared Plateau rule must reproduce."""
+    best, wait, counter, rates = math.inf, 0, 0, []
+    for v in values:
+        if counter > 0:
+            counter, wait = counter - 1, 0
+        if v < best - min_delta:
+            best, wait = v, 0
+        elif counter == 0:
+            wait += 1
+            if wait >= patience and lr > np.float32(min_lr):
+                lr, counter, wait = max(lr * factor, min_lr), cooldown, 0
+        rates.append(lr)
+    return rates
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_reduce_lr_on_plateau_callback_drives_the_scheduler_rule_with_keras_counting(seed):
+    from shendu.optim.lr_scheduler import Plateau
+
+    rng = np.random.default_rng(seed)
+    values = list(np.round(rng.uniform(0, 1, 25) + np.linspace(0.5, 0, 25), 2))
+    kw = dict(factor=0.5, patience=int(rng.integers(0, 4)), cooldown=int(rng.integers(0, 4)),
+              min_delta=float(rng.choice([0.0, 0.01, 0.05])), min_lr=float(rng.choice([0.0, 0.1])))
+    cb = ReduceLROnPlateau("loss", **kw)
+    assert isinstance(cb._rule, Plateau)
+    host, _, logs = drive(cb, values, key="loss")
+    expected = _keras_rule_rates(values, **kw)
+    # logs hold the rate at the end of each epoch, before that epoch's reduction
+    np.testing.assert_allclose([lg["learning_rate"] for lg in logs], [1.0] + expected[:-1], rtol=1e-6)
+    np.testing.assert_allclose(get_lr(host.optimizer), expected[-1], rtol=1e-6)
 
 
 def test_reduce_lr_on_plateau_patience_and_logged_rate():

@@ -271,6 +271,7 @@ def _optimizer_state(arrays, meta):
 # ----- whole models -------------------------------------------------------------------------------------
 def _compile_config(model):
     from . import losses as _losses
+    from . import metrics as _metrics
     from . import optimizers as _optimizers
 
     if not model.compiled:
@@ -283,14 +284,7 @@ def _compile_config(model):
         loss = {k: _losses.serialize(v) for k, v in loss.items()}
     else:
         loss = _losses.serialize(loss)
-    metrics = []
-    for m in cc.get("metrics") or []:
-        if isinstance(m, str):
-            metrics.append(m)
-        elif hasattr(m, "get_config"):
-            metrics.append({"class_name": type(m).__name__, "config": m.get_config()})
-        else:
-            metrics.append(getattr(m, "__name__", str(m)))
+    metrics = [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []]
     return {
         "optimizer": _optimizers.serialize(model.optimizer),
         "loss": loss,
@@ -605,7 +599,7 @@ def _resolve_loss(loss, custom_objects, path):
 def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
     """The compile metrics a file names: only classes of :data:`.metrics.COMPILE_METRICS`, the metric
     names ``compile`` takes, or what ``custom_objects`` supplies; anything else is refused."""
-    from ..metrics.streaming import get as get_metric
+    from . import metrics as _metrics
     from .metrics import COMPILE_METRICS, compile_metric_class
 
     def refuse(what):
@@ -624,14 +618,13 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
     out = []
     for m in metrics:
         if isinstance(m, dict):
-            name, cfg = m.get("class_name"), m.get("config", {})
-            cls = compile_metric_class(name, custom_objects)
-            if cls is None:
+            name = m.get("class_name")
+            if compile_metric_class(name, custom_objects) is None:
                 raise refuse(repr(name))
-            if not isinstance(cfg, dict):
+            if not isinstance(m.get("config", {}), dict):
                 raise ModelFileError(f"load_model: {path!r}: metric {name!r} has a config that is not a dict")
             try:
-                out.append(cls(**cfg))
+                out.append(_metrics.deserialize(m, custom_objects))
             except (TypeError, ValueError) as exc:
                 raise ModelFileError(
                     f"load_model: {path!r}: metric {name!r} cannot be rebuilt: {exc}"
@@ -641,7 +634,7 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
         elif isinstance(m, str):
             if m.strip().lower() not in ("accuracy", "acc"):
                 try:
-                    get_metric(m)
+                    _metrics.get(m)
                 except ValueError:
                     raise refuse(repr(m)) from None
             out.append(m)

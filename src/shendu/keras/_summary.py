@@ -97,16 +97,10 @@ def _sequential_like(model):
     return all(n == 1 for n in uses.values()) and len({id(n.layer) for n in nodes}) == len(nodes)
 
 
-def _count(layer):
-    if not layer.built:
-        return 0, 0
-    total = trainable = 0
-    for _, spec in layer._all_specs():
-        n = int(np.prod(spec.shape))
-        total += n
-        if not spec.state and spec.tensor.requires_grad:
-            trainable += n
-    return total, trainable
+def _count(specs):
+    """(all, trainable) weight counts of ``(layer, spec)`` pairs."""
+    sizes = [(int(np.prod(spec.shape)), not spec.state and spec.tensor.requires_grad) for _, spec in specs]
+    return sum(n for n, _ in sizes), sum(n for n, t in sizes if t)
 
 
 # ----- FLOPs ------------------------------------------------------------------------------------------
@@ -240,7 +234,7 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
         widths += [15, 13, 9, 9]
     rows = []
     for layer in layers:
-        total, _ = _count(layer)
+        total, _ = _count(layer._all_specs()) if layer.built else (0, 0)
         row = [
             f"{layer.name} ({_type_name(layer)})",
             _shape_text(_layer_output_shape(model, layer)),
@@ -264,21 +258,10 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
         longest = max([len(h)] + [max(len(x) for x in str(r[i]).split("\n")) for r in rows])
         if i == 0 or header[i] in ("Output Shape", "Param #") or detail:
             widths[i] = max(widths[i], longest + 2)
-    total = trainable = 0
-    for _, spec in model._all_specs() if model.built or layers else []:
-        n = int(np.prod(spec.shape))
-        total += n
-        if not spec.state and spec.tensor.requires_grad:
-            trainable += n
-    itemsize = 4
-    lines = [f'Model: "{model.name}"']
-    lines += _table(header, rows, widths, align)
-    lines.append(f" Total params: {total:,} ({readable_memory_size(total * itemsize)})")
-    lines.append(f" Trainable params: {trainable:,} ({readable_memory_size(trainable * itemsize)})")
-    lines.append(
-        f" Non-trainable params: {total - trainable:,} "
-        f"({readable_memory_size((total - trainable) * itemsize)})"
-    )
+    total, trainable = _count(model._all_specs() if model.built or layers else [])
+    lines = [f'Model: "{model.name}"', *_table(header, rows, widths, align)]
+    for what, n in (("Total", total), ("Trainable", trainable), ("Non-trainable", total - trainable)):
+        lines.append(f" {what} params: {n:,} ({readable_memory_size(n * 4)})")  # float32 weights
     if detail and costs:
         c = costs["model"]
         lines.append(f" Forward FLOPs per sample: {c['flops']:,}")

@@ -1,6 +1,7 @@
 """Keras weight constraints (``Dense(64, kernel_constraint=constraints.MaxNorm(3))``): after every
 optimizer step the weight is replaced by ``constraint(weight)`` in Keras's layout. The projections are
-:mod:`shendu.nn.constraints`'; any callable ``f(w) -> w`` works as well."""
+:mod:`shendu.nn.constraints`'; each class here only names one and its Keras arguments. Any callable
+``f(w) -> w`` works as well."""
 
 from ..nn import constraints as _c
 from ._registry import Registry
@@ -9,66 +10,45 @@ __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "
 
 
 class Constraint:
-    """Base class: ``__call__(w)`` returns the projected weight; ``get_config()`` its arguments."""
+    """Base class: ``__call__(w)`` returns the projected weight; ``get_config()`` its arguments.
+
+    Declared constraints list their Keras arguments in ``_params`` (name → default) and project with
+    ``_project(w, **arguments)``; a subclass may instead override ``__call__``."""
+
+    _params = {}
+    _project = None
+
+    def __init__(self, *args, **kwargs):
+        names = list(self._params)
+        unknown = set(kwargs) - set(names)
+        if len(args) > len(names) or unknown:
+            raise TypeError(f"{type(self).__name__} takes {names}, got {args} and {sorted(unknown)}")
+        for name, value in {**self._params, **dict(zip(names, args)), **kwargs}.items():
+            setattr(self, name, value)
 
     def __call__(self, w):
-        return w
+        return w if self._project is None else type(self)._project(w, **self.get_config())
 
     def get_config(self):
-        return {}
+        return {k: getattr(self, k) for k in self._params}
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
 
 
-class MaxNorm(Constraint):
-    """Caps the norm over ``axis`` at ``max_value``: w · min(‖w‖, c) / (ε + ‖w‖)."""
-
-    def __init__(self, max_value=2, axis=0):
-        self.max_value, self.axis = max_value, axis
-
-    def __call__(self, w):
-        return _c.max_norm(w, self.max_value, self.axis)
-
-    def get_config(self):
-        return {"max_value": self.max_value, "axis": self.axis}
+def _declare(name, params, project, doc):
+    return type(name, (Constraint,), {"__doc__": doc, "_params": params, "_project": staticmethod(project),
+                                      "__module__": __name__})
 
 
-class NonNeg(Constraint):
-    """Sets negative entries to zero."""
-
-    def __call__(self, w):
-        return _c.non_neg(w)
-
-
-class UnitNorm(Constraint):
-    """Scales the norm over ``axis`` to 1."""
-
-    def __init__(self, axis=0):
-        self.axis = axis
-
-    def __call__(self, w):
-        return _c.unit_norm(w, self.axis)
-
-    def get_config(self):
-        return {"axis": self.axis}
-
-
-class MinMaxNorm(Constraint):
-    """Moves the norm over ``axis`` into [min_value, max_value] at ``rate`` (1: at once)."""
-
-    def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
-        self.min_value, self.max_value, self.rate, self.axis = min_value, max_value, rate, axis
-
-    def __call__(self, w):
-        return _c.min_max_norm(w, self.min_value, self.max_value, self.rate, self.axis)
-
-    def get_config(self):
-        return {"min_value": self.min_value, "max_value": self.max_value, "rate": self.rate,
-                "axis": self.axis}
-
-
+# Keras name, its arguments with Keras's defaults, and the nn.constraints projection.
+MaxNorm = _declare("MaxNorm", {"max_value": 2, "axis": 0}, _c.max_norm,
+                   "Caps the norm over ``axis`` at ``max_value``: w · min(‖w‖, c) / (ε + ‖w‖).")
+NonNeg = _declare("NonNeg", {}, _c.non_neg, "Sets negative entries to zero.")
+UnitNorm = _declare("UnitNorm", {"axis": 0}, _c.unit_norm, "Scales the norm over ``axis`` to 1.")
+MinMaxNorm = _declare("MinMaxNorm", {"min_value": 0.0, "max_value": 1.0, "rate": 1.0, "axis": 0},
+                      _c.min_max_norm, "Moves the norm over ``axis`` into [min_value, max_value] at rate.")
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 
 _REGISTRY = Registry(
@@ -78,17 +58,4 @@ _REGISTRY = Registry(
     classes=(MaxNorm, NonNeg, UnitNorm, MinMaxNorm),
     base=Constraint,
 )
-
-
-def get(identifier):
-    """A constraint from None, a name ('max_norm', 'non_neg', 'unit_norm', 'min_max_norm'), a class, an
-    instance, a config dict or a function ``f(w) -> w``."""
-    return _REGISTRY.get(identifier)
-
-
-def serialize(constraint):
-    return _REGISTRY.serialize(constraint)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize

@@ -1,4 +1,5 @@
-"""Keras initializers (``kernel_initializer='glorot_uniform'``...), filled by :mod:`shendu.nn.init`.
+"""Keras initializers (``kernel_initializer='glorot_uniform'``...): Keras names and arguments mapped onto
+:mod:`shendu.nn.init`, one table row each.
 
 An initializer called with a Keras shape returns a NumPy array in that shape::
 
@@ -9,49 +10,11 @@ the input and output axes last (``(kh, kw, in, out)``), PyTorch first (``(out, i
 and fan-out are the same numbers in both, so the distributions agree.
 """
 
-import math
-
 import numpy as np
 
 from ..nn import init
 from ..tensor import Tensor
 from ._registry import Registry
-
-__all__ = [
-    "Initializer",
-    "Zeros",
-    "Ones",
-    "Constant",
-    "RandomUniform",
-    "RandomNormal",
-    "TruncatedNormal",
-    "GlorotUniform",
-    "GlorotNormal",
-    "HeUniform",
-    "HeNormal",
-    "LecunUniform",
-    "LecunNormal",
-    "Orthogonal",
-    "Identity",
-    "VarianceScaling",
-    "get",
-    "serialize",
-    "deserialize",
-    "zeros",
-    "ones",
-    "constant",
-    "glorot_uniform",
-    "glorot_normal",
-    "he_uniform",
-    "he_normal",
-    "lecun_uniform",
-    "lecun_normal",
-    "orthogonal",
-    "random_uniform",
-    "random_normal",
-    "truncated_normal",
-    "identity",
-]
 
 
 def _torch_axes(ndim):
@@ -62,16 +25,39 @@ def _torch_axes(ndim):
 
 
 class Initializer:
-    """Base class: subclasses define ``fill_(tensor)`` on a PyTorch-layout Tensor."""
+    """Base class: subclasses define ``fill_(tensor)`` on a PyTorch-layout Tensor.
 
-    def __init__(self, seed=None):
-        self.seed = seed
+    Declared initializers list their Keras arguments in ``_params`` (name → default) and fill through
+    ``_fill(tensor, generator, **arguments)``; ``get_config`` gives those arguments (``seed`` when set)."""
+
+    _params = {"seed": None}  # a subclass of its own may still call super().__init__(seed)
+    _needs_fans = False
+    _fill = None
+
+    def __init__(self, *args, **kwargs):
+        names = list(self._params)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} arguments: {names}")
+        unknown = set(kwargs) - set(names)
+        if unknown:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; takes {names}")
+        values = {**self._params, **dict(zip(names, args)), **kwargs}
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.seed = values.get("seed")
+        self._check()
+
+    def _check(self):
+        pass
 
     def _generator(self):
         return np.random.default_rng(self.seed) if self.seed is not None else None
 
     def fill_(self, tensor):
-        raise NotImplementedError
+        if self._fill is None:
+            raise NotImplementedError(f"{type(self).__name__} must define fill_(tensor) or __call__(shape)")
+        args = {k: getattr(self, k) for k in self._params if k != "seed"}
+        return type(self)._fill(tensor, self._generator(), **args)
 
     def __call__(self, shape, dtype=None):
         shape = tuple(int(s) for s in shape)
@@ -86,10 +72,9 @@ class Initializer:
         self.fill_(t)
         return np.ascontiguousarray(np.transpose(t.array, np.argsort(axes)))
 
-    _needs_fans = False
-
     def get_config(self):
-        return {"seed": self.seed} if self.seed is not None else {}
+        config = {k: getattr(self, k) for k in self._params if k != "seed"}
+        return {**config, "seed": self.seed} if self.seed is not None else config
 
     @classmethod
     def from_config(cls, config):
@@ -100,197 +85,66 @@ class Initializer:
         return f"{type(self).__name__}({args})"
 
 
-class Zeros(Initializer):
-    """All zeros."""
-
-    def __init__(self):
-        super().__init__()
-
-    def fill_(self, tensor):
-        return init.zeros_(tensor)
-
-
-class Ones(Initializer):
-    """All ones."""
-
-    def __init__(self):
-        super().__init__()
-
-    def fill_(self, tensor):
-        return init.ones_(tensor)
-
-
-class Constant(Initializer):
-    """Every entry equals ``value``."""
-
-    def __init__(self, value=0.0):
-        super().__init__()
-        self.value = value
-
-    def fill_(self, tensor):
-        return init.constant_(tensor, self.value)
-
-    def get_config(self):
-        return {"value": self.value}
-
-
-class RandomUniform(Initializer):
-    """U(minval, maxval); Keras's defaults ±0.05 (the ``'uniform'`` of Embedding)."""
-
-    def __init__(self, minval=-0.05, maxval=0.05, seed=None):
-        super().__init__(seed)
-        self.minval, self.maxval = minval, maxval
-
-    def fill_(self, tensor):
-        return init.uniform_(tensor, self.minval, self.maxval, generator=self._generator())
-
-    def get_config(self):
-        return {"minval": self.minval, "maxval": self.maxval, **super().get_config()}
-
-
-class RandomNormal(Initializer):
-    """N(mean, stddev²); Keras's default stddev 0.05."""
-
-    def __init__(self, mean=0.0, stddev=0.05, seed=None):
-        super().__init__(seed)
-        self.mean, self.stddev = mean, stddev
-
-    def fill_(self, tensor):
-        return init.normal_(tensor, self.mean, self.stddev, generator=self._generator())
-
-    def get_config(self):
-        return {"mean": self.mean, "stddev": self.stddev, **super().get_config()}
-
-
-class TruncatedNormal(RandomNormal):
-    """N(mean, stddev²) redrawn outside mean ± 2·stddev."""
-
-    def fill_(self, tensor):
-        return init.trunc_normal_(
-            tensor,
-            self.mean,
-            self.stddev,
-            self.mean - 2 * self.stddev,
-            self.mean + 2 * self.stddev,
-            generator=self._generator(),
-        )
-
-
 class VarianceScaling(Initializer):
-    """Variance scale / fan: 'truncated_normal' (σ = √(scale/fan)/0.8796, cut at ±2σ), 'untruncated_normal'
-    (σ = √(scale/fan)) or 'uniform' (U(±√(3·scale/fan))); fan by ``mode`` ('fan_in', 'fan_out', 'fan_avg')."""
+    """:func:`shendu.nn.init.variance_scaling_`: variance scale / fan, fan by ``mode``."""
 
+    _params = {"scale": 1.0, "mode": "fan_in", "distribution": "truncated_normal", "seed": None}
     _needs_fans = True
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None):
-        super().__init__(seed)
-        if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ValueError(f"VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
-        distribution = "truncated_normal" if distribution == "normal" else distribution
-        if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
-            raise ValueError(
-                "VarianceScaling: distribution must be 'truncated_normal', 'untruncated_normal' or "
-                f"'uniform', got {distribution!r}"
-            )
-        self.scale, self.mode, self.distribution = scale, mode, distribution
+    def _check(self):
+        self.distribution = init.check_variance_scaling(self.mode, self.distribution)
 
-    def fill_(self, tensor):
-        fan_in, fan_out = init.calculate_fan_in_and_fan_out(tensor)
-        fan = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[self.mode]
-        scale = self.scale / max(1.0, fan)
-        g = self._generator()
-        if self.distribution == "uniform":
-            limit = math.sqrt(3.0 * scale)
-            return init.uniform_(tensor, -limit, limit, generator=g)
-        if self.distribution == "untruncated_normal":
-            return init.normal_(tensor, 0.0, math.sqrt(scale), generator=g)
-        std = math.sqrt(scale) / 0.87962566103423978
-        return init.trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator=g)
-
-    def get_config(self):
-        return {
-            "scale": self.scale,
-            "mode": self.mode,
-            "distribution": self.distribution,
-            **super().get_config(),
-        }
+    @staticmethod
+    def _fill(t, g, scale, mode, distribution):
+        return init.variance_scaling_(t, scale, mode, distribution, generator=g)
 
 
-class _Named(VarianceScaling):
-    _args = ()
-
-    def __init__(self, seed=None):
-        super().__init__(*self._args, seed=seed)
-
-    def get_config(self):
-        return {"seed": self.seed} if self.seed is not None else {}
-
-
-class GlorotUniform(_Named):
-    """U(±√(6 / (fan_in + fan_out))): Keras's default kernel initializer."""
-
-    _args = (1.0, "fan_avg", "uniform")
+def _scaled(name, scale, mode, distribution, doc):
+    """A named VarianceScaling (GlorotUniform...): only ``seed`` is an argument."""
+    fixed = {"scale": scale, "mode": mode, "distribution": distribution}
+    return type(name, (VarianceScaling,), {"__doc__": doc, "_params": {"seed": None},
+                                            "_check": lambda self: self.__dict__.update(fixed),
+                                            "fill_": lambda self, t: VarianceScaling._fill(
+                                                t, self._generator(), **fixed)})
 
 
-class GlorotNormal(_Named):
-    """Truncated N(0, σ²), σ = √(2 / (fan_in + fan_out)) / 0.8796."""
-
-    _args = (1.0, "fan_avg", "truncated_normal")
+def _declare(name, params, fill, doc, base=Initializer):
+    return type(name, (base,), {"__doc__": doc, "_params": params, "_fill": staticmethod(fill)})
 
 
-class HeUniform(_Named):
-    """U(±√(6 / fan_in))."""
-
-    _args = (2.0, "fan_in", "uniform")
-
-
-class HeNormal(_Named):
-    """Truncated N(0, σ²), σ = √(2 / fan_in) / 0.8796."""
-
-    _args = (2.0, "fan_in", "truncated_normal")
-
-
-class LecunUniform(_Named):
-    """U(±√(3 / fan_in))."""
-
-    _args = (1.0, "fan_in", "uniform")
-
-
-class LecunNormal(_Named):
-    """Truncated N(0, σ²), σ = √(1 / fan_in) / 0.8796."""
-
-    _args = (1.0, "fan_in", "truncated_normal")
-
-
-class Orthogonal(Initializer):
-    """A (semi-)orthogonal matrix times ``gain``: Keras's default recurrent kernel initializer."""
-
-    def __init__(self, gain=1.0, seed=None):
-        super().__init__(seed)
-        self.gain = gain
-
-    def fill_(self, tensor):
-        return init.orthogonal_(tensor, self.gain, generator=self._generator())
-
-    def get_config(self):
-        return {"gain": self.gain, **super().get_config()}
-
-
-class Identity(Initializer):
-    """``gain`` times the identity matrix (2-D only)."""
-
-    def __init__(self, gain=1.0):
-        super().__init__()
-        self.gain = gain
-
-    def fill_(self, tensor):
-        init.eye_(tensor)
-        tensor.array[...] *= self.gain
-        return tensor
-
-    def get_config(self):
-        return {"gain": self.gain}
-
+# Keras name, its arguments with Keras's defaults, and the nn.init call they become.
+Zeros = _declare("Zeros", {}, lambda t, g: init.zeros_(t), "All zeros.")
+Ones = _declare("Ones", {}, lambda t, g: init.ones_(t), "All ones.")
+Constant = _declare("Constant", {"value": 0.0}, lambda t, g, value: init.constant_(t, value),
+                    "Every entry equals ``value``.")
+RandomUniform = _declare("RandomUniform", {"minval": -0.05, "maxval": 0.05, "seed": None},
+                         lambda t, g, minval, maxval: init.uniform_(t, minval, maxval, generator=g),
+                         "U(minval, maxval); Keras's defaults ±0.05 (the ``'uniform'`` of Embedding).")
+RandomNormal = _declare("RandomNormal", {"mean": 0.0, "stddev": 0.05, "seed": None},
+                        lambda t, g, mean, stddev: init.normal_(t, mean, stddev, generator=g),
+                        "N(mean, stddev²); Keras's default stddev 0.05.")
+TruncatedNormal = _declare("TruncatedNormal", {"mean": 0.0, "stddev": 0.05, "seed": None},
+                           lambda t, g, mean, stddev: init.trunc_normal_(t, mean, stddev, mean - 2 * stddev,
+                                                                         mean + 2 * stddev, generator=g),
+                           "N(mean, stddev²) redrawn outside mean ± 2·stddev.", base=RandomNormal)
+Orthogonal = _declare("Orthogonal", {"gain": 1.0, "seed": None},
+                      lambda t, g, gain: init.orthogonal_(t, gain, generator=g),
+                      "A (semi-)orthogonal matrix times ``gain``: the default recurrent kernel.")
+Identity = _declare("Identity", {"gain": 1.0}, lambda t, g, gain: init.eye_(t).mul_(gain),
+                    "``gain`` times the identity matrix (2-D only).")
+GlorotUniform = _scaled("GlorotUniform", 1.0, "fan_avg", "uniform",
+                        "U(±√(6 / (fan_in + fan_out))): Keras's default kernel initializer.")
+GlorotNormal = _scaled("GlorotNormal", 1.0, "fan_avg", "truncated_normal",
+                       "Truncated N(0, σ²), σ = √(2 / (fan_in + fan_out)) / 0.8796.")
+HeUniform = _scaled("HeUniform", 2.0, "fan_in", "uniform", "U(±√(6 / fan_in)).")
+HeNormal = _scaled("HeNormal", 2.0, "fan_in", "truncated_normal",
+                   "Truncated N(0, σ²), σ = √(2 / fan_in) / 0.8796.")
+LecunUniform = _scaled("LecunUniform", 1.0, "fan_in", "uniform", "U(±√(3 / fan_in)).")
+LecunNormal = _scaled("LecunNormal", 1.0, "fan_in", "truncated_normal",
+                      "Truncated N(0, σ²), σ = √(1 / fan_in) / 0.8796.")
+for _cls in (Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal, Orthogonal, Identity,
+             GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal):
+    _cls.__module__ = __name__
 
 zeros, ones, constant = Zeros, Ones, Constant
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
@@ -299,34 +153,19 @@ orthogonal, identity = Orthogonal, Identity
 random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
 
 _BY_NAME = {
-    "zeros": Zeros,
-    "zero": Zeros,
-    "ones": Ones,
-    "one": Ones,
-    "constant": Constant,
-    "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal,
-    "xavier_uniform": GlorotUniform,
-    "xavier_normal": GlorotNormal,
-    "he_uniform": HeUniform,
-    "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform,
-    "lecun_normal": LecunNormal,
-    "orthogonal": Orthogonal,
+    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
+    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_uniform": GlorotUniform,
+    "xavier_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
+    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
     "identity": Identity,
-    "random_uniform": RandomUniform,
-    "uniform": RandomUniform,
-    "random_normal": RandomNormal,
-    "normal": RandomNormal,
-    "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling,
+    "random_uniform": RandomUniform, "uniform": RandomUniform, "random_normal": RandomNormal,
+    "normal": RandomNormal, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
 }
 
-
-def get(identifier):
-    """An Initializer from a name ('glorot_uniform'), a class, an instance, a config dict or a
-    function ``f(shape, dtype=None) -> array``."""
-    return _REGISTRY.get(identifier)
+__all__ = ["Initializer", *sorted({c.__name__ for c in _BY_NAME.values()}),
+           "get", "serialize", "deserialize", "zeros", "ones", "constant", "glorot_uniform", "glorot_normal",
+           "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "orthogonal", "random_uniform",
+           "random_normal", "truncated_normal", "identity"]
 
 
 class _FunctionInitializer(Initializer):
@@ -343,13 +182,6 @@ class _FunctionInitializer(Initializer):
         return np.asarray(self.fn(shape, dtype=dtype))
 
 
-def serialize(initializer):
-    return _REGISTRY.serialize(initializer)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)
-
-
 _REGISTRY = Registry("initializer", names=_BY_NAME, classes=set(_BY_NAME.values()), base=Initializer,
                      wrap=_FunctionInitializer)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize

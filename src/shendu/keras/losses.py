@@ -13,51 +13,6 @@ from ..tensor import Tensor
 from . import backend
 from ._registry import Registry
 
-__all__ = [
-    "Loss",
-    "LossFunctionWrapper",
-    "CategoricalCrossentropy",
-    "SparseCategoricalCrossentropy",
-    "BinaryCrossentropy",
-    "MeanSquaredError",
-    "MeanAbsoluteError",
-    "MeanAbsolutePercentageError",
-    "MeanSquaredLogarithmicError",
-    "Huber",
-    "KLDivergence",
-    "Hinge",
-    "SquaredHinge",
-    "CategoricalHinge",
-    "LogCosh",
-    "Poisson",
-    "CosineSimilarity",
-    "categorical_crossentropy",
-    "sparse_categorical_crossentropy",
-    "binary_crossentropy",
-    "mean_squared_error",
-    "mean_absolute_error",
-    "mean_absolute_percentage_error",
-    "mean_squared_logarithmic_error",
-    "huber",
-    "kl_divergence",
-    "hinge",
-    "squared_hinge",
-    "categorical_hinge",
-    "log_cosh",
-    "logcosh",
-    "poisson",
-    "cosine_similarity",
-    "mse",
-    "mae",
-    "mape",
-    "msle",
-    "kld",
-    "kullback_leibler_divergence",
-    "get",
-    "serialize",
-    "deserialize",
-]
-
 
 def _t(x):
     return x if isinstance(x, Tensor) else Tensor(np.asarray(x))
@@ -268,12 +223,16 @@ _FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()
 
 
 _REGISTRY = Registry("loss", names=_FUNCTIONS, classes=_LOSS_CLASSES, base=Loss, any_instance_config=False)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
+__all__ = ["Loss", "LossFunctionWrapper", *_CLASSES, *(n for n in _FUNCTIONS if n in globals()), "get",
+           "serialize", "deserialize"]
 
 
-def get(identifier):
-    """A loss (a function or a Loss object) from a name ('mse', 'categorical_crossentropy', a class name),
-    a Loss class or instance, a config dict or a function."""
-    return _REGISTRY.get(identifier)
+def loss_class(name):
+    """The Loss class of a loss function's name ('binary_crossentropy' -> BinaryCrossentropy), or None."""
+    name = canonical_name(name)
+    return next((c for c in _LOSS_CLASSES if c._default_name == name or
+                 c._default_name == f"{name}_loss"), None)
 
 
 def canonical_name(identifier):
@@ -286,12 +245,3 @@ def canonical_name(identifier):
     if isinstance(identifier, Loss):
         return getattr(type(identifier), "_default_name", None) or identifier.name
     return getattr(identifier, "__name__", type(identifier).__name__)
-
-
-def serialize(loss):
-    """A name ('mean_squared_error'), a config dict for a Loss object, or None."""
-    return _REGISTRY.serialize(loss)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)

@@ -112,27 +112,33 @@ class CompiledLoss:
             weights = [float(v) for v in w]
         return [(f, wt, p, t) for f, wt, p, t in zip(fns, weights, y_pred, trues) if f is not None]
 
-    def per_sample(self, y_pred, y_true):
+    def _reduce(self, y_pred, y_true, reduction):
+        """Σ over outputs of weight · reduce(loss per sample): ``"none"`` per sample, ``"mean"`` a scalar."""
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            per = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, "none")
-            per = per * weight if weight != 1.0 else per
-            total = per if total is None else total + per
-        return total
-
-    def __call__(self, y_pred, y_true):
-        total = None
-        for fn, weight, p, t in self._pairs(y_pred, y_true):
-            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, "mean")
+            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction)
             value = value * weight if weight != 1.0 else value
             total = value if total is None else total + value
         return total
+
+    def per_sample(self, y_pred, y_true):
+        return self._reduce(y_pred, y_true, "none")
+
+    def __call__(self, y_pred, y_true):
+        return self._reduce(y_pred, y_true, "mean")
 
 
 class _KerasTrainer(CustomStepsMixin, _train.Trainer):
     """The shared Trainer, plus Keras's rule that regularization penalties and ``add_loss`` terms
     (``model.losses``) join the loss, in training and in evaluation, and the model's own
-    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them."""
+    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them. Weight constraints
+    are applied after each step whatever the optimizer (a ``shendu.optim`` one as well)."""
+
+    def train_step(self, x, y, sample_weight=None):
+        logs = super().train_step(x, y, sample_weight)
+        if not isinstance(self.optimizer, _optimizers.Optimizer):  # Keras optimizers project in step()
+            _optimizers.apply_constraints(self.host.parameters())
+        return logs
 
     def compute_loss(self, y_pred, y, sample_weight=None):
         loss = super().compute_loss(y_pred, y, sample_weight)
@@ -169,6 +175,13 @@ def _first_rows(x, n=2):
 
 
 # ----- Model --------------------------------------------------------------------------------------
+def _specs_so_far(layer):
+    if layer.built or isinstance(layer, Model):
+        return layer._all_specs()
+    own = [(layer, s) for s in Layer._weight_specs(layer)]
+    return own + [spec for child in layer._sublayers() for spec in _specs_so_far(child)]
+
+
 class Model(Layer):
     """A Keras model: ``Model(inputs, outputs)`` over symbolic tensors from ``Input``, or a subclass
     that creates layers in ``__init__`` and defines ``call(inputs)``.
@@ -176,6 +189,14 @@ class Model(Layer):
     ``compile`` / ``fit`` / ``evaluate`` / ``predict`` / ``*_on_batch``, ``summary``, ``save``,
     ``get_weights`` / ``set_weights`` and ``save_weights`` / ``load_weights`` behave as in Keras.
     """
+
+    def _all_specs(self):
+        """The weights created so far: an unbuilt sublayer counts only what it made in ``__init__``
+        (Keras: ``Sequential([Dense(8)]).weights == []`` until the model is built)."""
+        specs = [(self, s) for s in self._weight_specs()]
+        for child in self._sublayers():
+            specs.extend(_specs_so_far(child))
+        return specs
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", kwargs.pop("input", None))
@@ -509,81 +530,33 @@ class Model(Layer):
             for p, flag in zip(params, before):
                 p.requires_grad = flag
 
-    def fit(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        epochs=1,
-        verbose="auto",
-        callbacks=None,
-        validation_split=0.0,
-        validation_data=None,
-        shuffle=True,
-        class_weight=None,
-        sample_weight=None,
-        initial_epoch=0,
-        steps_per_epoch=None,
-        validation_steps=None,
-        validation_batch_size=None,
-        validation_freq=1,
-        max_queue_size=None,
-        workers=None,
-        use_multiprocessing=None,
-        **kwargs,
-    ):
-        """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``)."""
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
+            initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
+            validation_freq=1, max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
+        """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``).
+        ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are accepted and change nothing."""
         self._require_compiled("training", overrides(self, "train_step"))
         self._ensure_built(x)
         trainer = self._get_trainer()
         with self._training_weights():
             history = trainer.fit(
-                x,
-                y,
-                batch_size=batch_size,
-                epochs=epochs,
-                verbose=verbose,
-                callbacks=callbacks,
-                validation_split=validation_split,
-                validation_data=validation_data,
-                shuffle=shuffle,
-                class_weight=class_weight,
-                sample_weight=sample_weight,
-                initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch,
-                validation_steps=validation_steps,
-                validation_batch_size=validation_batch_size,
-                validation_freq=validation_freq,
-                **kwargs,
-            )
+                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
+                validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
+                class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
+                steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
+                validation_batch_size=validation_batch_size, validation_freq=validation_freq, **kwargs)
         self.history = history
         return history
 
-    def evaluate(
-        self,
-        x=None,
-        y=None,
-        batch_size=None,
-        verbose="auto",
-        sample_weight=None,
-        steps=None,
-        callbacks=None,
-        return_dict=False,
-        **kwargs,
-    ):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
+                 callbacks=None, return_dict=False, **kwargs):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
         self._require_compiled("evaluation", overrides(self, "test_step"))
         self._ensure_built(x)
-        return self._get_trainer().evaluate(
-            x,
-            y,
-            batch_size=batch_size,
-            verbose=verbose,
-            sample_weight=sample_weight,
-            steps=steps,
-            callbacks=callbacks,
-            return_dict=return_dict,
-        )
+        return self._get_trainer().evaluate(x, y, batch_size=batch_size, verbose=verbose,
+                                            sample_weight=sample_weight, steps=steps, callbacks=callbacks,
+                                            return_dict=return_dict)
 
     def _prediction_trainer(self):
         if self.compiled and self._compiled_loss is not None:
@@ -605,21 +578,15 @@ class Model(Layer):
             )
         )
 
-    def train_on_batch(
-        self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True, return_dict=False
-    ):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics)."""
         self._require_compiled("training")
         self._ensure_built(x)
         with self._training_weights():
-            return self._get_trainer().train_on_batch(
-                x,
-                y,
-                sample_weight=sample_weight,
-                class_weight=class_weight,
-                return_dict=return_dict,
-                reset_metrics=reset_metrics,
-            )
+            return self._get_trainer().train_on_batch(x, y, sample_weight=sample_weight,
+                                                      class_weight=class_weight, return_dict=return_dict,
+                                                      reset_metrics=reset_metrics)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
         self._require_compiled("evaluation")

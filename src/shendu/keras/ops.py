@@ -11,6 +11,7 @@ Keras layout. docs/keras-ops.md lists every name with its shendu op and any diff
 
 import builtins
 import math as _math
+import operator as _operator
 
 import numpy as np
 
@@ -20,7 +21,6 @@ from .. import nn as _nn
 from ..autograd import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
-from . import activations as _activations
 from . import backend as _backend
 
 __all__ = []  # filled at the bottom with every public function
@@ -55,6 +55,44 @@ def _ax(axis):
 
 def _ts(xs):
     return [_t(x) for x in xs]
+
+
+def _lift(name, fn, arity):
+    """``keras.ops.<name>``: the shendu function ``fn`` applied to the inputs as Tensors."""
+    if arity == 1:
+        def op(x):
+            return fn(_t(x))
+    else:
+        def op(x1, x2):
+            return fn(_t(x1), _t(x2))
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = __name__
+    op.__doc__ = f"``keras.ops.{name}``: {getattr(fn, '__name__', fn)} of the input(s), element-wise."
+    return op
+
+
+# Keras name -> the shendu function it is (element-wise on one input, then on two).
+_UNARY = {
+    "negative": _operator.neg, "abs": _sd.abs, "sign": _sd.sign, "square": _sd.square,
+    "sqrt": _sd.sqrt, "rsqrt": _sd.rsqrt, "reciprocal": _sd.reciprocal, "exp": _sd.exp,
+    "expm1": _sd.expm1, "log": _sd.log, "log1p": _sd.log1p, "log2": _sd.log2, "log10": _sd.log10,
+    "sin": _sd.sin, "cos": _sd.cos, "tan": _sd.tan, "arctan": _sd.atan, "sinh": _sd.sinh,
+    "cosh": _sd.cosh, "tanh": _sd.tanh, "erf": _sd.erf, "floor": _sd.floor, "ceil": _sd.ceil,
+    "isnan": _sd.isnan, "isinf": _sd.isinf, "isfinite": _sd.isfinite, "logical_not": _sd.logical_not,
+    "relu": F.relu, "relu6": F.relu6, "sigmoid": F.sigmoid, "silu": F.silu, "selu": F.selu,
+    "softplus": F.softplus, "softsign": F.softsign, "hard_sigmoid": F.hardsigmoid,
+}
+_BINARY = {
+    "add": _operator.add, "subtract": _operator.sub, "multiply": _operator.mul,
+    "divide": _operator.truediv, "floor_divide": _sd.floor_divide, "mod": _sd.remainder,
+    "arctan2": _sd.atan2, "maximum": _sd.maximum, "minimum": _sd.minimum, "matmul": _sd.matmul,
+    "equal": _sd.eq, "not_equal": _sd.ne, "greater": _sd.gt, "greater_equal": _sd.ge, "less": _sd.lt,
+    "less_equal": _sd.le, "logical_and": _sd.logical_and, "logical_or": _sd.logical_or,
+    "logical_xor": _sd.logical_xor,
+}
+globals().update({name: _lift(name, fn, 1) for name, fn in _UNARY.items()})
+globals().update({name: _lift(name, fn, 2) for name, fn in _BINARY.items()})
+true_divide, absolute, swish = (globals()["divide"], globals()["abs"], globals()["silu"])
 
 
 # ----- creation and conversion ---------------------------------------------------------------------
@@ -243,134 +281,8 @@ def meshgrid(*x, indexing="xy"):
 
 
 # ----- arithmetic and element-wise math ------------------------------------------------------------
-def add(x1, x2):
-    return _t(x1) + _t(x2)
-
-
-def subtract(x1, x2):
-    return _t(x1) - _t(x2)
-
-
-def multiply(x1, x2):
-    return _t(x1) * _t(x2)
-
-
-def divide(x1, x2):
-    return _t(x1) / _t(x2)
-
-
-true_divide = divide
-
-
-def floor_divide(x1, x2):
-    return _sd.floor_divide(_t(x1), _t(x2))
-
-
-def mod(x1, x2):
-    return _sd.remainder(_t(x1), _t(x2))
-
-
 def power(x1, x2):
     return _sd.pow(_t(x1), _t(x2) if not isinstance(x2, (int, float)) else x2)
-
-
-def negative(x):
-    return -_t(x)
-
-
-def abs(x):  # noqa: A001
-    return _sd.abs(_t(x))
-
-
-absolute = abs
-
-
-def sign(x):
-    return _sd.sign(_t(x))
-
-
-def square(x):
-    return _sd.square(_t(x))
-
-
-def sqrt(x):
-    return _sd.sqrt(_t(x))
-
-
-def rsqrt(x):
-    return _sd.rsqrt(_t(x))
-
-
-def reciprocal(x):
-    return _sd.reciprocal(_t(x))
-
-
-def exp(x):
-    return _sd.exp(_t(x))
-
-
-def expm1(x):
-    return _sd.expm1(_t(x))
-
-
-def log(x):
-    return _sd.log(_t(x))
-
-
-def log1p(x):
-    return _sd.log1p(_t(x))
-
-
-def log2(x):
-    return _sd.log2(_t(x))
-
-
-def log10(x):
-    return _sd.log10(_t(x))
-
-
-def sin(x):
-    return _sd.sin(_t(x))
-
-
-def cos(x):
-    return _sd.cos(_t(x))
-
-
-def tan(x):
-    return _sd.tan(_t(x))
-
-
-def arctan(x):
-    return _sd.atan(_t(x))
-
-
-def arctan2(x1, x2):
-    return _sd.atan2(_t(x1), _t(x2))
-
-
-def sinh(x):
-    return _sd.sinh(_t(x))
-
-
-def cosh(x):
-    return _sd.cosh(_t(x))
-
-
-def tanh(x):
-    return _sd.tanh(_t(x))
-
-
-def erf(x):
-    return _sd.erf(_t(x))
-
-
-def floor(x):
-    return _sd.floor(_t(x))
-
-
-def ceil(x):
-    return _sd.ceil(_t(x))
 
 
 def round(x, decimals=0):  # noqa: A001
@@ -381,22 +293,10 @@ def clip(x, x_min, x_max):
     return _sd.clip(_t(x), x_min, x_max)
 
 
-def maximum(x1, x2):
-    return _sd.maximum(_t(x1), _t(x2))
-
-
-def minimum(x1, x2):
-    return _sd.minimum(_t(x1), _t(x2))
-
-
 def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
         return tuple(_sd.nonzero(_t(condition), as_tuple=True))
     return _sd.where(_t(condition).to(np.bool_), _t(x1), _t(x2))
-
-
-def matmul(x1, x2):
-    return _sd.matmul(_t(x1), _t(x2))
 
 
 def dot(x1, x2):
@@ -427,58 +327,6 @@ def cumprod(x, axis=None, dtype=None):
 
 
 # ----- comparison and logic ------------------------------------------------------------------------
-def equal(x1, x2):
-    return _sd.eq(_t(x1), _t(x2))
-
-
-def not_equal(x1, x2):
-    return _sd.ne(_t(x1), _t(x2))
-
-
-def greater(x1, x2):
-    return _sd.gt(_t(x1), _t(x2))
-
-
-def greater_equal(x1, x2):
-    return _sd.ge(_t(x1), _t(x2))
-
-
-def less(x1, x2):
-    return _sd.lt(_t(x1), _t(x2))
-
-
-def less_equal(x1, x2):
-    return _sd.le(_t(x1), _t(x2))
-
-
-def logical_and(x1, x2):
-    return _sd.logical_and(_t(x1), _t(x2))
-
-
-def logical_or(x1, x2):
-    return _sd.logical_or(_t(x1), _t(x2))
-
-
-def logical_not(x):
-    return _sd.logical_not(_t(x))
-
-
-def logical_xor(x1, x2):
-    return _sd.logical_xor(_t(x1), _t(x2))
-
-
-def isnan(x):
-    return _sd.isnan(_t(x))
-
-
-def isinf(x):
-    return _sd.isinf(_t(x))
-
-
-def isfinite(x):
-    return _sd.isfinite(_t(x))
-
-
 def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
     return _sd.isclose(_t(x1), _t(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
 
@@ -556,25 +404,6 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
 
 
 # ----- neural-network functions (keras.ops and keras.ops.nn) ---------------------------------------
-def relu(x):
-    return F.relu(_t(x))
-
-
-def relu6(x):
-    return F.relu6(_t(x))
-
-
-def sigmoid(x):
-    return F.sigmoid(_t(x))
-
-
-def silu(x):
-    return F.silu(_t(x))
-
-
-swish = silu
-
-
 def gelu(x, approximate=True):
     return F.gelu(_t(x), approximate="tanh" if approximate else "none")
 
@@ -583,24 +412,8 @@ def elu(x, alpha=1.0):
     return F.elu(_t(x), alpha)
 
 
-def selu(x):
-    return _activations.selu(_t(x))
-
-
 def leaky_relu(x, negative_slope=0.2):
     return F.leaky_relu(_t(x), negative_slope)
-
-
-def softplus(x):
-    return F.softplus(_t(x))
-
-
-def softsign(x):
-    return _activations.softsign(_t(x))
-
-
-def hard_sigmoid(x):
-    return _activations.hard_sigmoid(_t(x))
 
 
 def softmax(x, axis=-1):
@@ -761,16 +574,13 @@ class image:  # noqa: N801  (a namespace, as keras.ops.image)
         return (x * Tensor(np.array([0.2989, 0.587, 0.114], dtype=x.dtype))).sum(axis=-1, keepdims=True)
 
 
-class nn:  # noqa: N801  (keras.ops.nn: the same functions under their nn path)
-    relu, relu6, sigmoid, silu, swish, gelu, elu, selu = map(staticmethod, (relu, relu6, sigmoid, silu, swish,
-                                                                          gelu, elu, selu))
-    leaky_relu, softplus, softsign, hard_sigmoid = map(staticmethod, (leaky_relu, softplus, softsign,
-                                                                      hard_sigmoid))
-    softmax, log_softmax, one_hot, moments, normalize = map(staticmethod, (softmax, log_softmax, one_hot,
-                                                                           moments, normalize))
-    binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy = map(
-        staticmethod, (binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy))
-    max_pool, average_pool, conv = map(staticmethod, (max_pool, average_pool, conv))
+nn = type("nn", (), {  # keras.ops.nn: the same functions under their nn path
+    "__doc__": "``keras.ops.nn``: the neural-network functions of keras.ops.",
+    **{n: staticmethod(globals()[n]) for n in (
+        "relu", "relu6", "sigmoid", "silu", "swish", "gelu", "elu", "selu", "leaky_relu", "softplus",
+        "softsign", "hard_sigmoid", "softmax", "log_softmax", "one_hot", "moments", "normalize",
+        "binary_crossentropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "max_pool",
+        "average_pool", "conv")}})
 
 
 __all__ = sorted(n for n, v in list(globals().items()) if not n.startswith("_") and callable(v)

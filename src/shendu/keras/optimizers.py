@@ -32,6 +32,14 @@ __all__ = [
 ]
 
 
+def apply_constraints(params):
+    """Keras's weight constraints (``kernel_constraint=...``), applied after each update: every parameter
+    a Keras layer gave a constraint is replaced by its projection."""
+    for p in params:
+        project = getattr(p, "_keras_constraint", None)
+        if project is not None:
+            project()
+
 class _Schedules:
     """Keras's learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): the closed-form step
     schedules of :mod:`shendu.optim.lr_scheduler` under their Keras names, ``schedule(step) -> lr``."""
@@ -44,32 +52,15 @@ class _Schedules:
     CosineDecay = _lrs.CosineDecay
     CosineDecayRestarts = _lrs.CosineDecayRestarts
 
-    @staticmethod
-    def serialize(schedule):
-        return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
-
-    @staticmethod
-    def deserialize(config, custom_objects=None):
-        name = config.get("class_name")
-        cls = (custom_objects or {}).get(name) or _SCHEDULES.get(name)
-        if cls is None:
-            raise ValueError(f"Unknown learning-rate schedule {name!r}; "
-                             f"known: {', '.join(sorted(_SCHEDULES))}")
-        return cls.from_config(config.get("config", {}))
-
 
 schedules = _Schedules
-_SCHEDULES = {
-    n: getattr(_Schedules, n)
-    for n in (
-        "ExponentialDecay",
-        "InverseTimeDecay",
-        "PiecewiseConstantDecay",
-        "PolynomialDecay",
-        "CosineDecay",
-        "CosineDecayRestarts",
-    )
-}
+_SCHEDULE_REGISTRY = Registry("learning-rate schedule", base=_lrs.StepSchedule, classes=(
+    _lrs.ExponentialDecay, _lrs.InverseTimeDecay, _lrs.PiecewiseConstantDecay, _lrs.PolynomialDecay,
+    _lrs.CosineDecay, _lrs.CosineDecayRestarts))
+_SCHEDULES = _SCHEDULE_REGISTRY.classes
+_Schedules.serialize = staticmethod(_SCHEDULE_REGISTRY.serialize)
+_Schedules.deserialize = staticmethod(_SCHEDULE_REGISTRY.deserialize)
+_Schedules.get = staticmethod(_SCHEDULE_REGISTRY.get)
 
 
 class Optimizer:
@@ -226,11 +217,7 @@ class Optimizer:
         self._clip()
         out = inner.step(closure)
         self.iterations += 1
-        for group in inner.param_groups:  # Keras applies weight constraints after each update
-            for p in group["params"]:
-                project = getattr(p, "_keras_constraint", None)
-                if project is not None:
-                    project()
+        apply_constraints(p for group in inner.param_groups for p in group["params"])
         return out
 
     def apply_gradients(self, grads_and_vars):
@@ -294,7 +281,7 @@ class Optimizer:
     def get_config(self):
         lr = self._schedule if self._schedule is not None else self._lr
         if isinstance(lr, _Schedules.LearningRateSchedule):
-            lr = {"class_name": type(lr).__name__, "config": lr.get_config()}
+            lr = _SCHEDULE_REGISTRY.serialize(lr)
         config = {"name": self.name, "learning_rate": lr}
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
             if getattr(self, key) is not None:
@@ -309,129 +296,58 @@ class Optimizer:
         config = dict(config)
         lr = config.get("learning_rate")
         if isinstance(lr, dict) and lr.get("class_name") in _SCHEDULES:
-            config["learning_rate"] = _SCHEDULES[lr["class_name"]].from_config(lr.get("config", {}))
+            config["learning_rate"] = _SCHEDULE_REGISTRY.deserialize(lr)
         return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} learning_rate={self.learning_rate:g}>"
 
 
-def _keras_optimizer(class_name, doc, make, defaults, lr=0.001):
-    """Define a Keras optimizer class with constructor options ``defaults`` (name -> default)."""
+def _keras_optimizer(class_name, inner, lr, defaults, doc, renames=None):
+    """A Keras optimizer class over ``inner`` (a ``shendu.optim`` class): ``defaults`` are its Keras
+    arguments after ``learning_rate`` (name -> Keras default), passed to ``inner`` under ``renames``
+    (``epsilon`` is ``eps``; ``beta_1``/``beta_2`` are ``betas``)."""
     names = list(defaults)
+    renames = {"epsilon": "eps", **(renames or {})}
 
     def __init__(self, learning_rate=lr, *args, **kwargs):
-        options = dict(defaults)
-        for key, value in zip(names, args):
-            options[key] = value
-        for key in names:
-            if key in kwargs:
-                options[key] = kwargs.pop(key)
+        options = {**defaults, **dict(zip(names, args))}
+        options.update({key: kwargs.pop(key) for key in names if key in kwargs})
+        if "weight_decay" in options:  # AdamW: an optimizer argument with its own default
+            kwargs["weight_decay"] = options.pop("weight_decay")
         for key, value in options.items():
             setattr(self, key, value)
         Optimizer.__init__(self, learning_rate, **kwargs)
 
-    return type(
-        class_name,
-        (Optimizer,),
-        {"__init__": __init__, "__doc__": doc, "_make": make, "_defaults": defaults, "__module__": __name__},
-    )
+    def _make(self, params):
+        options = {renames.get(k, k): getattr(self, k) for k in defaults if k != "weight_decay"}
+        if "beta_1" in options:
+            options["betas"] = (options.pop("beta_1"), options.pop("beta_2"))
+        return inner(params, lr=self._current_lr(), weight_decay=float(self.weight_decay or 0.0), **options)
+
+    return type(class_name, (Optimizer,), {"__init__": __init__, "__doc__": doc, "_make": _make,
+                                           "_defaults": defaults, "__module__": __name__})
 
 
-def _wd(self):
-    return float(self.weight_decay or 0.0)
-
-
-SGD = _keras_optimizer(
-    "SGD",
-    "Stochastic gradient descent: lr 0.01, momentum 0 (Keras's defaults), optional Nesterov momentum.",
-    lambda self, ps: optim.SGD(
-        ps,
-        lr=self._current_lr(),
-        momentum=float(self.momentum),
-        nesterov=bool(self.nesterov),
-        weight_decay=_wd(self),
-    ),
-    {"momentum": 0.0, "nesterov": False},
-    lr=0.01,
-)
-Adam = _keras_optimizer(
-    "Adam",
-    "Adam with Keras's defaults: lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
-    lambda self, ps: optim.Adam(
-        ps,
-        lr=self._current_lr(),
-        betas=(self.beta_1, self.beta_2),
-        eps=self.epsilon,
-        amsgrad=bool(self.amsgrad),
-        weight_decay=_wd(self),
-    ),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-)
-AdamW = _keras_optimizer(
-    "AdamW",
-    "Adam with decoupled weight decay (Keras's default weight_decay 0.004, epsilon 1e-7).",
-    lambda self, ps: optim.AdamW(
-        ps,
-        lr=self._current_lr(),
-        betas=(self.beta_1, self.beta_2),
-        eps=self.epsilon,
-        amsgrad=bool(self.amsgrad),
-        weight_decay=float(self.weight_decay),
-    ),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7, "amsgrad": False},
-)
-RMSprop = _keras_optimizer(
-    "RMSprop",
-    "RMSprop with Keras's defaults: lr 0.001, rho 0.9, momentum 0, epsilon 1e-7.",
-    lambda self, ps: optim.RMSprop(
-        ps,
-        lr=self._current_lr(),
-        alpha=self.rho,
-        eps=self.epsilon,
-        momentum=float(self.momentum),
-        centered=bool(self.centered),
-        weight_decay=_wd(self),
-    ),
-    {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
-)
-Adagrad = _keras_optimizer(
-    "Adagrad",
-    "Adagrad with Keras's defaults: lr 0.001, initial_accumulator_value 0.1, epsilon 1e-7.",
-    lambda self, ps: optim.Adagrad(
-        ps,
-        lr=self._current_lr(),
-        initial_accumulator_value=self.initial_accumulator_value,
-        eps=self.epsilon,
-        weight_decay=_wd(self),
-    ),
-    {"initial_accumulator_value": 0.1, "epsilon": 1e-7},
-)
-Adadelta = _keras_optimizer(
-    "Adadelta",
-    "Adadelta with Keras's defaults: lr 0.001, rho 0.95, epsilon 1e-7.",
-    lambda self, ps: optim.Adadelta(
-        ps, lr=self._current_lr(), rho=self.rho, eps=self.epsilon, weight_decay=_wd(self)
-    ),
-    {"rho": 0.95, "epsilon": 1e-7},
-)
-Nadam = _keras_optimizer(
-    "Nadam",
-    "Nadam (Adam with Nesterov momentum): lr 0.001, beta_1 0.9, beta_2 0.999, epsilon 1e-7.",
-    lambda self, ps: optim.NAdam(
-        ps, lr=self._current_lr(), betas=(self.beta_1, self.beta_2), eps=self.epsilon, weight_decay=_wd(self)
-    ),
-    {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7},
-)
-
-
-def _adamw_init(self, learning_rate=0.001, weight_decay=0.004, *args, **kwargs):
-    kwargs["weight_decay"] = weight_decay
-    _adamw_base_init(self, learning_rate, *args, **kwargs)
-
-
-_adamw_base_init = AdamW.__init__
-AdamW.__init__ = _adamw_init
+_ADAM = {"beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7}
+# Keras name, the shendu.optim class, Keras's default learning rate and other arguments, renames.
+SGD = _keras_optimizer("SGD", optim.SGD, 0.01, {"momentum": 0.0, "nesterov": False},
+                       "Stochastic gradient descent, optional (Nesterov) momentum.")
+Adam = _keras_optimizer("Adam", optim.Adam, 0.001, {**_ADAM, "amsgrad": False},
+                        "Adam with Keras's defaults (epsilon 1e-7).")
+AdamW = _keras_optimizer("AdamW", optim.AdamW, 0.001, {"weight_decay": 0.004, **_ADAM, "amsgrad": False},
+                         "Adam with decoupled weight decay.")
+RMSprop = _keras_optimizer("RMSprop", optim.RMSprop, 0.001,
+                           {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
+                           "RMSprop with Keras's defaults (rho 0.9, epsilon 1e-7).",
+                           renames={"rho": "alpha"})
+Adagrad = _keras_optimizer("Adagrad", optim.Adagrad, 0.001,
+                           {"initial_accumulator_value": 0.1, "epsilon": 1e-7},
+                           "Adagrad, accumulators starting at 0.1.")
+Adadelta = _keras_optimizer("Adadelta", optim.Adadelta, 0.001, {"rho": 0.95, "epsilon": 1e-7},
+                            "Adadelta with Keras's defaults.")
+Nadam = _keras_optimizer("Nadam", optim.NAdam, 0.001, dict(_ADAM),
+                         "Nadam (Adam with Nesterov momentum).")
 
 _BY_NAME = {
     "sgd": SGD,
@@ -458,16 +374,4 @@ _REGISTRY = Registry(
 )
 
 
-def get(identifier):
-    """A Keras optimizer from a name ('adam', 'sgd', 'rmsprop', 'adagrad', 'adadelta', 'adamw', 'nadam'),
-    a class, an instance or a config dict; a ``shendu.optim`` optimizer is used as it is."""
-    return _REGISTRY.get(identifier)
-
-
-def serialize(optimizer):
-    """``{"class_name": ..., "config": ...}`` for a Keras optimizer, None for any other."""
-    return _REGISTRY.serialize(optimizer)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize

@@ -27,48 +27,39 @@ class Regularizer:
         return f"{type(self).__name__}({args})"
 
 
-class L1(Regularizer):
-    """l1 · Σ|w|."""
-
-    def __init__(self, l1=0.01):
-        self.l1 = float(l1)
-
-    def __call__(self, x):
-        return _nn_utils.l1_penalty(x, self.l1)
-
-    def get_config(self):
-        return {"l1": self.l1}
-
-
-class L2(Regularizer):
-    """l2 · Σw²."""
-
-    def __init__(self, l2=0.01):
-        self.l2 = float(l2)
-
-    def __call__(self, x):
-        return _nn_utils.l2_penalty(x, self.l2)
-
-    def get_config(self):
-        return {"l2": self.l2}
-
-
 class L1L2(Regularizer):
     """l1 · Σ|w| + l2 · Σw² (class defaults 0, like Keras; the ``l1_l2`` helper defaults to 0.01 each)."""
+
+    _params = ("l1", "l2")
 
     def __init__(self, l1=0.0, l2=0.0):
         self.l1, self.l2 = float(l1), float(l2)
 
     def __call__(self, x):
-        out = 0.0
-        if self.l1:
-            out = _nn_utils.l1_penalty(x, self.l1)
-        if self.l2:
-            out = out + _nn_utils.l2_penalty(x, self.l2)
-        return out
+        only = self._params if len(self._params) == 1 else ()  # L1 / L2 always give their term
+        out = _nn_utils.l1_penalty(x, self.l1) if self.l1 or "l1" in only else 0.0
+        return out + _nn_utils.l2_penalty(x, self.l2) if self.l2 or "l2" in only else out
 
     def get_config(self):
-        return {"l1": self.l1, "l2": self.l2}
+        return {k: getattr(self, k) for k in self._params}
+
+
+class L1(L1L2):
+    """l1 · Σ|w|."""
+
+    _params = ("l1",)
+
+    def __init__(self, l1=0.01):
+        super().__init__(l1, 0.0)
+
+
+class L2(L1L2):
+    """l2 · Σw²."""
+
+    _params = ("l2",)
+
+    def __init__(self, l2=0.01):
+        super().__init__(0.0, l2)
 
 
 def l1(l1=0.01):  # noqa: E743
@@ -83,27 +74,7 @@ def l1_l2(l1=0.01, l2=0.01):  # noqa: E741
     return L1L2(l1, l2)
 
 
-_REGISTRY = Registry(
-    "regularizer",
-    names={
-        "l1": L1,
-        "l2": L2,
-        "l1_l2": maker(lambda: L1L2(0.01, 0.01)),
-        "l1l2": maker(lambda: L1L2(0.01, 0.01)),
-    },
-    classes=(L1, L2, L1L2),
-    base=Regularizer,
-)
-
-
-def get(identifier):
-    """A Regularizer from None, an instance, a callable, a name ('l1', 'l2', 'l1_l2') or a config dict."""
-    return _REGISTRY.get(identifier)
-
-
-def serialize(reg):
-    return _REGISTRY.serialize(reg)
-
-
-def deserialize(config, custom_objects=None):
-    return _REGISTRY.deserialize(config, custom_objects)
+_L1L2 = maker(lambda: L1L2(0.01, 0.01))
+_REGISTRY = Registry("regularizer", names={"l1": L1, "l2": L2, "l1_l2": _L1L2, "l1l2": _L1L2},
+                     classes=(L1, L2, L1L2), base=Regularizer)
+get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize

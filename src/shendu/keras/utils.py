@@ -2,9 +2,7 @@
 
 import numpy as np
 
-from ..data.text import pad_sequences, to_categorical
-from ..random import manual_seed
-from ._data_utils import (
+from ..data.directory import (
     PyDataset,
     Sequence,
     image_dataset_from_directory,
@@ -12,8 +10,10 @@ from ._data_utils import (
     text_dataset_from_directory,
     timeseries_dataset_from_array,
 )
-from ._get_file import get_file, hash_file, validate_file
-from ._image_utils import array_to_img, img_to_array, load_img, save_img
+from ..data.download import get_file, hash_file, validate_file
+from ..data.image import array_to_img, img_to_array, load_img, save_img
+from ..data.text import pad_sequences, to_categorical
+from ..random import manual_seed
 from ._plot import model_to_dot, plot_model
 
 __all__ = [

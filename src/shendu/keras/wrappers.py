@@ -36,21 +36,8 @@ except ImportError:  # pragma: no cover - exercised only without scikit-learn
 
 __all__ = ["KerasClassifier", "KerasRegressor"]
 
-_OWN = (
-    "model",
-    "build_fn",
-    "optimizer",
-    "loss",
-    "metrics",
-    "batch_size",
-    "epochs",
-    "verbose",
-    "callbacks",
-    "validation_split",
-    "shuffle",
-    "random_state",
-    "warm_start",
-)
+_OWN = ("model", "build_fn", "optimizer", "loss", "metrics", "batch_size", "epochs", "verbose", "callbacks",
+        "validation_split", "shuffle", "random_state", "warm_start")
 _ROUTES = ("model__", "optimizer__", "loss__", "fit__", "predict__", "compile__", "callbacks__")
 
 
@@ -84,19 +71,9 @@ class BaseWrapper(_Base):
         warm_start=False,
         **sk_params,
     ):
-        self.model = model
-        self.build_fn = build_fn
-        self.optimizer = optimizer
-        self.loss = loss
-        self.metrics = metrics
-        self.batch_size = batch_size
-        self.epochs = epochs
-        self.verbose = verbose
-        self.callbacks = callbacks
-        self.validation_split = validation_split
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.warm_start = warm_start
+        own = locals()
+        for key in _OWN:  # scikit-learn's rule: the constructor stores its arguments as they are
+            setattr(self, key, own[key])
         self._sk_params = list(sk_params)
         for key, value in sk_params.items():
             setattr(self, key, value)
@@ -190,12 +167,8 @@ class BaseWrapper(_Base):
         loss_kwargs = self._routed("loss__")
         if isinstance(loss, type):
             loss = loss(**loss_kwargs)
-        elif isinstance(loss, str) and loss_kwargs:
-            cls = {
-                "sparse_categorical_crossentropy": _losses.SparseCategoricalCrossentropy,
-                "categorical_crossentropy": _losses.CategoricalCrossentropy,
-                "binary_crossentropy": _losses.BinaryCrossentropy,
-            }.get(loss)
+        elif isinstance(loss, str) and loss_kwargs:  # "binary_crossentropy" + loss__x: the Loss class
+            cls = _losses.loss_class(loss)
             loss = cls(**loss_kwargs) if cls is not None else loss
         return {"optimizer": opt, "loss": loss, "metrics": self.metrics, **self._routed("compile__")}
 

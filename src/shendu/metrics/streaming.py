@@ -114,6 +114,10 @@ class MeanMetricWrapper(Mean):
         values = _np(self._fn(y_true, y_pred, **self._fn_kwargs))
         super().update_state(values, sample_weight)
 
+    def get_config(self):
+        """The name and the function's arguments (``threshold``, ``k``...), which subclasses take back."""
+        return {**super().get_config(), **self._fn_kwargs}
+
 
 def accuracy(y_true, y_pred):
     """1.0 where the prediction equals the label exactly, else 0.0 (elementwise)."""

@@ -731,3 +731,26 @@ __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward", "att
 from .conv import conv3d  # noqa: E402
 
 __all__ += ["conv3d"]
+
+
+# ----- the rest of Keras's named activations (PyTorch's names) ---------------------------------------
+_SELU_ALPHA, _SELU_SCALE = 1.6732632423543772, 1.0507009873554805
+
+
+def selu(input, inplace=False):  # noqa: A002
+    """scale·elu(x, α) with α = 1.6732632…, scale = 1.0507009… (self-normalizing)."""
+    return elu(input, _SELU_ALPHA) * _SELU_SCALE
+
+
+def softsign(input):  # noqa: A002
+    """x / (1 + |x|); derivative 1 / (1 + |x|)²."""
+    x = _t(input)
+    return x / (ops.abs(x) + 1.0)
+
+
+def hardsigmoid(input, inplace=False):  # noqa: A002
+    """clip(x/6 + 1/2, 0, 1) (= relu6(x + 3) / 6; Keras 3's ``hard_sigmoid``)."""
+    return ops.clip(_t(input) / 6.0 + 0.5, 0.0, 1.0)
+
+
+__all__ += ["selu", "softsign", "hardsigmoid"]

@@ -16,7 +16,7 @@ from ..tensor import Tensor
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "eye_",
            "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
            "orthogonal_", "glorot_uniform_", "glorot_normal_", "he_uniform_", "he_normal_", "lecun_normal_",
-           "lecun_uniform_", "calculate_fan_in_and_fan_out"]
+           "lecun_uniform_", "variance_scaling_", "calculate_fan_in_and_fan_out"]
 
 
 def _fill(tensor, values):
@@ -186,32 +186,56 @@ def glorot_uniform_(tensor, generator=None):
     return xavier_uniform_(tensor, 1.0, generator)
 
 
+def check_variance_scaling(mode, distribution):
+    """The distribution variance_scaling_ uses ('normal' means 'truncated_normal'); bad names raise."""
+    distribution = "truncated_normal" if distribution == "normal" else distribution
+    if distribution not in ("truncated_normal", "untruncated_normal", "uniform"):
+        raise ValueError("VarianceScaling: distribution must be 'truncated_normal', 'untruncated_normal' or "
+                         f"'uniform', got {distribution!r}")
+    if mode not in ("fan_in", "fan_out", "fan_avg"):
+        raise ValueError(f"VarianceScaling: mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
+    return distribution
+
+
+def variance_scaling_(tensor, scale=1.0, mode="fan_in", distribution="truncated_normal", generator=None):
+    """Keras's ``VarianceScaling``: samples of variance s = scale / max(1, fan), fan by ``mode``
+    ('fan_in', 'fan_out', 'fan_avg' = (fan_in + fan_out)/2):
+
+        'uniform'             U(±√(3s))
+        'untruncated_normal'  N(0, s)
+        'truncated_normal'    N(0, σ²) cut at ±2σ, σ = √s / 0.8796 (the cut's std correction); 'normal' too
+    """
+    distribution = check_variance_scaling(mode, distribution)
+    s = scale / max(1.0, _fan(tensor, mode))
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * s)
+        return uniform_(tensor, -limit, limit, generator)
+    if distribution == "untruncated_normal":
+        return normal_(tensor, 0.0, math.sqrt(s), generator)
+    std = math.sqrt(s) / 0.87962566103423978
+    return trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
+
+
 def glorot_normal_(tensor, generator=None):
     """Keras's ``glorot_normal``: truncated normal (±2σ) with σ = √(2 / (fan_in + fan_out)) / 0.8796."""
-    fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
-    std = math.sqrt(2.0 / (fan_in + fan_out)) / 0.87962566103423978
-    return trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
+    return variance_scaling_(tensor, 1.0, "fan_avg", "truncated_normal", generator)
 
 
 def he_uniform_(tensor, generator=None):
     """Keras's ``he_uniform``: U(±√(6 / fan_in))."""
-    bound = math.sqrt(6.0 / _fan(tensor, "fan_in"))
-    return uniform_(tensor, -bound, bound, generator)
+    return variance_scaling_(tensor, 2.0, "fan_in", "uniform", generator)
 
 
 def he_normal_(tensor, generator=None):
     """Keras's ``he_normal``: truncated normal (±2σ) with σ = √(2 / fan_in) / 0.8796."""
-    std = math.sqrt(2.0 / _fan(tensor, "fan_in")) / 0.87962566103423978
-    return trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
+    return variance_scaling_(tensor, 2.0, "fan_in", "truncated_normal", generator)
 
 
 def lecun_normal_(tensor, generator=None):
     """Keras's ``lecun_normal``: truncated normal (±2σ) with σ = √(1 / fan_in) / 0.8796."""
-    std = math.sqrt(1.0 / _fan(tensor, "fan_in")) / 0.87962566103423978
-    return trunc_normal_(tensor, 0.0, std, -2 * std, 2 * std, generator)
+    return variance_scaling_(tensor, 1.0, "fan_in", "truncated_normal", generator)
 
 
 def lecun_uniform_(tensor, generator=None):
     """Keras's ``lecun_uniform``: U(±√(3 / fan_in))."""
-    bound = math.sqrt(3.0 / _fan(tensor, "fan_in"))
-    return uniform_(tensor, -bound, bound, generator)
+    return variance_scaling_(tensor, 1.0, "fan_in", "uniform", generator)

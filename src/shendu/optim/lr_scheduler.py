@@ -23,7 +23,7 @@ from collections import Counter
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
-           "ExponentialLR", "CosineAnnealingLR", "SequentialLR", "ReduceLROnPlateau", "OneCycleLR"]
+           "ExponentialLR", "CosineAnnealingLR", "SequentialLR", "Plateau", "ReduceLROnPlateau", "OneCycleLR"]
 
 _EPOCH_WARNING = ("passing an epoch to scheduler.step() is deprecated; call step() without arguments once "
                   "per epoch (the schedule then follows PyTorch's recursive form)")
@@ -374,39 +374,19 @@ class SequentialLR(LRScheduler):
             s.load_state_dict(sd)
 
 
-class ReduceLROnPlateau(LRScheduler):
-    """Divide the rate by 1/``factor`` when a metric has stopped improving for ``patience`` epochs.
+class Plateau:
+    """The plateau rule, alone: count the epochs a metric has not improved and say when to act.
 
-    Call ``scheduler.step(val_loss)`` once per epoch. With ``mode='min'`` and
-    ``threshold_mode='rel'`` an epoch improves when metric < best·(1 − threshold)
-    (``'abs'``: metric < best − threshold; ``mode='max'`` mirrors both). After more than
-    ``patience`` epochs without improvement, lr ← max(lr·factor, min_lr) (skipped when the change
-    is below ``eps``), then ``cooldown`` epochs pass during which bad epochs are not counted.
+    With ``mode='min'`` and ``threshold_mode='rel'`` an epoch improves when metric < best·(1 − threshold)
+    (``'abs'``: metric < best − threshold; ``mode='max'`` mirrors both). :meth:`update` returns True after
+    more than ``patience`` epochs without improvement, then ``cooldown`` epochs pass during which bad
+    epochs are not counted. :class:`ReduceLROnPlateau` and the Keras-style callback
+    :class:`shendu.train.ReduceLROnPlateau` both decide with it.
     """
 
-    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
-                 cooldown=0, min_lr=0, eps=1e-8):
-        if factor >= 1.0:
-            raise ValueError("ReduceLROnPlateau: factor must be < 1.0 (the rate is multiplied by it), "
-                             f"got {factor}")
-        _check_optimizer("ReduceLROnPlateau", optimizer)
-        self.factor = factor
-        self.optimizer = optimizer
-        if isinstance(min_lr, (list, tuple)):
-            if len(min_lr) != len(optimizer.param_groups):
-                raise ValueError(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} min_lrs "
-                                 f"(one per parameter group), got {len(min_lr)}")
-            self.default_min_lr = None
-            self.min_lrs = list(min_lr)
-        else:
-            self.default_min_lr = min_lr
-            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+    def __init__(self, mode="min", patience=10, threshold=1e-4, threshold_mode="rel", cooldown=0):
         self.patience = patience
         self.cooldown = cooldown
-        self.eps = eps
-        self.last_epoch = 0
-        self._step_count = 0
-        self._last_lr = self._current_lrs()
         self._init_is_better(mode, threshold, threshold_mode)
         self._reset()
 
@@ -415,15 +395,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
-    def step(self, metrics, epoch=None):
-        """Record this epoch's ``metrics`` (a number or a one-element Tensor) and maybe reduce the rate."""
-        current = float(metrics)
-        if epoch is None:
-            epoch = self.last_epoch + 1
-        else:
-            warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
-        self.last_epoch = epoch
-        self._step_count += 1
+    def update(self, current):
+        """Record one epoch's metric; True when the rate should be reduced now."""
         if self.is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
@@ -433,23 +406,10 @@ class ReduceLROnPlateau(LRScheduler):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            self._reduce_lr()
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = self._current_lrs()
-
-    def _reduce_lr(self):
-        if len(self.min_lrs) != len(self.optimizer.param_groups):
-            if self.default_min_lr is None:
-                raise RuntimeError("ReduceLROnPlateau: the optimizer now has "
-                                   f"{len(self.optimizer.param_groups)} parameter groups but min_lr gave "
-                                   f"{len(self.min_lrs)} values; update min_lrs")
-            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
-        for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
-            old_lr = float(group["lr"])
-            new_lr = max(old_lr * self.factor, min_lr)
-            if old_lr - new_lr > self.eps:
-                group["lr"] = new_lr
+            return True
+        return False
 
     @property
     def in_cooldown(self):
@@ -474,6 +434,64 @@ class ReduceLROnPlateau(LRScheduler):
         self.mode = mode
         self.threshold = threshold
         self.threshold_mode = threshold_mode
+
+
+class ReduceLROnPlateau(LRScheduler, Plateau):
+    """Divide the rate by 1/``factor`` when a metric has stopped improving for ``patience`` epochs.
+
+    Call ``scheduler.step(val_loss)`` once per epoch. When the :class:`Plateau` rule fires (more than
+    ``patience`` epochs without an improvement of ``threshold``, outside ``cooldown``),
+    lr ← max(lr·factor, min_lr) in every group (skipped when the change is below ``eps``).
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0, eps=1e-8):
+        if factor >= 1.0:
+            raise ValueError("ReduceLROnPlateau: factor must be < 1.0 (the rate is multiplied by it), "
+                             f"got {factor}")
+        _check_optimizer("ReduceLROnPlateau", optimizer)
+        self.factor = factor
+        self.optimizer = optimizer
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != len(optimizer.param_groups):
+                raise ValueError(f"ReduceLROnPlateau: expected {len(optimizer.param_groups)} min_lrs "
+                                 f"(one per parameter group), got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = list(min_lr)
+        else:
+            self.default_min_lr = min_lr
+            self.min_lrs = [min_lr] * len(optimizer.param_groups)
+        self.eps = eps
+        self.last_epoch = 0
+        self._step_count = 0
+        self._last_lr = self._current_lrs()
+        Plateau.__init__(self, mode, patience, threshold, threshold_mode, cooldown)
+
+    def step(self, metrics, epoch=None):
+        """Record this epoch's ``metrics`` (a number or a one-element Tensor) and maybe reduce the rate."""
+        current = float(metrics)
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(_EPOCH_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
+        self._step_count += 1
+        if self.update(current):
+            self._reduce_lr()
+        self._last_lr = self._current_lrs()
+
+    def _reduce_lr(self):
+        if len(self.min_lrs) != len(self.optimizer.param_groups):
+            if self.default_min_lr is None:
+                raise RuntimeError("ReduceLROnPlateau: the optimizer now has "
+                                   f"{len(self.optimizer.param_groups)} parameter groups but min_lr gave "
+                                   f"{len(self.min_lrs)} values; update min_lrs")
+            self.min_lrs = [self.default_min_lr] * len(self.optimizer.param_groups)
+        for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+            old_lr = float(group["lr"])
+            new_lr = max(old_lr * self.factor, min_lr)
+            if old_lr - new_lr > self.eps:
+                group["lr"] = new_lr
 
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)

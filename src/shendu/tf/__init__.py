@@ -14,6 +14,7 @@ is. docs/keras-ops.md lists every name and its differences from TensorFlow.
 """
 
 import builtins as _builtins
+import functools as _functools
 
 import numpy as _np
 
@@ -52,7 +53,7 @@ __all__ = ["keras", "data", "math", "nn", "random", "strings", "GradientTape", "
            "tanh", "split", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
            "reduce_any", "reduce_all", "reduce_std", "reduce_logsumexp", "equal", "greater", "less",
            "boolean_mask", "random_normal_initializer", "float16", "float32", "float64", "int32", "int64",
-           "uint8", "bool", "string", "config", "print", "newaxis", "TensorShape"]
+           "uint8", "bool", "string", "config", "print", "newaxis", "TensorShape", "TensorSpec"]
 
 float16, float32, float64 = _np.float16, _np.float32, _np.float64
 int32, int64, uint8, bool = _np.int32, _np.int64, _np.uint8, _np.bool_  # noqa: A001
@@ -61,9 +62,72 @@ newaxis = None
 TensorShape = tuple
 
 
-def function(func=None, **kwargs):
-    """``@tf.function`` / ``@tf.function(jit_compile=True)``: the function runs as written."""
-    return func if func is not None else (lambda f: f)
+class TensorSpec:
+    """``tf.TensorSpec(shape, dtype)``: the shape (``None`` for any size) and dtype an input must have."""
+
+    def __init__(self, shape=None, dtype=float32, name=None):
+        self.shape = None if shape is None else tuple(None if d is None else int(d) for d in shape)
+        self.dtype, self.name = _np.dtype(dtype), name
+
+    def is_compatible_with(self, value):
+        shape = tuple(_np.shape(getattr(value, "array", value)))
+        return self.shape is None or (len(shape) == len(self.shape) and
+                                      all(d is None or d == n for d, n in zip(self.shape, shape)))
+
+    def __repr__(self):
+        return f"TensorSpec(shape={self.shape}, dtype={self.dtype.name}, name={self.name!r})"
+
+
+def _conform(specs, args, who):
+    """``args`` as the ``input_signature`` asks: each a Tensor of its spec's dtype and a compatible shape."""
+    if len(args) != len(specs):
+        raise TypeError(f"{who}: input_signature has {len(specs)} inputs, the call gave {len(args)}")
+    out = []
+    for i, (spec, arg) in enumerate(zip(specs, args)):
+        if isinstance(spec, (list, tuple)):
+            out.append(type(spec)(_conform(spec, list(arg), who)))
+            continue
+        if not spec.is_compatible_with(arg):
+            raise ValueError(f"{who}: input {i} has shape {tuple(_np.shape(getattr(arg, 'array', arg)))}, "
+                             f"which is not compatible with {spec}")
+        out.append(_k.convert_to_tensor(arg, spec.dtype))
+    return out
+
+
+class _Function:
+    """What ``tf.function`` returns: the Python function, run eagerly as written (there is no graph to
+    trace; ``jit_compile``, ``reduce_retracing``, ``autograph`` are accepted and change nothing), with
+    ``input_signature`` checked and its dtypes applied. Works on methods too."""
+
+    def __init__(self, func, input_signature, instance=None):
+        _functools.update_wrapper(self, func)
+        self.python_function, self.input_signature, self._instance = func, input_signature, instance
+
+    def __get__(self, instance, owner=None):
+        return self if instance is None else _Function(self.python_function, self.input_signature, instance)
+
+    def __call__(self, *args, **kwargs):
+        if self.input_signature is not None:
+            args = _conform(list(self.input_signature), args, f"tf.function {self.__name__}")
+        if self._instance is not None:
+            args = (self._instance, *args)
+        return self.python_function(*args, **kwargs)
+
+
+def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,
+             experimental_implements=None, experimental_autograph_options=None, experimental_attributes=None,
+             experimental_relax_shapes=None, experimental_compile=None, experimental_follow_type_hints=None,
+             name=None):
+    """``@tf.function``, ``@tf.function(jit_compile=True)``, ``tf.function(f, input_signature=[...])``,
+    ``reduce_retracing=True``...: see :class:`_Function`. Unknown arguments raise TypeError, as in TF."""
+    if input_signature is not None and not isinstance(input_signature, (list, tuple)):
+        raise TypeError(f"tf.function: input_signature must be a list of tf.TensorSpec, got "
+                        f"{type(input_signature).__name__}")
+
+    def decorate(f):
+        return _Function(f, input_signature)
+
+    return decorate if func is None else decorate(func)
 
 
 def constant(value, dtype=None, shape=None, name=None):

@@ -27,6 +27,7 @@ import warnings
 
 import numpy as np
 
+from ..optim.lr_scheduler import Plateau
 from ._io import atomic_write_text
 from .lr import get_lr, set_lr
 
@@ -445,6 +446,10 @@ class ReduceLROnPlateau(Callback):
     (mode max). After a reduction, ``cooldown`` epochs pass with ``wait`` held at 0. The new rate is
     ``max(lr * factor, min_lr)``, applied only while ``lr > min_lr``. Each epoch writes the current
     rate to ``logs["learning_rate"]``. ``factor >= 1`` raises ValueError.
+
+    The counting is :class:`shendu.optim.lr_scheduler.Plateau`'s (the rule of the PyTorch-style
+    scheduler): Keras's ``wait >= patience`` is its ``num_bad_epochs > patience - 1``, and Keras's
+    cooldown counter, which reaches 0 on the epoch that already counts, is its cooldown + 1.
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
@@ -468,24 +473,31 @@ class ReduceLROnPlateau(Callback):
         self._reset()
 
     def _reset(self):
-        self.cooldown_counter = 0
-        self.wait = 0
-        self.best = math.inf if monitor_mode(self.monitor, self.mode) == "min" else -math.inf
+        self._rule = Plateau(monitor_mode(self.monitor, self.mode), max(self.patience - 1, 0), self.min_delta,
+                             "abs", max(self.cooldown - 1, 0))
 
-    def _improved(self, current):
-        if monitor_mode(self.monitor, self.mode) == "min":
-            return current < self.best - self.min_delta
-        return current > self.best + self.min_delta
+    @property
+    def best(self):
+        return self._rule.best
+
+    @property
+    def wait(self):
+        return self._rule.num_bad_epochs
+
+    @property
+    def cooldown_counter(self):
+        return self._rule.cooldown_counter + 1 if self._rule.in_cooldown else 0
 
     def in_cooldown(self):
-        return self.cooldown_counter > 0
+        return self._rule.in_cooldown
 
     def get_state(self):
         return {"cooldown_counter": self.cooldown_counter, "wait": self.wait, "best": float(self.best)}
 
     def set_state(self, state):
-        self.cooldown_counter, self.wait = int(state["cooldown_counter"]), int(state["wait"])
-        self.best = float(state["best"])
+        self._rule.cooldown_counter = max(int(state["cooldown_counter"]) - 1, 0)
+        self._rule.num_bad_epochs = int(state["wait"])
+        self._rule.best = float(state["best"])
 
     def on_train_begin(self, logs=None):
         self._reset()
@@ -499,23 +511,13 @@ class ReduceLROnPlateau(Callback):
             warnings.warn(f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
                           f"available. Available metrics are: {','.join(logs)}.", stacklevel=2)
             return
-        if self.in_cooldown():
-            self.cooldown_counter -= 1
-            self.wait = 0
-        if self._improved(current):
-            self.best = current
-            self.wait = 0
-        elif not self.in_cooldown():
-            self.wait += 1
-            if self.wait >= self.patience:
-                old_lr = get_lr(optimizer)
-                if old_lr > np.float32(self.min_lr):
-                    new_lr = max(old_lr * self.factor, self.min_lr)
-                    set_lr(optimizer, new_lr)
-                    if self.verbose > 0:
-                        print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
-                    self.cooldown_counter = self.cooldown
-                    self.wait = 0
+        if self._rule.update(current):
+            old_lr = get_lr(optimizer)
+            if old_lr > np.float32(self.min_lr):
+                new_lr = max(old_lr * self.factor, self.min_lr)
+                set_lr(optimizer, new_lr)
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}.")
 
 
 class LearningRateScheduler(Callback):

@@ -3,7 +3,7 @@ median value in $1000s, from Keras's ``boston_housing.npz`` (shuffled with ``Ran
 last ``test_split`` held out)."""
 import numpy as np
 
-from ._files import locate, read_npz
+from ...data.datasets._npz import locate, read_npz
 
 __all__ = ["load_data"]
 

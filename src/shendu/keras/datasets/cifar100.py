@@ -9,8 +9,8 @@ import numpy as np
 
 from ...data.datasets._cifar import load_pickle_batch
 from ...data.datasets._files import DatasetFormatError
-from .._get_file import keras_home
-from ._files import locate
+from ...data.datasets._npz import locate
+from ...data.download import keras_home
 
 __all__ = ["load_data"]
 

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from ._files import locate, read_npz
+from ...data.datasets._npz import locate, read_npz
 from ._sequences import prepare
 
 __all__ = ["load_data", "get_word_index"]

@@ -1,7 +1,7 @@
 """``shendu.keras.preprocessing``: ``text.Tokenizer``, ``sequence.pad_sequences``, ``image.load_img`` /
 ``img_to_array`` / ``array_to_img`` and the ``*_dataset_from_*`` functions (tf.keras 2's module paths)."""
 
-from .._data_utils import (
+from ...data.directory import (
     image_dataset_from_directory,
     text_dataset_from_directory,
     timeseries_dataset_from_array,

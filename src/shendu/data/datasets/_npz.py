@@ -14,9 +14,9 @@ import zipfile
 
 import numpy as np
 
-from ...data.datasets._cifar import RestrictedUnpickler
-from ...data.datasets._files import DatasetFormatError, DatasetNotFoundError
-from .._get_file import get_file, keras_home
+from ..download import get_file, keras_home
+from ._cifar import RestrictedUnpickler
+from ._files import DatasetFormatError, DatasetNotFoundError
 
 __all__ = ["locate", "read_npz"]
 

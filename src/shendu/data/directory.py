@@ -10,7 +10,7 @@ import os
 
 import numpy as np
 
-from ..data.timeseries import gather_windows, window_starts
+from .timeseries import gather_windows, window_starts
 
 __all__ = ["image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array",
            "split_dataset", "PyDataset", "Sequence"]
@@ -19,7 +19,7 @@ IMAGE_FORMATS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 
 
 def _dataset(make, length):
-    from ..tf.data import Dataset  # imported here: shendu.tf imports shendu.keras
+    from .pipeline import Dataset
 
     return Dataset(make, length)
 
@@ -180,7 +180,7 @@ def image_dataset_from_directory(directory, labels="inferred", label_mode="int",
     ``(batch, height, width, channels)`` in [0, 255] resized to ``image_size``; labels int32 (``"int"``),
     one-hot float32 (``"categorical"``) or float32 ``(batch, 1)`` (``"binary"``). The dataset has
     ``class_names`` and ``file_paths``. ``subset="both"`` returns ``[training, validation]``."""
-    from ._image_utils import _pil, img_to_array, load_img, resize_array, smart_resize
+    from .image import _pil, img_to_array, load_img, resize_array, smart_resize
 
     who = "image_dataset_from_directory"
     channels = {"grayscale": 1, "rgb": 3, "rgba": 4}
@@ -265,7 +265,7 @@ def timeseries_dataset_from_array(data, targets, sequence_length, sequence_strid
 
 def _elements(dataset):
     """The dataset as a list of elements (rows), with a function rebuilding a dataset from a subset."""
-    from ..tf.data import Dataset
+    from .pipeline import Dataset
 
     if isinstance(dataset, Dataset):
         items = list(dataset)
