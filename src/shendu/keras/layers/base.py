@@ -44,6 +44,25 @@ __all__ = [
     "int_arg",
     "int_tuple_arg",
     "weight_budget",
+    "Arg",
+    "W",
+    "Int",
+    "Ints",
+    "IntList",
+    "REQUIRED",
+    "Float",
+    "Bool",
+    "Choice",
+    "DataFormat",
+    "Plain",
+    "Fixed",
+    "Init",
+    "Reg",
+    "Con",
+    "Act",
+    "LayerArg",
+    "weight_args",
+    "init_param",
 ]
 
 
@@ -79,6 +98,220 @@ def int_tuple_arg(owner, arg, value, n, minimum=None):
             f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got {value!r}"
         )
     return tuple(int_arg(owner, arg, v, minimum) for v in value)
+
+
+def _owner(layer):
+    return f"{type(layer).__name__} '{layer.name}'"
+
+
+# ----- declared Keras arguments -------------------------------------------------------------------
+_REQUIRED = REQUIRED = object()  # the default of an argument that must be given
+
+
+class Arg:
+    """One Keras constructor argument of a layer, declared once in the class's ``keras_args``.
+
+    ``parse(layer, name, value)`` checks the value and gives what the layer stores (as ``attr``, by default
+    the argument's name); ``save(stored)`` is what ``get_config`` writes; ``load(saved, custom_objects)``
+    turns a config value back into something ``parse`` accepts (``from_config``). ``save=False`` keeps an
+    argument out of the config.
+    """
+
+    __slots__ = ("default", "parse", "save", "load", "attr")
+
+    def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None):
+        self.default = default
+        self.parse = parse or (lambda layer, name, v: v)
+        self.save = save if save is not None else (lambda v: v)
+        self.load = load
+        self.attr = attr
+
+
+def _optional(parse):
+    return lambda layer, name, v: None if v is None else parse(layer, name, v)
+
+
+def Int(minimum=None, default=_REQUIRED, optional=False, **kw):  # noqa: N802
+    """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
+    parse = lambda layer, name, v: int_arg(_owner(layer), name, v, minimum)  # noqa: E731
+    return Arg(default, _optional(parse) if optional else parse, **kw)
+
+
+def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):  # noqa: N802
+    """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
+    def parse(layer, name, v):
+        return int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
+
+    return Arg(default, _optional(parse) if optional else parse, lambda v: None if v is None else list(v), **kw)
+
+
+def IntList(minimum=None, default=_REQUIRED, **kw):  # noqa: N802
+    """A tuple or list of integers of any length, stored as a tuple, saved as a list."""
+    def parse(layer, name, v):
+        if not isinstance(v, (list, tuple)):
+            raise ValueError(f"{_owner(layer)}: argument '{name}' must be a tuple of integers, got {v!r}")
+        return tuple(int_arg(_owner(layer), name, d, minimum) for d in v)
+
+    return Arg(default, parse, list, **kw)
+
+
+def _float(low, high):
+    def parse(layer, name, v):
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        if not ok or (low is not None and v < low) or (high is not None and v > high):
+            bounds = f" in [{low}, {high}]" if high is not None else f" >= {low}" if low is not None else ""
+            raise ValueError(f"{_owner(layer)}: argument '{name}' must be a number{bounds}, got {v!r}")
+        return float(v)
+
+    return parse
+
+
+def Float(default=_REQUIRED, low=None, high=None, **kw):  # noqa: N802
+    return Arg(default, _float(low, high), **kw)
+
+
+def Bool(default, **kw):  # noqa: N802
+    return Arg(default, lambda layer, name, v: bool(v), **kw)
+
+
+def Choice(default, *choices, **kw):  # noqa: N802
+    """One of ``choices`` (strings compared in lower case); ``None`` gives ``default``."""
+    def parse(layer, name, v):
+        value = default if v is None else str(v).lower()
+        if value not in choices:
+            raise ValueError(f"{_owner(layer)}: argument '{name}' must be one of {choices}, got {v!r}")
+        return value
+
+    return Arg(default, parse, **kw)
+
+
+def DataFormat(**kw):  # noqa: N802
+    return Choice("channels_last", "channels_last", "channels_first", **kw)
+
+
+def Plain(default=None, **kw):  # noqa: N802
+    """Stored and saved as given."""
+    return Arg(default, **kw)
+
+
+def Fixed(default, hint="", **kw):  # noqa: N802
+    """An argument shendu accepts only at its default: anything else raises ``NotImplementedError``."""
+    def parse(layer, name, v):
+        if v != default and not (isinstance(default, tuple) and list(default) == v):
+            raise NotImplementedError(f"{_owner(layer)}: {name}={v!r} is not supported{hint}")
+        return v
+
+    return Arg(default, parse, **kw)
+
+
+def _registry_kind(module, default, **kw):
+    return Arg(default, lambda layer, name, v: module.get(v), module.serialize,
+               lambda v, custom_objects: module.deserialize(v, custom_objects), **kw)
+
+
+def Init(default, **kw):  # noqa: N802
+    return _registry_kind(_initializers, default, **kw)
+
+
+def Reg(default=None, **kw):  # noqa: N802
+    return _registry_kind(_regularizers, default, **kw)
+
+
+def Con(default=None, **kw):  # noqa: N802
+    return _registry_kind(_constraints, default, **kw)
+
+
+def Act(default=None, **kw):  # noqa: N802
+    from .. import activations
+
+    return _registry_kind(activations, default, **kw)
+
+
+def LayerArg(**kw):  # noqa: N802
+    """A Keras layer, saved as ``{"class_name", "config"}``."""
+    def parse(layer, name, v):
+        if not isinstance(v, Layer):
+            raise ValueError(f"{type(layer).__name__}: argument '{name}' must be a Keras layer, got {v!r}")
+        return v
+
+    def load(v, custom_objects):
+        from . import deserialize
+
+        return deserialize(v, custom_objects) if isinstance(v, dict) else v
+
+    return Arg(_REQUIRED, parse, lambda v: {"class_name": type(v).__name__, "config": v.get_config()}, load, **kw)
+
+
+def weight_args(activity=True, **families):
+    """The Keras block ``<w>_initializer`` for each weight family, then ``<w>_regularizer``s,
+    ``activity_regularizer`` and ``<w>_constraint``s: ``weight_args(kernel="glorot_uniform", bias="zeros")``."""
+    out = {f"{w}_initializer": Init(init) for w, init in families.items()}
+    out.update({f"{w}_regularizer": Reg() for w in families})
+    if activity:
+        out["activity_regularizer"] = Reg()
+    out.update({f"{w}_constraint": Con() for w in families})
+    return out
+
+
+# ----- declared Keras weights ---------------------------------------------------------------------
+class W:
+    """One Keras weight of a layer, declared once in the class's ``keras_weights``.
+
+    ``name``: the Keras name; ``path``: the nn tensor inside (dotted attributes, ``"linear.weight"``);
+    ``shape(layer, features)``: its Keras shape, where ``features`` is ``layer._features(input_shape)``;
+    ``perm``: the axis order taking the nn layout to Keras's (followed by a reshape to the Keras shape;
+    a callable of the layer, or None for the same layout); ``args``: the argument family whose
+    ``<args>_initializer``, ``_regularizer`` and ``_constraint`` apply (default ``name``); ``when``: the
+    name of a boolean attribute that must be true for the weight to exist (``"use_bias"``); ``state``:
+    non-trainable state such as moving averages.
+    """
+
+    __slots__ = ("name", "path", "shape", "perm", "args", "when", "state")
+
+    def __init__(self, name, path, shape, perm=None, args=None, when=None, state=False):
+        self.name, self.path, self.shape, self.perm = name, path, shape, perm
+        self.args, self.when, self.state = args or name, when, state
+
+    def active(self, layer):
+        return self.when is None or bool(getattr(layer, self.when))
+
+    def tensor(self, layer):
+        obj = layer
+        for part in self.path.split("."):
+            obj = getattr(obj, part, None)
+        return obj
+
+    def layout(self, layer, keras_shape, nn_shape):
+        """(to_keras, from_keras) between the nn tensor's layout and Keras's."""
+        perm = self.perm(layer) if callable(self.perm) else self.perm
+        if perm is None and tuple(nn_shape) == keras_shape:
+            return None, self._checked(layer, keras_shape, lambda a: a)
+        perm = tuple(range(len(nn_shape))) if perm is None else tuple(perm)
+        inv = tuple(np.argsort(perm))
+        moved = tuple(nn_shape[p] for p in perm)
+
+        def to_keras(a):
+            return np.ascontiguousarray(np.transpose(a, perm)).reshape(keras_shape)
+
+        def from_keras(k):
+            return np.ascontiguousarray(np.transpose(np.reshape(k, moved), inv))
+
+        return to_keras, self._checked(layer, keras_shape, from_keras)
+
+    def _checked(self, layer, keras_shape, from_keras):
+        def checked(k):
+            if tuple(np.shape(k)) != keras_shape:
+                raise ValueError(f"Layer '{layer.name}': weight '{self.name}' has shape {keras_shape}, but the "
+                                 f"value given has shape {tuple(np.shape(k))}")
+            return from_keras(k)
+
+        return checked
+
+
+def init_param(param, initializer, keras_shape, from_keras):
+    """Fill a PyTorch-layout parameter with ``initializer`` drawn in its Keras shape."""
+    value = _initializers.get(initializer)(keras_shape, dtype=param.array.dtype)
+    param.array[...] = from_keras(np.asarray(value)).astype(param.array.dtype, copy=False)
 
 
 # ----- building from a model file: weights must exist in the file before they are allocated -----
@@ -291,10 +524,11 @@ class WeightSpec:
     ``state=True`` marks non-trainable state (moving averages) that no optimizer touches.
     """
 
-    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer", "constraint")
+    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer", "constraint", "_shape")
 
     def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None,
-                 constraint=None):
+                 constraint=None, shape=None):
+        self._shape = shape
         self.name = name
         self.tensor = tensor
         self.to_keras = to_keras or (lambda a: a)
@@ -324,6 +558,8 @@ class WeightSpec:
 
     @property
     def shape(self):
+        if self._shape is not None:
+            return self._shape
         return tuple(self.to_keras(self.tensor.array).shape)
 
 
@@ -453,7 +689,16 @@ class Layer(Module):
 
     Subclasses set up their configuration in ``__init__``, create weights in ``build(input_shape)``
     (with :meth:`add_weight`, or by creating nn modules) and compute in ``call(inputs)``.
+
+    Built-in layers instead declare their Keras arguments once (``keras_args``: name -> :class:`Arg`, in
+    Keras's positional order) and their weights once (``keras_weights``: :class:`W` s). From these the base
+    makes ``__init__`` (checks naming the layer and the argument, then ``_setup()`` for checks that span
+    arguments), ``get_config`` / ``from_config``, the weight specs, the planned weight shapes and the
+    initialisation of the nn tensors in Keras's shapes; ``build`` only creates the nn modules.
     """
+
+    keras_args = {}
+    keras_weights = ()
 
     _BASE_KWARGS = (
         "trainable",
@@ -487,7 +732,9 @@ class Layer(Module):
         kwargs.pop("autocast", None)
         kwargs.pop("dynamic", None)
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+            known = sorted(set(type(self).keras_args) | set(self._BASE_KWARGS))
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}; "
+                            f"it takes {', '.join(known)}")
         self.__dict__["training"] = False
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
@@ -527,9 +774,36 @@ class Layer(Module):
         """Create the weights for inputs of ``input_shape`` (batch axis first). Default: none."""
         self.built = True
 
+    def _setup(self):
+        """Checks and derived attributes after the declared arguments are stored (override it)."""
+
+    def _declared_init(self, *args, **kwargs):
+        """The ``__init__`` of a layer that declares ``keras_args``: positional arguments in declared order."""
+        decl = type(self).keras_args
+        names = list(decl)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments "
+                            f"({', '.join(names)}), got {len(args)}")
+        given = dict(zip(names, args))
+        for n in names:
+            if n in kwargs:
+                if n in given:
+                    raise TypeError(f"{type(self).__name__} got two values for argument '{n}'")
+                given[n] = kwargs.pop(n)
+        Layer.__init__(self, **kwargs)
+        for n, a in decl.items():
+            value = given.get(n, a.default)
+            if value is _REQUIRED:
+                raise TypeError(f"{_owner(self)}: missing the required argument '{n}'")
+            setattr(self, a.attr or n, a.parse(self, n, value))
+        self._setup()
+
     def __init_subclass__(cls, **kwargs):
-        """Every ``build`` (also one a user calls directly) ends with the bookkeeping of a built layer."""
+        """Every ``build`` (also one a user calls directly) ends with the bookkeeping of a built layer;
+        a class declaring ``keras_args`` without writing ``__init__`` gets the declared one."""
         super().__init_subclass__(**kwargs)
+        if "keras_args" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__init__ = Layer._declared_init
         if "build" in cls.__dict__:
             user_build = cls.__dict__["build"]
 
@@ -547,6 +821,8 @@ class Layer(Module):
                     out = user_build(self, input_shape, *args, **kw)
                 finally:
                     self.__dict__["_build_depth"] = depth
+                if depth == 0 and not self.__dict__.get("_finished"):
+                    self._init_declared(input_shape)
                 if budget is not None and planned is None:  # layers that cannot tell beforehand
                     budget.take(self, [(spec.name, _spec_shape(spec)) for spec in self._weight_specs()])
                 if depth == 0:
@@ -557,9 +833,49 @@ class Layer(Module):
 
     def _planned_weights(self, input_shape):
         """[(name, Keras shape)] of the weights ``build(input_shape)`` will create, computed without
-        creating them; None when the layer cannot tell (the default). Built-in layers with weights
-        override it, so a model file is checked against its stored weights before anything is allocated."""
-        return None
+        creating them; None when the layer cannot tell (the default). Layers declaring ``keras_weights``
+        can tell, so a model file is checked against its stored weights before anything is allocated."""
+        if not self.keras_weights:
+            return None
+        try:
+            features = self._features(input_shape)
+        except (TypeError, IndexError, ValueError, ZeroDivisionError):
+            return None
+        if features is None:
+            return None
+        return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
+
+    def _features(self, input_shape):
+        """What the declared weight shapes depend on (default: the size of the input's last axis)."""
+        return None if input_shape[-1] is None else int(input_shape[-1])
+
+    def _declared_specs(self):
+        specs = []
+        for w in self.keras_weights:
+            tensor = w.tensor(self) if w.active(self) else None
+            if tensor is None:
+                continue
+            shape = tuple(int(d) for d in w.shape(self, self._wfeat))
+            to_k, from_k = w.layout(self, shape, tensor.array.shape)
+            specs.append(WeightSpec(w.name, tensor, to_k, from_k, state=w.state,
+                                    regularizer=getattr(self, f"{w.args}_regularizer", None),
+                                    constraint=getattr(self, f"{w.args}_constraint", None), shape=shape))
+        return specs
+
+    def _init_declared(self, input_shape):
+        """Draw every declared weight from its Keras initializer in Keras's shape; freeze the nn tensors of
+        weights the arguments switched off (``use_bias=False`` where the nn module still has one...)."""
+        if not self.keras_weights:
+            return
+        self._wfeat = self._features(input_shape)
+        for spec, w in zip(self._declared_specs(), [w for w in self.keras_weights if w.active(self)]):
+            init = getattr(self, f"{w.args}_initializer", None)
+            if init is not None:
+                init_param(spec.tensor, init, spec.shape, spec.from_keras)
+        for w in self.keras_weights:
+            tensor = w.tensor(self)
+            if not w.active(self) and isinstance(tensor, Parameter):
+                tensor.requires_grad = False
 
     def _finish_build(self, input_shape):
         first = not self.__dict__.get("_finished", False)
@@ -791,9 +1107,11 @@ class Layer(Module):
         return param
 
     def _weight_specs(self):
-        """The Keras weights of this layer (not of sublayers), in Keras's order. Built-in layers override it;
-        for custom layers these are the ``add_weight`` weights, then Parameters assigned directly, then the
+        """The Keras weights of this layer (not of sublayers), in Keras's order: the declared ones, then
+        the ``add_weight`` ones; for custom layers also Parameters assigned directly, then the
         parameters and buffers of plain ``nn`` modules held as attributes."""
+        if self.keras_weights:
+            return self._declared_specs() + self._extra_specs
         specs = list(self._extra_specs)
         seen = {id(s.tensor) for s in specs}
         for name, p in self._parameters.items():
@@ -961,10 +1279,17 @@ class Layer(Module):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        for n, a in self.keras_args.items():
+            if a.save is not False:
+                config[n] = a.save(getattr(self, a.attr or n))
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for n, a in cls.keras_args.items():
+            if a.load is not None and n in config:
+                config[n] = a.load(config[n], custom_objects)
         return cls(**config)
 
     def get_build_config(self):
