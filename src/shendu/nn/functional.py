@@ -334,6 +334,40 @@ def same_padding(length, kernel, stride, dilation=1):
     return total // 2, total - total // 2
 
 
+def conv_transpose_padding(kernel, stride, padding, output_padding=None):
+    """(nn padding, nn output_padding, cells to crop at the end) of one axis of a TensorFlow-style
+    transposed convolution, whose output length :func:`conv_transpose_output_length` gives.
+
+    Without ``output_padding``: "same" pads p = ⌊max(k − s, 0)/2⌋ and "valid" 0; the nn output
+    (n − 1)s − 2p + k falls short of the target by d = s − k + 2p ("same") or max(s − k, 0) ("valid"):
+    add d as output_padding when d ≥ 0, crop −d cells when d < 0. With ``output_padding`` given:
+    p = ⌊(k − 1)/2⌋ ("same") or 0, that output_padding, no crop.
+    """
+    if output_padding is not None:
+        return ((kernel - 1) // 2 if padding == "same" else 0), output_padding, 0
+    if padding == "same":
+        pad = max(kernel - stride, 0) // 2
+        diff = stride - kernel + 2 * pad
+    else:
+        pad, diff = 0, max(stride - kernel, 0)
+    return pad, max(diff, 0), max(-diff, 0)
+
+
+def conv_transpose_output_length(length, kernel, stride, padding, output_padding=None):
+    """Output length of a TensorFlow-style transposed convolution: n·s ("same"), n·s + max(k − s, 0)
+    ("valid"); with ``output_padding`` (n − 1)s + k − 2p + output_padding, p as in
+    :func:`conv_transpose_padding` (None stays None)."""
+    if length is None:
+        return None
+    if output_padding is not None:
+        pad = (kernel - 1) // 2 if padding == "same" else 0
+        return (length - 1) * stride + kernel - 2 * pad + output_padding
+    return length * stride if padding == "same" else length * stride + max(kernel - stride, 0)
+
+
+__all__ += ["conv_transpose_padding", "conv_transpose_output_length"]
+
+
 def padded_pool(input, kind, kernel_size, stride, padding):  # noqa: A002
     """Max (``kind="max"``) or average (``"avg"``) pooling of (N, C, L) or (N, C, H, W) after uneven padding
     ``padding`` = [(before, after) per spatial axis], as TensorFlow's "SAME" pooling does.

@@ -862,16 +862,24 @@ class Layer(Module):
                                     constraint=getattr(self, f"{w.args}_constraint", None), shape=shape))
         return specs
 
-    def _init_declared(self, input_shape):
-        """Draw every declared weight from its Keras initializer in Keras's shape; freeze the nn tensors of
-        weights the arguments switched off (``use_bias=False`` where the nn module still has one...)."""
+    def _init_declared(self, input_shape, *names):
+        """Draw every declared weight (or only those ``names``, which a ``build`` may initialise early to
+        keep the random stream of its modules) from its Keras initializer in Keras's shape; freeze the nn
+        tensors of weights the arguments switched off (a ``scale=False`` gamma)."""
         if not self.keras_weights:
             return
         self._wfeat = self._features(input_shape)
-        for spec, w in zip(self._declared_specs(), [w for w in self.keras_weights if w.active(self)]):
+        done = self.__dict__.setdefault("_initialized", set())
+        for spec in self._declared_specs():
+            if spec.name in done or (names and spec.name not in names):
+                continue
+            w = next(w for w in self.keras_weights if w.name == spec.name)
             init = getattr(self, f"{w.args}_initializer", None)
             if init is not None:
                 init_param(spec.tensor, init, spec.shape, spec.from_keras)
+            done.add(spec.name)
+        if names:
+            return
         for w in self.keras_weights:
             tensor = w.tensor(self)
             if not w.active(self) and isinstance(tensor, Parameter):
