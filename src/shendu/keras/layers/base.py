@@ -281,12 +281,22 @@ class W:
             obj = getattr(obj, part, None)
         return obj
 
+    def _perm(self, layer, ndim):
+        perm = self.perm(layer) if callable(self.perm) else self.perm
+        return tuple(range(ndim)) if perm is None else tuple(perm)
+
+    def keras_shape(self, layer, nn_shape):
+        """The declared Keras shape; the nn shape in Keras's axis order when the tensor was resized since
+        (channel pruning)."""
+        moved = tuple(int(nn_shape[p]) for p in self._perm(layer, len(nn_shape)))
+        declared = tuple(int(d) for d in self.shape(layer, layer._wfeat))
+        return declared if int(np.prod(declared)) == int(np.prod(moved)) else moved
+
     def layout(self, layer, keras_shape, nn_shape):
         """(to_keras, from_keras) between the nn tensor's layout and Keras's."""
-        perm = self.perm(layer) if callable(self.perm) else self.perm
-        if perm is None and tuple(nn_shape) == keras_shape:
+        perm = self._perm(layer, len(nn_shape))
+        if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape:
             return None, self._checked(layer, keras_shape, lambda a: a)
-        perm = tuple(range(len(nn_shape))) if perm is None else tuple(perm)
         inv = tuple(np.argsort(perm))
         moved = tuple(nn_shape[p] for p in perm)
 
@@ -855,7 +865,7 @@ class Layer(Module):
             tensor = w.tensor(self) if w.active(self) else None
             if tensor is None:
                 continue
-            shape = tuple(int(d) for d in w.shape(self, self._wfeat))
+            shape = w.keras_shape(self, tensor.array.shape)
             to_k, from_k = w.layout(self, shape, tensor.array.shape)
             specs.append(WeightSpec(w.name, tensor, to_k, from_k, state=w.state,
                                     regularizer=getattr(self, f"{w.args}_regularizer", None),
