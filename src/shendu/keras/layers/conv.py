@@ -41,25 +41,9 @@ def conv_args(filters=True, padding=("valid", "same"), groups=True, depth_multip
     return dict(head, activation=Act(), use_bias=Bool(True), **weight_args(**kernels, bias="zeros"))
 
 
-class _Conv(Layer):
-    """A Keras convolution on an nn convolution module ``_module`` held as ``self.conv``."""
+class _Channels(Layer):
+    """Channels-last data (or channels-first with ``data_format``) handed to NCHW nn modules and back."""
 
-    _rank = 2
-    _module = nn.Conv2d
-    keras_args = conv_args()
-    keras_weights = (W("kernel", "conv.weight", lambda s, c: s._kernel_shape(c), perm=_kernel_perm),
-                     W("bias", "conv.bias", lambda s, c: (s._out_channels(c),), when="use_bias"))
-
-    def _setup(self):
-        self.input_spec = InputSpec(ndim=self._rank + 2)
-
-    def _kernel_shape(self, c):
-        return self.kernel_size + (c // self.groups, self.filters)
-
-    def _out_channels(self, c):
-        return self.filters
-
-    # channels-last <-> channels-first at the layer's edge
     def _to_cf(self, x):
         if self.data_format == "channels_first":
             return x
@@ -90,6 +74,25 @@ class _Conv(Layer):
         if self.data_format == "channels_first":
             return (batch, channels) + tuple(spatial)
         return (batch,) + tuple(spatial) + (channels,)
+
+
+class _Conv(_Channels):
+    """A Keras convolution on an nn convolution module ``_module`` held as ``self.conv``."""
+
+    _rank = 2
+    _module = nn.Conv2d
+    keras_args = conv_args()
+    keras_weights = (W("kernel", "conv.weight", lambda s, c: s._kernel_shape(c), perm=_kernel_perm),
+                     W("bias", "conv.bias", lambda s, c: (s._out_channels(c),), when="use_bias"))
+
+    def _setup(self):
+        self.input_spec = InputSpec(ndim=self._rank + 2)
+
+    def _kernel_shape(self, c):
+        return self.kernel_size + (c // self.groups, self.filters)
+
+    def _out_channels(self, c):
+        return self.filters
 
     def _pad_input(self, x_cf):
         """Explicit TF-style 'same'/'causal' padding when it cannot be symmetric."""
