@@ -315,6 +315,39 @@ def masked_mean(input, mask, axis, keepdims=False):  # noqa: A002
     return (x * m).sum(axis=axis, keepdims=keepdims) / m.sum(axis=axis, keepdims=keepdims)
 
 
+def normalize(input, p=2.0, dim=1, eps=1e-12):  # noqa: A002
+    """v / max(‖v‖_p, ε) along ``dim`` (PyTorch's ``F.normalize``)."""
+    x = _t(input)
+    norm = ops.sum(ops.abs(x) ** p, axis=dim, keepdims=True) ** (1.0 / p)
+    return x / ops.clip(norm, eps, None)
+
+
+def attention_mask_bias(batch, query_len, key_len, query_mask=None, key_masks=(), attn_mask=None,
+                        causal=False, dtype="float32", masked_value=-1e9):
+    """An additive attention mask (batch, 1, L, S) from boolean masks, True meaning "may attend", or None
+    when no mask is given: ``query_mask`` (batch, L), each of ``key_masks`` (batch, S), ``attn_mask``
+    (batch, L, S) or (L, S), ``causal`` query i sees keys 0..i. Where all allow it the bias is 0, elsewhere
+    ``masked_value``; a finite one (−1e9) makes a query that may see no key attend uniformly, not NaN."""
+    parts = [] if query_mask is None else [np.asarray(_arr(query_mask), dtype=bool)[:, :, None]]
+    parts += [np.asarray(_arr(m), dtype=bool)[:, None, :] for m in key_masks if m is not None]
+    if attn_mask is not None:
+        am = np.asarray(_arr(attn_mask), dtype=bool)
+        if am.ndim not in (2, 3):
+            raise ValueError(f"attention_mask_bias: attn_mask must be (batch, L, S) or (L, S), got shape {am.shape}")
+        parts.append(am)
+    if causal:
+        parts.append(np.tril(np.ones((query_len, key_len), dtype=bool)))
+    if not parts:
+        return None
+    allowed = np.ones((batch, query_len, key_len), dtype=bool)
+    for part in parts:
+        allowed = allowed & part
+    return Tensor(np.where(allowed[:, None], 0.0, masked_value).astype(dtype))
+
+
+__all__ += ["normalize", "attention_mask_bias"]
+
+
 # ----- TensorFlow-style "same" padding and pooling ---------------------------------------------------
 def conv_output_length(length, kernel, padding, stride, dilation=1):
     """Output length of a convolution or pooling window: "valid" ⌊(n − d(k−1) − 1)/s⌋ + 1,

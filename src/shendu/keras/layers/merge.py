@@ -3,7 +3,8 @@ Concatenate, Dot."""
 
 import shendu as sd
 
-from .base import Layer, int_arg
+from ...nn.functional import normalize
+from .base import Arg, Bool, Int, Layer
 
 __all__ = [
     "Add",
@@ -114,9 +115,7 @@ class Minimum(_Merge):
 class Concatenate(_Merge):
     """Join the inputs along ``axis`` (default the last)."""
 
-    def __init__(self, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = int_arg(f"Concatenate '{self.name}'", "axis", axis)
+    keras_args = dict(axis=Int(default=-1))
 
     def call(self, inputs):
         self._check(inputs)
@@ -146,31 +145,26 @@ class Concatenate(_Merge):
                 out[i] = known.pop() if known else None
         return tuple(out)
 
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
+
+def _feature_axis(layer, name, axes):
+    if not isinstance(axes, int) or axes not in (-1, 1):
+        raise NotImplementedError("Dot: only axes=-1 (the feature axis of 2-D inputs) is supported")
+    return axes
 
 
 class Dot(_Merge):
     """Dot product of two (batch, n) tensors along ``axes`` (-> (batch, 1)); ``normalize`` uses cosines."""
 
-    def __init__(self, axes=-1, normalize=False, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(axes, int) or axes not in (-1, 1):
-            raise NotImplementedError("Dot: only axes=-1 (the feature axis of 2-D inputs) is supported")
-        self.axes, self.normalize = axes, bool(normalize)
+    keras_args = dict(axes=Arg(-1, _feature_axis), normalize=Bool(False))
 
     def call(self, inputs):
         a, b = inputs
-        if self.normalize:
-            a = a / sd.sqrt((a * a).sum(axis=-1, keepdims=True) + 1e-12)
-            b = b / sd.sqrt((b * b).sum(axis=-1, keepdims=True) + 1e-12)
+        if self.normalize:  # Keras's l2_normalize: v / √max(Σv², 1e-12)
+            a, b = normalize(a, dim=-1, eps=1e-6), normalize(b, dim=-1, eps=1e-6)
         return (a * b).sum(axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 1)
-
-    def get_config(self):
-        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
 
 def _functional(cls):
