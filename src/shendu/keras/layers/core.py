@@ -200,11 +200,11 @@ class Lambda(Layer):
     ``load_model(path, custom_objects={"name": fn})``.
     """
 
-    def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
-        super().__init__(**kwargs)
-        self.function = function
-        self._given_output_shape = output_shape
-        self.arguments = dict(arguments or {})
+    keras_args = dict(
+        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>")),
+        output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
+        arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})),
+    )
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
@@ -215,10 +215,3 @@ class Lambda(Layer):
                 return self._given_output_shape(input_shape)
             return (input_shape[0],) + tuple(self._given_output_shape)
         return super().compute_output_shape(input_shape)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "function": getattr(self.function, "__name__", "<lambda>"),
-            "arguments": self.arguments,
-        }

@@ -2,7 +2,7 @@
 
 import shendu as sd
 
-from .base import Layer, _is_shape
+from .base import REQUIRED, Arg, Layer, LayerArg, Plain, _is_shape
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 
@@ -21,6 +21,9 @@ class Bidirectional(Layer):
     ``return_sequences`` the backward output is flipped back so step t of both lines up.
     Weights: the forward layer's, then the backward layer's.
     """
+
+    keras_args = dict(layer=Arg(REQUIRED, save=dict, load=LayerArg().load, attr="_inner_config"),
+                      merge_mode=Plain("concat"))
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if merge_mode not in ("concat", "sum", "mul", "ave", None):
@@ -95,26 +98,11 @@ class Bidirectional(Layer):
             return (y if isinstance(y, list) else [y]) + states + states
         return y
 
-    def get_config(self):
-        return {**super().get_config(), "layer": self._inner_config, "merge_mode": self.merge_mode}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects)
-        return cls(**config)
-
 
 class TimeDistributed(Layer):
     """Applies ``layer`` to every time step: (batch, steps, ...) -> (batch, steps, ...out)."""
 
-    def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed needs a Keras layer, got {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
+    keras_args = dict(layer=LayerArg())
 
     def build(self, input_shape):
         if len(input_shape) < 3:
@@ -135,17 +123,3 @@ class TimeDistributed(Layer):
         if not _is_shape(inner):
             raise NotImplementedError("TimeDistributed: layers with several outputs are not supported")
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects)
-        return cls(**config)
