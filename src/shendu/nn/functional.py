@@ -333,7 +333,8 @@ def attention_mask_bias(batch, query_len, key_len, query_mask=None, key_masks=()
     if attn_mask is not None:
         am = np.asarray(_arr(attn_mask), dtype=bool)
         if am.ndim not in (2, 3):
-            raise ValueError(f"attention_mask_bias: attn_mask must be (batch, L, S) or (L, S), got shape {am.shape}")
+            raise ValueError(f"attention_mask_bias: attn_mask must be (batch, L, S) or (L, S), got shape "
+                             f"{am.shape}")
         parts.append(am)
     if causal:
         parts.append(np.tril(np.ones((query_len, key_len), dtype=bool)))

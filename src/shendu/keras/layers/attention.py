@@ -52,9 +52,10 @@ class MultiHeadAttention(Layer):
     )
     keras_weights = _projection("query", "key_dim", 0) + _projection("key", "key_dim", 2) + _projection(
         "value", "value_dim", 1) + (
-        W("attention_output/kernel", "output_dense.weight", lambda s, c: (s.num_heads, s.value_dim, s._d_out(c)),
-          perm=(1, 0), args="kernel"),
-        W("attention_output/bias", "output_dense.bias", lambda s, c: (s._d_out(c),), args="bias", when="use_bias"),
+        W("attention_output/kernel", "output_dense.weight",
+          lambda s, c: (s.num_heads, s.value_dim, s._d_out(c)), perm=(1, 0), args="kernel"),
+        W("attention_output/bias", "output_dense.bias", lambda s, c: (s._d_out(c),), args="bias",
+          when="use_bias"),
     )
 
     def _setup(self):

@@ -142,7 +142,8 @@ def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):  # noqa: N
     def parse(layer, name, v):
         return int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
 
-    return Arg(default, _optional(parse) if optional else parse, lambda v: None if v is None else list(v), **kw)
+    save = lambda v: None if v is None else list(v)  # noqa: E731
+    return Arg(default, _optional(parse) if optional else parse, save, **kw)
 
 
 def IntList(minimum=None, default=_REQUIRED, **kw):  # noqa: N802
@@ -239,12 +240,14 @@ def LayerArg(**kw):  # noqa: N802
 
         return deserialize(v, custom_objects) if isinstance(v, dict) else v
 
-    return Arg(_REQUIRED, parse, lambda v: {"class_name": type(v).__name__, "config": v.get_config()}, load, **kw)
+    save = lambda v: {"class_name": type(v).__name__, "config": v.get_config()}  # noqa: E731
+    return Arg(_REQUIRED, parse, save, load, **kw)
 
 
 def weight_args(activity=True, **families):
-    """The Keras block ``<w>_initializer`` for each weight family, then ``<w>_regularizer``s,
-    ``activity_regularizer`` and ``<w>_constraint``s: ``weight_args(kernel="glorot_uniform", bias="zeros")``."""
+    """The Keras block ``<w>_initializer`` for each weight family, then ``<w>_regularizer`` s,
+    ``activity_regularizer`` and ``<w>_constraint`` s:
+    ``weight_args(kernel="glorot_uniform", bias="zeros")``."""
     out = {f"{w}_initializer": Init(init) for w, init in families.items()}
     out.update({f"{w}_regularizer": Reg() for w in families})
     if activity:
@@ -311,8 +314,8 @@ class W:
     def _checked(self, layer, keras_shape, from_keras):
         def checked(k):
             if tuple(np.shape(k)) != keras_shape:
-                raise ValueError(f"Layer '{layer.name}': weight '{self.name}' has shape {keras_shape}, but the "
-                                 f"value given has shape {tuple(np.shape(k))}")
+                raise ValueError(f"Layer '{layer.name}': weight '{self.name}' has shape {keras_shape}, but "
+                                 f"the value given has shape {tuple(np.shape(k))}")
             return from_keras(k)
 
         return checked
@@ -435,45 +438,22 @@ class KerasTensor:
     def __bool__(self):
         raise TypeError("a symbolic KerasTensor has no truth value; use Keras layers to combine tensors")
 
-    # Arithmetic on symbolic tensors builds layers, as in Keras.
-    def __add__(self, other):
-        from .merge import Add
+    # Arithmetic on symbolic tensors builds layers, as in Keras: a merge layer for two symbolic tensors,
+    # a Lambda for a constant.
+    def _binary(self, other, merge, fn):
+        if isinstance(other, KerasTensor) and merge is not None:
+            from . import merge as merges
 
-        return Add()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x + other)(self)
+            return getattr(merges, merge)()([self, other])
+        return _lambda(lambda x: fn(x, other))(self)
 
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        from .merge import Subtract
-
-        return (
-            Subtract()([self, other])
-            if isinstance(other, KerasTensor)
-            else _lambda(lambda x: x - other)(self)
-        )
-
-    def __rsub__(self, other):
-        return _lambda(lambda x: other - x)(self)
-
-    def __mul__(self, other):
-        from .merge import Multiply
-
-        return (
-            Multiply()([self, other])
-            if isinstance(other, KerasTensor)
-            else _lambda(lambda x: x * other)(self)
-        )
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        return _lambda(lambda x: x / other)(self)
-
-    def __neg__(self):
-        return _lambda(lambda x: -x)(self)
-
-    def __getitem__(self, key):
-        return _lambda(lambda x: x[key])(self)
+    __add__ = __radd__ = lambda self, o: self._binary(o, "Add", lambda x, c: x + c)  # noqa: E731
+    __sub__ = lambda self, o: self._binary(o, "Subtract", lambda x, c: x - c)  # noqa: E731
+    __rsub__ = lambda self, o: self._binary(o, None, lambda x, c: c - x)  # noqa: E731
+    __mul__ = __rmul__ = lambda self, o: self._binary(o, "Multiply", lambda x, c: x * c)  # noqa: E731
+    __truediv__ = lambda self, o: self._binary(o, None, lambda x, c: x / c)  # noqa: E731
+    __neg__ = lambda self: _lambda(lambda x: -x)(self)  # noqa: E731
+    __getitem__ = lambda self, key: _lambda(lambda x: x[key])(self)  # noqa: E731
 
 
 def _lambda(fn):
@@ -575,7 +555,7 @@ class WeightSpec:
 
 class Variable:
     """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``,
-    ``.assign()``."""
+    ``.assign()``; arithmetic and indexing use it as a Tensor in Keras layout."""
 
     def __init__(self, layer, spec):
         self._layer, self._spec = layer, spec
@@ -641,42 +621,17 @@ class Variable:
     def __getitem__(self, key):
         return self.as_tensor()[key]
 
-    def __neg__(self):
-        return -self.as_tensor()
-
-    def __matmul__(self, other):
-        return self.as_tensor() @ other
-
-    def __rmatmul__(self, other):
-        return other @ self.as_tensor()
-
-    def __add__(self, other):
-        return self.as_tensor().__add__(other)
-
-    def __radd__(self, other):
-        return self.as_tensor().__radd__(other)
-
-    def __sub__(self, other):
-        return self.as_tensor().__sub__(other)
-
-    def __rsub__(self, other):
-        return self.as_tensor().__rsub__(other)
-
-    def __mul__(self, other):
-        return self.as_tensor().__mul__(other)
-
-    def __rmul__(self, other):
-        return self.as_tensor().__rmul__(other)
-
-    def __truediv__(self, other):
-        return self.as_tensor().__truediv__(other)
-
-    def __rtruediv__(self, other):
-        return self.as_tensor().__rtruediv__(other)
-
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
 
+
+def _as_tensor_op(op):
+    return lambda self, *args: getattr(self.as_tensor(), op)(*args)
+
+
+for _op in ("__getitem__", "__neg__", "__matmul__", "__rmatmul__", "__add__", "__radd__", "__sub__",
+            "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__"):
+    setattr(Variable, _op, _as_tensor_op(_op))
 
 _CALL_ARGS = {}
 
@@ -788,7 +743,7 @@ class Layer(Module):
         """Checks and derived attributes after the declared arguments are stored (override it)."""
 
     def _declared_init(self, *args, **kwargs):
-        """The ``__init__`` of a layer that declares ``keras_args``: positional arguments in declared order."""
+        """The ``__init__`` of a layer declaring ``keras_args``: positional arguments in declared order."""
         decl = type(self).keras_args
         names = list(decl)
         if len(args) > len(names):

@@ -9,18 +9,15 @@ the total is odd) at the bottom/right.
 import shendu as sd
 
 from ... import nn
-from ...nn.functional import conv_output_length, conv_transpose_output_length, conv_transpose_padding, same_padding
+from ...nn.functional import (
+    conv_output_length,
+    conv_transpose_output_length,
+    conv_transpose_padding,
+    same_padding,
+)
 from .base import Act, Bool, Choice, DataFormat, InputSpec, Int, Ints, Layer, W, weight_args
 
-__all__ = [
-    "Conv1D",
-    "Conv2D",
-    "Conv2DTranspose",
-    "Convolution1D",
-    "Convolution2D",
-    "conv_output_length",
-    "same_padding",
-]
+__all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D"]
 
 
 def _kernel_perm(layer):
@@ -117,8 +114,9 @@ class _Conv(_Channels):
 
     def build(self, input_shape):
         pad, self._manual_pad = self._nn_padding()
-        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size, stride=self.strides,
-                                 padding=pad, dilation=self.dilation_rate, groups=self.groups, bias=self.use_bias)
+        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size,
+                                 stride=self.strides, padding=pad, dilation=self.dilation_rate,
+                                 groups=self.groups, bias=self.use_bias)
 
     def call(self, inputs):
         y = self.conv(self._pad_input(self._to_cf(inputs)))
@@ -127,7 +125,8 @@ class _Conv(_Channels):
     def compute_output_shape(self, input_shape):
         spatial = [
             conv_output_length(n, k, self.padding, s, d)
-            for n, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)
+            for n, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides,
+                                  self.dilation_rate)
         ]
         return self._pack(input_shape[0], spatial, self._out_channels(self._features(input_shape)))
 
@@ -171,13 +170,14 @@ class Conv2DTranspose(_Conv):
         pads, outs, self._crops = zip(*[conv_transpose_padding(k, s, self.padding, op)
                                         for k, s, op in zip(self.kernel_size, self.strides, ops)])
         self._manual_pad = False
-        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size, stride=self.strides,
-                                 padding=pads, output_padding=outs, bias=self.use_bias)
+        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size,
+                                 stride=self.strides, padding=pads, output_padding=outs, bias=self.use_bias)
 
     def call(self, inputs):
         y = self.conv(self._to_cf(inputs))
         if any(self._crops):
-            y = y[(slice(None), slice(None)) + tuple(slice(0, n - c) for n, c in zip(y.shape[2:], self._crops))]
+            kept = tuple(slice(0, n - c) for n, c in zip(y.shape[2:], self._crops))
+            y = y[(slice(None), slice(None)) + kept]
         return self.activation(self._from_cf(y))
 
     def compute_output_shape(self, input_shape):

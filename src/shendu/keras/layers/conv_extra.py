@@ -11,7 +11,7 @@ Output sizes and 'same' padding are those of :mod:`.conv` (TensorFlow's rules).
 """
 
 from ... import nn
-from .base import Int, W
+from .base import W
 from .conv import Conv2DTranspose, _Conv, conv_args
 
 __all__ = ["Conv3D", "Convolution3D", "Conv1DTranspose", "DepthwiseConv2D", "SeparableConv2D"]

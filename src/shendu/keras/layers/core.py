@@ -19,22 +19,12 @@ from .base import (
     Layer,
     Plain,
     W,
-    init_param,
+    init_param,  # noqa: F401  (the recurrent layers import it from here)
     weight_args,
 )
 
-__all__ = [
-    "Dense",
-    "Activation",
-    "Dropout",
-    "Flatten",
-    "Reshape",
-    "Permute",
-    "RepeatVector",
-    "Lambda",
-    "Identity",
-    "init_param",
-]
+__all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector", "Lambda",
+    "Identity"]
 
 
 def _serialize_init(x):

@@ -6,24 +6,8 @@ import shendu as sd
 from ...nn.functional import normalize
 from .base import Arg, Bool, Int, Layer
 
-__all__ = [
-    "Add",
-    "Subtract",
-    "Multiply",
-    "Average",
-    "Maximum",
-    "Minimum",
-    "Concatenate",
-    "Dot",
-    "add",
-    "subtract",
-    "multiply",
-    "average",
-    "maximum",
-    "minimum",
-    "concatenate",
-    "dot",
-]
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
+    "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
 def _broadcast_shape(shapes, name):

@@ -17,7 +17,8 @@ __all__ = ["BatchNormalization", "LayerNormalization"]
 def _one_axis(layer, name, axis):
     if isinstance(axis, (list, tuple)):
         if len(axis) != 1:
-            raise NotImplementedError(f"{_owner(layer)}: only one normalisation axis is supported, got {axis!r}")
+            raise NotImplementedError(f"{_owner(layer)}: only one normalisation axis is supported, "
+                                      f"got {axis!r}")
         axis = axis[0]
     return int_arg(_owner(layer), name, axis)
 

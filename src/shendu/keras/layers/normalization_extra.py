@@ -18,7 +18,8 @@ class GroupNormalization(Layer):
     ``GroupNormalization(groups=8)`` on (batch, ..., channels)."""
 
     _mask_passthrough = True
-    keras_args = dict(norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3)), **_regs())
+    keras_args = dict(norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3)),
+                      **_regs())
     keras_weights = _gamma_beta("norm")
 
     def _channel_axis(self, ndim):

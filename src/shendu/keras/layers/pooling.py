@@ -10,32 +10,13 @@ from ...nn.functional import conv_output_length, same_padding
 from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner, int_arg
 from .conv import _Channels
 
-__all__ = [
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
-    "UpSampling1D",
-    "UpSampling2D",
-    "ZeroPadding1D",
-    "ZeroPadding2D",
-    "Cropping1D",
-    "Cropping2D",
-    "MaxPool1D",
-    "MaxPool2D",
-    "AvgPool1D",
-    "AvgPool2D",
-    "GlobalAvgPool1D",
-    "GlobalAvgPool2D",
-    "GlobalMaxPool1D",
-    "GlobalMaxPool2D",
-]
+__all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "UpSampling1D", "UpSampling2D",
+    "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "MaxPool1D", "MaxPool2D", "AvgPool1D",
+    "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D"]
 
-_POOLS = {("max", 1): nn.MaxPool1d, ("max", 2): nn.MaxPool2d, ("avg", 1): nn.AvgPool1d, ("avg", 2): nn.AvgPool2d}
+_POOLS = {("max", 1): nn.MaxPool1d, ("max", 2): nn.MaxPool2d,
+          ("avg", 1): nn.AvgPool1d, ("avg", 2): nn.AvgPool2d}
 
 
 class _Pooling(_Channels):
@@ -213,7 +194,8 @@ class ZeroPadding2D(_Channels):
         return sd.pad(inputs, self._pack((0, 0), self.borders, (0, 0)))
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if n is None else n + a + b for n, (a, b) in zip(self._spatial(input_shape), self.borders)]
+        borders = zip(self._spatial(input_shape), self.borders)
+        spatial = [None if n is None else n + a + b for n, (a, b) in borders]
         return self._pack(input_shape[0], spatial, self._features(input_shape))
 
 
@@ -235,7 +217,8 @@ class Cropping2D(_Channels):
         return inputs[self._pack(slice(None), spatial, slice(None))]
 
     def compute_output_shape(self, input_shape):
-        spatial = [None if n is None else n - a - b for n, (a, b) in zip(self._spatial(input_shape), self.borders)]
+        borders = zip(self._spatial(input_shape), self.borders)
+        spatial = [None if n is None else n - a - b for n, (a, b) in borders]
         return self._pack(input_shape[0], spatial, self._features(input_shape))
 
 
