@@ -20,6 +20,8 @@ import threading
 
 import numpy as np
 
+import shendu as sd
+
 from ...autograd import no_grad
 from ...nn.module import Module, training_mode
 from ...nn.parameter import Parameter
@@ -63,6 +65,7 @@ __all__ = [
     "LayerArg",
     "weight_args",
     "init_param",
+    "channels_first",
 ]
 
 
@@ -319,6 +322,16 @@ class W:
             return from_keras(k)
 
         return checked
+
+
+def channels_first(x, axis, fn):
+    """``fn`` (an NCHW-style computation) applied to ``x`` with ``axis`` moved to position 1; the result's
+    axis 1 is moved back to ``axis``."""
+    axis %= x.ndim
+    if axis == 1:
+        return fn(x)
+    order = (0, axis) + tuple(i for i in range(1, x.ndim) if i != axis)
+    return sd.permute(fn(sd.permute(x, order)), tuple(int(i) for i in np.argsort(order)))
 
 
 def init_param(param, initializer, keras_shape, from_keras):

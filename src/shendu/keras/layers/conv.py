@@ -15,7 +15,7 @@ from ...nn.functional import (
     conv_transpose_padding,
     same_padding,
 )
-from .base import Act, Bool, Choice, DataFormat, InputSpec, Int, Ints, Layer, W, weight_args
+from .base import Act, Bool, Choice, DataFormat, InputSpec, Int, Ints, Layer, W, channels_first, weight_args
 
 __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D"]
 
@@ -41,15 +41,9 @@ def conv_args(filters=True, padding=("valid", "same"), groups=True, depth_multip
 class _Channels(Layer):
     """Channels-last data (or channels-first with ``data_format``) handed to NCHW nn modules and back."""
 
-    def _to_cf(self, x):
-        if self.data_format == "channels_first":
-            return x
-        return sd.permute(x, (0, x.ndim - 1) + tuple(range(1, x.ndim - 1)))
-
-    def _from_cf(self, y):
-        if self.data_format == "channels_first":
-            return y
-        return sd.permute(y, (0,) + tuple(range(2, y.ndim)) + (1,))
+    def _cf(self, x, fn):
+        """``fn`` (on channels-first data) applied to ``x`` in the layer's data format."""
+        return channels_first(x, 1 if self.data_format == "channels_first" else -1, fn)
 
     def _features(self, input_shape):
         c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
@@ -119,8 +113,7 @@ class _Conv(_Channels):
                                  groups=self.groups, bias=self.use_bias)
 
     def call(self, inputs):
-        y = self.conv(self._pad_input(self._to_cf(inputs)))
-        return self.activation(self._from_cf(y))
+        return self.activation(self._cf(inputs, lambda x: self.conv(self._pad_input(x))))
 
     def compute_output_shape(self, input_shape):
         spatial = [
@@ -174,11 +167,10 @@ class Conv2DTranspose(_Conv):
                                  stride=self.strides, padding=pads, output_padding=outs, bias=self.use_bias)
 
     def call(self, inputs):
-        y = self.conv(self._to_cf(inputs))
-        if any(self._crops):
-            kept = tuple(slice(0, n - c) for n, c in zip(y.shape[2:], self._crops))
-            y = y[(slice(None), slice(None)) + kept]
-        return self.activation(self._from_cf(y))
+        def crop(y):
+            return y[(slice(None),) * 2 + tuple(slice(0, n - c) for n, c in zip(y.shape[2:], self._crops))]
+
+        return self.activation(self._cf(inputs, lambda x: crop(self.conv(x))))
 
     def compute_output_shape(self, input_shape):
         ops = [None] * self._rank if self.output_padding is None else self.output_padding

@@ -77,8 +77,7 @@ class SeparableConv2D(DepthwiseConv2D):
         self.pointwise = nn.Conv2d(c * self.depth_multiplier, self.filters, 1, bias=self.use_bias)
 
     def call(self, inputs):
-        y = self.pointwise(self.conv(self._pad_input(self._to_cf(inputs))))
-        return self.activation(self._from_cf(y))
+        return self.activation(self._cf(inputs, lambda x: self.pointwise(self.conv(self._pad_input(x)))))
 
 
 Convolution3D = Conv3D

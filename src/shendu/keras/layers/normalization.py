@@ -4,12 +4,11 @@ Keras's moving average ``moving = moving·momentum + batch·(1 − momentum)`` i
 momentum 1 − 0.99, so the ``nn.BatchNorm`` inside gets ``momentum=1 - momentum``.
 """
 
-import numpy as np
 
 import shendu as sd
 
 from ... import nn
-from .base import Arg, Bool, Con, Float, Init, Layer, Reg, W, _owner, int_arg
+from .base import Arg, Bool, Con, Float, Init, Layer, Reg, W, _owner, channels_first, int_arg
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -86,19 +85,10 @@ class BatchNormalization(Layer):
         use_batch = bool(training) and self.trainable
         if bn.training != use_batch:
             bn.train(use_batch)
-        x, nd, ax = inputs, inputs.ndim, self._axis
-        if nd == 2:
-            return bn(x)
-        # move the channel axis to position 1, as the nn module expects
-        perm = (0, ax) + tuple(i for i in range(1, nd) if i != ax)
-        inv = tuple(np.argsort(perm))
-        xt = sd.permute(x, perm) if perm != tuple(range(nd)) else x
-        if nd > 4:
-            shape = xt.shape
-            y = sd.reshape(bn(sd.reshape(xt, (shape[0], shape[1], -1))), shape)
-        else:
-            y = bn(xt)
-        return sd.permute(y, inv) if perm != tuple(range(nd)) else y
+        if inputs.ndim <= 4:
+            return channels_first(inputs, self._axis, bn)
+        return channels_first(inputs, self._axis, lambda x: sd.reshape(bn(sd.reshape(x, x.shape[:2] + (-1,))),
+                                                                        x.shape))
 
     def compute_output_shape(self, input_shape):
         return input_shape

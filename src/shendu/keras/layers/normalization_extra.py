@@ -4,10 +4,9 @@ y = gamma·(x − μ_g)/√(σ²_g + ε) + beta, with μ_g, σ²_g over the ``C 
 and every spatial position of one sample. Keras defaults: groups=32, epsilon=1e-3; gamma, beta (C,).
 """
 
-import shendu as sd
 
 from ... import nn
-from .base import Float, Int, Layer
+from .base import Float, Int, Layer, channels_first
 from .normalization import _gamma_beta, _regs, norm_args
 
 __all__ = ["GroupNormalization"]
@@ -46,14 +45,7 @@ class GroupNormalization(Layer):
         self.norm = nn.GroupNorm(self.groups, c, eps=self.epsilon, affine=True)
 
     def call(self, inputs):
-        axis = self._channel_axis(inputs.ndim)
-        if axis == 1:
-            return self.norm(inputs)
-        order = (0, axis) + tuple(i for i in range(1, inputs.ndim) if i != axis)
-        back = [0] * inputs.ndim
-        for i, a in enumerate(order):
-            back[a] = i
-        return sd.permute(self.norm(sd.permute(inputs, order)), tuple(back))
+        return channels_first(inputs, self._channel_axis(inputs.ndim), self.norm)
 
     def compute_output_shape(self, input_shape):
         return input_shape

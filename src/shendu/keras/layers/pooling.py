@@ -30,12 +30,14 @@ class _Pooling(_Channels):
         self.pool = _POOLS[self._kind, self._rank](self.pool_size, self.strides)
 
     def call(self, inputs):
-        x = self._to_cf(inputs)
-        if self.padding == "same":
-            widths = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
-            if any(w != (0, 0) for w in widths):  # TensorFlow's uneven padding; averages count real cells
-                return self._from_cf(F.padded_pool(x, self._kind, self.pool_size, self.strides, widths))
-        return self._from_cf(self.pool(x))
+        def pool(x):
+            if self.padding == "same":
+                widths = [same_padding(n, k, s) for n, k, s in zip(x.shape[2:], self.pool_size, self.strides)]
+                if any(w != (0, 0) for w in widths):  # TensorFlow's uneven padding; averages count real cells
+                    return F.padded_pool(x, self._kind, self.pool_size, self.strides, widths)
+            return self.pool(x)
+
+        return self._cf(inputs, pool)
 
     def compute_output_shape(self, input_shape):
         spatial = [
@@ -131,7 +133,7 @@ class UpSampling2D(_Channels):
         self.upsample = nn.Upsample(scale_factor=tuple(float(s) for s in self.size), mode="nearest")
 
     def call(self, inputs):
-        return self._from_cf(self.upsample(self._to_cf(inputs)))
+        return self._cf(inputs, self.upsample)
 
     def compute_output_shape(self, input_shape):
         spatial = [None if n is None else n * s for n, s in zip(self._spatial(input_shape), self.size)]
