@@ -504,17 +504,8 @@ class Node:
 class InputSpec:
     """Accepted for Keras code that declares ``self.input_spec = InputSpec(ndim=...)``; checks ndim."""
 
-    def __init__(
-        self,
-        dtype=None,
-        shape=None,
-        ndim=None,
-        max_ndim=None,
-        min_ndim=None,
-        axes=None,
-        allow_last_axis_squeeze=False,
-        name=None,
-    ):
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None):
         self.dtype, self.shape, self.name = dtype, shape, name
         self.ndim = len(shape) if shape is not None else ndim
         self.max_ndim, self.min_ndim, self.axes = max_ndim, min_ndim, axes or {}
@@ -678,34 +669,11 @@ class Layer(Module):
     keras_args = {}
     keras_weights = ()
 
-    _BASE_KWARGS = (
-        "trainable",
-        "name",
-        "dtype",
-        "input_shape",
-        "input_dim",
-        "batch_input_shape",
-        "batch_size",
-        "weights",
-        "activity_regularizer",
-        "autocast",
-        "dynamic",
-        "input_length",
-    )
+    _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape",
+                    "batch_size", "weights", "activity_regularizer", "autocast", "dynamic", "input_length")
 
-    def __init__(
-        self,
-        trainable=True,
-        name=None,
-        dtype=None,
-        input_shape=None,
-        input_dim=None,
-        batch_input_shape=None,
-        batch_size=None,
-        weights=None,
-        activity_regularizer=None,
-        **kwargs,
-    ):
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, weights=None, activity_regularizer=None, **kwargs):
         super().__init__()
         kwargs.pop("autocast", None)
         kwargs.pop("dynamic", None)
@@ -722,8 +690,6 @@ class Layer(Module):
         self._inbound_nodes = []
         self._call_losses = []
         self._extra_specs = []
-        self._non_trainable_vars = set()
-        self._regularized = []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = (
@@ -802,7 +768,7 @@ class Layer(Module):
                 if depth == 0 and not self.__dict__.get("_finished"):
                     self._init_declared(input_shape)
                 if budget is not None and planned is None:  # layers that cannot tell beforehand
-                    budget.take(self, [(spec.name, _spec_shape(spec)) for spec in self._weight_specs()])
+                    budget.take(self, [(spec.name, spec.shape) for spec in self._weight_specs()])
                 if depth == 0:
                     self._finish_build(input_shape)
                 return out
@@ -1088,8 +1054,6 @@ class Layer(Module):
         self._extra_specs.append(spec)
         if spec.constraint is not None:
             param._keras_constraint = spec.constrain
-        if not trainable:
-            self._non_trainable_vars.add(attr)
         return param
 
     def _weight_specs(self):
@@ -1292,10 +1256,6 @@ class Layer(Module):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
 
 
-def _spec_shape(spec):
-    return tuple(spec.shape)
-
-
 def _map_shapes(fn, shapes):
     if _is_shape(shapes):
         return fn(shapes)
@@ -1335,30 +1295,14 @@ def _keras_view(spec):
 class InputLayer(Layer):
     """The layer behind :func:`Input`: it has no weights and passes data through."""
 
-    def __init__(
-        self,
-        input_shape=None,
-        batch_size=None,
-        dtype=None,
-        input_tensor=None,
-        sparse=False,
-        name=None,
-        batch_input_shape=None,
-        batch_shape=None,
-        **kwargs,
-    ):
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None, sparse=False,
+                 name=None, batch_input_shape=None, batch_shape=None, **kwargs):
         batch_input_shape = batch_shape if batch_shape is not None else batch_input_shape
-        if batch_input_shape is None:
-            if input_shape is None:
-                raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
-            shape = (
-                (input_shape,)
-                if isinstance(input_shape, (int, np.integer)) or input_shape is None
-                else tuple(input_shape)
-            )
-            batch_input_shape = (batch_size,) + shape
+        if batch_input_shape is None and input_shape is None:
+            raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
         name = name or backend.unique_name("input_layer")
-        super().__init__(name=name, dtype=dtype, batch_input_shape=batch_input_shape, **kwargs)
+        super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
+                         batch_input_shape=batch_input_shape, **kwargs)
         self.built = True
         self._build_input_shape = self._batch_input_shape
         self._output_shape = self._batch_input_shape
@@ -1372,10 +1316,6 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def Input(
