@@ -1,6 +1,8 @@
 """Layers that combine a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum,
 Concatenate, Dot."""
 
+import operator
+
 import shendu as sd
 
 from ...nn.functional import normalize
@@ -50,8 +52,7 @@ class _Merge(Layer):
 class Add(_Merge):
     """Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``)."""
 
-    def _combine(self, a, b):
-        return a + b
+    _combine = staticmethod(operator.add)
 
 
 class Subtract(_Merge):
@@ -61,22 +62,19 @@ class Subtract(_Merge):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(f"Subtract '{self.name}' should be called on a list of exactly 2 inputs")
 
-    def _combine(self, a, b):
-        return a - b
+    _combine = staticmethod(operator.sub)
 
 
 class Multiply(_Merge):
     """Element-wise product of the inputs."""
 
-    def _combine(self, a, b):
-        return a * b
+    _combine = staticmethod(operator.mul)
 
 
 class Average(_Merge):
     """Element-wise mean of the inputs."""
 
-    def _combine(self, a, b):
-        return a + b
+    _combine = staticmethod(operator.add)
 
     def _finish(self, out, n):
         return out * (1.0 / n)
@@ -85,15 +83,13 @@ class Average(_Merge):
 class Maximum(_Merge):
     """Element-wise maximum of the inputs."""
 
-    def _combine(self, a, b):
-        return sd.maximum(a, b)
+    _combine = staticmethod(sd.maximum)
 
 
 class Minimum(_Merge):
     """Element-wise minimum of the inputs."""
 
-    def _combine(self, a, b):
-        return sd.minimum(a, b)
+    _combine = staticmethod(sd.minimum)
 
 
 class Concatenate(_Merge):
