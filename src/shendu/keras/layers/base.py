@@ -134,13 +134,13 @@ def _optional(parse):
     return lambda layer, name, v: None if v is None else parse(layer, name, v)
 
 
-def Int(minimum=None, default=_REQUIRED, optional=False, **kw):  # noqa: N802
+def Int(minimum=None, default=_REQUIRED, optional=False, **kw):
     """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
     parse = lambda layer, name, v: int_arg(_owner(layer), name, v, minimum)  # noqa: E731
     return Arg(default, _optional(parse) if optional else parse, **kw)
 
 
-def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):  # noqa: N802
+def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):
     """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
     def parse(layer, name, v):
         return int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
@@ -149,7 +149,7 @@ def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):  # noqa: N
     return Arg(default, _optional(parse) if optional else parse, save, **kw)
 
 
-def IntList(minimum=None, default=_REQUIRED, **kw):  # noqa: N802
+def IntList(minimum=None, default=_REQUIRED, **kw):
     """A tuple or list of integers of any length, stored as a tuple, saved as a list."""
     def parse(layer, name, v):
         if not isinstance(v, (list, tuple)):
@@ -170,15 +170,15 @@ def _float(low, high):
     return parse
 
 
-def Float(default=_REQUIRED, low=None, high=None, **kw):  # noqa: N802
+def Float(default=_REQUIRED, low=None, high=None, **kw):
     return Arg(default, _float(low, high), **kw)
 
 
-def Bool(default, **kw):  # noqa: N802
+def Bool(default, **kw):
     return Arg(default, lambda layer, name, v: bool(v), **kw)
 
 
-def Choice(default, *choices, **kw):  # noqa: N802
+def Choice(default, *choices, **kw):
     """One of ``choices`` (strings compared in lower case); ``None`` gives ``default``."""
     def parse(layer, name, v):
         value = default if v is None else str(v).lower()
@@ -189,16 +189,16 @@ def Choice(default, *choices, **kw):  # noqa: N802
     return Arg(default, parse, **kw)
 
 
-def DataFormat(**kw):  # noqa: N802
+def DataFormat(**kw):
     return Choice("channels_last", "channels_last", "channels_first", **kw)
 
 
-def Plain(default=None, **kw):  # noqa: N802
+def Plain(default=None, **kw):
     """Stored and saved as given."""
     return Arg(default, **kw)
 
 
-def Fixed(default, hint="", **kw):  # noqa: N802
+def Fixed(default, hint="", **kw):
     """An argument shendu accepts only at its default: anything else raises ``NotImplementedError``."""
     def parse(layer, name, v):
         if v != default and not (isinstance(default, tuple) and list(default) == v):
@@ -213,25 +213,25 @@ def _registry_kind(module, default, **kw):
                lambda v, custom_objects: module.deserialize(v, custom_objects), **kw)
 
 
-def Init(default, **kw):  # noqa: N802
+def Init(default, **kw):
     return _registry_kind(_initializers, default, **kw)
 
 
-def Reg(default=None, **kw):  # noqa: N802
+def Reg(default=None, **kw):
     return _registry_kind(_regularizers, default, **kw)
 
 
-def Con(default=None, **kw):  # noqa: N802
+def Con(default=None, **kw):
     return _registry_kind(_constraints, default, **kw)
 
 
-def Act(default=None, **kw):  # noqa: N802
+def Act(default=None, **kw):
     from .. import activations
 
     return _registry_kind(activations, default, **kw)
 
 
-def LayerArg(**kw):  # noqa: N802
+def LayerArg(**kw):
     """A Keras layer, saved as ``{"class_name", "config"}``."""
     def parse(layer, name, v):
         if not isinstance(v, Layer):

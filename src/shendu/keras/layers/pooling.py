@@ -181,7 +181,7 @@ def _pairs(layer, arg, padding):
     return tuple(out)
 
 
-def _Borders(default):  # noqa: N802
+def _Borders(default):
     return Arg(default, lambda layer, name, v: _pairs(layer, name, v), lambda p: [list(q) for q in p],
                attr="borders")
 
