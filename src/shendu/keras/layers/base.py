@@ -1087,29 +1087,10 @@ class Layer(Module):
             specs.extend(child._all_specs())
         return specs
 
-    @property
-    def weights(self):
-        return [Variable(layer, s) for layer, s in self._all_specs()]
-
-    @property
-    def variables(self):
-        return self.weights
-
-    @property
-    def trainable_weights(self):
-        return [v for v in self.weights if v.trainable]
-
-    @property
-    def non_trainable_weights(self):
-        return [v for v in self.weights if not v.trainable]
-
-    @property
-    def trainable_variables(self):
-        return self.trainable_weights
-
-    @property
-    def non_trainable_variables(self):
-        return self.non_trainable_weights
+    weights = variables = property(lambda self: [Variable(layer, s) for layer, s in self._all_specs()])
+    trainable_weights = trainable_variables = property(lambda self: [v for v in self.weights if v.trainable])
+    non_trainable_weights = non_trainable_variables = property(
+        lambda self: [v for v in self.weights if not v.trainable])
 
     def get_weights(self):
         """The weights as NumPy arrays in Keras's layouts and order."""

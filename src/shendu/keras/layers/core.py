@@ -132,26 +132,18 @@ class Reshape(Layer):
         return sd.reshape(inputs, (inputs.shape[0],) + self.target_shape)
 
     def compute_output_shape(self, input_shape):
-        target = list(self.target_shape)
+        target, known = list(self.target_shape), input_shape[1:]
+        if None in known:
+            return (input_shape[0],) + tuple(None if d == -1 else d for d in target)
+        total, rest = int(np.prod(known)), int(np.prod([d for d in target if d != -1]))
+        if -1 not in target and total != rest:
+            raise ValueError(f"Reshape '{self.name}': total size of the new shape {self.target_shape} must "
+                             f"equal the size of the input {tuple(known)}")
         if -1 in target:
-            known = input_shape[1:]
-            if all(d is not None for d in known):
-                total = int(np.prod(known))
-                rest = int(np.prod([d for d in target if d != -1]))
-                if rest == 0 or total % rest:
-                    raise ValueError(
-                        f"Reshape '{self.name}': cannot reshape {input_shape} into {self.target_shape}"
-                    )
-                target[target.index(-1)] = total // rest
-            else:
-                target[target.index(-1)] = None
-        elif all(d is not None for d in input_shape[1:]) and int(np.prod(input_shape[1:])) != int(
-            np.prod(target)
-        ):
-            raise ValueError(
-                f"Reshape '{self.name}': total size of the new shape {self.target_shape} must equal "
-                f"the size of the input {tuple(input_shape[1:])}"
-            )
+            if rest == 0 or total % rest:
+                raise ValueError(f"Reshape '{self.name}': cannot reshape {input_shape} into "
+                                 f"{self.target_shape}")
+            target[target.index(-1)] = total // rest
         return (input_shape[0],) + tuple(target)
 
 

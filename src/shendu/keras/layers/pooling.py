@@ -7,7 +7,7 @@ import shendu as sd
 from ... import nn
 from ...nn import functional as F
 from ...nn.functional import conv_output_length, same_padding
-from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner, int_arg
+from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner, int_tuple_arg
 from .conv import _Channels
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
@@ -159,26 +159,13 @@ class UpSampling1D(Layer):
 def _pairs(layer, arg, padding):
     """``1``, ``(1, 2)`` or ``((top, bottom), (left, right))`` as one (before, after) pair per axis."""
     rank, what = layer._rank, _owner(layer)
-
-    def one(v):
-        return int_arg(what, arg, v, minimum=0)
-
     if not isinstance(padding, (list, tuple)):
-        return ((one(padding),) * 2,) * rank
-    padding = tuple(padding)
-    if rank == 1 and len(padding) == 2 and not any(isinstance(p, (list, tuple)) for p in padding):
-        return ((one(padding[0]), one(padding[1])),)
-    out = []
-    for p in padding:
-        if isinstance(p, (list, tuple)):
-            if len(p) != 2:
-                raise ValueError(f"{what}: each {arg} entry must be an integer or a pair, got {p!r}")
-            out.append((one(p[0]), one(p[1])))
-        else:
-            out.append((one(p),) * 2)
-    if len(out) != rank:
-        raise ValueError(f"{what}: expected {rank} paddings, got {padding!r}")
-    return tuple(out)
+        padding = (padding,) * rank
+    elif rank == 1 and len(padding) == 2 and not any(isinstance(p, (list, tuple)) for p in padding):
+        padding = (padding,)
+    if len(padding) != rank:
+        raise ValueError(f"{what}: argument '{arg}' must give {rank} (before, after) pairs, got {padding!r}")
+    return tuple(int_tuple_arg(what, arg, p, 2, minimum=0) for p in padding)
 
 
 def _Borders(default):
