@@ -94,20 +94,8 @@ class MultiHeadAttention(Layer):
         b, n = t.shape[0], t.shape[1]
         return sd.permute(sd.reshape(t, (b, n, self.num_heads, dim)), (0, 2, 1, 3))
 
-    def call(
-        self,
-        query,
-        value,
-        key=None,
-        query_mask=None,
-        value_mask=None,
-        key_mask=None,
-        attention_mask=None,
-        return_attention_scores=False,
-        training=None,
-        use_causal_mask=False,
-    ):
-        owner = f"MultiHeadAttention '{self.name}'"
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
         key = value if key is None else key
         query, value, key = (
             t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
@@ -115,10 +103,11 @@ class MultiHeadAttention(Layer):
         )
         if query.ndim != 3 or value.ndim != 3 or key.ndim != 3:
             raise ValueError(
-                f"{owner}: query, value and key must be (batch, steps, features), got shapes "
+                f"{_owner(self)}: query, value and key must be (batch, steps, features), got shapes "
                 f"{tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}"
             )
         b, t_len, s_len = query.shape[0], query.shape[1], value.shape[1]
+
         def carried(given, t):  # a mask passed in, or the one the input carries
             return given if given is not None else getattr(t, "_keras_mask", None)
 

@@ -1,10 +1,16 @@
 """Layer wrappers: Bidirectional (a forward and a backward copy of an RNN) and TimeDistributed."""
 
+import operator
+
 import shendu as sd
 
 from .base import REQUIRED, Arg, Layer, LayerArg, Plain, _is_shape
 
 __all__ = ["Bidirectional", "TimeDistributed"]
+
+
+_MERGES = {"concat": lambda f, b: sd.concatenate([f, b], axis=-1), "sum": operator.add, "mul": operator.mul,
+           "ave": lambda f, b: (f + b) * 0.5, None: lambda f, b: [f, b]}
 
 
 def _clone_layer(layer, **changes):
@@ -26,7 +32,7 @@ class Bidirectional(Layer):
                       merge_mode=Plain("concat"))
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if merge_mode not in ("concat", "sum", "mul", "ave", None):
+        if merge_mode not in _MERGES:
             raise ValueError(
                 f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
             )
@@ -50,17 +56,6 @@ class Bidirectional(Layer):
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
 
-    def _merge(self, f, b):
-        if self.merge_mode == "concat":
-            return sd.concatenate([f, b], axis=-1)
-        if self.merge_mode == "sum":
-            return f + b
-        if self.merge_mode == "mul":
-            return f * b
-        if self.merge_mode == "ave":
-            return (f + b) * 0.5
-        return [f, b]
-
     def call(self, inputs, initial_state=None, training=None):
         fs = bs = None
         if initial_state is not None:
@@ -75,7 +70,7 @@ class Bidirectional(Layer):
             states = list(states_f) + list(states_b)
         if self.return_sequences:
             yb = yb[:, ::-1]
-        y = self._merge(yf, yb)
+        y = _MERGES[self.merge_mode](yf, yb)
         if self.return_state:
             return (y if isinstance(y, list) else [y]) + states
         return y
