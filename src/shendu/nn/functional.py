@@ -315,6 +315,40 @@ def masked_mean(input, mask, axis, keepdims=False):  # noqa: A002
     return (x * m).sum(axis=axis, keepdims=keepdims) / m.sum(axis=axis, keepdims=keepdims)
 
 
+def normalize(input, p=2.0, dim=1, eps=1e-12):  # noqa: A002
+    """v / max(‖v‖_p, ε) along ``dim`` (PyTorch's ``F.normalize``)."""
+    x = _t(input)
+    norm = ops.sum(ops.abs(x) ** p, axis=dim, keepdims=True) ** (1.0 / p)
+    return x / ops.clip(norm, eps, None)
+
+
+def attention_mask_bias(batch, query_len, key_len, query_mask=None, key_masks=(), attn_mask=None,
+                        causal=False, dtype="float32", masked_value=-1e9):
+    """An additive attention mask (batch, 1, L, S) from boolean masks, True meaning "may attend", or None
+    when no mask is given: ``query_mask`` (batch, L), each of ``key_masks`` (batch, S), ``attn_mask``
+    (batch, L, S) or (L, S), ``causal`` query i sees keys 0..i. Where all allow it the bias is 0, elsewhere
+    ``masked_value``; a finite one (−1e9) makes a query that may see no key attend uniformly, not NaN."""
+    parts = [] if query_mask is None else [np.asarray(_arr(query_mask), dtype=bool)[:, :, None]]
+    parts += [np.asarray(_arr(m), dtype=bool)[:, None, :] for m in key_masks if m is not None]
+    if attn_mask is not None:
+        am = np.asarray(_arr(attn_mask), dtype=bool)
+        if am.ndim not in (2, 3):
+            raise ValueError(f"attention_mask_bias: attn_mask must be (batch, L, S) or (L, S), got shape "
+                             f"{am.shape}")
+        parts.append(am)
+    if causal:
+        parts.append(np.tril(np.ones((query_len, key_len), dtype=bool)))
+    if not parts:
+        return None
+    allowed = np.ones((batch, query_len, key_len), dtype=bool)
+    for part in parts:
+        allowed = allowed & part
+    return Tensor(np.where(allowed[:, None], 0.0, masked_value).astype(dtype))
+
+
+__all__ += ["normalize", "attention_mask_bias"]
+
+
 # ----- TensorFlow-style "same" padding and pooling ---------------------------------------------------
 def conv_output_length(length, kernel, padding, stride, dilation=1):
     """Output length of a convolution or pooling window: "valid" ⌊(n − d(k−1) − 1)/s⌋ + 1,
@@ -332,6 +366,40 @@ def same_padding(length, kernel, stride, dilation=1):
     out = -(-length // stride)
     total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - length, 0)
     return total // 2, total - total // 2
+
+
+def conv_transpose_padding(kernel, stride, padding, output_padding=None):
+    """(nn padding, nn output_padding, cells to crop at the end) of one axis of a TensorFlow-style
+    transposed convolution, whose output length :func:`conv_transpose_output_length` gives.
+
+    Without ``output_padding``: "same" pads p = ⌊max(k − s, 0)/2⌋ and "valid" 0; the nn output
+    (n − 1)s − 2p + k falls short of the target by d = s − k + 2p ("same") or max(s − k, 0) ("valid"):
+    add d as output_padding when d ≥ 0, crop −d cells when d < 0. With ``output_padding`` given:
+    p = ⌊(k − 1)/2⌋ ("same") or 0, that output_padding, no crop.
+    """
+    if output_padding is not None:
+        return ((kernel - 1) // 2 if padding == "same" else 0), output_padding, 0
+    if padding == "same":
+        pad = max(kernel - stride, 0) // 2
+        diff = stride - kernel + 2 * pad
+    else:
+        pad, diff = 0, max(stride - kernel, 0)
+    return pad, max(diff, 0), max(-diff, 0)
+
+
+def conv_transpose_output_length(length, kernel, stride, padding, output_padding=None):
+    """Output length of a TensorFlow-style transposed convolution: n·s ("same"), n·s + max(k − s, 0)
+    ("valid"); with ``output_padding`` (n − 1)s + k − 2p + output_padding, p as in
+    :func:`conv_transpose_padding` (None stays None)."""
+    if length is None:
+        return None
+    if output_padding is not None:
+        pad = (kernel - 1) // 2 if padding == "same" else 0
+        return (length - 1) * stride + kernel - 2 * pad + output_padding
+    return length * stride if padding == "same" else length * stride + max(kernel - stride, 0)
+
+
+__all__ += ["conv_transpose_padding", "conv_transpose_output_length"]
 
 
 def padded_pool(input, kind, kernel_size, stride, padding):  # noqa: A002

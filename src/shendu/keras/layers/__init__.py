@@ -1,151 +1,42 @@
 """Keras layers: ``from shendu.keras import layers`` then ``layers.Dense(64, activation='relu')``."""
 
-from .activation_layers import ELU, LeakyReLU, ReLU, Softmax
-from .attention import MultiHeadAttention
-from .augmentation import RandomContrast, RandomFlip, RandomRotation, RandomTranslation, RandomZoom
+from . import (
+    activation_layers,
+    attention,
+    augmentation,
+    conv,
+    conv_extra,
+    core,
+    embedding,
+    merge,
+    normalization,
+    normalization_extra,
+    pooling,
+    preprocessing_layers,
+    recurrent,
+    wrappers,
+)
+from .activation_layers import *  # noqa: F403
+from .attention import *  # noqa: F403
+from .augmentation import *  # noqa: F403
 from .base import Input, InputLayer, InputSpec, KerasTensor, Layer
-from .conv import Conv1D, Conv2D, Conv2DTranspose, Convolution1D, Convolution2D
-from .conv_extra import Conv1DTranspose, Conv3D, Convolution3D, DepthwiseConv2D, SeparableConv2D
-from .core import Activation, Dense, Dropout, Flatten, Identity, Lambda, Permute, RepeatVector, Reshape
-from .embedding import Embedding
-from .merge import (
-    Add,
-    Average,
-    Concatenate,
-    Dot,
-    Maximum,
-    Minimum,
-    Multiply,
-    Subtract,
-    add,
-    average,
-    concatenate,
-    dot,
-    maximum,
-    minimum,
-    multiply,
-    subtract,
-)
-from .normalization import BatchNormalization, LayerNormalization
-from .normalization_extra import GroupNormalization
-from .pooling import (
-    AveragePooling1D,
-    AveragePooling2D,
-    AvgPool1D,
-    AvgPool2D,
-    Cropping1D,
-    Cropping2D,
-    GlobalAveragePooling1D,
-    GlobalAveragePooling2D,
-    GlobalAvgPool1D,
-    GlobalAvgPool2D,
-    GlobalMaxPool1D,
-    GlobalMaxPool2D,
-    GlobalMaxPooling1D,
-    GlobalMaxPooling2D,
-    MaxPool1D,
-    MaxPool2D,
-    MaxPooling1D,
-    MaxPooling2D,
-    UpSampling1D,
-    UpSampling2D,
-    ZeroPadding1D,
-    ZeroPadding2D,
-)
-from .preprocessing_layers import Masking, Normalization, Rescaling, TextVectorization
-from .recurrent import GRU, LSTM, SimpleRNN
-from .wrappers import Bidirectional, TimeDistributed
+from .conv import *  # noqa: F403
+from .conv_extra import *  # noqa: F403
+from .core import *  # noqa: F403
+from .embedding import *  # noqa: F403
+from .merge import *  # noqa: F403
+from .normalization import *  # noqa: F403
+from .normalization_extra import *  # noqa: F403
+from .pooling import *  # noqa: F403
+from .preprocessing_layers import *  # noqa: F403
+from .recurrent import *  # noqa: F403
+from .wrappers import *  # noqa: F403
 
-__all__ = [
-    "Layer",
-    "Input",
-    "InputLayer",
-    "InputSpec",
-    "KerasTensor",
-    "Dense",
-    "Activation",
-    "Dropout",
-    "Flatten",
-    "Reshape",
-    "Permute",
-    "RepeatVector",
-    "Lambda",
-    "Identity",
-    "Conv1D",
-    "Conv2D",
-    "Conv2DTranspose",
-    "Convolution1D",
-    "Convolution2D",
-    "Conv1DTranspose",
-    "Conv3D",
-    "Convolution3D",
-    "DepthwiseConv2D",
-    "SeparableConv2D",
-    "GroupNormalization",
-    "MultiHeadAttention",
-    "Masking",
-    "Normalization",
-    "Rescaling",
-    "TextVectorization",
-    "RandomFlip",
-    "RandomRotation",
-    "RandomZoom",
-    "RandomTranslation",
-    "RandomContrast",
-    "MaxPooling1D",
-    "MaxPooling2D",
-    "AveragePooling1D",
-    "AveragePooling2D",
-    "MaxPool1D",
-    "MaxPool2D",
-    "AvgPool1D",
-    "AvgPool2D",
-    "GlobalAveragePooling1D",
-    "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D",
-    "GlobalAvgPool1D",
-    "GlobalAvgPool2D",
-    "GlobalMaxPool1D",
-    "GlobalMaxPool2D",
-    "UpSampling1D",
-    "UpSampling2D",
-    "ZeroPadding1D",
-    "ZeroPadding2D",
-    "Cropping1D",
-    "Cropping2D",
-    "BatchNormalization",
-    "LayerNormalization",
-    "Embedding",
-    "SimpleRNN",
-    "LSTM",
-    "GRU",
-    "Bidirectional",
-    "TimeDistributed",
-    "Add",
-    "Subtract",
-    "Multiply",
-    "Average",
-    "Maximum",
-    "Minimum",
-    "Concatenate",
-    "Dot",
-    "add",
-    "subtract",
-    "multiply",
-    "average",
-    "maximum",
-    "minimum",
-    "concatenate",
-    "dot",
-    "ReLU",
-    "LeakyReLU",
-    "ELU",
-    "Softmax",
-    "serialize",
-    "deserialize",
-    "get_registered",
-]
+__all__ = ["Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "serialize", "deserialize",
+           "get_registered"]
+for _module in (core, conv, conv_extra, pooling, normalization, normalization_extra, embedding, recurrent,
+                wrappers, merge, attention, activation_layers, preprocessing_layers, augmentation):
+    __all__ += _module.__all__
 
 
 def get_registered(custom_objects=None):

@@ -17,95 +17,57 @@ import numpy as np
 import shendu as sd
 
 from ... import nn
-from ...nn.functional import attention_with_weights
+from ...nn.functional import attention_mask_bias, attention_with_weights
 from ...tensor import Tensor
-from .. import initializers as _initializers
-from .. import regularizers as _regularizers
-from .base import Layer, WeightSpec, int_arg
-from .core import _serialize_init, init_param
+from .base import Arg, Bool, Fixed, Float, Int, Layer, Plain, W, _owner, int_arg, weight_args
 
 __all__ = ["MultiHeadAttention"]
 
 
-def _proj_specs(name, linear, heads, dim, reg_k, reg_b):
-    def to_k(w):
-        return np.ascontiguousarray(w.T.reshape(w.shape[1], heads, dim))
-
-    def from_k(k):
-        return np.ascontiguousarray(k.reshape(k.shape[0], heads * dim).T)
-
-    specs = [WeightSpec(f"{name}/kernel", linear.weight, to_k, from_k, regularizer=reg_k)]
-    if linear.bias is not None:
-        specs.append(
-            WeightSpec(
-                f"{name}/bias",
-                linear.bias,
-                lambda b: b.reshape(heads, dim),
-                lambda b: b.reshape(-1),
-                regularizer=reg_b,
-            )
-        )
-    return specs
+def _output_shape(layer, name, v):
+    if isinstance(v, (list, tuple)):
+        if len(v) != 1:
+            raise NotImplementedError(f"{_owner(layer)}: output_shape must be an int or a 1-tuple, got {v}")
+        v = v[0]
+    return None if v is None else int_arg(_owner(layer), name, v, 1)
 
 
-def _mask_array(m):
-    if m is None:
-        return None
-    return np.asarray(m.array if isinstance(m, Tensor) else m).astype(bool)
+def _projection(name, dim, source):
+    """Keras kernel (d, heads, dim) and bias (heads, dim) of an nn.Linear (heads·dim, d)."""
+    return (W(f"{name}/kernel", f"{name}_dense.weight",
+              lambda s, c: (c[source][-1], s.num_heads, getattr(s, dim)), perm=(1, 0), args="kernel"),
+            W(f"{name}/bias", f"{name}_dense.bias", lambda s, c: (s.num_heads, getattr(s, dim)), args="bias",
+              when="use_bias"))
 
 
 class MultiHeadAttention(Layer):
     """``MultiHeadAttention(num_heads=4, key_dim=16)(query, value, key=None, attention_mask=None,
     return_attention_scores=False, training=None, use_causal_mask=False)``."""
 
-    def __init__(
-        self,
-        num_heads,
-        key_dim,
-        value_dim=None,
-        dropout=0.0,
-        use_bias=True,
-        output_shape=None,
-        attention_axes=None,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        owner = f"MultiHeadAttention '{self.name}'"
-        for arg, value in (("kernel_constraint", kernel_constraint), ("bias_constraint", bias_constraint)):
-            if value is not None:
-                raise NotImplementedError(f"{owner}: {arg} is not supported")
-        if attention_axes is not None:
-            raise NotImplementedError(f"{owner}: attention_axes is not supported (attention over axis 1)")
-        self.num_heads = int_arg(owner, "num_heads", num_heads, minimum=1)
-        self.key_dim = int_arg(owner, "key_dim", key_dim, minimum=1)
-        self.value_dim = (
-            self.key_dim if value_dim is None else int_arg(owner, "value_dim", value_dim, minimum=1)
-        )
-        self.dropout = float(dropout)
-        self.use_bias = bool(use_bias)
-        if isinstance(output_shape, (list, tuple)):
-            if len(output_shape) != 1:
-                raise NotImplementedError(
-                    f"{owner}: output_shape must be an int or a 1-tuple, got {output_shape}"
-                )
-            output_shape = output_shape[0]
-        self.output_shape_arg = (
-            None if output_shape is None else int_arg(owner, "output_shape", output_shape, 1)
-        )
-        self.kernel_initializer = _initializers.get(kernel_initializer)
-        self.bias_initializer = _initializers.get(bias_initializer)
-        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
-        self.bias_regularizer = _regularizers.get(bias_regularizer)
+    keras_args = dict(
+        num_heads=Int(1), key_dim=Int(1), value_dim=Int(1, default=None, optional=True), dropout=Float(0.0),
+        use_bias=Bool(True), output_shape=Arg(None, _output_shape, attr="output_shape_arg"),
+        attention_axes=Fixed(None, " (attention over axis 1)", save=False),
+        **weight_args(kernel="glorot_uniform", bias="zeros"), seed=Plain(save=False),
+    )
+    keras_weights = _projection("query", "key_dim", 0) + _projection("key", "key_dim", 2) + _projection(
+        "value", "value_dim", 1) + (
+        W("attention_output/kernel", "output_dense.weight",
+          lambda s, c: (s.num_heads, s.value_dim, s._d_out(c)), perm=(1, 0), args="kernel"),
+        W("attention_output/bias", "output_dense.bias", lambda s, c: (s._d_out(c),), args="bias",
+          when="use_bias"),
+    )
+
+    def _setup(self):
+        self.value_dim = self.key_dim if self.value_dim is None else self.value_dim
         self._shapes = None
         self._want_scores = False
+
+    def _features(self, input_shape):
+        return self._shapes
+
+    def _d_out(self, shapes):
+        return self.output_shape_arg or shapes[0][-1]
 
     # The layer is built from the query, value and key shapes together.
     def __call__(self, query=None, value=None, key=None, **kwargs):
@@ -122,56 +84,18 @@ class MultiHeadAttention(Layer):
         if self._shapes is None:
             raise ValueError(f"MultiHeadAttention '{self.name}': build it by calling it on (query, value)")
         (qs, vs, ks) = self._shapes
-        dq, dv, dk = qs[-1], vs[-1], ks[-1]
         h, kd, vd = self.num_heads, self.key_dim, self.value_dim
-        d_out = self.output_shape_arg or dq
-        self.query_dense = nn.Linear(dq, h * kd, bias=self.use_bias)
-        self.key_dense = nn.Linear(dk, h * kd, bias=self.use_bias)
-        self.value_dense = nn.Linear(dv, h * vd, bias=self.use_bias)
-        self.output_dense = nn.Linear(h * vd, d_out, bias=self.use_bias)
-        for spec in self._weight_specs():
-            init = self.kernel_initializer if spec.name.endswith("kernel") else self.bias_initializer
-            init_param(spec.tensor, init, spec.shape, spec.from_keras)
-
-    def _weight_specs(self):
-        h, kd, vd = self.num_heads, self.key_dim, self.value_dim
-        rk, rb = self.kernel_regularizer, self.bias_regularizer
-        out = self.output_dense
-
-        def o_to(w):
-            return np.ascontiguousarray(w.T.reshape(h, vd, w.shape[0]))
-
-        def o_from(k):
-            return np.ascontiguousarray(k.reshape(h * vd, k.shape[-1]).T)
-
-        specs = (
-            _proj_specs("query", self.query_dense, h, kd, rk, rb)
-            + _proj_specs("key", self.key_dense, h, kd, rk, rb)
-            + _proj_specs("value", self.value_dense, h, vd, rk, rb)
-            + [WeightSpec("attention_output/kernel", out.weight, o_to, o_from, regularizer=rk)]
-        )
-        if out.bias is not None:
-            specs.append(WeightSpec("attention_output/bias", out.bias, regularizer=rb))
-        return specs + self._extra_specs
+        self.query_dense = nn.Linear(qs[-1], h * kd, bias=self.use_bias)
+        self.key_dense = nn.Linear(ks[-1], h * kd, bias=self.use_bias)
+        self.value_dense = nn.Linear(vs[-1], h * vd, bias=self.use_bias)
+        self.output_dense = nn.Linear(h * vd, self._d_out(self._shapes), bias=self.use_bias)
 
     def _heads(self, t, dim):
         b, n = t.shape[0], t.shape[1]
         return sd.permute(sd.reshape(t, (b, n, self.num_heads, dim)), (0, 2, 1, 3))
 
-    def call(
-        self,
-        query,
-        value,
-        key=None,
-        query_mask=None,
-        value_mask=None,
-        key_mask=None,
-        attention_mask=None,
-        return_attention_scores=False,
-        training=None,
-        use_causal_mask=False,
-    ):
-        owner = f"MultiHeadAttention '{self.name}'"
+    def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
+             attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
         key = value if key is None else key
         query, value, key = (
             t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
@@ -179,23 +103,17 @@ class MultiHeadAttention(Layer):
         )
         if query.ndim != 3 or value.ndim != 3 or key.ndim != 3:
             raise ValueError(
-                f"{owner}: query, value and key must be (batch, steps, features), got shapes "
+                f"{_owner(self)}: query, value and key must be (batch, steps, features), got shapes "
                 f"{tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}"
             )
         b, t_len, s_len = query.shape[0], query.shape[1], value.shape[1]
-        mask = self._combined_mask(
-            query,
-            value,
-            key,
-            query_mask,
-            value_mask,
-            key_mask,
-            attention_mask,
-            use_causal_mask,
-            b,
-            t_len,
-            s_len,
-        )
+
+        def carried(given, t):  # a mask passed in, or the one the input carries
+            return given if given is not None else getattr(t, "_keras_mask", None)
+
+        mask = attention_mask_bias(b, t_len, s_len, carried(query_mask, query),
+                                   (carried(value_mask, value), carried(key_mask, key)), attention_mask,
+                                   use_causal_mask, self.dtype)
         q = self._heads(self.query_dense(query), self.key_dim)
         k = self._heads(self.key_dense(key), self.key_dim)
         v = self._heads(self.value_dense(value), self.value_dim)
@@ -206,37 +124,6 @@ class MultiHeadAttention(Layer):
         o = sd.reshape(sd.permute(o, (0, 2, 1, 3)), (b, t_len, self.num_heads * self.value_dim))
         out = self.output_dense(o)
         return (out, scores) if return_attention_scores else out
-
-    def _combined_mask(
-        self, query, value, key, query_mask, value_mask, key_mask, attention_mask, causal, b, t_len, s_len
-    ):
-        qm = _mask_array(query_mask if query_mask is not None else getattr(query, "_keras_mask", None))
-        vm = _mask_array(value_mask if value_mask is not None else getattr(value, "_keras_mask", None))
-        km = _mask_array(key_mask if key_mask is not None else getattr(key, "_keras_mask", None))
-        am = _mask_array(attention_mask)
-        parts = []
-        if qm is not None:
-            parts.append(qm[:, :, None])
-        if vm is not None:
-            parts.append(vm[:, None, :])
-        if km is not None:
-            parts.append(km[:, None, :])
-        if am is not None:
-            if am.ndim not in (2, 3):
-                raise ValueError(
-                    f"MultiHeadAttention '{self.name}': attention_mask must be (batch, T, S) or "
-                    f"(T, S), got shape {am.shape}"
-                )
-            parts.append(am)
-        if causal:
-            parts.append(np.tril(np.ones((t_len, s_len), dtype=bool)))
-        if not parts:
-            return None
-        m = np.ones((b, t_len, s_len), dtype=bool)
-        for part in parts:
-            m = m & part
-        # as Keras: masked scores get −1e9 added, so a query that may see no key attends uniformly
-        return Tensor(np.where(m[:, None], 0.0, -1e9).astype(self.dtype))
 
     def compute_mask(self, inputs, mask=None):
         return mask
@@ -258,18 +145,3 @@ class MultiHeadAttention(Layer):
             self._shapes = tuple(tuple(s) for s in config["shapes"])
             self._maybe_build(self._shapes[0])
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "num_heads": self.num_heads,
-            "key_dim": self.key_dim,
-            "value_dim": self.value_dim,
-            "dropout": self.dropout,
-            "use_bias": self.use_bias,
-            "output_shape": self.output_shape_arg,
-            "kernel_initializer": _serialize_init(self.kernel_initializer),
-            "bias_initializer": _serialize_init(self.bias_initializer),
-            "kernel_regularizer": _regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": _regularizers.serialize(self.bias_regularizer),
-            "activity_regularizer": _regularizers.serialize(self.activity_regularizer),
-        }

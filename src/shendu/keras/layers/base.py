@@ -20,6 +20,8 @@ import threading
 
 import numpy as np
 
+import shendu as sd
+
 from ...autograd import no_grad
 from ...nn.module import Module, training_mode
 from ...nn.parameter import Parameter
@@ -44,6 +46,26 @@ __all__ = [
     "int_arg",
     "int_tuple_arg",
     "weight_budget",
+    "Arg",
+    "W",
+    "Int",
+    "Ints",
+    "IntList",
+    "REQUIRED",
+    "Float",
+    "Bool",
+    "Choice",
+    "DataFormat",
+    "Plain",
+    "Fixed",
+    "Init",
+    "Reg",
+    "Con",
+    "Act",
+    "LayerArg",
+    "weight_args",
+    "init_param",
+    "channels_first",
 ]
 
 
@@ -79,6 +101,243 @@ def int_tuple_arg(owner, arg, value, n, minimum=None):
             f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got {value!r}"
         )
     return tuple(int_arg(owner, arg, v, minimum) for v in value)
+
+
+def _owner(layer):
+    return f"{type(layer).__name__} '{layer.name}'"
+
+
+# ----- declared Keras arguments -------------------------------------------------------------------
+_REQUIRED = REQUIRED = object()  # the default of an argument that must be given
+
+
+class Arg:
+    """One Keras constructor argument of a layer, declared once in the class's ``keras_args``.
+
+    ``parse(layer, name, value)`` checks the value and gives what the layer stores (as ``attr``, by default
+    the argument's name); ``save(stored)`` is what ``get_config`` writes; ``load(saved, custom_objects)``
+    turns a config value back into something ``parse`` accepts (``from_config``). ``save=False`` keeps an
+    argument out of the config.
+    """
+
+    __slots__ = ("default", "parse", "save", "load", "attr")
+
+    def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None):
+        self.default = default
+        self.parse = parse or (lambda layer, name, v: v)
+        self.save = save if save is not None else (lambda v: v)
+        self.load = load
+        self.attr = attr
+
+
+def _optional(parse):
+    return lambda layer, name, v: None if v is None else parse(layer, name, v)
+
+
+def Int(minimum=None, default=_REQUIRED, optional=False, **kw):
+    """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
+    parse = lambda layer, name, v: int_arg(_owner(layer), name, v, minimum)  # noqa: E731
+    return Arg(default, _optional(parse) if optional else parse, **kw)
+
+
+def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):
+    """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
+    def parse(layer, name, v):
+        return int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
+
+    save = lambda v: None if v is None else list(v)  # noqa: E731
+    return Arg(default, _optional(parse) if optional else parse, save, **kw)
+
+
+def IntList(minimum=None, default=_REQUIRED, **kw):
+    """A tuple or list of integers of any length, stored as a tuple, saved as a list."""
+    def parse(layer, name, v):
+        if not isinstance(v, (list, tuple)):
+            raise ValueError(f"{_owner(layer)}: argument '{name}' must be a tuple of integers, got {v!r}")
+        return tuple(int_arg(_owner(layer), name, d, minimum) for d in v)
+
+    return Arg(default, parse, list, **kw)
+
+
+def _float(low, high):
+    def parse(layer, name, v):
+        ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+        if not ok or (low is not None and v < low) or (high is not None and v > high):
+            bounds = f" in [{low}, {high}]" if high is not None else f" >= {low}" if low is not None else ""
+            raise ValueError(f"{_owner(layer)}: argument '{name}' must be a number{bounds}, got {v!r}")
+        return float(v)
+
+    return parse
+
+
+def Float(default=_REQUIRED, low=None, high=None, **kw):
+    return Arg(default, _float(low, high), **kw)
+
+
+def Bool(default, **kw):
+    return Arg(default, lambda layer, name, v: bool(v), **kw)
+
+
+def Choice(default, *choices, **kw):
+    """One of ``choices`` (strings compared in lower case); ``None`` gives ``default``."""
+    def parse(layer, name, v):
+        value = default if v is None else str(v).lower()
+        if value not in choices:
+            raise ValueError(f"{_owner(layer)}: argument '{name}' must be one of {choices}, got {v!r}")
+        return value
+
+    return Arg(default, parse, **kw)
+
+
+def DataFormat(**kw):
+    return Choice("channels_last", "channels_last", "channels_first", **kw)
+
+
+def Plain(default=None, **kw):
+    """Stored and saved as given."""
+    return Arg(default, **kw)
+
+
+def Fixed(default, hint="", **kw):
+    """An argument shendu accepts only at its default: anything else raises ``NotImplementedError``."""
+    def parse(layer, name, v):
+        if v != default and not (isinstance(default, tuple) and list(default) == v):
+            raise NotImplementedError(f"{_owner(layer)}: {name}={v!r} is not supported{hint}")
+        return v
+
+    return Arg(default, parse, **kw)
+
+
+def _registry_kind(module, default, **kw):
+    return Arg(default, lambda layer, name, v: module.get(v), module.serialize,
+               lambda v, custom_objects: module.deserialize(v, custom_objects), **kw)
+
+
+def Init(default, **kw):
+    return _registry_kind(_initializers, default, **kw)
+
+
+def Reg(default=None, **kw):
+    return _registry_kind(_regularizers, default, **kw)
+
+
+def Con(default=None, **kw):
+    return _registry_kind(_constraints, default, **kw)
+
+
+def Act(default=None, **kw):
+    from .. import activations
+
+    return _registry_kind(activations, default, **kw)
+
+
+def LayerArg(**kw):
+    """A Keras layer, saved as ``{"class_name", "config"}``."""
+    def parse(layer, name, v):
+        if not isinstance(v, Layer):
+            raise ValueError(f"{type(layer).__name__}: argument '{name}' must be a Keras layer, got {v!r}")
+        return v
+
+    def load(v, custom_objects):
+        from . import deserialize
+
+        return deserialize(v, custom_objects) if isinstance(v, dict) else v
+
+    save = lambda v: {"class_name": type(v).__name__, "config": v.get_config()}  # noqa: E731
+    return Arg(_REQUIRED, parse, save, load, **kw)
+
+
+def weight_args(activity=True, **families):
+    """The Keras block ``<w>_initializer`` for each weight family, then ``<w>_regularizer`` s,
+    ``activity_regularizer`` and ``<w>_constraint`` s:
+    ``weight_args(kernel="glorot_uniform", bias="zeros")``."""
+    out = {f"{w}_initializer": Init(init) for w, init in families.items()}
+    out.update({f"{w}_regularizer": Reg() for w in families})
+    if activity:
+        out["activity_regularizer"] = Reg()
+    out.update({f"{w}_constraint": Con() for w in families})
+    return out
+
+
+# ----- declared Keras weights ---------------------------------------------------------------------
+class W:
+    """One Keras weight of a layer, declared once in the class's ``keras_weights``.
+
+    ``name``: the Keras name; ``path``: the nn tensor inside (dotted attributes, ``"linear.weight"``);
+    ``shape(layer, features)``: its Keras shape, where ``features`` is ``layer._features(input_shape)``;
+    ``perm``: the axis order taking the nn layout to Keras's (followed by a reshape to the Keras shape;
+    a callable of the layer, or None for the same layout); ``args``: the argument family whose
+    ``<args>_initializer``, ``_regularizer`` and ``_constraint`` apply (default ``name``); ``when``: the
+    name of a boolean attribute that must be true for the weight to exist (``"use_bias"``); ``state``:
+    non-trainable state such as moving averages.
+    """
+
+    __slots__ = ("name", "path", "shape", "perm", "args", "when", "state")
+
+    def __init__(self, name, path, shape, perm=None, args=None, when=None, state=False):
+        self.name, self.path, self.shape, self.perm = name, path, shape, perm
+        self.args, self.when, self.state = args or name, when, state
+
+    def active(self, layer):
+        return self.when is None or bool(getattr(layer, self.when))
+
+    def tensor(self, layer):
+        obj = layer
+        for part in self.path.split("."):
+            obj = getattr(obj, part, None)
+        return obj
+
+    def _perm(self, layer, ndim):
+        perm = self.perm(layer) if callable(self.perm) else self.perm
+        return tuple(range(ndim)) if perm is None else tuple(perm)
+
+    def keras_shape(self, layer, nn_shape):
+        """The declared Keras shape; the nn shape in Keras's axis order when the tensor was resized since
+        (channel pruning)."""
+        moved = tuple(int(nn_shape[p]) for p in self._perm(layer, len(nn_shape)))
+        declared = tuple(int(d) for d in self.shape(layer, layer._wfeat))
+        return declared if int(np.prod(declared)) == int(np.prod(moved)) else moved
+
+    def layout(self, layer, keras_shape, nn_shape):
+        """(to_keras, from_keras) between the nn tensor's layout and Keras's."""
+        perm = self._perm(layer, len(nn_shape))
+        if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape:
+            return None, self._checked(layer, keras_shape, lambda a: a)
+        inv = tuple(np.argsort(perm))
+        moved = tuple(nn_shape[p] for p in perm)
+
+        def to_keras(a):
+            return np.ascontiguousarray(np.transpose(a, perm)).reshape(keras_shape)
+
+        def from_keras(k):
+            return np.ascontiguousarray(np.transpose(np.reshape(k, moved), inv))
+
+        return to_keras, self._checked(layer, keras_shape, from_keras)
+
+    def _checked(self, layer, keras_shape, from_keras):
+        def checked(k):
+            if tuple(np.shape(k)) != keras_shape:
+                raise ValueError(f"Layer '{layer.name}': weight '{self.name}' has shape {keras_shape}, but "
+                                 f"the value given has shape {tuple(np.shape(k))}")
+            return from_keras(k)
+
+        return checked
+
+
+def channels_first(x, axis, fn):
+    """``fn`` (an NCHW-style computation) applied to ``x`` with ``axis`` moved to position 1; the result's
+    axis 1 is moved back to ``axis``."""
+    axis %= x.ndim
+    if axis == 1:
+        return fn(x)
+    order = (0, axis) + tuple(i for i in range(1, x.ndim) if i != axis)
+    return sd.permute(fn(sd.permute(x, order)), tuple(int(i) for i in np.argsort(order)))
+
+
+def init_param(param, initializer, keras_shape, from_keras):
+    """Fill a PyTorch-layout parameter with ``initializer`` drawn in its Keras shape."""
+    value = _initializers.get(initializer)(keras_shape, dtype=param.array.dtype)
+    param.array[...] = from_keras(np.asarray(value)).astype(param.array.dtype, copy=False)
 
 
 # ----- building from a model file: weights must exist in the file before they are allocated -----
@@ -192,45 +451,22 @@ class KerasTensor:
     def __bool__(self):
         raise TypeError("a symbolic KerasTensor has no truth value; use Keras layers to combine tensors")
 
-    # Arithmetic on symbolic tensors builds layers, as in Keras.
-    def __add__(self, other):
-        from .merge import Add
+    # Arithmetic on symbolic tensors builds layers, as in Keras: a merge layer for two symbolic tensors,
+    # a Lambda for a constant.
+    def _binary(self, other, merge, fn):
+        if isinstance(other, KerasTensor) and merge is not None:
+            from . import merge as merges
 
-        return Add()([self, other]) if isinstance(other, KerasTensor) else _lambda(lambda x: x + other)(self)
+            return getattr(merges, merge)()([self, other])
+        return _lambda(lambda x: fn(x, other))(self)
 
-    __radd__ = __add__
-
-    def __sub__(self, other):
-        from .merge import Subtract
-
-        return (
-            Subtract()([self, other])
-            if isinstance(other, KerasTensor)
-            else _lambda(lambda x: x - other)(self)
-        )
-
-    def __rsub__(self, other):
-        return _lambda(lambda x: other - x)(self)
-
-    def __mul__(self, other):
-        from .merge import Multiply
-
-        return (
-            Multiply()([self, other])
-            if isinstance(other, KerasTensor)
-            else _lambda(lambda x: x * other)(self)
-        )
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, other):
-        return _lambda(lambda x: x / other)(self)
-
-    def __neg__(self):
-        return _lambda(lambda x: -x)(self)
-
-    def __getitem__(self, key):
-        return _lambda(lambda x: x[key])(self)
+    __add__ = __radd__ = lambda self, o: self._binary(o, "Add", lambda x, c: x + c)  # noqa: E731
+    __sub__ = lambda self, o: self._binary(o, "Subtract", lambda x, c: x - c)  # noqa: E731
+    __rsub__ = lambda self, o: self._binary(o, None, lambda x, c: c - x)  # noqa: E731
+    __mul__ = __rmul__ = lambda self, o: self._binary(o, "Multiply", lambda x, c: x * c)  # noqa: E731
+    __truediv__ = lambda self, o: self._binary(o, None, lambda x, c: x / c)  # noqa: E731
+    __neg__ = lambda self: _lambda(lambda x: -x)(self)  # noqa: E731
+    __getitem__ = lambda self, key: _lambda(lambda x: x[key])(self)  # noqa: E731
 
 
 def _lambda(fn):
@@ -268,17 +504,8 @@ class Node:
 class InputSpec:
     """Accepted for Keras code that declares ``self.input_spec = InputSpec(ndim=...)``; checks ndim."""
 
-    def __init__(
-        self,
-        dtype=None,
-        shape=None,
-        ndim=None,
-        max_ndim=None,
-        min_ndim=None,
-        axes=None,
-        allow_last_axis_squeeze=False,
-        name=None,
-    ):
+    def __init__(self, dtype=None, shape=None, ndim=None, max_ndim=None, min_ndim=None, axes=None,
+                 allow_last_axis_squeeze=False, name=None):
         self.dtype, self.shape, self.name = dtype, shape, name
         self.ndim = len(shape) if shape is not None else ndim
         self.max_ndim, self.min_ndim, self.axes = max_ndim, min_ndim, axes or {}
@@ -291,10 +518,11 @@ class WeightSpec:
     ``state=True`` marks non-trainable state (moving averages) that no optimizer touches.
     """
 
-    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer", "constraint")
+    __slots__ = ("name", "tensor", "to_keras", "from_keras", "state", "regularizer", "constraint", "_shape")
 
     def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None,
-                 constraint=None):
+                 constraint=None, shape=None):
+        self._shape = shape
         self.name = name
         self.tensor = tensor
         self.to_keras = to_keras or (lambda a: a)
@@ -324,12 +552,14 @@ class WeightSpec:
 
     @property
     def shape(self):
+        if self._shape is not None:
+            return self._shape
         return tuple(self.to_keras(self.tensor.array).shape)
 
 
 class Variable:
     """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``,
-    ``.assign()``."""
+    ``.assign()``; arithmetic and indexing use it as a Tensor in Keras layout."""
 
     def __init__(self, layer, spec):
         self._layer, self._spec = layer, spec
@@ -395,42 +625,17 @@ class Variable:
     def __getitem__(self, key):
         return self.as_tensor()[key]
 
-    def __neg__(self):
-        return -self.as_tensor()
-
-    def __matmul__(self, other):
-        return self.as_tensor() @ other
-
-    def __rmatmul__(self, other):
-        return other @ self.as_tensor()
-
-    def __add__(self, other):
-        return self.as_tensor().__add__(other)
-
-    def __radd__(self, other):
-        return self.as_tensor().__radd__(other)
-
-    def __sub__(self, other):
-        return self.as_tensor().__sub__(other)
-
-    def __rsub__(self, other):
-        return self.as_tensor().__rsub__(other)
-
-    def __mul__(self, other):
-        return self.as_tensor().__mul__(other)
-
-    def __rmul__(self, other):
-        return self.as_tensor().__rmul__(other)
-
-    def __truediv__(self, other):
-        return self.as_tensor().__truediv__(other)
-
-    def __rtruediv__(self, other):
-        return self.as_tensor().__rtruediv__(other)
-
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
 
+
+def _as_tensor_op(op):
+    return lambda self, *args: getattr(self.as_tensor(), op)(*args)
+
+
+for _op in ("__getitem__", "__neg__", "__matmul__", "__rmatmul__", "__add__", "__radd__", "__sub__",
+            "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__"):
+    setattr(Variable, _op, _as_tensor_op(_op))
 
 _CALL_ARGS = {}
 
@@ -453,41 +658,29 @@ class Layer(Module):
 
     Subclasses set up their configuration in ``__init__``, create weights in ``build(input_shape)``
     (with :meth:`add_weight`, or by creating nn modules) and compute in ``call(inputs)``.
+
+    Built-in layers instead declare their Keras arguments once (``keras_args``: name -> :class:`Arg`, in
+    Keras's positional order) and their weights once (``keras_weights``: :class:`W` s). From these the base
+    makes ``__init__`` (checks naming the layer and the argument, then ``_setup()`` for checks that span
+    arguments), ``get_config`` / ``from_config``, the weight specs, the planned weight shapes and the
+    initialisation of the nn tensors in Keras's shapes; ``build`` only creates the nn modules.
     """
 
-    _BASE_KWARGS = (
-        "trainable",
-        "name",
-        "dtype",
-        "input_shape",
-        "input_dim",
-        "batch_input_shape",
-        "batch_size",
-        "weights",
-        "activity_regularizer",
-        "autocast",
-        "dynamic",
-        "input_length",
-    )
+    keras_args = {}
+    keras_weights = ()
 
-    def __init__(
-        self,
-        trainable=True,
-        name=None,
-        dtype=None,
-        input_shape=None,
-        input_dim=None,
-        batch_input_shape=None,
-        batch_size=None,
-        weights=None,
-        activity_regularizer=None,
-        **kwargs,
-    ):
+    _BASE_KWARGS = ("trainable", "name", "dtype", "input_shape", "input_dim", "batch_input_shape",
+                    "batch_size", "weights", "activity_regularizer", "autocast", "dynamic", "input_length")
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
+                 batch_input_shape=None, batch_size=None, weights=None, activity_regularizer=None, **kwargs):
         super().__init__()
         kwargs.pop("autocast", None)
         kwargs.pop("dynamic", None)
         if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
+            known = sorted(set(type(self).keras_args) | set(self._BASE_KWARGS))
+            raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}; "
+                            f"it takes {', '.join(known)}")
         self.__dict__["training"] = False
         if name is not None and not isinstance(name, str):
             raise TypeError(f"{type(self).__name__}: name must be a string, got {name!r}")
@@ -497,8 +690,6 @@ class Layer(Module):
         self._inbound_nodes = []
         self._call_losses = []
         self._extra_specs = []
-        self._non_trainable_vars = set()
-        self._regularized = []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = (
@@ -527,9 +718,36 @@ class Layer(Module):
         """Create the weights for inputs of ``input_shape`` (batch axis first). Default: none."""
         self.built = True
 
+    def _setup(self):
+        """Checks and derived attributes after the declared arguments are stored (override it)."""
+
+    def _declared_init(self, *args, **kwargs):
+        """The ``__init__`` of a layer declaring ``keras_args``: positional arguments in declared order."""
+        decl = type(self).keras_args
+        names = list(decl)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} positional arguments "
+                            f"({', '.join(names)}), got {len(args)}")
+        given = dict(zip(names, args))
+        for n in names:
+            if n in kwargs:
+                if n in given:
+                    raise TypeError(f"{type(self).__name__} got two values for argument '{n}'")
+                given[n] = kwargs.pop(n)
+        Layer.__init__(self, **kwargs)
+        for n, a in decl.items():
+            value = given.get(n, a.default)
+            if value is _REQUIRED:
+                raise TypeError(f"{_owner(self)}: missing the required argument '{n}'")
+            setattr(self, a.attr or n, a.parse(self, n, value))
+        self._setup()
+
     def __init_subclass__(cls, **kwargs):
-        """Every ``build`` (also one a user calls directly) ends with the bookkeeping of a built layer."""
+        """Every ``build`` (also one a user calls directly) ends with the bookkeeping of a built layer;
+        a class declaring ``keras_args`` without writing ``__init__`` gets the declared one."""
         super().__init_subclass__(**kwargs)
+        if "keras_args" in cls.__dict__ and "__init__" not in cls.__dict__:
+            cls.__init__ = Layer._declared_init
         if "build" in cls.__dict__:
             user_build = cls.__dict__["build"]
 
@@ -547,8 +765,10 @@ class Layer(Module):
                     out = user_build(self, input_shape, *args, **kw)
                 finally:
                     self.__dict__["_build_depth"] = depth
+                if depth == 0 and not self.__dict__.get("_finished"):
+                    self._init_declared(input_shape)
                 if budget is not None and planned is None:  # layers that cannot tell beforehand
-                    budget.take(self, [(spec.name, _spec_shape(spec)) for spec in self._weight_specs()])
+                    budget.take(self, [(spec.name, spec.shape) for spec in self._weight_specs()])
                 if depth == 0:
                     self._finish_build(input_shape)
                 return out
@@ -557,9 +777,57 @@ class Layer(Module):
 
     def _planned_weights(self, input_shape):
         """[(name, Keras shape)] of the weights ``build(input_shape)`` will create, computed without
-        creating them; None when the layer cannot tell (the default). Built-in layers with weights
-        override it, so a model file is checked against its stored weights before anything is allocated."""
-        return None
+        creating them; None when the layer cannot tell (the default). Layers declaring ``keras_weights``
+        can tell, so a model file is checked against its stored weights before anything is allocated."""
+        if not self.keras_weights:
+            return None
+        try:
+            features = self._features(input_shape)
+        except (TypeError, IndexError, ValueError, ZeroDivisionError):
+            return None
+        if features is None:
+            return None
+        return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
+
+    def _features(self, input_shape):
+        """What the declared weight shapes depend on (default: the size of the input's last axis)."""
+        return None if input_shape[-1] is None else int(input_shape[-1])
+
+    def _declared_specs(self):
+        specs = []
+        for w in self.keras_weights:
+            tensor = w.tensor(self) if w.active(self) else None
+            if tensor is None:
+                continue
+            shape = w.keras_shape(self, tensor.array.shape)
+            to_k, from_k = w.layout(self, shape, tensor.array.shape)
+            specs.append(WeightSpec(w.name, tensor, to_k, from_k, state=w.state,
+                                    regularizer=getattr(self, f"{w.args}_regularizer", None),
+                                    constraint=getattr(self, f"{w.args}_constraint", None), shape=shape))
+        return specs
+
+    def _init_declared(self, input_shape, *names):
+        """Draw every declared weight (or only those ``names``, which a ``build`` may initialise early to
+        keep the random stream of its modules) from its Keras initializer in Keras's shape; freeze the nn
+        tensors of weights the arguments switched off (a ``scale=False`` gamma)."""
+        if not self.keras_weights:
+            return
+        self._wfeat = self._features(input_shape)
+        done = self.__dict__.setdefault("_initialized", set())
+        for spec in self._declared_specs():
+            if spec.name in done or (names and spec.name not in names):
+                continue
+            w = next(w for w in self.keras_weights if w.name == spec.name)
+            init = getattr(self, f"{w.args}_initializer", None)
+            if init is not None:
+                init_param(spec.tensor, init, spec.shape, spec.from_keras)
+            done.add(spec.name)
+        if names:
+            return
+        for w in self.keras_weights:
+            tensor = w.tensor(self)
+            if not w.active(self) and isinstance(tensor, Parameter):
+                tensor.requires_grad = False
 
     def _finish_build(self, input_shape):
         first = not self.__dict__.get("_finished", False)
@@ -786,14 +1054,14 @@ class Layer(Module):
         self._extra_specs.append(spec)
         if spec.constraint is not None:
             param._keras_constraint = spec.constrain
-        if not trainable:
-            self._non_trainable_vars.add(attr)
         return param
 
     def _weight_specs(self):
-        """The Keras weights of this layer (not of sublayers), in Keras's order. Built-in layers override it;
-        for custom layers these are the ``add_weight`` weights, then Parameters assigned directly, then the
+        """The Keras weights of this layer (not of sublayers), in Keras's order: the declared ones, then
+        the ``add_weight`` ones; for custom layers also Parameters assigned directly, then the
         parameters and buffers of plain ``nn`` modules held as attributes."""
+        if self.keras_weights:
+            return self._declared_specs() + self._extra_specs
         specs = list(self._extra_specs)
         seen = {id(s.tensor) for s in specs}
         for name, p in self._parameters.items():
@@ -819,29 +1087,10 @@ class Layer(Module):
             specs.extend(child._all_specs())
         return specs
 
-    @property
-    def weights(self):
-        return [Variable(layer, s) for layer, s in self._all_specs()]
-
-    @property
-    def variables(self):
-        return self.weights
-
-    @property
-    def trainable_weights(self):
-        return [v for v in self.weights if v.trainable]
-
-    @property
-    def non_trainable_weights(self):
-        return [v for v in self.weights if not v.trainable]
-
-    @property
-    def trainable_variables(self):
-        return self.trainable_weights
-
-    @property
-    def non_trainable_variables(self):
-        return self.non_trainable_weights
+    weights = variables = property(lambda self: [Variable(layer, s) for layer, s in self._all_specs()])
+    trainable_weights = trainable_variables = property(lambda self: [v for v in self.weights if v.trainable])
+    non_trainable_weights = non_trainable_variables = property(
+        lambda self: [v for v in self.weights if not v.trainable])
 
     def get_weights(self):
         """The weights as NumPy arrays in Keras's layouts and order."""
@@ -961,10 +1210,17 @@ class Layer(Module):
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype}
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
+        for n, a in self.keras_args.items():
+            if a.save is not False:
+                config[n] = a.save(getattr(self, a.attr or n))
         return config
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for n, a in cls.keras_args.items():
+            if a.load is not None and n in config:
+                config[n] = a.load(config[n], custom_objects)
         return cls(**config)
 
     def get_build_config(self):
@@ -979,10 +1235,6 @@ class Layer(Module):
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name}, built={self.built}>"
-
-
-def _spec_shape(spec):
-    return tuple(spec.shape)
 
 
 def _map_shapes(fn, shapes):
@@ -1024,30 +1276,14 @@ def _keras_view(spec):
 class InputLayer(Layer):
     """The layer behind :func:`Input`: it has no weights and passes data through."""
 
-    def __init__(
-        self,
-        input_shape=None,
-        batch_size=None,
-        dtype=None,
-        input_tensor=None,
-        sparse=False,
-        name=None,
-        batch_input_shape=None,
-        batch_shape=None,
-        **kwargs,
-    ):
+    def __init__(self, input_shape=None, batch_size=None, dtype=None, input_tensor=None, sparse=False,
+                 name=None, batch_input_shape=None, batch_shape=None, **kwargs):
         batch_input_shape = batch_shape if batch_shape is not None else batch_input_shape
-        if batch_input_shape is None:
-            if input_shape is None:
-                raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
-            shape = (
-                (input_shape,)
-                if isinstance(input_shape, (int, np.integer)) or input_shape is None
-                else tuple(input_shape)
-            )
-            batch_input_shape = (batch_size,) + shape
+        if batch_input_shape is None and input_shape is None:
+            raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
         name = name or backend.unique_name("input_layer")
-        super().__init__(name=name, dtype=dtype, batch_input_shape=batch_input_shape, **kwargs)
+        super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
+                         batch_input_shape=batch_input_shape, **kwargs)
         self.built = True
         self._build_input_shape = self._batch_input_shape
         self._output_shape = self._batch_input_shape
@@ -1061,10 +1297,6 @@ class InputLayer(Layer):
 
     def get_config(self):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def Input(

@@ -4,11 +4,7 @@ import numpy as np
 
 from ... import nn
 from ...tensor import Tensor
-from .. import constraints as _constraints
-from .. import initializers as _initializers
-from .. import regularizers as _regularizers
-from .base import KerasTensor, Layer, WeightSpec, int_arg
-from .core import _serialize_init, init_param
+from .base import Bool, Con, Init, Int, KerasTensor, Layer, Plain, Reg, W
 
 __all__ = ["Embedding"]
 
@@ -22,39 +18,21 @@ class Embedding(Layer):
     padded steps (they carry the previous state over them), as in Keras.
     """
 
-    def __init__(
-        self,
-        input_dim,
-        output_dim,
-        embeddings_initializer="uniform",
-        embeddings_regularizer=None,
-        activity_regularizer=None,
-        embeddings_constraint=None,
-        mask_zero=False,
-        input_length=None,
-        **kwargs,
-    ):
-        if input_length is not None and "input_shape" not in kwargs and "batch_input_shape" not in kwargs:
-            kwargs["input_shape"] = (input_length,)
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        owner = f"Embedding '{self.name}'"
-        self.input_dim = int_arg(owner, "input_dim", input_dim, minimum=1)
-        self.output_dim = int_arg(owner, "output_dim", output_dim, minimum=1)
-        self.embeddings_initializer = _initializers.get(embeddings_initializer)
-        self.embeddings_regularizer = _regularizers.get(embeddings_regularizer)
-        self.embeddings_constraint = _constraints.get(embeddings_constraint)
-        self.mask_zero = bool(mask_zero)
-        self.input_length = input_length
-        self.supports_masking = self.mask_zero
+    keras_args = dict(input_dim=Int(1), output_dim=Int(1), embeddings_initializer=Init("uniform"),
+                      embeddings_regularizer=Reg(), activity_regularizer=Reg(), embeddings_constraint=Con(),
+                      mask_zero=Bool(False), input_length=Plain())
+    keras_weights = (W("embeddings", "embedding.weight", lambda s, c: (s.input_dim, s.output_dim)),)
 
-    def _planned_weights(self, input_shape):
-        return [("embeddings", (self.input_dim, self.output_dim))]
+    def _setup(self):
+        self.supports_masking = self.mask_zero
+        if self.input_length is not None and self._batch_input_shape is None:
+            self._batch_input_shape = (None, self.input_length)
+
+    def _features(self, input_shape):
+        return 0  # the table's shape does not depend on the input
 
     def build(self, input_shape=None):
         self.embedding = nn.Embedding(self.input_dim, self.output_dim)
-        init_param(
-            self.embedding.weight, self.embeddings_initializer, (self.input_dim, self.output_dim), lambda a: a
-        )
 
     def _input_dtype(self):
         return "int64"
@@ -89,24 +67,6 @@ class Embedding(Layer):
         ids = inputs.array if isinstance(inputs, Tensor) else np.asarray(inputs)
         return Tensor(ids != 0)
 
-    def _weight_specs(self):
-        return [
-            WeightSpec("embeddings", self.embedding.weight, regularizer=self.embeddings_regularizer,
-                       constraint=self.embeddings_constraint)
-        ] + self._extra_specs
-
     @property
     def embeddings(self):
         return self.embedding.weight
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "input_dim": self.input_dim,
-            "output_dim": self.output_dim,
-            "embeddings_initializer": _serialize_init(self.embeddings_initializer),
-            "embeddings_regularizer": _regularizers.serialize(self.embeddings_regularizer),
-            "embeddings_constraint": _constraints.serialize(self.embeddings_constraint),
-            "mask_zero": self.mask_zero,
-            "input_length": self.input_length,
-        }

@@ -1,28 +1,15 @@
 """Layers that combine a list of tensors: Add, Subtract, Multiply, Average, Maximum, Minimum,
 Concatenate, Dot."""
 
+import operator
+
 import shendu as sd
 
-from .base import Layer, int_arg
+from ...nn.functional import normalize
+from .base import Arg, Bool, Int, Layer
 
-__all__ = [
-    "Add",
-    "Subtract",
-    "Multiply",
-    "Average",
-    "Maximum",
-    "Minimum",
-    "Concatenate",
-    "Dot",
-    "add",
-    "subtract",
-    "multiply",
-    "average",
-    "maximum",
-    "minimum",
-    "concatenate",
-    "dot",
-]
+__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate", "Dot", "add",
+    "subtract", "multiply", "average", "maximum", "minimum", "concatenate", "dot"]
 
 
 def _broadcast_shape(shapes, name):
@@ -65,8 +52,7 @@ class _Merge(Layer):
 class Add(_Merge):
     """Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``)."""
 
-    def _combine(self, a, b):
-        return a + b
+    _combine = staticmethod(operator.add)
 
 
 class Subtract(_Merge):
@@ -76,22 +62,19 @@ class Subtract(_Merge):
         if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
             raise ValueError(f"Subtract '{self.name}' should be called on a list of exactly 2 inputs")
 
-    def _combine(self, a, b):
-        return a - b
+    _combine = staticmethod(operator.sub)
 
 
 class Multiply(_Merge):
     """Element-wise product of the inputs."""
 
-    def _combine(self, a, b):
-        return a * b
+    _combine = staticmethod(operator.mul)
 
 
 class Average(_Merge):
     """Element-wise mean of the inputs."""
 
-    def _combine(self, a, b):
-        return a + b
+    _combine = staticmethod(operator.add)
 
     def _finish(self, out, n):
         return out * (1.0 / n)
@@ -100,23 +83,19 @@ class Average(_Merge):
 class Maximum(_Merge):
     """Element-wise maximum of the inputs."""
 
-    def _combine(self, a, b):
-        return sd.maximum(a, b)
+    _combine = staticmethod(sd.maximum)
 
 
 class Minimum(_Merge):
     """Element-wise minimum of the inputs."""
 
-    def _combine(self, a, b):
-        return sd.minimum(a, b)
+    _combine = staticmethod(sd.minimum)
 
 
 class Concatenate(_Merge):
     """Join the inputs along ``axis`` (default the last)."""
 
-    def __init__(self, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        self.axis = int_arg(f"Concatenate '{self.name}'", "axis", axis)
+    keras_args = dict(axis=Int(default=-1))
 
     def call(self, inputs):
         self._check(inputs)
@@ -146,31 +125,26 @@ class Concatenate(_Merge):
                 out[i] = known.pop() if known else None
         return tuple(out)
 
-    def get_config(self):
-        return {**super().get_config(), "axis": self.axis}
+
+def _feature_axis(layer, name, axes):
+    if not isinstance(axes, int) or axes not in (-1, 1):
+        raise NotImplementedError("Dot: only axes=-1 (the feature axis of 2-D inputs) is supported")
+    return axes
 
 
 class Dot(_Merge):
     """Dot product of two (batch, n) tensors along ``axes`` (-> (batch, 1)); ``normalize`` uses cosines."""
 
-    def __init__(self, axes=-1, normalize=False, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(axes, int) or axes not in (-1, 1):
-            raise NotImplementedError("Dot: only axes=-1 (the feature axis of 2-D inputs) is supported")
-        self.axes, self.normalize = axes, bool(normalize)
+    keras_args = dict(axes=Arg(-1, _feature_axis), normalize=Bool(False))
 
     def call(self, inputs):
         a, b = inputs
-        if self.normalize:
-            a = a / sd.sqrt((a * a).sum(axis=-1, keepdims=True) + 1e-12)
-            b = b / sd.sqrt((b * b).sum(axis=-1, keepdims=True) + 1e-12)
+        if self.normalize:  # Keras's l2_normalize: v / √max(Σv², 1e-12)
+            a, b = normalize(a, dim=-1, eps=1e-6), normalize(b, dim=-1, eps=1e-6)
         return (a * b).sum(axis=-1, keepdims=True)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0][0], 1)
-
-    def get_config(self):
-        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
 
 
 def _functional(cls):

@@ -1,10 +1,16 @@
 """Layer wrappers: Bidirectional (a forward and a backward copy of an RNN) and TimeDistributed."""
 
+import operator
+
 import shendu as sd
 
-from .base import Layer, _is_shape
+from .base import REQUIRED, Arg, Layer, LayerArg, Plain, _is_shape
 
 __all__ = ["Bidirectional", "TimeDistributed"]
+
+
+_MERGES = {"concat": lambda f, b: sd.concatenate([f, b], axis=-1), "sum": operator.add, "mul": operator.mul,
+           "ave": lambda f, b: (f + b) * 0.5, None: lambda f, b: [f, b]}
 
 
 def _clone_layer(layer, **changes):
@@ -22,8 +28,11 @@ class Bidirectional(Layer):
     Weights: the forward layer's, then the backward layer's.
     """
 
+    keras_args = dict(layer=Arg(REQUIRED, save=dict, load=LayerArg().load, attr="_inner_config"),
+                      merge_mode=Plain("concat"))
+
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
-        if merge_mode not in ("concat", "sum", "mul", "ave", None):
+        if merge_mode not in _MERGES:
             raise ValueError(
                 f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
             )
@@ -47,17 +56,6 @@ class Bidirectional(Layer):
         self.forward_layer._maybe_build(input_shape)
         self.backward_layer._maybe_build(input_shape)
 
-    def _merge(self, f, b):
-        if self.merge_mode == "concat":
-            return sd.concatenate([f, b], axis=-1)
-        if self.merge_mode == "sum":
-            return f + b
-        if self.merge_mode == "mul":
-            return f * b
-        if self.merge_mode == "ave":
-            return (f + b) * 0.5
-        return [f, b]
-
     def call(self, inputs, initial_state=None, training=None):
         fs = bs = None
         if initial_state is not None:
@@ -72,7 +70,7 @@ class Bidirectional(Layer):
             states = list(states_f) + list(states_b)
         if self.return_sequences:
             yb = yb[:, ::-1]
-        y = self._merge(yf, yb)
+        y = _MERGES[self.merge_mode](yf, yb)
         if self.return_state:
             return (y if isinstance(y, list) else [y]) + states
         return y
@@ -95,26 +93,11 @@ class Bidirectional(Layer):
             return (y if isinstance(y, list) else [y]) + states + states
         return y
 
-    def get_config(self):
-        return {**super().get_config(), "layer": self._inner_config, "merge_mode": self.merge_mode}
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects)
-        return cls(**config)
-
 
 class TimeDistributed(Layer):
     """Applies ``layer`` to every time step: (batch, steps, ...) -> (batch, steps, ...out)."""
 
-    def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed needs a Keras layer, got {layer!r}")
-        super().__init__(**kwargs)
-        self.layer = layer
+    keras_args = dict(layer=LayerArg())
 
     def build(self, input_shape):
         if len(input_shape) < 3:
@@ -135,17 +118,3 @@ class TimeDistributed(Layer):
         if not _is_shape(inner):
             raise NotImplementedError("TimeDistributed: layers with several outputs are not supported")
         return (input_shape[0], input_shape[1]) + tuple(inner[1:])
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
-        }
-
-    @classmethod
-    def from_config(cls, config, custom_objects=None):
-        from . import deserialize
-
-        config = dict(config)
-        config["layer"] = deserialize(config["layer"], custom_objects)
-        return cls(**config)
