@@ -29,7 +29,7 @@ serves every gate of the cell.
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
@@ -208,51 +208,76 @@ def _lstm_rows(H):
     return np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
 
 
-def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
-    """One LSTM step, in place on the pre-activations ``a`` = XG_t, (4, N, H) in the gate order
-    i, f, o, g (the rows of i, f, o pre-scaled by ½, see ``LSTMLayer``):
+def _lstm_gate_rows(w, H, sigmoid_scale=1.0):
+    """``w`` (4H, ...) or (4H,) in PyTorch's order i, f, g, o → a new contiguous array in the loop's
+    order i, f, o, g, with the sigmoid rows (i, f, o) multiplied by ``sigmoid_scale`` (one pass)."""
+    out = xp.empty(w.shape, dtype=w.dtype)
+    if sigmoid_scale == 1.0:
+        out[:2 * H] = w[:2 * H]
+        out[2 * H:3 * H] = w[3 * H:]
+    else:
+        xp.multiply(w[:2 * H], sigmoid_scale, out=out[:2 * H])
+        xp.multiply(w[3 * H:], sigmoid_scale, out=out[2 * H:3 * H])
+    out[3 * H:] = w[2 * H:3 * H]
+    return out
+
+
+def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out):
+    """One LSTM step on transposed (feature-major) states, in place on the pre-activations
+    ``a`` = XG_t (4H, N) in the gate order i, f, o, g (the rows of i, f, o pre-scaled by ½, see
+    ``LSTMLayer``); h and c are (H, N):
 
     i = σ(a_i), f = σ(a_f), o = σ(a_o), g = tanh(a_g),
     c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t).
 
-    Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the ``*_out`` arrays.
+    ``w_hh`` is W_hh (4H, H), so the recurrent term is the single product W_hh h_{t−1} (into the
+    scratch ``hg`` (4H, N)); every gate is then a contiguous (H, N) block of ``a``. ``tmp`` is (H, N)
+    scratch. Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the
+    ``*_out`` arrays. Ten NumPy calls, one of them a matrix product, and no allocation.
     """
-    a += _mm(h_prev, whh_t)
+    _mm(w_hh, h_prev, out=hg)
+    a += hg
     xp.tanh(a, out=a)
-    sig = a[:3]
+    H = h_prev.shape[0]
+    sig = a[:3 * H]
     sig *= 0.5
     sig += 0.5
-    i, f, o, g = a
-    xp.multiply(f, c_prev, out=c_out)
-    c_out += i * g
+    g = a[3 * H:]
+    xp.multiply(a[H:2 * H], c_prev, out=c_out)
+    xp.multiply(a[:H], g, out=tmp)
+    c_out += tmp
     xp.tanh(c_out, out=tc_out)
-    xp.multiply(o, tc_out, out=h_out)
+    xp.multiply(a[2 * H:3 * H], tc_out, out=h_out)
 
 
 def _lstm_step_backward(a, c_prev, tc, dh, dc, dA, tmp):
-    """Backward of one LSTM step. ``a`` holds the step's gates [i, f, o, g] (4, N, H), ``tc`` =
-    tanh(c_t), ``dh`` the whole gradient reaching h_t, ``dc`` the one reaching c_t from step t+1.
+    """Backward of one LSTM step (feature-major like ``_lstm_step``). ``a`` holds the step's gates
+    [i, f, o, g] (4H, N), ``tc`` = tanh(c_t), ``dh`` the whole gradient reaching h_t, ``dc`` the one
+    reaching c_t from step t+1, all (H, N):
 
     dc_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))               (c_t also feeds h_t)
     dA_i = dc_t ⊙ g ⊙ i(1−i),  dA_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  dA_o = dh ⊙ tanh(c_t) ⊙ o(1−o),
     dA_g = dc_t ⊙ i ⊙ (1−g²)                               (σ' = σ(1−σ), tanh' = 1 − tanh²)
-    Writes dA (4, N, H), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (N, H) scratch space.
+    Writes dA (4H, N), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (H, N) scratch space.
     """
-    i, f, o, g = a
+    H = tc.shape[0]
+    a4 = a.reshape(4, H, -1)
+    d4 = dA.reshape(4, H, -1)
+    i, f, o, g = a4
     xp.multiply(tc, tc, out=tmp)
     xp.subtract(1, tmp, out=tmp)
     tmp *= o
     tmp *= dh
     dc += tmp
-    d_sig = dA[:3]
-    xp.subtract(1, a[:3], out=d_sig)
-    d_sig *= a[:3]                                  # σ(1−σ) for i, f, o at once
-    dA[0] *= g
-    dA[1] *= c_prev
-    dA[2] *= tc
-    dA[:2] *= dc                                    # i and f move c_t
-    dA[2] *= dh                                     # o moves h_t
-    d_g = dA[3]
+    d_sig = d4[:3]
+    xp.subtract(1, a4[:3], out=d_sig)
+    d_sig *= a4[:3]                                  # σ(1−σ) for i, f, o at once
+    d4[0] *= g
+    d4[1] *= c_prev
+    d4[2] *= tc
+    d4[:2] *= dc                                     # i and f move c_t
+    d4[2] *= dh                                      # o moves h_t
+    d_g = d4[3]
     xp.multiply(g, g, out=d_g)
     xp.subtract(1, d_g, out=d_g)
     d_g *= i
@@ -274,7 +299,12 @@ class LSTMLayer(Function):
     db = Σ dA, dh0 = dA_first W_hh, dc0 = dc_first ⊙ f_first.
 
     Speed: inside, the gate blocks are reordered i, f, o, g and the sigmoid rows of W_ih, W_hh and b
-    are halved, so that one ``tanh`` per step gives every gate (σ(a) = ½ + ½·tanh(a/2)).
+    are halved, so that one ``tanh`` per step gives every gate (σ(a) = ½ + ½·tanh(a/2)). The loop
+    runs on transposed states, h_t as (H, N) and the gates of step t as (4H, N): each step is then
+    ONE 2-D product W_hh h_{t−1} forward and ONE product W_hhᵀ dA_t backward, and every gate is a
+    contiguous block for the elementwise calls. The weight gradients are one product each over all
+    T·N columns. With recording off (``no_grad``) nothing is kept for a backward pass: the cell
+    state and tanh(c) live in buffers of one step each.
 
     ``LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False)`` → (output, h_n, c_n).
     """
@@ -284,45 +314,71 @@ class LSTMLayer(Function):
         if c0.shape != h0.shape:
             raise ShapeError(f"LSTMLayer: initial cell state has shape {c0.shape}, expected {h0.shape}")
         dtype = np.result_type(x.dtype, w_ih.dtype)
-        rows = _lstm_rows(H)
-        scale = xp.ones(4 * H, dtype=dtype)
-        scale[:3 * H] = 0.5
         bias = _sum_bias(b_ih, b_hh)
-        gates = _projection(x, w_ih[rows], None if bias is None else bias[rows], 4, scale)
-        whh_t = _hidden_blocks(w_hh[rows], 4, scale)
+        # XG_tᵀ = W_ih x_tᵀ for every step, (T, 4H, N): one batched product over the steps
+        gates = _mm(_lstm_gate_rows(w_ih, H, 0.5), x.transpose(0, 2, 1))
+        if bias is not None:
+            gates += _lstm_gate_rows(bias, H, 0.5)[:, None]
+        w_hh_r = _lstm_gate_rows(w_hh, H, 0.5)
+        keep = is_grad_enabled()
         prev, cur = _offsets(reverse)
-        hs = xp.empty((T + 1, N, H), dtype=dtype)
-        cs = xp.empty((T + 1, N, H), dtype=dtype)
-        tc = xp.empty((T, N, H), dtype=dtype)
-        hs[T * prev] = h0
-        cs[T * prev] = c0
-        for t in _steps(T, reverse):
-            _lstm_step(gates[:, t], hs[t + prev], cs[t + prev], whh_t, cs[t + cur], tc[t], hs[t + cur])
-        self.saved = (x, w_ih, w_hh, gates, hs, cs, tc, reverse)
-        return hs[cur:cur + T], hs[T * cur], cs[T * cur]
+        hs = xp.empty((T + 1, H, N), dtype=dtype)                 # h_tᵀ, slot layout of _offsets
+        hs[T * prev] = h0.T
+        hg = xp.empty((4 * H, N), dtype=dtype)
+        tmp = xp.empty((H, N), dtype=dtype)
+        if keep:
+            cs = xp.empty((T + 1, H, N), dtype=dtype)
+            tc = xp.empty((T, H, N), dtype=dtype)
+            cs[T * prev] = c0.T
+            for t in _steps(T, reverse):
+                _lstm_step(gates[t], hs[t + prev], cs[t + prev], w_hh_r, hg, tmp, cs[t + cur], tc[t],
+                           hs[t + cur])
+            c_n = cs[T * cur]
+        else:
+            cs = xp.empty((2, H, N), dtype=dtype)      # inference: c_{t−1} and c_t, alternating
+            tc = xp.empty((H, N), dtype=dtype)
+            cs[0] = c0.T
+            for k, t in enumerate(_steps(T, reverse)):
+                _lstm_step(gates[t], hs[t + prev], cs[k & 1], w_hh_r, hg, tmp, cs[1 - (k & 1)], tc,
+                           hs[t + cur])
+            c_n = cs[T & 1]
+        rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))       # (T+1, N, H): the output and h0
+        if keep:
+            self.saved = (x, w_ih, w_hh, gates, rows, cs, tc, reverse)
+        return rows[cur:cur + T], rows[T * cur], xp.ascontiguousarray(c_n.T)
 
     def backward(self, d_out, d_hn, d_cn):
-        x, w_ih, w_hh, gates, hs, cs, tc, reverse = self.saved
-        T, N, H = tc.shape
+        x, w_ih, w_hh, gates, rows, cs, tc, reverse = self.saved
+        T, H, N = tc.shape
+        n_in = x.shape[2]
         prev, cur = _offsets(reverse)
-        rows = _lstm_rows(H)
-        w_blocks = _hidden_blocks(w_hh[rows], 4, transpose=False)
+        w_hh_t = _lstm_gate_rows(w_hh, H).T                  # (H, 4H): dh_{t−1} = W_hhᵀ dA_t
+        d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1), dtype=gates.dtype)
         dA = xp.empty_like(gates)
-        tmp = xp.empty((N, H), dtype=gates.dtype)
-        back = xp.empty((4, N, H), dtype=gates.dtype)
-        dh = xp.array(d_hn, dtype=gates.dtype)
-        dc = xp.array(d_cn, dtype=gates.dtype)
+        tmp = xp.empty((H, N), dtype=gates.dtype)
+        dh = xp.array(d_hn.T, dtype=gates.dtype)
+        dc = xp.array(d_cn.T, dtype=gates.dtype)
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
-            _lstm_step_backward(gates[:, t], cs[t + prev], tc[t], dh, dc, dA[:, t], tmp)
-            _mm(dA[:, t], w_blocks, out=back)          # dh_{t−1} = Σ_k dA_k W_k
-            xp.add(back[0], back[1], out=dh)
-            dh += back[2]
-            dh += back[3]
-        grads = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih[rows], 3)
-        dx, dw_ih, dw_hh, db_ih, db_hh = (g if g is None or g.ndim == 3 else g[rows] for g in grads)
-        need = self.needs_grad
-        return (dx, dh if need[1] else None, dc if need[2] else None, dw_ih, dw_hh, db_ih, db_hh)
+            _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
+            _mm(w_hh_t, dA[t], out=dh)
+        need = list(self.needs_grad) + [False] * 7
+        dA2 = xp.ascontiguousarray(dA.transpose(1, 0, 2)).reshape(4 * H, T * N)   # (4H, T·N)
+        order = _lstm_rows(H)
+        dx = dw_ih = dw_hh = db_ih = db_hh = None
+        if need[0]:
+            dx = _mm(dA2.T, _lstm_gate_rows(w_ih, H)).reshape(T, N, n_in)
+        if need[3]:
+            dw_ih = _mm(dA2, x.reshape(T * N, n_in))[order]
+        if need[4]:
+            dw_hh = _mm(dA2, rows[prev:prev + T].reshape(T * N, H))[order]
+        if need[5] or need[6]:
+            db = _mm(dA2, xp.ones(T * N, dtype=dA2.dtype))[order]
+            db_ih = db if need[5] else None
+            db_hh = (db.copy() if need[5] else db) if need[6] else None
+        dh0 = xp.ascontiguousarray(dh.T) if need[1] else None
+        dc0 = xp.ascontiguousarray(dc.T) if need[2] else None
+        return (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh)
 
 
 # ----- GRU --------------------------------------------------------------------------------------------
