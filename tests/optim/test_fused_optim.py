@@ -91,3 +91,25 @@ def test_mixed_dtypes_and_single_parameters_use_the_per_parameter_path():
     opt.step()
     assert a.array is arr and opt._flat_groups[0] is None
     assert a.array.dtype == np.float32 and b.array.dtype == np.float64
+
+
+def test_large_parameters_stay_outside_the_flat_buffer_with_the_same_numbers():
+    def train(foreach):
+        rng = np.random.default_rng(0)
+        params = [sd.Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+                  for s in [(200, 200), (200,), (10, 200), (10,)]]
+        big = params[0].array
+        opt = optim.Adam(params, lr=0.01, foreach=foreach)
+        for _ in range(3):
+            for p in params:
+                p.grad = sd.Tensor(rng.standard_normal(p.shape).astype(np.float32))
+            opt.step()
+        assert params[0].array is big                        # updated in place, one by one
+        return params, opt
+
+    ref, _ = train(False)
+    got, opt = train(None)
+    flat = opt._flat_groups[0]
+    assert flat.others == [got[0]] and all(p.array.base is flat.param for p in got[1:])
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a.array, b.array)

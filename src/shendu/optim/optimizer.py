@@ -16,15 +16,17 @@ The layout is PyTorch's:
   where parameters are numbered 0, 1, 2, ... across all groups in order.
 
 Fused updates (SGD, RMSprop, Adam and AdamW, unless ``foreach=False`` or ``fused=False``): when
-every parameter of a group has a gradient and they share one float dtype, the group is updated as ONE
-flat array: the parameters' arrays are moved once into a flat buffer of the group (``p.array``
-becomes a view of it; the Tensor ``p`` itself is unchanged), the optimizer state lives in flat
+the small parameters of a group (under 32768 elements each: the ones whose update time is set by
+the cost per NumPy call, not by memory) all have a gradient and share one float dtype, they are
+updated as ONE flat array: their arrays are moved once into a flat buffer of the group (``p.array``
+becomes a view of it; the Tensor ``p`` itself is unchanged), their optimizer state lives in flat
 buffers of the same layout (``opt.state[p]`` holds views of them), the gradients are gathered with
-one copy, and ``_update`` runs once on the flat arrays instead of once per parameter, so a step
-costs a dozen NumPy calls whatever the number of parameters (what PyTorch's ``foreach``/``fused``
-modes buy). The elementwise math is the same as the per-parameter path, so both give identical
-numbers; a group that does not qualify (a parameter without gradient, mixed dtypes, a single
-parameter) takes the per-parameter path, and ``foreach=False`` (or ``fused=False``) always does.
+one copy, and ``_update`` runs once on the flat arrays instead of once per parameter, so the step
+costs a dozen NumPy calls however many small parameters there are (what PyTorch's
+``foreach``/``fused`` modes buy). Larger parameters are updated one by one as before. The
+elementwise math is the same as the per-parameter path, so both give identical numbers; a group
+that does not qualify (a small parameter without gradient, mixed dtypes, fewer than two small
+parameters) takes the per-parameter path, and ``foreach=False`` (or ``fused=False``) always does.
 An array replaced from outside (``p.data = ...``, ``model.to(dtype)``) or state replaced by
 ``load_state_dict`` is noticed at the next step and packed again. Keep ``p`` (not an array taken
 from it before the first step) to see the updated values.
@@ -182,10 +184,10 @@ class Optimizer:
             with enable_grad():
                 loss = closure()
         for gi, group in enumerate(self.param_groups):
-            if (self._fusable and group.get("foreach") is not False and group.get("fused") is not False
-                    and self._fused_step(gi, group)):
-                continue
-            for p in group["params"]:
+            params = group["params"]
+            if self._fusable and group.get("foreach") is not False and group.get("fused") is not False:
+                params = self._fused_step(gi, group)        # the parameters left to update one by one
+            for p in params:
                 if p.grad is None:
                     continue
                 grad = p.grad.array
@@ -204,7 +206,8 @@ class Optimizer:
     _fusable = False     # True where ``_update`` is elementwise, so a flat array can stand for all
 
     def _fused_step(self, gi, group):
-        """Update ``group`` as one flat array (see the module docstring); False when it does not qualify."""
+        """Update the small parameters of ``group`` as one flat array (see the module docstring);
+        returns the parameters still to update one by one (all of them when the group does not qualify)."""
         flats = self.__dict__.setdefault("_flat_groups", {})
         flat = flats.get(gi)
         params = group["params"]
@@ -212,9 +215,9 @@ class Optimizer:
             flat = _FlatGroup.build(params, self.state)
             flats[gi] = flat
             if flat is None:
-                return False
+                return params
         grads = []
-        for p, shape in zip(params, flat.shapes):
+        for p, shape in zip(flat.members, flat.shapes):
             g = p.grad.array
             if g.shape != shape:
                 raise ShapeError(f"{type(self).__name__}.step: a parameter of shape {shape} has a gradient "
@@ -224,10 +227,10 @@ class Optimizer:
         if not flat.state:
             self._init_state(flat.param, flat.state, group)
         self._update(flat.param, flat.grad, flat.state, group)
-        flat.share_state(params, self.state)
-        for p in params:
+        flat.share_state(flat.members, self.state)
+        for p in flat.members:
             p._bump()
-        return True
+        return flat.others
 
     def _init_state(self, param, state, group):
         """Create the per-parameter buffers in ``state`` (a dict) before the first update."""
@@ -322,18 +325,24 @@ class Optimizer:
 
 
 class _FlatGroup:
-    """The flat buffers of one parameter group: ``param`` (every parameter's array, back to back),
-    ``grad`` (gathered each step) and ``state`` (one flat array per state buffer, plus the shared
-    scalars such as ``'step'``). ``views`` are the per-parameter windows into ``param``; the state
-    dicts of the parameters hold windows into the flat state arrays."""
+    """The flat buffers of the small parameters of one group (``members``, each under ``FUSE_MAX``
+    elements; ``others`` are updated one by one, where the per-call cost is already negligible and
+    gathering their gradients would only add a pass over memory): ``param`` (the members' arrays,
+    back to back), ``grad`` (gathered each step) and ``state`` (one flat array per state buffer,
+    plus the shared scalars such as ``'step'``). ``views`` are the members' windows into ``param``;
+    their state dicts hold windows into the flat state arrays."""
 
-    def __init__(self, params, dtype):
+    FUSE_MAX = 1 << 15
+
+    def __init__(self, params, members, dtype):
         self.ids = [id(p) for p in params]
-        self.shapes = [p.array.shape for p in params]
-        sizes = [p.array.size for p in params]
+        self.members = members
+        chosen = {id(p) for p in members}
+        self.others = [p for p in params if id(p) not in chosen]
+        self.shapes = [p.array.shape for p in members]
         self.offsets = [0]
-        for n in sizes:
-            self.offsets.append(self.offsets[-1] + n)
+        for p in members:
+            self.offsets.append(self.offsets[-1] + p.array.size)
         self.param = xp.empty(self.offsets[-1], dtype=dtype)
         self.grad = xp.empty_like(self.param)
         self.views = self._windows(self.param)
@@ -347,41 +356,44 @@ class _FlatGroup:
 
     @classmethod
     def build(cls, params, states):
-        """Pack ``params`` (and their state so far) into flat buffers; None if the group does not qualify."""
-        if len(params) < 2 or any(p.grad is None for p in params):
+        """Pack the small ones of ``params`` (and their state so far) into flat buffers; None if fewer
+        than two qualify (a gradient, one float dtype, the same state keys and step count)."""
+        members = [p for p in params if p.grad is not None and p.array.size < cls.FUSE_MAX]
+        if len(members) < 2:
             return None
-        dtype = params[0].array.dtype
-        if dtype.kind != "f" or any(p.array.dtype != dtype or p.grad.array.dtype != dtype for p in params):
+        dtype = members[0].array.dtype
+        if dtype.kind != "f" or any(p.array.dtype != dtype or p.grad.array.dtype != dtype for p in members):
             return None
-        per = [states.get(p) or {} for p in params]
+        if any(p.grad is None for p in params if p.array.size < cls.FUSE_MAX):
+            return None                 # a small parameter without gradient: this step one by one
+        per = [states.get(p) or {} for p in members]
         keys = set(per[0])
         if any(set(s) != keys for s in per):
             return None                 # some parameters have state and others not
-        flat = cls(params, dtype)
+        flat = cls(params, members, dtype)
         for key in keys:
             values = [s[key] for s in per]
             if all(isinstance(v, xp.ndarray) and v.shape == p.array.shape and v.dtype == dtype
-                   for v, p in zip(values, params)):
-                buf = xp.concatenate([v.reshape(-1) for v in values])
-                flat.state[key] = buf
+                   for v, p in zip(values, members)):
+                flat.state[key] = xp.concatenate([v.reshape(-1) for v in values])
             elif all(not isinstance(v, xp.ndarray) and v == values[0] for v in values):
                 flat.state[key] = values[0]
             else:
                 return None
-        xp.concatenate([p.array.reshape(-1) for p in params], out=flat.param)
-        for p, view in zip(params, flat.views):
+        xp.concatenate([p.array.reshape(-1) for p in members], out=flat.param)
+        for p, view in zip(members, flat.views):
             p.array = view
-        flat.share_state(params, states)
+        flat.share_state(members, states)
         return flat
 
     def valid(self, params, states):
         """Whether the buffers still stand for ``params``: same parameters, arrays and state not replaced."""
         if len(params) != len(self.ids) or any(id(p) != i for p, i in zip(params, self.ids)):
             return False
-        for p, view in zip(params, self.views):
+        for p, view in zip(self.members, self.views):
             if p.array is not view or p.grad is None:
                 return False
-        for p_i, p in enumerate(params):
+        for p_i, p in enumerate(self.members):
             s = states.get(p)
             if self.state and s is None:
                 return False
@@ -395,8 +407,8 @@ class _FlatGroup:
                     return False
         return True
 
-    def share_state(self, params, states):
-        """Give every parameter's state dict its windows of the flat state (and the shared scalars)."""
+    def share_state(self, members, states):
+        """Give every member's state dict its windows of the flat state (and the shared scalars)."""
         n = self.param.size
         for key, value in self.state.items():
             if isinstance(value, xp.ndarray) and value.shape == (n,):
@@ -404,12 +416,12 @@ class _FlatGroup:
                 if views is None or self.view_sources.get(key) is not value:
                     views = self.state_views[key] = self._windows(value)
                     self.view_sources[key] = value
-                    for p, v in zip(params, views):
+                    for p, v in zip(members, views):
                         states[p][key] = v
             else:
                 self.state_views.pop(key, None)
                 self.view_sources.pop(key, None)
-                for p in params:
+                for p in members:
                     states[p][key] = value
 
 
