@@ -352,12 +352,12 @@ class LSTMLayer(Function):
         T, H, N = tc.shape
         n_in = x.shape[2]
         prev, cur = _offsets(reverse)
-        w_hh_t = _lstm_gate_rows(w_hh, H).T                  # (H, 4H): dh_{t−1} = W_hhᵀ dA_t
+        w_hh_t = xp.ascontiguousarray(_lstm_gate_rows(w_hh, H).T)   # dh_{t−1} = W_hhᵀ dA_t
         d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1), dtype=gates.dtype)
         dA = xp.empty_like(gates)
         tmp = xp.empty((H, N), dtype=gates.dtype)
-        dh = xp.array(d_hn.T, dtype=gates.dtype)
-        dc = xp.array(d_cn.T, dtype=gates.dtype)
+        dh = xp.array(d_hn.T, dtype=gates.dtype, order="C")
+        dc = xp.array(d_cn.T, dtype=gates.dtype, order="C")
         for t in _steps(T, reverse, backward=True):
             dh += d_out[t]
             _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
