@@ -137,6 +137,16 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
+def _loop_products(T):
+    """The matrix product for each of the T steps of a loop: ``backend.matmul`` (which sets the BLAS
+    thread count for the product's size) at the first step, plain ``xp.matmul`` after it. Every
+    step multiplies the same shapes, so the choice made at the first step holds for all of them, and
+    the later steps skip the choice (a few microseconds, as much as a batch-1 product itself)."""
+    yield _mm
+    for _ in range(T - 1):
+        yield xp.matmul
+
+
 def _sigmoid_of_half_(a):
     """In place: ``a`` holds z/2 and becomes σ(z) = ½ + ½·tanh(z/2)."""
     xp.tanh(a, out=a)
@@ -146,9 +156,9 @@ def _sigmoid_of_half_(a):
 
 
 # ----- Elman RNN --------------------------------------------------------------------------------------
-def _rnn_step(xg_t, h_prev, whh_t, h_out, relu):
+def _rnn_step(xg_t, h_prev, whh_t, h_out, relu, mm=_mm):
     """h_t = φ(XG_t + h_{t−1} W_hhᵀ), φ = tanh or relu, written into ``h_out``."""
-    _mm(h_prev, whh_t, out=h_out)
+    mm(h_prev, whh_t, out=h_out)
     h_out += xg_t
     if relu:
         xp.maximum(h_out, 0, out=h_out)
@@ -178,10 +188,10 @@ class RNNLayer(Function):
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=xg.dtype)
         hs[T * prev] = h0
-        for t in _steps(T, reverse):
-            _rnn_step(xg[t], hs[t + prev], whh_t, hs[t + cur], relu)
+        for t, mm in zip(_steps(T, reverse), _loop_products(T)):
+            _rnn_step(xg[t], hs[t + prev], whh_t, hs[t + cur], relu, mm)
         self.saved = (x, w_ih, w_hh, hs, relu, reverse)
-        return hs[cur:cur + T], hs[T * cur]
+        return hs[cur:cur + T], hs[T * cur].copy()        # h_n does not share the output's memory
 
     def backward(self, d_out, d_hn):
         x, w_ih, w_hh, hs, relu, reverse = self.saved
@@ -192,10 +202,10 @@ class RNNLayer(Function):
         k = (out > 0).astype(out.dtype) if relu else 1 - out * out
         dA = xp.empty_like(out)
         dh = xp.array(d_hn, dtype=out.dtype)
-        for t in _steps(T, reverse, backward=True):
+        for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
             xp.multiply(dh, k[t], out=dA[t])
-            dh = _mm(dA[t], w_hh)
+            dh = mm(dA[t], w_hh)
         dA = dA[None]
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih, 2)
         return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
@@ -222,7 +232,7 @@ def _lstm_gate_rows(w, H, sigmoid_scale=1.0):
     return out
 
 
-def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out):
+def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out, mm=_mm):
     """One LSTM step on transposed (feature-major) states, in place on the pre-activations
     ``a`` = XG_t (4H, N) in the gate order i, f, o, g (the rows of i, f, o pre-scaled by ½, see
     ``LSTMLayer``); h and c are (H, N):
@@ -233,9 +243,10 @@ def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out):
     ``w_hh`` is W_hh (4H, H), so the recurrent term is the single product W_hh h_{t−1} (into the
     scratch ``hg`` (4H, N)); every gate is then a contiguous (H, N) block of ``a``. ``tmp`` is (H, N)
     scratch. Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the
-    ``*_out`` arrays. Ten NumPy calls, one of them a matrix product, and no allocation.
+    ``*_out`` arrays. Ten NumPy calls, one of them a matrix product, and no allocation. ``mm`` is
+    the matrix product to use (see ``_loop_products``).
     """
-    _mm(w_hh, h_prev, out=hg)
+    mm(w_hh, h_prev, out=hg)
     a += hg
     xp.tanh(a, out=a)
     H = h_prev.shape[0]
@@ -330,22 +341,22 @@ class LSTMLayer(Function):
             cs = xp.empty((T + 1, H, N), dtype=dtype)
             tc = xp.empty((T, H, N), dtype=dtype)
             cs[T * prev] = c0.T
-            for t in _steps(T, reverse):
+            for t, mm in zip(_steps(T, reverse), _loop_products(T)):
                 _lstm_step(gates[t], hs[t + prev], cs[t + prev], w_hh_r, hg, tmp, cs[t + cur], tc[t],
-                           hs[t + cur])
+                           hs[t + cur], mm)
             c_n = cs[T * cur]
         else:
             cs = xp.empty((2, H, N), dtype=dtype)      # inference: c_{t−1} and c_t, alternating
             tc = xp.empty((H, N), dtype=dtype)
             cs[0] = c0.T
-            for k, t in enumerate(_steps(T, reverse)):
+            for k, (t, mm) in enumerate(zip(_steps(T, reverse), _loop_products(T))):
                 _lstm_step(gates[t], hs[t + prev], cs[k & 1], w_hh_r, hg, tmp, cs[1 - (k & 1)], tc,
-                           hs[t + cur])
+                           hs[t + cur], mm)
             c_n = cs[T & 1]
         rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))       # (T+1, N, H): the output and h0
         if keep:
             self.saved = (x, w_ih, w_hh, gates, rows, cs, tc, reverse)
-        return rows[cur:cur + T], rows[T * cur], xp.ascontiguousarray(c_n.T)
+        return rows[cur:cur + T], rows[T * cur].copy(), c_n.T.copy()   # h_n, c_n: memory of their own
 
     def backward(self, d_out, d_hn, d_cn):
         x, w_ih, w_hh, gates, rows, cs, tc, reverse = self.saved
@@ -358,10 +369,10 @@ class LSTMLayer(Function):
         tmp = xp.empty((H, N), dtype=gates.dtype)
         dh = xp.array(d_hn.T, dtype=gates.dtype, order="C")
         dc = xp.array(d_cn.T, dtype=gates.dtype, order="C")
-        for t in _steps(T, reverse, backward=True):
+        for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
             _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
-            _mm(w_hh_t, dA[t], out=dh)
+            mm(w_hh_t, dA[t], out=dh)
         need = list(self.needs_grad) + [False] * 7
         dA2 = xp.ascontiguousarray(dA.transpose(1, 0, 2)).reshape(4 * H, T * N)   # (4H, T·N)
         order = _lstm_rows(H)
@@ -382,7 +393,7 @@ class LSTMLayer(Function):
 
 
 # ----- GRU --------------------------------------------------------------------------------------------
-def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out):
+def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out, mm=_mm):
     """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t (3, N, H), which already
     holds b_hr and b_hz (the r, z rows are pre-scaled by ½, see ``GRULayer``):
 
@@ -391,7 +402,7 @@ def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out):
 
     Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n).
     """
-    _mm(h_prev, whh_t, out=hg)
+    mm(h_prev, whh_t, out=hg)
     if b_hn is None:
         m_out[...] = hg[2]
     else:
@@ -469,10 +480,10 @@ class GRULayer(Function):
         m_n = xp.empty((T, N, H), dtype=dtype)
         hg = xp.empty((3, N, H), dtype=dtype)
         hs[T * prev] = h0
-        for t in _steps(T, reverse):
-            _gru_step(gates[:, t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur])
+        for t, mm in zip(_steps(T, reverse), _loop_products(T)):
+            _gru_step(gates[:, t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur], mm)
         self.saved = (x, w_ih, w_hh, gates, m_n, hs, reverse)
-        return hs[cur:cur + T], hs[T * cur]
+        return hs[cur:cur + T], hs[T * cur].copy()        # h_n does not share the output's memory
 
     def backward(self, d_out, d_hn):
         x, w_ih, w_hh, gates, m_n, hs, reverse = self.saved
@@ -484,10 +495,10 @@ class GRULayer(Function):
         tmp = xp.empty((N, H), dtype=gates.dtype)
         back = xp.empty((3, N, H), dtype=gates.dtype)
         dh = xp.array(d_hn, dtype=gates.dtype)
-        for t in _steps(T, reverse, backward=True):
+        for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
             _gru_step_backward(gates[:, t], m_n[t], hs[t + prev], dh, dA_x[:, t], dA_h[:, t], tmp)
-            _mm(dA_h[:, t], w_blocks, out=back)        # Σ_k dA_h,k W_k, plus the direct path
+            mm(dA_h[:, t], w_blocks, out=back)         # Σ_k dA_h,k W_k, plus the direct path
             dh *= gates[1, t]
             dh += back[0]
             dh += back[1]
