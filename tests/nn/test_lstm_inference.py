@@ -7,12 +7,13 @@ from shendu import nn
 from shendu.ops.rnn import LSTMLayer
 
 
+@pytest.mark.parametrize("N", [1, 3])
 @pytest.mark.parametrize("T", [1, 2, 5])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("bias", [True, False])
-def test_no_grad_lstm_matches_recorded_forward(T, reverse, bias):
+def test_no_grad_lstm_matches_recorded_forward(N, T, reverse, bias):
     rng = np.random.default_rng(T)
-    N, I, H = 3, 4, 5
+    I, H = 4, 5
     x = rng.standard_normal((T, N, I)).astype(np.float32)
     h0, c0 = (rng.standard_normal((N, H)).astype(np.float32) for _ in range(2))
     w = [sd.Tensor(rng.uniform(-0.5, 0.5, s).astype(np.float32), requires_grad=True)
@@ -36,3 +37,12 @@ def test_eval_lstm_under_no_grad_records_nothing():
     assert out2.grad_fn is None and h2.grad_fn is None
     for a, b in [(out, out2), (h, h2), (c, c2)]:
         np.testing.assert_array_equal(a.detach().numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_single_sample_lstm_gradcheck(reverse):
+    rng = np.random.default_rng(1)
+    T, N, I, H = 4, 1, 3, 2
+    x, h0, c0 = rng.standard_normal((T, N, I)), rng.standard_normal((N, H)), rng.standard_normal((N, H))
+    w = [rng.uniform(-0.8, 0.8, s) for s in [(4 * H, I), (4 * H, H), (4 * H,), (4 * H,)]]
+    assert sd.gradcheck(lambda *a: LSTMLayer.apply(*a, reverse=reverse), x, h0, c0, *w)
