@@ -398,57 +398,70 @@ class LSTMLayer(Function):
 
 
 # ----- GRU --------------------------------------------------------------------------------------------
-def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out, mm=_mm):
-    """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t (3, N, H), which already
-    holds b_hr and b_hz (the r, z rows are pre-scaled by ½, see ``GRULayer``):
+def _gru_step(a, h_prev, w_hh, b_hn, hg, tmp, m_out, h_out, mm=_mm):
+    """One GRU step (PyTorch's gate order r, z, n) on transposed (feature-major) states, in place on
+    ``a`` = XG_t (3H, N), which already holds b_hr and b_hz (the r, z rows are pre-scaled by ½, see
+    ``GRULayer``); h is (H, N), ``b_hn`` (H, 1) or None:
 
-    [m_r, m_z, m_n] = h_{t−1} W_hhᵀ (into the scratch ``hg``), m_n += b_hn (kept in ``m_out``)
-    r = σ(a_r + m_r), z = σ(a_z + m_z), n = tanh(a_n + r ⊙ m_n), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
+    [m_r, m_z, m_n] = W_hh h_{t−1} (ONE product, into the scratch ``hg`` (3H, N)), m_n += b_hn (kept
+    in ``m_out``), r = σ(a_r + m_r), z = σ(a_z + m_z), n = tanh(a_n + r ⊙ m_n),
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
 
-    Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n).
+    Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n); every gate is a
+    contiguous (H, N) block. ``tmp`` is (H, N) scratch space.
     """
-    mm(h_prev, whh_t, out=hg)
+    mm(w_hh, h_prev, out=hg)
+    H = h_prev.shape[0]
     if b_hn is None:
-        m_out[...] = hg[2]
+        m_out[...] = hg[2 * H:]
     else:
-        xp.add(hg[2], b_hn, out=m_out)
-    rz = a[:2]
-    rz += hg[:2]
+        xp.add(hg[2 * H:], b_hn, out=m_out)
+    rz = a[:2 * H]
+    rz += hg[:2 * H]
     _sigmoid_of_half_(rz)
-    r, z, n = a
-    n += r * m_out
+    r, z, n = a[:H], a[H:2 * H], a[2 * H:]
+    xp.multiply(r, m_out, out=tmp)
+    n += tmp
     xp.tanh(n, out=n)
     xp.subtract(h_prev, n, out=h_out)
     h_out *= z
     h_out += n
 
 
-def _gru_step_backward(a, m_n, h_prev, dh, dA_x, dA_h, tmp):
-    """Backward of one GRU step. ``a`` holds the step's gates [r, z, n] (3, N, H), ``m_n`` =
-    W_hn h_{t−1} + b_hn, ``dh`` the whole gradient reaching h_t:
+def _gru_step_backward(a, m_n, h_prev, dh, d_n, dA_h, tmp):
+    """Backward of one GRU step (feature-major like ``_gru_step``). ``a`` holds the step's gates
+    [r, z, n] (3H, N), ``m_n`` = W_hn h_{t−1} + b_hn, ``dh`` the whole gradient reaching h_t (H, N):
 
     dA_n = dh ⊙ (1−z) ⊙ (1−n²),  dA_z = dh ⊙ (h_{t−1} − n) ⊙ z(1−z),  dA_r = dA_n ⊙ m_n ⊙ r(1−r).
-    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (3, N, H) and dA_n into
-    ``dA_x[2]`` (its r, z blocks equal dA_h's and are copied once after the loop).
+    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (3H, N) and dA_n into
+    ``d_n`` (H, N): the input side's gradients are [dA_r, dA_z, dA_n], its r, z blocks are dA_h's.
     """
-    r, z, n = a
+    H = dh.shape[0]
+    r, z, n = a[:H], a[H:2 * H], a[2 * H:]
     xp.subtract(1, z, out=tmp)
-    d_n = dA_x[2]
     xp.multiply(n, n, out=d_n)
     xp.subtract(1, d_n, out=d_n)
     d_n *= dh
     d_n *= tmp
-    d_z = dA_h[1]
+    d_z = dA_h[H:2 * H]
     xp.subtract(h_prev, n, out=d_z)
     d_z *= dh
     d_z *= z
     d_z *= tmp
-    d_r = dA_h[0]
+    d_r = dA_h[:H]
     xp.subtract(1, r, out=d_r)
     d_r *= r
     d_r *= m_n
     d_r *= d_n
-    xp.multiply(d_n, r, out=dA_h[2])
+    xp.multiply(d_n, r, out=dA_h[2 * H:])
+
+
+def _gru_scaled(w, H):
+    """A copy of ``w`` (3H, ...) or (3H,) with the r and z rows halved (σ(a) = ½ + ½·tanh(a/2))."""
+    out = xp.empty(w.shape, dtype=w.dtype)
+    xp.multiply(w[:2 * H], 0.5, out=out[:2 * H])
+    out[2 * H:] = w[2 * H:]
+    return out
 
 
 class GRULayer(Function):
@@ -463,7 +476,10 @@ class GRULayer(Function):
     [dA_r, dA_z, dA_n ⊙ r]; dh_{t−1} = dh_t ⊙ z + [hidden side] W_hh.
 
     Speed: the r and z rows of the weights and biases are halved before the loop, so one ``tanh``
-    per step gives both sigmoid gates (σ(a) = ½ + ½·tanh(a/2)).
+    per step gives both sigmoid gates (σ(a) = ½ + ½·tanh(a/2)). As in ``LSTMLayer`` the loop runs
+    on transposed states (h_t as (H, N), the gates of step t as one (3H, N) block): one 2-D product
+    per step each way, contiguous gate blocks, one product per weight gradient over all T·N columns,
+    and under no_grad nothing kept for a backward pass.
 
     ``GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False)`` → (output, h_n).
     """
@@ -471,43 +487,74 @@ class GRULayer(Function):
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         T, N, H = _check("GRULayer", x, h0, w_ih, w_hh, 3)
         dtype = np.result_type(x.dtype, w_ih.dtype)
-        scale = xp.ones(3 * H, dtype=dtype)
-        scale[:2 * H] = 0.5
         bias = b_ih
         if b_hh is not None:                                  # b_hr, b_hz join the input side
             bias = xp.concatenate([b_hh[:2 * H], xp.zeros(H, dtype=b_hh.dtype)])
             bias = bias if b_ih is None else bias + b_ih
-        gates = _projection(x, w_ih, bias, 3, scale)           # becomes the gate values [r, z, n]
-        whh_t = _hidden_blocks(w_hh, 3, scale)
-        b_hn = None if b_hh is None else b_hh[2 * H:]
+        w_ih_s = _gru_scaled(w_ih, H)
+        if N == 1:                                             # (T, 3H) is (T, 3H, 1) in memory
+            gates = _mm(x.reshape(T, x.shape[2]), w_ih_s.T).reshape(T, 3 * H, 1)
+        else:
+            gates = _mm(w_ih_s, x.transpose(0, 2, 1))           # (T, 3H, N), becomes [r, z, n]
+        if bias is not None:
+            gates += _gru_scaled(bias, H)[:, None]
+        w_hh_s = _gru_scaled(w_hh, H)
+        b_hn = None if b_hh is None else b_hh[2 * H:, None]
+        keep = is_grad_enabled()
         prev, cur = _offsets(reverse)
-        hs = xp.empty((T + 1, N, H), dtype=dtype)
-        m_n = xp.empty((T, N, H), dtype=dtype)
-        hg = xp.empty((3, N, H), dtype=dtype)
-        hs[T * prev] = h0
+        hs = xp.empty((T + 1, H, N), dtype=dtype)
+        hs[T * prev] = h0.T
+        m_n = xp.empty((T if keep else 1, H, N), dtype=dtype)
+        hg = xp.empty((3 * H, N), dtype=dtype)
+        tmp = xp.empty((H, N), dtype=dtype)
         for t, mm in zip(_steps(T, reverse), _loop_products(T)):
-            _gru_step(gates[:, t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur], mm)
-        self.saved = (x, w_ih, w_hh, gates, m_n, hs, reverse)
-        return hs[cur:cur + T], hs[T * cur].copy()        # h_n does not share the output's memory
+            _gru_step(gates[t], hs[t + prev], w_hh_s, b_hn, hg, tmp, m_n[t if keep else 0], hs[t + cur], mm)
+        rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))     # (T+1, N, H): the output and h0
+        if keep:
+            self.saved = (x, w_ih, w_hh, gates, m_n, hs, rows, reverse)
+        return rows[cur:cur + T], rows[T * cur].copy()        # h_n does not share the output's memory
 
     def backward(self, d_out, d_hn):
-        x, w_ih, w_hh, gates, m_n, hs, reverse = self.saved
-        T, N, H = m_n.shape
+        x, w_ih, w_hh, gates, m_n, hs, rows, reverse = self.saved
+        T, H, N = m_n.shape
+        n_in = x.shape[2]
         prev, cur = _offsets(reverse)
-        dA_x = xp.empty_like(gates)      # input side  [dA_r, dA_z, dA_n]
         dA_h = xp.empty_like(gates)      # hidden side [dA_r, dA_z, dA_n ⊙ r]
-        w_blocks = _hidden_blocks(w_hh, 3, transpose=False)
-        tmp = xp.empty((N, H), dtype=gates.dtype)
-        back = xp.empty((3, N, H), dtype=gates.dtype)
-        dh = xp.array(d_hn, dtype=gates.dtype)
+        dA_n = xp.empty_like(m_n)        # input side [dA_r, dA_z, dA_n] shares dA_h's r, z blocks
+        w_hh_t = xp.ascontiguousarray(w_hh.T)                  # (H, 3H): W_hhᵀ dA_h
+        d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1), dtype=gates.dtype)
+        tmp = xp.empty((H, N), dtype=gates.dtype)
+        back = xp.empty((H, N), dtype=gates.dtype)
+        dh = xp.array(d_hn.T, dtype=gates.dtype, order="C")
         for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
-            _gru_step_backward(gates[:, t], m_n[t], hs[t + prev], dh, dA_x[:, t], dA_h[:, t], tmp)
-            mm(dA_h[:, t], w_blocks, out=back)         # Σ_k dA_h,k W_k, plus the direct path
-            dh *= gates[1, t]
-            dh += back[0]
-            dh += back[1]
-            dh += back[2]
-        dA_x[:2] = dA_h[:2]
-        dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA_x, dA_h, x, hs[prev:prev + T], w_ih, 2)
-        return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
+            _gru_step_backward(gates[t], m_n[t], hs[t + prev], dh, dA_n[t], dA_h[t], tmp)
+            mm(w_hh_t, dA_h[t], out=back)              # W_hhᵀ dA_h, plus the direct path dh ⊙ z
+            dh *= gates[t, H:2 * H]
+            dh += back
+        need = list(self.needs_grad) + [False] * 6
+        gh = xp.ascontiguousarray(dA_h.transpose(1, 0, 2)).reshape(3 * H, T * N)   # (3H, T·N)
+        gn = xp.ascontiguousarray(dA_n.transpose(1, 0, 2)).reshape(H, T * N)       # input side's n
+        grz = gh[:2 * H]
+        dx = dw_ih = dw_hh = db_ih = db_hh = None
+        if need[0]:
+            dx = _mm(grz.T, w_ih[:2 * H])
+            dx += _mm(gn.T, w_ih[2 * H:])
+            dx = dx.reshape(T, N, n_in)
+        if need[2]:
+            x2 = x.reshape(T * N, n_in)
+            dw_ih = xp.empty(w_ih.shape, dtype=gh.dtype)
+            _mm(grz, x2, out=dw_ih[:2 * H])
+            _mm(gn, x2, out=dw_ih[2 * H:])
+        ones = xp.ones(T * N, dtype=gh.dtype)
+        if need[4] or need[5]:
+            db_hh = _mm(gh, ones)
+            if need[4]:
+                db_ih = db_hh.copy()
+                db_ih[2 * H:] = _mm(gn, ones)
+            if not need[5]:
+                db_hh = None
+        if need[3]:
+            dw_hh = _mm(gh, rows[prev:prev + T].reshape(T * N, H))
+        dh0 = xp.ascontiguousarray(dh.T) if need[1] else None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh
