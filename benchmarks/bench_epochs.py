@@ -15,7 +15,10 @@ full run takes a few minutes); the loop is exactly
 with Adam 1e-3. Fairness: the same initial weights (PyTorch's are copied into shendu), the same data
 and permutation, the same number of threads (``torch.set_num_threads`` = NumPy's BLAS threads).
 Rounds alternate the frameworks (shendu, PyTorch, shendu, ...) so a busy machine hits both alike; the
-table prints min–max over rounds for each and the median of the per-round ratios shendu / PyTorch.
+table prints min–max over rounds for each and the median (and range) of the per-round ratios
+shendu / PyTorch. The CPU-time ratio (``time.process_time``) is far less sensitive to other jobs on
+a shared machine; it compares work done only with ``--threads 1`` (idle BLAS threads spin, and
+their spinning is CPU time too).
 
 Other tables: Keras ``fit`` against the raw shendu loop on the same model; ``predict`` latency at
 batch 1 and 32 (p50, p99, eval mode, no_grad); peak memory of a few training steps measured in a fresh
@@ -167,6 +170,7 @@ def run_epochs(fws, name, x, y, rounds, seed=0):
     bs = BATCH[name]
     rng = np.random.default_rng(seed)
     times = {"torch": [], "shendu": []}
+    cpu = {"torch": [], "shendu": []}
     losses = {}
     state = {}
     for k, fw in fws.items():
@@ -179,11 +183,12 @@ def run_epochs(fws, name, x, y, rounds, seed=0):
             fw = fws[k]
             xt, yt, opt = state[k]
             aug = np.random.default_rng(seed + r) if name == "bn_cnn" else None
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             data = x if aug is not None else xt
             losses[k] = epoch(fw, models[k], opt, data, yt, fw.from_numpy(perm), bs, aug)
             times[k].append(time.perf_counter() - t0)
-    return times, losses
+            cpu[k].append(time.process_time() - c0)
+    return times, losses, cpu
 
 
 def spread(ts):
@@ -333,13 +338,16 @@ def main():
     x, y = load(args.limit)
     names = [m for m in args.models.split(",") if m]
     print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
-    print("| model | batch | PyTorch | shendu | median ratio | loss torch / shendu |")
-    print("|---|---|---|---|---|---|")
+    print("| model | batch | PyTorch | shendu | median ratio (min–max) | CPU-time ratio "
+          "| loss torch / shendu |")
+    print("|---|---|---|---|---|---|---|")
     for name in names:
-        times, losses = run_epochs(fws, name, x, y, args.rounds)
-        ratio = float(np.median(np.array(times["shendu"]) / np.array(times["torch"])))
+        times, losses, cpu = run_epochs(fws, name, x, y, args.rounds)
+        ratios = np.array(times["shendu"]) / np.array(times["torch"])
+        cpu_ratio = float(np.median(np.array(cpu["shendu"]) / np.array(cpu["torch"])))
         print(f"| {name} | {BATCH[name]} | {spread(times['torch'])} | {spread(times['shendu'])} | "
-              f"{ratio:.2f} | {losses['torch']:.3f} / {losses['shendu']:.3f} |", flush=True)
+              f"{np.median(ratios):.2f} ({ratios.min():.2f}–{ratios.max():.2f}) | {cpu_ratio:.2f} | "
+              f"{losses['torch']:.3f} / {losses['shendu']:.3f} |", flush=True)
     if not args.no_keras:
         print("\n## Keras fit vs the raw shendu loop (same architecture)\n")
         print("| model | raw loop | Keras fit | median ratio |")

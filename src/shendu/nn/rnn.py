@@ -185,8 +185,12 @@ class RNNBase(Module):
                 layer_input = self._dropout(layer_input)
 
         output = layer_input
-        h_n = ops.stack(h_n, axis=0)
-        c_n = ops.stack(c_n, axis=0) if lstm else None
+        if len(h_n) == 1:                 # one layer, one direction: a view, no copy (h, c own their memory)
+            h_n = ops.unsqueeze(h_n[0], 0)
+            c_n = ops.unsqueeze(c_n[0], 0) if lstm else None
+        else:
+            h_n = ops.stack(h_n, axis=0)
+            c_n = ops.stack(c_n, axis=0) if lstm else None
         if unbatched:
             output = ops.squeeze(output, 1)
             h_n = ops.squeeze(h_n, 1)

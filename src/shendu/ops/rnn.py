@@ -29,7 +29,7 @@ serves every gate of the cell.
 """
 import numpy as np
 
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
@@ -137,6 +137,16 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
     return dx, dw_ih, dw_hh, db_ih, db_hh
 
 
+def _loop_products(T):
+    """The matrix product for each of the T steps of a loop: ``backend.matmul`` (which sets the BLAS
+    thread count for the product's size) at the first step, plain ``xp.matmul`` after it. Every
+    step multiplies the same shapes, so the choice made at the first step holds for all of them, and
+    the later steps skip the choice (a few microseconds, as much as a batch-1 product itself)."""
+    yield _mm
+    for _ in range(T - 1):
+        yield xp.matmul
+
+
 def _sigmoid_of_half_(a):
     """In place: ``a`` holds z/2 and becomes σ(z) = ½ + ½·tanh(z/2)."""
     xp.tanh(a, out=a)
@@ -146,9 +156,9 @@ def _sigmoid_of_half_(a):
 
 
 # ----- Elman RNN --------------------------------------------------------------------------------------
-def _rnn_step(xg_t, h_prev, whh_t, h_out, relu):
+def _rnn_step(xg_t, h_prev, whh_t, h_out, relu, mm=_mm):
     """h_t = φ(XG_t + h_{t−1} W_hhᵀ), φ = tanh or relu, written into ``h_out``."""
-    _mm(h_prev, whh_t, out=h_out)
+    mm(h_prev, whh_t, out=h_out)
     h_out += xg_t
     if relu:
         xp.maximum(h_out, 0, out=h_out)
@@ -178,10 +188,10 @@ class RNNLayer(Function):
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, N, H), dtype=xg.dtype)
         hs[T * prev] = h0
-        for t in _steps(T, reverse):
-            _rnn_step(xg[t], hs[t + prev], whh_t, hs[t + cur], relu)
+        for t, mm in zip(_steps(T, reverse), _loop_products(T)):
+            _rnn_step(xg[t], hs[t + prev], whh_t, hs[t + cur], relu, mm)
         self.saved = (x, w_ih, w_hh, hs, relu, reverse)
-        return hs[cur:cur + T], hs[T * cur]
+        return hs[cur:cur + T], hs[T * cur].copy()        # h_n does not share the output's memory
 
     def backward(self, d_out, d_hn):
         x, w_ih, w_hh, hs, relu, reverse = self.saved
@@ -192,10 +202,10 @@ class RNNLayer(Function):
         k = (out > 0).astype(out.dtype) if relu else 1 - out * out
         dA = xp.empty_like(out)
         dh = xp.array(d_hn, dtype=out.dtype)
-        for t in _steps(T, reverse, backward=True):
+        for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
             xp.multiply(dh, k[t], out=dA[t])
-            dh = _mm(dA[t], w_hh)
+            dh = mm(dA[t], w_hh)
         dA = dA[None]
         dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih, 2)
         return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
@@ -208,51 +218,77 @@ def _lstm_rows(H):
     return np.r_[0:2 * H, 3 * H:4 * H, 2 * H:3 * H]
 
 
-def _lstm_step(a, h_prev, c_prev, whh_t, c_out, tc_out, h_out):
-    """One LSTM step, in place on the pre-activations ``a`` = XG_t, (4, N, H) in the gate order
-    i, f, o, g (the rows of i, f, o pre-scaled by ½, see ``LSTMLayer``):
+def _lstm_gate_rows(w, H, sigmoid_scale=1.0):
+    """``w`` (4H, ...) or (4H,) in PyTorch's order i, f, g, o → a new contiguous array in the loop's
+    order i, f, o, g, with the sigmoid rows (i, f, o) multiplied by ``sigmoid_scale`` (one pass)."""
+    out = xp.empty(w.shape, dtype=w.dtype)
+    if sigmoid_scale == 1.0:
+        out[:2 * H] = w[:2 * H]
+        out[2 * H:3 * H] = w[3 * H:]
+    else:
+        xp.multiply(w[:2 * H], sigmoid_scale, out=out[:2 * H])
+        xp.multiply(w[3 * H:], sigmoid_scale, out=out[2 * H:3 * H])
+    out[3 * H:] = w[2 * H:3 * H]
+    return out
+
+
+def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out, mm=_mm):
+    """One LSTM step on transposed (feature-major) states, in place on the pre-activations
+    ``a`` = XG_t (4H, N) in the gate order i, f, o, g (the rows of i, f, o pre-scaled by ½, see
+    ``LSTMLayer``); h and c are (H, N):
 
     i = σ(a_i), f = σ(a_f), o = σ(a_o), g = tanh(a_g),
     c_t = f ⊙ c_{t−1} + i ⊙ g,  h_t = o ⊙ tanh(c_t).
 
-    Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the ``*_out`` arrays.
+    ``w_hh`` is W_hh (4H, H), so the recurrent term is the single product W_hh h_{t−1} (into the
+    scratch ``hg`` (4H, N)); every gate is then a contiguous (H, N) block of ``a``. ``tmp`` is (H, N)
+    scratch. Afterwards ``a`` holds the gate values [i, f, o, g]; c_t, tanh(c_t), h_t go to the
+    ``*_out`` arrays. Ten NumPy calls, one of them a matrix product, and no allocation. ``mm`` is
+    the matrix product to use (see ``_loop_products``).
     """
-    a += _mm(h_prev, whh_t)
+    mm(w_hh, h_prev, out=hg)
+    a += hg
     xp.tanh(a, out=a)
-    sig = a[:3]
+    H = h_prev.shape[0]
+    sig = a[:3 * H]
     sig *= 0.5
     sig += 0.5
-    i, f, o, g = a
-    xp.multiply(f, c_prev, out=c_out)
-    c_out += i * g
+    g = a[3 * H:]
+    xp.multiply(a[H:2 * H], c_prev, out=c_out)
+    xp.multiply(a[:H], g, out=tmp)
+    c_out += tmp
     xp.tanh(c_out, out=tc_out)
-    xp.multiply(o, tc_out, out=h_out)
+    xp.multiply(a[2 * H:3 * H], tc_out, out=h_out)
 
 
 def _lstm_step_backward(a, c_prev, tc, dh, dc, dA, tmp):
-    """Backward of one LSTM step. ``a`` holds the step's gates [i, f, o, g] (4, N, H), ``tc`` =
-    tanh(c_t), ``dh`` the whole gradient reaching h_t, ``dc`` the one reaching c_t from step t+1.
+    """Backward of one LSTM step (feature-major like ``_lstm_step``). ``a`` holds the step's gates
+    [i, f, o, g] (4H, N), ``tc`` = tanh(c_t), ``dh`` the whole gradient reaching h_t, ``dc`` the one
+    reaching c_t from step t+1, all (H, N):
 
     dc_t = dc + dh ⊙ o ⊙ (1 − tanh²(c_t))               (c_t also feeds h_t)
     dA_i = dc_t ⊙ g ⊙ i(1−i),  dA_f = dc_t ⊙ c_{t−1} ⊙ f(1−f),  dA_o = dh ⊙ tanh(c_t) ⊙ o(1−o),
     dA_g = dc_t ⊙ i ⊙ (1−g²)                               (σ' = σ(1−σ), tanh' = 1 − tanh²)
-    Writes dA (4, N, H), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (N, H) scratch space.
+    Writes dA (4H, N), and leaves dc_{t−1} = dc_t ⊙ f in ``dc``. ``tmp`` is (H, N) scratch space.
     """
-    i, f, o, g = a
+    H = tc.shape[0]
+    a4 = a.reshape(4, H, -1)
+    d4 = dA.reshape(4, H, -1)
+    i, f, o, g = a4
     xp.multiply(tc, tc, out=tmp)
     xp.subtract(1, tmp, out=tmp)
     tmp *= o
     tmp *= dh
     dc += tmp
-    d_sig = dA[:3]
-    xp.subtract(1, a[:3], out=d_sig)
-    d_sig *= a[:3]                                  # σ(1−σ) for i, f, o at once
-    dA[0] *= g
-    dA[1] *= c_prev
-    dA[2] *= tc
-    dA[:2] *= dc                                    # i and f move c_t
-    dA[2] *= dh                                     # o moves h_t
-    d_g = dA[3]
+    d_sig = d4[:3]
+    xp.subtract(1, a4[:3], out=d_sig)
+    d_sig *= a4[:3]                                  # σ(1−σ) for i, f, o at once
+    d4[0] *= g
+    d4[1] *= c_prev
+    d4[2] *= tc
+    d4[:2] *= dc                                     # i and f move c_t
+    d4[2] *= dh                                      # o moves h_t
+    d_g = d4[3]
     xp.multiply(g, g, out=d_g)
     xp.subtract(1, d_g, out=d_g)
     d_g *= i
@@ -274,7 +310,12 @@ class LSTMLayer(Function):
     db = Σ dA, dh0 = dA_first W_hh, dc0 = dc_first ⊙ f_first.
 
     Speed: inside, the gate blocks are reordered i, f, o, g and the sigmoid rows of W_ih, W_hh and b
-    are halved, so that one ``tanh`` per step gives every gate (σ(a) = ½ + ½·tanh(a/2)).
+    are halved, so that one ``tanh`` per step gives every gate (σ(a) = ½ + ½·tanh(a/2)). The loop
+    runs on transposed states, h_t as (H, N) and the gates of step t as (4H, N): each step is then
+    ONE 2-D product W_hh h_{t−1} forward and ONE product W_hhᵀ dA_t backward, and every gate is a
+    contiguous block for the elementwise calls. The weight gradients are one product each over all
+    T·N columns. With recording off (``no_grad``) nothing is kept for a backward pass: the cell
+    state and tanh(c) live in buffers of one step each.
 
     ``LSTMLayer.apply(x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False)`` → (output, h_n, c_n).
     """
@@ -284,99 +325,143 @@ class LSTMLayer(Function):
         if c0.shape != h0.shape:
             raise ShapeError(f"LSTMLayer: initial cell state has shape {c0.shape}, expected {h0.shape}")
         dtype = np.result_type(x.dtype, w_ih.dtype)
-        rows = _lstm_rows(H)
-        scale = xp.ones(4 * H, dtype=dtype)
-        scale[:3 * H] = 0.5
         bias = _sum_bias(b_ih, b_hh)
-        gates = _projection(x, w_ih[rows], None if bias is None else bias[rows], 4, scale)
-        whh_t = _hidden_blocks(w_hh[rows], 4, scale)
+        # XG_tᵀ = W_ih x_tᵀ for every step, (T, 4H, N): one batched product over the steps; for one
+        # sample (T, 4H) and (T, 4H, 1) are the same memory, and one 2-D product is faster
+        w_ih_r = _lstm_gate_rows(w_ih, H, 0.5)
+        if N == 1:
+            gates = _mm(x.reshape(T, x.shape[2]), w_ih_r.T).reshape(T, 4 * H, 1)
+        else:
+            gates = _mm(w_ih_r, x.transpose(0, 2, 1))
+        if bias is not None:
+            gates += _lstm_gate_rows(bias, H, 0.5)[:, None]
+        w_hh_r = _lstm_gate_rows(w_hh, H, 0.5)
+        keep = is_grad_enabled()
         prev, cur = _offsets(reverse)
-        hs = xp.empty((T + 1, N, H), dtype=dtype)
-        cs = xp.empty((T + 1, N, H), dtype=dtype)
-        tc = xp.empty((T, N, H), dtype=dtype)
-        hs[T * prev] = h0
-        cs[T * prev] = c0
-        for t in _steps(T, reverse):
-            _lstm_step(gates[:, t], hs[t + prev], cs[t + prev], whh_t, cs[t + cur], tc[t], hs[t + cur])
-        self.saved = (x, w_ih, w_hh, gates, hs, cs, tc, reverse)
-        return hs[cur:cur + T], hs[T * cur], cs[T * cur]
+        hs = xp.empty((T + 1, H, N), dtype=dtype)                 # h_tᵀ, slot layout of _offsets
+        hs[T * prev] = h0.T
+        hg = xp.empty((4 * H, N), dtype=dtype)
+        tmp = xp.empty((H, N), dtype=dtype)
+        if keep:
+            cs = xp.empty((T + 1, H, N), dtype=dtype)
+            tc = xp.empty((T, H, N), dtype=dtype)
+            cs[T * prev] = c0.T
+            for t, mm in zip(_steps(T, reverse), _loop_products(T)):
+                _lstm_step(gates[t], hs[t + prev], cs[t + prev], w_hh_r, hg, tmp, cs[t + cur], tc[t],
+                           hs[t + cur], mm)
+            c_n = cs[T * cur]
+        else:
+            cs = xp.empty((2, H, N), dtype=dtype)      # inference: c_{t−1} and c_t, alternating
+            tc = xp.empty((H, N), dtype=dtype)
+            cs[0] = c0.T
+            for k, (t, mm) in enumerate(zip(_steps(T, reverse), _loop_products(T))):
+                _lstm_step(gates[t], hs[t + prev], cs[k & 1], w_hh_r, hg, tmp, cs[1 - (k & 1)], tc,
+                           hs[t + cur], mm)
+            c_n = cs[T & 1]
+        rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))       # (T+1, N, H): the output and h0
+        if keep:
+            self.saved = (x, w_ih, w_hh, gates, rows, cs, tc, reverse)
+        return rows[cur:cur + T], rows[T * cur].copy(), c_n.T.copy()   # h_n, c_n: memory of their own
 
     def backward(self, d_out, d_hn, d_cn):
-        x, w_ih, w_hh, gates, hs, cs, tc, reverse = self.saved
-        T, N, H = tc.shape
+        x, w_ih, w_hh, gates, rows, cs, tc, reverse = self.saved
+        T, H, N = tc.shape
+        n_in = x.shape[2]
         prev, cur = _offsets(reverse)
-        rows = _lstm_rows(H)
-        w_blocks = _hidden_blocks(w_hh[rows], 4, transpose=False)
+        w_hh_t = xp.ascontiguousarray(_lstm_gate_rows(w_hh, H).T)   # dh_{t−1} = W_hhᵀ dA_t
+        d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1), dtype=gates.dtype)
         dA = xp.empty_like(gates)
-        tmp = xp.empty((N, H), dtype=gates.dtype)
-        back = xp.empty((4, N, H), dtype=gates.dtype)
-        dh = xp.array(d_hn, dtype=gates.dtype)
-        dc = xp.array(d_cn, dtype=gates.dtype)
-        for t in _steps(T, reverse, backward=True):
+        tmp = xp.empty((H, N), dtype=gates.dtype)
+        dh = xp.array(d_hn.T, dtype=gates.dtype, order="C")
+        dc = xp.array(d_cn.T, dtype=gates.dtype, order="C")
+        for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
-            _lstm_step_backward(gates[:, t], cs[t + prev], tc[t], dh, dc, dA[:, t], tmp)
-            _mm(dA[:, t], w_blocks, out=back)          # dh_{t−1} = Σ_k dA_k W_k
-            xp.add(back[0], back[1], out=dh)
-            dh += back[2]
-            dh += back[3]
-        grads = _weight_grads(self, dA, dA, x, hs[prev:prev + T], w_ih[rows], 3)
-        dx, dw_ih, dw_hh, db_ih, db_hh = (g if g is None or g.ndim == 3 else g[rows] for g in grads)
-        need = self.needs_grad
-        return (dx, dh if need[1] else None, dc if need[2] else None, dw_ih, dw_hh, db_ih, db_hh)
+            _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
+            mm(w_hh_t, dA[t], out=dh)
+        need = list(self.needs_grad) + [False] * 7
+        dA2 = xp.ascontiguousarray(dA.transpose(1, 0, 2)).reshape(4 * H, T * N)   # (4H, T·N)
+        order = _lstm_rows(H)
+        dx = dw_ih = dw_hh = db_ih = db_hh = None
+        if need[0]:
+            dx = _mm(dA2.T, _lstm_gate_rows(w_ih, H)).reshape(T, N, n_in)
+        if need[3]:
+            dw_ih = _mm(dA2, x.reshape(T * N, n_in))[order]
+        if need[4]:
+            dw_hh = _mm(dA2, rows[prev:prev + T].reshape(T * N, H))[order]
+        if need[5] or need[6]:
+            db = _mm(dA2, xp.ones(T * N, dtype=dA2.dtype))[order]
+            db_ih = db if need[5] else None
+            db_hh = (db.copy() if need[5] else db) if need[6] else None
+        dh0 = xp.ascontiguousarray(dh.T) if need[1] else None
+        dc0 = xp.ascontiguousarray(dc.T) if need[2] else None
+        return (dx, dh0, dc0, dw_ih, dw_hh, db_ih, db_hh)
 
 
 # ----- GRU --------------------------------------------------------------------------------------------
-def _gru_step(a, h_prev, whh_t, b_hn, hg, m_out, h_out):
-    """One GRU step (PyTorch's gate order r, z, n), in place on ``a`` = XG_t (3, N, H), which already
-    holds b_hr and b_hz (the r, z rows are pre-scaled by ½, see ``GRULayer``):
+def _gru_step(a, h_prev, w_hh, b_hn, hg, tmp, m_out, h_out, mm=_mm):
+    """One GRU step (PyTorch's gate order r, z, n) on transposed (feature-major) states, in place on
+    ``a`` = XG_t (3H, N), which already holds b_hr and b_hz (the r, z rows are pre-scaled by ½, see
+    ``GRULayer``); h is (H, N), ``b_hn`` (H, 1) or None:
 
-    [m_r, m_z, m_n] = h_{t−1} W_hhᵀ (into the scratch ``hg``), m_n += b_hn (kept in ``m_out``)
-    r = σ(a_r + m_r), z = σ(a_z + m_z), n = tanh(a_n + r ⊙ m_n), h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
+    [m_r, m_z, m_n] = W_hh h_{t−1} (ONE product, into the scratch ``hg`` (3H, N)), m_n += b_hn (kept
+    in ``m_out``), r = σ(a_r + m_r), z = σ(a_z + m_z), n = tanh(a_n + r ⊙ m_n),
+    h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}.
 
-    Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n).
+    Afterwards ``a`` holds [r, z, n] and ``h_out`` holds h_t = n + z ⊙ (h_{t−1} − n); every gate is a
+    contiguous (H, N) block. ``tmp`` is (H, N) scratch space.
     """
-    _mm(h_prev, whh_t, out=hg)
+    mm(w_hh, h_prev, out=hg)
+    H = h_prev.shape[0]
     if b_hn is None:
-        m_out[...] = hg[2]
+        m_out[...] = hg[2 * H:]
     else:
-        xp.add(hg[2], b_hn, out=m_out)
-    rz = a[:2]
-    rz += hg[:2]
+        xp.add(hg[2 * H:], b_hn, out=m_out)
+    rz = a[:2 * H]
+    rz += hg[:2 * H]
     _sigmoid_of_half_(rz)
-    r, z, n = a
-    n += r * m_out
+    r, z, n = a[:H], a[H:2 * H], a[2 * H:]
+    xp.multiply(r, m_out, out=tmp)
+    n += tmp
     xp.tanh(n, out=n)
     xp.subtract(h_prev, n, out=h_out)
     h_out *= z
     h_out += n
 
 
-def _gru_step_backward(a, m_n, h_prev, dh, dA_x, dA_h, tmp):
-    """Backward of one GRU step. ``a`` holds the step's gates [r, z, n] (3, N, H), ``m_n`` =
-    W_hn h_{t−1} + b_hn, ``dh`` the whole gradient reaching h_t:
+def _gru_step_backward(a, m_n, h_prev, dh, d_n, dA_h, tmp):
+    """Backward of one GRU step (feature-major like ``_gru_step``). ``a`` holds the step's gates
+    [r, z, n] (3H, N), ``m_n`` = W_hn h_{t−1} + b_hn, ``dh`` the whole gradient reaching h_t (H, N):
 
     dA_n = dh ⊙ (1−z) ⊙ (1−n²),  dA_z = dh ⊙ (h_{t−1} − n) ⊙ z(1−z),  dA_r = dA_n ⊙ m_n ⊙ r(1−r).
-    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (3, N, H) and dA_n into
-    ``dA_x[2]`` (its r, z blocks equal dA_h's and are copied once after the loop).
+    Writes the hidden-side gradients [dA_r, dA_z, dA_n ⊙ r] into ``dA_h`` (3H, N) and dA_n into
+    ``d_n`` (H, N): the input side's gradients are [dA_r, dA_z, dA_n], its r, z blocks are dA_h's.
     """
-    r, z, n = a
+    H = dh.shape[0]
+    r, z, n = a[:H], a[H:2 * H], a[2 * H:]
     xp.subtract(1, z, out=tmp)
-    d_n = dA_x[2]
     xp.multiply(n, n, out=d_n)
     xp.subtract(1, d_n, out=d_n)
     d_n *= dh
     d_n *= tmp
-    d_z = dA_h[1]
+    d_z = dA_h[H:2 * H]
     xp.subtract(h_prev, n, out=d_z)
     d_z *= dh
     d_z *= z
     d_z *= tmp
-    d_r = dA_h[0]
+    d_r = dA_h[:H]
     xp.subtract(1, r, out=d_r)
     d_r *= r
     d_r *= m_n
     d_r *= d_n
-    xp.multiply(d_n, r, out=dA_h[2])
+    xp.multiply(d_n, r, out=dA_h[2 * H:])
+
+
+def _gru_scaled(w, H):
+    """A copy of ``w`` (3H, ...) or (3H,) with the r and z rows halved (σ(a) = ½ + ½·tanh(a/2))."""
+    out = xp.empty(w.shape, dtype=w.dtype)
+    xp.multiply(w[:2 * H], 0.5, out=out[:2 * H])
+    out[2 * H:] = w[2 * H:]
+    return out
 
 
 class GRULayer(Function):
@@ -391,7 +476,10 @@ class GRULayer(Function):
     [dA_r, dA_z, dA_n ⊙ r]; dh_{t−1} = dh_t ⊙ z + [hidden side] W_hh.
 
     Speed: the r and z rows of the weights and biases are halved before the loop, so one ``tanh``
-    per step gives both sigmoid gates (σ(a) = ½ + ½·tanh(a/2)).
+    per step gives both sigmoid gates (σ(a) = ½ + ½·tanh(a/2)). As in ``LSTMLayer`` the loop runs
+    on transposed states (h_t as (H, N), the gates of step t as one (3H, N) block): one 2-D product
+    per step each way, contiguous gate blocks, one product per weight gradient over all T·N columns,
+    and under no_grad nothing kept for a backward pass.
 
     ``GRULayer.apply(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=False)`` → (output, h_n).
     """
@@ -399,43 +487,74 @@ class GRULayer(Function):
     def forward(self, x, h0, w_ih, w_hh, b_ih=None, b_hh=None, reverse=False):
         T, N, H = _check("GRULayer", x, h0, w_ih, w_hh, 3)
         dtype = np.result_type(x.dtype, w_ih.dtype)
-        scale = xp.ones(3 * H, dtype=dtype)
-        scale[:2 * H] = 0.5
         bias = b_ih
         if b_hh is not None:                                  # b_hr, b_hz join the input side
             bias = xp.concatenate([b_hh[:2 * H], xp.zeros(H, dtype=b_hh.dtype)])
             bias = bias if b_ih is None else bias + b_ih
-        gates = _projection(x, w_ih, bias, 3, scale)           # becomes the gate values [r, z, n]
-        whh_t = _hidden_blocks(w_hh, 3, scale)
-        b_hn = None if b_hh is None else b_hh[2 * H:]
+        w_ih_s = _gru_scaled(w_ih, H)
+        if N == 1:                                             # (T, 3H) is (T, 3H, 1) in memory
+            gates = _mm(x.reshape(T, x.shape[2]), w_ih_s.T).reshape(T, 3 * H, 1)
+        else:
+            gates = _mm(w_ih_s, x.transpose(0, 2, 1))           # (T, 3H, N), becomes [r, z, n]
+        if bias is not None:
+            gates += _gru_scaled(bias, H)[:, None]
+        w_hh_s = _gru_scaled(w_hh, H)
+        b_hn = None if b_hh is None else b_hh[2 * H:, None]
+        keep = is_grad_enabled()
         prev, cur = _offsets(reverse)
-        hs = xp.empty((T + 1, N, H), dtype=dtype)
-        m_n = xp.empty((T, N, H), dtype=dtype)
-        hg = xp.empty((3, N, H), dtype=dtype)
-        hs[T * prev] = h0
-        for t in _steps(T, reverse):
-            _gru_step(gates[:, t], hs[t + prev], whh_t, b_hn, hg, m_n[t], hs[t + cur])
-        self.saved = (x, w_ih, w_hh, gates, m_n, hs, reverse)
-        return hs[cur:cur + T], hs[T * cur]
+        hs = xp.empty((T + 1, H, N), dtype=dtype)
+        hs[T * prev] = h0.T
+        m_n = xp.empty((T if keep else 1, H, N), dtype=dtype)
+        hg = xp.empty((3 * H, N), dtype=dtype)
+        tmp = xp.empty((H, N), dtype=dtype)
+        for t, mm in zip(_steps(T, reverse), _loop_products(T)):
+            _gru_step(gates[t], hs[t + prev], w_hh_s, b_hn, hg, tmp, m_n[t if keep else 0], hs[t + cur], mm)
+        rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))     # (T+1, N, H): the output and h0
+        if keep:
+            self.saved = (x, w_ih, w_hh, gates, m_n, hs, rows, reverse)
+        return rows[cur:cur + T], rows[T * cur].copy()        # h_n does not share the output's memory
 
     def backward(self, d_out, d_hn):
-        x, w_ih, w_hh, gates, m_n, hs, reverse = self.saved
-        T, N, H = m_n.shape
+        x, w_ih, w_hh, gates, m_n, hs, rows, reverse = self.saved
+        T, H, N = m_n.shape
+        n_in = x.shape[2]
         prev, cur = _offsets(reverse)
-        dA_x = xp.empty_like(gates)      # input side  [dA_r, dA_z, dA_n]
         dA_h = xp.empty_like(gates)      # hidden side [dA_r, dA_z, dA_n ⊙ r]
-        w_blocks = _hidden_blocks(w_hh, 3, transpose=False)
-        tmp = xp.empty((N, H), dtype=gates.dtype)
-        back = xp.empty((3, N, H), dtype=gates.dtype)
-        dh = xp.array(d_hn, dtype=gates.dtype)
-        for t in _steps(T, reverse, backward=True):
+        dA_n = xp.empty_like(m_n)        # input side [dA_r, dA_z, dA_n] shares dA_h's r, z blocks
+        w_hh_t = xp.ascontiguousarray(w_hh.T)                  # (H, 3H): W_hhᵀ dA_h
+        d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1), dtype=gates.dtype)
+        tmp = xp.empty((H, N), dtype=gates.dtype)
+        back = xp.empty((H, N), dtype=gates.dtype)
+        dh = xp.array(d_hn.T, dtype=gates.dtype, order="C")
+        for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
             dh += d_out[t]
-            _gru_step_backward(gates[:, t], m_n[t], hs[t + prev], dh, dA_x[:, t], dA_h[:, t], tmp)
-            _mm(dA_h[:, t], w_blocks, out=back)        # Σ_k dA_h,k W_k, plus the direct path
-            dh *= gates[1, t]
-            dh += back[0]
-            dh += back[1]
-            dh += back[2]
-        dA_x[:2] = dA_h[:2]
-        dx, dw_ih, dw_hh, db_ih, db_hh = _weight_grads(self, dA_x, dA_h, x, hs[prev:prev + T], w_ih, 2)
-        return dx, (dh if self.needs_grad[1] else None), dw_ih, dw_hh, db_ih, db_hh
+            _gru_step_backward(gates[t], m_n[t], hs[t + prev], dh, dA_n[t], dA_h[t], tmp)
+            mm(w_hh_t, dA_h[t], out=back)              # W_hhᵀ dA_h, plus the direct path dh ⊙ z
+            dh *= gates[t, H:2 * H]
+            dh += back
+        need = list(self.needs_grad) + [False] * 6
+        gh = xp.ascontiguousarray(dA_h.transpose(1, 0, 2)).reshape(3 * H, T * N)   # (3H, T·N)
+        gn = xp.ascontiguousarray(dA_n.transpose(1, 0, 2)).reshape(H, T * N)       # input side's n
+        grz = gh[:2 * H]
+        dx = dw_ih = dw_hh = db_ih = db_hh = None
+        if need[0]:
+            dx = _mm(grz.T, w_ih[:2 * H])
+            dx += _mm(gn.T, w_ih[2 * H:])
+            dx = dx.reshape(T, N, n_in)
+        if need[2]:
+            x2 = x.reshape(T * N, n_in)
+            dw_ih = xp.empty(w_ih.shape, dtype=gh.dtype)
+            _mm(grz, x2, out=dw_ih[:2 * H])
+            _mm(gn, x2, out=dw_ih[2 * H:])
+        ones = xp.ones(T * N, dtype=gh.dtype)
+        if need[4] or need[5]:
+            db_hh = _mm(gh, ones)
+            if need[4]:
+                db_ih = db_hh.copy()
+                db_ih[2 * H:] = _mm(gn, ones)
+            if not need[5]:
+                db_hh = None
+        if need[3]:
+            dw_hh = _mm(gh, rows[prev:prev + T].reshape(T * N, H))
+        dh0 = xp.ascontiguousarray(dh.T) if need[1] else None
+        return dx, dh0, dw_ih, dw_hh, db_ih, db_hh

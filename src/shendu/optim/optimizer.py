@@ -15,6 +15,22 @@ The layout is PyTorch's:
 * ``state_dict()``: ``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}``
   where parameters are numbered 0, 1, 2, ... across all groups in order.
 
+Fused updates (SGD, RMSprop, Adam and AdamW, unless ``foreach=False`` or ``fused=False``): when
+the small parameters of a group (under 32768 elements each: the ones whose update time is set by
+the cost per NumPy call, not by memory) all have a gradient and share one float dtype, they are
+updated as ONE flat array: their arrays are moved once into a flat buffer of the group (``p.array``
+becomes a view of it; the Tensor ``p`` itself is unchanged), their optimizer state lives in flat
+buffers of the same layout (``opt.state[p]`` holds views of them), the gradients are gathered with
+one copy, and ``_update`` runs once on the flat arrays instead of once per parameter, so the step
+costs a dozen NumPy calls however many small parameters there are (what PyTorch's
+``foreach``/``fused`` modes buy). Larger parameters are updated one by one as before. The
+elementwise math is the same as the per-parameter path, so both give identical numbers; a group
+that does not qualify (a small parameter without gradient, mixed dtypes, fewer than two small
+parameters) takes the per-parameter path, and ``foreach=False`` (or ``fused=False``) always does.
+An array replaced from outside (``p.data = ...``, ``model.to(dtype)``) or state replaced by
+``load_state_dict`` is noticed at the next step and packed again. Keep ``p`` (not an array taken
+from it before the first step) to see the updated values.
+
 Writing a new algorithm means implementing ``_init_state(param, state, group)`` and
 ``_update(param, grad, state, group)`` on arrays; ``step()`` does the bookkeeping. A subclass may
 also override ``step`` entirely, as PyTorch-style custom optimizers do.
@@ -167,8 +183,11 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        for group in self.param_groups:
-            for p in group["params"]:
+        for gi, group in enumerate(self.param_groups):
+            params = group["params"]
+            if self._fusable and group.get("foreach") is not False and group.get("fused") is not False:
+                params = self._fused_step(gi, group)        # the parameters left to update one by one
+            for p in params:
                 if p.grad is None:
                     continue
                 grad = p.grad.array
@@ -182,6 +201,36 @@ class Optimizer:
                 p._bump()
         self._opt_called = True
         return loss
+
+    # ----- the fused path: one flat update per group ------------------------------------------------
+    _fusable = False     # True where ``_update`` is elementwise, so a flat array can stand for all
+
+    def _fused_step(self, gi, group):
+        """Update the small parameters of ``group`` as one flat array (see the module docstring);
+        returns the parameters still to update one by one (all of them when the group does not qualify)."""
+        flats = self.__dict__.setdefault("_flat_groups", {})
+        flat = flats.get(gi)
+        params = group["params"]
+        if flat is None or not flat.valid(params, self.state):
+            flat = _FlatGroup.build(params, self.state)
+            flats[gi] = flat
+            if flat is None:
+                return params
+        grads = []
+        for p, shape in zip(flat.members, flat.shapes):
+            g = p.grad.array
+            if g.shape != shape:
+                raise ShapeError(f"{type(self).__name__}.step: a parameter of shape {shape} has a gradient "
+                                 f"of shape {g.shape}; they must match")
+            grads.append(g.reshape(-1))
+        xp.concatenate(grads, out=flat.grad)
+        if not flat.state:
+            self._init_state(flat.param, flat.state, group)
+        self._update(flat.param, flat.grad, flat.state, group)
+        flat.share_state(flat.members, self.state)
+        for p in flat.members:
+            p._bump()
+        return flat.others
 
     def _init_state(self, param, state, group):
         """Create the per-parameter buffers in ``state`` (a dict) before the first update."""
@@ -273,6 +322,110 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+class _FlatGroup:
+    """The flat buffers of the small parameters of one group (``members``, each under ``FUSE_MAX``
+    elements; ``others`` are updated one by one, where the per-call cost is already negligible and
+    gathering their gradients would only add a pass over memory): ``param`` (the members' arrays,
+    back to back), ``grad`` (gathered each step) and ``state`` (one flat array per state buffer,
+    plus the shared scalars such as ``'step'``). ``views`` are the members' windows into ``param``;
+    their state dicts hold windows into the flat state arrays."""
+
+    FUSE_MAX = 1 << 15
+
+    def __init__(self, params, members, dtype):
+        self.ids = [id(p) for p in params]
+        self.members = members
+        chosen = {id(p) for p in members}
+        self.others = [p for p in params if id(p) not in chosen]
+        self.shapes = [p.array.shape for p in members]
+        self.offsets = [0]
+        for p in members:
+            self.offsets.append(self.offsets[-1] + p.array.size)
+        self.param = xp.empty(self.offsets[-1], dtype=dtype)
+        self.grad = xp.empty_like(self.param)
+        self.views = self._windows(self.param)
+        self.state = {}
+        self.state_views = {}           # key -> per-parameter windows of the flat state array
+        self.view_sources = {}          # key -> the flat array those windows look into
+
+    def _windows(self, flat):
+        o = self.offsets
+        return [flat[o[i]:o[i + 1]].reshape(shape) for i, shape in enumerate(self.shapes)]
+
+    @classmethod
+    def build(cls, params, states):
+        """Pack the small ones of ``params`` (and their state so far) into flat buffers; None if fewer
+        than two qualify (a gradient, one float dtype, the same state keys and step count)."""
+        members = [p for p in params if p.grad is not None and p.array.size < cls.FUSE_MAX]
+        if len(members) < 2:
+            return None
+        dtype = members[0].array.dtype
+        if dtype.kind != "f" or any(p.array.dtype != dtype or p.grad.array.dtype != dtype for p in members):
+            return None
+        if any(p.grad is None for p in params if p.array.size < cls.FUSE_MAX):
+            return None                 # a small parameter without gradient: this step one by one
+        per = [states.get(p) or {} for p in members]
+        keys = set(per[0])
+        if any(set(s) != keys for s in per):
+            return None                 # some parameters have state and others not
+        flat = cls(params, members, dtype)
+        for key in keys:
+            values = [s[key] for s in per]
+            if all(isinstance(v, xp.ndarray) and v.shape == p.array.shape and v.dtype == dtype
+                   for v, p in zip(values, members)):
+                flat.state[key] = xp.concatenate([v.reshape(-1) for v in values])
+            elif all(not isinstance(v, xp.ndarray) and v == values[0] for v in values):
+                flat.state[key] = values[0]
+            else:
+                return None
+        xp.concatenate([p.array.reshape(-1) for p in members], out=flat.param)
+        for p, view in zip(members, flat.views):
+            p.array = view
+        flat.share_state(members, states)
+        return flat
+
+    def valid(self, params, states):
+        """Whether the buffers still stand for ``params``: same parameters, arrays and state not replaced."""
+        if len(params) != len(self.ids) or any(id(p) != i for p, i in zip(params, self.ids)):
+            return False
+        for p, view in zip(self.members, self.views):
+            if p.array is not view or p.grad is None:
+                return False
+        for p_i, p in enumerate(self.members):
+            s = states.get(p)
+            if self.state and s is None:
+                return False
+            for key, value in self.state.items():
+                got = s.get(key, _MISSING)
+                views = self.state_views.get(key)
+                if views is not None:
+                    if got is not views[p_i]:
+                        return False
+                elif got is not value and got != value:
+                    return False
+        return True
+
+    def share_state(self, members, states):
+        """Give every member's state dict its windows of the flat state (and the shared scalars)."""
+        n = self.param.size
+        for key, value in self.state.items():
+            if isinstance(value, xp.ndarray) and value.shape == (n,):
+                views = self.state_views.get(key)
+                if views is None or self.view_sources.get(key) is not value:
+                    views = self.state_views[key] = self._windows(value)
+                    self.view_sources[key] = value
+                    for p, v in zip(members, views):
+                        states[p][key] = v
+            else:
+                self.state_views.pop(key, None)
+                self.view_sources.pop(key, None)
+                for p in members:
+                    states[p][key] = value
+
+
+_MISSING = object()
 
 
 # ----- small array helpers shared by the algorithms ----------------------------------------------

@@ -18,14 +18,16 @@ class RMSprop(Optimizer):
         otherwise:     θ ← θ − η·g/d
     """
 
+    _fusable = True    # elementwise update: groups may run as one flat array (see Optimizer)
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 *, maximize=False):
+                 *, maximize=False, foreach=None):
         if momentum < 0.0:
             raise ValueError(f"RMSprop: invalid momentum={momentum}; it must be >= 0")
         if alpha < 0.0:
             raise ValueError(f"RMSprop: invalid alpha={alpha}; it must be >= 0")
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
-                        weight_decay=weight_decay, maximize=maximize)
+                        weight_decay=weight_decay, maximize=maximize, foreach=foreach)
         super().__init__(params, defaults)
 
     def _init_state(self, param, state, group):

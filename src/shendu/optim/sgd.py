@@ -23,15 +23,17 @@ class SGD(Optimizer):
         opt.zero_grad(); loss.backward(); opt.step()
     """
 
+    _fusable = True    # elementwise update: groups may run as one flat array (see Optimizer)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None, fused=None):
         if momentum < 0.0:
             raise ValueError(f"SGD: invalid momentum={momentum}; it must be >= 0")
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={momentum}, dampening={dampening}")
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                        nesterov=nesterov, maximize=maximize)
+                        nesterov=nesterov, maximize=maximize, foreach=foreach, fused=fused)
         super().__init__(params, defaults)
 
     def _update(self, param, grad, state, group):
