@@ -180,6 +180,73 @@ def _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation):
     return out
 
 
+def _input_grad_stride1(g, weight, padding, dilation, hw):
+    """∂L/∂x of a stride-1, ungrouped convolution from G channels-last (N, H_out, W_out, C_out).
+
+    ∂L/∂x[n, y, x, c] = Σ_{p,q,o} G[n, y + t − p·d, x + l − q·d, o] · w[o, c, p, q]: a convolution
+    (no padding, dilation d) of G zero-padded by d·(k − 1) − t before and d·(k − 1) − b after
+    (cropped where that is negative) with the kernel flipped in p, q and transposed in (o, c).
+    Returns channels-last (N, H, W, C), contiguous.
+    """
+    cout, c, kh, kw = weight.shape
+    (dh, dw), (h, w) = dilation, hw
+    n, ho, wo, _ = g.shape
+    (t, b), (l, r) = padding
+    before = (dh * (kh - 1) - t, dw * (kw - 1) - l)
+    after = (dh * (kh - 1) - b, dw * (kw - 1) - r)
+    top, left = max(0, -before[0]), max(0, -before[1])                 # crop rows/cols of G first
+    g = g[:, top:ho - max(0, -after[0]), left:wo - max(0, -after[1]), :]
+    pb, pa = (max(0, before[0]), max(0, before[1])), (max(0, after[0]), max(0, after[1]))
+    if pb == pa == (0, 0):
+        gpad = g
+    else:
+        gh, gw_ = g.shape[1], g.shape[2]
+        gpad = xp.zeros((n, gh + pb[0] + pa[0], gw_ + pb[1] + pa[1], cout), dtype=g.dtype)
+        gpad[:, pb[0]:pb[0] + gh, pb[1]:pb[1] + gw_, :] = g
+    # rows ordered (p', q', o) with p' = kH − 1 − p: the flipped kernel as (kH·kW·C_out, C)
+    wflip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * cout, c)
+    return _conv_nhwc(gpad, wflip, (h, w), (kh, kw), (1, 1), dilation)
+
+
+# im2col columns are built for a few samples at a time: the columns of a whole batch are kH·kW
+# times the input (tens of MiB per layer), a chunk of this size stays in cache for its product
+_CHUNK_BYTES = 2 * 2**20
+
+
+def _sample_chunks(n, rows_per_sample, k, itemsize):
+    per = max(1, _CHUNK_BYTES // max(1, rows_per_sample * k * itemsize))
+    return [slice(a, min(n, a + per)) for a in range(0, n, per)]
+
+
+def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation):
+    """Ungrouped convolution of channels-last padded ``a`` (N, Hp, Wp, C) with W_col (kH·kW·C, C_out).
+
+    Y = X_col · W_col, with X_col built chunk by chunk over the samples. Returns (N, H_out, W_out, C_out).
+    """
+    n = a.shape[0]
+    ho, wo = out_hw
+    k, cout = wcol.shape
+    y = xp.empty((n, ho, wo, cout), dtype=xp.result_type(a.dtype, wcol.dtype))
+    for sl in _sample_chunks(n, ho * wo, k, a.itemsize):
+        cols = _im2col(a[sl], out_hw, kernel, stride, dilation, 1)[0]
+        _mm(cols, wcol, out=y[sl].reshape(-1, cout))
+    return y
+
+
+def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation):
+    """∂L/∂W_col = X_colᵀ · G (kH·kW·C, C_out) for an ungrouped convolution, X_col rebuilt in chunks."""
+    n, c = a.shape[0], a.shape[3]
+    ho, wo = out_hw
+    k = kernel[0] * kernel[1] * c
+    rows = ho * wo
+    dw = None
+    for sl in _sample_chunks(n, rows, k, a.itemsize):
+        cols = _im2col(a[sl], out_hw, kernel, stride, dilation, 1)[0]
+        part = _mm(cols.T, gm[sl.start * rows:sl.stop * rows])
+        dw = part if dw is None else xp.add(dw, part, out=dw)
+    return dw
+
+
 def _nchw(a):
     """Channels-last (N, H, W, C) memory seen as (N, C, H, W) (a view, no copy)."""
     return a.transpose(0, 3, 1, 2)
@@ -221,15 +288,19 @@ class Conv2d(Function):
         ho = _out_size(h, kh, stride[0], sum(padding[0]), dilation[0])
         wo = _out_size(w, kw, stride[1], sum(padding[1]), dilation[1])
         xpad = _pad_nhwc(x, padding)
-        cols = _im2col(xpad, (ho, wo), (kh, kw), stride, dilation, groups)       # (G, M, K)
         og = cout // groups
         # W_col (G, K, C_out/G) with K ordered (p, q, c) like the columns
         wcol = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
         wcol = wcol.reshape(groups, kh * kw * cg, og)
-        y = _ungroup(_mm(cols, wcol), (n, ho, wo))
+        if groups == 1:
+            y = _conv_nhwc(xpad, wcol[0], (ho, wo), (kh, kw), stride, dilation)
+        else:
+            cols = _im2col(xpad, (ho, wo), (kh, kw), stride, dilation, groups)   # (G, M, K)
+            y = _ungroup(_mm(cols, wcol), (n, ho, wo))
         if bias is not None:
             y += bias
-        self.cols, self.wcol, self.groups = cols, wcol, groups
+        # keep the (padded) input, not its kH·kW-times larger columns: backward rebuilds them
+        self.xpad, self.wcol, self.weight, self.groups = xpad, wcol, weight, groups
         self.geom = (xpad.shape, (ho, wo), (kh, kw), stride, dilation, padding, (h, w), weight.shape)
         return _nchw(y)
 
@@ -238,7 +309,12 @@ class Conv2d(Function):
         groups = self.groups
         gm = _group_matrix(g.transpose(0, 2, 3, 1), groups)                       # (G, M, C_out/G)
         gx = gw = gb = None
-        if self.needs_grad[0] and groups == 1:
+        if self.needs_grad[0] and groups == 1 and stride == (1, 1):
+            # stride 1: ∂L/∂x is the "full" correlation of G with the flipped kernel, one im2col of the
+            # padded gradient and one product; no col2im (its kH·kW strided additions run at a
+            # fraction of memory speed when C is small)
+            gx = _nchw(_input_grad_stride1(g.transpose(0, 2, 3, 1), self.weight, padding, dilation, (h, w)))
+        elif self.needs_grad[0] and groups == 1:
             # ∂L/∂X_col = G·W_colᵀ as one 2-D product (M, C_out)·(C_out, kH·kW·C): a wide, BLAS-friendly
             # shape (a batch of kH·kW narrow products broadcast over G runs outside BLAS, 10x slower)
             kh, kw = kernel
@@ -248,12 +324,17 @@ class Conv2d(Function):
         elif self.needs_grad[0]:
             dcols = _mm(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
-        if self.needs_grad[0]:
+        if self.needs_grad[0] and gx is None:
             (t, _), (l, _) = padding
             gx = _nchw(dx[:, t:t + h, l:l + w, :])
         if self.needs_grad[1]:
             cout, cg, kh, kw = wshape
-            dw = _mm(self.cols.transpose(0, 2, 1), gm)                     # (G, K, C_out/G)
+            if groups == 1:
+                dw = _weight_grad_nhwc(self.xpad, gm[0], out_hw, kernel, stride, dilation)[None]
+            else:
+                cols = _im2col(self.xpad, out_hw, kernel, stride, dilation, groups)   # rebuilt: (G, M, K)
+                dw = _mm(cols.transpose(0, 2, 1), gm)                      # (G, K, C_out/G)
+                del cols
             gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
             gb = gm.sum(axis=1).reshape(-1)                                      # Σ over n, i, j
