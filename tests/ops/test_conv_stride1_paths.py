@@ -44,3 +44,19 @@ def test_stride1_input_gradient_matches_fold(kernel, padding, dilation):
     want = _fold_reference(g, weight, (n, hp, wp, c), (ho, wo), kernel, dilation, padding, (h, w))
     assert got.shape == (n, h, w, c)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_pool_backward_with_gradient_in_another_layout(pool):
+    """A channels-first gradient against a channels-last input: same numbers as all channels-first."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+    g = rng.standard_normal((2, 3, 3, 3)).astype(np.float32)
+    grads = []
+    for layout in (x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)):
+        f = C.MaxPool2d() if pool == "max" else C.AvgPool2d()
+        f.needs_grad = (True,)
+        f.forward(layout)
+        grads.append(f.backward(g))
+    np.testing.assert_array_equal(grads[0], grads[1])
+    assert C._same_layout(g, x) is g
