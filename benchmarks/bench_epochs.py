@@ -1,7 +1,8 @@
 """Whole training epochs and single-request inference, shendu vs PyTorch, side by side in one process.
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
-                                      [--threads N] [--no-keras] [--no-predict] [--no-memory] [--no-scaling]
+                                      [--threads N] [--clock wall|cpu] [--no-keras] [--no-predict]
+                                      [--no-memory] [--no-scaling]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
 argument (``fw`` is ``torch`` or ``shendu``): the same code runs on both, only the import differs.
@@ -16,6 +17,9 @@ with Adam 1e-3. Fairness: the same initial weights (PyTorch's are copied into sh
 and permutation, the same number of threads (``torch.set_num_threads`` = NumPy's BLAS threads).
 Rounds alternate the frameworks (shendu, PyTorch, shendu, ...) so a busy machine hits both alike; the
 table prints min–max over rounds for each and the median of the per-round ratios shendu / PyTorch.
+``--clock cpu`` times the epochs in process CPU time instead of wall time: with ``--threads 1`` that
+is the work each framework does, nearly independent of other jobs on a shared machine (with more
+threads it also counts the time idle threads spin).
 
 Other tables: Keras ``fit`` against the raw shendu loop on the same model; ``predict`` latency at
 batch 1 and 32 (p50, p99, eval mode, no_grad); peak memory of a few training steps measured in a fresh
@@ -162,7 +166,7 @@ def make_pair(fws, name, width=1, seed=0):
     return {"torch": tm, "shendu": sm}
 
 
-def run_epochs(fws, name, x, y, rounds, seed=0):
+def run_epochs(fws, name, x, y, rounds, seed=0, clock=time.perf_counter):
     models = make_pair(fws, name)
     bs = BATCH[name]
     rng = np.random.default_rng(seed)
@@ -179,10 +183,10 @@ def run_epochs(fws, name, x, y, rounds, seed=0):
             fw = fws[k]
             xt, yt, opt = state[k]
             aug = np.random.default_rng(seed + r) if name == "bn_cnn" else None
-            t0 = time.perf_counter()
+            t0 = clock()
             data = x if aug is not None else xt
             losses[k] = epoch(fw, models[k], opt, data, yt, fw.from_numpy(perm), bs, aug)
-            times[k].append(time.perf_counter() - t0)
+            times[k].append(clock() - t0)
     return times, losses
 
 
@@ -318,6 +322,8 @@ def main():
     p.add_argument("--limit", type=int, default=6000, help="training images per epoch")
     p.add_argument("--models", default="mlp,cnn,bn_cnn,lstm,gru,resnet")
     p.add_argument("--threads", type=int, default=0, help="threads for both (default: NumPy's BLAS count)")
+    p.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                   help="epoch times in wall time or process CPU time (use with --threads 1)")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--no-predict", action="store_true")
     p.add_argument("--no-memory", action="store_true")
@@ -332,11 +338,13 @@ def main():
     print(f"# command: python benchmarks/bench_epochs.py {' '.join(sys.argv[1:])}")
     x, y = load(args.limit)
     names = [m for m in args.models.split(",") if m]
-    print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds, "
+          f"{args.clock} time)\n")
     print("| model | batch | PyTorch | shendu | median ratio | loss torch / shendu |")
     print("|---|---|---|---|---|---|")
     for name in names:
-        times, losses = run_epochs(fws, name, x, y, args.rounds)
+        times, losses = run_epochs(fws, name, x, y, args.rounds, clock=clock)
         ratio = float(np.median(np.array(times["shendu"]) / np.array(times["torch"])))
         print(f"| {name} | {BATCH[name]} | {spread(times['torch'])} | {spread(times['shendu'])} | "
               f"{ratio:.2f} | {losses['torch']:.3f} / {losses['shendu']:.3f} |", flush=True)
