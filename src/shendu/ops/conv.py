@@ -114,12 +114,16 @@ def _as_strided(a, shape, strides):
 
 def _pad_nhwc(x, pads, value=0.0):
     """(N, C, H, W) → channels-last (N, H + pads, W + pads, C); a free view when there is no padding."""
-    a = x.transpose(0, 2, 3, 1)
+    return _pad_cl(x.transpose(0, 2, 3, 1), pads, value)
+
+
+def _pad_cl(a, pads, value=0.0):
+    """Channels-last (N, H, W, C) padded to (N, H + t + b, W + l + r, C); ``a`` itself without padding."""
     (t, b), (l, r) = pads
     if t == b == l == r == 0:
         return a
     n, h, w, c = a.shape
-    out = xp.full((n, h + t + b, w + l + r, c), value, dtype=x.dtype)
+    out = xp.full((n, h + t + b, w + l + r, c), value, dtype=a.dtype)
     out[:, t:t + h, l:l + w, :] = a
     return out
 
@@ -197,16 +201,10 @@ def _input_grad_stride1(g, weight, padding, dilation, hw):
     after = (dh * (kh - 1) - b, dw * (kw - 1) - r)
     top, left = max(0, -before[0]), max(0, -before[1])                 # crop rows/cols of G first
     g = g[:, top:ho - max(0, -after[0]), left:wo - max(0, -after[1]), :]
-    pb, pa = (max(0, before[0]), max(0, before[1])), (max(0, after[0]), max(0, after[1]))
-    if pb == pa == (0, 0):
-        gpad = g
-    else:
-        gh, gw_ = g.shape[1], g.shape[2]
-        gpad = xp.zeros((n, gh + pb[0] + pa[0], gw_ + pb[1] + pa[1], cout), dtype=g.dtype)
-        gpad[:, pb[0]:pb[0] + gh, pb[1]:pb[1] + gw_, :] = g
+    pads = ((max(0, before[0]), max(0, after[0])), (max(0, before[1]), max(0, after[1])))
     # rows ordered (p', q', o) with p' = kH − 1 − p: the flipped kernel as (kH·kW·C_out, C)
     wflip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * cout, c)
-    return _conv_nhwc(gpad, wflip, (h, w), (kh, kw), (1, 1), dilation)
+    return _conv_nhwc(g, wflip, (h, w), (kh, kw), (1, 1), dilation, pads)
 
 
 # im2col columns are built for a few samples at a time: the columns of a whole batch are kH·kW
@@ -221,30 +219,32 @@ def _sample_chunks(n, rows_per_sample, k, itemsize):
     return [slice(a, min(n, a + per)) for a in range(0, n, per)]
 
 
-def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation):
-    """Ungrouped convolution of channels-last padded ``a`` (N, Hp, Wp, C) with W_col (kH·kW·C, C_out).
+def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation, pads=((0, 0), (0, 0))):
+    """Ungrouped convolution of channels-last ``a`` (N, H, W, C) with W_col (kH·kW·C, C_out).
 
-    Y = X_col · W_col, with X_col built chunk by chunk over the samples. Returns (N, H_out, W_out, C_out).
+    Y = X_col · W_col, with X_col built chunk by chunk over the samples from the chunk zero-padded by
+    ``pads`` (so no padded copy of the whole input is made or kept). Returns (N, H_out, W_out, C_out).
     """
     n = a.shape[0]
     ho, wo = out_hw
     k, cout = wcol.shape
     y = xp.empty((n, ho, wo, cout), dtype=xp.result_type(a.dtype, wcol.dtype))
     for sl in _sample_chunks(n, ho * wo, k, a.itemsize):
-        cols = _im2col(a[sl], out_hw, kernel, stride, dilation, 1)[0]
+        cols = _im2col(_pad_cl(a[sl], pads), out_hw, kernel, stride, dilation, 1)[0]
         _mm(cols, wcol, out=y[sl].reshape(-1, cout))
     return y
 
 
-def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation):
-    """∂L/∂W_col = X_colᵀ · G (kH·kW·C, C_out) for an ungrouped convolution, X_col rebuilt in chunks."""
+def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation, pads):
+    """∂L/∂W_col = X_colᵀ · G (kH·kW·C, C_out) for an ungrouped convolution, X_col rebuilt in chunks
+    from channels-last ``a`` (N, H, W, C) padded by ``pads``."""
     n, c = a.shape[0], a.shape[3]
     ho, wo = out_hw
     k = kernel[0] * kernel[1] * c
     rows = ho * wo
     dw = None
     for sl in _sample_chunks(n, rows, k, a.itemsize):
-        cols = _im2col(a[sl], out_hw, kernel, stride, dilation, 1)[0]
+        cols = _im2col(_pad_cl(a[sl], pads), out_hw, kernel, stride, dilation, 1)[0]
         part = _mm(cols.T, gm[sl.start * rows:sl.stop * rows])
         dw = part if dw is None else xp.add(dw, part, out=dw)
     return dw
@@ -290,21 +290,23 @@ class Conv2d(Function):
         cout, cg, kh, kw = weight.shape
         ho = _out_size(h, kh, stride[0], sum(padding[0]), dilation[0])
         wo = _out_size(w, kw, stride[1], sum(padding[1]), dilation[1])
-        xpad = _pad_nhwc(x, padding)
+        a = x.transpose(0, 2, 3, 1)                                           # channels-last view
         og = cout // groups
         # W_col (G, K, C_out/G) with K ordered (p, q, c) like the columns
         wcol = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
         wcol = wcol.reshape(groups, kh * kw * cg, og)
         if groups == 1:
-            y = _conv_nhwc(xpad, wcol[0], (ho, wo), (kh, kw), stride, dilation)
+            y = _conv_nhwc(a, wcol[0], (ho, wo), (kh, kw), stride, dilation, padding)
         else:
-            cols = _im2col(xpad, (ho, wo), (kh, kw), stride, dilation, groups)   # (G, M, K)
+            cols = _im2col(_pad_cl(a, padding), (ho, wo), (kh, kw), stride, dilation, groups)   # (G, M, K)
             y = _ungroup(_mm(cols, wcol), (n, ho, wo))
         if bias is not None:
             y += bias
-        # keep the (padded) input, not its kH·kW-times larger columns: backward rebuilds them
-        self.xpad, self.wcol, self.weight, self.groups = xpad, wcol, weight, groups
-        self.geom = (xpad.shape, (ho, wo), (kh, kw), stride, dilation, padding, (h, w), weight.shape)
+        # keep the input itself (no copy), not its padded copy or its kH·kW-times larger columns:
+        # backward rebuilds the columns from it, chunk by chunk
+        self.x_cl, self.wcol, self.weight, self.groups = a, wcol, weight, groups
+        padded_shape = (n, h + sum(padding[0]), w + sum(padding[1]), c)
+        self.geom = (padded_shape, (ho, wo), (kh, kw), stride, dilation, padding, (h, w), weight.shape)
         return _nchw(y)
 
     def backward(self, g):
@@ -335,9 +337,9 @@ class Conv2d(Function):
         if self.needs_grad[1]:
             cout, cg, kh, kw = wshape
             if groups == 1:
-                dw = _weight_grad_nhwc(self.xpad, gm[0], out_hw, kernel, stride, dilation)[None]
+                dw = _weight_grad_nhwc(self.x_cl, gm[0], out_hw, kernel, stride, dilation, padding)[None]
             else:
-                cols = _im2col(self.xpad, out_hw, kernel, stride, dilation, groups)   # rebuilt: (G, M, K)
+                cols = _im2col(_pad_cl(self.x_cl, padding), out_hw, kernel, stride, dilation, groups)
                 dw = _mm(cols.transpose(0, 2, 1), gm)                      # (G, K, C_out/G)
                 del cols
             gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
