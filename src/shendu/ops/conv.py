@@ -112,11 +112,6 @@ def _as_strided(a, shape, strides):
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
 
 
-def _pad_nhwc(x, pads, value=0.0):
-    """(N, C, H, W) → channels-last (N, H + pads, W + pads, C); a free view when there is no padding."""
-    return _pad_cl(x.transpose(0, 2, 3, 1), pads, value)
-
-
 def _pad_cl(a, pads, value=0.0):
     """Channels-last (N, H, W, C) padded to (N, H + t + b, W + l + r, C); ``a`` itself without padding."""
     (t, b), (l, r) = pads
