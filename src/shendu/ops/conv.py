@@ -28,6 +28,18 @@ Backward (G the gradient of Y reshaped to (N·H_out·W_out, C_out)):
 and ∂L/∂x is ∂L/∂X_col folded back onto the image ("col2im"): every kernel offset (p, q) adds its
 slice of the columns to the pixels it was read from — a loop over the kH·kW offsets, each one a
 vectorised strided addition over all samples and pixels.
+
+What is kept and what is rebuilt (memory): the forward pass keeps only the input (a view, no copy),
+never its columns, which are kH·kW times larger. The columns are built a few samples at a time (a
+chunk of ~2 MiB per BLAS thread, which also keeps each product in cache) from the chunk zero-padded on
+the fly, in the forward pass and again for ∂L/∂W in the backward pass. For a stride-1 ungrouped
+convolution whose output is about as large as its input, ∂L/∂x is computed without col2im as the
+"full" correlation of G with the flipped kernel,
+
+    ∂L/∂x[n, y, x, c] = Σ_{p,q,o} G[n, y + t − p·d, x + l − q·d, o] · w[o, c, p, q],
+
+i.e. the same chunked im2col product applied to G zero-padded by d·(k − 1) − t before and
+d·(k − 1) − b after (t, b the forward padding).
 """
 import math
 import numbers
