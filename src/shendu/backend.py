@@ -139,6 +139,14 @@ class _BlasThreads:
 BLAS_THREADS = _BlasThreads()
 
 
+def blas_threads():
+    """Threads the BLAS uses for a large product under the policy (1 when it cannot tell)."""
+    p = BLAS_THREADS
+    if not p.ready:
+        p._init()
+    return max(1, p.max)
+
+
 def matmul(a, b, out=None):
     """``xp.matmul(a, b)`` on a number of BLAS threads fit for its size (see :class:`_BlasThreads`)."""
     p = BLAS_THREADS

@@ -28,11 +28,24 @@ Backward (G the gradient of Y reshaped to (N·H_out·W_out, C_out)):
 and ∂L/∂x is ∂L/∂X_col folded back onto the image ("col2im"): every kernel offset (p, q) adds its
 slice of the columns to the pixels it was read from — a loop over the kH·kW offsets, each one a
 vectorised strided addition over all samples and pixels.
+
+What is kept and what is rebuilt (memory): the forward pass keeps only the input (a view, no copy),
+never its columns, which are kH·kW times larger. The columns are built a few samples at a time (a
+chunk of ~2 MiB per BLAS thread, which also keeps each product in cache) from the chunk zero-padded on
+the fly, in the forward pass and again for ∂L/∂W in the backward pass. For a stride-1 ungrouped
+convolution whose output is about as large as its input, ∂L/∂x is computed without col2im as the
+"full" correlation of G with the flipped kernel,
+
+    ∂L/∂x[n, y, x, c] = Σ_{p,q,o} G[n, y + t − p·d, x + l − q·d, o] · w[o, c, p, q],
+
+i.e. the same chunked im2col product applied to G zero-padded by d·(k − 1) − t before and
+d·(k − 1) − b after (t, b the forward padding).
 """
 import math
 import numbers
 
 from ..autograd import Function
+from ..backend import blas_threads as _blas_threads
 from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
@@ -111,14 +124,13 @@ def _as_strided(a, shape, strides):
     return xp.lib.stride_tricks.as_strided(a, shape=shape, strides=strides, writeable=False)
 
 
-def _pad_nhwc(x, pads, value=0.0):
-    """(N, C, H, W) → channels-last (N, H + pads, W + pads, C); a free view when there is no padding."""
-    a = x.transpose(0, 2, 3, 1)
+def _pad_cl(a, pads, value=0.0):
+    """Channels-last (N, H, W, C) padded to (N, H + t + b, W + l + r, C); ``a`` itself without padding."""
     (t, b), (l, r) = pads
     if t == b == l == r == 0:
         return a
     n, h, w, c = a.shape
-    out = xp.full((n, h + t + b, w + l + r, c), value, dtype=x.dtype)
+    out = xp.full((n, h + t + b, w + l + r, c), value, dtype=a.dtype)
     out[:, t:t + h, l:l + w, :] = a
     return out
 
@@ -180,6 +192,71 @@ def _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation):
     return out
 
 
+def _input_grad_stride1(g, weight, padding, dilation, hw):
+    """∂L/∂x of a stride-1, ungrouped convolution from G channels-last (N, H_out, W_out, C_out).
+
+    ∂L/∂x[n, y, x, c] = Σ_{p,q,o} G[n, y + t − p·d, x + l − q·d, o] · w[o, c, p, q]: a convolution
+    (no padding, dilation d) of G zero-padded by d·(k − 1) − t before and d·(k − 1) − b after
+    (cropped where that is negative) with the kernel flipped in p, q and transposed in (o, c).
+    Returns channels-last (N, H, W, C), contiguous.
+    """
+    cout, c, kh, kw = weight.shape
+    (dh, dw), (h, w) = dilation, hw
+    n, ho, wo, _ = g.shape
+    (t, b), (l, r) = padding
+    before = (dh * (kh - 1) - t, dw * (kw - 1) - l)
+    after = (dh * (kh - 1) - b, dw * (kw - 1) - r)
+    top, left = max(0, -before[0]), max(0, -before[1])                 # crop rows/cols of G first
+    g = g[:, top:ho - max(0, -after[0]), left:wo - max(0, -after[1]), :]
+    pads = ((max(0, before[0]), max(0, after[0])), (max(0, before[1]), max(0, after[1])))
+    # rows ordered (p', q', o) with p' = kH − 1 − p: the flipped kernel as (kH·kW·C_out, C)
+    wflip = weight[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(kh * kw * cout, c)
+    return _conv_nhwc(g, wflip, (h, w), (kh, kw), (1, 1), dilation, pads)
+
+
+# im2col columns are built for a few samples at a time: the columns of a whole batch are kH·kW
+# times the input (tens of MiB per layer); a chunk of about this size per BLAS thread stays in cache
+# for its product (one thread, 50176 x 288 · 288 x 32: 72 GFLOP/s whole, 99 in 2048-row chunks)
+# while keeping the number of (multi-threaded) product calls low
+_CHUNK_BYTES = 2 * 2**20
+
+
+def _sample_chunks(n, rows_per_sample, k, itemsize):
+    per = max(1, _CHUNK_BYTES * _blas_threads() // max(1, rows_per_sample * k * itemsize))
+    return [slice(a, min(n, a + per)) for a in range(0, n, per)]
+
+
+def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation, pads=((0, 0), (0, 0))):
+    """Ungrouped convolution of channels-last ``a`` (N, H, W, C) with W_col (kH·kW·C, C_out).
+
+    Y = X_col · W_col, with X_col built chunk by chunk over the samples from the chunk zero-padded by
+    ``pads`` (so no padded copy of the whole input is made or kept). Returns (N, H_out, W_out, C_out).
+    """
+    n = a.shape[0]
+    ho, wo = out_hw
+    k, cout = wcol.shape
+    y = xp.empty((n, ho, wo, cout), dtype=xp.result_type(a.dtype, wcol.dtype))
+    for sl in _sample_chunks(n, ho * wo, k, a.itemsize):
+        cols = _im2col(_pad_cl(a[sl], pads), out_hw, kernel, stride, dilation, 1)[0]
+        _mm(cols, wcol, out=y[sl].reshape(-1, cout))
+    return y
+
+
+def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation, pads):
+    """∂L/∂W_col = X_colᵀ · G (kH·kW·C, C_out) for an ungrouped convolution, X_col rebuilt in chunks
+    from channels-last ``a`` (N, H, W, C) padded by ``pads``."""
+    n, c = a.shape[0], a.shape[3]
+    ho, wo = out_hw
+    k = kernel[0] * kernel[1] * c
+    rows = ho * wo
+    dw = None
+    for sl in _sample_chunks(n, rows, k, a.itemsize):
+        cols = _im2col(_pad_cl(a[sl], pads), out_hw, kernel, stride, dilation, 1)[0]
+        part = _mm(cols.T, gm[sl.start * rows:sl.stop * rows])
+        dw = part if dw is None else xp.add(dw, part, out=dw)
+    return dw
+
+
 def _nchw(a):
     """Channels-last (N, H, W, C) memory seen as (N, C, H, W) (a view, no copy)."""
     return a.transpose(0, 3, 1, 2)
@@ -220,17 +297,23 @@ class Conv2d(Function):
         cout, cg, kh, kw = weight.shape
         ho = _out_size(h, kh, stride[0], sum(padding[0]), dilation[0])
         wo = _out_size(w, kw, stride[1], sum(padding[1]), dilation[1])
-        xpad = _pad_nhwc(x, padding)
-        cols = _im2col(xpad, (ho, wo), (kh, kw), stride, dilation, groups)       # (G, M, K)
+        a = x.transpose(0, 2, 3, 1)                                           # channels-last view
         og = cout // groups
         # W_col (G, K, C_out/G) with K ordered (p, q, c) like the columns
         wcol = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
         wcol = wcol.reshape(groups, kh * kw * cg, og)
-        y = _ungroup(_mm(cols, wcol), (n, ho, wo))
+        if groups == 1:
+            y = _conv_nhwc(a, wcol[0], (ho, wo), (kh, kw), stride, dilation, padding)
+        else:
+            cols = _im2col(_pad_cl(a, padding), (ho, wo), (kh, kw), stride, dilation, groups)   # (G, M, K)
+            y = _ungroup(_mm(cols, wcol), (n, ho, wo))
         if bias is not None:
             y += bias
-        self.cols, self.wcol, self.groups = cols, wcol, groups
-        self.geom = (xpad.shape, (ho, wo), (kh, kw), stride, dilation, padding, (h, w), weight.shape)
+        # keep the input itself (no copy), not its padded copy or its kH·kW-times larger columns:
+        # backward rebuilds the columns from it, chunk by chunk
+        self.x_cl, self.wcol, self.weight, self.groups = a, wcol, weight, groups
+        padded_shape = (n, h + sum(padding[0]), w + sum(padding[1]), c)
+        self.geom = (padded_shape, (ho, wo), (kh, kw), stride, dilation, padding, (h, w), weight.shape)
         return _nchw(y)
 
     def backward(self, g):
@@ -238,7 +321,14 @@ class Conv2d(Function):
         groups = self.groups
         gm = _group_matrix(g.transpose(0, 2, 3, 1), groups)                       # (G, M, C_out/G)
         gx = gw = gb = None
-        if self.needs_grad[0] and groups == 1:
+        if self.needs_grad[0] and groups == 1 and stride == (1, 1) and h * w <= 1.25 * out_hw[0] * out_hw[1]:
+            # stride 1, output about as large as the input ('same'-like padding): ∂L/∂x is the "full"
+            # correlation of G with the flipped kernel, one im2col of the padded gradient and one
+            # product; no col2im (its kH·kW strided additions with C-long runs cost as much as the
+            # product when C is small). An unpadded convolution of a small image would multiply
+            # (H·W)/(H_out·W_out) times more here, so it keeps the fold.
+            gx = _nchw(_input_grad_stride1(g.transpose(0, 2, 3, 1), self.weight, padding, dilation, (h, w)))
+        elif self.needs_grad[0] and groups == 1:
             # ∂L/∂X_col = G·W_colᵀ as one 2-D product (M, C_out)·(C_out, kH·kW·C): a wide, BLAS-friendly
             # shape (a batch of kH·kW narrow products broadcast over G runs outside BLAS, 10x slower)
             kh, kw = kernel
@@ -248,12 +338,17 @@ class Conv2d(Function):
         elif self.needs_grad[0]:
             dcols = _mm(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
-        if self.needs_grad[0]:
+        if self.needs_grad[0] and gx is None:
             (t, _), (l, _) = padding
             gx = _nchw(dx[:, t:t + h, l:l + w, :])
         if self.needs_grad[1]:
             cout, cg, kh, kw = wshape
-            dw = _mm(self.cols.transpose(0, 2, 1), gm)                     # (G, K, C_out/G)
+            if groups == 1:
+                dw = _weight_grad_nhwc(self.x_cl, gm[0], out_hw, kernel, stride, dilation, padding)[None]
+            else:
+                cols = _im2col(_pad_cl(self.x_cl, padding), out_hw, kernel, stride, dilation, groups)
+                dw = _mm(cols.transpose(0, 2, 1), gm)                      # (G, K, C_out/G)
+                del cols
             gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
         if len(self.needs_grad) > 2 and self.needs_grad[2]:
             gb = gm.sum(axis=1).reshape(-1)                                      # Σ over n, i, j
@@ -492,6 +587,24 @@ def _pad_nchw(x, padding, extra, value):
     return out
 
 
+def _same_layout(g, like):
+    """``g`` laid out in memory with the axis order of ``like``: copied once when the orders differ.
+
+    A gradient arriving channels-first (from a flatten) against channels-last saved arrays would
+    make every elementwise step of the backward pass read across strides (measured 8x slower).
+    """
+    order = _axis_order(like)
+    if _axis_order(g) == order:
+        return g
+    out = xp.empty(tuple(g.shape[i] for i in order), dtype=g.dtype).transpose(xp.argsort(order))
+    out[...] = g
+    return out
+
+
+def _axis_order(a):
+    return tuple(sorted(range(a.ndim), key=lambda i: -abs(a.strides[i]) if a.shape[i] > 1 else 0))
+
+
 def _offset_views(a, out_hw, kernel, stride, dilation):
     """For each kernel offset (p, q): the (N, C, H_out, W_out) strided slice a[:, :, i·s + p·d, j·s + q·d]."""
     for p in range(kernel[0]):
@@ -543,6 +656,7 @@ class MaxPool2d(Function):
 
     def backward(self, g, *_):
         xshape, out_hw, kernel, stride, dilation, padding = self.geom
+        g = _same_layout(g, self.arg)
         gx = xp.zeros_like(self.xpad, dtype=g.dtype)
         disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
         for k, idx in _offset_views(gx, out_hw, kernel, stride, dilation):
@@ -588,7 +702,7 @@ class AvgPool2d(Function):
 
     def backward(self, g):
         xshape, pshape, out_hw, kernel, stride, padding = self.geom
-        gd = g / self.div
+        gd = _same_layout(g, self.template) / self.div
         gx = xp.zeros_like(self.template, dtype=g.dtype, shape=pshape)
         for _, idx in _offset_views(gx, out_hw, kernel, stride, (1, 1)):
             gx[idx] += gd
