@@ -26,6 +26,7 @@ def sig(x):
 
 TOP = {
     "keras": lambda: tf.keras.layers.Dense is not None,
+    "compat": lambda: tf.compat.as_bytes("JFIF") == b"JFIF" and tf.compat.as_text(b"JFIF") == "JFIF",
     "data": lambda: len(tf.data.Dataset.from_tensor_slices(A)) == 2,
     "math": lambda: np.allclose(n(tf.math.log(P)), np.log(P)),
     "nn": lambda: np.allclose(n(tf.nn.relu(A)), np.maximum(A, 0)),

@@ -22,7 +22,7 @@ from ..keras import ops as _k
 from ..keras.variables import Variable
 from ..tape import GradientTape
 from ..tensor import Tensor
-from . import data, math, nn, random, strings
+from . import compat, data, math, nn, random, strings
 from .math import (  # tf.add is tf.math.add: one definition
     abs,
     add,
@@ -42,7 +42,7 @@ from .math import (  # tf.add is tf.math.add: one definition
     tanh,
 )
 
-__all__ = ["keras", "data", "math", "nn", "random", "strings", "GradientTape", "Variable", "Tensor",
+__all__ = ["keras", "compat", "data", "math", "nn", "random", "strings", "GradientTape", "Variable", "Tensor",
            "function",
            "constant", "convert_to_tensor", "cast", "shape", "rank", "size", "reshape", "concat", "stack",
            "unstack", "expand_dims", "squeeze", "transpose", "tile", "gather", "one_hot", "clip_by_value",
