@@ -40,3 +40,21 @@ def test_mnist_load_data_reads_the_keras_cache(tmp_path, monkeypatch):
     np.savez(other, **{k: v[:2].astype(np.uint8) for k, v in arrays.items()})
     assert keras.datasets.mnist.load_data(path=str(other))[0][0].shape == (2, 28, 28)
 
+
+def test_batchnorm_keeps_the_biased_variance_and_takes_one_value_per_channel():
+    r = np.random.default_rng(2)
+    x = r.normal(size=(5, 3)).astype("float32")
+    bn = layers.BatchNormalization(momentum=0.9)
+    bn(x, training=True)
+    _, _, mean, var = bn.get_weights()
+    np.testing.assert_allclose(mean, 0.1 * x.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(var, 0.9 + 0.1 * x.var(0), rtol=1e-5)
+    # a 1x1 feature map of a single image: every channel holds one value, normalized to beta
+    inputs = keras.Input(shape=(2, 2, 4))
+    h = layers.Conv2D(6, 2)(inputs)
+    model = keras.Model(inputs, layers.Dense(1)(layers.Flatten()(layers.BatchNormalization()(h))))
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(r.normal(size=(3, 2, 2, 4)).astype("float32"), np.ones((3, 1)), batch_size=2, epochs=1, verbose=0)
+    single = model.layers[2]
+    out = single(r.normal(size=(1, 1, 1, 6)).astype("float32"), training=True)
+    np.testing.assert_allclose(np.asarray(out).ravel(), single.get_weights()[1], atol=1e-6)

@@ -84,6 +84,7 @@ class BatchNormalization(Layer):
         self._ndim = nd
         bn_cls = nn.BatchNorm2d if nd == 4 else nn.BatchNorm1d
         self.bn = bn_cls(int(c), eps=self.epsilon, momentum=1.0 - self.momentum)
+        self.bn.unbiased_running_var = False  # Keras keeps the batch's own (biased) variance
         c = int(c)
         ident = lambda a: a  # noqa: E731
         init_param(self.bn.weight, self.gamma_initializer if self.scale else "ones", (c,), ident)
