@@ -58,3 +58,37 @@ def test_batchnorm_keeps_the_biased_variance_and_takes_one_value_per_channel():
     single = model.layers[2]
     out = single(r.normal(size=(1, 1, 1, 6)).astype("float32"), training=True)
     np.testing.assert_allclose(np.asarray(out).ravel(), single.get_weights()[1], atol=1e-6)
+
+
+def test_one_hot_labels_spread_over_an_image_with_repeat_and_reshape():
+    labels = np.eye(3, dtype="float32")[[2, 0]]                     # (2, 3) one-hot
+    planes = tf.reshape(tf.repeat(labels[:, :, None, None], repeats=[4 * 4]), (-1, 4, 4, 3))
+    expected = np.repeat(labels.ravel(), 16).reshape(2, 4, 4, 3)    # flattened, then each value 16 times
+    np.testing.assert_array_equal(planes.numpy(), expected)
+    noise = tf.reshape(tf.repeat(np.arange(3.0)[None], repeats=2), (2, 3))
+    np.testing.assert_array_equal(noise.numpy(), [[0, 0, 1], [1, 2, 2]])   # element-wise repeat
+    mix = tf.cast(tf.linspace(0, 1, 5)[:, None], tf.float32)
+    assert mix.shape == (5, 1) and np.allclose(mix.numpy().ravel(), [0, 0.25, 0.5, 0.75, 1])
+
+
+def test_tf_image_functions():
+    r = np.random.default_rng(3)
+    img = r.integers(0, 256, (2, 6, 4, 3)).astype(np.uint8)
+    big = tf.image.resize(img, (12, 8))
+    assert big.numpy().dtype == np.float32 and big.shape == (2, 12, 8, 3)
+    torch = require("torch")
+    ref = torch.nn.functional.interpolate(torch.tensor(img, dtype=torch.float32).permute(0, 3, 1, 2), (12, 8),
+                                          mode="bilinear", align_corners=False).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(big.numpy(), ref, rtol=1e-5, atol=1e-4)
+    near = tf.image.resize(img, (3, 2), method="nearest").numpy()
+    np.testing.assert_array_equal(near, img[:, ::2, ::2].astype(np.float32))
+    np.testing.assert_array_equal(tf.image.flip_left_right(img).numpy(), img[:, :, ::-1])
+    np.testing.assert_array_equal(tf.image.flip_up_down(img).numpy(), img[:, ::-1])
+    gray = tf.image.rgb_to_grayscale(img.astype("float32")).numpy()
+    np.testing.assert_allclose(gray[..., 0], img @ np.array([0.2989, 0.587, 0.114]), rtol=1e-4)
+    patches = tf.image.extract_patches(img, sizes=[1, 2, 2, 1], strides=[1, 2, 2, 1], rates=[1, 1, 1, 1],
+                                       padding="VALID").numpy()
+    assert patches.shape == (2, 3, 2, 12)
+    np.testing.assert_array_equal(patches[1, 2, 1], img[1, 4:6, 2:4].reshape(-1))
+    with pytest.raises(NotImplementedError):
+        tf.image.extract_patches(img, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID")
