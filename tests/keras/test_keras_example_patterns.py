@@ -92,3 +92,60 @@ def test_tf_image_functions():
     np.testing.assert_array_equal(patches[1, 2, 1], img[1, 4:6, 2:4].reshape(-1))
     with pytest.raises(NotImplementedError):
         tf.image.extract_patches(img, [1, 2, 2, 1], [1, 1, 1, 1], [1, 1, 1, 1], "VALID")
+
+
+class _SquaredErrorHead(layers.Layer):
+    """Turns scores into predictions and, given targets, adds its own loss and two logged metrics."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hits = keras.metrics.BinaryAccuracy(name="hits")
+
+    def call(self, scores, answers=None, weights=None):
+        probs = tf.nn.sigmoid(scores)
+        if answers is not None:
+            self.add_loss(tf.reduce_mean(weights * tf.square(probs - answers)))
+            self.add_metric(self.hits(answers, probs))
+            self.add_metric(tf.reduce_mean(probs), name="mean_prob")
+        return probs
+
+
+def _head_data(n=64):
+    r = np.random.default_rng(4)
+    x = r.normal(size=(n, 5)).astype("float32")
+    return {"inputs": x, "answers": (x[:, :1] > 0).astype("float32"), "weights": np.ones((n, 1), "float32")}
+
+
+def test_functional_model_trained_by_its_add_loss_terms_from_a_dict():
+    inputs = keras.Input((5,), name="inputs")
+    answers, weights = keras.Input((1,), name="answers"), keras.Input((1,), name="weights")
+    probs = _SquaredErrorHead()(layers.Dense(1)(inputs), answers, weights)
+    model = keras.Model([inputs, answers, weights], probs)
+    model.compile(keras.optimizers.Adam(0.05))                       # no loss: add_loss is the loss
+    history = model.fit(_head_data(), epochs=8, batch_size=16, verbose=0).history
+    assert set(history) == {"loss", "hits", "mean_prob"}
+    assert history["loss"][-1] < history["loss"][0] and history["hits"][-1] > 0.8
+    assert 0 < history["mean_prob"][-1] < 1
+    with pytest.raises(ValueError, match="No loss to compute"):
+        plain = keras.Sequential([keras.Input((5,)), layers.Dense(1)])
+        plain.compile("adam")
+        plain.fit(_head_data()["inputs"], np.zeros((64, 1)), verbose=0)
+
+
+def test_subclassed_model_gets_the_dict_and_passes_the_first_argument_by_name():
+    class Scorer(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.dense = layers.Dense(1)
+            self.head = _SquaredErrorHead()
+
+        def call(self, inputs):
+            return self.head(scores=self.dense(inputs["inputs"]), answers=inputs["answers"],
+                             weights=inputs["weights"])
+
+    model = Scorer()
+    model.compile(keras.optimizers.Adam(0.05))
+    history = model.fit(_head_data(), epochs=6, batch_size=16, verbose=0).history
+    assert history["loss"][-1] < history["loss"][0] and "hits" in history
+    with pytest.raises(ValueError, match="name="):
+        layers.Layer().add_metric(1.0)
