@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 
 import shendu.tf as tf
+from conftest import require
 from shendu import keras
 from shendu.keras import layers
-from conftest import require
 
 
 def test_compat_as_bytes_finds_a_jpeg_marker(tmp_path):

@@ -28,8 +28,8 @@ def add_metric(layer, value, name=None, aggregation=None):
             break
     if name is None:
         if source is None:
-            raise ValueError(f"add_metric: layer '{layer.name}' needs name= for a value that is not the result "
-                             "of one of its metric objects")
+            raise ValueError(f"add_metric: layer '{layer.name}' needs name= for a value that is not the "
+                             "result of one of its metric objects")
         name = source.name
     layer.__dict__.setdefault("_call_metrics", []).append((name, source, value))
 

@@ -354,11 +354,14 @@ class Model(Layer):
         takes the entries named like its Inputs (even one named ``inputs``), a subclassed one the dict
         itself whenever it holds names its ``call`` does not take."""
         if self._is_graph_network:
-            named = {n: kwargs.pop(n) for n in [t.node.layer.name for t in self._input_tensors] if n in kwargs}
+            names = [t.node.layer.name for t in self._input_tensors]
+            named = {n: kwargs.pop(n) for n in names if n in kwargs}
         else:
             params = inspect.signature(self.call).parameters
-            named = {} if any(p.kind is p.VAR_KEYWORD for p in params.values()) or all(
-                k in params for k in kwargs) else {k: kwargs.pop(k) for k in list(kwargs) if k not in ("training", "mask")}
+            if any(p.kind is p.VAR_KEYWORD for p in params.values()) or all(k in params for k in kwargs):
+                named = {}
+            else:
+                named = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("training", "mask")}
         if named:
             return named
         if "inputs" in kwargs:

@@ -18,8 +18,8 @@ class BatchNorm(Function):
     Training (``training=True``): μ, σ² are the batch statistics; if running buffers are given they
     are updated in place: running ← (1 − m)·running + m·batch, storing the UNBIASED variance
     σ²·M/(M − 1) (PyTorch's rule; then M = 1 is an error), or σ² itself with ``unbiased=False``
-    (Keras's rule; one value per channel then normalizes to 0 and stores σ² = 0). Evaluation: μ, σ² are the running buffers and
-    ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
+    (Keras's rule; one value per channel then normalizes to 0 and stores σ² = 0).
+    Evaluation: μ, σ² are the running buffers and ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
     """
 
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None, training=True,

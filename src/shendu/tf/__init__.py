@@ -42,11 +42,12 @@ from .math import (  # tf.add is tf.math.add: one definition
     tanh,
 )
 
-__all__ = ["keras", "compat", "data", "image", "math", "nn", "random", "strings", "GradientTape", "Variable", "Tensor",
-           "function",
+__all__ = ["keras", "compat", "data", "image", "math", "nn", "random", "strings", "GradientTape", "Variable",
+           "Tensor", "function",
            "constant", "convert_to_tensor", "cast", "shape", "rank", "size", "reshape", "concat", "stack",
            "unstack", "expand_dims", "squeeze", "transpose", "tile", "gather", "one_hot", "clip_by_value",
-           "repeat", "linspace", "clip_by_norm", "clip_by_global_norm", "where", "argmax", "argmin", "range", "zeros", "ones",
+           "repeat", "linspace", "clip_by_norm", "clip_by_global_norm", "where", "argmax", "argmin", "range",
+           "zeros", "ones",
            "zeros_like", "ones_like", "fill", "identity", "stop_gradient", "matmul", "add", "subtract",
            "multiply", "divide", "square", "sqrt", "exp", "log", "abs", "maximum", "minimum", "sigmoid",
            "tanh", "split", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",

@@ -17,7 +17,7 @@ _KEYS = ["x_train", "y_train", "x_test", "y_test"]
 
 
 def load_data(path="mnist.npz", download=True):
-    """MNIST as Keras returns it. ``path`` may name Keras's ``mnist.npz`` or a folder holding the IDX files."""
+    """MNIST as Keras returns it. ``path`` may name Keras's ``mnist.npz`` or a folder of IDX files."""
     from ...data.datasets import mnist
 
     if path is not None and str(path).endswith(".npz"):
