@@ -26,6 +26,10 @@ def sig(x):
 
 TOP = {
     "keras": lambda: tf.keras.layers.Dense is not None,
+    "compat": lambda: tf.compat.as_bytes("JFIF") == b"JFIF" and tf.compat.as_text(b"JFIF") == "JFIF",
+    "image": lambda: tf.image.resize(np.zeros((1, 4, 4, 1), np.uint8), (8, 8)).shape == (1, 8, 8, 1),
+    "repeat": lambda: np.array_equal(n(tf.repeat(A, 2, axis=1)), np.repeat(A, 2, axis=1)),
+    "linspace": lambda: np.allclose(n(tf.linspace(0, 1, 5)), np.linspace(0, 1, 5)),
     "data": lambda: len(tf.data.Dataset.from_tensor_slices(A)) == 2,
     "math": lambda: np.allclose(n(tf.math.log(P)), np.log(P)),
     "nn": lambda: np.allclose(n(tf.nn.relu(A)), np.maximum(A, 0)),

@@ -5,6 +5,7 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 """
 
 import contextlib
+import inspect
 import threading
 
 import numpy as np
@@ -17,6 +18,7 @@ from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
 from . import optimizers as _optimizers
+from ._added_metrics import AddedMetrics
 from ._custom import (
     CompiledLossView,
     CompileMetrics,
@@ -141,11 +143,32 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
         return logs
 
     def compute_loss(self, y_pred, y, sample_weight=None):
-        loss = super().compute_loss(y_pred, y, sample_weight)
         extra = self.host.losses
+        if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
+            if not extra:
+                raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")
+            loss, extra = extra[0], extra[1:]
+        else:
+            loss = super().compute_loss(y_pred, y, sample_weight)
         for term in extra:
             loss = loss + term
         return loss
+
+    def _added(self):
+        if self.__dict__.get("_added_metrics") is None:
+            self.__dict__["_added_metrics"] = AddedMetrics()
+        return self.__dict__["_added_metrics"]
+
+    def _record(self, loss_value, x, y, y_pred, sample_weight):
+        self._added().record(self.host, _train.trainer._batch_size_of(x))
+        return super()._record(loss_value, x, y, y_pred, sample_weight)
+
+    def _logs(self):
+        return {**super()._logs(), **self._added().logs()}
+
+    def reset_metrics(self):
+        super().reset_metrics()
+        self._added().reset()
 
 
 _BUILD_LOCK = threading.RLock()
@@ -343,14 +366,28 @@ class Model(Layer):
             inputs = list(args)
         elif args:
             inputs = args[0]
-        elif "inputs" in kwargs:
-            inputs = kwargs.pop("inputs")
         else:
-            names = [t.node.layer.name for t in self._input_tensors] if self._is_graph_network else []
-            inputs = {n: kwargs.pop(n) for n in names if n in kwargs}
-            if not inputs:
-                raise TypeError(f"Model '{self.name}' was called without inputs")
+            inputs = self._inputs_from_keywords(kwargs)
         return Layer.forward(self, inputs, **kwargs)
+
+    def _inputs_from_keywords(self, kwargs):
+        """A dict of named arrays (fit's dict data) is the model's input, as in Keras: a functional model
+        takes the entries named like its Inputs (even one named ``inputs``), a subclassed one the dict
+        itself whenever it holds names its ``call`` does not take."""
+        if self._is_graph_network:
+            names = [t.node.layer.name for t in self._input_tensors]
+            named = {n: kwargs.pop(n) for n in names if n in kwargs}
+        else:
+            params = inspect.signature(self.call).parameters
+            if any(p.kind is p.VAR_KEYWORD for p in params.values()) or all(k in params for k in kwargs):
+                named = {}
+            else:
+                named = {k: kwargs.pop(k) for k in list(kwargs) if k not in ("training", "mask")}
+        if named:
+            return named
+        if "inputs" in kwargs:
+            return kwargs.pop("inputs")
+        raise TypeError(f"Model '{self.name}' was called without inputs")
 
     def call(self, inputs, training=None, mask=None):
         if self._is_graph_network:
@@ -481,8 +518,6 @@ class Model(Layer):
                 f"You must call compile() before using the model for {what}: "
                 "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])"
             )
-        if self._compiled_loss is None and not custom_step:
-            raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
 
     def _ensure_built(self, x):
         if x is None or (self.built and self.__dict__.get("_ready_for_calls")):

@@ -24,9 +24,12 @@ class _BatchNorm(Module):
     momentum·batch, with the unbiased variance stored (momentum=None: cumulative average over
     ``num_batches_tracked`` batches). Eval: the running statistics are used instead.
     γ (``weight``) starts at 1 and β (``bias``) at 0, as in PyTorch.
+    ``unbiased_running_var = False`` stores the biased variance instead (Keras's rule), which also
+    accepts a batch holding one value per channel.
     """
 
     _expected_ndim = ()
+    unbiased_running_var = True
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
@@ -89,7 +92,7 @@ class _BatchNorm(Module):
             x, self.weight, self.bias,
             running_mean=self.running_mean.array if update or not use_batch else None,
             running_var=self.running_var.array if update or not use_batch else None,
-            training=use_batch, momentum=momentum, eps=self.eps)
+            training=use_batch, momentum=momentum, eps=self.eps, unbiased=self.unbiased_running_var)
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "

@@ -17,12 +17,13 @@ class BatchNorm(Function):
 
     Training (``training=True``): μ, σ² are the batch statistics; if running buffers are given they
     are updated in place: running ← (1 − m)·running + m·batch, storing the UNBIASED variance
-    σ²·M/(M − 1) (PyTorch's rule). Evaluation: μ, σ² are the running buffers and
-    ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
+    σ²·M/(M − 1) (PyTorch's rule; then M = 1 is an error), or σ² itself with ``unbiased=False``
+    (Keras's rule; one value per channel then normalizes to 0 and stores σ² = 0).
+    Evaluation: μ, σ² are the running buffers and ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
     """
 
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
-                momentum=0.1, eps=1e-5):
+                momentum=0.1, eps=1e-5, unbiased=True):
         if x.ndim < 2:
             raise ShapeError(f"batch_norm: expected input of shape (N, C) or (N, C, ...), got {x.shape}")
         C = x.shape[1]
@@ -31,7 +32,7 @@ class BatchNorm(Function):
         self.training = training
         if training:
             M = x.size // C
-            if M <= 1:
+            if M <= int(unbiased):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got "
                                  f"input of shape {x.shape}")
             mean = x.mean(axis=self.axes)
@@ -42,7 +43,7 @@ class BatchNorm(Function):
                 running_mean += momentum * mean
             if running_var is not None:
                 running_var *= 1 - momentum
-                running_var += (momentum * M / (M - 1)) * var
+                running_var += (momentum * M / (M - 1) if unbiased else momentum) * var
         else:
             mean, var = running_mean, running_var
             xc = x - mean.reshape(bshape).astype(x.dtype, copy=False)

@@ -23,7 +23,7 @@ from ..keras import ops as _k
 from ..keras.variables import Variable
 from ..tape import GradientTape
 from ..tensor import Tensor
-from . import data, math, nn, random, strings
+from . import compat, data, image, math, nn, random, strings
 from .math import (  # tf.add is tf.math.add: one definition
     abs,
     add,
@@ -43,11 +43,12 @@ from .math import (  # tf.add is tf.math.add: one definition
     tanh,
 )
 
-__all__ = ["keras", "data", "math", "nn", "random", "strings", "GradientTape", "Variable", "Tensor",
-           "function",
+__all__ = ["keras", "compat", "data", "image", "math", "nn", "random", "strings", "GradientTape", "Variable",
+           "Tensor", "function",
            "constant", "convert_to_tensor", "cast", "shape", "rank", "size", "reshape", "concat", "stack",
            "unstack", "expand_dims", "squeeze", "transpose", "tile", "gather", "one_hot", "clip_by_value",
-           "clip_by_norm", "clip_by_global_norm", "where", "argmax", "argmin", "range", "zeros", "ones",
+           "repeat", "linspace", "clip_by_norm", "clip_by_global_norm", "where", "argmax", "argmin", "range",
+           "zeros", "ones",
            "zeros_like", "ones_like", "fill", "identity", "stop_gradient", "matmul", "add", "subtract",
            "multiply", "divide", "square", "sqrt", "exp", "log", "abs", "maximum", "minimum", "sigmoid",
            "tanh", "split", "reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod",
@@ -193,6 +194,15 @@ def gather(params, indices, axis=None, batch_dims=0, name=None):
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     return _k.one_hot(indices, depth, dtype=dtype)
+
+
+def repeat(input, repeats, axis=None, name=None):  # noqa: A002
+    """Each element repeated ``repeats`` times along ``axis`` (``None``: the flattened input)."""
+    return _k.repeat(input, repeats, axis=axis)
+
+
+def linspace(start, stop, num, name=None, axis=0):
+    return _k.linspace(start, stop, int(num), axis=axis)
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):

@@ -1,14 +1,31 @@
-"""``(x_train, y_train), (x_test, y_test) = mnist.load_data()``: x (N, 28, 28) uint8, y (N,) uint8."""
+"""``(x_train, y_train), (x_test, y_test) = mnist.load_data()``: x (N, 28, 28) uint8, y (N,) uint8.
+
+Keras's own file comes first: ``path`` (default ``"mnist.npz"``) as a file, or in the Keras cache
+(``$KERAS_HOME/datasets/mnist.npz``), with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``.
+Without it the IDX files are read (a folder ``path``, or :func:`shendu.data.datasets.mnist`'s places).
+"""
+import os
 
 import numpy as np
 
+from .._get_file import keras_home
+from ._files import read_npz
+
 __all__ = ["load_data"]
 
+_KEYS = ["x_train", "y_train", "x_test", "y_test"]
 
-def load_data(path=None, download=True):
-    """MNIST as Keras returns it. ``path`` may name a folder holding the IDX files."""
+
+def load_data(path="mnist.npz", download=True):
+    """MNIST as Keras returns it. ``path`` may name Keras's ``mnist.npz`` or a folder of IDX files."""
     from ...data.datasets import mnist
 
+    if path is not None and str(path).endswith(".npz"):
+        for candidate in (os.path.expanduser(os.fspath(path)), os.path.join(keras_home(), "datasets", path)):
+            if os.path.isfile(candidate):
+                f = read_npz(candidate, _KEYS)
+                return ((f["x_train"].astype(np.uint8), f["y_train"].astype(np.uint8)),
+                        (f["x_test"].astype(np.uint8), f["y_test"].astype(np.uint8)))
     folder = path if path is not None and not str(path).endswith(".npz") else None
     (x, y), (xt, yt) = mnist(path=folder, download=download)
     return (x.astype(np.uint8), y.astype(np.uint8)), (xt.astype(np.uint8), yt.astype(np.uint8))

@@ -652,6 +652,14 @@ def _call_params(fn):
     return _CALL_ARGS[key]
 
 
+def _first_call_param(fn):
+    """The name of the first parameter of a layer's ``call`` (None when it takes none)."""
+    try:
+        return next(iter(inspect.signature(fn).parameters), None)
+    except (TypeError, ValueError):
+        return None
+
+
 # ----- the Layer base -----------------------------------------------------------------------------
 class Layer(Module):
     """Base class of every Keras layer.
@@ -888,6 +896,10 @@ class Layer(Module):
         return inputs
 
     def __call__(self, *args, **kwargs):
+        if not args and kwargs and "inputs" not in kwargs:  # layer(logits=x, ...): the first argument by name
+            first = _first_call_param(self.call)
+            if first in kwargs:
+                args = (kwargs.pop(first),)
         if args and is_symbolic(args[0]) or is_symbolic(kwargs):
             return self._symbolic_call(args, kwargs)
         return Module.__call__(self, *args, **kwargs)
@@ -916,6 +928,7 @@ class Layer(Module):
         elif in_mask is not None and kwargs.get("mask") is None and "mask" in names:
             kwargs["mask"] = in_mask
         self._call_losses = []
+        self.__dict__["_call_metrics"] = []
         if training is not None and bool(training) != self.training:
             with training_mode(bool(training)):
                 out = self.call(inputs, *args, **kwargs)
@@ -1143,6 +1156,12 @@ class Layer(Module):
         if store is None:
             store = self.__dict__["_loss_store"] = threading.local()
         store.terms = terms
+
+    def add_metric(self, value, name=None, aggregation=None):
+        """tf.keras 2: show ``value`` (computed in ``call``) in the training logs; see ``_added_metrics``."""
+        from .._added_metrics import add_metric
+
+        add_metric(self, value, name, aggregation)
 
     def add_loss(self, value):
         """Add a term to the training loss (computed in ``call``; reset every call)."""

@@ -79,6 +79,7 @@ class BatchNormalization(Layer):
         self._ndim = nd
         bn_cls = nn.BatchNorm2d if nd == 4 else nn.BatchNorm1d
         self.bn = bn_cls(int(c), eps=self.epsilon, momentum=1.0 - self.momentum)
+        self.bn.unbiased_running_var = False  # Keras keeps the batch's own (biased) variance
 
     def call(self, inputs, training=None):
         bn = self.bn
