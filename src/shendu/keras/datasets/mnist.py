@@ -8,8 +8,8 @@ import os
 
 import numpy as np
 
-from .._get_file import keras_home
-from ._files import read_npz
+from ...data.datasets._npz import read_npz
+from ...data.download import keras_home
 
 __all__ = ["load_data"]
 
