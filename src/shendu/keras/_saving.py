@@ -13,11 +13,11 @@ Files are written through a temporary file and a rename, so a failed save leaves
 The format version is checked on load: a newer version is refused with a clear message, older
 versions pass through :data:`MIGRATIONS`.
 
-Loading trusts nothing in the file: a member is decompressed in chunks up to a limit set by its
-compressed size (at most :data:`MAX_COMPRESSION_RATIO` times it; stored members exactly their size),
-whatever size it declares; every weight a layer is about to create must be stored in the file with that
-shape before it is allocated; layer arguments are checked by the layers' constructors; and only the
-metrics in :data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
+Loading trusts nothing in the file: members are read by :func:`shendu._fileio.read_zip_member`
+(decompressed in chunks, never past what the compressed size can hold, whatever size is declared);
+every weight a layer is about to create must be stored in the file with that shape before it is
+allocated; layer arguments are checked by the layers' constructors; and only the metrics in
+:data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
 """
 
 import io
@@ -27,6 +27,7 @@ import zipfile
 
 import numpy as np
 
+from .._fileio import ZIP_MAX_RATIO, open_zip, read_zip_member
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
 
 __all__ = [
@@ -51,10 +52,7 @@ FORMAT_VERSION = 1
 # version -> function(config dict) -> config dict of version + 1. Version 0 never existed; the entry shows
 # where a future migration goes.
 MIGRATIONS = {0: lambda config: {**config, "format_version": 1}}
-# A deflated member may inflate to at most this many times its compressed size (shendu writes its
-# members uncompressed; JSON and real weights deflate far less than this).
-MAX_COMPRESSION_RATIO = 100
-_CHUNK = 1 << 20
+MAX_COMPRESSION_RATIO = ZIP_MAX_RATIO  # a deflated member inflates to at most this times its size
 
 
 class ModelFileError(SerializationError):
@@ -377,58 +375,11 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
 
 
 def _open_zip(blob, path):
-    try:
-        return zipfile.ZipFile(io.BytesIO(blob))
-    except zipfile.BadZipFile:
-        raise ModelFileError(
-            f"load_model: {path!r} is not a shendu Keras model file (not a zip archive, or the "
-            "file is truncated)"
-        ) from None
-
-
-def _member_limit(info):
-    """The most bytes a member may inflate to: its compressed size when stored, else
-    MAX_COMPRESSION_RATIO times it (and a little room for tiny members)."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        return info.compress_size
-    return info.compress_size * MAX_COMPRESSION_RATIO + 4096
+    return open_zip(blob, path, ModelFileError, "a shendu Keras model file")
 
 
 def _read_member(zf, name, path):
-    """The bytes of member ``name``, decompressed in chunks and never beyond what its compressed size
-    allows (the size it declares is not trusted)."""
-    try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise ModelFileError(
-            f"load_model: {path!r} has no {name}: it is not a complete shendu Keras model file"
-        ) from None
-    limit = _member_limit(info)
-    if info.file_size > limit:
-        raise ModelFileError(
-            f"load_model: {path!r}: its member {name} declares {info.file_size:,} bytes from "
-            f"{info.compress_size:,} compressed bytes, more than the {limit:,} bytes such a member can "
-            f"hold (at most {MAX_COMPRESSION_RATIO}x compression): refusing to decompress it"
-        )
-    limit = min(limit, info.file_size)
-    out = bytearray()
-    try:
-        with zf.open(info) as f:
-            while True:
-                chunk = f.read(min(_CHUNK, limit + 1 - len(out)))
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > limit:
-                    raise ModelFileError(
-                        f"load_model: {path!r}: its member {name} inflates beyond the {limit:,} bytes it "
-                        "declares: refusing to decompress it further"
-                    )
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"load_model: {path!r} is damaged or truncated ({name}: {exc})") from None
-    return bytes(out)
+    return read_zip_member(zf, name, path, ModelFileError, MAX_COMPRESSION_RATIO)
 
 
 def _read_config(zf, path):
