@@ -217,11 +217,7 @@ def save_weights(model, filepath):
 
 def load_weights(model, filepath):
     """Load weights from ``save_weights``'s file, or from a whole-model file written by ``save``."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load_weights: no file at {path!r}")
-    with open(path, "rb") as f:
-        blob = f.read()
+    path, blob = _file_bytes(filepath, "load_weights")
     if blob[:4] == b"PK\x03\x04":
         with _open_zip(blob, path) as zf:
             arrays, _ = decode(_read_member(zf, "model.safetensors", path), f"{path}:model.safetensors")
@@ -293,37 +289,24 @@ def _compile_config(model):
 
 def _metadata_json(metadata, model_name):
     """``metadata`` as JSON text; refuse anything JSON cannot hold exactly (so it reads back equal)."""
+    where = f"save: metadata of model '{model_name}'"
     if not isinstance(metadata, dict):
-        raise TypeError(
-            f"save: metadata of model '{model_name}' must be a dict of JSON values, "
-            f"got {type(metadata).__name__}"
-        )
+        raise TypeError(f"{where} must be a dict of JSON values, got {type(metadata).__name__}")
 
-    def check(obj, where):
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                if not isinstance(k, str):
-                    raise TypeError(
-                        f"save: metadata of model '{model_name}' has the key {k!r} ({type(k).__name__}) at "
-                        f"{where}: JSON keys must be strings"
-                    )
-                check(v, f"{where}[{k!r}]")
-        elif isinstance(obj, (list, tuple)):
-            for i, v in enumerate(obj):
-                check(v, f"{where}[{i}]")
-        elif isinstance(obj, float):
-            if obj != obj or obj in (float("inf"), float("-inf")):
-                raise ValueError(
-                    f"save: metadata of model '{model_name}' has {obj} at {where}, which JSON cannot hold"
-                )
-        elif not (obj is None or isinstance(obj, (bool, int, str))):
-            raise TypeError(
-                f"save: metadata of model '{model_name}' has a {type(obj).__name__} at {where}: only dicts, "
-                "lists, strings, numbers, booleans and None can be stored"
-            )
+    def keys(obj):  # json.dumps would turn 1 into "1" silently
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(
+            obj, (list, tuple)) else ()
+        for k, v in items:
+            if isinstance(obj, dict) and not isinstance(k, str):
+                raise TypeError(f"{where} has the key {k!r} ({type(k).__name__}): JSON keys must be strings")
+            keys(v)
 
-    check(metadata, "metadata")
-    return json.dumps(metadata, indent=1)
+    keys(metadata)
+    try:
+        return json.dumps(metadata, indent=1, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where} cannot be stored: only dicts, lists, strings, finite numbers, booleans "
+                        f"and None can ({exc})") from None
 
 
 def model_to_bytes(model, include_optimizer=True, metadata=None):
@@ -382,12 +365,19 @@ def _read_member(zf, name, path):
     return read_zip_member(zf, name, path, ModelFileError, MAX_COMPRESSION_RATIO)
 
 
-def _read_config(zf, path):
-    raw = _read_member(zf, "config.json", path)
+def _read_json(zf, name, path, kind=dict):
     try:
-        config = json.loads(raw)
+        value = json.loads(_read_member(zf, name, path))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"load_model: {path!r} has an unreadable config.json ({exc})") from None
+        raise ModelFileError(f"load_model: {path!r} has an unreadable {name} ({exc})") from None
+    if kind is not None and not isinstance(value, kind):
+        raise ModelFileError(f"load_model: {path!r} has a {name} holding a {type(value).__name__}, "
+                             "expected a JSON object")
+    return value
+
+
+def _read_config(zf, path):
+    config = _read_json(zf, "config.json", path, kind=None)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(
             f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
@@ -413,29 +403,21 @@ def _read_config(zf, path):
 
 
 def _read_metadata(zf, path):
-    if "metadata.json" not in zf.namelist():
-        return {}
-    raw = _read_member(zf, "metadata.json", path)
-    try:
-        meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"load_model: {path!r} has an unreadable metadata.json ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ModelFileError(
-            f"load_model: {path!r} has a metadata.json holding a {type(meta).__name__}, "
-            "expected a JSON object"
-        )
-    return meta
+    return _read_json(zf, "metadata.json", path) if "metadata.json" in zf.namelist() else {}
+
+
+def _file_bytes(filepath, who):
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{who}: no file at {path!r}")
+    with open(path, "rb") as f:
+        return path, f.read()
 
 
 def read_metadata(filepath):
     """The metadata dict stored by ``model.save(path, metadata={...})`` ({} when none), read without
     building the model."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"read_metadata: no file at {path!r}")
-    with open(path, "rb") as f:
-        blob = f.read()
+    path, blob = _file_bytes(filepath, "read_metadata")
     with _open_zip(blob, path) as zf:
         _read_config(zf, path)
         return _read_metadata(zf, path)
@@ -445,11 +427,7 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
     """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state).
 
     The returned model's ``metadata`` attribute is the dict saved with it ({} when none)."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load_model: no file at {path!r}")
-    with open(path, "rb") as f:
-        blob = f.read()
+    path, blob = _file_bytes(filepath, "load_model")
     return model_from_bytes(blob, custom_objects, compile, source=path)
 
 
