@@ -55,19 +55,12 @@ def _layer_output_shape(model, layer):
 
 
 def _connected_to(model, layer):
+    from ._saving import _node_key
+
     nodes = getattr(model, "_nodes", None) or []
-    refs = []
-    counts = {}
-    keys = {}
-    for t in model._input_tensors:
-        keys[id(t.node)] = 0
-    for node in nodes:
-        keys[id(node)] = counts.get(node.layer.name, 0)
-        counts[node.layer.name] = counts.get(node.layer.name, 0) + 1
-    for node in nodes:
-        if node.layer is layer:
-            for t in node.input_tensors:
-                refs.append(f"{t.node.layer.name}[{keys.get(id(t.node), 0)}][{t.index}]")
+    keys = _node_key(model) if nodes else {}
+    refs = [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
+            for node in nodes if node.layer is layer for t in node.input_tensors]
     return refs or ["-"]
 
 
