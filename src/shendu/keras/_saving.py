@@ -30,22 +30,9 @@ import numpy as np
 from .._fileio import ZIP_MAX_RATIO, open_zip, read_zip_member
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
 
-__all__ = [
-    "MAX_COMPRESSION_RATIO",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MIGRATIONS",
-    "save_model",
-    "load_model",
-    "save_weights",
-    "load_weights",
-    "functional_config",
-    "functional_from_config",
-    "ModelFileError",
-    "model_to_bytes",
-    "model_from_bytes",
-    "read_metadata",
-]
+__all__ = ["MAX_COMPRESSION_RATIO", "FORMAT", "FORMAT_VERSION", "MIGRATIONS", "save_model", "load_model",
+           "save_weights", "load_weights", "functional_config", "functional_from_config", "ModelFileError",
+           "model_to_bytes", "model_from_bytes", "read_metadata"]
 
 FORMAT = "shendu.keras"
 FORMAT_VERSION = 1

@@ -28,16 +28,8 @@ from ._custom import (
 from .layers import deserialize as _deserialize_layer
 from .layers.base import Input, InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
-__all__ = [
-    "Model",
-    "Sequential",
-    "load_model",
-    "save_model",
-    "read_metadata",
-    "model_from_config",
-    "model_from_json",
-    "clone_model",
-]
+__all__ = ["Model", "Sequential", "load_model", "save_model", "read_metadata", "model_from_config",
+           "model_from_json", "clone_model"]
 
 
 # ----- the loss given to the Trainer -----------------------------------------------------------------
@@ -125,6 +117,13 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
 
 
 _BUILD_LOCK = threading.RLock()
+
+
+def _call_args(local, *drop):
+    """A method's arguments (its ``locals()``) to pass on to the Trainer: all but ``self`` and ``drop``,
+    with its ``**kwargs`` merged in."""
+    args = {k: v for k, v in local.items() if k not in ("self", "kwargs", *drop)}
+    return {**args, **local.get("kwargs", {})} if "kwargs" not in drop else args
 
 
 def _cast_like_input(value, dtype):
@@ -495,27 +494,20 @@ class Model(Layer):
             validation_freq=1, max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
         """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``).
         ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are accepted and change nothing."""
+        args = _call_args(locals(), "max_queue_size", "workers", "use_multiprocessing")
         self._require_compiled("training", overrides(self, "train_step"))
         self._ensure_built(x)
-        trainer = self._get_trainer()
         with self._training_weights():
-            history = trainer.fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                validation_batch_size=validation_batch_size, validation_freq=validation_freq, **kwargs)
-        self.history = history
-        return history
+            self.history = self._get_trainer().fit(**args)
+        return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
+        args = _call_args(locals(), "kwargs")
         self._require_compiled("evaluation", overrides(self, "test_step"))
         self._ensure_built(x)
-        return self._get_trainer().evaluate(x, y, batch_size=batch_size, verbose=verbose,
-                                            sample_weight=sample_weight, steps=steps, callbacks=callbacks,
-                                            return_dict=return_dict)
+        return self._get_trainer().evaluate(**args)
 
     def _prediction_trainer(self):
         if self.compiled and self._compiled_loss is not None:
@@ -530,25 +522,24 @@ class Model(Layer):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs for ``x`` as NumPy (a list of arrays for several outputs), batch by batch."""
+        args = _call_args(locals(), "kwargs")
         self._ensure_built(x)
-        return self._outputs(self._prediction_trainer().predict(x, batch_size=batch_size, verbose=verbose,
-                                                                steps=steps, callbacks=callbacks))
+        return self._outputs(self._prediction_trainer().predict(**args))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics)."""
+        args = _call_args(locals())
         self._require_compiled("training")
         self._ensure_built(x)
         with self._training_weights():
-            return self._get_trainer().train_on_batch(x, y, sample_weight=sample_weight,
-                                                      class_weight=class_weight, return_dict=return_dict,
-                                                      reset_metrics=reset_metrics)
+            return self._get_trainer().train_on_batch(**args)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        args = _call_args(locals())
         self._require_compiled("evaluation")
         self._ensure_built(x)
-        return self._get_trainer().test_on_batch(x, y, sample_weight=sample_weight, return_dict=return_dict,
-                                                 reset_metrics=reset_metrics)
+        return self._get_trainer().test_on_batch(**args)
 
     def predict_on_batch(self, x):
         self._ensure_built(x)
