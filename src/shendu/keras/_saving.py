@@ -29,6 +29,7 @@ import numpy as np
 
 from .._fileio import ZIP_MAX_RATIO, open_zip, read_zip_member
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
+from .layers.base import InputLayer, KerasTensor, flatten_structure, map_structure
 
 __all__ = ["MAX_COMPRESSION_RATIO", "FORMAT", "FORMAT_VERSION", "MIGRATIONS", "save_model", "load_model",
            "save_weights", "load_weights", "functional_config", "functional_from_config", "ModelFileError",
@@ -62,45 +63,28 @@ def _node_key(model):
 def functional_config(model):
     """Keras-like config of a functional model: its layers, each node's arguments, inputs and outputs."""
     from .layers import serialize
-    from .layers.base import KerasTensor, map_structure
 
     keys = _node_key(model)
 
-    def ref(t):
-        name, idx = keys[id(t.node)]
-        return {"__keras_tensor__": [name, idx, t.index]}
-
     def encode_args(obj):
-        return map_structure(lambda o: ref(o) if isinstance(o, KerasTensor) else _jsonable(o), obj)
+        return map_structure(lambda o: {"__keras_tensor__": [*keys[id(o.node)], o.index]}
+                             if isinstance(o, KerasTensor) else _jsonable(o), obj)
 
-    layers = [serialize(layer) for layer in model.layers]
-    nodes = [
-        {"layer": node.layer.name, "args": encode_args(list(node.args)), "kwargs": encode_args(node.kwargs)}
-        for node in model._nodes
-    ]
-    return {
-        "name": model.name,
-        "trainable": model.trainable,
-        "layers": layers,
-        "nodes": nodes,
-        "input_layers": map_structure(
-            lambda t: [keys[id(t.node)][0], 0, t.index], _listify(model._inputs_struct)
-        ),
-        "output_layers": map_structure(
-            lambda t: list(keys[id(t.node)]) + [t.index], _listify(model._outputs_struct)
-        ),
-    }
+    def refs(struct, first=False):
+        return map_structure(lambda t: [keys[id(t.node)][0], 0 if first else keys[id(t.node)][1], t.index],
+                             list(struct) if isinstance(struct, tuple) else struct)
 
-
-def _listify(struct):
-    return list(struct) if isinstance(struct, tuple) else struct
+    nodes = [{"layer": n.layer.name, "args": encode_args(list(n.args)), "kwargs": encode_args(n.kwargs)}
+             for n in model._nodes]
+    layers = [serialize(la) for la in model.layers]
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "nodes": nodes, "input_layers": refs(model._inputs_struct, first=True),
+            "output_layers": refs(model._outputs_struct)}
 
 
 def _jsonable(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
     if o is None or isinstance(o, (bool, int, float, str)):
         return o
     raise TypeError(f"cannot save a model whose layer call uses an argument of type {type(o).__name__}")
@@ -109,16 +93,9 @@ def _jsonable(o):
 def functional_from_config(cls, config, custom_objects=None):
     """Rebuild a functional model: recreate the layers, then replay their calls in order."""
     from .layers import deserialize
-    from .layers.base import InputLayer
 
-    layers = {}
-    for spec in config["layers"]:
-        layer = deserialize(spec, custom_objects)
-        layers[layer.name] = layer
-    produced = {}
-    for name, layer in layers.items():
-        if isinstance(layer, InputLayer):
-            produced[(name, 0)] = [layer._input_tensor]
+    layers = {la.name: la for la in (deserialize(spec, custom_objects) for spec in config["layers"])}
+    produced = {(name, 0): [la._input_tensor] for name, la in layers.items() if isinstance(la, InputLayer)}
     counts = {}
 
     def resolve(obj):
@@ -127,33 +104,21 @@ def functional_from_config(cls, config, custom_objects=None):
             return produced[(lname, idx)][t]
         if isinstance(obj, list):
             return [resolve(o) for o in obj]
-        if isinstance(obj, dict):
-            return {k: resolve(v) for k, v in obj.items()}
-        return obj
-
-    from .layers.base import flatten_structure
+        return {k: resolve(v) for k, v in obj.items()} if isinstance(obj, dict) else obj
 
     for node in config["nodes"]:
         layer = layers[node["layer"]]
-        args = resolve(node["args"])
-        kwargs = resolve(node["kwargs"])
-        out = layer(*args, **kwargs)
-        idx = counts.get(layer.name, 0)
-        counts[layer.name] = idx + 1
+        out = layer(*resolve(node["args"]), **resolve(node["kwargs"]))
+        counts[layer.name] = idx = counts.get(layer.name, -1) + 1
         produced[(layer.name, idx)] = flatten_structure(out)
-
-    def pick(ref):
-        lname, idx, t = ref
-        return produced[(lname, idx)][t]
 
     def build(refs):
         if isinstance(refs, list) and refs and isinstance(refs[0], str):
-            return pick(refs)
+            return produced[(refs[0], refs[1])][refs[2]]
         return [build(r) for r in refs]
 
-    inputs = build(config["input_layers"])
-    outputs = build(config["output_layers"])
-    model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+    model = cls(inputs=build(config["input_layers"]), outputs=build(config["output_layers"]),
+                name=config.get("name"))
     if "trainable" in config:
         model.trainable = config["trainable"]
     return model
