@@ -339,11 +339,9 @@ def _read_config(zf, path):
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ModelFileError(f"load_model: {path!r} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"load_model: {path!r} uses model format version {version}, but this shendu "
-            f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
-            f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it"
-        )
+        raise ModelFileError(f"load_model: {path!r} uses model format version {version}, but this shendu "
+                             f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
+                             f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it")
     while version < FORMAT_VERSION:
         if version not in MIGRATIONS:
             raise ModelFileError(

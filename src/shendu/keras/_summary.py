@@ -89,11 +89,9 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
     """Print (or pass to ``print_fn``) the summary table of ``model``; also returns the text."""
     layers = model.layers
     if not model.built and not any(la.built for la in layers):
-        raise ValueError(
-            f"The model '{model.name}' has not yet been built. Build the model first by calling "
-            "build() or by calling the model on a batch of data (or give the first layer an "
-            "input_shape)."
-        )
+        raise ValueError(f"The model '{model.name}' has not yet been built. Build the model first by calling "
+                         "build() or by calling the model on a batch of data (or give the first layer an "
+                         "input_shape).")
     sequential_like = _sequential_like(model)
     header = ["Layer (type)", "Output Shape", "Param #"]
     align = ["left", "left", "right"]

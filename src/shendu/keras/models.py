@@ -299,10 +299,8 @@ class Model(Layer):
             if len(v.shape) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
             ):
-                raise ValueError(
-                    f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
-                    f"expected shape={expected}, found shape={tuple(v.shape)}"
-                )
+                raise ValueError(f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
+                                 f"expected shape={expected}, found shape={tuple(v.shape)}")
             values[id(t)] = v
         for node in self._nodes:
             out = node.run(values)
@@ -435,10 +433,8 @@ class Model(Layer):
 
     def _require_compiled(self, what, custom_step=False):
         if not self.compiled:
-            raise RuntimeError(
-                f"You must call compile() before using the model for {what}: "
-                "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])"
-            )
+            raise RuntimeError(f"You must call compile() before using the model for {what}: "
+                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
         if self._compiled_loss is None and not custom_step:
             raise ValueError(f"{what}: the model was compiled without a loss; pass loss= to compile()")
 
@@ -793,10 +789,6 @@ class Sequential(Model):
         for layer in self._stack:
             shape = layer.compute_output_shape(shape)
         return shape
-
-    @property
-    def input_names(self):
-        return [self._input_tensors[0].node.layer.name] if self._input_tensors else []
 
     @property
     def output_names(self):
