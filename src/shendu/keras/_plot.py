@@ -6,18 +6,11 @@ nothing; ``model_to_dot`` returns a ``pydot.Dot`` and so needs pydot (``pip inst
 import os
 
 from ..viz.graph import dot_source, render_dot
+from ._summary import _shape_text
 
 __all__ = ["model_to_dot", "plot_model"]
 
 _STYLE = 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"'
-
-
-def _shape_text(shape):
-    if shape is None:
-        return "?"
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
 
 
 def _graph(model):
@@ -46,7 +39,7 @@ def _dot_text(model, show_shapes=False, show_dtype=False, show_layer_names=True,
             rows.append("activation: " + getattr(act, "__name__", type(act).__name__))
         if show_shapes:
             shape = getattr(layer, "_output_shape", None)
-            rows.append("output: " + _shape_text(list(shape) if isinstance(shape, list) else shape))
+            rows.append("output: " + _shape_text(shape))
         if show_dtype:
             rows.append(f"dtype: {getattr(layer, 'dtype', '?')}")
         if show_trainable:
