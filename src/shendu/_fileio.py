@@ -9,7 +9,11 @@ else from shendu but :mod:`shendu.errors`, so every layer may use it).
 * :func:`max_read_bytes` is the read limit: no reader allocates or decompresses more than this many
   bytes for one file (default 8 GiB; ``SHENDU_MAX_READ_BYTES`` in the environment, or a reader's
   ``max_bytes=`` argument, changes it).
+* :func:`open_zip` and :func:`read_zip_member` read a zip archive that is not trusted: a member is
+  decompressed in chunks and never past what its compressed size can hold (stored members exactly their
+  size, deflated ones at most ``max_ratio`` times it), whatever size it declares.
 """
+import io
 import os
 import re
 import secrets
@@ -19,11 +23,15 @@ import time
 from .errors import FileFormatError
 
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "max_read_bytes", "check_read_size",
-           "GZIP_MAX_RATIO", "DEFAULT_MAX_READ_BYTES", "MAX_READ_BYTES_ENV"]
+           "open_zip", "read_zip_member", "ZIP_MAX_RATIO", "GZIP_MAX_RATIO", "DEFAULT_MAX_READ_BYTES",
+           "MAX_READ_BYTES_ENV"]
 
 DEFAULT_MAX_READ_BYTES = 8 << 30
 MAX_READ_BYTES_ENV = "SHENDU_MAX_READ_BYTES"
 GZIP_MAX_RATIO = 1032  # deflate never expands data more than ~1032:1, so a larger claim is a lie
+# A deflated zip member may inflate to at most this many times its compressed size (shendu writes its own
+# members uncompressed; JSON, weights and arrays deflate far less than this).
+ZIP_MAX_RATIO = 100
 LEGACY_TEMP_AGE_S = 3600  # temporary files of older shendu versions (no process id): removed after 1 h
 
 _IN_FLIGHT = set()  # temporary files this process is writing right now
@@ -174,3 +182,45 @@ def atomic_write_bytes(path, chunks):
 def atomic_write_text(path, text):
     """Write ``text`` (UTF-8) to ``path`` atomically (see :func:`atomic_write`)."""
     return atomic_write_bytes(path, [text.encode("utf-8")])
+
+
+def open_zip(data, source, error=FileFormatError, what="a zip archive"):
+    """A ``zipfile.ZipFile`` on ``data`` (bytes or a path); ``error`` naming ``source`` when it is none."""
+    import zipfile
+
+    try:
+        return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise error(f"{source!r} is not {what} (not a zip archive, or the file is truncated: {exc})"
+                    ) from None
+
+
+def read_zip_member(zf, name, source, error=FileFormatError, max_ratio=ZIP_MAX_RATIO, chunk=1 << 20):
+    """The bytes of member ``name`` of ``zf``, decompressed in chunks and never beyond what its compressed
+    size allows (see the module docstring): a zip bomb or a forged size raises ``error`` naming ``source``."""
+    import zipfile
+
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise error(f"{source!r} has no {name}: the file is not complete") from None
+    limit = info.compress_size if info.compress_type == zipfile.ZIP_STORED else (
+        info.compress_size * max_ratio + 4096)  # a little room for tiny members
+    if info.file_size > limit:
+        raise error(f"{source!r}: its member {name} declares {info.file_size:,} bytes from "
+                    f"{info.compress_size:,} compressed bytes, more than the {limit:,} bytes such a member "
+                    f"can hold (at most {max_ratio}x compression): refusing to decompress it")
+    limit = min(limit, info.file_size)
+    out = bytearray()
+    try:
+        with zf.open(info) as f:
+            while piece := f.read(min(chunk, limit + 1 - len(out))):
+                out += piece
+                if len(out) > limit:
+                    raise error(f"{source!r}: its member {name} inflates beyond the {limit:,} bytes it "
+                                "declares: refusing to decompress it further")
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        if isinstance(exc, error):
+            raise
+        raise error(f"{source!r} is damaged or truncated ({name}: {exc})") from None
+    return bytes(out)

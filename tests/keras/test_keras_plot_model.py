@@ -1,4 +1,5 @@
-"""keras.utils.plot_model: the layer graph as a .dot file (pydot) and as PNG / SVG (Graphviz's dot)."""
+"""keras.utils.plot_model: the layer graph (drawn by shendu.viz.graph) as a .dot file and as PNG / SVG
+(Graphviz's dot); model_to_dot as a pydot graph."""
 import pytest
 
 from conftest import require
@@ -26,8 +27,7 @@ def test_model_to_dot_has_every_layer_and_edge():
     assert len(keras.utils.model_to_dot(seq).get_edges()) == 2
 
 
-def test_plot_model_writes_dot_file(tmp_path):
-    require("pydot")
+def test_plot_model_writes_dot_file_without_pydot(tmp_path):
     path = tmp_path / "model.dot"
     keras.utils.plot_model(_functional(), to_file=str(path), show_shapes=True)
     assert "digraph" in path.read_text() and "hidden" in path.read_text()
@@ -36,7 +36,15 @@ def test_plot_model_writes_dot_file(tmp_path):
 @pytest.mark.system
 @pytest.mark.parametrize("ext, magic", [("png", b"\x89PNG"), ("svg", b"<?xml")])
 def test_plot_model_draws_png_and_svg(tmp_path, ext, magic):
-    require("pydot")
     path = tmp_path / f"model.{ext}"
     keras.utils.plot_model(_functional(), to_file=str(path), show_shapes=True, show_dtype=True, rankdir="LR")
     assert path.read_bytes().startswith(magic)
+
+
+def test_plot_model_without_graphviz_names_what_is_missing(tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(ImportError, match="plot_model.*Graphviz"):
+        keras.utils.plot_model(_functional(), to_file=str(tmp_path / "m.png"))
+    assert not (tmp_path / "m.png").exists()

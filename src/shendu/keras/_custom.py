@@ -30,13 +30,9 @@ def overrides(model, name):
 def _tensors(x):
     if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
         return Tensor(x)
-    if isinstance(x, tuple):
-        return tuple(_tensors(v) for v in x)
-    if isinstance(x, list):
-        return [_tensors(v) for v in x]
-    if isinstance(x, dict):
-        return {k: _tensors(v) for k, v in x.items()}
-    return x
+    if isinstance(x, (tuple, list)):
+        return type(x)(_tensors(v) for v in x)
+    return {k: _tensors(v) for k, v in x.items()} if isinstance(x, dict) else x
 
 
 def pack(x, y=None, sample_weight=None):
@@ -55,12 +51,8 @@ def unpack(data):
         data = tuple(data)
     if not isinstance(data, tuple):
         return data, None, None
-    if len(data) == 1:
-        return data[0], None, None
-    if len(data) == 2:
-        return data[0], data[1], None
-    if len(data) == 3:
-        return data
+    if 1 <= len(data) <= 3:
+        return data + (None,) * (3 - len(data))
     raise ValueError(f"Data is expected to be (x,), (x, y) or (x, y, sample_weight); got {len(data)} items")
 
 
@@ -77,10 +69,7 @@ def plain_logs(logs):
         raise TypeError(f"train_step/test_step must return a dict of results, got {type(logs).__name__}")
     out = {}
     for k, v in logs.items():
-        if isinstance(v, dict):
-            out.update(plain_logs(v))
-        else:
-            out[k] = _scalar(v)
+        out.update(plain_logs(v) if isinstance(v, dict) else {k: _scalar(v)})
     return out
 
 
@@ -178,12 +167,10 @@ class CustomStepsMixin:
         return self._keep(self.host.test_step(pack(x, y, sample_weight)))
 
     def default_train_step(self, data):
-        x, y, w = unpack(data)
-        return super().train_step(*_arrays(x, y, w))
+        return super().train_step(*_arrays(*unpack(data)))
 
     def default_test_step(self, data):
-        x, y, w = unpack(data)
-        return super().test_step(*_arrays(x, y, w))
+        return super().test_step(*_arrays(*unpack(data)))
 
     def _logs(self):
         logs = getattr(self._holder(), "custom_logs", None)
@@ -224,15 +211,9 @@ def _arrays(x, y, w):
     from ..train import adapter
 
     def arr(v):
-        if v is None:
-            return None
-        if isinstance(v, Tensor):
-            return v.array
-        return adapter.to_arrays(v)
+        return None if v is None else v.array if isinstance(v, Tensor) else adapter.to_arrays(v)
 
-    x, y = arr(x), arr(y)
-    w = None if w is None else np.asarray(getattr(w, "array", w))
-    return x, y, w
+    return arr(x), arr(y), None if w is None else np.asarray(getattr(w, "array", w))
 
 
 def loss_tracker():

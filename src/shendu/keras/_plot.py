@@ -1,91 +1,64 @@
-"""``keras.utils.plot_model`` / ``model_to_dot``: the model's layer graph drawn with Graphviz.
+"""``keras.utils.plot_model`` / ``model_to_dot``: the model's layer graph, drawn by :mod:`shendu.viz.graph`.
 
-Needs the ``plot`` extra (``pip install shendu[plot]``: pydot) and, for PNG / SVG / PDF output, Graphviz's
-``dot`` program (``apt install graphviz``). A ``.dot`` file needs pydot alone.
+PNG / SVG / PDF output needs Graphviz's ``dot`` program (``apt install graphviz``); a ``.dot`` file needs
+nothing; ``model_to_dot`` returns a ``pydot.Dot`` and so needs pydot (``pip install shendu[plot]``).
 """
 import os
 
+from ..viz.graph import dot_source, render_dot
+from ._summary import _shape_text
+
 __all__ = ["model_to_dot", "plot_model"]
 
-
-def _pydot():
-    try:
-        import pydot
-    except ImportError as exc:
-        raise ImportError("plot_model needs pydot: pip install pydot (or shendu[plot]), and Graphviz's `dot` "
-                          "program for images (apt install graphviz)") from exc
-    return pydot
-
-
-def _shape_text(shape):
-    if shape is None:
-        return "?"
-    if isinstance(shape, list):
-        return ", ".join(_shape_text(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + ")"
-
-
-def _escape(text):
-    for ch in "{}<>|":
-        text = text.replace(ch, "\\" + ch)
-    return text
+_STYLE = 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"'
 
 
 def _graph(model):
     """(layers, edges): the layers in call order and (from_layer, to_layer) pairs."""
     if getattr(model, "_is_graph_network", False) and getattr(model, "_nodes", None) is not None:
-        layers, edges = [], []
-        for t in model._input_tensors:
-            layers.append(t.node.layer)
-        for node in model._nodes:
-            if node.layer not in layers:
-                layers.append(node.layer)
-            for t in node.input_tensors:
-                if t.node is not None:
-                    edges.append((t.node.layer, node.layer))
+        layers = [t.node.layer for t in model._input_tensors]
+        layers += [n.layer for n in model._nodes if n.layer not in layers]
+        edges = [(t.node.layer, n.layer) for n in model._nodes for t in n.input_tensors if t.node is not None]
         return layers, edges
-    layers = list(model.layers)
     first = getattr(model, "_input_tensors", None)
-    if first:
-        layers = [first[0].node.layer] + layers
+    layers = [first[0].node.layer] * bool(first) + list(model.layers)
     return layers, list(zip(layers[:-1], layers[1:]))
 
 
-def _output_shape(layer):
-    for attr in ("_output_shape",):
-        shape = getattr(layer, attr, None)
-        if shape is not None:
-            return list(shape) if isinstance(shape, list) else tuple(shape)
-    return None
+def _dot_text(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB", dpi=200,
+              show_layer_activations=False, show_trainable=False, **_ignored):
+    """DOT text with one box per layer (name and class, optionally output shape, dtype, activation and
+    trainable flag) and an arrow for every tensor passed between layers."""
+    layers, edges = _graph(model)
+    nodes = []
+    for layer in layers:
+        cls = type(layer).__name__
+        rows = [f"{layer.name} ({cls})" if show_layer_names else cls]
+        act = getattr(layer, "activation", None)
+        if show_layer_activations and act is not None:
+            rows.append("activation: " + getattr(act, "__name__", type(act).__name__))
+        if show_shapes:
+            shape = getattr(layer, "_output_shape", None)
+            rows.append("output: " + _shape_text(shape))
+        if show_dtype:
+            rows.append(f"dtype: {getattr(layer, 'dtype', '?')}")
+        if show_trainable:
+            rows.append(f"trainable: {getattr(layer, 'trainable', True)}")
+        nodes.append((f"l{id(layer)}", "\n".join(rows), _STYLE))
+    return dot_source(nodes, [(f"l{id(a)}", f"l{id(b)}", None) for a, b in edges], rankdir, "model",
+                      f'dpi={int(dpi)}; concentrate=true;')
 
 
 def model_to_dot(model, show_shapes=False, show_dtype=False, show_layer_names=True, rankdir="TB",
                  expand_nested=False, dpi=200, subgraph=False, show_layer_activations=False,
                  show_trainable=False, **kwargs):
-    """A ``pydot.Dot`` graph with one box per layer (name and class, optionally output shape, dtype,
-    activation and trainable flag) and an arrow for every tensor passed between layers."""
-    pydot = _pydot()
-    dot = pydot.Dot(graph_type="digraph", rankdir=rankdir, dpi=str(dpi), concentrate="true")
-    dot.set_node_defaults(shape="record", fontname="Helvetica")
-    layers, edges = _graph(model)
-    for layer in layers:
-        cls = type(layer).__name__
-        title = f"{layer.name} ({cls})" if show_layer_names else cls
-        rows = [title]
-        if show_layer_activations and getattr(layer, "activation", None) is not None:
-            act = layer.activation
-            rows.append("activation: " + getattr(act, "__name__", type(act).__name__))
-        if show_shapes:
-            rows.append("output: " + _shape_text(_output_shape(layer)))
-        if show_dtype:
-            rows.append(f"dtype: {getattr(layer, 'dtype', '?')}")
-        if show_trainable:
-            rows.append(f"trainable: {getattr(layer, 'trainable', True)}")
-        label = "{" + "|".join(_escape(r) for r in rows) + "}"
-        dot.add_node(pydot.Node(str(id(layer)), label=label))
-    for a, b in edges:
-        dot.add_edge(pydot.Edge(str(id(a)), str(id(b))))
-    return dot
+    """A ``pydot.Dot`` of the model's layer graph (the graph ``plot_model`` draws)."""
+    try:
+        import pydot
+    except ImportError as exc:
+        raise ImportError("model_to_dot needs pydot: pip install pydot (or shendu[plot]); plot_model "
+                          "needs only Graphviz's `dot` program") from exc
+    return pydot.graph_from_dot_data(_dot_text(**locals()))[0]
 
 
 def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, show_layer_names=True,
@@ -94,19 +67,9 @@ def plot_model(model, to_file="model.png", show_shapes=False, show_dtype=False, 
     """Draw the model to ``to_file``; the format comes from its extension (png, svg, pdf, jpg or dot).
 
     Returns the image for display in a notebook when IPython is present (else None)."""
-    dot = model_to_dot(model, show_shapes=show_shapes, show_dtype=show_dtype,
-                       show_layer_names=show_layer_names, rankdir=rankdir, expand_nested=expand_nested,
-                       dpi=dpi, show_layer_activations=show_layer_activations, show_trainable=show_trainable)
     to_file = os.fspath(to_file)
     ext = os.path.splitext(to_file)[1].lower().lstrip(".") or "png"
-    if ext == "dot":
-        dot.write_raw(to_file)
-    else:
-        try:
-            dot.write(to_file, format=ext)
-        except FileNotFoundError as exc:
-            raise ImportError(f"plot_model: Graphviz's `dot` program was not found, so {to_file} cannot be "
-                              "drawn (apt install graphviz); a .dot file needs pydot alone") from exc
+    render_dot(_dot_text(**locals()), to_file, ext, who="plot_model", fallback=False)
     if ext in ("png", "jpg", "jpeg", "svg"):
         try:
             from IPython import display

@@ -13,11 +13,11 @@ Files are written through a temporary file and a rename, so a failed save leaves
 The format version is checked on load: a newer version is refused with a clear message, older
 versions pass through :data:`MIGRATIONS`.
 
-Loading trusts nothing in the file: a member is decompressed in chunks up to a limit set by its
-compressed size (at most :data:`MAX_COMPRESSION_RATIO` times it; stored members exactly their size),
-whatever size it declares; every weight a layer is about to create must be stored in the file with that
-shape before it is allocated; layer arguments are checked by the layers' constructors; and only the
-metrics in :data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
+Loading trusts nothing in the file: members are read by :func:`shendu._fileio.read_zip_member`
+(decompressed in chunks, never past what the compressed size can hold, whatever size is declared);
+every weight a layer is about to create must be stored in the file with that shape before it is
+allocated; layer arguments are checked by the layers' constructors; and only the metrics in
+:data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
 """
 
 import io
@@ -27,34 +27,20 @@ import zipfile
 
 import numpy as np
 
+from .._fileio import ZIP_MAX_RATIO, open_zip, read_zip_member
 from ..serialization import SerializationError, atomic_write_bytes, decode, encode
+from .layers.base import InputLayer, KerasTensor, flatten_structure, map_structure
 
-__all__ = [
-    "MAX_COMPRESSION_RATIO",
-    "FORMAT",
-    "FORMAT_VERSION",
-    "MIGRATIONS",
-    "save_model",
-    "load_model",
-    "save_weights",
-    "load_weights",
-    "functional_config",
-    "functional_from_config",
-    "ModelFileError",
-    "model_to_bytes",
-    "model_from_bytes",
-    "read_metadata",
-]
+__all__ = ["MAX_COMPRESSION_RATIO", "FORMAT", "FORMAT_VERSION", "MIGRATIONS", "save_model", "load_model",
+           "save_weights", "load_weights", "functional_config", "functional_from_config", "ModelFileError",
+           "model_to_bytes", "model_from_bytes", "read_metadata"]
 
 FORMAT = "shendu.keras"
 FORMAT_VERSION = 1
 # version -> function(config dict) -> config dict of version + 1. Version 0 never existed; the entry shows
 # where a future migration goes.
 MIGRATIONS = {0: lambda config: {**config, "format_version": 1}}
-# A deflated member may inflate to at most this many times its compressed size (shendu writes its
-# members uncompressed; JSON and real weights deflate far less than this).
-MAX_COMPRESSION_RATIO = 100
-_CHUNK = 1 << 20
+MAX_COMPRESSION_RATIO = ZIP_MAX_RATIO  # a deflated member inflates to at most this times its size
 
 
 class ModelFileError(SerializationError):
@@ -77,45 +63,28 @@ def _node_key(model):
 def functional_config(model):
     """Keras-like config of a functional model: its layers, each node's arguments, inputs and outputs."""
     from .layers import serialize
-    from .layers.base import KerasTensor, map_structure
 
     keys = _node_key(model)
 
-    def ref(t):
-        name, idx = keys[id(t.node)]
-        return {"__keras_tensor__": [name, idx, t.index]}
-
     def encode_args(obj):
-        return map_structure(lambda o: ref(o) if isinstance(o, KerasTensor) else _jsonable(o), obj)
+        return map_structure(lambda o: {"__keras_tensor__": [*keys[id(o.node)], o.index]}
+                             if isinstance(o, KerasTensor) else _jsonable(o), obj)
 
-    layers = [serialize(layer) for layer in model.layers]
-    nodes = [
-        {"layer": node.layer.name, "args": encode_args(list(node.args)), "kwargs": encode_args(node.kwargs)}
-        for node in model._nodes
-    ]
-    return {
-        "name": model.name,
-        "trainable": model.trainable,
-        "layers": layers,
-        "nodes": nodes,
-        "input_layers": map_structure(
-            lambda t: [keys[id(t.node)][0], 0, t.index], _listify(model._inputs_struct)
-        ),
-        "output_layers": map_structure(
-            lambda t: list(keys[id(t.node)]) + [t.index], _listify(model._outputs_struct)
-        ),
-    }
+    def refs(struct, first=False):
+        return map_structure(lambda t: [keys[id(t.node)][0], 0 if first else keys[id(t.node)][1], t.index],
+                             list(struct) if isinstance(struct, tuple) else struct)
 
-
-def _listify(struct):
-    return list(struct) if isinstance(struct, tuple) else struct
+    nodes = [{"layer": n.layer.name, "args": encode_args(list(n.args)), "kwargs": encode_args(n.kwargs)}
+             for n in model._nodes]
+    layers = [serialize(la) for la in model.layers]
+    return {"name": model.name, "trainable": model.trainable, "layers": layers,
+            "nodes": nodes, "input_layers": refs(model._inputs_struct, first=True),
+            "output_layers": refs(model._outputs_struct)}
 
 
 def _jsonable(o):
-    if isinstance(o, (np.integer,)):
-        return int(o)
-    if isinstance(o, (np.floating,)):
-        return float(o)
+    if isinstance(o, (np.integer, np.floating)):
+        return o.item()
     if o is None or isinstance(o, (bool, int, float, str)):
         return o
     raise TypeError(f"cannot save a model whose layer call uses an argument of type {type(o).__name__}")
@@ -124,16 +93,9 @@ def _jsonable(o):
 def functional_from_config(cls, config, custom_objects=None):
     """Rebuild a functional model: recreate the layers, then replay their calls in order."""
     from .layers import deserialize
-    from .layers.base import InputLayer
 
-    layers = {}
-    for spec in config["layers"]:
-        layer = deserialize(spec, custom_objects)
-        layers[layer.name] = layer
-    produced = {}
-    for name, layer in layers.items():
-        if isinstance(layer, InputLayer):
-            produced[(name, 0)] = [layer._input_tensor]
+    layers = {la.name: la for la in (deserialize(spec, custom_objects) for spec in config["layers"])}
+    produced = {(name, 0): [la._input_tensor] for name, la in layers.items() if isinstance(la, InputLayer)}
     counts = {}
 
     def resolve(obj):
@@ -142,33 +104,21 @@ def functional_from_config(cls, config, custom_objects=None):
             return produced[(lname, idx)][t]
         if isinstance(obj, list):
             return [resolve(o) for o in obj]
-        if isinstance(obj, dict):
-            return {k: resolve(v) for k, v in obj.items()}
-        return obj
-
-    from .layers.base import flatten_structure
+        return {k: resolve(v) for k, v in obj.items()} if isinstance(obj, dict) else obj
 
     for node in config["nodes"]:
         layer = layers[node["layer"]]
-        args = resolve(node["args"])
-        kwargs = resolve(node["kwargs"])
-        out = layer(*args, **kwargs)
-        idx = counts.get(layer.name, 0)
-        counts[layer.name] = idx + 1
+        out = layer(*resolve(node["args"]), **resolve(node["kwargs"]))
+        counts[layer.name] = idx = counts.get(layer.name, -1) + 1
         produced[(layer.name, idx)] = flatten_structure(out)
-
-    def pick(ref):
-        lname, idx, t = ref
-        return produced[(lname, idx)][t]
 
     def build(refs):
         if isinstance(refs, list) and refs and isinstance(refs[0], str):
-            return pick(refs)
+            return produced[(refs[0], refs[1])][refs[2]]
         return [build(r) for r in refs]
 
-    inputs = build(config["input_layers"])
-    outputs = build(config["output_layers"])
-    model = cls(inputs=inputs, outputs=outputs, name=config.get("name"))
+    model = cls(inputs=build(config["input_layers"]), outputs=build(config["output_layers"]),
+                name=config.get("name"))
     if "trainable" in config:
         model.trainable = config["trainable"]
     return model
@@ -219,11 +169,7 @@ def save_weights(model, filepath):
 
 def load_weights(model, filepath):
     """Load weights from ``save_weights``'s file, or from a whole-model file written by ``save``."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load_weights: no file at {path!r}")
-    with open(path, "rb") as f:
-        blob = f.read()
+    path, blob = _file_bytes(filepath, "load_weights")
     if blob[:4] == b"PK\x03\x04":
         with _open_zip(blob, path) as zf:
             arrays, _ = decode(_read_member(zf, "model.safetensors", path), f"{path}:model.safetensors")
@@ -295,37 +241,24 @@ def _compile_config(model):
 
 def _metadata_json(metadata, model_name):
     """``metadata`` as JSON text; refuse anything JSON cannot hold exactly (so it reads back equal)."""
+    where = f"save: metadata of model '{model_name}'"
     if not isinstance(metadata, dict):
-        raise TypeError(
-            f"save: metadata of model '{model_name}' must be a dict of JSON values, "
-            f"got {type(metadata).__name__}"
-        )
+        raise TypeError(f"{where} must be a dict of JSON values, got {type(metadata).__name__}")
 
-    def check(obj, where):
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                if not isinstance(k, str):
-                    raise TypeError(
-                        f"save: metadata of model '{model_name}' has the key {k!r} ({type(k).__name__}) at "
-                        f"{where}: JSON keys must be strings"
-                    )
-                check(v, f"{where}[{k!r}]")
-        elif isinstance(obj, (list, tuple)):
-            for i, v in enumerate(obj):
-                check(v, f"{where}[{i}]")
-        elif isinstance(obj, float):
-            if obj != obj or obj in (float("inf"), float("-inf")):
-                raise ValueError(
-                    f"save: metadata of model '{model_name}' has {obj} at {where}, which JSON cannot hold"
-                )
-        elif not (obj is None or isinstance(obj, (bool, int, str))):
-            raise TypeError(
-                f"save: metadata of model '{model_name}' has a {type(obj).__name__} at {where}: only dicts, "
-                "lists, strings, numbers, booleans and None can be stored"
-            )
+    def keys(obj):  # json.dumps would turn 1 into "1" silently
+        items = obj.items() if isinstance(obj, dict) else enumerate(obj) if isinstance(
+            obj, (list, tuple)) else ()
+        for k, v in items:
+            if isinstance(obj, dict) and not isinstance(k, str):
+                raise TypeError(f"{where} has the key {k!r} ({type(k).__name__}): JSON keys must be strings")
+            keys(v)
 
-    check(metadata, "metadata")
-    return json.dumps(metadata, indent=1)
+    keys(metadata)
+    try:
+        return json.dumps(metadata, indent=1, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{where} cannot be stored: only dicts, lists, strings, finite numbers, booleans "
+                        f"and None can ({exc})") from None
 
 
 def model_to_bytes(model, include_optimizer=True, metadata=None):
@@ -377,66 +310,26 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
 
 
 def _open_zip(blob, path):
-    try:
-        return zipfile.ZipFile(io.BytesIO(blob))
-    except zipfile.BadZipFile:
-        raise ModelFileError(
-            f"load_model: {path!r} is not a shendu Keras model file (not a zip archive, or the "
-            "file is truncated)"
-        ) from None
-
-
-def _member_limit(info):
-    """The most bytes a member may inflate to: its compressed size when stored, else
-    MAX_COMPRESSION_RATIO times it (and a little room for tiny members)."""
-    if info.compress_type == zipfile.ZIP_STORED:
-        return info.compress_size
-    return info.compress_size * MAX_COMPRESSION_RATIO + 4096
+    return open_zip(blob, path, ModelFileError, "a shendu Keras model file")
 
 
 def _read_member(zf, name, path):
-    """The bytes of member ``name``, decompressed in chunks and never beyond what its compressed size
-    allows (the size it declares is not trusted)."""
+    return read_zip_member(zf, name, path, ModelFileError, MAX_COMPRESSION_RATIO)
+
+
+def _read_json(zf, name, path, kind=dict):
     try:
-        info = zf.getinfo(name)
-    except KeyError:
-        raise ModelFileError(
-            f"load_model: {path!r} has no {name}: it is not a complete shendu Keras model file"
-        ) from None
-    limit = _member_limit(info)
-    if info.file_size > limit:
-        raise ModelFileError(
-            f"load_model: {path!r}: its member {name} declares {info.file_size:,} bytes from "
-            f"{info.compress_size:,} compressed bytes, more than the {limit:,} bytes such a member can "
-            f"hold (at most {MAX_COMPRESSION_RATIO}x compression): refusing to decompress it"
-        )
-    limit = min(limit, info.file_size)
-    out = bytearray()
-    try:
-        with zf.open(info) as f:
-            while True:
-                chunk = f.read(min(_CHUNK, limit + 1 - len(out)))
-                if not chunk:
-                    break
-                out += chunk
-                if len(out) > limit:
-                    raise ModelFileError(
-                        f"load_model: {path!r}: its member {name} inflates beyond the {limit:,} bytes it "
-                        "declares: refusing to decompress it further"
-                    )
-    except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"load_model: {path!r} is damaged or truncated ({name}: {exc})") from None
-    return bytes(out)
+        value = json.loads(_read_member(zf, name, path))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise ModelFileError(f"load_model: {path!r} has an unreadable {name} ({exc})") from None
+    if kind is not None and not isinstance(value, kind):
+        raise ModelFileError(f"load_model: {path!r} has a {name} holding a {type(value).__name__}, "
+                             "expected a JSON object")
+    return value
 
 
 def _read_config(zf, path):
-    raw = _read_member(zf, "config.json", path)
-    try:
-        config = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"load_model: {path!r} has an unreadable config.json ({exc})") from None
+    config = _read_json(zf, "config.json", path, kind=None)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelFileError(
             f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
@@ -446,11 +339,9 @@ def _read_config(zf, path):
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ModelFileError(f"load_model: {path!r} has an invalid format_version {version!r}")
     if version > FORMAT_VERSION:
-        raise ModelFileError(
-            f"load_model: {path!r} uses model format version {version}, but this shendu "
-            f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
-            f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it"
-        )
+        raise ModelFileError(f"load_model: {path!r} uses model format version {version}, but this shendu "
+                             f"reads versions up to {FORMAT_VERSION}: it was written by a newer shendu "
+                             f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it")
     while version < FORMAT_VERSION:
         if version not in MIGRATIONS:
             raise ModelFileError(
@@ -462,29 +353,21 @@ def _read_config(zf, path):
 
 
 def _read_metadata(zf, path):
-    if "metadata.json" not in zf.namelist():
-        return {}
-    raw = _read_member(zf, "metadata.json", path)
-    try:
-        meta = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise ModelFileError(f"load_model: {path!r} has an unreadable metadata.json ({exc})") from None
-    if not isinstance(meta, dict):
-        raise ModelFileError(
-            f"load_model: {path!r} has a metadata.json holding a {type(meta).__name__}, "
-            "expected a JSON object"
-        )
-    return meta
+    return _read_json(zf, "metadata.json", path) if "metadata.json" in zf.namelist() else {}
+
+
+def _file_bytes(filepath, who):
+    path = os.fspath(filepath)
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{who}: no file at {path!r}")
+    with open(path, "rb") as f:
+        return path, f.read()
 
 
 def read_metadata(filepath):
     """The metadata dict stored by ``model.save(path, metadata={...})`` ({} when none), read without
     building the model."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"read_metadata: no file at {path!r}")
-    with open(path, "rb") as f:
-        blob = f.read()
+    path, blob = _file_bytes(filepath, "read_metadata")
     with _open_zip(blob, path) as zf:
         _read_config(zf, path)
         return _read_metadata(zf, path)
@@ -494,11 +377,7 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
     """Rebuild the model saved at ``filepath`` (with ``compile``: compile settings and optimizer state).
 
     The returned model's ``metadata`` attribute is the dict saved with it ({} when none)."""
-    path = os.fspath(filepath)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"load_model: no file at {path!r}")
-    with open(path, "rb") as f:
-        blob = f.read()
+    path, blob = _file_bytes(filepath, "load_model")
     return model_from_bytes(blob, custom_objects, compile, source=path)
 
 

@@ -28,18 +28,10 @@ from ._custom import (
     tracked_metrics,
 )
 from .layers import deserialize as _deserialize_layer
-from .layers.base import InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
+from .layers.base import Input, InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
-__all__ = [
-    "Model",
-    "Sequential",
-    "load_model",
-    "save_model",
-    "read_metadata",
-    "model_from_config",
-    "model_from_json",
-    "clone_model",
-]
+__all__ = ["Model", "Sequential", "load_model", "save_model", "read_metadata", "model_from_config",
+           "model_from_json", "clone_model"]
 
 
 # ----- the loss given to the Trainer -----------------------------------------------------------------
@@ -56,62 +48,38 @@ class CompiledLoss:
         self.output_names = list(output_names or [])
         if isinstance(loss, (list, tuple)):
             self.fns = [_losses.get(x) for x in loss]
-        elif isinstance(loss, dict):
-            self.fns = loss
         else:
-            self.fns = _losses.get(loss)
-        first = (
-            loss[0]
-            if isinstance(loss, (list, tuple)) and loss
-            else next(iter(loss.values()))
-            if isinstance(loss, dict) and loss
-            else loss
-        )
-        self.name = _losses.canonical_name(first)
+            self.fns = loss if isinstance(loss, dict) else _losses.get(loss)
+        listed = list(loss.values() if isinstance(loss, dict) else loss) if isinstance(
+            loss, (list, tuple, dict)) else [loss]
+        self.name = _losses.canonical_name(listed[0] if listed else loss)
 
     @staticmethod
     def _per_sample_one(fn, y_pred, y_true):
-        if isinstance(fn, _losses.Loss):
-            per = fn.call(y_true, y_pred)
-        else:
-            per = fn(y_true, y_pred)
-        per = per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
-        return per
+        per = fn.call(y_true, y_pred) if isinstance(fn, _losses.Loss) else fn(y_true, y_pred)
+        return per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
 
     def _pairs(self, y_pred, y_true):
         """(loss fn, weight, y_pred, y_true) for every output."""
+        fns = self.fns
         if not isinstance(y_pred, (tuple, list)):
-            if isinstance(self.fns, (list, dict)):
-                fn = self.fns[0] if isinstance(self.fns, list) else next(iter(self.fns.values()))
-                fn = _losses.get(fn)
-            else:
-                fn = self.fns
-            return [(fn, 1.0, y_pred, y_true)]
+            if isinstance(fns, (list, dict)):
+                fns = _losses.get(fns[0] if isinstance(fns, list) else next(iter(fns.values())))
+            return [(fns, 1.0, y_pred, y_true)]
         n = len(y_pred)
-        trues = (
-            list(y_true.values())
-            if isinstance(y_true, dict)
-            else list(y_true)
-            if isinstance(y_true, (tuple, list))
-            else [y_true]
-        )
+        trues = list(y_true.values() if isinstance(y_true, dict) else y_true) if isinstance(
+            y_true, (dict, tuple, list)) else [y_true]
         if len(trues) != n:
             raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
-        if isinstance(self.fns, dict):
-            fns = [_losses.get(self.fns.get(name)) for name in self.output_names]
-        elif isinstance(self.fns, list):
-            fns = self.fns
-        else:
-            fns = [self.fns] * n
+        if isinstance(fns, dict):
+            fns = [_losses.get(fns.get(name)) for name in self.output_names]
+        elif not isinstance(fns, list):
+            fns = [fns] * n
         if len(fns) != n:
             raise ValueError(f"compile() got {len(fns)} losses for a model with {n} outputs")
         w = self.loss_weights
-        if w is None:
-            weights = [1.0] * n
-        elif isinstance(w, dict):
-            weights = [float(w.get(name, 1.0)) for name in self.output_names]
-        else:
-            weights = [float(v) for v in w]
+        weights = [1.0] * n if w is None else [float(w.get(name, 1.0)) for name in self.output_names] if (
+            isinstance(w, dict)) else [float(v) for v in w]
         return [(f, wt, p, t) for f, wt, p, t in zip(fns, weights, y_pred, trues) if f is not None]
 
     def _reduce(self, y_pred, y_true, reduction):
@@ -172,6 +140,13 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
 
 
 _BUILD_LOCK = threading.RLock()
+
+
+def _call_args(local, *drop):
+    """A method's arguments (its ``locals()``) to pass on to the Trainer: all but ``self`` and ``drop``,
+    with its ``**kwargs`` merged in."""
+    args = {k: v for k, v in local.items() if k not in ("self", "kwargs", *drop)}
+    return {**args, **local.get("kwargs", {})} if "kwargs" not in drop else args
 
 
 def _cast_like_input(value, dtype):
@@ -347,10 +322,8 @@ class Model(Layer):
             if len(v.shape) != len(expected) or any(
                 e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
             ):
-                raise ValueError(
-                    f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
-                    f"expected shape={expected}, found shape={tuple(v.shape)}"
-                )
+                raise ValueError(f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
+                                 f"expected shape={expected}, found shape={tuple(v.shape)}")
             values[id(t)] = v
         for node in self._nodes:
             out = node.run(values)
@@ -459,18 +432,8 @@ class Model(Layer):
         return Layer.losses.fget(self)
 
     # ----- compile and train -------------------------------------------------------------------------
-    def compile(
-        self,
-        optimizer="rmsprop",
-        loss=None,
-        metrics=None,
-        loss_weights=None,
-        weighted_metrics=None,
-        run_eagerly=None,
-        steps_per_execution=None,
-        jit_compile=None,
-        **kwargs,
-    ):
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                run_eagerly=None, steps_per_execution=None, jit_compile=None, **kwargs):
         """Choose the optimizer (a name such as 'adam' or an optimizer object), the loss (a name such as
         'sparse_categorical_crossentropy', a Loss or a function) and the metrics (e.g. ['accuracy'])."""
         kwargs.pop("auto_scale_loss", None)
@@ -479,26 +442,19 @@ class Model(Layer):
             raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(kwargs)}")
         self.optimizer = _optimizers.get(optimizer)
         self.loss = loss
-        self._compiled_loss = (
-            CompiledLoss(loss, loss_weights, self.output_names if self._output_tensors else None)
-            if loss is not None
-            else None
-        )
+        self._compiled_loss = None if loss is None else CompiledLoss(
+            loss, loss_weights, self.output_names if self._output_tensors else None)
         if metrics is None:
             metrics = []
         elif isinstance(metrics, dict):
             metrics = [m for v in metrics.values() for m in (v if isinstance(v, (list, tuple)) else [v])]
         elif not isinstance(metrics, (list, tuple)):
             metrics = [metrics]
-        self._metric_specs = list(metrics) + list(weighted_metrics or [])
         self._plain_metric_specs = list(metrics)          # Keras: ``metrics`` ignore sample/class weights
         self._weighted_metric_specs = list(weighted_metrics or [])
-        self._compile_config = {
-            "optimizer": optimizer if isinstance(optimizer, str) else None,
-            "loss": loss,
-            "metrics": list(metrics),
-            "loss_weights": loss_weights,
-        }
+        self._metric_specs = self._plain_metric_specs + self._weighted_metric_specs
+        self._compile_config = {"optimizer": optimizer if isinstance(optimizer, str) else None, "loss": loss,
+                                "metrics": list(metrics), "loss_weights": loss_weights}
         self._trainer = None
         self._trainable_snapshot = None
         self.compiled = True
@@ -514,10 +470,8 @@ class Model(Layer):
 
     def _require_compiled(self, what, custom_step=False):
         if not self.compiled:
-            raise RuntimeError(
-                f"You must call compile() before using the model for {what}: "
-                "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])"
-            )
+            raise RuntimeError(f"You must call compile() before using the model for {what}: "
+                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
 
     def _ensure_built(self, x):
         if x is None or (self.built and self.__dict__.get("_ready_for_calls")):
@@ -571,27 +525,20 @@ class Model(Layer):
             validation_freq=1, max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
         """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``).
         ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are accepted and change nothing."""
+        args = _call_args(locals(), "max_queue_size", "workers", "use_multiprocessing")
         self._require_compiled("training", overrides(self, "train_step"))
         self._ensure_built(x)
-        trainer = self._get_trainer()
         with self._training_weights():
-            history = trainer.fit(
-                x, y, batch_size=batch_size, epochs=epochs, verbose=verbose, callbacks=callbacks,
-                validation_split=validation_split, validation_data=validation_data, shuffle=shuffle,
-                class_weight=class_weight, sample_weight=sample_weight, initial_epoch=initial_epoch,
-                steps_per_epoch=steps_per_epoch, validation_steps=validation_steps,
-                validation_batch_size=validation_batch_size, validation_freq=validation_freq, **kwargs)
-        self.history = history
-        return history
+            self.history = self._get_trainer().fit(**args)
+        return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
+        args = _call_args(locals(), "kwargs")
         self._require_compiled("evaluation", overrides(self, "test_step"))
         self._ensure_built(x)
-        return self._get_trainer().evaluate(x, y, batch_size=batch_size, verbose=verbose,
-                                            sample_weight=sample_weight, steps=steps, callbacks=callbacks,
-                                            return_dict=return_dict)
+        return self._get_trainer().evaluate(**args)
 
     def _prediction_trainer(self):
         if self.compiled and self._compiled_loss is not None:
@@ -606,29 +553,24 @@ class Model(Layer):
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs for ``x`` as NumPy (a list of arrays for several outputs), batch by batch."""
+        args = _call_args(locals(), "kwargs")
         self._ensure_built(x)
-        return self._outputs(
-            self._prediction_trainer().predict(
-                x, batch_size=batch_size, verbose=verbose, steps=steps, callbacks=callbacks
-            )
-        )
+        return self._outputs(self._prediction_trainer().predict(**args))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics)."""
+        args = _call_args(locals())
         self._require_compiled("training")
         self._ensure_built(x)
         with self._training_weights():
-            return self._get_trainer().train_on_batch(x, y, sample_weight=sample_weight,
-                                                      class_weight=class_weight, return_dict=return_dict,
-                                                      reset_metrics=reset_metrics)
+            return self._get_trainer().train_on_batch(**args)
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
+        args = _call_args(locals())
         self._require_compiled("evaluation")
         self._ensure_built(x)
-        return self._get_trainer().test_on_batch(
-            x, y, sample_weight=sample_weight, return_dict=return_dict, reset_metrics=reset_metrics
-        )
+        return self._get_trainer().test_on_batch(**args)
 
     def predict_on_batch(self, x):
         self._ensure_built(x)
@@ -702,31 +644,15 @@ class Model(Layer):
         """Kept for Keras code; recurrent layers here carry no state between calls."""
 
     # ----- summary, config, saving --------------------------------------------------------------------
-    def summary(
-        self,
-        line_length=None,
-        positions=None,
-        print_fn=None,
-        expand_nested=False,
-        show_trainable=False,
-        layer_range=None,
-        detail=False,
-        batch_size=32,
-        runs=3,
-    ):
+    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
+                show_trainable=False, layer_range=None, detail=False, batch_size=32, runs=3):
         """Print Keras's table of layers, output shapes and parameter counts. ``detail=True`` adds each
         layer's forward FLOPs per sample, activation memory and measured forward/backward time per batch
         of ``batch_size``."""
         from ._summary import print_summary
 
-        return print_summary(
-            self,
-            print_fn=print_fn,
-            detail=detail,
-            batch_size=batch_size,
-            runs=runs,
-            show_trainable=show_trainable,
-        )
+        return print_summary(self, print_fn=print_fn, detail=detail, batch_size=batch_size, runs=runs,
+                             show_trainable=show_trainable)
 
     def get_config(self):
         if not self._is_graph_network:
@@ -760,9 +686,8 @@ class Model(Layer):
         ``metadata``: a dict of JSON values stored with the model (``load_model(path).metadata``)."""
         from ._saving import save_model
 
-        save_model(
-            self, filepath, overwrite=overwrite, include_optimizer=include_optimizer, metadata=metadata
-        )
+        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                   metadata=metadata)
 
     def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):  # noqa: A002
         """Export for inference; ``format="onnx"`` writes an ONNX file (see ``shendu.onnx.export``).
@@ -829,20 +754,20 @@ class Sequential(Model):
         self._stack.append(layer)
         self.add_module(layer.name, layer)
         if self._last is None and len(self._stack) == 1 and layer._batch_input_shape is not None:
-            from .layers.base import Input
+            self._start_graph(self._first_input(layer._batch_input_shape))
+        elif self._last is not None:
+            self._set_output(layer(self._last))
 
-            self._start_graph(
-                Input(
-                    batch_shape=layer._batch_input_shape,
-                    dtype="int64" if layer._input_dtype() == "int64" else None,
-                )
-            )
-            return
-        if self._last is not None:
-            self._last = layer(self._last)
-            self._output_tensors = [self._last]
-            self._outputs_struct = self._last
-            self._output_shape = self._last.shape
+    def _first_input(self, batch_shape):
+        """The ``Input`` in front of the first layer (int64 when that layer takes ids, as Embedding)."""
+        ids = bool(self._stack) and self._stack[0]._input_dtype() == "int64"
+        return Input(batch_shape=batch_shape, dtype="int64" if ids else None)
+
+    def _set_output(self, x):
+        self._last = x
+        self._output_tensors = [x]
+        self._outputs_struct = x
+        self._output_shape = x.shape
 
     def _start_graph(self, input_tensor):
         self._input_tensors = [input_tensor]
@@ -850,11 +775,8 @@ class Sequential(Model):
         x = input_tensor
         for la in self._stack:
             x = la(x)
-        self._last = x
-        self._output_tensors = [x]
-        self._outputs_struct = x
+        self._set_output(x)
         self._build_input_shape = input_tensor.shape
-        self._output_shape = x.shape
         self.built = True
         self._apply_trainable()
 
@@ -885,11 +807,7 @@ class Sequential(Model):
         if input_shape is None:
             raise ValueError("Sequential.build needs an input shape, e.g. model.build((None, 64))")
         if self._last is None:
-            from .layers.base import Input
-
-            shape = tuple(input_shape)
-            dtype = "int64" if self._stack and self._stack[0]._input_dtype() == "int64" else None
-            self._start_graph(Input(batch_shape=(None,) + shape[1:], dtype=dtype))
+            self._start_graph(self._first_input((None,) + tuple(input_shape)[1:]))
         self.built = True
 
     def call(self, inputs, training=None, mask=None):
@@ -908,40 +826,28 @@ class Sequential(Model):
         return shape
 
     @property
-    def input_names(self):
-        return [self._input_tensors[0].node.layer.name] if self._input_tensors else []
-
-    @property
     def output_names(self):
         return [self._stack[-1].name] if self._stack else []
 
     def get_config(self):
         from .layers import serialize
 
-        layers = [serialize(la) for la in self._stack]
-        config = {"name": self.name, "trainable": self.trainable, "layers": layers}
-        if self._input_tensors:
-            t = self._input_tensors[0]
-            config["build_input_shape"] = list(t.shape)
-            config["input_dtype"] = t.dtype
+        config = {"name": self.name, "trainable": self.trainable,
+                  "layers": [serialize(la) for la in self._stack]}
+        for t in self._input_tensors[:1]:
+            config.update(build_input_shape=list(t.shape), input_dtype=t.dtype)
         return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
         model = cls(name=config.get("name"))
         shape = config.get("build_input_shape")
+        dtype = None if config.get("input_dtype") in (None, "float32") else config["input_dtype"]
         for i, spec in enumerate(config.get("layers", [])):
             layer = _deserialize_layer(spec, custom_objects)
-            if isinstance(layer, InputLayer):
-                model.add(layer)
-                continue
-            if i == 0 and shape is not None and layer._batch_input_shape is None:
-                from .layers.base import Input
-
-                dtype = config.get("input_dtype")
-                model.add(
-                    Input(batch_shape=tuple(shape), dtype=dtype if dtype and dtype != "float32" else None)
-                )
+            if i == 0 and shape is not None and layer._batch_input_shape is None and not isinstance(
+                    layer, InputLayer):
+                model.add(Input(batch_shape=tuple(shape), dtype=dtype))
             model.add(layer)
         if shape is not None and not model.built:
             model.build(tuple(shape))

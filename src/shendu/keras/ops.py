@@ -332,12 +332,18 @@ def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
 
 
 # ----- reductions ----------------------------------------------------------------------------------
-def sum(x, axis=None, keepdims=False):  # noqa: A001
-    return _t(x).sum(axis=_ax(axis), keepdims=keepdims)
+def _reduction(name, **fixed):
+    """``keras.ops.<name>(x, axis=None, keepdims=False)``: the Tensor method ``name`` over ``axis``."""
+    def op(x, axis=None, keepdims=False):
+        return getattr(_t(x), name)(axis=_ax(axis), keepdims=keepdims, **fixed)
+    op.__name__ = op.__qualname__ = name
+    op.__module__ = __name__
+    op.__doc__ = f"``keras.ops.{name}``: Tensor.{name} over ``axis`` (all axes when None)."
+    return op
 
 
-def mean(x, axis=None, keepdims=False):
-    return _t(x).mean(axis=_ax(axis), keepdims=keepdims)
+globals().update({n: _reduction(n) for n in ("sum", "mean", "all", "any", "logsumexp")})
+std, var = _reduction("std", ddof=0), _reduction("var", ddof=0)
 
 
 def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
@@ -353,22 +359,6 @@ amax, amin = max, min
 
 def prod(x, axis=None, keepdims=False, dtype=None):
     return _t(x).prod(axis=_ax(axis), keepdims=keepdims)
-
-
-def std(x, axis=None, keepdims=False):
-    return _t(x).std(axis=_ax(axis), keepdims=keepdims, ddof=0)
-
-
-def var(x, axis=None, keepdims=False):
-    return _t(x).var(axis=_ax(axis), keepdims=keepdims, ddof=0)
-
-
-def all(x, axis=None, keepdims=False):  # noqa: A001
-    return _t(x).all(axis=_ax(axis), keepdims=keepdims)
-
-
-def any(x, axis=None, keepdims=False):  # noqa: A001
-    return _t(x).any(axis=_ax(axis), keepdims=keepdims)
 
 
 def argmax(x, axis=None, keepdims=False):
@@ -389,10 +379,6 @@ def sort(x, axis=-1):
 
 def top_k(x, k, sorted=True):  # noqa: A002
     return tuple(_t(x).topk(k, dim=-1, largest=True, sorted=sorted))
-
-
-def logsumexp(x, axis=None, keepdims=False):
-    return _t(x).logsumexp(axis=_ax(axis), keepdims=keepdims)
 
 
 def count_nonzero(x, axis=None):

@@ -16,33 +16,12 @@ from ..data.text import pad_sequences, to_categorical
 from ..random import manual_seed
 from ._plot import model_to_dot, plot_model
 
-__all__ = [
-    "to_categorical",
-    "set_random_seed",
-    "pad_sequences",
-    "normalize",
-    "get_custom_objects",
-    "custom_object_scope",
-    "CustomObjectScope",
-    "register_keras_serializable",
-    "get_file",
-    "image_dataset_from_directory",
-    "text_dataset_from_directory",
-    "timeseries_dataset_from_array",
-    "split_dataset",
-    "PyDataset",
-    "Sequence",
-    "array_to_img",
-    "img_to_array",
-    "load_img",
-    "save_img",
-    "hash_file",
-    "validate_file",
-    "plot_model",
-    "model_to_dot",
-    "serialize_keras_object",
-    "deserialize_keras_object",
-]
+__all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize", "get_custom_objects",
+           "custom_object_scope", "CustomObjectScope", "register_keras_serializable", "get_file",
+           "image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array",
+           "split_dataset", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img", "save_img",
+           "hash_file", "validate_file", "plot_model", "model_to_dot", "serialize_keras_object",
+           "deserialize_keras_object"]
 
 _CUSTOM_OBJECTS = {}
 _SCOPES = []

@@ -53,24 +53,9 @@ class BaseWrapper(_Base):
 
     _default_loss = None
 
-    def __init__(
-        self,
-        model=None,
-        build_fn=None,
-        *,
-        optimizer="rmsprop",
-        loss=None,
-        metrics=None,
-        batch_size=None,
-        epochs=1,
-        verbose=0,
-        callbacks=None,
-        validation_split=0.0,
-        shuffle=True,
-        random_state=None,
-        warm_start=False,
-        **sk_params,
-    ):
+    def __init__(self, model=None, build_fn=None, *, optimizer="rmsprop", loss=None, metrics=None,
+                 batch_size=None, epochs=1, verbose=0, callbacks=None, validation_split=0.0, shuffle=True,
+                 random_state=None, warm_start=False, **sk_params):
         own = locals()
         for key in _OWN:  # scikit-learn's rule: the constructor stores its arguments as they are
             setattr(self, key, own[key])
@@ -104,21 +89,14 @@ class BaseWrapper(_Base):
     def _model_fn(self):
         fn = self.build_fn if self.build_fn is not None else self.model
         if fn is None:
-            raise ValueError(
-                f"{type(self).__name__} needs build_fn= (a function returning a compiled model) or "
-                "model= (a function or a Model)"
-            )
+            raise ValueError(f"{type(self).__name__} needs build_fn= (a function returning a compiled model) "
+                             "or model= (a function or a Model)")
         return fn
 
     def _meta(self, X, y):
-        return {
-            "n_features_in_": self.n_features_in_,
-            "X_shape_": np.shape(X),
-            "y_shape_": np.shape(y),
-            "n_classes_": getattr(self, "n_classes_", None),
-            "classes_": getattr(self, "classes_", None),
-            "n_outputs_expected_": getattr(self, "n_outputs_expected_", 1),
-        }
+        return {"n_features_in_": self.n_features_in_, "X_shape_": np.shape(X), "y_shape_": np.shape(y),
+                "n_classes_": getattr(self, "n_classes_", None), "classes_": getattr(self, "classes_", None),
+                "n_outputs_expected_": getattr(self, "n_outputs_expected_", 1)}
 
     def _build(self, X, y):
         from .layers import Layer
@@ -143,10 +121,8 @@ class BaseWrapper(_Base):
                     kwargs[key] = getattr(self, key)
             model = fn(**kwargs)
         if not isinstance(model, Layer):
-            raise TypeError(
-                f"{type(self).__name__}: the model function returned {type(model).__name__}, expected a "
-                "Keras Model"
-            )
+            raise TypeError(f"{type(self).__name__}: the model function returned {type(model).__name__}, "
+                            "expected a Keras Model")
         if not getattr(model, "compiled", False):
             model.compile(**self._compile_kwargs(model))
         return model
@@ -175,28 +151,23 @@ class BaseWrapper(_Base):
     def _infer_loss(self, model):
         return self._default_loss
 
-    def _fit_kwargs(self, model):
-        kwargs = {
-            "batch_size": self.batch_size,
-            "epochs": self.epochs,
-            "verbose": self.verbose,
-            "callbacks": self.callbacks,
-            "validation_split": self.validation_split,
-            "shuffle": self.shuffle,
-        }
-        if self.build_fn is not None:  # tf.keras 2 wrapper: extra parameters named by fit() go to fit
-            names = _names(model.fit)
+    def _call_kwargs(self, method, kwargs, prefix):
+        """``kwargs`` for ``model.fit`` / ``predict``, the tf.keras 2 wrapper's extra parameters that
+        ``method`` names, and the ``fit__x`` / ``predict__x`` ones."""
+        if self.build_fn is not None:
+            names = _names(method)
             kwargs.update({k: v for k, v in self._plain().items() if k in names})
-        kwargs.update(self._routed("fit__"))
-        return kwargs
+        return {**kwargs, **self._routed(prefix)}
+
+    def _fit_kwargs(self, model):
+        return self._call_kwargs(model.fit, {
+            "batch_size": self.batch_size, "epochs": self.epochs, "verbose": self.verbose,
+            "callbacks": self.callbacks, "validation_split": self.validation_split, "shuffle": self.shuffle,
+        }, "fit__")
 
     def _predict_kwargs(self, model):
-        kwargs = {"batch_size": self.batch_size, "verbose": self.verbose}
-        if self.build_fn is not None:
-            names = _names(model.predict)
-            kwargs.update({k: v for k, v in self._plain().items() if k in names})
-        kwargs.update(self._routed("predict__"))
-        return kwargs
+        return self._call_kwargs(model.predict, {"batch_size": self.batch_size, "verbose": self.verbose},
+                                 "predict__")
 
     # ----- fit / predict --------------------------------------------------------------------------------
     def _check_X(self, X):
@@ -303,11 +274,8 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
             last = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
             if last == 1:
                 return "binary_crossentropy"
-        return (
-            "categorical_crossentropy"
-            if getattr(self, "_target_one_hot", False)
-            else "sparse_categorical_crossentropy"
-        )
+        return "categorical_crossentropy" if getattr(self, "_target_one_hot", False) else \
+            "sparse_categorical_crossentropy"
 
     def predict_proba(self, X):
         """Class probabilities, (n_samples, n_classes)."""

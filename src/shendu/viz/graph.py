@@ -1,4 +1,8 @@
-"""The computation graph behind a tensor, as Graphviz DOT text (and rendered with ``dot``).
+"""Graphs drawn with Graphviz: the computation graph behind a tensor, and any graph of boxes and arrows.
+
+:func:`dot_source` writes the DOT text of boxes and arrows and :func:`render_dot` draws DOT text to a
+file with Graphviz's ``dot`` program; :func:`graph_dot` / :func:`render_graph` use them for autograd
+graphs and ``keras.utils.plot_model`` for a Keras model's layers.
 
 Every tensor made by an operation remembers it in ``t.grad_fn``; that node keeps its input tensors in
 ``fn.inputs``. Walking back from the output along ``grad_fn -> inputs -> grad_fn ...`` visits every
@@ -59,15 +63,13 @@ def graph_dot(tensor, params=None, show_attrs=True, rankdir="TB", name="shendu_g
     if params is not None:
         items = params.items() if hasattr(params, "items") else params
         param_names = {id(t): str(n) for n, t in items}
-    ids = {}
-    lines = [f"digraph {name} {{", f"  rankdir={rankdir};",
-             '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8];']
+    ids, nodes = {}, []
 
     def node_id(obj, new_line, style):
         key = id(obj)
         if key not in ids:
             ids[key] = f"n{len(ids)}"
-            lines.append(f"  {ids[key]} [label={_quote(new_line())}, {style}];")
+            nodes.append((ids[key], new_line(), style))
         return ids[key]
 
     def leaf_label(t):
@@ -91,8 +93,7 @@ def graph_dot(tensor, params=None, show_attrs=True, rankdir="TB", name="shendu_g
     root_fn = getattr(tensor, "grad_fn", None)
     if root_fn is None:
         node_id(tensor, lambda: "output " + leaf_label(tensor), _OUT_STYLE)
-        lines.append("}")
-        return "\n".join(lines) + "\n"
+        return dot_source(nodes, [], rankdir, name)
 
     out = node_id(tensor, lambda: f"output\n{_shape(tensor)}", _OUT_STYLE)
     edges = [(node_id(root_fn, lambda: op_label(root_fn), _OP_STYLE), out, _shape(tensor))]
@@ -112,40 +113,57 @@ def graph_dot(tensor, params=None, show_attrs=True, rankdir="TB", name="shendu_g
             else:
                 src = node_id(inp, lambda t=inp: leaf_label(t), leaf_style(inp))
             edges.append((src, here, _shape(inp)))
-    for src, dst, label in edges:
-        lines.append(f"  {src} -> {dst} [label={_quote(label)}];")
-    lines.append("}")
-    return "\n".join(lines) + "\n"
+    return dot_source(nodes, edges, rankdir, name)
+
+
+def dot_source(nodes, edges, rankdir="TB", name="shendu_graph", graph_attrs=""):
+    """DOT text of a directed graph: ``nodes`` are ``(id, label, style)`` (style: DOT attributes such as
+    ``shape=box``), ``edges`` are ``(from_id, to_id, label or None)``; ``graph_attrs`` go on the graph."""
+    lines = [f"digraph {name} {{", f"  rankdir={rankdir};{' ' + graph_attrs if graph_attrs else ''}",
+             '  node [fontname="Helvetica", fontsize=10];', '  edge [fontname="Helvetica", fontsize=8];']
+    lines += [f"  {i} [label={_quote(label)}, {style}];" for i, label, style in nodes]
+    lines += [f"  {a} -> {b}" + ("" if label is None else f" [label={_quote(label)}]") + ";"
+              for a, b, label in edges]
+    return "\n".join(lines + ["}"]) + "\n"
 
 
 def render_graph(tensor, path, params=None, format=None, **kwargs):
-    """Draw the graph of ``tensor`` to ``path`` with Graphviz's ``dot`` command.
+    """Draw the graph of ``tensor`` to ``path`` with Graphviz's ``dot`` command (see :func:`render_dot`).
 
     The output format comes from ``format`` or the file suffix (``.png``, ``.svg``, ``.pdf``; PNG when
     there is none). Without Graphviz installed, the DOT text is written next to it as ``<path>.dot``
     (render it later with ``dot -Tpng file.dot -o file.png``) and a warning says so. The file is written
     atomically. Returns the path written.
     """
+    return render_dot(graph_dot(tensor, params=params, **kwargs), path, format, who="render_graph")
+
+
+def _write_text(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def render_dot(text, path, format=None, who="render_dot", fallback=True):
+    """Draw the DOT ``text`` to ``path`` (format from ``format`` or the suffix; ``.dot`` writes the text),
+    atomically. Without Graphviz, ``fallback=True`` writes ``<path>.dot`` with a warning; else ImportError."""
     path = os.fspath(path)
-    text = graph_dot(tensor, params=params, **kwargs)
-    dot = shutil.which("dot")
-    if dot is None:
-        dot_path = os.path.splitext(path)[0] + ".dot"
-
-        def write_dot(tmp):
-            with open(tmp, "w", encoding="utf-8") as f:
-                f.write(text)
-
-        write_atomic(dot_path, write_dot)
-        warnings.warn(f"render_graph: Graphviz 'dot' is not installed, so wrote the DOT text to {dot_path} "
-                      "instead of an image. Install graphviz (apt install graphviz) or render it elsewhere "
-                      f"with: dot -Tpng {dot_path} -o {path}", UserWarning, stacklevel=2)
-        return dot_path
     fmt = format or os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    dot = shutil.which("dot")
+    if fmt == "dot" or (dot is None and fallback):
+        dot_path = path if fmt == "dot" else os.path.splitext(path)[0] + ".dot"
+        write_atomic(dot_path, lambda tmp: _write_text(tmp, text))
+        if fmt != "dot":
+            warnings.warn(f"{who}: Graphviz 'dot' is not installed, so wrote the DOT text to {dot_path} "
+                          "instead of an image. Install graphviz (apt install graphviz) or render it "
+                          f"elsewhere with: dot -Tpng {dot_path} -o {path}", UserWarning, stacklevel=3)
+        return dot_path
+    if dot is None:
+        raise ImportError(f"{who}: Graphviz's `dot` program was not found, so {path} cannot be drawn "
+                          "(apt install graphviz); a .dot file needs nothing else")
 
     def write_image(tmp):
         result = subprocess.run([dot, f"-T{fmt}", "-o", tmp], input=text.encode("utf-8"), capture_output=True)
         if result.returncode != 0:
-            raise RuntimeError(f"render_graph: dot -T{fmt} failed: {result.stderr.decode(errors='replace')}")
+            raise RuntimeError(f"{who}: dot -T{fmt} failed: {result.stderr.decode(errors='replace')}")
 
     return write_atomic(path, write_image)

@@ -10,10 +10,10 @@ every other name a pickle could ask for, so loading a tampered file cannot run c
 """
 import io
 import os
-import zipfile
 
 import numpy as np
 
+from ..._fileio import open_zip, read_zip_member
 from ..download import get_file, keras_home
 from ._cifar import RestrictedUnpickler
 from ._files import DatasetFormatError, DatasetNotFoundError
@@ -47,20 +47,19 @@ class _ListArrayUnpickler(RestrictedUnpickler):
 
 
 def _read_member(z, name, source):
-    with z.open(name) as f:
-        version = np.lib.format.read_magic(f)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
-        if not dtype.hasobject:
-            count = int(np.prod(shape, dtype=np.int64))
-            data = f.read(count * dtype.itemsize)
-            if len(data) != count * dtype.itemsize:
-                raise DatasetFormatError(f"{source}: {name} is truncated")
-            arr = np.frombuffer(data, dtype=dtype).copy()
-            return arr.reshape(shape, order="F" if fortran else "C")
-        payload = f.read()
+    f = io.BytesIO(read_zip_member(z, name, source, DatasetFormatError))
+    version = np.lib.format.read_magic(f)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+    if not dtype.hasobject:
+        count = int(np.prod(shape, dtype=np.int64))
+        data = f.read(count * dtype.itemsize)
+        if len(data) != count * dtype.itemsize:
+            raise DatasetFormatError(f"{source}: {name} is truncated")
+        return np.frombuffer(data, dtype=dtype).copy().reshape(shape, order="F" if fortran else "C")
+    payload = f.read()
     try:
         arr = _ListArrayUnpickler(io.BytesIO(payload), source=f"{source}:{name}", budget=len(payload)).load()
     except DatasetFormatError:
@@ -73,13 +72,11 @@ def _read_member(z, name, source):
 
 
 def read_npz(path, keys):
-    """The named arrays of a ``.npz`` file (object arrays through the restricted unpickler)."""
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = {n[:-4] if n.endswith(".npy") else n: n for n in z.namelist()}
-            missing = [k for k in keys if k not in names]
-            if missing:
-                raise DatasetFormatError(f"{path}: missing arrays {missing}; it holds {sorted(names)}")
-            return {k: _read_member(z, names[k], path) for k in keys}
-    except zipfile.BadZipFile as exc:
-        raise DatasetFormatError(f"{path}: not a .npz file ({exc})") from None
+    """The named arrays of a ``.npz`` file (object arrays through the restricted unpickler); members are
+    read by :func:`shendu._fileio.read_zip_member`, so a zip bomb is refused."""
+    with open_zip(path, path, DatasetFormatError, "a .npz file") as z:
+        names = {n[:-4] if n.endswith(".npy") else n: n for n in z.namelist()}
+        missing = [k for k in keys if k not in names]
+        if missing:
+            raise DatasetFormatError(f"{path}: missing arrays {missing}; it holds {sorted(names)}")
+        return {k: _read_member(z, names[k], path) for k in keys}
