@@ -64,7 +64,6 @@ __all__ = [
     "Act",
     "LayerArg",
     "weight_args",
-    "init_param",
     "channels_first",
 ]
 
@@ -263,29 +262,47 @@ def weight_args(activity=True, **families):
 class W:
     """One Keras weight of a layer, declared once in the class's ``keras_weights``.
 
-    ``name``: the Keras name; ``path``: the nn tensor inside (dotted attributes, ``"linear.weight"``);
+    ``name``: the Keras name; ``path``: the nn tensor inside (dotted attributes, ``"linear.weight"``; a tuple
+    of paths stacks several tensors on a new first Keras axis, as GRU's two biases);
     ``shape(layer, features)``: its Keras shape, where ``features`` is ``layer._features(input_shape)``;
     ``perm``: the axis order taking the nn layout to Keras's (followed by a reshape to the Keras shape;
-    a callable of the layer, or None for the same layout); ``args``: the argument family whose
-    ``<args>_initializer``, ``_regularizer`` and ``_constraint`` apply (default ``name``); ``when``: the
-    name of a boolean attribute that must be true for the weight to exist (``"use_bias"``); ``state``:
-    non-trainable state such as moving averages.
+    a callable of the layer, or None for the same layout); ``blocks``: the order of the equal gate blocks
+    along the nn tensor's first axis in Keras (``(1, 0, 2)`` swaps the first two); ``args``: the argument
+    family whose ``<args>_initializer``, ``_regularizer`` and ``_constraint`` apply (default ``name``);
+    ``when``: the name of a boolean attribute that must be true for the weight to exist (``"use_bias"``);
+    ``state``: non-trainable state such as moving averages.
     """
 
-    __slots__ = ("name", "path", "shape", "perm", "args", "when", "state")
+    __slots__ = ("name", "path", "shape", "perm", "blocks", "args", "when", "state")
 
-    def __init__(self, name, path, shape, perm=None, args=None, when=None, state=False):
-        self.name, self.path, self.shape, self.perm = name, path, shape, perm
+    def __init__(self, name, path, shape, perm=None, blocks=None, args=None, when=None, state=False):
+        self.name, self.path, self.shape, self.perm, self.blocks = name, path, shape, perm, blocks
         self.args, self.when, self.state = args or name, when, state
 
     def active(self, layer):
         return self.when is None or bool(getattr(layer, self.when))
 
-    def tensor(self, layer):
+    def tensor(self, layer, path=None):
         obj = layer
-        for part in self.path.split("."):
+        for part in (path or self.path).split("."):
             obj = getattr(obj, part, None)
         return obj
+
+    def spec(self, layer):
+        """The :class:`WeightSpec` of this weight in ``layer`` (None when it does not exist)."""
+        paths = self.path if isinstance(self.path, tuple) else (self.path,)
+        tensors = [self.tensor(layer, p) for p in paths] if self.active(layer) else [None]
+        if any(t is None for t in tensors):
+            return None
+        kw = dict(state=self.state, regularizer=getattr(layer, f"{self.args}_regularizer", None),
+                  constraint=getattr(layer, f"{self.args}_constraint", None))
+        if len(paths) > 1:
+            shape = tuple(int(d) for d in self.shape(layer, layer._wfeat))
+            parts = [(t,) + self.layout(layer, shape[1:], t.array.shape) for t in tensors]
+            return _StackedSpec(self.name, parts, shape, **kw)
+        shape = self.keras_shape(layer, tensors[0].array.shape)
+        return WeightSpec(self.name, tensors[0], *self.layout(layer, shape, tensors[0].array.shape),
+                          shape=shape, **kw)
 
     def _perm(self, layer, ndim):
         perm = self.perm(layer) if callable(self.perm) else self.perm
@@ -301,16 +318,21 @@ class W:
     def layout(self, layer, keras_shape, nn_shape):
         """(to_keras, from_keras) between the nn tensor's layout and Keras's."""
         perm = self._perm(layer, len(nn_shape))
-        if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape:
+        if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape and self.blocks is None:
             return None, self._checked(layer, keras_shape, lambda a: a)
-        inv = tuple(np.argsort(perm))
-        moved = tuple(nn_shape[p] for p in perm)
+        inv, moved = tuple(np.argsort(perm)), tuple(nn_shape[p] for p in perm)
+        order = back = None
+        if self.blocks is not None:
+            order, back = list(self.blocks), list(np.argsort(self.blocks))
+
+        def reorder(a, blocks):
+            return a if blocks is None else np.concatenate([np.split(a, len(blocks))[b] for b in blocks])
 
         def to_keras(a):
-            return np.ascontiguousarray(np.transpose(a, perm)).reshape(keras_shape)
+            return np.ascontiguousarray(np.transpose(reorder(a, order), perm)).reshape(keras_shape)
 
         def from_keras(k):
-            return np.ascontiguousarray(np.transpose(np.reshape(k, moved), inv))
+            return np.ascontiguousarray(reorder(np.transpose(np.reshape(k, moved), inv), back))
 
         return to_keras, self._checked(layer, keras_shape, from_keras)
 
@@ -332,12 +354,6 @@ def channels_first(x, axis, fn):
         return fn(x)
     order = (0, axis) + tuple(i for i in range(1, x.ndim) if i != axis)
     return sd.permute(fn(sd.permute(x, order)), tuple(int(i) for i in np.argsort(order)))
-
-
-def init_param(param, initializer, keras_shape, from_keras):
-    """Fill a PyTorch-layout parameter with ``initializer`` drawn in its Keras shape."""
-    value = _initializers.get(initializer)(keras_shape, dtype=param.array.dtype)
-    param.array[...] = from_keras(np.asarray(value)).astype(param.array.dtype, copy=False)
 
 
 # ----- building from a model file: weights must exist in the file before they are allocated -----
@@ -555,6 +571,28 @@ class WeightSpec:
         if self._shape is not None:
             return self._shape
         return tuple(self.to_keras(self.tensor.array).shape)
+
+
+class _StackedSpec(WeightSpec):
+    """A Keras weight held as several nn tensors stacked on its first axis: ``parts`` are
+    (tensor, to_keras, from_keras) for each slice."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, name, parts, shape, **kw):
+        super().__init__(name, parts[0][0], shape=shape, **kw)
+        self.parts = parts
+
+    def get(self):
+        return np.stack([(to or (lambda a: a))(t.array) for t, to, _ in self.parts])
+
+    def set(self, value, layer_name="layer"):
+        value = np.asarray(value)
+        if value.shape != self.shape:
+            raise ValueError(f"Layer '{layer_name}': weight '{self.name}' has shape {self.shape}, but the "
+                             f"value given has shape {tuple(value.shape)}")
+        for (t, _, from_keras), v in zip(self.parts, value):
+            t.array[...] = from_keras(v).astype(t.array.dtype, copy=False)
 
 
 class Variable:
@@ -794,17 +832,11 @@ class Layer(Module):
         return None if input_shape[-1] is None else int(input_shape[-1])
 
     def _declared_specs(self):
-        specs = []
-        for w in self.keras_weights:
-            tensor = w.tensor(self) if w.active(self) else None
-            if tensor is None:
-                continue
-            shape = w.keras_shape(self, tensor.array.shape)
-            to_k, from_k = w.layout(self, shape, tensor.array.shape)
-            specs.append(WeightSpec(w.name, tensor, to_k, from_k, state=w.state,
-                                    regularizer=getattr(self, f"{w.args}_regularizer", None),
-                                    constraint=getattr(self, f"{w.args}_constraint", None), shape=shape))
-        return specs
+        return [spec for spec in (w.spec(self) for w in self.keras_weights) if spec is not None]
+
+    def _initializer(self, w):
+        """The Keras initializer of the declared weight ``w`` (override to adjust one)."""
+        return getattr(self, f"{w.args}_initializer", None)
 
     def _init_declared(self, input_shape, *names):
         """Draw every declared weight (or only those ``names``, which a ``build`` may initialise early to
@@ -814,18 +846,17 @@ class Layer(Module):
             return
         self._wfeat = self._features(input_shape)
         done = self.__dict__.setdefault("_initialized", set())
-        for spec in self._declared_specs():
-            if spec.name in done or (names and spec.name not in names):
+        for w in self.keras_weights:
+            spec = w.spec(self)
+            init = self._initializer(w)
+            if spec is None or spec.name in done or (names and spec.name not in names) or init is None:
                 continue
-            w = next(w for w in self.keras_weights if w.name == spec.name)
-            init = getattr(self, f"{w.args}_initializer", None)
-            if init is not None:
-                init_param(spec.tensor, init, spec.shape, spec.from_keras)
+            spec.set(np.asarray(init(spec.shape, dtype=spec.tensor.array.dtype)), self.name)
             done.add(spec.name)
         if names:
             return
         for w in self.keras_weights:
-            tensor = w.tensor(self)
+            tensor = w.tensor(self) if isinstance(w.path, str) else None
             if not w.active(self) and isinstance(tensor, Parameter):
                 tensor.requires_grad = False
 

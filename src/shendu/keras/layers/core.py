@@ -5,7 +5,6 @@ import numpy as np
 import shendu as sd
 
 from ... import nn
-from .. import initializers as _initializers
 from .base import (
     REQUIRED,
     Act,
@@ -19,16 +18,11 @@ from .base import (
     Layer,
     Plain,
     W,
-    init_param,  # noqa: F401  (the recurrent layers import it from here)
     weight_args,
 )
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector", "Lambda",
     "Identity"]
-
-
-def _serialize_init(x):
-    return _initializers.serialize(_initializers.get(x))
 
 
 class Dense(Layer):
