@@ -32,7 +32,8 @@ def _args(gated, **more):
         head["recurrent_activation"] = Act("sigmoid")
     return dict(head, use_bias=Bool(True), **more,
                 **weight_args(kernel="glorot_uniform", recurrent="orthogonal", bias="zeros"),
-                dropout=Float(0.0, low=0, high=1, attr="dropout_rate"), recurrent_dropout=Float(0.0, low=0, high=1),
+                dropout=Float(0.0, low=0, high=1, attr="dropout_rate"),
+                recurrent_dropout=Float(0.0, low=0, high=1),
                 return_sequences=Bool(False), return_state=Bool(False), go_backwards=Bool(False),
                 stateful=Fixed(False, _NO_STATE), unroll=Bool(False), time_major=Fixed(False, "; inputs are "
                 "(batch, steps, ...)", save=False), seed=Plain(save=False), implementation=Plain(save=False))
@@ -42,8 +43,8 @@ def _weights(gru=False):
     blocks = (1, 0, 2) if gru else None  # PyTorch r, z, n -> Keras z, r, h
     g = lambda s: s._gates * s.units  # noqa: E731
     return (W("kernel", "rnn.weight_ih_l0", lambda s, c: (c, g(s)), perm=(1, 0), blocks=blocks),
-            W("recurrent_kernel", "rnn.weight_hh_l0", lambda s, c: (s.units, g(s)), perm=(1, 0), blocks=blocks,
-              args="recurrent"),
+            W("recurrent_kernel", "rnn.weight_hh_l0", lambda s, c: (s.units, g(s)), perm=(1, 0),
+              blocks=blocks, args="recurrent"),
             W("bias", ("rnn.bias_ih_l0", "rnn.bias_hh_l0") if gru else "rnn.bias_ih_l0",
               (lambda s, c: (2, g(s))) if gru else (lambda s, c: (g(s),)), blocks=blocks, when="use_bias"))
 
@@ -55,12 +56,13 @@ class _RNN(Layer):
         act = _activations.serialize(self.activation)
         allowed = ("tanh", "relu") if self._module is nn.RNN else ("tanh",)
         if act not in allowed:
-            raise NotImplementedError(f"{type(self).__name__}: activation={act!r} is not supported; use one of "
-                                      f"{allowed}")
+            raise NotImplementedError(f"{type(self).__name__}: activation={act!r} is not supported; use "
+                                      f"one of {allowed}")
         if self._module is not nn.RNN and _activations.serialize(self.recurrent_activation) != "sigmoid":
             raise NotImplementedError(f"{type(self).__name__}: recurrent_activation must be 'sigmoid'")
         if self.recurrent_dropout >= 1.0:
-            raise ValueError(f"{_owner(self)}: recurrent_dropout must be in [0, 1), got {self.recurrent_dropout}")
+            raise ValueError(f"{_owner(self)}: recurrent_dropout must be in [0, 1), got "
+                             f"{self.recurrent_dropout}")
         self.supports_masking = True
         self.input_spec = InputSpec(ndim=3)
 
@@ -136,6 +138,6 @@ class GRU(_RNN):
     """Gated recurrent unit with ``reset_after=True`` (Keras 2/3's default; two biases, as in PyTorch)."""
 
     _module, _gates = nn.GRU, 3
-    keras_args = _args(True, reset_after=Fixed(True, ": shendu's GRU applies the reset gate after the recurrent "
-                                               "matrix product (reset_after=True, Keras's default)"))
+    keras_args = _args(True, reset_after=Fixed(True, ": shendu's GRU applies the reset gate after the "
+                                               "recurrent product (reset_after=True, Keras's default)"))
     keras_weights = _weights(gru=True)
