@@ -169,6 +169,19 @@ class RepeatVector(Layer):
         return (input_shape[0], self.n, input_shape[1])
 
 
+def _saved_function(name, custom_objects):
+    """The function a saved Lambda names, from ``custom_objects`` or the registered objects."""
+    if not isinstance(name, str):
+        return name
+    from ..utils import get_custom_objects
+
+    fn = (custom_objects or {}).get(name) or get_custom_objects().get(name)
+    if fn is None:
+        raise ValueError(f"A Lambda layer uses the function {name!r}, which is not saved in the file: pass "
+                         f"it as load_model(..., custom_objects={{'{name}': {name}}})")
+    return fn
+
+
 class Lambda(Layer):
     """Wraps a function of tensors as a layer: ``Lambda(lambda x: x * 2)``.
 
@@ -177,7 +190,7 @@ class Lambda(Layer):
     """
 
     keras_args = dict(
-        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>")),
+        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>"), load=_saved_function),
         output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
         arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})),
     )
