@@ -31,41 +31,10 @@ from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
 
-__all__ = [
-    "Layer",
-    "KerasTensor",
-    "Node",
-    "InputLayer",
-    "Input",
-    "InputSpec",
-    "WeightSpec",
-    "Variable",
-    "map_structure",
-    "flatten_structure",
-    "is_symbolic",
-    "int_arg",
-    "int_tuple_arg",
-    "weight_budget",
-    "Arg",
-    "W",
-    "Int",
-    "Ints",
-    "IntList",
-    "REQUIRED",
-    "Float",
-    "Bool",
-    "Choice",
-    "DataFormat",
-    "Plain",
-    "Fixed",
-    "Init",
-    "Reg",
-    "Con",
-    "Act",
-    "LayerArg",
-    "weight_args",
-    "channels_first",
-]
+__all__ = ["Layer", "KerasTensor", "Node", "InputLayer", "Input", "InputSpec", "WeightSpec", "Variable",
+           "map_structure", "flatten_structure", "is_symbolic", "int_arg", "int_tuple_arg", "weight_budget",
+           "Arg", "W", "Int", "Ints", "IntList", "REQUIRED", "Float", "Bool", "Choice", "DataFormat", "Plain",
+           "Fixed", "Init", "Reg", "Con", "Act", "LayerArg", "weight_args", "channels_first"]
 
 
 # ----- argument checks ----------------------------------------------------------------------------
@@ -104,6 +73,11 @@ def int_tuple_arg(owner, arg, value, n, minimum=None):
 
 def _owner(layer):
     return f"{type(layer).__name__} '{layer.name}'"
+
+
+def _shape_error(layer_name, name, want, got):
+    return ValueError(f"Layer '{layer_name}': weight '{name}' has shape {tuple(want)}, but the value given "
+                      f"has shape {tuple(got)}")
 
 
 # ----- declared Keras arguments -------------------------------------------------------------------
@@ -339,8 +313,7 @@ class W:
     def _checked(self, layer, keras_shape, from_keras):
         def checked(k):
             if tuple(np.shape(k)) != keras_shape:
-                raise ValueError(f"Layer '{layer.name}': weight '{self.name}' has shape {keras_shape}, but "
-                                 f"the value given has shape {tuple(np.shape(k))}")
+                raise _shape_error(layer.name, self.name, keras_shape, np.shape(k))
             return from_keras(k)
 
         return checked
@@ -538,14 +511,9 @@ class WeightSpec:
 
     def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None,
                  constraint=None, shape=None):
-        self._shape = shape
-        self.name = name
-        self.tensor = tensor
-        self.to_keras = to_keras or (lambda a: a)
-        self.from_keras = from_keras or (lambda a: a)
-        self.state = state
-        self.regularizer = regularizer
-        self.constraint = constraint
+        self.name, self.tensor, self.state, self._shape = name, tensor, state, shape
+        self.to_keras, self.from_keras = to_keras or (lambda a: a), from_keras or (lambda a: a)
+        self.regularizer, self.constraint = regularizer, constraint
 
     def constrain(self):
         """Replace the weight by ``constraint(weight)`` in Keras's layout (Keras optimizers, after a step)."""
@@ -559,18 +527,12 @@ class WeightSpec:
         value = np.asarray(value)
         arr = self.from_keras(value)
         if tuple(arr.shape) != tuple(self.tensor.array.shape):
-            expected = self.to_keras(self.tensor.array).shape
-            raise ValueError(
-                f"Layer '{layer_name}': weight '{self.name}' has shape {tuple(expected)}, but the "
-                f"value given has shape {tuple(value.shape)}"
-            )
+            raise _shape_error(layer_name, self.name, self.to_keras(self.tensor.array).shape, value.shape)
         self.tensor.array[...] = arr.astype(self.tensor.array.dtype, copy=False)
 
     @property
     def shape(self):
-        if self._shape is not None:
-            return self._shape
-        return tuple(self.to_keras(self.tensor.array).shape)
+        return self._shape if self._shape is not None else tuple(self.to_keras(self.tensor.array).shape)
 
 
 class _StackedSpec(WeightSpec):
@@ -589,8 +551,7 @@ class _StackedSpec(WeightSpec):
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
         if value.shape != self.shape:
-            raise ValueError(f"Layer '{layer_name}': weight '{self.name}' has shape {self.shape}, but the "
-                             f"value given has shape {tuple(value.shape)}")
+            raise _shape_error(layer_name, self.name, self.shape, value.shape)
         for (t, _, from_keras), v in zip(self.parts, value):
             t.array[...] = from_keras(v).astype(t.array.dtype, copy=False)
 
@@ -602,42 +563,19 @@ class Variable:
     def __init__(self, layer, spec):
         self._layer, self._spec = layer, spec
 
-    @property
-    def name(self):
-        return self._spec.name
-
-    @property
-    def path(self):
-        return f"{self._layer.name}/{self._spec.name}"
-
-    @property
-    def shape(self):
-        return self._spec.shape
-
-    @property
-    def dtype(self):
-        return str(self._spec.tensor.array.dtype)
-
-    @property
-    def trainable(self):
-        return (not self._spec.state) and bool(self._spec.tensor.requires_grad)
-
-    @property
-    def value(self):
-        return self.numpy()
+    name = property(lambda self: self._spec.name)
+    path = property(lambda self: f"{self._layer.name}/{self._spec.name}")
+    shape = property(lambda self: self._spec.shape)
+    dtype = property(lambda self: str(self._spec.tensor.array.dtype))
+    trainable = property(lambda self: (not self._spec.state) and bool(self._spec.tensor.requires_grad))
+    value = property(lambda self: self.numpy())
 
     def numpy(self):
         return self._spec.get()
 
     def assign(self, value):
-        self._spec.set(np.asarray(value), self._layer.name)
+        self._spec.set(np.asarray(getattr(value, "array", value)), self._layer.name)
         return self
-
-    def assign_add(self, delta):
-        return self.assign(self.numpy() + np.asarray(delta))
-
-    def assign_sub(self, delta):
-        return self.assign(self.numpy() - np.asarray(delta))
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
@@ -659,9 +597,6 @@ class Variable:
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.as_tensor(), name)
-
-    def __getitem__(self, key):
-        return self.as_tensor()[key]
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
@@ -730,26 +665,16 @@ class Layer(Module):
         self._extra_specs = []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
-        self.dtype = (
-            _dtype_name(dtype) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
-        )
+        self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
         self.supports_masking = False
-        self.input_spec = None
-        self._build_input_shape = None
-        self._output_shape = None
+        self.input_spec = self._build_input_shape = self._output_shape = self._batch_input_shape = None
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
-            shape = (
-                (input_shape,)
-                if isinstance(input_shape, (int, np.integer)) or input_shape is None
-                else tuple(input_shape)
-            )
-            self._batch_input_shape = (batch_size,) + shape
+            one = input_shape is None or _is_int(input_shape)
+            self._batch_input_shape = (batch_size,) + ((input_shape,) if one else tuple(input_shape))
         elif input_dim is not None:
             self._batch_input_shape = (batch_size, int(input_dim))
-        else:
-            self._batch_input_shape = None
 
     # ----- building -----------------------------------------------------------------------------
     def build(self, input_shape):
@@ -1043,18 +968,8 @@ class Layer(Module):
         return [m for m in self._modules.values() if isinstance(m, Layer)]
 
     # ----- weights ----------------------------------------------------------------------------------
-    def add_weight(
-        self,
-        *args,
-        name=None,
-        shape=None,
-        dtype=None,
-        initializer=None,
-        regularizer=None,
-        trainable=True,
-        constraint=None,
-        **kwargs,
-    ):
+    def add_weight(self, *args, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable=True, constraint=None, **kwargs):
         """Create a weight of Keras-layout ``shape`` (accepts Keras 2's ``add_weight(name, shape, ...)`` and
         Keras 3's ``add_weight(shape, initializer, ...)`` argument orders)."""
         rest = list(args)
@@ -1068,12 +983,8 @@ class Layer(Module):
         dtype = np.dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" and len(shape) >= 2 else "zeros"
-        init = _initializers.get(initializer)
-        value = (
-            np.asarray(init(shape, dtype=dtype), dtype=dtype)
-            if shape
-            else np.asarray(init((1,), dtype=dtype), dtype=dtype).reshape(())
-        )
+        value = np.asarray(_initializers.get(initializer)(shape or (1,), dtype=dtype), dtype=dtype)
+        value = value.reshape(shape)
         base = name or "variable"
         attr, n = base, 1
         while attr in self.__dict__ or attr in self._parameters:
@@ -1095,21 +1006,15 @@ class Layer(Module):
             return self._declared_specs() + self._extra_specs
         specs = list(self._extra_specs)
         seen = {id(s.tensor) for s in specs}
-        for name, p in self._parameters.items():
-            if p is not None and id(p) not in seen:
-                seen.add(id(p))
-                specs.append(WeightSpec(name, p))
+        found = [(n, p, False) for n, p in self._parameters.items() if p is not None]
         for name, m in self._modules.items():
-            if m is None or isinstance(m, Layer):
-                continue
-            for pname, p in m.named_parameters(prefix=name):
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    specs.append(WeightSpec(pname, p))
-            for bname, b in m.named_buffers(prefix=name):
-                if id(b) not in seen and b.array.dtype.kind == "f":
-                    seen.add(id(b))
-                    specs.append(WeightSpec(bname, b, state=True))
+            if m is not None and not isinstance(m, Layer):
+                found += [(n, p, False) for n, p in m.named_parameters(prefix=name)]
+                found += [(n, b, True) for n, b in m.named_buffers(prefix=name) if b.array.dtype.kind == "f"]
+        for name, t, state in found:
+            if id(t) not in seen:
+                seen.add(id(t))
+                specs.append(WeightSpec(name, t, state=state))
         return specs
 
     def _all_specs(self):
@@ -1140,10 +1045,7 @@ class Layer(Module):
         shapes = [(layer, s, np.asarray(w)) for (layer, s), w in zip(specs, weights)]
         for layer, s, w in shapes:  # check every shape before changing anything
             if tuple(w.shape) != s.shape:
-                raise ValueError(
-                    f"Layer '{layer.name}': weight '{s.name}' has shape {s.shape}, but the value "
-                    f"given has shape {tuple(w.shape)}"
-                )
+                raise _shape_error(layer.name, s.name, s.shape, w.shape)
         for layer, s, w in shapes:
             s.set(w, layer.name)
 
@@ -1157,23 +1059,16 @@ class Layer(Module):
         return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
 
     # ----- losses -------------------------------------------------------------------------------------
-    @property
-    def _call_losses(self):
+    def _loss_store(self):
         """Terms added during this thread's last call (per thread, so a predict running beside a
         fit of the same model cannot drop or add terms to the fit's loss)."""
-        store = self.__dict__.get("_loss_store")
-        if store is None:
-            store = self.__dict__["_loss_store"] = threading.local()
+        store = self.__dict__.setdefault("_losses_by_thread", threading.local())
         if not hasattr(store, "terms"):
             store.terms = []
-        return store.terms
+        return store
 
-    @_call_losses.setter
-    def _call_losses(self, terms):
-        store = self.__dict__.get("_loss_store")
-        if store is None:
-            store = self.__dict__["_loss_store"] = threading.local()
-        store.terms = terms
+    _call_losses = property(lambda self: self._loss_store().terms,
+                            lambda self, terms: setattr(self._loss_store(), "terms", terms))
 
     def add_loss(self, value):
         """Add a term to the training loss (computed in ``call``; reset every call)."""
@@ -1183,7 +1078,7 @@ class Layer(Module):
     def losses(self):
         """Weight penalties (regularizers) and terms added by ``add_loss`` in the last call."""
         out = []
-        for _, spec in self._own_and_sub_specs():
+        for _, spec in self._all_specs() if self.built else ():
             if spec.regularizer is not None:
                 # Keras's L1/L2 sum over entries, so any layout gives the same penalty
                 plain = type(spec.regularizer) in (_regularizers.L1, _regularizers.L2, _regularizers.L1L2)
@@ -1191,9 +1086,6 @@ class Layer(Module):
         for layer in self._walk_layers():
             out.extend(layer._call_losses)
         return out
-
-    def _own_and_sub_specs(self):
-        return self._all_specs() if self.built else []
 
     def _walk_layers(self):
         seen = set()
@@ -1203,38 +1095,21 @@ class Layer(Module):
                 yield m
 
     # ----- shapes and config ------------------------------------------------------------------------
-    @property
-    def output_shape(self):
-        if self._output_shape is None:
-            raise AttributeError(
-                f"The layer '{self.name}' has never been called and thus has no defined output shape."
-            )
-        return self._output_shape
+    def _called(self, what, value):
+        if value is None or value == []:
+            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined "
+                                 f"{what}." if "shape" in what else f"Layer '{self.name}' has no symbolic "
+                                 f"{what}: it was never called on Input(...)")
+        return value
 
-    @property
-    def input_shape(self):
-        if self._build_input_shape is None:
-            raise AttributeError(
-                f"The layer '{self.name}' has never been called and thus has no defined input shape."
-            )
-        return self._build_input_shape
+    output_shape = property(lambda self: self._called("output shape", self._output_shape))
+    input_shape = property(lambda self: self._called("input shape", self._build_input_shape))
+    output = property(lambda self: self._called("output", self._inbound_nodes)[0].outputs)
 
     @property
     def input(self):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has no symbolic input: it was never called on Input(...)"
-            )
-        ins = self._inbound_nodes[0].input_tensors
+        ins = self._called("input", self._inbound_nodes)[0].input_tensors
         return ins[0] if len(ins) == 1 else ins
-
-    @property
-    def output(self):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has no symbolic output: it was never called on Input(...)"
-            )
-        return self._inbound_nodes[0].outputs
 
     def get_config(self):
         """The constructor arguments that recreate this layer (``type(layer).from_config(config)``)."""
