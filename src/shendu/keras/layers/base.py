@@ -790,9 +790,8 @@ class Layer(Module):
         self.built = True
         self.__dict__["_finished"] = True
         if self._build_input_shape is None:
-            self._build_input_shape = (
-                _tuple_shape(input_shape) if isinstance(input_shape, list) else input_shape
-            )
+            listed = isinstance(input_shape, list)
+            self._build_input_shape = _tuple_shape(input_shape) if listed else input_shape
         if first:
             self.train(self.training)  # modules made in build() follow the layer's mode
             self._apply_trainable()
@@ -813,12 +812,9 @@ class Layer(Module):
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
 
-        def zeros(shape, dtype):
-            return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
-
         def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
             if _is_shape(shape):
-                return zeros(shape, self._input_dtype())
+                return Tensor(np.zeros(tuple(d or 1 for d in shape), dtype=self._input_dtype()))
             if isinstance(shape, dict):
                 return {k: dummies(v) for k, v in shape.items()}
             return type(shape)(dummies(s) for s in shape)
@@ -855,11 +851,7 @@ class Layer(Module):
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._check_input_rank(inputs)
-            self._maybe_build(
-                map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs)
-                if not isinstance(inputs, Tensor)
-                else (None,) + _shape_of(inputs)[1:]
-            )
+            self._maybe_build(map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs))
         names, var_kw = _call_params(self.call)
         training = kwargs.get("training")
         if "training" not in names and not var_kw:
@@ -881,9 +873,8 @@ class Layer(Module):
             first = flatten_structure(out)[0]
             self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
         if self._output_shape is None:
-            self._output_shape = map_structure(
-                lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out
-            )
+            self._output_shape = map_structure(lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape")
+                                               else None, out)
         out_mask = self.compute_mask(inputs, in_mask)
         if out_mask is not None and isinstance(out, Tensor):
             out._keras_mask = out_mask
@@ -894,19 +885,13 @@ class Layer(Module):
     def compute_mask(self, inputs, mask=None):
         """The mask of this layer's output (Keras semantics): by default the input mask passes through
         layers that support masking and stops at the others."""
-        if mask is None:
-            return None
         return mask if (self.supports_masking or self._mask_passthrough) else None
 
     def _convert_inputs(self, inputs):
         def conv(x):
-            if isinstance(x, KerasTensor):
-                return x
-            if not isinstance(x, Tensor):
-                x = Tensor(np.asarray(x))
-            if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
-                x = x.to(self.dtype)
-            return x
+            x = x if isinstance(x, (KerasTensor, Tensor)) else Tensor(np.asarray(x))
+            cast = isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype)
+            return x.to(self.dtype) if cast else x
 
         return map_structure(conv, inputs)
 
@@ -917,11 +902,9 @@ class Layer(Module):
         nd = len(inputs.shape)
         if spec.ndim is not None and nd != spec.ndim or spec.min_ndim is not None and nd < spec.min_ndim:
             want = spec.ndim if spec.ndim is not None else f"at least {spec.min_ndim}"
-            raise ValueError(
-                f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the "
-                f"layer: expected ndim={want}, found ndim={nd}. Full shape received: "
-                f"{tuple(inputs.shape)}"
-            )
+            raise ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with "
+                             f"the layer: expected ndim={want}, found ndim={nd}. Full shape received: "
+                             f"{tuple(inputs.shape)}")
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0] if args else kwargs.get("inputs")
@@ -929,18 +912,10 @@ class Layer(Module):
         in_shape = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else _shape_of(t), inputs)
         self._maybe_build(in_shape)
         out_shape = self.compute_output_shape(in_shape)
-        in_dtype = (
-            flatten_structure(inputs)[0].dtype
-            if isinstance(flatten_structure(inputs)[0], KerasTensor)
-            else "float32"
-        )
-        out_dtype = self.compute_output_dtype(in_dtype)
-        if _is_shape(out_shape):
-            outputs = KerasTensor(out_shape, out_dtype)
-        else:
-            outputs = _map_shapes(lambda s: KerasTensor(s, out_dtype), out_shape)
-        node = Node(self, args, kwargs, outputs)
-        self._inbound_nodes.append(node)
+        first = flatten_structure(inputs)[0]
+        out_dtype = self.compute_output_dtype(first.dtype if isinstance(first, KerasTensor) else "float32")
+        outputs = _map_shapes(lambda s: KerasTensor(s, out_dtype), out_shape)
+        self._inbound_nodes.append(Node(self, args, kwargs, outputs))
         if self._output_shape is None:
             self._output_shape = out_shape
         return outputs
