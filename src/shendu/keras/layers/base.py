@@ -814,7 +814,8 @@ class Layer(Module):
 
         def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
             if _is_shape(shape):
-                return Tensor(np.zeros(tuple(d or 1 for d in shape), dtype=self._input_dtype()))
+                known = tuple(1 if d is None else d for d in shape)
+                return Tensor(np.zeros(known, dtype=self._input_dtype()))
             if isinstance(shape, dict):
                 return {k: dummies(v) for k, v in shape.items()}
             return type(shape)(dummies(s) for s in shape)
