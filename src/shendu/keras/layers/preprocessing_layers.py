@@ -18,7 +18,7 @@ from ...data.stats import moments
 from ...data.text import TextVectorizer
 from ...nn.functional import mask_steps, standardize
 from ...tensor import Tensor
-from .base import REQUIRED, Arg, Bool, KerasTensor, Layer, Plain
+from .base import REQUIRED, Arg, Bool, Fixed, KerasTensor, Layer, Plain
 
 __all__ = ["Masking", "Rescaling", "Normalization", "TextVectorization"]
 
@@ -129,6 +129,10 @@ class Normalization(Layer):
 
 
 # ----- TextVectorization ----------------------------------------------------------------------------
+_VECTORIZER_ARGS = ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
+                    "pad_to_max_tokens", "encoding")
+
+
 class TextVectorization(Layer):
     """Strings to token ids or bag-of-words vectors. ``adapt(texts)`` builds the vocabulary: index 0 is
     the padding token '' (int mode only), then '[UNK]' for out-of-vocabulary tokens, then the tokens by
@@ -136,33 +140,19 @@ class TextVectorization(Layer):
     is :class:`shendu.data.text.TextVectorizer`'s."""
 
     OOV = TextVectorizer.OOV
+    keras_args = {k: Plain(v, save=False, attr=f"_given_{k}") for k, v in dict(
+        max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
+        output_mode="int", output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
+        idf_weights=None, sparse=False, ragged=False, encoding="utf-8", vocabulary_size=None).items()}
+    keras_args.update({k: Fixed(False, save=False, attr=f"_given_{k}") for k in ("sparse", "ragged")})
 
-    def __init__(
-        self,
-        max_tokens=None,
-        standardize="lower_and_strip_punctuation",
-        split="whitespace",
-        ngrams=None,
-        output_mode="int",
-        output_sequence_length=None,
-        pad_to_max_tokens=False,
-        vocabulary=None,
-        idf_weights=None,
-        sparse=False,
-        ragged=False,
-        encoding="utf-8",
-        **kwargs,
-    ):
-        kwargs.pop("vocabulary_size", None)
-        super().__init__(**kwargs)
-        if sparse or ragged:
-            raise NotImplementedError("TextVectorization: sparse and ragged outputs are not supported")
-        self._vectorizer = TextVectorizer(max_tokens, standardize, split, ngrams, output_mode,
-                                          output_sequence_length, pad_to_max_tokens, encoding,
-                                          name="TextVectorization")
+    def _setup(self):
+        given = {k: getattr(self, f"_given_{k}") for k in self.keras_args}
+        self._vectorizer = TextVectorizer(**{k: given[k] for k in _VECTORIZER_ARGS}, name="TextVectorization")
         self.built = True
-        if vocabulary is not None:
-            self.set_vocabulary(vocabulary, idf_weights)
+        if given["vocabulary"] is not None:
+            self.set_vocabulary(given["vocabulary"], given["idf_weights"])
+        self._given_vocabulary = self._given_idf_weights = None
 
     def adapt(self, data, batch_size=None, steps=None):
         """Build the vocabulary (and the idf weights for 'tf_idf') from strings: a list / array, or an
@@ -206,6 +196,5 @@ def _vectorizer_attribute(key):
                     lambda self, value: setattr(self._vectorizer, key, value))
 
 
-for _key in ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
-             "pad_to_max_tokens", "encoding"):
+for _key in _VECTORIZER_ARGS:
     setattr(TextVectorization, _key, _vectorizer_attribute(_key))
