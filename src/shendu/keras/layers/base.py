@@ -12,6 +12,7 @@ A Keras layer is an :class:`shendu.nn.Module` that
   mode for the training steps only.
 """
 
+import collections
 import contextlib
 import contextvars
 import functools
@@ -49,15 +50,12 @@ def _bound_text(minimum):
 def int_arg(owner, arg, value, minimum=None):
     """``value`` as an int; floats (``2.5``, also ``2.0`` or ``5e7`` from a config), bools and strings are
     refused, as Keras refuses them. ``owner`` names the layer in the message."""
+    want = f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got"
     if not _is_int(value):
-        raise ValueError(
-            f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got {value!r} "
-            f"({type(value).__name__})"
-        )
-    value = int(value)
+        raise ValueError(f"{want} {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got {value}")
-    return value
+        raise ValueError(f"{want} {int(value)}")
+    return int(value)
 
 
 def int_tuple_arg(owner, arg, value, n, minimum=None):
@@ -65,9 +63,8 @@ def int_tuple_arg(owner, arg, value, n, minimum=None):
     if _is_int(value):
         return (int_arg(owner, arg, value, minimum),) * n
     if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise ValueError(
-            f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got {value!r}"
-        )
+        raise ValueError(f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got "
+                         f"{value!r}")
     return tuple(int_arg(owner, arg, v, minimum) for v in value)
 
 
@@ -96,11 +93,9 @@ class Arg:
     __slots__ = ("default", "parse", "save", "load", "attr")
 
     def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None):
-        self.default = default
+        self.default, self.load, self.attr = default, load, attr
         self.parse = parse or (lambda layer, name, v: v)
         self.save = save if save is not None else (lambda v: v)
-        self.load = load
-        self.attr = attr
 
 
 def _optional(parse):
@@ -339,11 +334,8 @@ class _WeightBudget:
     bigger weights than the file stores is refused without building anything large."""
 
     def __init__(self, source, shapes, error):
-        self.source = source
-        self.error = error
-        self.left = {}
-        for shape in shapes:
-            self.left[tuple(shape)] = self.left.get(tuple(shape), 0) + 1
+        self.source, self.error = source, error
+        self.left = collections.Counter(tuple(shape) for shape in shapes)
 
     def take(self, layer, wanted):
         for name, shape in wanted:
@@ -354,8 +346,7 @@ class _WeightBudget:
                 raise self.error(
                     f"{self.source}: layer '{layer.name}' ({type(layer).__name__}) would create the weight "
                     f"'{name}' of shape {shape} ({n:,} values), but the file stores no weight of that shape "
-                    f"(shapes left in the file: {stored}): the config does not match the stored weights"
-                )
+                    f"(shapes left in the file: {stored}): the config does not match the stored weights")
             self.left[shape] -= 1
 
 
@@ -417,13 +408,9 @@ class KerasTensor:
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = _dtype_name(dtype) if dtype is not None else "float32"
-        self.node = node
-        self.index = index
-        self.name = name
+        self.node, self.index, self.name = node, index, name
 
-    @property
-    def ndim(self):
-        return len(self.shape)
+    ndim = property(lambda self: len(self.shape))
 
     @property
     def _keras_history(self):
