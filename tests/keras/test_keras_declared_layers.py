@@ -242,3 +242,19 @@ def test_lstm_starts_the_forget_gate_bias_at_one():
     np.testing.assert_array_equal(layer.get_weights()[2], np.repeat([0.0, 1.0, 0.0, 0.0], 3))
     layer = _built(L.LSTM(3, unit_forget_bias=False), (2, 4))
     assert not layer.get_weights()[2].any()
+
+
+def test_layer_weights_assign_in_kerass_layout():
+    from shendu import keras
+
+    dense = _built(L.Dense(2), (3,))
+    kernel = dense.weights[0]
+    kernel.assign(np.ones((3, 2)))
+    kernel.assign_add(np.full((3, 2), 2.0))
+    kernel.assign_sub(keras.Variable(np.ones((3, 2))))
+    np.testing.assert_array_equal(dense.get_weights()[0], np.full((3, 2), 2.0))
+    np.testing.assert_array_equal(dense.linear.weight.numpy(), np.full((2, 3), 2.0))
+    v = keras.Variable(np.zeros(2))
+    v.assign_add([1.0, 2.0])
+    v.assign_sub(np.ones(2))
+    assert v.numpy().tolist() == [0.0, 1.0]

@@ -31,6 +31,7 @@ from .. import backend
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from ..variables import Assignable
 
 __all__ = ["Layer", "KerasTensor", "Node", "InputLayer", "Input", "InputSpec", "WeightSpec", "Variable",
            "map_structure", "flatten_structure", "is_symbolic", "int_arg", "int_tuple_arg", "weight_budget",
@@ -543,7 +544,7 @@ class _StackedSpec(WeightSpec):
             t.array[...] = from_keras(v).astype(t.array.dtype, copy=False)
 
 
-class Variable:
+class Variable(Assignable):
     """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``,
     ``.assign()``; arithmetic and indexing use it as a Tensor in Keras layout."""
 
