@@ -456,10 +456,7 @@ class Node:
     """One call of a layer on symbolic tensors: the arguments (with KerasTensors in them) and outputs."""
 
     def __init__(self, layer, args, kwargs, outputs):
-        self.layer = layer
-        self.args = args
-        self.kwargs = kwargs
-        self.outputs = outputs
+        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
         self.input_tensors = [t for t in flatten_structure((args, kwargs)) if isinstance(t, KerasTensor)]
         self.output_tensors = flatten_structure(outputs)
         for i, t in enumerate(self.output_tensors):
@@ -730,15 +727,12 @@ class Layer(Module):
         """[(name, Keras shape)] of the weights ``build(input_shape)`` will create, computed without
         creating them; None when the layer cannot tell (the default). Layers declaring ``keras_weights``
         can tell, so a model file is checked against its stored weights before anything is allocated."""
-        if not self.keras_weights:
-            return None
         try:
-            features = self._features(input_shape)
+            features = self._features(input_shape) if self.keras_weights else None
         except (TypeError, IndexError, ValueError, ZeroDivisionError):
-            return None
-        if features is None:
-            return None
-        return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
+            features = None
+        if features is not None:
+            return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
 
     def _features(self, input_shape):
         """What the declared weight shapes depend on (default: the size of the input's last axis)."""
@@ -1155,12 +1149,9 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
                          batch_input_shape=batch_input_shape, **kwargs)
         self.built = True
-        self._build_input_shape = self._batch_input_shape
-        self._output_shape = self._batch_input_shape
-        tensor = KerasTensor(self._batch_input_shape, self.dtype if dtype is not None else "float32")
-        node = Node(self, (), {}, tensor)
-        self._inbound_nodes.append(node)
-        self._input_tensor = tensor
+        self._build_input_shape = self._output_shape = self._batch_input_shape
+        self._input_tensor = KerasTensor(self._batch_input_shape, "float32" if dtype is None else self.dtype)
+        self._inbound_nodes.append(Node(self, (), {}, self._input_tensor))
 
     def call(self, inputs):
         return inputs
@@ -1169,13 +1160,10 @@ class InputLayer(Layer):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
 
 
-def Input(
-    shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None, **kwargs
-):
+def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None,
+          **kwargs):
     """A symbolic input: ``inputs = Input(shape=(64,))`` has shape (None, 64)."""
     if shape is None and batch_shape is None:
         raise ValueError("Input() needs shape= (the shape of one sample, without the batch axis)")
-    layer = InputLayer(
-        input_shape=shape, batch_size=batch_size, name=name, dtype=dtype, batch_shape=batch_shape
-    )
-    return layer._input_tensor
+    return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
+                      batch_shape=batch_shape)._input_tensor
