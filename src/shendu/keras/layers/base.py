@@ -34,7 +34,7 @@ from .. import regularizers as _regularizers
 from ..variables import Assignable
 
 __all__ = ["Layer", "KerasTensor", "Node", "InputLayer", "Input", "InputSpec", "WeightSpec", "Variable",
-           "map_structure", "flatten_structure", "is_symbolic", "int_arg", "int_tuple_arg", "weight_budget",
+           "map_structure", "flatten_structure", "is_symbolic", "weight_budget",
            "Arg", "W", "Int", "Ints", "IntList", "REQUIRED", "Float", "Bool", "Choice", "DataFormat", "Plain",
            "Fixed", "Init", "Reg", "Con", "Act", "LayerArg", "weight_args", "channels_first"]
 
@@ -48,7 +48,7 @@ def _bound_text(minimum):
     return "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
 
 
-def int_arg(owner, arg, value, minimum=None):
+def _int_arg(owner, arg, value, minimum=None):
     """``value`` as an int; floats (``2.5``, also ``2.0`` or ``5e7`` from a config), bools and strings are
     refused, as Keras refuses them. ``owner`` names the layer in the message."""
     want = f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got"
@@ -59,14 +59,14 @@ def int_arg(owner, arg, value, minimum=None):
     return int(value)
 
 
-def int_tuple_arg(owner, arg, value, n, minimum=None):
-    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`int_arg`)."""
+def _int_tuple_arg(owner, arg, value, n, minimum=None):
+    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`_int_arg`)."""
     if _is_int(value):
-        return (int_arg(owner, arg, value, minimum),) * n
+        return (_int_arg(owner, arg, value, minimum),) * n
     if not isinstance(value, (list, tuple)) or len(value) != n:
         raise ValueError(f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got "
                          f"{value!r}")
-    return tuple(int_arg(owner, arg, v, minimum) for v in value)
+    return tuple(_int_arg(owner, arg, v, minimum) for v in value)
 
 
 def _owner(layer):
@@ -105,14 +105,14 @@ def _optional(parse):
 
 def Int(minimum=None, default=_REQUIRED, optional=False, **kw):
     """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
-    parse = lambda layer, name, v: int_arg(_owner(layer), name, v, minimum)  # noqa: E731
+    parse = lambda layer, name, v: _int_arg(_owner(layer), name, v, minimum)  # noqa: E731
     return Arg(default, _optional(parse) if optional else parse, **kw)
 
 
 def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):
     """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
     def parse(layer, name, v):
-        return int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
+        return _int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
 
     save = lambda v: None if v is None else list(v)  # noqa: E731
     return Arg(default, _optional(parse) if optional else parse, save, **kw)
@@ -123,7 +123,7 @@ def IntList(minimum=None, default=_REQUIRED, **kw):
     def parse(layer, name, v):
         if not isinstance(v, (list, tuple)):
             raise ValueError(f"{_owner(layer)}: argument '{name}' must be a tuple of integers, got {v!r}")
-        return tuple(int_arg(_owner(layer), name, d, minimum) for d in v)
+        return tuple(_int_arg(_owner(layer), name, d, minimum) for d in v)
 
     return Arg(default, parse, list, **kw)
 

@@ -7,7 +7,7 @@ import shendu as sd
 from ... import nn
 from ...nn import functional as F
 from ...nn.functional import conv_output_length, same_padding
-from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner, int_tuple_arg
+from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner
 from .conv import _Channels
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
@@ -143,7 +143,7 @@ def _pairs(layer, arg, padding):
         padding = (padding,)
     if len(padding) != rank:
         raise ValueError(f"{what}: argument '{arg}' must give {rank} (before, after) pairs, got {padding!r}")
-    return tuple(int_tuple_arg(what, arg, p, 2, minimum=0) for p in padding)
+    return tuple(Ints(0, n=2).parse(layer, arg, p) for p in padding)
 
 
 def _Borders(default):
