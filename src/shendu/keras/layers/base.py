@@ -177,21 +177,15 @@ def Fixed(default, hint="", **kw):
     return Arg(default, parse, **kw)
 
 
-def _registry_kind(module, default, **kw):
+def _registry_kind(module, default=None, **kw):
+    """An initializer, regularizer, constraint or activation: ``module.get`` it, save it serialized."""
     return Arg(default, lambda layer, name, v: module.get(v), module.serialize,
                lambda v, custom_objects: module.deserialize(v, custom_objects), **kw)
 
 
-def Init(default, **kw):
-    return _registry_kind(_initializers, default, **kw)
-
-
-def Reg(default=None, **kw):
-    return _registry_kind(_regularizers, default, **kw)
-
-
-def Con(default=None, **kw):
-    return _registry_kind(_constraints, default, **kw)
+Init = functools.partial(_registry_kind, _initializers)
+Reg = functools.partial(_registry_kind, _regularizers)
+Con = functools.partial(_registry_kind, _constraints)
 
 
 def Act(default=None, **kw):
