@@ -231,7 +231,8 @@ def test_recurrent_positional_arguments_and_older_configs():
     old = {"name": "g", "trainable": True, "dtype": "float32", "units": 2, "activation": "tanh",
            "recurrent_activation": "sigmoid", "use_bias": True, "kernel_initializer": "glorot_uniform",
            "dropout": 0.0, "recurrent_dropout": 0.0, "return_sequences": False, "return_state": False,
-           "go_backwards": False, "reset_after": True, "time_major": False, "implementation": 2, "seed": None}
+           "go_backwards": False, "reset_after": True, "time_major": False, "implementation": 2, "seed": None,
+           "use_cudnn": "auto"}
     gru = L.GRU.from_config(old)
     assert gru(np.zeros((1, 3, 2), dtype="float32")).shape == (1, 2)
     assert [w.shape for w in gru.weights] == [(2, 6), (2, 6), (2, 6)]

@@ -36,7 +36,8 @@ def _args(gated, **more):
                 recurrent_dropout=Float(0.0, low=0, high=1),
                 return_sequences=Bool(False), return_state=Bool(False), go_backwards=Bool(False),
                 stateful=Fixed(False, _NO_STATE), unroll=Bool(False), time_major=Fixed(False, "; inputs are "
-                "(batch, steps, ...)", save=False), seed=Plain(save=False), implementation=Plain(save=False))
+                "(batch, steps, ...)", save=False), seed=Plain(save=False), implementation=Plain(save=False),
+                use_cudnn=Plain("auto", save=False))
 
 
 def _weights(gru=False):
