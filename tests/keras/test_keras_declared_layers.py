@@ -259,3 +259,11 @@ def test_layer_weights_assign_in_kerass_layout():
     v.assign_add([1.0, 2.0])
     v.assign_sub(np.ones(2))
     assert v.numpy().tolist() == [0.0, 1.0]
+
+
+def test_gru_bias_regularizer_covers_both_stacked_biases():
+    gru = _built(L.GRU(2, bias_regularizer="l1", bias_initializer="ones"), (3, 4))
+    assert [round(float(loss.numpy()), 6) for loss in gru.losses] == [0.12]  # 0.01 · 12 entries of (2, 6)
+    bias = gru.weights[2]
+    assert tuple(bias.as_tensor().shape) == (2, 6)
+    np.testing.assert_array_equal(bias.as_tensor().numpy(), bias.numpy())

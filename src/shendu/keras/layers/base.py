@@ -502,6 +502,9 @@ class WeightSpec:
     def get(self):
         return np.array(self.to_keras(self.tensor.array), copy=True)
 
+    def view(self):
+        return _keras_view(self.tensor, self.to_keras)
+
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
         arr = self.from_keras(value)
@@ -526,6 +529,9 @@ class _StackedSpec(WeightSpec):
 
     def get(self):
         return np.stack([(to or (lambda a: a))(t.array) for t, to, _ in self.parts])
+
+    def view(self):
+        return sd.stack([_keras_view(t, to or (lambda a: a)) for t, to, _ in self.parts])
 
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
@@ -570,7 +576,7 @@ class Variable(Assignable):
 
     def as_tensor(self):
         """The weight as a Tensor in Keras layout, connected to the model's parameter."""
-        return _keras_view(self._spec)
+        return self._spec.view()
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -1032,9 +1038,10 @@ class Layer(Module):
         out = []
         for _, spec in self._all_specs() if self.built else ():
             if spec.regularizer is not None:
-                # Keras's L1/L2 sum over entries, so any layout gives the same penalty
+                # Keras's L1/L2 sum over entries, so any layout of one tensor gives the same penalty
                 plain = type(spec.regularizer) in (_regularizers.L1, _regularizers.L2, _regularizers.L1L2)
-                out.append(spec.regularizer(spec.tensor if plain else _keras_view(spec)))
+                plain = plain and not isinstance(spec, _StackedSpec)
+                out.append(spec.regularizer(spec.tensor if plain else spec.view()))
         for layer in self._walk_layers():
             out.extend(layer._call_losses)
         return out
@@ -1117,11 +1124,10 @@ def _tuple_shape(shape):
     return [_tuple_shape(s) for s in shape]
 
 
-def _keras_view(spec):
-    """The weight as a Tensor in Keras layout, differentiably (for user regularizers that care)."""
-    t = spec.tensor
+def _keras_view(t, to_keras):
+    """``t`` as a Tensor in Keras layout, differentiably (for user regularizers that care)."""
     probe = np.arange(t.array.size).reshape(t.array.shape)
-    mapped = spec.to_keras(probe)
+    mapped = to_keras(probe)
     if mapped.shape == probe.shape and np.array_equal(mapped, probe):
         return t
     if mapped.ndim == probe.ndim:
