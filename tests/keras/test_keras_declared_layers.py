@@ -40,6 +40,18 @@ CASES = [
     (lambda: L.RepeatVector(3), (4,)),
     (lambda: L.Dropout(0.25, seed=1), (4,)),
     (lambda: L.TimeDistributed(L.Dense(3)), (4, 5)),
+    (lambda: L.SimpleRNN(3, activation="relu", return_sequences=True), (4, 2)),
+    (lambda: L.LSTM(3, unit_forget_bias=False, recurrent_regularizer="l2", return_state=True), (4, 2)),
+    (lambda: L.GRU(2, use_bias=True, go_backwards=True, bias_constraint="non_neg"), (4, 3)),
+    (lambda: L.GRU(2, use_bias=False), (4, 3)),
+    (lambda: L.Masking(-1.0), (3, 2)),
+    (lambda: L.Rescaling(np.float32(0.5), offset=[1.0, 2.0]), (2,)),
+    (lambda: L.Normalization(axis=1, mean=[1.0, 2.0, 3.0], variance=[1.0, 4.0, 9.0], invert=True), (3, 2)),
+    (lambda: L.RandomFlip("vertical", seed=3), (4, 4, 1)),
+    (lambda: L.RandomRotation((-0.1, 0.2), fill_mode="nearest", seed=1), (4, 4, 1)),
+    (lambda: L.RandomZoom(0.2, interpolation="nearest"), (4, 4, 1)),
+    (lambda: L.RandomTranslation(0.1, (0.0, 0.2), fill_value=1.0), (4, 4, 1)),
+    (lambda: L.RandomContrast((0.1, 0.3), value_range=(0, 1)), (4, 4, 1)),
 ]
 
 
@@ -78,6 +90,13 @@ def test_config_round_trips_and_planned_weights_match_the_built_ones(make, shape
         (lambda: L.MaxPooling2D(data_format="nhwc"), r"argument 'data_format' must be one of"),
         (lambda: L.Reshape(4), r"Reshape 'reshape\w*': argument 'target_shape' must be a tuple of integers"),
         (lambda: L.TimeDistributed("dense"), r"TimeDistributed: argument 'layer' must be a Keras layer"),
+        (lambda: L.LSTM(0), r"LSTM 'lstm\w*': argument 'units' must be an integer \(positive\), got 0"),
+        (lambda: L.GRU(2, recurrent_dropout=1.0), r"GRU 'gru\w*': recurrent_dropout must be in \[0, 1\)"),
+        (lambda: L.RandomFlip("diagonal"), r"RandomFlip 'random_flip\w*': argument 'mode' must be one of"),
+        (lambda: L.RandomZoom(-0.5), r"RandomZoom 'random_zoom\w*': height_factor as a single number"),
+        (lambda: L.RandomZoom((-2, 0)), r"height_factor needs -1 <= lower <= upper"),
+        (lambda: L.RandomRotation(0.1, fill_mode="edge"), r"argument 'fill_mode' must be one of"),
+        (lambda: L.Normalization(mean=[0.0]), r"pass both mean and variance"),
     ],
 )
 def test_bad_arguments_name_the_layer_the_argument_and_the_value(make, message):
@@ -107,6 +126,10 @@ def test_unknown_missing_and_extra_positional_arguments_raise():
         lambda: L.BatchNormalization(axis=[1, 2]),
         lambda: L.Conv2DTranspose(2, 3, dilation_rate=2),
         lambda: L.DepthwiseConv2D(3, kernel_constraint="non_neg"),
+        lambda: L.LSTM(2, stateful=True),
+        lambda: L.GRU(2, reset_after=False),
+        lambda: L.SimpleRNN(2, time_major=True),
+        lambda: L.LSTM(2, activation="relu"),
     ],
 )
 def test_unsupported_arguments_raise_instead_of_being_ignored(make):
@@ -192,3 +215,55 @@ def test_five_d_batch_normalization_uses_the_channel_axis():
     y = bn(x, training=True).numpy()
     np.testing.assert_allclose(y.mean(axis=(0, 1, 2, 3)), 0, atol=1e-5)
     np.testing.assert_allclose(y.std(axis=(0, 1, 2, 3)), 1, atol=1e-3)
+
+
+@pytest.mark.parametrize("make", [lambda: L.Dense(8), lambda: L.LSTM(3), lambda: L.GRU(2), lambda: L.Conv2D(2, 3),
+                                  lambda: L.BatchNormalization(), lambda: L.Normalization()])
+def test_an_unbuilt_layer_has_no_weights_yet(make):
+    layer = make()
+    assert layer.weights == layer.trainable_weights == layer.non_trainable_weights == []
+    assert layer.get_weights() == [] and layer.losses == []
+
+
+def test_recurrent_positional_arguments_and_older_configs():
+    lstm = L.LSTM(4, "tanh", "sigmoid", False)
+    assert (lstm.units, lstm.use_bias, lstm.unit_forget_bias) == (4, False, True)
+    old = {"name": "g", "trainable": True, "dtype": "float32", "units": 2, "activation": "tanh",
+           "recurrent_activation": "sigmoid", "use_bias": True, "kernel_initializer": "glorot_uniform",
+           "dropout": 0.0, "recurrent_dropout": 0.0, "return_sequences": False, "return_state": False,
+           "go_backwards": False, "reset_after": True, "time_major": False, "implementation": 2, "seed": None,
+           "use_cudnn": "auto"}
+    gru = L.GRU.from_config(old)
+    assert gru(np.zeros((1, 3, 2), dtype="float32")).shape == (1, 2)
+    assert [w.shape for w in gru.weights] == [(2, 6), (2, 6), (2, 6)]
+
+
+def test_lstm_starts_the_forget_gate_bias_at_one():
+    layer = _built(L.LSTM(3, bias_initializer="zeros"), (2, 4))
+    np.testing.assert_array_equal(layer.get_weights()[2], np.repeat([0.0, 1.0, 0.0, 0.0], 3))
+    layer = _built(L.LSTM(3, unit_forget_bias=False), (2, 4))
+    assert not layer.get_weights()[2].any()
+
+
+def test_layer_weights_assign_in_kerass_layout():
+    from shendu import keras
+
+    dense = _built(L.Dense(2), (3,))
+    kernel = dense.weights[0]
+    kernel.assign(np.ones((3, 2)))
+    kernel.assign_add(np.full((3, 2), 2.0))
+    kernel.assign_sub(keras.Variable(np.ones((3, 2))))
+    np.testing.assert_array_equal(dense.get_weights()[0], np.full((3, 2), 2.0))
+    np.testing.assert_array_equal(dense.linear.weight.numpy(), np.full((2, 3), 2.0))
+    v = keras.Variable(np.zeros(2))
+    v.assign_add([1.0, 2.0])
+    v.assign_sub(np.ones(2))
+    assert v.numpy().tolist() == [0.0, 1.0]
+
+
+def test_gru_bias_regularizer_covers_both_stacked_biases():
+    gru = _built(L.GRU(2, bias_regularizer="l1", bias_initializer="ones"), (3, 4))
+    assert [round(float(loss.numpy()), 6) for loss in gru.losses] == [0.12]  # 0.01 · 12 entries of (2, 6)
+    bias = gru.weights[2]
+    assert tuple(bias.as_tensor().shape) == (2, 6)
+    np.testing.assert_array_equal(bias.as_tensor().numpy(), bias.numpy())

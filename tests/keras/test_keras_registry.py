@@ -1,5 +1,5 @@
 """One get/serialize/deserialize registry behind losses, optimizers, initializers, regularizers,
-activations and metrics: the same identifiers work everywhere and round-trip through configs."""
+activations, metrics and layers: the same identifiers work everywhere and round-trip through configs."""
 import numpy as np
 import pytest
 
@@ -80,3 +80,31 @@ def test_registry_on_its_own():
     assert reg.get(None) is None and reg.serialize(None) is None
     with pytest.raises(TypeError, match="thing must be"):
         reg.get(3)
+
+
+def test_layers_use_the_same_registry_with_scopes_and_custom_objects():
+    from shendu.keras import layers, utils
+
+    assert isinstance(layers._REGISTRY, Registry)
+    config = layers.serialize(layers.Dense(3, activation="relu", name="d"))
+    assert config["class_name"] == "Dense" and config["config"]["units"] == 3
+    assert layers.deserialize(config).get_config() == config["config"]
+
+    class Twice(layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    saved = layers.serialize(Twice(name="t"))
+    with pytest.raises(ValueError, match=r"Unknown layer config .*custom_objects=\{'Twice': Twice\}"):
+        layers.deserialize(saved)
+    assert isinstance(layers.deserialize(saved, {"Twice": Twice}), Twice)
+    with utils.custom_object_scope({"Twice": Twice}):
+        assert isinstance(layers.deserialize(saved), Twice)
+
+    def double(x):
+        return x * 2
+
+    lam = layers.serialize(layers.Lambda(double))
+    with pytest.raises(ValueError, match="uses the function 'double', which is not saved"):
+        layers.deserialize(lam)
+    assert layers.deserialize(lam, {"double": double}).function is double

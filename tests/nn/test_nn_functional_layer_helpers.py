@@ -1,5 +1,5 @@
-"""nn.functional helpers the Keras layers borrow: L2 normalisation, the attention mask bias and the
-TensorFlow-style transposed-convolution padding."""
+"""nn.functional helpers the Keras layers borrow: L2 normalisation, standardisation, step masks, the
+attention mask bias and the TensorFlow-style transposed-convolution padding."""
 import numpy as np
 import pytest
 
@@ -48,3 +48,28 @@ def test_conv_transpose_with_output_padding():
     pad, out_pad, crop = F.conv_transpose_padding(3, 2, "same", 1)
     assert (pad, out_pad, crop) == (1, 1, 0)
     assert F.conv_transpose_output_length(4, 3, 2, "same", 1) == (4 - 1) * 2 + 3 - 2 + 1
+
+
+def test_standardize_is_x_minus_mean_over_the_clipped_std_and_gradchecks():
+    rng = np.random.default_rng(1)
+    x, mean, var = rng.standard_normal((4, 2, 3)), rng.standard_normal(3), rng.random(3) + [0.5, 0.0, 1.0]
+    var[1] = 1e-20  # below eps²: divided by eps instead of the tiny std
+    want = (x - mean) / np.maximum(np.sqrt(var), 1e-7)
+    np.testing.assert_allclose(F.standardize(sd.tensor(x), mean, var).numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(F.standardize(sd.tensor(want), mean, var, invert=True).numpy(), x, rtol=1e-9)
+    per_axis1 = F.standardize(sd.tensor(x), [1.0, 2.0], [4.0, 9.0], axis=(1,)).numpy()
+    np.testing.assert_allclose(per_axis1, (x - [[1.0], [2.0]]) / [[2.0], [3.0]], rtol=1e-12)
+    np.testing.assert_allclose(F.standardize(sd.tensor(x), 1.0, 4.0, axis=()).numpy(), (x - 1) / 2, rtol=1e-12)
+    assert sd.gradcheck(lambda t: F.standardize(t, mean, var + 0.5), sd.tensor(x))
+
+
+def test_mask_steps_zeroes_the_steps_whose_features_all_equal_the_mask_value():
+    x = np.array([[[1.0, 2.0], [0.0, 0.0], [0.0, 3.0]]])
+    out, keep = F.mask_steps(sd.tensor(x))
+    assert keep.numpy().tolist() == [[True, False, True]]
+    np.testing.assert_array_equal(out.numpy(), x)
+    out, keep = F.mask_steps(sd.tensor(x), mask_value=1.0)
+    assert keep.numpy().tolist() == [[True, True, True]]
+    out, keep = F.mask_steps(sd.tensor(np.full((1, 2, 2), 5.0)), mask_value=5.0)
+    assert out.numpy().tolist() == [[[0.0, 0.0], [0.0, 0.0]]] and not keep.numpy().any()
+    assert sd.gradcheck(lambda t: F.mask_steps(t)[0], sd.tensor(x + 0.5))

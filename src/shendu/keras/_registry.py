@@ -14,6 +14,8 @@ class gives its config dict. ``deserialize(config, custom_objects)`` looks names
 first, so user classes saved in a model file come back.
 """
 
+import inspect
+
 __all__ = ["Registry", "maker"]
 
 
@@ -77,12 +79,18 @@ class Registry:
                 return self._make(self.names[key.lower()])
             raise ValueError(f"Unknown {self.kind} {identifier!r}; known: {self._known()}")
         if isinstance(identifier, dict):
-            cls = self._class(identifier.get("class_name"), custom_objects)
+            name = identifier.get("class_name")
+            cls = self._class(name, custom_objects)
             if cls is None:
-                raise ValueError(f"Unknown {self.kind} config {identifier!r}; known classes: "
+                raise ValueError(f"Unknown {self.kind} config {identifier!r}: pass the class in "
+                                 f"custom_objects={{'{name}': {name}}}; known classes: "
                                  f"{', '.join(sorted(self.classes))}")
             config = identifier.get("config", {})
-            return cls.from_config(config) if hasattr(cls, "from_config") else cls(**config)
+            if not hasattr(cls, "from_config"):
+                return cls(**config)
+            if "custom_objects" in inspect.signature(cls.from_config).parameters:
+                return cls.from_config(config, custom_objects=custom_objects)
+            return cls.from_config(config)
         if self.passthrough is not None and self.passthrough(identifier):
             return identifier
         if callable(identifier):

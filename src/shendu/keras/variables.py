@@ -10,10 +10,21 @@ import numpy as np
 from ..nn.parameter import Parameter
 from . import backend
 
-__all__ = ["Variable"]
+__all__ = ["Variable", "Assignable"]
 
 
-class Variable(Parameter):
+class Assignable:
+    """``assign_add`` / ``assign_sub`` from a class's ``assign`` and ``numpy`` (here and for the weights of
+    Keras layers)."""
+
+    def assign_add(self, delta):
+        return self.assign(self.numpy() + np.asarray(getattr(delta, "array", delta)))
+
+    def assign_sub(self, delta):
+        return self.assign(self.numpy() - np.asarray(getattr(delta, "array", delta)))
+
+
+class Variable(Assignable, Parameter):
     """``Variable(initializer, shape=None, dtype=None, trainable=True, name=None)``.
 
     ``initializer``: a value (number, list, array, Tensor) or a Keras initializer (a name such as
@@ -70,12 +81,6 @@ class Variable(Parameter):
         v = np.asarray(getattr(value, "array", value), dtype=self.array.dtype)
         self.array[...] = np.broadcast_to(v, self.array.shape)
         return self
-
-    def assign_add(self, delta):
-        return self.assign(self.array + np.asarray(getattr(delta, "array", delta)))
-
-    def assign_sub(self, delta):
-        return self.assign(self.array - np.asarray(getattr(delta, "array", delta)))
 
     def __repr__(self):
         return f"<Variable path={self.name}, shape={tuple(self.shape)}, dtype={self.dtype}>"

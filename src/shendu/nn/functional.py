@@ -346,7 +346,32 @@ def attention_mask_bias(batch, query_len, key_len, query_mask=None, key_masks=()
     return Tensor(np.where(allowed[:, None], 0.0, masked_value).astype(dtype))
 
 
-__all__ += ["normalize", "attention_mask_bias"]
+def standardize(input, mean, variance, axis=(-1,), eps=1e-7, invert=False):  # noqa: A002
+    """y = (x − mean) / max(√variance, ε), with ``mean`` and ``variance`` laid out along the axes ``axis`` of
+    ``input`` (one value for all when they hold one); ``invert=True`` maps back: x = mean + y·max(√var, ε)."""
+    x = _t(input)
+    axes = {a % x.ndim for a in axis}
+    shape = tuple(x.shape[a] if a in axes else 1 for a in range(x.ndim))
+
+    def stat(v):
+        v = np.asarray(_arr(v), dtype=x.dtype)
+        if v.size <= 1:
+            return Tensor(v.reshape(()))
+        return Tensor(v.reshape(shape) if v.size == np.prod(shape) else np.broadcast_to(v, shape))
+
+    mean, denom = stat(mean), ops.clip(ops.sqrt(stat(variance)), eps, None)
+    return mean + x * denom if invert else (x - mean) / denom
+
+
+def mask_steps(input, mask_value=0.0):  # noqa: A002
+    """(x·keep[..., None], keep): ``keep`` (all axes but the last) is true at the steps where some feature
+    differs from ``mask_value``; the other steps are zeroed."""
+    x = _t(input)
+    keep = np.any(x.array != mask_value, axis=-1)
+    return x * Tensor(keep[..., None].astype(x.dtype)), Tensor(keep)
+
+
+__all__ += ["normalize", "attention_mask_bias", "standardize", "mask_steps"]
 
 
 # ----- TensorFlow-style "same" padding and pooling ---------------------------------------------------

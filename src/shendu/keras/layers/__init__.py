@@ -1,5 +1,6 @@
 """Keras layers: ``from shendu.keras import layers`` then ``layers.Dense(64, activation='relu')``."""
 
+from .._registry import Registry
 from . import (
     activation_layers,
     attention,
@@ -39,53 +40,26 @@ for _module in (core, conv, conv_extra, pooling, normalization, normalization_ex
     __all__ += _module.__all__
 
 
+class _LayerRegistry(Registry):
+    """Layers and models by class name: ``custom_objects`` first, then the classes registered with
+    ``register_keras_serializable`` or in a ``custom_object_scope``, then the built-in ones."""
+
+    def _class(self, class_name, custom_objects=None):
+        from .. import models
+        from ..utils import get_custom_objects
+
+        known = {"Sequential": models.Sequential, "Functional": models.Model, "Model": models.Model}
+        return super()._class(class_name, {**known, **get_custom_objects(), **(custom_objects or {})})
+
+
+_REGISTRY = _LayerRegistry("layer", classes=[v for v in globals().values()
+                                             if isinstance(v, type) and issubclass(v, Layer)], base=Layer)
+serialize, deserialize = _REGISTRY.serialize, _REGISTRY.deserialize
+
+
 def get_registered(custom_objects=None):
-    """Layer classes by class name: the built-in ones, then ``custom_objects`` (which win)."""
-    table = {name: obj for name, obj in globals().items() if isinstance(obj, type) and issubclass(obj, Layer)}
+    """Layer classes by class name: the built-in ones, then registered ones and ``custom_objects``."""
     from ..utils import get_custom_objects
 
-    table.update({k: v for k, v in get_custom_objects().items() if isinstance(v, type)})
-    if custom_objects:
-        table.update({k: v for k, v in custom_objects.items() if isinstance(v, type)})
-    return table
-
-
-def serialize(layer):
-    """``{"class_name": ..., "config": layer.get_config()}``."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
-
-
-def deserialize(config, custom_objects=None):
-    """A layer from ``{"class_name", "config"}``; unknown classes must be passed in ``custom_objects``."""
-    import inspect
-
-    name = config["class_name"]
-    table = get_registered(custom_objects)
-    if name in ("Sequential", "Functional", "Model"):
-        from ..models import model_from_config
-
-        return model_from_config(config, custom_objects)
-    cls = table.get(name)
-    if cls is None:
-        raise ValueError(
-            f"Unknown layer: '{name}'. Please ensure you are using a `keras.utils.custom_object_scope` "
-            f"and that this object is included in the scope, or pass it to load_model("
-            f"custom_objects={{'{name}': {name}}})"
-        )
-    cfg = dict(config.get("config", {}))
-    if name == "Lambda" and isinstance(cfg.get("function"), str):
-        fn_name = cfg["function"]
-        fn = (custom_objects or {}).get(fn_name)
-        if fn is None:
-            from ..utils import get_custom_objects
-
-            fn = get_custom_objects().get(fn_name)
-        if fn is None:
-            raise ValueError(
-                f"Lambda layer '{cfg.get('name')}' uses the function {fn_name!r}, which is not saved "
-                f"in the file: pass it as load_model(..., custom_objects={{'{fn_name}': {fn_name}}})"
-            )
-        cfg["function"] = fn
-    if "custom_objects" in inspect.signature(cls.from_config).parameters:
-        return cls.from_config(cfg, custom_objects=custom_objects)
-    return cls.from_config(cfg)
+    extra = {**get_custom_objects(), **(custom_objects or {})}
+    return {**_REGISTRY.classes, **{k: v for k, v in extra.items() if isinstance(v, type)}}

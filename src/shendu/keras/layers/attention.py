@@ -19,7 +19,7 @@ import shendu as sd
 from ... import nn
 from ...nn.functional import attention_mask_bias, attention_with_weights
 from ...tensor import Tensor
-from .base import Arg, Bool, Fixed, Float, Int, Layer, Plain, W, _owner, int_arg, weight_args
+from .base import Arg, Bool, Fixed, Float, Int, Layer, Plain, W, _owner, weight_args
 
 __all__ = ["MultiHeadAttention"]
 
@@ -29,7 +29,7 @@ def _output_shape(layer, name, v):
         if len(v) != 1:
             raise NotImplementedError(f"{_owner(layer)}: output_shape must be an int or a 1-tuple, got {v}")
         v = v[0]
-    return None if v is None else int_arg(_owner(layer), name, v, 1)
+    return None if v is None else Int(1).parse(layer, name, v)
 
 
 def _projection(name, dim, source):

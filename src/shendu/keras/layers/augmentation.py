@@ -21,38 +21,53 @@ import numpy as np
 
 from ...data import transforms as T
 from ...tensor import Tensor
-from .base import Layer
+from .base import REQUIRED, Arg, Choice, Float, Layer, Plain, _owner
 
 __all__ = ["RandomFlip", "RandomRotation", "RandomZoom", "RandomTranslation", "RandomContrast"]
 
-_FILL_MODES = ("reflect", "wrap", "constant", "nearest", "mirror")
 
-
-def _factor_range(owner, name, value, symmetric=True):
+def _factor_range(layer, name, value, low=None):
+    """A number v as (−v, v) (v >= 0) or a pair (lower, upper); ``low`` bounds the lower end."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):
         if len(value) != 2:
-            raise ValueError(f"{owner}: {name} must be a number or a pair (lower, upper), got {value!r}")
+            raise ValueError(f"{_owner(layer)}: {name} must be a number or a pair (lower, upper), got "
+                             f"{value!r}")
         lo, hi = float(value[0]), float(value[1])
+    elif float(value) < 0:
+        raise ValueError(f"{_owner(layer)}: {name} as a single number must be >= 0, got {value!r}")
     else:
-        v = float(value)
-        if v < 0 and symmetric:
-            raise ValueError(f"{owner}: {name} as a single number must be >= 0, got {value!r}")
-        lo, hi = -v, v
-    if lo > hi:
-        raise ValueError(f"{owner}: {name} needs lower <= upper, got {value!r}")
+        lo, hi = -float(value), float(value)
+    if lo > hi or (low is not None and lo < low):
+        raise ValueError(f"{_owner(layer)}: {name} needs {low} <= lower <= upper, got {value!r}")
     return lo, hi
+
+
+def _factor(default=REQUIRED, low=None):
+    """A factor argument, saved as given; the layer also stores its (lower, upper) range as ``_<name>``."""
+    def parse(layer, name, v):
+        setattr(layer, f"_{name}", _factor_range(layer, name, v, low))
+        return v
+
+    return Arg(default, parse)
+
+
+def _resampling(**head):
+    return dict(head, fill_mode=Choice("reflect", "reflect", "wrap", "constant", "nearest", "mirror"),
+                interpolation=Choice("bilinear", "bilinear", "nearest"), seed=Plain(), fill_value=Float(0.0))
 
 
 class _RandomImage(Layer):
     _mask_passthrough = True
 
-    def __init__(self, seed=None, **kwargs):
-        super().__init__(**kwargs)
-        self.seed = seed
-        self._generator = np.random.default_rng(int(seed)) if seed is not None else None
-        self._transforms = []  # applied in turn to the (batch, channels, height, width) images
+    def _setup(self):
+        self._generator = np.random.default_rng(int(self.seed)) if self.seed is not None else None
+        self._transforms = self._make()  # applied in turn to the (batch, channels, height, width) images
+
+    def _affine(self):
+        return dict(interpolation=self.interpolation, fill=self.fill_value, fill_mode=self.fill_mode,
+                    generator=self._generator)
 
     def call(self, inputs, training=None):
         if not training:
@@ -75,144 +90,55 @@ class _RandomImage(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        return {**super().get_config(), "seed": self.seed}
-
 
 class RandomFlip(_RandomImage):
     """``RandomFlip("horizontal")``, ``"vertical"`` or ``"horizontal_and_vertical"`` (the default)."""
 
-    def __init__(self, mode="horizontal_and_vertical", seed=None, **kwargs):
-        super().__init__(seed, **kwargs)
-        if mode not in ("horizontal", "vertical", "horizontal_and_vertical"):
-            raise ValueError(
-                "RandomFlip: mode must be 'horizontal', 'vertical' or 'horizontal_and_vertical', "
-                f"got {mode!r}"
-            )
-        self.mode = mode
-        if mode in ("horizontal", "horizontal_and_vertical"):
-            self._transforms.append(T.RandomHorizontalFlip(0.5, generator=self._generator))
-        if mode in ("vertical", "horizontal_and_vertical"):
-            self._transforms.append(T.RandomVerticalFlip(0.5, generator=self._generator))
+    _MODES = ("horizontal", "vertical", "horizontal_and_vertical")
+    keras_args = dict(mode=Choice("horizontal_and_vertical", *_MODES), seed=Plain())
 
-    def get_config(self):
-        return {**super().get_config(), "mode": self.mode}
+    def _make(self):
+        flips = (("horizontal", T.RandomHorizontalFlip), ("vertical", T.RandomVerticalFlip))
+        return [flip(0.5, generator=self._generator) for mode, flip in flips if mode in self.mode]
 
 
-class _Affine(_RandomImage):
-    def _init_resampling(self, fill_mode, interpolation, fill_value):
-        if fill_mode not in _FILL_MODES:
-            raise ValueError(
-                f"{type(self).__name__}: fill_mode must be one of {_FILL_MODES}, got {fill_mode!r}"
-            )
-        if interpolation not in ("bilinear", "nearest"):
-            raise ValueError(
-                f"{type(self).__name__}: interpolation must be 'bilinear' or 'nearest', got {interpolation!r}"
-            )
-        self.fill_mode, self.interpolation, self.fill_value = fill_mode, interpolation, float(fill_value)
-
-    def _resampling(self):
-        return dict(interpolation=self.interpolation, fill=self.fill_value, fill_mode=self.fill_mode,
-                    generator=self._generator)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "fill_mode": self.fill_mode,
-            "interpolation": self.interpolation,
-            "fill_value": self.fill_value,
-        }
-
-
-class RandomRotation(_Affine):
+class RandomRotation(_RandomImage):
     """``RandomRotation(0.1)`` turns each image by up to ±0.1·360° (``factor=(lo, hi)`` for a range)."""
 
-    def __init__(
-        self, factor, fill_mode="reflect", interpolation="bilinear", seed=None, fill_value=0.0, **kwargs
-    ):
-        super().__init__(seed, **kwargs)
-        self.factor = factor
-        lo, hi = _factor_range("RandomRotation", "factor", factor)
-        self._init_resampling(fill_mode, interpolation, fill_value)
-        self._transforms.append(T.RandomAffine(degrees=(lo * 360, hi * 360), **self._resampling()))
+    keras_args = _resampling(factor=_factor())
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor}
+    def _make(self):
+        lo, hi = self._factor
+        return [T.RandomAffine(degrees=(lo * 360, hi * 360), **self._affine())]
 
 
-class RandomZoom(_Affine):
+class RandomZoom(_RandomImage):
     """``RandomZoom(0.2)``: zoom each image by a factor in [0.8, 1.2] (positive values zoom out)."""
 
-    def __init__(
-        self,
-        height_factor,
-        width_factor=None,
-        fill_mode="reflect",
-        interpolation="bilinear",
-        seed=None,
-        fill_value=0.0,
-        **kwargs,
-    ):
-        super().__init__(seed, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
-        self._h = _factor_range("RandomZoom", "height_factor", height_factor)
-        self._w = _factor_range("RandomZoom", "width_factor", width_factor)
-        for lo, _ in filter(None, (self._h, self._w)):
-            if lo < -1:
-                raise ValueError(
-                    f"RandomZoom: factors must be >= -1, got {height_factor!r}, {width_factor!r}"
-                )
-        self._init_resampling(fill_mode, interpolation, fill_value)
-        self._transforms.append(T.RandomZoom(self._h, self._w, **self._resampling()))
+    keras_args = _resampling(height_factor=_factor(low=-1), width_factor=_factor(None, low=-1))
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "height_factor": self.height_factor,
-            "width_factor": self.width_factor,
-        }
+    def _make(self):
+        return [T.RandomZoom(self._height_factor, self._width_factor, **self._affine())]
 
 
-class RandomTranslation(_Affine):
+class RandomTranslation(_RandomImage):
     """``RandomTranslation(0.1, 0.1)``: shift each image by up to ±10% of its height and width."""
 
-    def __init__(
-        self,
-        height_factor,
-        width_factor,
-        fill_mode="reflect",
-        interpolation="bilinear",
-        seed=None,
-        fill_value=0.0,
-        **kwargs,
-    ):
-        super().__init__(seed, **kwargs)
-        self.height_factor, self.width_factor = height_factor, width_factor
-        self._h = _factor_range("RandomTranslation", "height_factor", height_factor)
-        self._w = _factor_range("RandomTranslation", "width_factor", width_factor)
-        self._init_resampling(fill_mode, interpolation, fill_value)
-        self._transforms.append(T.RandomTranslation(self._h, self._w, **self._resampling()))
+    keras_args = _resampling(height_factor=_factor(), width_factor=_factor())
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "height_factor": self.height_factor,
-            "width_factor": self.width_factor,
-        }
+    def _make(self):
+        return [T.RandomTranslation(self._height_factor, self._width_factor, **self._affine())]
 
 
 class RandomContrast(_RandomImage):
     """``RandomContrast(0.2)``: contrast factor in [0.8, 1.2] per image, result clipped to ``value_range``."""
 
-    def __init__(self, factor, seed=None, value_range=(0, 255), **kwargs):
-        super().__init__(seed, **kwargs)
-        self.factor = factor
-        if isinstance(factor, (list, tuple)):  # (lower, upper): c ~ U(1 - lower, 1 + upper)
-            lo, hi = (float(f) for f in factor)
-        else:
-            lo = hi = _factor_range("RandomContrast", "factor", factor)[1]
-        self.value_range = tuple(value_range)
-        self._transforms.append(T.RandomContrast((lo, hi), self.value_range, generator=self._generator))
+    keras_args = dict(factor=Plain(REQUIRED), seed=Plain(), value_range=Arg((0, 255), save=list))
 
-    def get_config(self):
-        return {**super().get_config(), "factor": self.factor, "value_range": list(self.value_range)}
+    def _make(self):
+        if isinstance(self.factor, (list, tuple)):  # (lower, upper): c ~ U(1 - lower, 1 + upper)
+            lo, hi = (float(f) for f in self.factor)
+        else:
+            lo = hi = _factor_range(self, "factor", self.factor)[1]
+        self.value_range = tuple(self.value_range)
+        return [T.RandomContrast((lo, hi), self.value_range, generator=self._generator)]

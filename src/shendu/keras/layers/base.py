@@ -12,6 +12,7 @@ A Keras layer is an :class:`shendu.nn.Module` that
   mode for the training steps only.
 """
 
+import collections
 import contextlib
 import contextvars
 import functools
@@ -30,43 +31,12 @@ from .. import backend
 from .. import constraints as _constraints
 from .. import initializers as _initializers
 from .. import regularizers as _regularizers
+from ..variables import Assignable
 
-__all__ = [
-    "Layer",
-    "KerasTensor",
-    "Node",
-    "InputLayer",
-    "Input",
-    "InputSpec",
-    "WeightSpec",
-    "Variable",
-    "map_structure",
-    "flatten_structure",
-    "is_symbolic",
-    "int_arg",
-    "int_tuple_arg",
-    "weight_budget",
-    "Arg",
-    "W",
-    "Int",
-    "Ints",
-    "IntList",
-    "REQUIRED",
-    "Float",
-    "Bool",
-    "Choice",
-    "DataFormat",
-    "Plain",
-    "Fixed",
-    "Init",
-    "Reg",
-    "Con",
-    "Act",
-    "LayerArg",
-    "weight_args",
-    "init_param",
-    "channels_first",
-]
+__all__ = ["Layer", "KerasTensor", "Node", "InputLayer", "Input", "InputSpec", "WeightSpec", "Variable",
+           "map_structure", "flatten_structure", "is_symbolic", "weight_budget",
+           "Arg", "W", "Int", "Ints", "IntList", "REQUIRED", "Float", "Bool", "Choice", "DataFormat", "Plain",
+           "Fixed", "Init", "Reg", "Con", "Act", "LayerArg", "weight_args", "channels_first"]
 
 
 # ----- argument checks ----------------------------------------------------------------------------
@@ -78,33 +48,34 @@ def _bound_text(minimum):
     return "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
 
 
-def int_arg(owner, arg, value, minimum=None):
+def _int_arg(owner, arg, value, minimum=None):
     """``value`` as an int; floats (``2.5``, also ``2.0`` or ``5e7`` from a config), bools and strings are
     refused, as Keras refuses them. ``owner`` names the layer in the message."""
+    want = f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got"
     if not _is_int(value):
-        raise ValueError(
-            f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got {value!r} "
-            f"({type(value).__name__})"
-        )
-    value = int(value)
+        raise ValueError(f"{want} {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
-        raise ValueError(f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got {value}")
-    return value
+        raise ValueError(f"{want} {int(value)}")
+    return int(value)
 
 
-def int_tuple_arg(owner, arg, value, n, minimum=None):
-    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`int_arg`)."""
+def _int_tuple_arg(owner, arg, value, n, minimum=None):
+    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`_int_arg`)."""
     if _is_int(value):
-        return (int_arg(owner, arg, value, minimum),) * n
+        return (_int_arg(owner, arg, value, minimum),) * n
     if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise ValueError(
-            f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got {value!r}"
-        )
-    return tuple(int_arg(owner, arg, v, minimum) for v in value)
+        raise ValueError(f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got "
+                         f"{value!r}")
+    return tuple(_int_arg(owner, arg, v, minimum) for v in value)
 
 
 def _owner(layer):
     return f"{type(layer).__name__} '{layer.name}'"
+
+
+def _shape_error(layer_name, name, want, got):
+    return ValueError(f"Layer '{layer_name}': weight '{name}' has shape {tuple(want)}, but the value given "
+                      f"has shape {tuple(got)}")
 
 
 # ----- declared Keras arguments -------------------------------------------------------------------
@@ -123,11 +94,9 @@ class Arg:
     __slots__ = ("default", "parse", "save", "load", "attr")
 
     def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None):
-        self.default = default
+        self.default, self.load, self.attr = default, load, attr
         self.parse = parse or (lambda layer, name, v: v)
         self.save = save if save is not None else (lambda v: v)
-        self.load = load
-        self.attr = attr
 
 
 def _optional(parse):
@@ -136,14 +105,14 @@ def _optional(parse):
 
 def Int(minimum=None, default=_REQUIRED, optional=False, **kw):
     """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
-    parse = lambda layer, name, v: int_arg(_owner(layer), name, v, minimum)  # noqa: E731
+    parse = lambda layer, name, v: _int_arg(_owner(layer), name, v, minimum)  # noqa: E731
     return Arg(default, _optional(parse) if optional else parse, **kw)
 
 
 def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):
     """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
     def parse(layer, name, v):
-        return int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
+        return _int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
 
     save = lambda v: None if v is None else list(v)  # noqa: E731
     return Arg(default, _optional(parse) if optional else parse, save, **kw)
@@ -154,7 +123,7 @@ def IntList(minimum=None, default=_REQUIRED, **kw):
     def parse(layer, name, v):
         if not isinstance(v, (list, tuple)):
             raise ValueError(f"{_owner(layer)}: argument '{name}' must be a tuple of integers, got {v!r}")
-        return tuple(int_arg(_owner(layer), name, d, minimum) for d in v)
+        return tuple(_int_arg(_owner(layer), name, d, minimum) for d in v)
 
     return Arg(default, parse, list, **kw)
 
@@ -208,21 +177,15 @@ def Fixed(default, hint="", **kw):
     return Arg(default, parse, **kw)
 
 
-def _registry_kind(module, default, **kw):
+def _registry_kind(module, default=None, **kw):
+    """An initializer, regularizer, constraint or activation: ``module.get`` it, save it serialized."""
     return Arg(default, lambda layer, name, v: module.get(v), module.serialize,
                lambda v, custom_objects: module.deserialize(v, custom_objects), **kw)
 
 
-def Init(default, **kw):
-    return _registry_kind(_initializers, default, **kw)
-
-
-def Reg(default=None, **kw):
-    return _registry_kind(_regularizers, default, **kw)
-
-
-def Con(default=None, **kw):
-    return _registry_kind(_constraints, default, **kw)
+Init = functools.partial(_registry_kind, _initializers)
+Reg = functools.partial(_registry_kind, _regularizers)
+Con = functools.partial(_registry_kind, _constraints)
 
 
 def Act(default=None, **kw):
@@ -263,29 +226,47 @@ def weight_args(activity=True, **families):
 class W:
     """One Keras weight of a layer, declared once in the class's ``keras_weights``.
 
-    ``name``: the Keras name; ``path``: the nn tensor inside (dotted attributes, ``"linear.weight"``);
+    ``name``: the Keras name; ``path``: the nn tensor inside (dotted attributes, ``"linear.weight"``; a tuple
+    of paths stacks several tensors on a new first Keras axis, as GRU's two biases);
     ``shape(layer, features)``: its Keras shape, where ``features`` is ``layer._features(input_shape)``;
     ``perm``: the axis order taking the nn layout to Keras's (followed by a reshape to the Keras shape;
-    a callable of the layer, or None for the same layout); ``args``: the argument family whose
-    ``<args>_initializer``, ``_regularizer`` and ``_constraint`` apply (default ``name``); ``when``: the
-    name of a boolean attribute that must be true for the weight to exist (``"use_bias"``); ``state``:
-    non-trainable state such as moving averages.
+    a callable of the layer, or None for the same layout); ``blocks``: the order of the equal gate blocks
+    along the nn tensor's first axis in Keras (``(1, 0, 2)`` swaps the first two); ``args``: the argument
+    family whose ``<args>_initializer``, ``_regularizer`` and ``_constraint`` apply (default ``name``);
+    ``when``: the name of a boolean attribute that must be true for the weight to exist (``"use_bias"``);
+    ``state``: non-trainable state such as moving averages.
     """
 
-    __slots__ = ("name", "path", "shape", "perm", "args", "when", "state")
+    __slots__ = ("name", "path", "shape", "perm", "blocks", "args", "when", "state")
 
-    def __init__(self, name, path, shape, perm=None, args=None, when=None, state=False):
-        self.name, self.path, self.shape, self.perm = name, path, shape, perm
+    def __init__(self, name, path, shape, perm=None, blocks=None, args=None, when=None, state=False):
+        self.name, self.path, self.shape, self.perm, self.blocks = name, path, shape, perm, blocks
         self.args, self.when, self.state = args or name, when, state
 
     def active(self, layer):
         return self.when is None or bool(getattr(layer, self.when))
 
-    def tensor(self, layer):
+    def tensor(self, layer, path=None):
         obj = layer
-        for part in self.path.split("."):
+        for part in (path or self.path).split("."):
             obj = getattr(obj, part, None)
         return obj
+
+    def spec(self, layer):
+        """The :class:`WeightSpec` of this weight in ``layer`` (None when it does not exist)."""
+        paths = self.path if isinstance(self.path, tuple) else (self.path,)
+        tensors = [self.tensor(layer, p) for p in paths] if self.active(layer) else [None]
+        if any(t is None for t in tensors):
+            return None
+        kw = dict(state=self.state, regularizer=getattr(layer, f"{self.args}_regularizer", None),
+                  constraint=getattr(layer, f"{self.args}_constraint", None))
+        if len(paths) > 1:
+            shape = tuple(int(d) for d in self.shape(layer, layer._wfeat))
+            parts = [(t,) + self.layout(layer, shape[1:], t.array.shape) for t in tensors]
+            return _StackedSpec(self.name, parts, shape, **kw)
+        shape = self.keras_shape(layer, tensors[0].array.shape)
+        return WeightSpec(self.name, tensors[0], *self.layout(layer, shape, tensors[0].array.shape),
+                          shape=shape, **kw)
 
     def _perm(self, layer, ndim):
         perm = self.perm(layer) if callable(self.perm) else self.perm
@@ -301,24 +282,28 @@ class W:
     def layout(self, layer, keras_shape, nn_shape):
         """(to_keras, from_keras) between the nn tensor's layout and Keras's."""
         perm = self._perm(layer, len(nn_shape))
-        if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape:
+        if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape and self.blocks is None:
             return None, self._checked(layer, keras_shape, lambda a: a)
-        inv = tuple(np.argsort(perm))
-        moved = tuple(nn_shape[p] for p in perm)
+        inv, moved = tuple(np.argsort(perm)), tuple(nn_shape[p] for p in perm)
+        order = back = None
+        if self.blocks is not None:
+            order, back = list(self.blocks), list(np.argsort(self.blocks))
+
+        def reorder(a, blocks):
+            return a if blocks is None else np.concatenate([np.split(a, len(blocks))[b] for b in blocks])
 
         def to_keras(a):
-            return np.ascontiguousarray(np.transpose(a, perm)).reshape(keras_shape)
+            return np.ascontiguousarray(np.transpose(reorder(a, order), perm)).reshape(keras_shape)
 
         def from_keras(k):
-            return np.ascontiguousarray(np.transpose(np.reshape(k, moved), inv))
+            return np.ascontiguousarray(reorder(np.transpose(np.reshape(k, moved), inv), back))
 
         return to_keras, self._checked(layer, keras_shape, from_keras)
 
     def _checked(self, layer, keras_shape, from_keras):
         def checked(k):
             if tuple(np.shape(k)) != keras_shape:
-                raise ValueError(f"Layer '{layer.name}': weight '{self.name}' has shape {keras_shape}, but "
-                                 f"the value given has shape {tuple(np.shape(k))}")
+                raise _shape_error(layer.name, self.name, keras_shape, np.shape(k))
             return from_keras(k)
 
         return checked
@@ -334,12 +319,6 @@ def channels_first(x, axis, fn):
     return sd.permute(fn(sd.permute(x, order)), tuple(int(i) for i in np.argsort(order)))
 
 
-def init_param(param, initializer, keras_shape, from_keras):
-    """Fill a PyTorch-layout parameter with ``initializer`` drawn in its Keras shape."""
-    value = _initializers.get(initializer)(keras_shape, dtype=param.array.dtype)
-    param.array[...] = from_keras(np.asarray(value)).astype(param.array.dtype, copy=False)
-
-
 # ----- building from a model file: weights must exist in the file before they are allocated -----
 _WEIGHT_BUDGET = contextvars.ContextVar("shendu_keras_weight_budget", default=None)
 
@@ -350,11 +329,8 @@ class _WeightBudget:
     bigger weights than the file stores is refused without building anything large."""
 
     def __init__(self, source, shapes, error):
-        self.source = source
-        self.error = error
-        self.left = {}
-        for shape in shapes:
-            self.left[tuple(shape)] = self.left.get(tuple(shape), 0) + 1
+        self.source, self.error = source, error
+        self.left = collections.Counter(tuple(shape) for shape in shapes)
 
     def take(self, layer, wanted):
         for name, shape in wanted:
@@ -365,8 +341,7 @@ class _WeightBudget:
                 raise self.error(
                     f"{self.source}: layer '{layer.name}' ({type(layer).__name__}) would create the weight "
                     f"'{name}' of shape {shape} ({n:,} values), but the file stores no weight of that shape "
-                    f"(shapes left in the file: {stored}): the config does not match the stored weights"
-                )
+                    f"(shapes left in the file: {stored}): the config does not match the stored weights")
             self.left[shape] -= 1
 
 
@@ -428,13 +403,9 @@ class KerasTensor:
     def __init__(self, shape, dtype="float32", node=None, index=0, name=None):
         self.shape = tuple(None if d is None else int(d) for d in shape)
         self.dtype = _dtype_name(dtype) if dtype is not None else "float32"
-        self.node = node
-        self.index = index
-        self.name = name
+        self.node, self.index, self.name = node, index, name
 
-    @property
-    def ndim(self):
-        return len(self.shape)
+    ndim = property(lambda self: len(self.shape))
 
     @property
     def _keras_history(self):
@@ -479,10 +450,7 @@ class Node:
     """One call of a layer on symbolic tensors: the arguments (with KerasTensors in them) and outputs."""
 
     def __init__(self, layer, args, kwargs, outputs):
-        self.layer = layer
-        self.args = args
-        self.kwargs = kwargs
-        self.outputs = outputs
+        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
         self.input_tensors = [t for t in flatten_structure((args, kwargs)) if isinstance(t, KerasTensor)]
         self.output_tensors = flatten_structure(outputs)
         for i, t in enumerate(self.output_tensors):
@@ -522,14 +490,9 @@ class WeightSpec:
 
     def __init__(self, name, tensor, to_keras=None, from_keras=None, state=False, regularizer=None,
                  constraint=None, shape=None):
-        self._shape = shape
-        self.name = name
-        self.tensor = tensor
-        self.to_keras = to_keras or (lambda a: a)
-        self.from_keras = from_keras or (lambda a: a)
-        self.state = state
-        self.regularizer = regularizer
-        self.constraint = constraint
+        self.name, self.tensor, self.state, self._shape = name, tensor, state, shape
+        self.to_keras, self.from_keras = to_keras or (lambda a: a), from_keras or (lambda a: a)
+        self.regularizer, self.constraint = regularizer, constraint
 
     def constrain(self):
         """Replace the weight by ``constraint(weight)`` in Keras's layout (Keras optimizers, after a step)."""
@@ -539,67 +502,65 @@ class WeightSpec:
     def get(self):
         return np.array(self.to_keras(self.tensor.array), copy=True)
 
+    def view(self):
+        return _keras_view(self.tensor, self.to_keras)
+
     def set(self, value, layer_name="layer"):
         value = np.asarray(value)
         arr = self.from_keras(value)
         if tuple(arr.shape) != tuple(self.tensor.array.shape):
-            expected = self.to_keras(self.tensor.array).shape
-            raise ValueError(
-                f"Layer '{layer_name}': weight '{self.name}' has shape {tuple(expected)}, but the "
-                f"value given has shape {tuple(value.shape)}"
-            )
+            raise _shape_error(layer_name, self.name, self.to_keras(self.tensor.array).shape, value.shape)
         self.tensor.array[...] = arr.astype(self.tensor.array.dtype, copy=False)
 
     @property
     def shape(self):
-        if self._shape is not None:
-            return self._shape
-        return tuple(self.to_keras(self.tensor.array).shape)
+        return self._shape if self._shape is not None else tuple(self.to_keras(self.tensor.array).shape)
 
 
-class Variable:
+class _StackedSpec(WeightSpec):
+    """A Keras weight held as several nn tensors stacked on its first axis: ``parts`` are
+    (tensor, to_keras, from_keras) for each slice."""
+
+    __slots__ = ("parts",)
+
+    def __init__(self, name, parts, shape, **kw):
+        super().__init__(name, parts[0][0], shape=shape, **kw)
+        self.parts = parts
+
+    def get(self):
+        return np.stack([(to or (lambda a: a))(t.array) for t, to, _ in self.parts])
+
+    def view(self):
+        return sd.stack([_keras_view(t, to or (lambda a: a)) for t, to, _ in self.parts])
+
+    def set(self, value, layer_name="layer"):
+        value = np.asarray(value)
+        if value.shape != self.shape:
+            raise _shape_error(layer_name, self.name, self.shape, value.shape)
+        for (t, _, from_keras), v in zip(self.parts, value):
+            t.array[...] = from_keras(v).astype(t.array.dtype, copy=False)
+
+
+class Variable(Assignable):
     """A Keras-style view of one weight: ``.name``, ``.shape``, ``.trainable``, ``.numpy()``,
     ``.assign()``; arithmetic and indexing use it as a Tensor in Keras layout."""
 
     def __init__(self, layer, spec):
         self._layer, self._spec = layer, spec
 
-    @property
-    def name(self):
-        return self._spec.name
-
-    @property
-    def path(self):
-        return f"{self._layer.name}/{self._spec.name}"
-
-    @property
-    def shape(self):
-        return self._spec.shape
-
-    @property
-    def dtype(self):
-        return str(self._spec.tensor.array.dtype)
-
-    @property
-    def trainable(self):
-        return (not self._spec.state) and bool(self._spec.tensor.requires_grad)
-
-    @property
-    def value(self):
-        return self.numpy()
+    name = property(lambda self: self._spec.name)
+    path = property(lambda self: f"{self._layer.name}/{self._spec.name}")
+    shape = property(lambda self: self._spec.shape)
+    dtype = property(lambda self: str(self._spec.tensor.array.dtype))
+    trainable = property(lambda self: (not self._spec.state) and bool(self._spec.tensor.requires_grad))
+    value = property(lambda self: self.numpy())
 
     def numpy(self):
         return self._spec.get()
 
     def assign(self, value):
-        self._spec.set(np.asarray(value), self._layer.name)
+        self._spec.set(np.asarray(getattr(value, "array", value)), self._layer.name)
         return self
-
-    def assign_add(self, delta):
-        return self.assign(self.numpy() + np.asarray(delta))
-
-    def assign_sub(self, delta):
-        return self.assign(self.numpy() - np.asarray(delta))
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
@@ -615,15 +576,12 @@ class Variable:
 
     def as_tensor(self):
         """The weight as a Tensor in Keras layout, connected to the model's parameter."""
-        return _keras_view(self._spec)
+        return self._spec.view()
 
     def __getattr__(self, name):
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self.as_tensor(), name)
-
-    def __getitem__(self, key):
-        return self.as_tensor()[key]
 
     def __repr__(self):
         return f"<Variable path={self.path}, shape={self.shape}, dtype={self.dtype}>"
@@ -700,26 +658,16 @@ class Layer(Module):
         self._extra_specs = []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
-        self.dtype = (
-            _dtype_name(dtype) if dtype is not None and not isinstance(dtype, dict) else backend.floatx()
-        )
+        self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
         self.supports_masking = False
-        self.input_spec = None
-        self._build_input_shape = None
-        self._output_shape = None
+        self.input_spec = self._build_input_shape = self._output_shape = self._batch_input_shape = None
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
-            shape = (
-                (input_shape,)
-                if isinstance(input_shape, (int, np.integer)) or input_shape is None
-                else tuple(input_shape)
-            )
-            self._batch_input_shape = (batch_size,) + shape
+            one = input_shape is None or _is_int(input_shape)
+            self._batch_input_shape = (batch_size,) + ((input_shape,) if one else tuple(input_shape))
         elif input_dim is not None:
             self._batch_input_shape = (batch_size, int(input_dim))
-        else:
-            self._batch_input_shape = None
 
     # ----- building -----------------------------------------------------------------------------
     def build(self, input_shape):
@@ -787,32 +735,23 @@ class Layer(Module):
         """[(name, Keras shape)] of the weights ``build(input_shape)`` will create, computed without
         creating them; None when the layer cannot tell (the default). Layers declaring ``keras_weights``
         can tell, so a model file is checked against its stored weights before anything is allocated."""
-        if not self.keras_weights:
-            return None
         try:
-            features = self._features(input_shape)
+            features = self._features(input_shape) if self.keras_weights else None
         except (TypeError, IndexError, ValueError, ZeroDivisionError):
-            return None
-        if features is None:
-            return None
-        return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
+            features = None
+        if features is not None:
+            return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
 
     def _features(self, input_shape):
         """What the declared weight shapes depend on (default: the size of the input's last axis)."""
         return None if input_shape[-1] is None else int(input_shape[-1])
 
     def _declared_specs(self):
-        specs = []
-        for w in self.keras_weights:
-            tensor = w.tensor(self) if w.active(self) else None
-            if tensor is None:
-                continue
-            shape = w.keras_shape(self, tensor.array.shape)
-            to_k, from_k = w.layout(self, shape, tensor.array.shape)
-            specs.append(WeightSpec(w.name, tensor, to_k, from_k, state=w.state,
-                                    regularizer=getattr(self, f"{w.args}_regularizer", None),
-                                    constraint=getattr(self, f"{w.args}_constraint", None), shape=shape))
-        return specs
+        return [spec for spec in (w.spec(self) for w in self.keras_weights) if spec is not None]
+
+    def _initializer(self, w):
+        """The Keras initializer of the declared weight ``w`` (override to adjust one)."""
+        return getattr(self, f"{w.args}_initializer", None)
 
     def _init_declared(self, input_shape, *names):
         """Draw every declared weight (or only those ``names``, which a ``build`` may initialise early to
@@ -822,18 +761,17 @@ class Layer(Module):
             return
         self._wfeat = self._features(input_shape)
         done = self.__dict__.setdefault("_initialized", set())
-        for spec in self._declared_specs():
-            if spec.name in done or (names and spec.name not in names):
+        for w in self.keras_weights:
+            spec = w.spec(self)
+            init = self._initializer(w)
+            if spec is None or spec.name in done or (names and spec.name not in names) or init is None:
                 continue
-            w = next(w for w in self.keras_weights if w.name == spec.name)
-            init = getattr(self, f"{w.args}_initializer", None)
-            if init is not None:
-                init_param(spec.tensor, init, spec.shape, spec.from_keras)
+            spec.set(np.asarray(init(spec.shape, dtype=spec.tensor.array.dtype)), self.name)
             done.add(spec.name)
         if names:
             return
         for w in self.keras_weights:
-            tensor = w.tensor(self)
+            tensor = w.tensor(self) if isinstance(w.path, str) else None
             if not w.active(self) and isinstance(tensor, Parameter):
                 tensor.requires_grad = False
 
@@ -842,9 +780,8 @@ class Layer(Module):
         self.built = True
         self.__dict__["_finished"] = True
         if self._build_input_shape is None:
-            self._build_input_shape = (
-                _tuple_shape(input_shape) if isinstance(input_shape, list) else input_shape
-            )
+            listed = isinstance(input_shape, list)
+            self._build_input_shape = _tuple_shape(input_shape) if listed else input_shape
         if first:
             self.train(self.training)  # modules made in build() follow the layer's mode
             self._apply_trainable()
@@ -865,12 +802,10 @@ class Layer(Module):
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
 
-        def zeros(shape, dtype):
-            return Tensor(np.zeros(tuple(1 if d is None else d for d in shape), dtype=dtype))
-
         def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
             if _is_shape(shape):
-                return zeros(shape, self._input_dtype())
+                known = tuple(1 if d is None else d for d in shape)
+                return Tensor(np.zeros(known, dtype=self._input_dtype()))
             if isinstance(shape, dict):
                 return {k: dummies(v) for k, v in shape.items()}
             return type(shape)(dummies(s) for s in shape)
@@ -911,11 +846,7 @@ class Layer(Module):
         inputs = self._convert_inputs(inputs)
         if not self.built:
             self._check_input_rank(inputs)
-            self._maybe_build(
-                map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs)
-                if not isinstance(inputs, Tensor)
-                else (None,) + _shape_of(inputs)[1:]
-            )
+            self._maybe_build(map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs))
         names, var_kw = _call_params(self.call)
         training = kwargs.get("training")
         if "training" not in names and not var_kw:
@@ -938,9 +869,8 @@ class Layer(Module):
             first = flatten_structure(out)[0]
             self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
         if self._output_shape is None:
-            self._output_shape = map_structure(
-                lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape") else None, out
-            )
+            self._output_shape = map_structure(lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape")
+                                               else None, out)
         out_mask = self.compute_mask(inputs, in_mask)
         if out_mask is not None and isinstance(out, Tensor):
             out._keras_mask = out_mask
@@ -951,19 +881,13 @@ class Layer(Module):
     def compute_mask(self, inputs, mask=None):
         """The mask of this layer's output (Keras semantics): by default the input mask passes through
         layers that support masking and stops at the others."""
-        if mask is None:
-            return None
         return mask if (self.supports_masking or self._mask_passthrough) else None
 
     def _convert_inputs(self, inputs):
         def conv(x):
-            if isinstance(x, KerasTensor):
-                return x
-            if not isinstance(x, Tensor):
-                x = Tensor(np.asarray(x))
-            if x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype):
-                x = x.to(self.dtype)
-            return x
+            x = x if isinstance(x, (KerasTensor, Tensor)) else Tensor(np.asarray(x))
+            cast = isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype)
+            return x.to(self.dtype) if cast else x
 
         return map_structure(conv, inputs)
 
@@ -974,11 +898,9 @@ class Layer(Module):
         nd = len(inputs.shape)
         if spec.ndim is not None and nd != spec.ndim or spec.min_ndim is not None and nd < spec.min_ndim:
             want = spec.ndim if spec.ndim is not None else f"at least {spec.min_ndim}"
-            raise ValueError(
-                f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with the "
-                f"layer: expected ndim={want}, found ndim={nd}. Full shape received: "
-                f"{tuple(inputs.shape)}"
-            )
+            raise ValueError(f"Input 0 of layer '{self.name}' ({type(self).__name__}) is incompatible with "
+                             f"the layer: expected ndim={want}, found ndim={nd}. Full shape received: "
+                             f"{tuple(inputs.shape)}")
 
     def _symbolic_call(self, args, kwargs):
         inputs = args[0] if args else kwargs.get("inputs")
@@ -986,18 +908,10 @@ class Layer(Module):
         in_shape = map_structure(lambda t: t.shape if isinstance(t, KerasTensor) else _shape_of(t), inputs)
         self._maybe_build(in_shape)
         out_shape = self.compute_output_shape(in_shape)
-        in_dtype = (
-            flatten_structure(inputs)[0].dtype
-            if isinstance(flatten_structure(inputs)[0], KerasTensor)
-            else "float32"
-        )
-        out_dtype = self.compute_output_dtype(in_dtype)
-        if _is_shape(out_shape):
-            outputs = KerasTensor(out_shape, out_dtype)
-        else:
-            outputs = _map_shapes(lambda s: KerasTensor(s, out_dtype), out_shape)
-        node = Node(self, args, kwargs, outputs)
-        self._inbound_nodes.append(node)
+        first = flatten_structure(inputs)[0]
+        out_dtype = self.compute_output_dtype(first.dtype if isinstance(first, KerasTensor) else "float32")
+        outputs = _map_shapes(lambda s: KerasTensor(s, out_dtype), out_shape)
+        self._inbound_nodes.append(Node(self, args, kwargs, outputs))
         if self._output_shape is None:
             self._output_shape = out_shape
         return outputs
@@ -1025,18 +939,8 @@ class Layer(Module):
         return [m for m in self._modules.values() if isinstance(m, Layer)]
 
     # ----- weights ----------------------------------------------------------------------------------
-    def add_weight(
-        self,
-        *args,
-        name=None,
-        shape=None,
-        dtype=None,
-        initializer=None,
-        regularizer=None,
-        trainable=True,
-        constraint=None,
-        **kwargs,
-    ):
+    def add_weight(self, *args, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable=True, constraint=None, **kwargs):
         """Create a weight of Keras-layout ``shape`` (accepts Keras 2's ``add_weight(name, shape, ...)`` and
         Keras 3's ``add_weight(shape, initializer, ...)`` argument orders)."""
         rest = list(args)
@@ -1050,12 +954,8 @@ class Layer(Module):
         dtype = np.dtype(dtype or self.dtype)
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" and len(shape) >= 2 else "zeros"
-        init = _initializers.get(initializer)
-        value = (
-            np.asarray(init(shape, dtype=dtype), dtype=dtype)
-            if shape
-            else np.asarray(init((1,), dtype=dtype), dtype=dtype).reshape(())
-        )
+        value = np.asarray(_initializers.get(initializer)(shape or (1,), dtype=dtype), dtype=dtype)
+        value = value.reshape(shape)
         base = name or "variable"
         attr, n = base, 1
         while attr in self.__dict__ or attr in self._parameters:
@@ -1077,21 +977,15 @@ class Layer(Module):
             return self._declared_specs() + self._extra_specs
         specs = list(self._extra_specs)
         seen = {id(s.tensor) for s in specs}
-        for name, p in self._parameters.items():
-            if p is not None and id(p) not in seen:
-                seen.add(id(p))
-                specs.append(WeightSpec(name, p))
+        found = [(n, p, False) for n, p in self._parameters.items() if p is not None]
         for name, m in self._modules.items():
-            if m is None or isinstance(m, Layer):
-                continue
-            for pname, p in m.named_parameters(prefix=name):
-                if id(p) not in seen:
-                    seen.add(id(p))
-                    specs.append(WeightSpec(pname, p))
-            for bname, b in m.named_buffers(prefix=name):
-                if id(b) not in seen and b.array.dtype.kind == "f":
-                    seen.add(id(b))
-                    specs.append(WeightSpec(bname, b, state=True))
+            if m is not None and not isinstance(m, Layer):
+                found += [(n, p, False) for n, p in m.named_parameters(prefix=name)]
+                found += [(n, b, True) for n, b in m.named_buffers(prefix=name) if b.array.dtype.kind == "f"]
+        for name, t, state in found:
+            if id(t) not in seen:
+                seen.add(id(t))
+                specs.append(WeightSpec(name, t, state=state))
         return specs
 
     def _all_specs(self):
@@ -1122,10 +1016,7 @@ class Layer(Module):
         shapes = [(layer, s, np.asarray(w)) for (layer, s), w in zip(specs, weights)]
         for layer, s, w in shapes:  # check every shape before changing anything
             if tuple(w.shape) != s.shape:
-                raise ValueError(
-                    f"Layer '{layer.name}': weight '{s.name}' has shape {s.shape}, but the value "
-                    f"given has shape {tuple(w.shape)}"
-                )
+                raise _shape_error(layer.name, s.name, s.shape, w.shape)
         for layer, s, w in shapes:
             s.set(w, layer.name)
 
@@ -1139,23 +1030,16 @@ class Layer(Module):
         return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
 
     # ----- losses -------------------------------------------------------------------------------------
-    @property
-    def _call_losses(self):
+    def _loss_store(self):
         """Terms added during this thread's last call (per thread, so a predict running beside a
         fit of the same model cannot drop or add terms to the fit's loss)."""
-        store = self.__dict__.get("_loss_store")
-        if store is None:
-            store = self.__dict__["_loss_store"] = threading.local()
+        store = self.__dict__.setdefault("_losses_by_thread", threading.local())
         if not hasattr(store, "terms"):
             store.terms = []
-        return store.terms
+        return store
 
-    @_call_losses.setter
-    def _call_losses(self, terms):
-        store = self.__dict__.get("_loss_store")
-        if store is None:
-            store = self.__dict__["_loss_store"] = threading.local()
-        store.terms = terms
+    _call_losses = property(lambda self: self._loss_store().terms,
+                            lambda self, terms: setattr(self._loss_store(), "terms", terms))
 
     def add_metric(self, value, name=None, aggregation=None):
         """tf.keras 2: show ``value`` (computed in ``call``) in the training logs; see ``_added_metrics``."""
@@ -1171,17 +1055,15 @@ class Layer(Module):
     def losses(self):
         """Weight penalties (regularizers) and terms added by ``add_loss`` in the last call."""
         out = []
-        for _, spec in self._own_and_sub_specs():
+        for _, spec in self._all_specs() if self.built else ():
             if spec.regularizer is not None:
-                # Keras's L1/L2 sum over entries, so any layout gives the same penalty
+                # Keras's L1/L2 sum over entries, so any layout of one tensor gives the same penalty
                 plain = type(spec.regularizer) in (_regularizers.L1, _regularizers.L2, _regularizers.L1L2)
-                out.append(spec.regularizer(spec.tensor if plain else _keras_view(spec)))
+                plain = plain and not isinstance(spec, _StackedSpec)
+                out.append(spec.regularizer(spec.tensor if plain else spec.view()))
         for layer in self._walk_layers():
             out.extend(layer._call_losses)
         return out
-
-    def _own_and_sub_specs(self):
-        return self._all_specs() if self.built else []
 
     def _walk_layers(self):
         seen = set()
@@ -1191,38 +1073,21 @@ class Layer(Module):
                 yield m
 
     # ----- shapes and config ------------------------------------------------------------------------
-    @property
-    def output_shape(self):
-        if self._output_shape is None:
-            raise AttributeError(
-                f"The layer '{self.name}' has never been called and thus has no defined output shape."
-            )
-        return self._output_shape
+    def _called(self, what, value):
+        if value is None or value == []:
+            raise AttributeError(f"The layer '{self.name}' has never been called and thus has no defined "
+                                 f"{what}." if "shape" in what else f"Layer '{self.name}' has no symbolic "
+                                 f"{what}: it was never called on Input(...)")
+        return value
 
-    @property
-    def input_shape(self):
-        if self._build_input_shape is None:
-            raise AttributeError(
-                f"The layer '{self.name}' has never been called and thus has no defined input shape."
-            )
-        return self._build_input_shape
+    output_shape = property(lambda self: self._called("output shape", self._output_shape))
+    input_shape = property(lambda self: self._called("input shape", self._build_input_shape))
+    output = property(lambda self: self._called("output", self._inbound_nodes)[0].outputs)
 
     @property
     def input(self):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has no symbolic input: it was never called on Input(...)"
-            )
-        ins = self._inbound_nodes[0].input_tensors
+        ins = self._called("input", self._inbound_nodes)[0].input_tensors
         return ins[0] if len(ins) == 1 else ins
-
-    @property
-    def output(self):
-        if not self._inbound_nodes:
-            raise AttributeError(
-                f"Layer '{self.name}' has no symbolic output: it was never called on Input(...)"
-            )
-        return self._inbound_nodes[0].outputs
 
     def get_config(self):
         """The constructor arguments that recreate this layer (``type(layer).from_config(config)``)."""
@@ -1278,11 +1143,10 @@ def _tuple_shape(shape):
     return [_tuple_shape(s) for s in shape]
 
 
-def _keras_view(spec):
-    """The weight as a Tensor in Keras layout, differentiably (for user regularizers that care)."""
-    t = spec.tensor
+def _keras_view(t, to_keras):
+    """``t`` as a Tensor in Keras layout, differentiably (for user regularizers that care)."""
     probe = np.arange(t.array.size).reshape(t.array.shape)
-    mapped = spec.to_keras(probe)
+    mapped = to_keras(probe)
     if mapped.shape == probe.shape and np.array_equal(mapped, probe):
         return t
     if mapped.ndim == probe.ndim:
@@ -1304,12 +1168,9 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
                          batch_input_shape=batch_input_shape, **kwargs)
         self.built = True
-        self._build_input_shape = self._batch_input_shape
-        self._output_shape = self._batch_input_shape
-        tensor = KerasTensor(self._batch_input_shape, self.dtype if dtype is not None else "float32")
-        node = Node(self, (), {}, tensor)
-        self._inbound_nodes.append(node)
-        self._input_tensor = tensor
+        self._build_input_shape = self._output_shape = self._batch_input_shape
+        self._input_tensor = KerasTensor(self._batch_input_shape, "float32" if dtype is None else self.dtype)
+        self._inbound_nodes.append(Node(self, (), {}, self._input_tensor))
 
     def call(self, inputs):
         return inputs
@@ -1318,13 +1179,10 @@ class InputLayer(Layer):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
 
 
-def Input(
-    shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None, **kwargs
-):
+def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None,
+          **kwargs):
     """A symbolic input: ``inputs = Input(shape=(64,))`` has shape (None, 64)."""
     if shape is None and batch_shape is None:
         raise ValueError("Input() needs shape= (the shape of one sample, without the batch axis)")
-    layer = InputLayer(
-        input_shape=shape, batch_size=batch_size, name=name, dtype=dtype, batch_shape=batch_shape
-    )
-    return layer._input_tensor
+    return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
+                      batch_shape=batch_shape)._input_tensor

@@ -5,7 +5,6 @@ import numpy as np
 import shendu as sd
 
 from ... import nn
-from .. import initializers as _initializers
 from .base import (
     REQUIRED,
     Act,
@@ -19,16 +18,11 @@ from .base import (
     Layer,
     Plain,
     W,
-    init_param,  # noqa: F401  (the recurrent layers import it from here)
     weight_args,
 )
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Permute", "RepeatVector", "Lambda",
     "Identity"]
-
-
-def _serialize_init(x):
-    return _initializers.serialize(_initializers.get(x))
 
 
 class Dense(Layer):
@@ -175,6 +169,19 @@ class RepeatVector(Layer):
         return (input_shape[0], self.n, input_shape[1])
 
 
+def _saved_function(name, custom_objects):
+    """The function a saved Lambda names, from ``custom_objects`` or the registered objects."""
+    if not isinstance(name, str):
+        return name
+    from ..utils import get_custom_objects
+
+    fn = (custom_objects or {}).get(name) or get_custom_objects().get(name)
+    if fn is None:
+        raise ValueError(f"A Lambda layer uses the function {name!r}, which is not saved in the file: pass "
+                         f"it as load_model(..., custom_objects={{'{name}': {name}}})")
+    return fn
+
+
 class Lambda(Layer):
     """Wraps a function of tensors as a layer: ``Lambda(lambda x: x * 2)``.
 
@@ -183,7 +190,7 @@ class Lambda(Layer):
     """
 
     keras_args = dict(
-        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>")),
+        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>"), load=_saved_function),
         output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
         arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})),
     )

@@ -8,7 +8,7 @@ momentum 1 − 0.99, so the ``nn.BatchNorm`` inside gets ``momentum=1 - momentum
 import shendu as sd
 
 from ... import nn
-from .base import Arg, Bool, Con, Float, Init, Layer, Reg, W, _owner, channels_first, int_arg
+from .base import Arg, Bool, Con, Float, Init, Int, Layer, Reg, W, _owner, channels_first
 
 __all__ = ["BatchNormalization", "LayerNormalization"]
 
@@ -19,7 +19,7 @@ def _one_axis(layer, name, axis):
             raise NotImplementedError(f"{_owner(layer)}: only one normalisation axis is supported, "
                                       f"got {axis!r}")
         axis = axis[0]
-    return int_arg(_owner(layer), name, axis)
+    return Int().parse(layer, name, axis)
 
 
 def _last_axis(layer, name, axis):

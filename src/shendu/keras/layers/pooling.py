@@ -7,7 +7,7 @@ import shendu as sd
 from ... import nn
 from ...nn import functional as F
 from ...nn.functional import conv_output_length, same_padding
-from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner, int_tuple_arg
+from .base import Arg, Bool, Choice, DataFormat, Fixed, Int, Ints, Layer, _owner
 from .conv import _Channels
 
 __all__ = ["MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
@@ -47,28 +47,16 @@ class _Pooling(_Channels):
         return self._pack(input_shape[0], spatial, self._features(input_shape))
 
 
-class MaxPooling2D(_Pooling):
-    """Max over (pool_size) windows of (batch, H, W, C); strides default to pool_size."""
-
-    _rank, _kind = 2, "max"
+def _variant(base, name, rank, kind, doc):
+    return type(name, (base,), {"_rank": rank, "_kind": kind, "__doc__": doc, "__module__": __name__})
 
 
-class AveragePooling2D(_Pooling):
-    """Mean over (pool_size) windows of (batch, H, W, C)."""
-
-    _rank, _kind = 2, "avg"
-
-
-class MaxPooling1D(_Pooling):
-    """Max over windows of (batch, steps, C)."""
-
-    _rank, _kind = 1, "max"
-
-
-class AveragePooling1D(_Pooling):
-    """Mean over windows of (batch, steps, C)."""
-
-    _rank, _kind = 1, "avg"
+MaxPooling2D = _variant(_Pooling, "MaxPooling2D", 2, "max",
+                        "Max over (pool_size) windows of (batch, H, W, C); strides default to pool_size.")
+AveragePooling2D = _variant(_Pooling, "AveragePooling2D", 2, "avg",
+                            "Mean over (pool_size) windows of (batch, H, W, C).")
+MaxPooling1D = _variant(_Pooling, "MaxPooling1D", 1, "max", "Max over windows of (batch, steps, C).")
+AveragePooling1D = _variant(_Pooling, "AveragePooling1D", 1, "avg", "Mean over windows of (batch, steps, C).")
 
 
 class _Global(_Channels):
@@ -90,16 +78,12 @@ class _Global(_Channels):
         return (input_shape[0], self._features(input_shape))
 
 
-class GlobalAveragePooling2D(_Global):
-    """Mean over the spatial axes: (batch, H, W, C) -> (batch, C)."""
-
-    _rank, _kind = 2, "avg"
-
-
-class GlobalMaxPooling2D(_Global):
-    """Max over the spatial axes: (batch, H, W, C) -> (batch, C)."""
-
-    _rank, _kind = 2, "max"
+GlobalAveragePooling2D = _variant(_Global, "GlobalAveragePooling2D", 2, "avg",
+                                  "Mean over the spatial axes: (batch, H, W, C) -> (batch, C).")
+GlobalMaxPooling2D = _variant(_Global, "GlobalMaxPooling2D", 2, "max",
+                              "Max over the spatial axes: (batch, H, W, C) -> (batch, C).")
+GlobalMaxPooling1D = _variant(_Global, "GlobalMaxPooling1D", 1, "max",
+                              "Max over time: (batch, steps, C) -> (batch, C).")
 
 
 class GlobalAveragePooling1D(_Global):
@@ -113,12 +97,6 @@ class GlobalAveragePooling1D(_Global):
         m = np.asarray(getattr(mask, "array", mask))
         m = m[:, None, :] if self.data_format == "channels_first" else m[:, :, None]
         return F.masked_mean(inputs, m, self._axes()[0], keepdims=self.keepdims)
-
-
-class GlobalMaxPooling1D(_Global):
-    """Max over time: (batch, steps, C) -> (batch, C)."""
-
-    _rank, _kind = 1, "max"
 
 
 class UpSampling2D(_Channels):
@@ -165,7 +143,7 @@ def _pairs(layer, arg, padding):
         padding = (padding,)
     if len(padding) != rank:
         raise ValueError(f"{what}: argument '{arg}' must give {rank} (before, after) pairs, got {padding!r}")
-    return tuple(int_tuple_arg(what, arg, p, 2, minimum=0) for p in padding)
+    return tuple(Ints(0, n=2).parse(layer, arg, p) for p in padding)
 
 
 def _Borders(default):

@@ -14,51 +14,44 @@ The statistics of ``adapt`` are :mod:`shendu.data.stats`'s and the text work is
 
 import numpy as np
 
-import shendu as sd
-
 from ...data.stats import moments
 from ...data.text import TextVectorizer
+from ...nn.functional import mask_steps, standardize
 from ...tensor import Tensor
-from .base import KerasTensor, Layer
+from .base import REQUIRED, Arg, Bool, Fixed, KerasTensor, Layer, Plain
 
 __all__ = ["Masking", "Rescaling", "Normalization", "TextVectorization"]
 
 _EPSILON = 1e-7
 
 
+def _jsonable(v):
+    return np.asarray(v).tolist() if isinstance(v, (np.ndarray, np.generic, list, tuple)) else v
+
+
 class Masking(Layer):
     """Mask the time steps whose features all equal ``mask_value`` (input (batch, steps, features))."""
 
-    def __init__(self, mask_value=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.mask_value = mask_value
+    keras_args = dict(mask_value=Plain(0.0))
+
+    def _setup(self):
         self.supports_masking = True
 
-    def _keep(self, inputs):
-        return np.any(inputs.array != self.mask_value, axis=-1)
-
     def call(self, inputs):
-        keep = self._keep(inputs)
-        return inputs * Tensor(keep[..., None].astype(inputs.dtype))
+        return mask_steps(inputs, self.mask_value)[0]
 
     def compute_mask(self, inputs, mask=None):
-        return Tensor(self._keep(inputs))
+        return mask_steps(inputs, self.mask_value)[1]
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "mask_value": self.mask_value}
 
 
 class Rescaling(Layer):
     """``Rescaling(1.0 / 255)``: y = x·scale + offset."""
 
     _mask_passthrough = True
-
-    def __init__(self, scale, offset=0.0, **kwargs):
-        super().__init__(**kwargs)
-        self.scale, self.offset = scale, offset
+    keras_args = dict(scale=Plain(REQUIRED, save=_jsonable), offset=Plain(0.0, save=_jsonable))
 
     def _convert_inputs(self, inputs):
         if isinstance(inputs, KerasTensor):
@@ -76,44 +69,30 @@ class Rescaling(Layer):
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        return {**super().get_config(), "scale": _jsonable(self.scale), "offset": _jsonable(self.offset)}
 
-
-def _jsonable(v):
-    return np.asarray(v).tolist() if isinstance(v, (np.ndarray, np.generic, list, tuple)) else v
+def _axes(layer, name, axis):
+    return () if axis is None else tuple(int(a) for a in np.atleast_1d(axis))
 
 
 class Normalization(Layer):
     """Feature-wise standardisation: ``norm = Normalization(); norm.adapt(x_train); model(norm(x))``."""
 
     _mask_passthrough = True
+    keras_args = dict(axis=Arg(-1, _axes, list), mean=Plain(attr="input_mean", save=_jsonable),
+                      variance=Plain(attr="input_variance", save=_jsonable), invert=Bool(False))
 
-    def __init__(self, axis=-1, mean=None, variance=None, invert=False, **kwargs):
-        super().__init__(**kwargs)
-        if axis is None:
-            axis = ()
-        self.axis = (int(axis),) if isinstance(axis, (int, np.integer)) else tuple(int(a) for a in axis)
-        if (mean is None) != (variance is None):
+    def _setup(self):
+        if (self.input_mean is None) != (self.input_variance is None):
             raise ValueError("Normalization: pass both mean and variance, or neither (then call adapt)")
-        self.input_mean, self.input_variance = mean, variance
-        self.invert = bool(invert)
         self._adapted = None
 
-    def _kept(self, ndim):
-        return tuple(sorted(a % ndim for a in self.axis))
-
-    def _stat_shape(self, shape):
-        kept = self._kept(len(shape))
-        for a in kept:
-            if shape[a] is None:
-                raise ValueError(f"Normalization '{self.name}': axis {a} of the input {shape} must be known")
-        return tuple(int(shape[a]) for a in kept)
-
     def build(self, input_shape):
-        self._ndim = len(input_shape)
-        stat = self._stat_shape(input_shape)
+        kept = sorted(a % len(input_shape) for a in self.axis)
+        if any(input_shape[a] is None for a in kept):
+            raise ValueError(f"Normalization '{self.name}': axes {kept} of the input {input_shape} must be "
+                             "known")
         if self.input_mean is None:
+            stat = tuple(int(input_shape[a]) for a in kept)
             self.mean = self.add_weight(name="mean", shape=stat, initializer="zeros", trainable=False)
             self.variance = self.add_weight(name="variance", shape=stat, initializer="ones", trainable=False)
             self.count = self.add_weight(
@@ -140,44 +119,20 @@ class Normalization(Layer):
         elif not self.built:
             self._maybe_build((None,) + tuple(shape[1:]))
 
-    def _stats(self, x):
-        kept = self._kept(x.ndim)
-        bshape = [1] * x.ndim
-        for a in kept:
-            bshape[a] = x.shape[a]
-        if self.input_mean is not None:
-            mean, var = np.asarray(self.input_mean), np.asarray(self.input_variance)
-        else:
-            mean, var = self.mean.array, self.variance.array
-        mean = np.broadcast_to(
-            np.asarray(mean, dtype=x.dtype), tuple(bshape) if mean.size > 1 else mean.shape
-        )
-        var = np.broadcast_to(np.asarray(var, dtype=x.dtype), tuple(bshape) if var.size > 1 else var.shape)
-        return Tensor(np.reshape(mean, bshape if mean.size > 1 else ())), Tensor(
-            np.reshape(var, bshape if var.size > 1 else ())
-        )
-
     def call(self, inputs):
-        mean, var = self._stats(inputs)
-        denom = sd.maximum(sd.sqrt(var), Tensor(np.asarray(_EPSILON, dtype=inputs.dtype)))
-        if self.invert:
-            return mean + inputs * denom
-        return (inputs - mean) / denom
+        given = self.input_mean is not None
+        stats = (self.input_mean, self.input_variance) if given else (self.mean, self.variance)
+        return standardize(inputs, *stats, axis=self.axis, eps=_EPSILON, invert=self.invert)
 
     def compute_output_shape(self, input_shape):
         return input_shape
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "axis": list(self.axis),
-            "mean": _jsonable(self.input_mean),
-            "variance": _jsonable(self.input_variance),
-            "invert": self.invert,
-        }
-
 
 # ----- TextVectorization ----------------------------------------------------------------------------
+_VECTORIZER_ARGS = ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
+                    "pad_to_max_tokens", "encoding")
+
+
 class TextVectorization(Layer):
     """Strings to token ids or bag-of-words vectors. ``adapt(texts)`` builds the vocabulary: index 0 is
     the padding token '' (int mode only), then '[UNK]' for out-of-vocabulary tokens, then the tokens by
@@ -185,33 +140,19 @@ class TextVectorization(Layer):
     is :class:`shendu.data.text.TextVectorizer`'s."""
 
     OOV = TextVectorizer.OOV
+    keras_args = {k: Plain(v, save=False, attr=f"_given_{k}") for k, v in dict(
+        max_tokens=None, standardize="lower_and_strip_punctuation", split="whitespace", ngrams=None,
+        output_mode="int", output_sequence_length=None, pad_to_max_tokens=False, vocabulary=None,
+        idf_weights=None, sparse=False, ragged=False, encoding="utf-8", vocabulary_size=None).items()}
+    keras_args.update({k: Fixed(False, save=False, attr=f"_given_{k}") for k in ("sparse", "ragged")})
 
-    def __init__(
-        self,
-        max_tokens=None,
-        standardize="lower_and_strip_punctuation",
-        split="whitespace",
-        ngrams=None,
-        output_mode="int",
-        output_sequence_length=None,
-        pad_to_max_tokens=False,
-        vocabulary=None,
-        idf_weights=None,
-        sparse=False,
-        ragged=False,
-        encoding="utf-8",
-        **kwargs,
-    ):
-        kwargs.pop("vocabulary_size", None)
-        super().__init__(**kwargs)
-        if sparse or ragged:
-            raise NotImplementedError("TextVectorization: sparse and ragged outputs are not supported")
-        self._vectorizer = TextVectorizer(max_tokens, standardize, split, ngrams, output_mode,
-                                          output_sequence_length, pad_to_max_tokens, encoding,
-                                          name="TextVectorization")
+    def _setup(self):
+        given = {k: getattr(self, f"_given_{k}") for k in self.keras_args}
+        self._vectorizer = TextVectorizer(**{k: given[k] for k in _VECTORIZER_ARGS}, name="TextVectorization")
         self.built = True
-        if vocabulary is not None:
-            self.set_vocabulary(vocabulary, idf_weights)
+        if given["vocabulary"] is not None:
+            self.set_vocabulary(given["vocabulary"], given["idf_weights"])
+        self._given_vocabulary = self._given_idf_weights = None
 
     def adapt(self, data, batch_size=None, steps=None):
         """Build the vocabulary (and the idf weights for 'tf_idf') from strings: a list / array, or an
@@ -255,6 +196,5 @@ def _vectorizer_attribute(key):
                     lambda self, value: setattr(self._vectorizer, key, value))
 
 
-for _key in ("max_tokens", "standardize", "split", "ngrams", "output_mode", "output_sequence_length",
-             "pad_to_max_tokens", "encoding"):
+for _key in _VECTORIZER_ARGS:
     setattr(TextVectorization, _key, _vectorizer_attribute(_key))
