@@ -1054,16 +1054,25 @@ class Layer(Module):
     @property
     def losses(self):
         """Weight penalties (regularizers) and terms added by ``add_loss`` in the last call."""
-        out = []
-        for _, spec in self._all_specs() if self.built else ():
+        out, layers = [], list(self._walk_layers())
+        penalized = self.built and any(layer._has_weight_regularizer() for layer in layers)
+        for _, spec in self._all_specs() if penalized else ():  # no weight walk when nothing is penalized
             if spec.regularizer is not None:
                 # Keras's L1/L2 sum over entries, so any layout of one tensor gives the same penalty
                 plain = type(spec.regularizer) in (_regularizers.L1, _regularizers.L2, _regularizers.L1L2)
                 plain = plain and not isinstance(spec, _StackedSpec)
                 out.append(spec.regularizer(spec.tensor if plain else spec.view()))
-        for layer in self._walk_layers():
+        for layer in layers:
             out.extend(layer._call_losses)
         return out
+
+    def _has_weight_regularizer(self):
+        """Whether this layer (not its sublayers) penalizes a weight: a ``<w>_regularizer`` argument or an
+        ``add_weight(regularizer=...)``."""
+        d = self.__dict__
+        args = any(v is not None for k, v in d.items()
+                   if k.endswith("_regularizer") and k != "activity_regularizer")
+        return args or any(s.regularizer is not None for s in d.get("_extra_specs", ()))
 
     def _walk_layers(self):
         seen = set()
