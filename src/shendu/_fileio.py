@@ -190,7 +190,7 @@ def open_zip(data, source, error=FileFormatError, what="a zip archive"):
 
     try:
         return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data)
-    except (zipfile.BadZipFile, EOFError) as exc:
+    except (zipfile.BadZipFile, EOFError, NotImplementedError) as exc:  # NotImplementedError: a zip version
         raise error(f"{source!r} is not {what} (not a zip archive, or the file is truncated: {exc})"
                     ) from None
 

@@ -408,3 +408,16 @@ def test_models_with_wrapped_and_recurrent_layers_round_trip_under_the_checks(tm
     path = tmp_path / "wrapped.keras"
     model.save(path)
     np.testing.assert_array_equal(model.predict(x, verbose=0), models.load_model(path).predict(x, verbose=0))
+
+
+def test_zip_of_an_unsupported_version_is_refused_naming_the_file(tmp_path):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("config.json", "{}")
+    blob = bytearray(buffer.getvalue())
+    at = blob.index(b"PK\x01\x02") + 6  # the central directory's "version needed to extract"
+    blob[at:at + 2] = (64).to_bytes(2, "little")
+    path = tmp_path / "m.keras"
+    path.write_bytes(bytes(blob))
+    with pytest.raises(ModelFileError, match="m.keras"):
+        models.load_model(str(path))

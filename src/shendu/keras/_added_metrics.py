@@ -8,7 +8,8 @@ evaluation.
 """
 import numpy as np
 
-from ..metrics.streaming import Mean, Metric
+from ..metrics.streaming import Mean
+from ._custom import tracked_metrics
 
 __all__ = ["add_metric", "AddedMetrics"]
 
@@ -21,8 +22,7 @@ def add_metric(layer, value, name=None, aggregation=None):
     if aggregation not in (None, "mean"):
         raise NotImplementedError(f"add_metric: aggregation={aggregation!r} (only 'mean') is not supported")
     source = None
-    held = [m for m in vars(layer).values() if isinstance(m, Metric)]
-    for m in held:
+    for m in tracked_metrics(layer):
         if (name is None or name == m.name) and np.isclose(_value(m.result()), _value(value)):
             source = m
             break

@@ -74,7 +74,7 @@ def plain_logs(logs):
 
 
 def tracked_metrics(model):
-    """Metric objects held as attributes of the model (Keras tracks them), in assignment order."""
+    """Metric objects held as attributes of a model or layer (Keras tracks them), in assignment order."""
     return [v for k, v in vars(model).items()
             if isinstance(v, Metric) and k not in ("_loss_mean", "_compile_metrics")]
 

@@ -9,7 +9,9 @@ tensors, NumPy arrays keep their dtype, and model weights (``model.trainable_wei
 Keras layout. docs/keras-ops.md lists every name with its shendu op and any difference.
 """
 
+import ast
 import builtins
+import inspect
 import math as _math
 import operator as _operator
 
@@ -57,17 +59,26 @@ def _ts(xs):
     return [_t(x) for x in xs]
 
 
-def _lift(name, fn, arity):
-    """``keras.ops.<name>``: the shendu function ``fn`` applied to the inputs as Tensors."""
-    if arity == 1:
-        def op(x):
-            return fn(_t(x))
-    else:
-        def op(x1, x2):
-            return fn(_t(x1), _t(x2))
+_TENSOR_ARGS = ("x", "x1", "x2")
+
+
+def _op(name, fn, params="x", what="element-wise"):
+    """``keras.ops.<name>(<params>)``: ``fn`` called with the arguments in order, ``x``/``x1``/``x2`` as
+    Tensors. ``params`` is the Keras signature, ``"x, k=0"``; keywords are accepted under Keras's names."""
+    spec = [p.partition("=") for p in params.split(", ")]
+    sig = inspect.Signature([inspect.Parameter(key, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=(
+        ast.literal_eval(default) if eq else inspect.Parameter.empty)) for key, eq, default in spec])
+    convert = [key in _TENSOR_ARGS for key, _, _ in spec]
+
+    def op(*args, **kwargs):
+        if kwargs or len(args) != len(convert):
+            bound = sig.bind(*args, **kwargs)
+            bound.apply_defaults()
+            args = bound.args
+        return fn(*(_t(a) if c else a for a, c in zip(args, convert)))
     op.__name__ = op.__qualname__ = name
-    op.__module__ = __name__
-    op.__doc__ = f"``keras.ops.{name}``: {getattr(fn, '__name__', fn)} of the input(s), element-wise."
+    op.__module__, op.__signature__ = __name__, sig
+    op.__doc__ = f"``keras.ops.{name}({params})``: {getattr(fn, '__name__', fn)} of the arguments, {what}."
     return op
 
 
@@ -90,8 +101,22 @@ _BINARY = {
     "less_equal": _sd.le, "logical_and": _sd.logical_and, "logical_or": _sd.logical_or,
     "logical_xor": _sd.logical_xor,
 }
-globals().update({name: _lift(name, fn, 1) for name, fn in _UNARY.items()})
-globals().update({name: _lift(name, fn, 2) for name, fn in _BINARY.items()})
+# Keras name -> (the shendu function, Keras's arguments, all passed on in order): not element-wise.
+_PASSED = {
+    "expand_dims": (_sd.unsqueeze, "x, axis"), "squeeze": (_sd.squeeze, "x, axis=None"),
+    "moveaxis": (_sd.moveaxis, "x, source, destination"), "swapaxes": (_sd.swapaxes, "x, axis1, axis2"),
+    "repeat": (_sd.repeat_interleave, "x, repeats, axis=None"), "roll": (Tensor.roll, "x, shift, axis=None"),
+    "tril": (_sd.tril, "x, k=0"), "triu": (_sd.triu, "x, k=0"), "diag": (_sd.diag, "x, k=0"),
+    "clip": (_sd.clip, "x, x_min, x_max"), "tensordot": (_sd.tensordot, "x1, x2, axes=2"),
+    "isclose": (_sd.isclose, "x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False"),
+    "argsort": (Tensor.argsort, "x, axis=-1"), "count_nonzero": (_sd.count_nonzero, "x, axis=None"),
+    "elu": (F.elu, "x, alpha=1.0"), "leaky_relu": (F.leaky_relu, "x, negative_slope=0.2"),
+    "softmax": (F.softmax, "x, axis=-1"), "log_softmax": (F.log_softmax, "x, axis=-1"),
+}
+globals().update({name: _op(name, fn) for name, fn in _UNARY.items()})
+globals().update({name: _op(name, fn, "x1, x2") for name, fn in _BINARY.items()})
+globals().update({name: _op(name, fn, params, "as shendu defines it") for name, (fn, params) in
+                 _PASSED.items()})
 true_divide, absolute, swish = (globals()["divide"], globals()["abs"], globals()["silu"])
 
 
@@ -177,24 +202,8 @@ def reshape(x, newshape):
     return _t(x).reshape(tuple(newshape) if not isinstance(newshape, int) else (newshape,))
 
 
-def expand_dims(x, axis):
-    return _sd.unsqueeze(_t(x), axis)
-
-
-def squeeze(x, axis=None):
-    return _sd.squeeze(_t(x), axis=axis)
-
-
 def transpose(x, axes=None):
     return _t(x).permute(*(axes if axes is not None else reversed(range(_t(x).ndim))))
-
-
-def moveaxis(x, source, destination):
-    return _sd.moveaxis(_t(x), source, destination)
-
-
-def swapaxes(x, axis1, axis2):
-    return _sd.swapaxes(_t(x), axis1, axis2)
 
 
 def concatenate(xs, axis=0):
@@ -221,10 +230,6 @@ def tile(x, repeats):
     return _t(x).tile(*((repeats,) if isinstance(repeats, int) else repeats))
 
 
-def repeat(x, repeats, axis=None):
-    return _sd.repeat_interleave(_t(x), repeats, dim=axis)
-
-
 def broadcast_to(x, shape):
     return _t(x).broadcast_to(tuple(shape))
 
@@ -234,32 +239,15 @@ def flip(x, axis=None):
     return t.flip(*(range(t.ndim) if axis is None else ((axis,) if isinstance(axis, int) else axis)))
 
 
-def roll(x, shift, axis=None):
-    return _t(x).roll(shift, axis)
-
-
 def ravel(x):
     return _t(x).reshape(-1)
 
 
-def flatten(x):
-    return _t(x).reshape(-1)
+flatten = ravel
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
     return _sd.pad(_t(x), pad_width, value=0.0 if constant_values is None else constant_values)
-
-
-def tril(x, k=0):
-    return _sd.tril(_t(x), k)
-
-
-def triu(x, k=0):
-    return _sd.triu(_t(x), k)
-
-
-def diag(x, k=0):
-    return _sd.diag(_t(x), k)
 
 
 def slice(inputs, start_indices, shape):  # noqa: A001
@@ -289,10 +277,6 @@ def round(x, decimals=0):  # noqa: A001
     return _sd.round(_t(x), decimals=decimals) if decimals else _sd.round(_t(x))
 
 
-def clip(x, x_min, x_max):
-    return _sd.clip(_t(x), x_min, x_max)
-
-
 def where(condition, x1=None, x2=None):
     if x1 is None and x2 is None:
         return tuple(_sd.nonzero(_t(condition), as_tuple=True))
@@ -312,23 +296,12 @@ def einsum(subscripts, *operands):
     return _sd.einsum(subscripts, *_ts(operands))
 
 
-def tensordot(x1, x2, axes=2):
-    return _sd.tensordot(_t(x1), _t(x2), axes)
-
-
 def cumsum(x, axis=None, dtype=None):
-    t = _t(x)
-    return _sd.cumsum(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
+    return _sd.cumsum(_t(x).reshape(-1), 0) if axis is None else _sd.cumsum(_t(x), axis)
 
 
 def cumprod(x, axis=None, dtype=None):
-    t = _t(x)
-    return _sd.cumprod(t.reshape(-1) if axis is None else t, 0 if axis is None else axis)
-
-
-# ----- comparison and logic ------------------------------------------------------------------------
-def isclose(x1, x2, rtol=1e-5, atol=1e-8, equal_nan=False):
-    return _sd.isclose(_t(x1), _t(x2), rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return _sd.cumprod(_t(x).reshape(-1), 0) if axis is None else _sd.cumprod(_t(x), axis)
 
 
 # ----- reductions ----------------------------------------------------------------------------------
@@ -342,7 +315,7 @@ def _reduction(name, **fixed):
     return op
 
 
-globals().update({n: _reduction(n) for n in ("sum", "mean", "all", "any", "logsumexp")})
+globals().update({n: _reduction(n) for n in ("sum", "mean", "all", "any", "logsumexp", "argmax", "argmin")})
 std, var = _reduction("std", ddof=0), _reduction("var", ddof=0)
 
 
@@ -361,28 +334,12 @@ def prod(x, axis=None, keepdims=False, dtype=None):
     return _t(x).prod(axis=_ax(axis), keepdims=keepdims)
 
 
-def argmax(x, axis=None, keepdims=False):
-    return _t(x).argmax(axis=axis, keepdims=keepdims)
-
-
-def argmin(x, axis=None, keepdims=False):
-    return _t(x).argmin(axis=axis, keepdims=keepdims)
-
-
-def argsort(x, axis=-1):
-    return _t(x).argsort(dim=axis)
-
-
 def sort(x, axis=-1):
     return _t(x).sort(dim=axis)[0]
 
 
 def top_k(x, k, sorted=True):  # noqa: A002
     return tuple(_t(x).topk(k, dim=-1, largest=True, sorted=sorted))
-
-
-def count_nonzero(x, axis=None):
-    return _sd.count_nonzero(_t(x), dim=axis)
 
 
 def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
@@ -392,22 +349,6 @@ def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
 # ----- neural-network functions (keras.ops and keras.ops.nn) ---------------------------------------
 def gelu(x, approximate=True):
     return F.gelu(_t(x), approximate="tanh" if approximate else "none")
-
-
-def elu(x, alpha=1.0):
-    return F.elu(_t(x), alpha)
-
-
-def leaky_relu(x, negative_slope=0.2):
-    return F.leaky_relu(_t(x), negative_slope)
-
-
-def softmax(x, axis=-1):
-    return F.softmax(_t(x), axis=axis)
-
-
-def log_softmax(x, axis=-1):
-    return F.log_softmax(_t(x), axis=axis)
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None):
@@ -453,16 +394,18 @@ def _channels_last(x, ndim):
     return x.permute(0, *range(2, ndim + 2), 1)
 
 
-def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+def _pool(kind, inputs, pool_size, strides):
     nd = _t(inputs).ndim - 2
-    pool = (_nn.MaxPool1d if nd == 1 else _nn.MaxPool2d)(pool_size, strides or pool_size)
+    pool = getattr(_nn, f"{kind}Pool{1 if nd == 1 else 2}d")(pool_size, strides or pool_size)
     return _channels_last(pool(_channels_first(inputs, nd)), nd)
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
+    return _pool("Max", inputs, pool_size, strides)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
-    nd = _t(inputs).ndim - 2
-    pool = (_nn.AvgPool1d if nd == 1 else _nn.AvgPool2d)(pool_size, strides or pool_size)
-    return _channels_last(pool(_channels_first(inputs, nd)), nd)
+    return _pool("Avg", inputs, pool_size, strides)
 
 
 def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):

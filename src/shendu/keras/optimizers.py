@@ -16,20 +16,8 @@ from .. import optim
 from ..optim import lr_scheduler as _lrs
 from ._registry import Registry
 
-__all__ = [
-    "Optimizer",
-    "SGD",
-    "Adam",
-    "AdamW",
-    "RMSprop",
-    "Adagrad",
-    "Adadelta",
-    "Nadam",
-    "get",
-    "serialize",
-    "deserialize",
-    "schedules",
-]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Nadam", "get", "serialize",
+           "deserialize", "schedules"]
 
 
 def apply_constraints(params):
@@ -40,27 +28,17 @@ def apply_constraints(params):
         if project is not None:
             project()
 
-class _Schedules:
-    """Keras's learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): the closed-form step
-    schedules of :mod:`shendu.optim.lr_scheduler` under their Keras names, ``schedule(step) -> lr``."""
 
-    LearningRateSchedule = _lrs.StepSchedule
-    ExponentialDecay = _lrs.ExponentialDecay
-    InverseTimeDecay = _lrs.InverseTimeDecay
-    PiecewiseConstantDecay = _lrs.PiecewiseConstantDecay
-    PolynomialDecay = _lrs.PolynomialDecay
-    CosineDecay = _lrs.CosineDecay
-    CosineDecayRestarts = _lrs.CosineDecayRestarts
-
-
-schedules = _Schedules
-_SCHEDULE_REGISTRY = Registry("learning-rate schedule", base=_lrs.StepSchedule, classes=(
-    _lrs.ExponentialDecay, _lrs.InverseTimeDecay, _lrs.PiecewiseConstantDecay, _lrs.PolynomialDecay,
-    _lrs.CosineDecay, _lrs.CosineDecayRestarts))
+_SCHEDULE_REGISTRY = Registry("learning-rate schedule", base=_lrs.StepSchedule, classes=[
+    getattr(_lrs, n) for n in ("ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
+                               "PolynomialDecay", "CosineDecay", "CosineDecayRestarts")])
 _SCHEDULES = _SCHEDULE_REGISTRY.classes
-_Schedules.serialize = staticmethod(_SCHEDULE_REGISTRY.serialize)
-_Schedules.deserialize = staticmethod(_SCHEDULE_REGISTRY.deserialize)
-_Schedules.get = staticmethod(_SCHEDULE_REGISTRY.get)
+schedules = type("schedules", (), {
+    "__doc__": """Keras's learning-rate schedules (``optimizers.schedules.ExponentialDecay`` ...): the
+    closed-form step schedules of :mod:`shendu.optim.lr_scheduler` under their Keras names,
+    ``schedule(step) -> lr``.""",
+    "LearningRateSchedule": _lrs.StepSchedule, **_SCHEDULES,
+    **{n: staticmethod(getattr(_SCHEDULE_REGISTRY, n)) for n in ("serialize", "deserialize", "get")}})
 
 
 class Optimizer:
@@ -73,28 +51,12 @@ class Optimizer:
 
     _defaults = {}
 
-    def __init__(
-        self,
-        learning_rate=0.001,
-        name=None,
-        clipnorm=None,
-        clipvalue=None,
-        global_clipnorm=None,
-        weight_decay=None,
-        decay=None,
-        **kwargs,
-    ):
+    def __init__(self, learning_rate=0.001, name=None, clipnorm=None, clipvalue=None, global_clipnorm=None,
+                 weight_decay=None, decay=None, **kwargs):
         if "lr" in kwargs:  # tf.keras 2 spelling
             learning_rate = kwargs.pop("lr")
-        for ignored in (
-            "use_ema",
-            "ema_momentum",
-            "ema_overwrite_frequency",
-            "jit_compile",
-            "is_legacy_optimizer",
-            "loss_scale_factor",
-            "gradient_accumulation_steps",
-        ):
+        for ignored in ("use_ema", "ema_momentum", "ema_overwrite_frequency", "jit_compile",
+                        "is_legacy_optimizer", "loss_scale_factor", "gradient_accumulation_steps"):
             kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}")
@@ -118,9 +80,8 @@ class Optimizer:
 
     @learning_rate.setter
     def learning_rate(self, value):
-        if isinstance(value, _Schedules.LearningRateSchedule) or (
-            callable(value) and not isinstance(value, (int, float, np.floating, np.integer))
-        ):
+        if isinstance(value, _lrs.StepSchedule) or (
+                callable(value) and not isinstance(value, (int, float, np.floating, np.integer))):
             self._schedule, self._lr = value, None
         else:
             self._schedule, self._lr = None, float(value)
@@ -166,10 +127,8 @@ class Optimizer:
 
     def _require(self):
         if self._inner is None:
-            raise RuntimeError(
-                f"{type(self).__name__} is not built yet: compile a model with it and train it "
-                "(or call optimizer.build(model.trainable_variables))"
-            )
+            raise RuntimeError(f"{type(self).__name__} is not built yet: compile a model with it and train "
+                               "it (or call optimizer.build(model.trainable_variables))")
         return self._inner
 
     @property
@@ -280,7 +239,7 @@ class Optimizer:
 
     def get_config(self):
         lr = self._schedule if self._schedule is not None else self._lr
-        if isinstance(lr, _Schedules.LearningRateSchedule):
+        if isinstance(lr, _lrs.StepSchedule):
             lr = _SCHEDULE_REGISTRY.serialize(lr)
         config = {"name": self.name, "learning_rate": lr}
         for key in ("clipnorm", "clipvalue", "global_clipnorm"):
@@ -349,29 +308,16 @@ Adadelta = _keras_optimizer("Adadelta", optim.Adadelta, 0.001, {"rho": 0.95, "ep
 Nadam = _keras_optimizer("Nadam", optim.NAdam, 0.001, dict(_ADAM),
                          "Nadam (Adam with Nesterov momentum).")
 
-_BY_NAME = {
-    "sgd": SGD,
-    "adam": Adam,
-    "adamw": AdamW,
-    "rmsprop": RMSprop,
-    "adagrad": Adagrad,
-    "adadelta": Adadelta,
-    "nadam": Nadam,
-}
+_BY_NAME = {c.__name__.lower(): c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Nadam)}
 
 
 def _not_an_optimizer(obj):
     raise TypeError(f"optimizer must be a name, a config dict or an optimizer object, got {obj!r}")
 
 
-_REGISTRY = Registry(
-    "optimizer",
-    names=_BY_NAME,
-    classes=set(_BY_NAME.values()),
-    base=Optimizer,
-    passthrough=lambda obj: hasattr(obj, "param_groups") and hasattr(obj, "step"),  # a shendu.optim one
-    wrap=_not_an_optimizer,
-)
+_REGISTRY = Registry("optimizer", names=_BY_NAME, classes=set(_BY_NAME.values()), base=Optimizer,
+                     passthrough=lambda obj: hasattr(obj, "param_groups") and hasattr(obj, "step"),  # optim
+                     wrap=_not_an_optimizer)
 
 
 get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize

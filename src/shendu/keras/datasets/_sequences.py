@@ -1,7 +1,20 @@
-"""The word-index options shared by the IMDB and Reuters loaders (Keras's rules)."""
+"""The word-index options and the word-index file shared by the IMDB and Reuters loaders (Keras's rules)."""
+import json
+import os
+
 import numpy as np
 
-__all__ = ["prepare"]
+from ...data.datasets._npz import locate
+
+__all__ = ["prepare", "word_index"]
+
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+
+
+def word_index(path, name, file_hash, download, who):
+    """``{word: index}`` read from ``path``, Keras's JSON file ``name`` (fetched from Keras when missing)."""
+    with open(os.fspath(locate(path, ORIGIN + name, file_hash, download, who)), encoding="utf-8") as f:
+        return json.load(f)
 
 
 def prepare(parts, num_words, skip_top, maxlen, start_char, oov_char, index_from, who):

@@ -1,6 +1,6 @@
 """``(x_train, y_train), (x_test, y_test) = cifar10.load_data()``: x (N, 32, 32, 3) uint8, y (N, 1) uint8."""
 
-import numpy as np
+from .mnist import uint8_pairs
 
 __all__ = ["load_data"]
 
@@ -10,7 +10,4 @@ def load_data(path=None, download=True):
     from ...data.datasets import cifar10
 
     (x, y), (xt, yt) = cifar10(path=path, download=download, channels_last=True)
-    return (x.astype(np.uint8), y.reshape(-1, 1).astype(np.uint8)), (
-        xt.astype(np.uint8),
-        yt.reshape(-1, 1).astype(np.uint8),
-    )
+    return uint8_pairs((x, y.reshape(-1, 1)), (xt, yt.reshape(-1, 1)))

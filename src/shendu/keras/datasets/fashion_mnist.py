@@ -1,6 +1,6 @@
 """``(x_train, y_train), (x_test, y_test) = fashion_mnist.load_data()``: x (N, 28, 28) uint8, y (N,) uint8."""
 
-import numpy as np
+from .mnist import from_idx
 
 __all__ = ["load_data"]
 
@@ -9,6 +9,4 @@ def load_data(path=None, download=True):
     """Fashion-MNIST as Keras returns it. ``path`` may name a folder holding the IDX files."""
     from ...data.datasets import fashion_mnist
 
-    folder = path if path is not None and not str(path).endswith(".npz") else None
-    (x, y), (xt, yt) = fashion_mnist(path=folder, download=download)
-    return (x.astype(np.uint8), y.astype(np.uint8)), (xt.astype(np.uint8), yt.astype(np.uint8))
+    return from_idx(fashion_mnist, path, download)

@@ -6,17 +6,13 @@ The options act as Keras's do, in this order: the training and the test reviews 
 ``index_from``; reviews not shorter than ``maxlen`` are dropped; indices ``>= num_words`` or
 ``< skip_top`` become ``oov_char`` (or are removed when ``oov_char=None``).
 """
-import json
-import os
-
 import numpy as np
 
 from ...data.datasets._npz import locate, read_npz
-from ._sequences import prepare
+from ._sequences import ORIGIN, prepare, word_index
 
 __all__ = ["load_data", "get_word_index"]
 
-_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _HASH = "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f"
 _INDEX_HASH = "bfafd718b763782e994055a2d397834f"
 
@@ -26,7 +22,7 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     """Keras's IMDB loader; x are object arrays of lists of ints, y int arrays."""
     if kwargs:
         raise TypeError(f"imdb.load_data: unexpected arguments {sorted(kwargs)}")
-    fpath = locate(path, _ORIGIN + "imdb.npz", _HASH, download, "imdb.load_data")
+    fpath = locate(path, ORIGIN + "imdb.npz", _HASH, download, "imdb.load_data")
     f = read_npz(fpath, ["x_train", "y_train", "x_test", "y_test"])
     rng = np.random.RandomState(seed)
     parts = []
@@ -39,6 +35,4 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
 
 def get_word_index(path="imdb_word_index.json", download=True):
     """``{word: index}`` (index 1 = the most frequent word; add ``index_from`` to match load_data)."""
-    fpath = locate(path, _ORIGIN + "imdb_word_index.json", _INDEX_HASH, download, "imdb.get_word_index")
-    with open(os.fspath(fpath), encoding="utf-8") as f:
-        return json.load(f)
+    return word_index(path, "imdb_word_index.json", _INDEX_HASH, download, "imdb.get_word_index")

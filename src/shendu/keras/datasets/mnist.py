@@ -16,6 +16,18 @@ __all__ = ["load_data"]
 _KEYS = ["x_train", "y_train", "x_test", "y_test"]
 
 
+def uint8_pairs(*pairs):
+    """``((x, y), ...)`` with every array as uint8, as Keras returns images and labels."""
+    return tuple((x.astype(np.uint8), y.astype(np.uint8)) for x, y in pairs)
+
+
+def from_idx(loader, path, download):
+    """What :mod:`shendu.data.datasets`' ``loader`` reads from the IDX files (in the folder ``path``, when
+    it names one), as Keras returns it."""
+    folder = path if path is not None and not str(path).endswith(".npz") else None
+    return uint8_pairs(*loader(path=folder, download=download))
+
+
 def load_data(path="mnist.npz", download=True):
     """MNIST as Keras returns it. ``path`` may name Keras's ``mnist.npz`` or a folder of IDX files."""
     from ...data.datasets import mnist
@@ -24,8 +36,5 @@ def load_data(path="mnist.npz", download=True):
         for candidate in (os.path.expanduser(os.fspath(path)), os.path.join(keras_home(), "datasets", path)):
             if os.path.isfile(candidate):
                 f = read_npz(candidate, _KEYS)
-                return ((f["x_train"].astype(np.uint8), f["y_train"].astype(np.uint8)),
-                        (f["x_test"].astype(np.uint8), f["y_test"].astype(np.uint8)))
-    folder = path if path is not None and not str(path).endswith(".npz") else None
-    (x, y), (xt, yt) = mnist(path=folder, download=download)
-    return (x.astype(np.uint8), y.astype(np.uint8)), (xt.astype(np.uint8), yt.astype(np.uint8))
+                return uint8_pairs((f["x_train"], f["y_train"]), (f["x_test"], f["y_test"]))
+    return from_idx(mnist, path, download)

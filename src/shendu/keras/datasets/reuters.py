@@ -4,17 +4,13 @@ indices, 46 topics, from Keras's ``reuters.npz``.
 All wires are shuffled together (``np.random.RandomState(seed)``), the index options applied as in
 :mod:`shendu.keras.datasets.imdb`, and the first ``1 - test_split`` of them form the training set.
 """
-import json
-import os
-
 import numpy as np
 
 from ...data.datasets._npz import locate, read_npz
-from ._sequences import prepare
+from ._sequences import ORIGIN, prepare, word_index
 
 __all__ = ["load_data", "get_word_index", "get_label_names"]
 
-_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
 _HASH = "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916"
 _INDEX_HASH = "4d44cc38712099c9e383dc6e5f11a921"
 _LABELS = ("cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housing", "money-supply", "coffee",
@@ -27,7 +23,7 @@ _LABELS = ("cocoa", "grain", "veg-oil", "earn", "acq", "wheat", "copper", "housi
 def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_split=0.2, seed=113,
               start_char=1, oov_char=2, index_from=3, download=True):
     """Keras's Reuters loader; x are object arrays of lists of ints, y int arrays of topic ids."""
-    fpath = locate(path, _ORIGIN + "reuters.npz", _HASH, download, "reuters.load_data")
+    fpath = locate(path, ORIGIN + "reuters.npz", _HASH, download, "reuters.load_data")
     f = read_npz(fpath, ["x", "y"])
     order = np.arange(len(f["x"]))
     np.random.RandomState(seed).shuffle(order)
@@ -39,9 +35,7 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
 
 def get_word_index(path="reuters_word_index.json", download=True):
     """``{word: index}`` for the Reuters wires."""
-    fpath = locate(path, _ORIGIN + "reuters_word_index.json", _INDEX_HASH, download, "reuters.get_word_index")
-    with open(os.fspath(fpath), encoding="utf-8") as f:
-        return json.load(f)
+    return word_index(path, "reuters_word_index.json", _INDEX_HASH, download, "reuters.get_word_index")
 
 
 def get_label_names():
