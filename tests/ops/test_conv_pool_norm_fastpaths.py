@@ -1,10 +1,10 @@
 """The fast paths of convolution, max pooling, BatchNorm and ReLU against their general forms.
 
 Each fast path is exact algebra (or the same comparisons) on the same numbers, so float64 results
-agree to rounding with the general path: the 2x2 max-pool tournament against the argmax loop
-(ties go to the first maximum, NaN to the last NaN), BatchNorm on channels-last memory against the
-same input laid out channels-first, the bias inside the convolution product and the one-channel
-columns against an explicit correlation, inference (no_grad) against recorded forwards.
+agree to rounding with the general path: max pooling's gradient into a buffer that is not zeroed
+first (ties go to the first maximum, NaN to the last NaN) and its no_grad forward without argmax,
+BatchNorm on channels-last memory against the same input laid out channels-first, the bias inside
+the convolution product and the one-channel columns against an explicit correlation.
 """
 import numpy as np
 import pytest
@@ -42,7 +42,7 @@ def _general_pool_grad(x, g, kernel, stride):
 
 @pytest.mark.parametrize("hw", [(6, 8), (7, 5), (2, 2)])
 @pytest.mark.parametrize("layout", ["first", "last"])
-def test_max_pool_2x2_tournament_matches_argmax_loop_with_ties(hw, layout):
+def test_max_pool_2x2_gradient_goes_to_the_first_maximum(hw, layout):
     rng = np.random.default_rng(0)
     x = rng.integers(0, 3, (2, 3) + hw).astype(np.float64)        # many ties inside windows
     if layout == "last":

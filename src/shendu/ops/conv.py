@@ -725,19 +725,6 @@ class MaxPool2d(Function):
             for _, idx in views[2:]:
                 xp.maximum(best, xpad[idx], out=best)
             return best
-        self.geom = (x.shape, out_hw, kernel_size, stride, dilation, padding)
-        self.xpad, self.pairs = xpad, None          # xpad: the gradient's shape and memory order
-        disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel_size, dilation))
-        if tuple(kernel_size) == (2, 2) and disjoint and not return_indices:
-            # 2x2 windows that do not overlap: a tournament. Each pair's winner (the second only when
-            # strictly greater) and which pair wins, as three boolean arrays: six passes, not thirteen
-            v0, v1, v2, v3 = (xpad[idx] for _, idx in views)
-            top = xp.maximum(v0, v1)
-            bottom = xp.maximum(v2, v3)
-            best = xp.maximum(top, bottom)
-            if not xp.isnan(best).any():            # NaN: the general rule below (to the last NaN)
-                self.pairs = (xp.greater(v1, v0), xp.greater(v3, v2), xp.greater(bottom, top))
-                return best
         best = xpad[views[0][1]].copy(order="K")
         arg = xp.zeros_like(best, dtype=xp.int8 if len(views) < 128 else xp.int32)
         for k, idx in views[1:]:
@@ -750,7 +737,8 @@ class MaxPool2d(Function):
         if nan.any():                              # route NaN outputs to (the last) NaN input
             for k, idx in views:
                 xp.copyto(arg, k, where=nan & xp.isnan(xpad[idx]))
-        self.arg = arg
+        self.arg, self.xpad = arg, xpad           # xpad: the gradient's shape and memory order
+        self.geom = (x.shape, out_hw, kernel_size, stride, dilation, padding)
         if not return_indices:
             return best
         kw = kernel_size[1]
@@ -763,34 +751,23 @@ class MaxPool2d(Function):
 
     def backward(self, g, *_):
         xshape, out_hw, kernel, stride, dilation, padding = self.geom
-        h, w = xshape[2:]
-        disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
-        if self.pairs is not None:
-            second, fourth, lower = self.pairs
-            g = _same_layout(g, lower)
-            gx = self._grad_buffer(g.dtype, out_hw, kernel, stride, dilation)
-            upper = ~lower
-            views = [idx for _, idx in _offset_views(gx, out_hw, kernel, stride, dilation)]
-            for idx, mask in zip(views, (upper & ~second, upper & second, lower & ~fourth, lower & fourth)):
-                xp.multiply(g, mask, out=gx[idx])
-            return gx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
         g = _same_layout(g, self.arg)
-        gx = xp.zeros_like(self.xpad, dtype=g.dtype)
+        disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
+        if disjoint and tuple(kernel) == tuple(stride) and tuple(dilation) == (1, 1):
+            # the windows tile the input: every cell they cover is written below, only the uncovered
+            # last rows/columns need zeros
+            gx = xp.empty_like(self.xpad, dtype=g.dtype)
+            gx[:, :, out_hw[0] * stride[0]:, :] = 0
+            gx[:, :, :, out_hw[1] * stride[1]:] = 0
+        else:
+            gx = xp.zeros_like(self.xpad, dtype=g.dtype)
         for k, idx in _offset_views(gx, out_hw, kernel, stride, dilation):
             if disjoint:                           # each input cell is in one window at most
                 xp.multiply(g, self.arg == k, out=gx[idx])
             else:
                 gx[idx] += g * (self.arg == k)
+        h, w = xshape[2:]
         return gx[:, :, padding[0]:padding[0] + h, padding[1]:padding[1] + w]
-
-    def _grad_buffer(self, dtype, out_hw, kernel, stride, dilation):
-        """∂L/∂x̃ for disjoint windows: uninitialised where the windows will write, zero elsewhere."""
-        if tuple(kernel) != tuple(stride) or tuple(dilation) != (1, 1):
-            return xp.zeros_like(self.xpad, dtype=dtype)
-        gx = xp.empty_like(self.xpad, dtype=dtype)
-        gx[:, :, out_hw[0] * stride[0]:, :] = 0
-        gx[:, :, :, out_hw[1] * stride[1]:] = 0
-        return gx
 
 
 class AvgPool2d(Function):
