@@ -160,6 +160,7 @@ def frameworks(threads=None):
 def make_pair(fws, name, width=1, seed=0):
     torch, sd = fws["torch"], fws["shendu"]
     torch.manual_seed(seed)
+    sd.manual_seed(seed)                 # dropout masks: the loss column repeats from run to run
     tm = build(torch, name, width)
     sm = build(sd, name, width)
     copy_weights(tm, sm)

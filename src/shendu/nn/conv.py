@@ -198,7 +198,7 @@ class Conv2d(_ConvNd):
             x = _pad_mode(x, self._mode_padding(), self.padding_mode, self._layer_name())
             padding = (0,) * self._nd
         y = _C._conv(x, self.weight, self.bias, self.stride, padding, self.dilation, self.groups,
-                     self._nd, self._layer_name())
+                     self._nd, self._layer_name)
         return _finish(y, added)
 
 

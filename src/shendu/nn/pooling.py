@@ -63,7 +63,7 @@ class MaxPool2d(Module):
     def forward(self, x):
         x, added = _prepare(self, x, self._nd)
         y = _C._max_pool(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
-                         self.return_indices, self._nd, self._layer_name())
+                         self.return_indices, self._nd, self._layer_name)
         return _finish(y, added)
 
     def extra_repr(self):

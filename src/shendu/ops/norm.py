@@ -7,7 +7,7 @@ layer norm). Backward, with ĝ = γ·∂L/∂y:
     ∂L/∂x = (1 / (M·√(σ² + ε))) · (M·ĝ − Σ ĝ − x̂·Σ(ĝ·x̂))
     ∂L/∂γ = Σ ∂L/∂y·x̂,   ∂L/∂β = Σ ∂L/∂y
 """
-from ..autograd import Function
+from ..autograd import Function, is_grad_enabled
 from ..backend import xp
 from ..errors import ShapeError
 
@@ -15,11 +15,16 @@ from ..errors import ShapeError
 class BatchNorm(Function):
     """Batch normalization of x: (N, C) or (N, C, *) over every axis but the channel axis 1.
 
-    Training (``training=True``): μ, σ² are the batch statistics; if running buffers are given they
-    are updated in place: running ← (1 − m)·running + m·batch, storing the UNBIASED variance
-    σ²·M/(M − 1) (PyTorch's rule; then M = 1 is an error), or σ² itself with ``unbiased=False``
-    (Keras's rule; one value per channel then normalizes to 0 and stores σ² = 0).
-    Evaluation: μ, σ² are the running buffers and ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
+    Training (``training=True``): μ, σ² are the batch statistics (σ² in two passes, Σ(x − μ)²/M, for
+    precision); if running buffers are given they are updated in place: running ← (1 − m)·running +
+    m·batch, storing the UNBIASED variance σ²·M/(M − 1) (PyTorch's rule; then M = 1 is an error), or
+    σ² itself with ``unbiased=False`` (Keras's rule; one value per channel then normalizes to 0 and
+    stores σ² = 0). Evaluation: μ, σ² are the running buffers and ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
+
+    Kept for backward: x − μ and 1/√(σ² + ε) (x̂ is their product, never stored), so the forward pass
+    is three passes over the data after μ: x − μ, Σ(x − μ)², y = (x − μ)·(γ/σ) + β. When the channel
+    axis is the innermost in memory (a convolution's channels-last output, any (N, C) input) every pass
+    runs on a flat (M, C) view through :class:`_Channels`.
     """
 
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
@@ -27,17 +32,17 @@ class BatchNorm(Function):
         if x.ndim < 2:
             raise ShapeError(f"batch_norm: expected input of shape (N, C) or (N, C, ...), got {x.shape}")
         C = x.shape[1]
-        self.axes = (0,) + tuple(range(2, x.ndim))
-        bshape = (1, C) + (1,) * (x.ndim - 2)
+        ch = _Channels(x)
+        self.ch = ch
         self.training = training
         if training:
             M = x.size // C
             if M <= int(unbiased):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got "
                                  f"input of shape {x.shape}")
-            mean = x.mean(axis=self.axes)
-            xc = x - mean.reshape(bshape)
-            var = _channel_dot(xc, xc) / M                   # Σ (x − μ)² without a squared copy
+            mean = ch.sum(x) / M
+            xc = ch.op(xp.subtract, x, mean)
+            var = ch.dot(xc, xc) / M                          # Σ (x − μ)² without a squared copy
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -46,37 +51,124 @@ class BatchNorm(Function):
                 running_var += (momentum * M / (M - 1) if unbiased else momentum) * var
         else:
             mean, var = running_mean, running_var
-            xc = x - mean.reshape(bshape).astype(x.dtype, copy=False)
+            xc = ch.op(xp.subtract, x, mean.astype(x.dtype, copy=False))
         invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        xc *= invstd.reshape(bshape)                           # x̂, in place: xc is our own copy
-        self.xhat = xc
-        self.invstd, self.bshape, self.weight = invstd, bshape, weight
-        out = xc * weight.reshape(bshape) if weight is not None else xc.copy()
+        self.xc, self.invstd, self.weight = xc, invstd, weight
+        scale = invstd if weight is None else (weight * invstd).astype(x.dtype, copy=False)
+        if not is_grad_enabled():
+            self.xc = None                                    # nothing to keep under no_grad
+            out = ch.op(xp.multiply, xc, scale, out=xc)       # xc is our own copy
+        else:
+            out = ch.op(xp.multiply, xc, scale)
         if bias is not None:
-            out += bias.reshape(bshape)
+            ch.op(xp.add, out, bias.astype(x.dtype, copy=False), out=out)
         return out
 
     def backward(self, g):
-        xhat, bshape, axes = self.xhat, self.bshape, self.axes
+        xc, invstd, ch = self.xc, self.invstd, self.ch
         gw = gb = None
         need_w = len(self.needs_grad) > 1 and self.needs_grad[1]
         need_b = len(self.needs_grad) > 2 and self.needs_grad[2]
+        g = ch.like(g)
         if need_w or (self.needs_grad[0] and self.training):
-            gw = _channel_dot(g, xhat)                          # Σ g ⊙ x̂ per channel, no product copy
+            gw = ch.dot(g, xc) * invstd                       # Σ g ⊙ x̂ per channel, no product copy
         if need_b or (self.needs_grad[0] and self.training):
-            gb = g.sum(axis=axes)
+            gb = ch.sum(g)
         gx = None
         if self.needs_grad[0]:
-            scale = self.invstd if self.weight is None else self.weight * self.invstd
+            scale = invstd if self.weight is None else self.weight * invstd
             if self.training:
-                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ: two passes over the data
-                M = xhat.size // xhat.shape[1]
-                gx = xhat * (-scale * gw / M).reshape(bshape)
-                gx += g * scale.reshape(bshape)
-                gx -= (scale * gb / M).reshape(bshape)
+                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ, x̂ = (x − μ)/σ
+                M = xc.size // xc.shape[1]
+                gx = ch.op(xp.multiply, xc, -scale * gw * invstd / M)
+                gx += ch.op(xp.multiply, g, scale)
+                ch.op(xp.subtract, gx, scale * gb / M, out=gx)
             else:
-                gx = g * scale.reshape(bshape)
+                gx = ch.op(xp.multiply, g, scale)
         return gx, (gw if need_w else None), (gb if need_b else None)
+
+
+class _Channels:
+    """Per-channel arithmetic on (N, C, *) arrays, fast when the channels are innermost in memory.
+
+    NumPy runs an elementwise call with a per-channel vector on a (M, C) channels-last array as M
+    inner loops of C elements each (C = 16–64 here: slow), and a reduction over axis 0 of (M, C) row
+    by row (600 µs for 64x32x28x28, against 90 µs when the rows are R·C long). So the (M, C) view is
+    split into a (M // R, R·C) block, with the vector tiled R times, and the few leftover rows;
+    reductions fold the R·C partial sums back to C. Arrays with another memory order use plain
+    broadcasting over (1, C, 1, ...). Results keep the input's memory order.
+    """
+
+    _ROW = 512            # elements per row of the tiled view
+
+    def __init__(self, x):
+        self.shape, self.C = x.shape, x.shape[1]
+        self.order = (0,) + tuple(range(2, x.ndim)) + (1,)
+        self.fast = x.transpose(self.order).flags.c_contiguous
+        self.bshape = (1, self.C) + (1,) * (x.ndim - 2)
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        if self.fast:
+            M = x.size // self.C
+            self.R = max(1, min(M, self._ROW // max(1, self.C)))
+            self.M0 = (M // self.R) * self.R
+            self.inverse = tuple(xp.argsort(self.order))
+
+    def _flat(self, a):
+        """(M, C) view of a channels-last array."""
+        return a.transpose(self.order).reshape(-1, self.C)
+
+    def _parts(self, a2):
+        return a2[:self.M0].reshape(-1, self.R * self.C), a2[self.M0:]
+
+    def like(self, g):
+        """``g`` in the saved arrays' memory order (copied once when it differs)."""
+        if not self.fast or g.transpose(self.order).flags.c_contiguous:
+            return g
+        out = xp.empty(tuple(g.shape[i] for i in self.order), dtype=g.dtype)
+        out[...] = g.transpose(self.order)
+        return out.transpose(self.inverse)
+
+    def sum(self, a):
+        """Σ over every axis but 1."""
+        if not self.fast:
+            return a.sum(axis=self.axes)
+        return sum_rows(self._flat(a))
+
+    def dot(self, a, b):
+        """Σ over every axis but 1 of a ⊙ b, without materialising the product."""
+        if not self.fast:
+            return _channel_dot(a, b)
+        am, at = self._parts(self._flat(a))
+        bm, bt = self._parts(self._flat(b))
+        s = xp.einsum("ij,ij->j", am, bm).reshape(self.R, self.C).sum(axis=0)
+        return s + xp.einsum("ij,ij->j", at, bt) if len(at) else s
+
+    def op(self, ufunc, a, vec, out=None):
+        """ufunc(a, vec) with ``vec`` (C,) broadcast along the channel axis; into ``out`` if given."""
+        vec = xp.asarray(vec)
+        if not self.fast:
+            return ufunc(a, vec.reshape(self.bshape), out=out)
+        if out is None:
+            out2 = xp.empty((a.size // self.C, self.C), dtype=xp.result_type(a.dtype, vec.dtype))
+            out = out2.reshape(tuple(self.shape[i] for i in self.order)).transpose(self.inverse)
+        else:
+            out2 = self._flat(out)
+        am, at = self._parts(self._flat(a))
+        om, ot = self._parts(out2)
+        ufunc(am, xp.tile(vec, self.R), out=om)
+        if len(at):
+            ufunc(at, vec, out=ot)
+        return out
+
+
+def sum_rows(a2):
+    """Σ over axis 0 of a C-contiguous (M, C) array, as (M // R, R·C) row sums folded back to C (NumPy
+    adds the rows of a narrow (M, C) array one short row at a time: 7x slower at C = 32)."""
+    m, c = a2.shape
+    r = max(1, min(m, _Channels._ROW // max(1, c)))
+    m0 = (m // r) * r
+    s = a2[:m0].reshape(-1, r * c).sum(axis=0).reshape(r, c).sum(axis=0)
+    return s + a2[m0:].sum(axis=0) if m0 < m else s
 
 
 def _channel_dot(a, b):
