@@ -24,6 +24,7 @@ from .conv import *  # noqa: F403
 from .conv_extra import *  # noqa: F403
 from .core import *  # noqa: F403
 from .embedding import *  # noqa: F403
+from .lookup import *  # noqa: F403
 from .merge import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .normalization_extra import *  # noqa: F403
@@ -37,6 +38,7 @@ __all__ = ["Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "serializ
 for _module in (core, conv, conv_extra, pooling, normalization, normalization_extra, embedding, recurrent,
                 wrappers, merge, attention, activation_layers, preprocessing_layers, augmentation):
     __all__ += _module.__all__
+__all__ += lookup.__all__  # noqa: F405
 
 
 def get_registered(custom_objects=None):
