@@ -147,3 +147,20 @@ def test_discretization_and_hashing():
     masked = layers.Hashing(num_bins=3, mask_value="")
     out = arr(masked(["", "A", "B"]))
     assert out[0] == 0 and out[1:].min() >= 1
+
+
+def test_model_inputs_made_by_layers_become_inputs():
+    """Keras 3: a functional model whose inputs are tensors made by layers takes those tensors' values
+    as its inputs (the layers above stay out), and dict data is matched by the inputs' dict keys."""
+    raw = layers.Input(shape=(1,), name="raw")
+    scaled = layers.Rescaling(100.0)(raw)  # outside the model below
+    code = layers.Input(shape=(3,), name="code_input")
+    joined = layers.Concatenate()([scaled, code])
+    model = Model({"value": scaled, "code": code}, layers.Dense(1, use_bias=False)(joined))
+    assert not any(type(la).__name__ == "Rescaling" for la in model.layers)
+    assert model.input_names == ["value", "code_input"]
+    model.layers[-1].set_weights([np.ones((4, 1), dtype="float32")])
+    data = {"value": np.array([[1.0], [2.0]]), "code": np.array([[1.0, 0, 0], [0, 0, 1.0]])}
+    np.testing.assert_allclose(model.predict(data, verbose=0), [[2.0], [3.0]])  # not scaled by 100
+    model.compile("adam", "mse")
+    model.fit(data, np.zeros((2, 1)), epochs=1, verbose=0)

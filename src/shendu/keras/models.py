@@ -28,7 +28,7 @@ from ._custom import (
     tracked_metrics,
 )
 from .layers import deserialize as _deserialize_layer
-from .layers.base import InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
+from .layers.base import Input, InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
 __all__ = [
     "Model",
@@ -244,6 +244,7 @@ class Model(Layer):
         self._trainable_snapshot = None
         self.metadata = {}  # free-form JSON saved with the model file (``save(path, metadata=...)``)
         self._nodes = None
+        self._input_aliases = {}
         self._input_tensors = []
         self._output_tensors = []
         self._inputs_struct = None
@@ -267,12 +268,10 @@ class Model(Layer):
                     f"Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, got "
                     f"{type(t).__name__}"
                 )
-        for t in self._input_tensors:
-            if not isinstance(t.node.layer, InputLayer):
-                raise ValueError(
-                    f"Model inputs must come from Input(...); {t} was made by layer '{t.node.layer.name}'"
-                )
-        input_ids = {id(t) for t in self._input_tensors}
+        self._input_aliases = {}
+        if any(not isinstance(t.node.layer, InputLayer) for t in self._input_tensors):
+            self._cut_at_inputs()
+        input_ids = {id(t) for t in self._input_tensors} | set(self._input_aliases.values())
         order, state = [], {}
 
         def visit(node):
@@ -319,10 +318,43 @@ class Model(Layer):
         out_shapes = [t.shape for t in self._output_tensors]
         self._output_shape = out_shapes[0] if len(out_shapes) == 1 else out_shapes
 
+    def _cut_at_inputs(self):
+        """Keras 3's rule for inputs made by layers (not by ``Input``): each becomes a new ``Input`` of
+        the model, and the layers above it stay out. The new input is named by its key when the inputs
+        are a dict; the graph below reads it under the original tensor."""
+        keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) else None
+        fresh = []
+        for i, t in enumerate(self._input_tensors):
+            if isinstance(t.node.layer, InputLayer):
+                fresh.append(t)
+                continue
+            key = keys[i] if keys is not None and len(keys) == len(self._input_tensors) else None
+            new = Input(batch_shape=t.shape, dtype=t.dtype, name=str(key) if key is not None else None)
+            self._input_aliases[id(new)] = id(t)
+            fresh.append(new)
+        self._input_tensors = fresh
+        if keys is not None and len(keys) == len(fresh):
+            self._inputs_struct = dict(zip(keys, fresh))
+        elif isinstance(self._inputs_struct, (list, tuple)) and len(self._inputs_struct) == len(fresh):
+            self._inputs_struct = type(self._inputs_struct)(fresh)
+        else:
+            self._inputs_struct = fresh[0]
+
+    def _input_keys(self):
+        """The keys of dict data: those of the inputs' dict when the model was made from one, else the
+        names of the Input layers."""
+        struct = self._inputs_struct
+        if isinstance(struct, dict) and len(struct) == len(self._input_tensors):
+            return list(struct)
+        return [t.node.layer.name for t in self._input_tensors]
+
     def _run_graph(self, inputs, record=None):
         flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         if isinstance(inputs, dict):
-            names = [t.node.layer.name for t in self._input_tensors]
+            names = self._input_keys()
+            if not all(n in inputs for n in names):
+                layer_names = [t.node.layer.name for t in self._input_tensors]
+                names = layer_names if all(n in inputs for n in layer_names) else names
             missing = [n for n in names if n not in inputs]
             if missing:
                 raise ValueError(
@@ -352,6 +384,8 @@ class Model(Layer):
                     f"expected shape={expected}, found shape={tuple(v.shape)}"
                 )
             values[id(t)] = v
+            if id(t) in self._input_aliases:
+                values[self._input_aliases[id(t)]] = v
         for node in self._nodes:
             out = node.run(values)
             if record is not None:
@@ -375,7 +409,7 @@ class Model(Layer):
         takes the entries named like its Inputs (even one named ``inputs``), a subclassed one the dict
         itself whenever it holds names its ``call`` does not take."""
         if self._is_graph_network:
-            names = [t.node.layer.name for t in self._input_tensors]
+            names = dict.fromkeys(self._input_keys() + [t.node.layer.name for t in self._input_tensors])
             named = {n: kwargs.pop(n) for n in names if n in kwargs}
         else:
             params = inspect.signature(self.call).parameters
