@@ -9,7 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "AUTOTUNE", "experimental", "Text"]
+__all__ = ["Dataset", "TextLineDataset", "AUTOTUNE", "experimental", "Text"]
 
 AUTOTUNE = -1
 
@@ -263,6 +263,25 @@ class Dataset:
 
     def __repr__(self):
         return f"<Dataset length={self._length}>"
+
+
+def TextLineDataset(filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,  # noqa: N802
+                    name=None):
+    """``tf.data.TextLineDataset``: one string element per line of the UTF-8 text file(s), in order, the
+    line ending removed (``\\n`` or ``\\r\\n``)."""
+    if compression_type not in (None, ""):
+        raise NotImplementedError(f"TextLineDataset: compression_type={compression_type!r} is not supported")
+    paths = [filenames] if isinstance(filenames, (str, bytes)) or hasattr(filenames, "__fspath__") \
+        else list(filenames)
+    paths = [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in paths]
+
+    def make():
+        for path in paths:
+            with open(path, encoding="utf-8", newline="") as f:
+                for line in f:
+                    yield Text(line[:-2] if line.endswith("\r\n") else line.rstrip("\n"))
+
+    return Dataset(make, None)
 
 
 class experimental:  # noqa: N801

@@ -95,14 +95,19 @@ class CompiledLoss:
             if isinstance(y_true, (tuple, list))
             else [y_true]
         )
-        if len(trues) != n:
-            raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
         if isinstance(self.fns, dict):
             fns = [_losses.get(self.fns.get(name)) for name in self.output_names]
         elif isinstance(self.fns, list):
             fns = self.fns
         else:
             fns = [self.fns] * n
+        if len(trues) != n:
+            # Keras: outputs whose loss is None need no target (``loss=[fn, None]`` with one y)
+            with_loss = [i for i, f in enumerate(fns) if f is not None]
+            if len(fns) != n or len(trues) != len(with_loss):
+                raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
+            given = iter(trues)
+            trues = [next(given) if i in with_loss else None for i in range(n)]
         if len(fns) != n:
             raise ValueError(f"compile() got {len(fns)} losses for a model with {n} outputs")
         w = self.loss_weights

@@ -8,6 +8,7 @@ from . import (
     conv_extra,
     core,
     embedding,
+    experimental,
     merge,
     normalization,
     normalization_extra,

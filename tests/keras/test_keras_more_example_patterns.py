@@ -1,0 +1,42 @@
+"""Patterns of further keras-io programs, written here: an output without a loss needs no target,
+tf.data.TextLineDataset feeding TextVectorization, and tf.keras 2's layers.experimental path."""
+
+import numpy as np
+
+import shendu.tf as tf
+from shendu.keras import Model, layers
+
+
+def test_output_without_loss_needs_no_target(tmp_path):
+    inputs = layers.Input(shape=(4,))
+    hidden = layers.Dense(3)(inputs)
+    logits = layers.Dense(2)(hidden)
+    model = Model(inputs, [logits, hidden])
+    model.compile("adam", loss=[tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), None])
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    first = model.evaluate(x, y, verbose=0)
+    history = model.fit(x, y, epochs=20, verbose=0)
+    assert history.history["loss"][-1] < first
+    logits_out, hidden_out = model.predict(x, verbose=0)
+    assert logits_out.shape == (16, 2) and hidden_out.shape == (16, 3)
+
+
+def test_text_line_dataset_into_text_vectorization(tmp_path):
+    (tmp_path / "a.txt").write_text("the cat sat\nthe dog\n", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("a cat\r\nlast line without end", encoding="utf-8")
+    ds = tf.data.TextLineDataset([str(tmp_path / "a.txt"), str(tmp_path / "b.txt")])
+    assert [str(t) for t in ds] == ["the cat sat", "the dog", "a cat", "last line without end"]
+    vectorize = layers.experimental.preprocessing.TextVectorization(output_sequence_length=3)
+    vectorize.adapt(ds.batch(2))
+    assert vectorize.get_vocabulary()[:4] == ["", "[UNK]", "the", "cat"]
+    pairs = ds.batch(2).map(lambda t: vectorize(tf.expand_dims(t, -1)))
+    first = next(iter(pairs))
+    assert np.asarray(getattr(first, "array", first)).tolist() == [[2, 3, 5], [2, 9, 0]]  # sat = 5, dog = 9 (ties in reverse order)
+
+
+def test_experimental_preprocessing_names():
+    from shendu.keras.layers.experimental.preprocessing import IntegerLookup, Normalization, RandomFlip
+
+    assert IntegerLookup is layers.IntegerLookup and Normalization is layers.Normalization
+    assert RandomFlip is layers.RandomFlip
