@@ -40,3 +40,24 @@ def test_experimental_preprocessing_names():
 
     assert IntegerLookup is layers.IntegerLookup and Normalization is layers.Normalization
     assert RandomFlip is layers.RandomFlip
+
+
+def test_random_fourier_features_approximate_the_gaussian_kernel():
+    import shendu as sd
+    from shendu.keras.layers.experimental import RandomFourierFeatures
+
+    sd.manual_seed(0)
+    layer = RandomFourierFeatures(output_dim=20000, scale=2.0)
+    x = np.array([[0.0, 0.0, 0.0], [1.0, 0.5, 0.0], [3.0, 0.0, 1.0]], dtype="float32")
+    z = np.asarray(layer(x).array, dtype=np.float64)
+    approx = z @ z.T
+    d2 = ((x[:, None, :] - x[None, :, :]) ** 2).sum(-1)
+    np.testing.assert_allclose(approx, np.exp(-d2 / (2 * 2.0**2)), atol=0.03)
+    assert [w.shape for w in layer.get_weights()] == [(3, 20000), (20000,), (1,)]
+    assert layer.trainable is False and not any(p.requires_grad for p in layer.parameters())
+    default = RandomFourierFeatures(8)
+    default(np.zeros((1, 18), "float32"))
+    assert default.scale == 3.0  # √(18 / 2)
+    lap = RandomFourierFeatures(8, kernel_initializer="laplacian", trainable=True)
+    lap(np.zeros((1, 2), "float32"))
+    assert lap.scale == 1.0 and lap.kernel_scale.requires_grad
