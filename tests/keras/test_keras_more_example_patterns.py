@@ -61,3 +61,26 @@ def test_random_fourier_features_approximate_the_gaussian_kernel():
     lap = RandomFourierFeatures(8, kernel_initializer="laplacian", trainable=True)
     lap(np.zeros((1, 2), "float32"))
     assert lap.scale == 1.0 and lap.kernel_scale.requires_grad
+
+
+def test_a_loss_function_sees_labels_at_the_rank_of_the_predictions():
+    from shendu.keras import Sequential, losses
+
+    seen = []
+
+    def mean_gap(y_true, y_pred):
+        seen.append((tuple(y_true.shape), tuple(y_pred.shape)))
+        return tf.math.reduce_mean(tf.math.square(y_pred - y_true))
+
+    model = Sequential([layers.Input((3,)), layers.Dense(1, use_bias=False)])
+    model.layers[0].set_weights([np.ones((3, 1), "float32")])
+    model.compile("sgd", loss=mean_gap)
+    x = np.eye(3, dtype="float32")
+    flat = model.evaluate(x, np.array([1.0, 0.0, 3.0]), verbose=0)
+    column = model.evaluate(x, np.array([[1.0], [0.0], [3.0]]), verbose=0)
+    assert seen[0] == ((3, 1), (3, 1))
+    np.testing.assert_allclose([flat, column], [5 / 3, 5 / 3], rtol=1e-6)
+    a, b = losses.squeeze_or_expand_to_same_rank(np.zeros((4, 1)), np.zeros((4, 2, 1)))
+    assert a.shape == (4, 1) and b.shape == (4, 2)
+    a, b = losses.squeeze_or_expand_to_same_rank(np.zeros(4), np.zeros((4, 3)))
+    assert a.shape == (4,) and b.shape == (4, 3)

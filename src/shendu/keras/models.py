@@ -73,7 +73,9 @@ class CompiledLoss:
     def _per_sample_one(fn, y_pred, y_true):
         if isinstance(fn, _losses.Loss):
             per = fn.call(y_true, y_pred)
-        else:
+        else:  # a loss function sees both arguments at one rank, as in Keras
+            if isinstance(y_pred, Tensor) and y_true is not None and not isinstance(y_true, (list, dict)):
+                y_true, y_pred = _losses.squeeze_or_expand_to_same_rank(y_true, y_pred)
             per = fn(y_true, y_pred)
         per = per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
         return per
