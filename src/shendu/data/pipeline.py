@@ -9,7 +9,7 @@ import numpy as np
 
 from ..tensor import Tensor
 
-__all__ = ["Dataset", "AUTOTUNE", "experimental"]
+__all__ = ["Dataset", "TextLineDataset", "AUTOTUNE", "experimental", "Text"]
 
 AUTOTUNE = -1
 
@@ -27,8 +27,47 @@ def _as_array(x):
     return a.astype(np.float32) if a.dtype == np.float64 else a
 
 
+class _StringDType:
+    """The dtype of a string element: equal to "string" (and to ``tf.string``), as TensorFlow's is."""
+
+    name = "string"
+
+    def __eq__(self, other):
+        return other is self or isinstance(other, str) and other == "string" or other in (str, np.str_)
+
+    def __hash__(self):
+        return hash("string")
+
+    def __repr__(self):
+        return "tf.string"
+
+
+class Text(str):
+    """A string element of a Dataset: a ``str`` that also answers as TensorFlow's scalar string tensor
+    (``dtype == "string"``, ``shape == ()``, ``numpy()`` gives its UTF-8 bytes)."""
+
+    dtype = _StringDType()
+    shape = ()
+    ndim = 0
+
+    def numpy(self):
+        return self.encode("utf-8")
+
+
 def _wrap(a):
+    if isinstance(a, str) and not isinstance(a, Text):
+        return Text(a)
+    if isinstance(a, bytes):
+        return Text(a.decode("utf-8"))
     return Tensor(a) if isinstance(a, np.ndarray) and a.dtype.kind in "biuf" else a
+
+
+def _leaves(obj):
+    if isinstance(obj, tuple):
+        return [leaf for v in obj for leaf in _leaves(v)]
+    if isinstance(obj, dict):
+        return [leaf for v in obj.values() for leaf in _leaves(v)]
+    return [obj]
 
 
 def _stack(items):
@@ -54,8 +93,7 @@ class Dataset:
         if isinstance(tensors, list) and tensors and all(hasattr(t, "shape") for t in tensors):
             tensors = tuple(tensors)
         arrays = _map(_as_array, tensors if isinstance(tensors, (tuple, dict)) else tensors)
-        leaves = list(arrays.values()) if isinstance(arrays, dict) else list(arrays) \
-            if isinstance(arrays, tuple) else [arrays]
+        leaves = _leaves(arrays)
         n = len(leaves[0])
         if any(len(a) != n for a in leaves):
             raise ValueError(f"Dataset.from_tensor_slices: the arrays have different lengths "
@@ -225,6 +263,25 @@ class Dataset:
 
     def __repr__(self):
         return f"<Dataset length={self._length}>"
+
+
+def TextLineDataset(filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,  # noqa: N802
+                    name=None):
+    """``tf.data.TextLineDataset``: one string element per line of the UTF-8 text file(s), in order, the
+    line ending removed (``\\n`` or ``\\r\\n``)."""
+    if compression_type not in (None, ""):
+        raise NotImplementedError(f"TextLineDataset: compression_type={compression_type!r} is not supported")
+    paths = [filenames] if isinstance(filenames, (str, bytes)) or hasattr(filenames, "__fspath__") \
+        else list(filenames)
+    paths = [p.decode("utf-8") if isinstance(p, bytes) else str(p) for p in paths]
+
+    def make():
+        for path in paths:
+            with open(path, encoding="utf-8", newline="") as f:
+                for line in f:
+                    yield Text(line[:-2] if line.endswith("\r\n") else line.rstrip("\n"))
+
+    return Dataset(make, None)
 
 
 class experimental:  # noqa: N801

@@ -35,6 +35,8 @@ __all__ = [
     "split_text",
     "ngram_tokens",
     "TextVectorizer",
+    "VocabularyTable",
+    "encode_categories",
     "DEFAULT_FILTERS",
     "CJK_PUNCTUATION",
 ]
@@ -726,3 +728,288 @@ class TextVectorizer:
             "idf_weights": None if self.idf is None else self.idf.tolist(),
             "encoding": self.encoding,
         }
+
+
+# ----- lookup tables (Keras's StringLookup / IntegerLookup / CategoryEncoding) --------------------------
+_ENCODINGS = ("one_hot", "multi_hot", "count")
+
+
+def encode_categories(ids, depth, output_mode="multi_hot", count_weights=None, owner="encode_categories"):
+    """Integer ids in [0, depth) to vectors of length ``depth`` (the numerics of Keras's CategoryEncoding).
+
+    A scalar is one sample. ``'one_hot'``: every id its own vector, (n,) or (n, 1) -> (n, depth);
+    ``'multi_hot'``: 1 where an id occurs in the sample, ``'count'``: how often (weighted by
+    ``count_weights``, same shape as ``ids``), a 1-D input being one sample: (n,) -> (depth,) and
+    (batch, n) -> (batch, depth). Ids of -1 are skipped (a mask token); other ids outside [0, depth) raise.
+    Result: float64.
+
+    >>> encode_categories([[0, 1], [3, 3]], 4, "count").tolist()
+    [[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 2.0]]
+    """
+    if output_mode not in _ENCODINGS:
+        raise ValueError(f"{owner}: output_mode must be 'one_hot', 'multi_hot' or 'count', "
+                         f"got {output_mode!r}")
+    ids = np.asarray(ids)
+    if ids.dtype.kind == "f":
+        if np.any(ids != np.round(ids)):
+            raise ValueError(f"{owner}: expected integer ids, got {ids.dtype} values that are not whole")
+    ids = ids.astype(np.int64)
+    if ids.ndim == 0:
+        ids = ids[None]
+    weights = None if count_weights is None else np.broadcast_to(
+        np.asarray(count_weights, dtype=np.float64), ids.shape)
+    if output_mode == "one_hot" and ids.shape[-1] != 1:
+        ids = ids[..., None]
+        weights = None if weights is None else weights[..., None]
+    if ids.ndim > 2:
+        raise ValueError(f"{owner}: with output_mode={output_mode!r} the input may have at most 2 axes "
+                         f"(2 for 'one_hot' when the last is 1), got shape {ids.shape}")
+    bad = (ids < -1) | (ids >= depth)
+    if np.any(bad):
+        raise ValueError(f"{owner}: input values must be in the range 0 <= values < num_tokens with "
+                         f"num_tokens={depth}, got {ids[bad][:5].tolist()}")
+    flat = ids.reshape(-1, ids.shape[-1])
+    out = np.zeros((flat.shape[0], depth), dtype=np.float64)
+    rows = np.repeat(np.arange(flat.shape[0]), flat.shape[1])
+    cols = flat.ravel()
+    w = np.ones(cols.shape) if weights is None else weights.reshape(-1)
+    keep = cols >= 0
+    np.add.at(out, (rows[keep], cols[keep]), w[keep])
+    if output_mode != "count":
+        out = (out > 0).astype(np.float64)
+    return out.reshape(ids.shape[:-1] + (depth,))
+
+
+def _stable_hash(token):
+    return zlib.crc32(str(token).encode("utf-8"))
+
+
+class VocabularyTable:
+    """Tokens (strings, or integers with ``kind="int"``) to indices and back, with the layout of Keras's
+    ``StringLookup`` / ``IntegerLookup``.
+
+    Index layout: the ``mask_token`` at 0 (only when given and ``output_mode='int'``), then
+    ``num_oov_indices`` slots for out-of-vocabulary tokens, then the vocabulary. :meth:`adapt` counts tokens
+    and ranks them by decreasing count, ties in reverse order (:func:`rank_vocabulary`), keeping at most
+    ``max_tokens`` indices in all. With several OOV slots an unknown integer goes to slot
+    ``value mod num_oov_indices`` and an unknown string to slot ``crc32(utf-8) mod num_oov_indices`` (Keras
+    hashes strings with FarmHash, so the slot of a given string can differ). With ``num_oov_indices=0`` an
+    unknown token raises. :meth:`transform` gives int64 ids of the input's shape (``'int'``) or vectors of
+    the vocabulary's size (``'one_hot'``, ``'multi_hot'``, ``'count'``, ``'tf_idf'``: see
+    :func:`encode_categories`; mask tokens are skipped; tf-idf = count · idf with
+    idf = log(1 + N_docs / (1 + doc_freq)), a 2-D input's rows being the documents, the OOV slots getting
+    the mean idf). :meth:`invert` maps ids back to tokens.
+
+    >>> t = VocabularyTable(vocabulary=["a", "b", "c", "d"])
+    >>> t.transform([["a", "c", "d"], ["d", "z", "b"]]).tolist()
+    [[1, 3, 4], [4, 0, 2]]
+    """
+
+    MODES = ("int", "one_hot", "multi_hot", "count", "tf_idf")
+
+    def __init__(self, max_tokens=None, num_oov_indices=1, mask_token=None, oov_token="[UNK]",
+                 output_mode="int", pad_to_max_tokens=False, vocabulary=None, idf_weights=None,
+                 kind="string", encoding="utf-8", name="VocabularyTable"):
+        self.name = name
+        if output_mode == "binary":  # the tf.keras 2 name of 'multi_hot'
+            output_mode = "multi_hot"
+        if output_mode not in self.MODES:
+            raise ValueError(f"{name}: output_mode must be one of {self.MODES}, got {output_mode!r}")
+        if kind not in ("string", "int"):
+            raise ValueError(f"{name}: kind must be 'string' or 'int', got {kind!r}")
+        if max_tokens is not None and int(max_tokens) <= 1:
+            raise ValueError(f"{name}: max_tokens must be greater than 1 (or None), got {max_tokens!r}")
+        if int(num_oov_indices) < 0:
+            raise ValueError(f"{name}: num_oov_indices must be >= 0, got {num_oov_indices!r}")
+        if pad_to_max_tokens and max_tokens is None:
+            raise ValueError(f"{name}: pad_to_max_tokens=True needs max_tokens")
+        self.kind, self.encoding = kind, encoding
+        self.max_tokens = None if max_tokens is None else int(max_tokens)
+        self.num_oov_indices = int(num_oov_indices)
+        self.mask_token = None if mask_token is None else self._token(mask_token)
+        self.oov_token = self._token(oov_token)
+        self.output_mode = output_mode
+        self.pad_to_max_tokens = bool(pad_to_max_tokens)
+        self.tokens, self.index, self.idf = [], {}, None
+        self.adapted = False
+        if vocabulary is not None:
+            self.set_vocabulary(vocabulary, idf_weights)
+        elif idf_weights is not None:
+            raise ValueError(f"{name}: idf_weights need a vocabulary")
+
+    # ----- tokens ------------------------------------------------------------------------------------
+    def _token(self, value):
+        if self.kind == "int":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                if isinstance(value, (float, np.floating)) and float(value).is_integer():
+                    return int(value)
+                raise ValueError(f"{self.name}: tokens must be integers, got {value!r}")
+            return int(value)
+        return value.decode(self.encoding) if isinstance(value, bytes) else str(value)
+
+    def _array(self, values):
+        """``values`` as a NumPy array of tokens (object array of str, or int64)."""
+        values = values.numpy() if hasattr(values, "numpy") else getattr(values, "array", values)
+        if self.kind == "int":
+            arr = np.asarray(values)
+            if arr.dtype.kind == "f":
+                if np.any(arr != np.round(arr)):
+                    raise ValueError(f"{self.name}: expected integers, got non-whole {arr.dtype} values")
+            elif arr.dtype.kind not in "iub":
+                raise ValueError(f"{self.name}: expected integers, got an array of {arr.dtype}")
+            return arr.astype(np.int64)
+        arr = np.asarray(values, dtype=object)
+        flat = [self._token(v) for v in arr.ravel()]
+        out = np.empty(len(flat), dtype=object)
+        out[:] = flat
+        return out.reshape(arr.shape)
+
+    def specials(self):
+        """The indices before the vocabulary: [mask token (int mode)] + the OOV token once per OOV slot."""
+        mask = [self.mask_token] if self.mask_token is not None and self.output_mode == "int" else []
+        return mask + [self.oov_token] * self.num_oov_indices
+
+    def _oov_start(self):
+        return 1 if self.mask_token is not None and self.output_mode == "int" else 0
+
+    # ----- vocabulary --------------------------------------------------------------------------------
+    def _set(self, tokens, idf=None):
+        reserved = {self.oov_token} | ({self.mask_token} if self.mask_token is not None else set())
+        clash = [t for t in tokens if t in reserved]
+        if clash:
+            raise ValueError(f"{self.name}: the vocabulary holds the reserved token {clash[0]!r} (the mask "
+                             f"or OOV token) after its special positions")
+        if len(set(tokens)) != len(tokens):
+            seen, dup = set(), None
+            for t in tokens:
+                if t in seen:
+                    dup = t
+                    break
+                seen.add(t)
+            raise ValueError(f"{self.name}: the vocabulary has a repeated term: {dup!r}")
+        size = len(self.specials()) + len(tokens)
+        if self.max_tokens is not None and size > self.max_tokens:
+            raise ValueError(f"{self.name}: a vocabulary of {size} entries (with the special tokens) is "
+                             f"larger than max_tokens={self.max_tokens}")
+        self.tokens = list(tokens)
+        start = len(self.specials())
+        self.index = {t: start + i for i, t in enumerate(self.tokens)}
+        if idf is not None:
+            idf = np.asarray(idf, dtype=np.float64)
+            if idf.size == len(tokens):  # the OOV slots get the mean idf
+                oov = np.average(idf) if idf.size else 0.0
+                idf = np.concatenate([np.full(self.num_oov_indices, oov), idf])
+            elif idf.size != len(tokens) + self.num_oov_indices:
+                raise ValueError(f"{self.name}: {idf.size} idf_weights for a vocabulary of {len(tokens)}")
+        self.idf = idf
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Use ``vocabulary`` (a list / array of tokens, or a text file with one token a line); the special
+        tokens may lead it, in their places. 'tf_idf' needs ``idf_weights`` (one per token, or one more
+        for the OOV slot in front)."""
+        if isinstance(vocabulary, str) and self.kind == "string":
+            with open(vocabulary, encoding=self.encoding) as f:
+                vocabulary = [line.rstrip("\n") for line in f]
+        tokens = [self._token(v) for v in self._array(vocabulary).ravel()]
+        specials = self.specials()
+        if specials and tokens[: len(specials)] == specials:
+            tokens = tokens[len(specials):]
+        elif self.mask_token is not None and self.output_mode != "int" and tokens[:1] == [self.mask_token]:
+            tokens = tokens[1:]
+        if self.output_mode == "tf_idf" and idf_weights is None:
+            raise ValueError(f"{self.name}: output_mode='tf_idf' needs idf_weights with the vocabulary")
+        if idf_weights is not None and self.output_mode != "tf_idf":
+            raise ValueError(f"{self.name}: idf_weights only apply to output_mode='tf_idf'")
+        self._set(tokens, idf_weights)
+        self.adapted = False
+
+    def adapt(self, data, steps=None):
+        """Build the vocabulary (and idf) from ``data``: an array / list, or an iterable of batches (of
+        ``(x, y)`` pairs x is used)."""
+        whole = isinstance(data, (str, bytes, np.ndarray, list, tuple)) or hasattr(data, "numpy") \
+            or hasattr(data, "array")
+        counts, doc_freq, n_docs = {}, {}, 0
+        for i, batch in enumerate([data] if whole else data):
+            if steps is not None and i >= steps:
+                break
+            if isinstance(batch, tuple) and len(batch) == 2 and not whole:
+                batch = batch[0]
+            arr = self._array(batch)
+            for t in arr.ravel().tolist():
+                counts[t] = counts.get(t, 0) + 1
+            if self.output_mode == "tf_idf":
+                rows = arr.reshape(-1, 1) if arr.ndim <= 1 else arr.reshape(arr.shape[0], -1)
+                for row in rows:
+                    n_docs += 1
+                    for t in set(row.tolist()):
+                        doc_freq[t] = doc_freq.get(t, 0) + 1
+        for t in (self.oov_token, self.mask_token):
+            counts.pop(t, None)
+        limit = None if self.max_tokens is None else self.max_tokens - len(self.specials())
+        order = rank_vocabulary(counts, ties="reverse", limit=limit)
+        idf = None
+        if self.output_mode == "tf_idf":
+            idf = np.log(1.0 + n_docs / (1.0 + np.array([doc_freq[t] for t in order], dtype=np.float64)))
+        self._set(order, idf)
+        self.adapted = True
+
+    def get_vocabulary(self, include_special_tokens=True):
+        return (self.specials() if include_special_tokens else []) + list(self.tokens)
+
+    def vocabulary_size(self):
+        return len(self.specials()) + len(self.tokens)
+
+    def width(self):
+        """The length of a 'one_hot' / 'multi_hot' / 'count' / 'tf_idf' vector."""
+        return self.max_tokens if self.pad_to_max_tokens else self.vocabulary_size()
+
+    # ----- lookups -----------------------------------------------------------------------------------
+    def lookup(self, values):
+        """Ids (int64, the input's shape) of tokens; mask tokens give 0 in int mode, -1 otherwise."""
+        arr = self._array(values)
+        flat = arr.ravel().tolist()
+        start, n_oov = self._oov_start(), self.num_oov_indices
+        ids = np.empty(len(flat), dtype=np.int64)
+        unknown = []
+        for i, t in enumerate(flat):
+            j = self.index.get(t)
+            if j is None:
+                if self.mask_token is not None and t == self.mask_token:
+                    j = 0 if self.output_mode == "int" else -1
+                elif n_oov == 0:
+                    unknown.append(t)
+                    j = -1
+                elif n_oov == 1:
+                    j = start
+                else:
+                    j = start + (t if self.kind == "int" else _stable_hash(t)) % n_oov
+            ids[i] = j
+        if unknown:
+            raise ValueError(f"{self.name}: with num_oov_indices=0 every input must be in the vocabulary; "
+                             f"found out-of-vocabulary values {unknown[:5]} (set num_oov_indices=1)")
+        return ids.reshape(arr.shape)
+
+    def transform(self, values):
+        """int64 ids (``'int'``) or float64 vectors of :meth:`width` entries (class docstring)."""
+        ids = self.lookup(values)
+        if self.output_mode == "int":
+            return ids
+        if self.output_mode == "tf_idf":
+            counts = encode_categories(ids, self.width(), "count", owner=self.name)
+            idf = np.zeros(self.width())
+            if self.idf is not None:
+                idf[: len(self.idf)] = self.idf[: self.width()]
+            return counts * idf
+        return encode_categories(ids, self.width(), self.output_mode, owner=self.name)
+
+    def invert(self, ids):
+        """Tokens of ids (the input's shape; object array of str, or int64): the mask token at 0 when
+        there is one, the OOV token for the OOV slots and for ids outside the vocabulary."""
+        ids = np.asarray(getattr(ids, "array", ids)).astype(np.int64)
+        table = self.get_vocabulary()
+        out = [table[i] if 0 <= i < len(table) else self.oov_token for i in ids.ravel().tolist()]
+        if self.kind == "int":
+            return np.asarray(out, dtype=np.int64).reshape(ids.shape)
+        arr = np.empty(len(out), dtype=object)
+        arr[:] = out
+        return arr.reshape(ids.shape)

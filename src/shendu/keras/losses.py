@@ -55,6 +55,19 @@ kld = KLD = kullback_leibler_divergence = kl_divergence
 logcosh = log_cosh
 
 
+def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
+    """Keras's rule before a loss function sees its arguments: when one rank exceeds the other by one
+    and that one's last axis is 1, squeeze it, or, when the other is 1-D, add a trailing axis to the
+    other instead (labels (N,) with predictions (N, 1) become (N, 1))."""
+    x1, x2 = _t(x1), _t(x2)
+    r1, r2 = x1.ndim, x2.ndim
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        return (x1, x2.unsqueeze(-1)) if r2 == 1 and expand_rank_1 else (x1.squeeze(-1), x2)
+    if r2 == r1 + 1 and x2.shape[-1] == 1:
+        return (x1.unsqueeze(-1), x2) if r1 == 1 and expand_rank_1 else (x1, x2.squeeze(-1))
+    return x1, x2
+
+
 # ----- Loss classes ------------------------------------------------------------------------------
 class Loss:
     """Base class: subclasses define ``call(y_true, y_pred) -> per-sample Tensor``.

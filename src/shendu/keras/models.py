@@ -56,8 +56,14 @@ class CompiledLoss:
 
     @staticmethod
     def _per_sample_one(fn, y_pred, y_true):
-        per = fn.call(y_true, y_pred) if isinstance(fn, _losses.Loss) else fn(y_true, y_pred)
-        return per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
+        if isinstance(fn, _losses.Loss):
+            per = fn.call(y_true, y_pred)
+        else:  # a loss function sees both arguments at one rank, as in Keras
+            if isinstance(y_pred, Tensor) and y_true is not None and not isinstance(y_true, (list, dict)):
+                y_true, y_pred = _losses.squeeze_or_expand_to_same_rank(y_true, y_pred)
+            per = fn(y_true, y_pred)
+        per = per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
+        return per
 
     def _pairs(self, y_pred, y_true):
         """(loss fn, weight, y_pred, y_true) for every output."""
@@ -67,14 +73,26 @@ class CompiledLoss:
                 fns = _losses.get(fns[0] if isinstance(fns, list) else next(iter(fns.values())))
             return [(fns, 1.0, y_pred, y_true)]
         n = len(y_pred)
-        trues = list(y_true.values() if isinstance(y_true, dict) else y_true) if isinstance(
-            y_true, (dict, tuple, list)) else [y_true]
+        trues = (
+            list(y_true.values())
+            if isinstance(y_true, dict)
+            else list(y_true)
+            if isinstance(y_true, (tuple, list))
+            else [y_true]
+        )
+        if isinstance(self.fns, dict):
+            fns = [_losses.get(self.fns.get(name)) for name in self.output_names]
+        elif isinstance(self.fns, list):
+            fns = self.fns
+        else:
+            fns = [self.fns] * n
         if len(trues) != n:
-            raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
-        if isinstance(fns, dict):
-            fns = [_losses.get(fns.get(name)) for name in self.output_names]
-        elif not isinstance(fns, list):
-            fns = [fns] * n
+            # Keras: outputs whose loss is None need no target (``loss=[fn, None]`` with one y)
+            with_loss = [i for i, f in enumerate(fns) if f is not None]
+            if len(fns) != n or len(trues) != len(with_loss):
+                raise ValueError(f"The model has {n} outputs but {len(trues)} targets were given")
+            given = iter(trues)
+            trues = [next(given) if i in with_loss else None for i in range(n)]
         if len(fns) != n:
             raise ValueError(f"compile() got {len(fns)} losses for a model with {n} outputs")
         w = self.loss_weights
@@ -219,6 +237,7 @@ class Model(Layer):
         self._trainable_snapshot = None
         self.metadata = {}  # free-form JSON saved with the model file (``save(path, metadata=...)``)
         self._nodes = None
+        self._input_aliases = {}
         self._input_tensors = []
         self._output_tensors = []
         self._inputs_struct = None
@@ -242,12 +261,10 @@ class Model(Layer):
                     f"Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, got "
                     f"{type(t).__name__}"
                 )
-        for t in self._input_tensors:
-            if not isinstance(t.node.layer, InputLayer):
-                raise ValueError(
-                    f"Model inputs must come from Input(...); {t} was made by layer '{t.node.layer.name}'"
-                )
-        input_ids = {id(t) for t in self._input_tensors}
+        self._input_aliases = {}
+        if any(not isinstance(t.node.layer, InputLayer) for t in self._input_tensors):
+            self._cut_at_inputs()
+        input_ids = {id(t) for t in self._input_tensors} | set(self._input_aliases.values())
         order, state = [], {}
 
         def visit(node):
@@ -294,10 +311,43 @@ class Model(Layer):
         out_shapes = [t.shape for t in self._output_tensors]
         self._output_shape = out_shapes[0] if len(out_shapes) == 1 else out_shapes
 
+    def _cut_at_inputs(self):
+        """Keras 3's rule for inputs made by layers (not by ``Input``): each becomes a new ``Input`` of
+        the model, and the layers above it stay out. The new input is named by its key when the inputs
+        are a dict; the graph below reads it under the original tensor."""
+        keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) else None
+        fresh = []
+        for i, t in enumerate(self._input_tensors):
+            if isinstance(t.node.layer, InputLayer):
+                fresh.append(t)
+                continue
+            key = keys[i] if keys is not None and len(keys) == len(self._input_tensors) else None
+            new = Input(batch_shape=t.shape, dtype=t.dtype, name=str(key) if key is not None else None)
+            self._input_aliases[id(new)] = id(t)
+            fresh.append(new)
+        self._input_tensors = fresh
+        if keys is not None and len(keys) == len(fresh):
+            self._inputs_struct = dict(zip(keys, fresh))
+        elif isinstance(self._inputs_struct, (list, tuple)) and len(self._inputs_struct) == len(fresh):
+            self._inputs_struct = type(self._inputs_struct)(fresh)
+        else:
+            self._inputs_struct = fresh[0]
+
+    def _input_keys(self):
+        """The keys of dict data: those of the inputs' dict when the model was made from one, else the
+        names of the Input layers."""
+        struct = self._inputs_struct
+        if isinstance(struct, dict) and len(struct) == len(self._input_tensors):
+            return list(struct)
+        return [t.node.layer.name for t in self._input_tensors]
+
     def _run_graph(self, inputs, record=None):
         flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         if isinstance(inputs, dict):
-            names = [t.node.layer.name for t in self._input_tensors]
+            names = self._input_keys()
+            if not all(n in inputs for n in names):
+                layer_names = [t.node.layer.name for t in self._input_tensors]
+                names = layer_names if all(n in inputs for n in layer_names) else names
             missing = [n for n in names if n not in inputs]
             if missing:
                 raise ValueError(
@@ -325,6 +375,8 @@ class Model(Layer):
                 raise ValueError(f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
                                  f"expected shape={expected}, found shape={tuple(v.shape)}")
             values[id(t)] = v
+            if id(t) in self._input_aliases:
+                values[self._input_aliases[id(t)]] = v
         for node in self._nodes:
             out = node.run(values)
             if record is not None:
@@ -348,7 +400,7 @@ class Model(Layer):
         takes the entries named like its Inputs (even one named ``inputs``), a subclassed one the dict
         itself whenever it holds names its ``call`` does not take."""
         if self._is_graph_network:
-            names = [t.node.layer.name for t in self._input_tensors]
+            names = dict.fromkeys(self._input_keys() + [t.node.layer.name for t in self._input_tensors])
             named = {n: kwargs.pop(n) for n in names if n in kwargs}
         else:
             params = inspect.signature(self.call).parameters

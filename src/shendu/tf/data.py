@@ -1,4 +1,4 @@
 """``tf.data``: the :class:`shendu.data.pipeline.Dataset` pipeline under TensorFlow's module path."""
-from ..data.pipeline import AUTOTUNE, Dataset, experimental  # noqa: F401
+from ..data.pipeline import AUTOTUNE, Dataset, TextLineDataset, experimental  # noqa: F401
 
-__all__ = ["Dataset", "AUTOTUNE", "experimental"]
+__all__ = ["Dataset", "TextLineDataset", "AUTOTUNE", "experimental"]

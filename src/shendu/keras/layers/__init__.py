@@ -9,6 +9,8 @@ from . import (
     conv_extra,
     core,
     embedding,
+    experimental,
+    image_preprocessing,
     merge,
     normalization,
     normalization_extra,
@@ -25,6 +27,8 @@ from .conv import *  # noqa: F403
 from .conv_extra import *  # noqa: F403
 from .core import *  # noqa: F403
 from .embedding import *  # noqa: F403
+from .image_preprocessing import *  # noqa: F403
+from .lookup import *  # noqa: F403
 from .merge import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .normalization_extra import *  # noqa: F403
@@ -38,6 +42,7 @@ __all__ = ["Layer", "Input", "InputLayer", "InputSpec", "KerasTensor", "serializ
 for _module in (core, conv, conv_extra, pooling, normalization, normalization_extra, embedding, recurrent,
                 wrappers, merge, attention, activation_layers, preprocessing_layers, augmentation):
     __all__ += _module.__all__
+__all__ += lookup.__all__ + image_preprocessing.__all__  # noqa: F405
 
 
 class _LayerRegistry(Registry):
