@@ -389,3 +389,23 @@ def test_setup_context_form_and_pytorch_import_paths():
     Scale.apply(x, 3.0).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
     np.testing.assert_allclose(jacobian(lambda v: Scale.apply(v, 2.0), x).numpy(), 2 * np.eye(2))
+
+
+
+def test_gradcheck_perturbs_inputs_of_any_memory_layout():
+    # a channels-last (non-C-contiguous) input: central differences must see every element
+    base = np.random.default_rng(0).standard_normal((2, 3, 4, 5)).transpose(0, 2, 3, 1)
+    x = sd.from_numpy(base).requires_grad_()
+    assert not x.array.flags.c_contiguous
+    assert sd.gradcheck(lambda t: (t * t).sum(), x)
+
+    class Half(sd.Function):  # a backward off by 2x must be caught in this layout too
+        def forward(self, a):
+            self.a = a
+            return (a * a).sum()
+
+        def backward(self, g):
+            return g * self.a
+
+    with pytest.raises(sd.GradcheckError, match="input 0"):
+        sd.gradcheck(lambda t: Half.apply(t), x)

@@ -43,15 +43,15 @@ def gradcheck(fn, *inputs, eps=1e-6, atol=1e-5, rtol=1e-3, seed=0):
             continue
         analytic = np.zeros(x.shape) if x.grad is None else x.grad.numpy()
         numeric = np.zeros(x.shape)
-        flat = x.array.reshape(-1)
-        for i in range(flat.size):
-            orig = flat[i]
-            flat[i] = orig + eps
+        a = x.array  # perturbed in place, element by element (any memory layout: no flattened copy)
+        for i in np.ndindex(a.shape):
+            orig = a[i]
+            a[i] = orig + eps
             plus = project(_outputs(fn, xs))
-            flat[i] = orig - eps
+            a[i] = orig - eps
             minus = project(_outputs(fn, xs))
-            flat[i] = orig
-            numeric.reshape(-1)[i] = (plus - minus) / (2 * eps)
+            a[i] = orig
+            numeric[i] = (plus - minus) / (2 * eps)
         err = np.abs(analytic - numeric) - (atol + rtol * np.abs(numeric))
         if np.any(err > 0):
             worst = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), x.shape))
