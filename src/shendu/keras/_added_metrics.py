@@ -13,6 +13,8 @@ from ._custom import tracked_metrics
 
 __all__ = ["add_metric", "AddedMetrics"]
 
+_used = False  # set by the first add_metric: until then no step needs to walk the layers for them
+
 
 def _value(v):
     return float(np.asarray(getattr(v, "array", v)))
@@ -31,6 +33,8 @@ def add_metric(layer, value, name=None, aggregation=None):
             raise ValueError(f"add_metric: layer '{layer.name}' needs name= for a value that is not the "
                              "result of one of its metric objects")
         name = source.name
+    global _used
+    _used = True
     layer.__dict__.setdefault("_call_metrics", []).append((name, source, value))
 
 
@@ -41,6 +45,8 @@ class AddedMetrics:
         self.table = {}
 
     def record(self, model, batch_size):
+        if not _used:
+            return
         for layer in model._walk_layers():
             for name, source, value in layer.__dict__.get("_call_metrics", ()):
                 if source is not None:

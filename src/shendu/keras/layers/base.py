@@ -1070,9 +1070,12 @@ class Layer(Module):
         """Whether this layer (not its sublayers) penalizes a weight: a ``<w>_regularizer`` argument or an
         ``add_weight(regularizer=...)``."""
         d = self.__dict__
-        args = any(v is not None for k, v in d.items()
-                   if k.endswith("_regularizer") and k != "activity_regularizer")
-        return args or any(s.regularizer is not None for s in d.get("_extra_specs", ()))
+        names = d.get("_regularizer_names")
+        if names is None:  # the <w>_regularizer attributes, found once
+            names = d["_regularizer_names"] = tuple(
+                k for k in d if k.endswith("_regularizer") and k != "activity_regularizer")
+        return any(d.get(k) is not None for k in names) \
+            or any(s.regularizer is not None for s in d.get("_extra_specs", ()))
 
     def _walk_layers(self):
         seen = set()
