@@ -62,8 +62,7 @@ class CompiledLoss:
             if isinstance(y_pred, Tensor) and y_true is not None and not isinstance(y_true, (list, dict)):
                 y_true, y_pred = _losses.squeeze_or_expand_to_same_rank(y_true, y_pred)
             per = fn(y_true, y_pred)
-        per = per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
-        return per
+        return per if isinstance(per, Tensor) else Tensor(np.asarray(per, dtype=np.float32))
 
     def _pairs(self, y_pred, y_true):
         """(loss fn, weight, y_pred, y_true) for every output."""
@@ -73,13 +72,8 @@ class CompiledLoss:
                 fns = _losses.get(fns[0] if isinstance(fns, list) else next(iter(fns.values())))
             return [(fns, 1.0, y_pred, y_true)]
         n = len(y_pred)
-        trues = (
-            list(y_true.values())
-            if isinstance(y_true, dict)
-            else list(y_true)
-            if isinstance(y_true, (tuple, list))
-            else [y_true]
-        )
+        trues = list(y_true.values()) if isinstance(y_true, dict) else list(y_true) if isinstance(
+            y_true, (tuple, list)) else [y_true]
         if isinstance(self.fns, dict):
             fns = [_losses.get(self.fns.get(name)) for name in self.output_names]
         elif isinstance(self.fns, list):
@@ -226,22 +220,12 @@ class Model(Layer):
         if inputs is not None and "name" not in kwargs:
             kwargs["name"] = backend.unique_name("functional")
         super().__init__(**kwargs)
-        self.optimizer = None
-        self.loss = None
-        self.compiled = False
-        self.stop_training = False
-        self.history = None
-        self._trainer = None
-        self._predictor = None
-        self._compile_config = None
-        self._trainable_snapshot = None
+        self.optimizer = self.loss = self.history = self._trainer = self._predictor = None
+        self._compile_config = self._trainable_snapshot = self._nodes = None
+        self._inputs_struct = self._outputs_struct = None
+        self.compiled = self.stop_training = False
         self.metadata = {}  # free-form JSON saved with the model file (``save(path, metadata=...)``)
-        self._nodes = None
-        self._input_aliases = {}
-        self._input_tensors = []
-        self._output_tensors = []
-        self._inputs_struct = None
-        self._outputs_struct = None
+        self._input_aliases, self._input_tensors, self._output_tensors = {}, [], []
         if inputs is not None:
             self._init_graph(inputs, outputs)
 
@@ -257,10 +241,8 @@ class Model(Layer):
         self._output_tensors = flatten_structure(outputs)
         for t in self._input_tensors + self._output_tensors:
             if not isinstance(t, KerasTensor):
-                raise TypeError(
-                    f"Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, got "
-                    f"{type(t).__name__}"
-                )
+                raise TypeError("Model(inputs, outputs) takes symbolic tensors from Input() and layer calls, "
+                                f"got {type(t).__name__}")
         self._input_aliases = {}
         if any(not isinstance(t.node.layer, InputLayer) for t in self._input_tensors):
             self._cut_at_inputs()
@@ -278,11 +260,9 @@ class Model(Layer):
                 if id(t) in input_ids:
                     continue
                 if t.node is None or isinstance(t.node.layer, InputLayer):
-                    raise ValueError(
-                        f"Graph disconnected: cannot obtain value for tensor {t} at layer "
-                        f"'{node.layer.name}'. The following previous layers were accessed without "
-                        "issue: " + str([n.layer.name for n in order])
-                    )
+                    raise ValueError(f"Graph disconnected: cannot obtain value for tensor {t} at layer "
+                                     f"'{node.layer.name}'. The following previous layers were accessed "
+                                     "without issue: " + str([n.layer.name for n in order]))
                 visit(t.node)
             state[id(node)] = "done"
             order.append(node)
@@ -298,10 +278,8 @@ class Model(Layer):
         names = [la.name for la in layers]
         for name in names:
             if names.count(name) > 1:
-                raise ValueError(
-                    f'The name "{name}" is used {names.count(name)} times in the model. All layer '
-                    "names should be unique."
-                )
+                raise ValueError(f'The name "{name}" is used {names.count(name)} times in the model. '
+                                 "All layer names should be unique.")
         for layer in layers:
             self.add_module(layer.name, layer)
         self._graph_layers = layers
@@ -350,15 +328,12 @@ class Model(Layer):
                 names = layer_names if all(n in inputs for n in layer_names) else names
             missing = [n for n in names if n not in inputs]
             if missing:
-                raise ValueError(
-                    f"Model '{self.name}': missing input(s) {missing}; got keys {sorted(inputs)}"
-                )
+                raise ValueError(f"Model '{self.name}': missing input(s) {missing}; got keys "
+                                 f"{sorted(inputs)}")
             flat = [inputs[n] for n in names]
         if len(flat) != len(self._input_tensors):
-            raise ValueError(
-                f"Model '{self.name}' expects {len(self._input_tensors)} input(s), but it received "
-                f"{len(flat)} input tensor(s)"
-            )
+            raise ValueError(f"Model '{self.name}' expects {len(self._input_tensors)} input(s), but it "
+                             f"received {len(flat)} input tensor(s)")
         values = {}
         for position, (t, v) in enumerate(zip(self._input_tensors, flat)):
             layer = t.node.layer
@@ -369,9 +344,8 @@ class Model(Layer):
                 v = v[..., None]
             elif len(v.shape) == len(expected) + 1 and v.shape[-1] == 1:
                 v = v[..., 0]
-            if len(v.shape) != len(expected) or any(
-                e is not None and e != g for e, g in zip(expected[1:], v.shape[1:])
-            ):
+            if len(v.shape) != len(expected) or any(e is not None and e != g
+                                                    for e, g in zip(expected[1:], v.shape[1:])):
                 raise ValueError(f"Input {position} of layer '{layer.name}' is incompatible with the layer: "
                                  f"expected shape={expected}, found shape={tuple(v.shape)}")
             values[id(t)] = v
@@ -387,12 +361,7 @@ class Model(Layer):
 
     # ----- calling ----------------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
-        if len(args) > 1:
-            inputs = list(args)
-        elif args:
-            inputs = args[0]
-        else:
-            inputs = self._inputs_from_keywords(kwargs)
+        inputs = list(args) if len(args) > 1 else args[0] if args else self._inputs_from_keywords(kwargs)
         return Layer.forward(self, inputs, **kwargs)
 
     def _inputs_from_keywords(self, kwargs):
@@ -420,9 +389,8 @@ class Model(Layer):
         raise NotImplementedError(f"Model subclass {type(self).__name__} must define call(self, inputs)")
 
     def build(self, input_shape):
-        if self._is_graph_network:
-            return
-        self.built = True
+        if not self._is_graph_network:
+            self.built = True
 
     def compute_output_shape(self, input_shape):
         if self._is_graph_network:
@@ -535,12 +503,8 @@ class Model(Layer):
             with training_mode(False), no_grad():
                 sample = _first_rows(x)
                 try:
-                    if isinstance(sample, tuple):
-                        self(*sample)
-                    elif isinstance(sample, dict):
-                        self(**sample)
-                    else:
-                        self(sample)
+                    self(*sample) if isinstance(sample, tuple) else self(**sample) if isinstance(
+                        sample, dict) else self(sample)
                 except NotImplementedError:
                     if not any(overrides(self, s) for s in ("train_step", "test_step", "predict_step")):
                         raise
@@ -549,10 +513,9 @@ class Model(Layer):
 
     def _get_trainer(self):
         if self._trainer is None:
-            self._trainer = _KerasTrainer(
-                self, self._compiled_loss, self.optimizer, metrics=self._plain_metric_specs,
-                weighted_metrics=self._weighted_metric_specs, host=self
-            )
+            self._trainer = _KerasTrainer(self, self._compiled_loss, self.optimizer, host=self,
+                                          metrics=self._plain_metric_specs,
+                                          weighted_metrics=self._weighted_metric_specs)
         return self._trainer
 
     @contextlib.contextmanager
@@ -650,11 +613,7 @@ class Model(Layer):
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``(y, y_pred)`` plus the model's penalties and ``add_loss`` terms."""
         if self._compiled_loss is None:
-            extra = self.losses
-            total = Tensor(np.zeros((), dtype=np.float32))
-            for term in extra:
-                total = total + term
-            return total
+            return sum(self.losses, Tensor(np.zeros((), dtype=np.float32)))
         w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
         return self._get_trainer().compute_loss(y_pred, y, w)
 
@@ -708,10 +667,8 @@ class Model(Layer):
 
     def get_config(self):
         if not self._is_graph_network:
-            raise NotImplementedError(
-                f"Model subclass {type(self).__name__} has no get_config(); to save it, "
-                "define get_config()/from_config(), or use save_weights()"
-            )
+            raise NotImplementedError(f"Model subclass {type(self).__name__} has no get_config(); to save "
+                                      "it, define get_config()/from_config(), or use save_weights()")
         from ._saving import functional_config
 
         return functional_config(self)
@@ -794,15 +751,11 @@ class Sequential(Model):
             self._start_graph(layer._input_tensor)
             return
         if not isinstance(layer, Layer):
-            raise TypeError(
-                f"The added layer must be an instance of class Layer. Received: layer={layer!r} of "
-                f"type {type(layer).__name__}"
-            )
+            raise TypeError(f"The added layer must be an instance of class Layer. Received: layer={layer!r} "
+                            f"of type {type(layer).__name__}")
         if any(la.name == layer.name for la in self._stack):
-            raise ValueError(
-                f"All layers added to a Sequential model should have unique names. Name '{layer.name}' "
-                "is already the name of a layer in this model."
-            )
+            raise ValueError(f"All layers added to a Sequential model should have unique names. Name "
+                             f"'{layer.name}' is already the name of a layer in this model.")
         self._stack.append(layer)
         self.add_module(layer.name, layer)
         if self._last is None and len(self._stack) == 1 and layer._batch_input_shape is not None:
