@@ -34,34 +34,10 @@ from .layers import Input, InputLayer, Layer
 from .models import Model, Sequential, load_model, save_model
 from .variables import Variable
 
-__all__ = [
-    "activations",
-    "backend",
-    "callbacks",
-    "constraints",
-    "datasets",
-    "initializers",
-    "layers",
-    "losses",
-    "metrics",
-    "models",
-    "ops",
-    "optimizers",
-    "preprocessing",
-    "random",
-    "regularizers",
-    "utils",
-    "wrappers",
-    "Input",
-    "InputLayer",
-    "Layer",
-    "Model",
-    "Sequential",
-    "Variable",
-    "load_model",
-    "save_model",
-    "__version__",
-]
+__all__ = ["activations", "backend", "callbacks", "constraints", "datasets", "initializers", "layers",
+           "losses", "metrics", "models", "ops", "optimizers", "preprocessing", "random", "regularizers",
+           "utils", "wrappers", "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable",
+           "load_model", "save_model", "__version__"]
 
 
 def __getattr__(name):

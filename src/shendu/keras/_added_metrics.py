@@ -23,11 +23,8 @@ def _value(v):
 def add_metric(layer, value, name=None, aggregation=None):
     if aggregation not in (None, "mean"):
         raise NotImplementedError(f"add_metric: aggregation={aggregation!r} (only 'mean') is not supported")
-    source = None
-    for m in tracked_metrics(layer):
-        if (name is None or name == m.name) and np.isclose(_value(m.result()), _value(value)):
-            source = m
-            break
+    source = next((m for m in tracked_metrics(layer) if (name is None or name == m.name)
+                   and np.isclose(_value(m.result()), _value(value))), None)
     if name is None:
         if source is None:
             raise ValueError(f"add_metric: layer '{layer.name}' needs name= for a value that is not the "
@@ -52,8 +49,8 @@ class AddedMetrics:
                 if source is not None:
                     self.table[name] = source
                 else:
-                    self.table.setdefault(name, Mean(name=name)).update_state(_value(value),
-                                                                              sample_weight=batch_size)
+                    metric = self.table.setdefault(name, Mean(name=name))
+                    metric.update_state(_value(value), sample_weight=batch_size)
 
     def logs(self):
         return {name: m.result() for name, m in self.table.items()}

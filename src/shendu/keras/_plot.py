@@ -38,8 +38,7 @@ def _dot_text(model, show_shapes=False, show_dtype=False, show_layer_names=True,
         if show_layer_activations and act is not None:
             rows.append("activation: " + getattr(act, "__name__", type(act).__name__))
         if show_shapes:
-            shape = getattr(layer, "_output_shape", None)
-            rows.append("output: " + _shape_text(shape))
+            rows.append("output: " + _shape_text(getattr(layer, "_output_shape", None)))
         if show_dtype:
             rows.append(f"dtype: {getattr(layer, 'dtype', '?')}")
         if show_trainable:

@@ -22,19 +22,14 @@ class SeedGenerator:
 
     def __init__(self, seed=None, name=None, **kwargs):
         self.generator = _random.Generator()
-        if seed is not None:
-            self.generator.manual_seed(int(seed))
-        else:
-            self.generator.seed()
+        self.generator.manual_seed(int(seed)) if seed is not None else self.generator.seed()
         self.name = name or "seed_generator"
 
 
 def _gen(seed):
     if seed is None:
         return None
-    if isinstance(seed, SeedGenerator):
-        return seed.generator
-    return _random.Generator().manual_seed(int(seed))
+    return seed.generator if isinstance(seed, SeedGenerator) else _random.Generator().manual_seed(int(seed))
 
 
 def _dt(dtype):
@@ -81,8 +76,7 @@ def dropout(inputs, rate, noise_shape=None, seed=None):
 
 def shuffle(x, axis=0, seed=None):
     x = x if isinstance(x, Tensor) else Tensor(np.asarray(x))
-    order = _creation.randperm(x.shape[axis], generator=_gen(seed))
-    return x.index_select(axis, order)
+    return x.index_select(axis, _creation.randperm(x.shape[axis], generator=_gen(seed)))
 
 
 def gamma(shape, alpha, dtype=None, seed=None):

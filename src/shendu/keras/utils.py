@@ -55,9 +55,7 @@ class CustomObjectScope:
     """``with custom_object_scope({"MyLayer": MyLayer}): load_model(...)``."""
 
     def __init__(self, *mappings):
-        self.objects = {}
-        for m in mappings:
-            self.objects.update(m)
+        self.objects = {k: v for m in mappings for k, v in m.items()}
 
     def __enter__(self):
         _SCOPES.append(self.objects)

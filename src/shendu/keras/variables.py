@@ -34,9 +34,8 @@ class Variable(Assignable, Parameter):
     def __init__(self, initializer=None, shape=None, dtype=None, trainable=True, name=None, **kwargs):
         if initializer is None:
             initializer = kwargs.pop("initial_value", None)
-        kwargs.pop("autocast", None)
-        kwargs.pop("aggregation", None)
-        kwargs.pop("synchronization", None)
+        for ignored in ("autocast", "aggregation", "synchronization"):
+            kwargs.pop(ignored, None)
         if kwargs:
             raise TypeError(f"Variable: unexpected keyword argument(s) {sorted(kwargs)}")
         if isinstance(initializer, str) or (callable(initializer) and not hasattr(initializer, "__array__")):

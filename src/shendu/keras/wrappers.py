@@ -65,9 +65,7 @@ class BaseWrapper(_Base):
 
     # ----- scikit-learn parameter protocol ------------------------------------------------------------
     def get_params(self, deep=True):
-        params = {k: getattr(self, k) for k in _OWN}
-        params.update({k: getattr(self, k) for k in self._sk_params})
-        return params
+        return {k: getattr(self, k) for k in (*_OWN, *self._sk_params)}
 
     def set_params(self, **params):
         for key, value in params.items():
@@ -136,7 +134,7 @@ class BaseWrapper(_Base):
         if isinstance(opt, str):
             opt = _optimizers.get(opt)
             for k, v in opt_kwargs.items():
-                setattr(opt, k, v) if k != "learning_rate" else setattr(opt, "learning_rate", v)
+                setattr(opt, k, v)
         elif isinstance(opt, type):
             opt = opt(**opt_kwargs)
         loss = self.loss if self.loss is not None else self._infer_loss(model)
@@ -160,13 +158,11 @@ class BaseWrapper(_Base):
         return {**kwargs, **self._routed(prefix)}
 
     def _fit_kwargs(self, model):
-        return self._call_kwargs(model.fit, {
-            "batch_size": self.batch_size, "epochs": self.epochs, "verbose": self.verbose,
-            "callbacks": self.callbacks, "validation_split": self.validation_split, "shuffle": self.shuffle,
-        }, "fit__")
+        return self._call_kwargs(model.fit, {k: getattr(self, k) for k in (
+            "batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle")}, "fit__")
 
     def _predict_kwargs(self, model):
-        return self._call_kwargs(model.predict, {"batch_size": self.batch_size, "verbose": self.verbose},
+        return self._call_kwargs(model.predict, {k: getattr(self, k) for k in ("batch_size", "verbose")},
                                  "predict__")
 
     # ----- fit / predict --------------------------------------------------------------------------------
@@ -184,8 +180,7 @@ class BaseWrapper(_Base):
         if not (self.warm_start and hasattr(self, "model_")):
             self.model_ = self._build(X, y_enc)
         y_enc = self._adapt_targets(y_enc)
-        fit_kwargs = self._fit_kwargs(self.model_)
-        fit_kwargs.update(kwargs)
+        fit_kwargs = {**self._fit_kwargs(self.model_), **kwargs}
         if sample_weight is not None:
             fit_kwargs["sample_weight"] = np.asarray(sample_weight)
         self.history_ = self.model_.fit(X, y_enc, **fit_kwargs).history
@@ -197,9 +192,8 @@ class BaseWrapper(_Base):
             return self.fit(X, y, sample_weight=sample_weight, epochs=1)
         X = self._check_X(X)
         y_enc = self._adapt_targets(self._encode_y(np.asarray(y), fitting=False))
-        fit_kwargs = self._fit_kwargs(self.model_)
-        fit_kwargs["epochs"] = 1
-        self.model_.fit(X, y_enc, sample_weight=sample_weight, **fit_kwargs)
+        self.model_.fit(X, y_enc, sample_weight=sample_weight,
+                        **{**self._fit_kwargs(self.model_), "epochs": 1})
         return self
 
     def _require_fitted(self):
@@ -270,10 +264,9 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
         return y
 
     def _infer_loss(self, model):
-        if model is not None and getattr(model, "output_shape", None) is not None:
-            last = model.output_shape[-1] if isinstance(model.output_shape, tuple) else None
-            if last == 1:
-                return "binary_crossentropy"
+        shape = getattr(model, "output_shape", None)
+        if isinstance(shape, tuple) and shape[-1] == 1:
+            return "binary_crossentropy"
         return "categorical_crossentropy" if getattr(self, "_target_one_hot", False) else \
             "sparse_categorical_crossentropy"
 
@@ -281,18 +274,14 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
         """Class probabilities, (n_samples, n_classes)."""
         p = self._raw_predict(X)
         if p.ndim == 1 or p.shape[-1] == 1:
-            p = p.reshape(-1, 1)
-            p = np.hstack([1 - p, p])
+            return np.hstack([1 - p.reshape(-1, 1), p.reshape(-1, 1)])
         return p
 
     def predict(self, X):
         """Predicted class labels (as given to fit)."""
         p = self._raw_predict(X)
-        if p.ndim == 1 or p.shape[-1] == 1:
-            idx = (p.reshape(-1) > 0.5).astype(int)
-        else:
-            idx = p.argmax(axis=-1)
-        return self.classes_[idx]
+        single = p.ndim == 1 or p.shape[-1] == 1
+        return self.classes_[(p.reshape(-1) > 0.5).astype(int) if single else p.argmax(axis=-1)]
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy."""
