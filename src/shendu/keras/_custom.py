@@ -132,8 +132,7 @@ class CompiledLossView:
             raise ValueError(f"Model '{model.name}': compiled_loss needs compile(loss=...)")
         w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
         loss = _BaseTrainer.compute_loss(model._get_trainer(), y_pred, y_true, w)
-        for term in regularization_losses or []:
-            loss = loss + term
+        loss = sum(regularization_losses or [], loss)
         model._loss_tracker().update_state(float(np.asarray(loss.array)))
         return loss
 

@@ -46,12 +46,10 @@ class CompiledLoss:
         self.spec = loss
         self.loss_weights = loss_weights
         self.output_names = list(output_names or [])
-        if isinstance(loss, (list, tuple)):
-            self.fns = [_losses.get(x) for x in loss]
-        else:
-            self.fns = loss if isinstance(loss, dict) else _losses.get(loss)
-        listed = list(loss.values() if isinstance(loss, dict) else loss) if isinstance(
-            loss, (list, tuple, dict)) else [loss]
+        many = isinstance(loss, (list, tuple))
+        self.fns = [_losses.get(x) for x in loss] if many else (
+            loss if isinstance(loss, dict) else _losses.get(loss))
+        listed = list(loss.values()) if isinstance(loss, dict) else list(loss) if many else [loss]
         self.name = _losses.canonical_name(listed[0] if listed else loss)
 
     @staticmethod
@@ -130,9 +128,7 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
             loss, extra = extra[0], extra[1:]
         else:
             loss = super().compute_loss(y_pred, y, sample_weight)
-        for term in extra:
-            loss = loss + term
-        return loss
+        return sum(extra, loss)
 
     def _added(self):
         if self.__dict__.get("_added_metrics") is None:
@@ -203,10 +199,8 @@ class Model(Layer):
     def _all_specs(self):
         """The weights created so far: an unbuilt sublayer counts only what it made in ``__init__``
         (Keras: ``Sequential([Dense(8)]).weights == []`` until the model is built)."""
-        specs = [(self, s) for s in self._weight_specs()]
-        for child in self._sublayers():
-            specs.extend(_specs_so_far(child))
-        return specs
+        return [(self, s) for s in self._weight_specs()] + [
+            spec for child in self._sublayers() for spec in _specs_so_far(child)]
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", kwargs.pop("input", None))
@@ -323,9 +317,8 @@ class Model(Layer):
         flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         if isinstance(inputs, dict):
             names = self._input_keys()
-            if not all(n in inputs for n in names):
-                layer_names = [t.node.layer.name for t in self._input_tensors]
-                names = layer_names if all(n in inputs for n in layer_names) else names
+            if not all(n in inputs for n in names) and all(n in inputs for n in self.input_names):
+                names = self.input_names
             missing = [n for n in names if n not in inputs]
             if missing:
                 raise ValueError(f"Model '{self.name}': missing input(s) {missing}; got keys "
@@ -446,10 +439,6 @@ class Model(Layer):
     @property
     def output_names(self):
         return [t.node.layer.name for t in self._output_tensors]
-
-    @property
-    def losses(self):
-        return Layer.losses.fget(self)
 
     # ----- compile and train -------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
