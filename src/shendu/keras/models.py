@@ -72,12 +72,8 @@ class CompiledLoss:
         n = len(y_pred)
         trues = list(y_true.values()) if isinstance(y_true, dict) else list(y_true) if isinstance(
             y_true, (tuple, list)) else [y_true]
-        if isinstance(self.fns, dict):
-            fns = [_losses.get(self.fns.get(name)) for name in self.output_names]
-        elif isinstance(self.fns, list):
-            fns = self.fns
-        else:
-            fns = [self.fns] * n
+        fns = [_losses.get(self.fns.get(name)) for name in self.output_names] if isinstance(self.fns, dict) \
+            else self.fns if isinstance(self.fns, list) else [self.fns] * n
         if len(trues) != n:
             # Keras: outputs whose loss is None need no target (``loss=[fn, None]`` with one y)
             with_loss = [i for i, f in enumerate(fns) if f is not None]
@@ -205,10 +201,8 @@ class Model(Layer):
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", kwargs.pop("input", None))
         outputs = kwargs.pop("outputs", kwargs.pop("output", None))
-        if args:
-            inputs = args[0]
-            if len(args) > 1:
-                outputs = args[1]
+        inputs = args[0] if args else inputs
+        outputs = args[1] if len(args) > 1 else outputs
         if inputs is not None and outputs is None:
             raise ValueError("Model(inputs, outputs): outputs is missing")
         if inputs is not None and "name" not in kwargs:
@@ -445,20 +439,17 @@ class Model(Layer):
                 run_eagerly=None, steps_per_execution=None, jit_compile=None, **kwargs):
         """Choose the optimizer (a name such as 'adam' or an optimizer object), the loss (a name such as
         'sparse_categorical_crossentropy', a Loss or a function) and the metrics (e.g. ['accuracy'])."""
-        kwargs.pop("auto_scale_loss", None)
-        kwargs.pop("sample_weight_mode", None)
-        if kwargs:
-            raise TypeError(f"compile(): unexpected keyword argument(s) {sorted(kwargs)}")
+        unknown = sorted(set(kwargs) - {"auto_scale_loss", "sample_weight_mode"})
+        if unknown:
+            raise TypeError(f"compile(): unexpected keyword argument(s) {unknown}")
         self.optimizer = _optimizers.get(optimizer)
         self.loss = loss
         self._compiled_loss = None if loss is None else CompiledLoss(
             loss, loss_weights, self.output_names if self._output_tensors else None)
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, dict):
+        if isinstance(metrics, dict):
             metrics = [m for v in metrics.values() for m in (v if isinstance(v, (list, tuple)) else [v])]
         elif not isinstance(metrics, (list, tuple)):
-            metrics = [metrics]
+            metrics = [] if metrics is None else [metrics]
         self._plain_metric_specs = list(metrics)          # Keras: ``metrics`` ignore sample/class weights
         self._weighted_metric_specs = list(weighted_metrics or [])
         self._metric_specs = self._plain_metric_specs + self._weighted_metric_specs

@@ -45,10 +45,9 @@ def normalize(x, axis=-1, order=2):
 
 def get_custom_objects():
     """The global name -> object table consulted when loading models (plus any active scopes)."""
-    merged = dict(_CUSTOM_OBJECTS)
-    for scope in _SCOPES:
-        merged.update(scope)
-    return merged if _SCOPES else _CUSTOM_OBJECTS
+    if not _SCOPES:
+        return _CUSTOM_OBJECTS
+    return {k: v for table in (_CUSTOM_OBJECTS, *_SCOPES) for k, v in table.items()}
 
 
 class CustomObjectScope:
@@ -73,8 +72,7 @@ def register_keras_serializable(package="Custom", name=None):
 
     def decorator(obj):
         key = name or obj.__name__
-        _CUSTOM_OBJECTS[key] = obj
-        _CUSTOM_OBJECTS[f"{package}>{key}"] = obj
+        _CUSTOM_OBJECTS[key] = _CUSTOM_OBJECTS[f"{package}>{key}"] = obj
         return obj
 
     return decorator

@@ -239,15 +239,12 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
     def _encode_y(self, y, fitting):
         if y.ndim == 2 and y.shape[1] > 1:  # one-hot targets
             if fitting:
-                self.classes_ = np.arange(y.shape[1])
-                self.n_classes_ = y.shape[1]
-                self._target_one_hot = True
+                self.classes_, self.n_classes_, self._target_one_hot = np.arange(y.shape[1]), y.shape[1], True
             return y
         y = y.reshape(-1)
         if fitting:
             self.classes_, idx = np.unique(y, return_inverse=True)
-            self.n_classes_ = len(self.classes_)
-            self._target_one_hot = False
+            self.n_classes_, self._target_one_hot = len(self.classes_), False
             return idx
         lookup = {c: i for i, c in enumerate(self.classes_)}
         return np.array([lookup[v] for v in y])
