@@ -618,11 +618,8 @@ class Model(Layer):
     def metrics(self):
         """The ``loss`` tracker and compiled metrics (after compile) and the Metric objects held as
         attributes (``self.loss_tracker = keras.metrics.Mean(name="loss")``); fit resets them every epoch."""
-        out = []
-        if self.compiled and self._compiled_loss is not None:
-            out.append(self._loss_tracker())
-        if self.compiled and self._metric_specs:
-            out.append(self.compiled_metrics)
+        out = [self._loss_tracker()] if self.compiled and self._compiled_loss is not None else []
+        out += [self.compiled_metrics] if self.compiled and self._metric_specs else []
         return out + [m for m in tracked_metrics(self) if m not in out]
 
     def reset_metrics(self):
@@ -749,14 +746,11 @@ class Sequential(Model):
         return Input(batch_shape=batch_shape, dtype="int64" if ids else None)
 
     def _set_output(self, x):
-        self._last = x
-        self._output_tensors = [x]
-        self._outputs_struct = x
-        self._output_shape = x.shape
+        self._last = self._outputs_struct = x
+        self._output_tensors, self._output_shape = [x], x.shape
 
     def _start_graph(self, input_tensor):
-        self._input_tensors = [input_tensor]
-        self._inputs_struct = input_tensor
+        self._input_tensors, self._inputs_struct = [input_tensor], input_tensor
         x = input_tensor
         for la in self._stack:
             x = la(x)
@@ -772,8 +766,7 @@ class Sequential(Model):
         layer = self._stack.pop()
         self._forget(layer.name)
         inp = self._input_tensors[0] if self._input_tensors else None
-        self._last = None
-        self._output_tensors = []
+        self._last, self._output_tensors = None, []
         if inp is not None:
             self._start_graph(inp)
         else:
