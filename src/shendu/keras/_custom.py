@@ -147,8 +147,7 @@ class CustomStepsMixin:
         return tally if tally is not None else self
 
     def _keep(self, logs):
-        logs = plain_logs(logs)
-        self._holder().custom_logs = logs
+        self._holder().custom_logs = logs = plain_logs(logs)
         return logs
 
     def _reset_host_metrics(self):
