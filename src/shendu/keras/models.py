@@ -172,8 +172,7 @@ def _first_rows(x, n=2):
     if adapter.is_iterable_source(x):
         batch = next(iter(x))
         return _first_rows(batch[0] if isinstance(batch, (tuple, list)) else batch, n)
-    arrays = adapter.to_arrays(x)
-    return adapter.take(arrays, slice(0, n))
+    return adapter.take(adapter.to_arrays(x), slice(0, n))
 
 
 # ----- Model --------------------------------------------------------------------------------------
@@ -356,7 +355,7 @@ class Model(Layer):
         takes the entries named like its Inputs (even one named ``inputs``), a subclassed one the dict
         itself whenever it holds names its ``call`` does not take."""
         if self._is_graph_network:
-            names = dict.fromkeys(self._input_keys() + [t.node.layer.name for t in self._input_tensors])
+            names = dict.fromkeys(self._input_keys() + self.input_names)
             named = {n: kwargs.pop(n) for n in names if n in kwargs}
         else:
             params = inspect.signature(self.call).parameters
@@ -390,9 +389,7 @@ class Model(Layer):
     # ----- structure --------------------------------------------------------------------------------
     @property
     def layers(self):
-        if self._is_graph_network:
-            return list(self._graph_layers)
-        return [m for m in self._modules.values() if isinstance(m, Layer)]
+        return list(self._graph_layers) if self._is_graph_network else self._sublayers()
 
     def _sublayers(self):
         return [m for m in self._modules.values() if isinstance(m, Layer)]
@@ -662,9 +659,7 @@ class Model(Layer):
         return json.dumps({"class_name": self._class_name(), "config": self.get_config()}, **kwargs)
 
     def _class_name(self):
-        if type(self) is Model and self._is_graph_network:
-            return "Functional"
-        return type(self).__name__
+        return "Functional" if type(self) is Model and self._is_graph_network else type(self).__name__
 
     def save(self, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
         """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically.
@@ -859,8 +854,7 @@ def read_metadata(filepath):
 
 def model_from_config(config, custom_objects=None):
     """A model (or layer) from ``{"class_name": ..., "config": ...}``."""
-    name = config.get("class_name")
-    cfg = config.get("config", {})
+    name, cfg = config.get("class_name"), config.get("config", {})
     if name == "Sequential":
         return Sequential.from_config(cfg, custom_objects)
     if name in ("Functional", "Model"):
