@@ -152,10 +152,8 @@ class BaseWrapper(_Base):
     def _call_kwargs(self, method, kwargs, prefix):
         """``kwargs`` for ``model.fit`` / ``predict``, the tf.keras 2 wrapper's extra parameters that
         ``method`` names, and the ``fit__x`` / ``predict__x`` ones."""
-        if self.build_fn is not None:
-            names = _names(method)
-            kwargs.update({k: v for k, v in self._plain().items() if k in names})
-        return {**kwargs, **self._routed(prefix)}
+        names = _names(method) if self.build_fn is not None else ()
+        return {**kwargs, **{k: v for k, v in self._plain().items() if k in names}, **self._routed(prefix)}
 
     def _fit_kwargs(self, model):
         return self._call_kwargs(model.fit, {k: getattr(self, k) for k in (
