@@ -704,9 +704,7 @@ class Sequential(Model):
 
     def __init__(self, layers=None, name=None, trainable=True, **kwargs):
         super().__init__(name=name, trainable=trainable, **kwargs)
-        self._stack = []
-        self._input_layer = None
-        self._last = None
+        self._stack, self._input_layer, self._last = [], None, None
         for layer in layers or []:
             self.add(layer)
 
