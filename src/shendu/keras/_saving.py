@@ -137,9 +137,8 @@ def _weight_names(model):
 
 def _weights_dict(model):
     if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built yet: call it on data (or fit it) before saving weights"
-        )
+        raise ValueError(f"Model '{model.name}' is not built yet: call it on data (or fit it) before "
+                         "saving weights")
     return dict(zip(_weight_names(model), model.get_weights()))
 
 
@@ -155,11 +154,9 @@ def _set_from_dict(model, arrays, source):
     if given == expected:
         model.set_weights(list(arrays.values()))
         return
-    raise ModelFileError(
-        f"{source}: the saved weights do not match model '{model.name}': the file holds "
-        f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with shapes "
-        f"{given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}"
-    )
+    raise ModelFileError(f"{source}: the saved weights do not match model '{model.name}': the file holds "
+                         f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with "
+                         f"shapes {given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}")
 
 
 def save_weights(model, filepath):
@@ -176,10 +173,8 @@ def load_weights(model, filepath):
     else:
         arrays, _ = decode(blob, path)
     if not model.built:
-        raise ValueError(
-            f"load_weights: model '{model.name}' is not built yet; build it first (give an input shape "
-            "or call it on a batch)"
-        )
+        raise ValueError(f"load_weights: model '{model.name}' is not built yet; build it first (give an "
+                         "input shape or call it on a batch)")
     _set_from_dict(model, arrays, path)
 
 
@@ -195,19 +190,14 @@ def _optimizer_arrays(optimizer):
                 arrays[name] = value
             else:
                 scalars[name] = _jsonable(value.item() if isinstance(value, np.generic) else value)
-    groups = [
-        {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
-        for g in sd["param_groups"]
-    ]
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
+              for g in sd["param_groups"]]
     return arrays, {"param_groups": groups, "scalars": scalars, "iterations": int(sd.get("iterations", 0))}
 
 
 def _optimizer_state(arrays, meta):
     state = {}
-    for name, value in arrays.items():
-        _, idx, key = name.split("/", 2)
-        state.setdefault(int(idx), {})[key] = value
-    for name, value in meta.get("scalars", {}).items():
+    for name, value in [*arrays.items(), *meta.get("scalars", {}).items()]:
         _, idx, key = name.split("/", 2)
         state.setdefault(int(idx), {})[key] = value
     groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
@@ -231,12 +221,8 @@ def _compile_config(model):
     else:
         loss = _losses.serialize(loss)
     metrics = [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []]
-    return {
-        "optimizer": _optimizers.serialize(model.optimizer),
-        "loss": loss,
-        "metrics": metrics,
-        "loss_weights": cc.get("loss_weights"),
-    }
+    return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss, "metrics": metrics,
+            "loss_weights": cc.get("loss_weights")}
 
 
 def _metadata_json(metadata, model_name):
@@ -267,19 +253,12 @@ def model_to_bytes(model, include_optimizer=True, metadata=None):
     from .. import __version__
 
     if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built yet: give the first layer an input shape, or fit/call "
-            "the model once before saving"
-        )
+        raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or "
+                         "fit/call the model once before saving")
     weights = _weights_dict(model)
-    config = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "shendu_version": __version__,
-        "model": {"class_name": model._class_name(), "config": model.get_config()},
-        "compile_config": _compile_config(model),
-        "weights": list(weights),
-    }
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "shendu_version": __version__,
+              "model": {"class_name": model._class_name(), "config": model.get_config()},
+              "compile_config": _compile_config(model), "weights": list(weights)}
     opt_arrays = None
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
@@ -331,10 +310,9 @@ def _read_json(zf, name, path, kind=dict):
 def _read_config(zf, path):
     config = _read_json(zf, "config.json", path, kind=None)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(
-            f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
-            f"{config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r})"
-        )
+        raise ModelFileError(f"load_model: {path!r} is not a shendu Keras model file (config.json format "
+                             f"is {config.get('format') if isinstance(config, dict) else None!r}, expected "
+                             f"{FORMAT!r})")
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ModelFileError(f"load_model: {path!r} has an invalid format_version {version!r}")
@@ -344,9 +322,8 @@ def _read_config(zf, path):
                              f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it")
     while version < FORMAT_VERSION:
         if version not in MIGRATIONS:
-            raise ModelFileError(
-                f"load_model: {path!r} uses model format version {version}, which this shendu cannot convert"
-            )
+            raise ModelFileError(f"load_model: {path!r} uses model format version {version}, which this "
+                                 "shendu cannot convert")
         config = MIGRATIONS[version](config)
         version = config["format_version"]
     return config
@@ -383,16 +360,13 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
 
 def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):  # noqa: A002
     """Rebuild a model from the bytes of a model file."""
-
     path = source
     with _open_zip(blob, path) as zf:
         config = _read_config(zf, path)
         metadata = _read_metadata(zf, path)
         weights_blob = _read_member(zf, "model.safetensors", path)
-        names = set(zf.namelist())
-        opt_blob = (
-            _read_member(zf, "optimizer.safetensors", path) if "optimizer.safetensors" in names else None
-        )
+        has_opt = "optimizer.safetensors" in zf.namelist()
+        opt_blob = _read_member(zf, "optimizer.safetensors", path) if has_opt else None
     arrays, _ = decode(weights_blob, f"{path}:model.safetensors")
     model = _rebuild(config, arrays, custom_objects, path)
     if not model.built:
@@ -423,13 +397,9 @@ def _compile_from_config(model, config, opt_blob, custom_objects, path, compile)
         loss = {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()}
     else:
         loss = _resolve_loss(loss, custom_objects, path)
-    optimizer = cc.get("optimizer") or "rmsprop"
-    model.compile(
-        optimizer=optimizer,
-        loss=loss,
-        metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
-        loss_weights=cc.get("loss_weights"),
-    )
+    model.compile(optimizer=cc.get("optimizer") or "rmsprop", loss=loss,
+                  metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
+                  loss_weights=cc.get("loss_weights"))
     if opt_blob is not None and "optimizer" in config:
         opt_arrays, _ = decode(opt_blob, f"{path}:optimizer.safetensors")
         if not model.optimizer.built:
@@ -456,9 +426,8 @@ def _rebuild(config, arrays, custom_objects, path):
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, NotImplementedError) as exc:
-        raise ModelFileError(
-            f"load_model: {path!r} holds a model config that cannot be rebuilt: {exc}"
-        ) from exc
+        raise ModelFileError(f"load_model: {path!r} holds a model config that cannot be rebuilt: "
+                             f"{exc}") from exc
 
 
 def _resolve_loss(loss, custom_objects, path):
@@ -469,10 +438,9 @@ def _resolve_loss(loss, custom_objects, path):
     try:
         return _losses.get(loss)
     except ValueError:
-        raise ModelFileError(
-            f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a built-in "
-            f"loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or compile=False"
-        ) from None
+        raise ModelFileError(f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a "
+                             f"built-in loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or "
+                             "compile=False") from None
 
 
 def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
@@ -491,9 +459,8 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
     if metrics is None:
         return []
     if not isinstance(metrics, list):
-        raise ModelFileError(
-            f"load_model: {path!r} has metrics {metrics!r} in its compile config, expected a list"
-        )
+        raise ModelFileError(f"load_model: {path!r} has metrics {metrics!r} in its compile config, "
+                             "expected a list")
     out = []
     for m in metrics:
         if isinstance(m, dict):
@@ -505,9 +472,8 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
             try:
                 out.append(_metrics.deserialize(m, custom_objects))
             except (TypeError, ValueError) as exc:
-                raise ModelFileError(
-                    f"load_model: {path!r}: metric {name!r} cannot be rebuilt: {exc}"
-                ) from None
+                raise ModelFileError(f"load_model: {path!r}: metric {name!r} cannot be rebuilt: "
+                                     f"{exc}") from None
         elif isinstance(m, str) and custom_objects and m in custom_objects:
             out.append(custom_objects[m])
         elif isinstance(m, str):
