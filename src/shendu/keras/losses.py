@@ -24,8 +24,7 @@ def _per_sample(fn):
         return fn(y_true, y_pred, *args, reduction="none", **kwargs)
 
     loss.__name__ = loss.__qualname__ = fn.__name__
-    loss.__doc__ = fn.__doc__
-    loss.__module__ = __name__
+    loss.__doc__, loss.__module__ = fn.__doc__, __name__
     return loss
 
 
@@ -80,10 +79,8 @@ class Loss:
         if reduction in ("auto", None):
             reduction = "sum_over_batch_size"
         if reduction not in ("sum_over_batch_size", "sum", "none", "mean"):
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or 'none', "
-                f"got {reduction!r}"
-            )
+            raise ValueError(f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or "
+                             f"'none', got {reduction!r}")
         self.name = name or backend.snake_case(type(self).__name__)
         self.reduction = reduction
 
@@ -121,9 +118,7 @@ def _loss_class(class_name, fn, default_name, params=()):
     defaults = dict(params)
 
     def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
-        options = dict(defaults)
-        for (key, _), value in zip(params, args):
-            options[key] = value
+        options = {**defaults, **dict(zip(defaults, args))}
         unknown = set(kwargs) - set(defaults) - {"dtype"}
         if unknown:
             raise TypeError(f"{class_name}: unexpected keyword argument(s) {sorted(unknown)}")
@@ -132,29 +127,16 @@ def _loss_class(class_name, fn, default_name, params=()):
         for key, value in options.items():
             setattr(self, key, value)
 
-    return type(
-        class_name,
-        (LossFunctionWrapper,),
-        {
-            "__init__": __init__,
-            "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}",
-            "_default_name": default_name,
-        },
-    )
+    return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "_default_name": default_name,
+                                                     "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}"})
 
 
-CategoricalCrossentropy = _loss_class(
-    "CategoricalCrossentropy",
-    categorical_crossentropy,
-    "categorical_crossentropy",
-    [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
-)
-_SparseCategoricalCrossentropy = _loss_class(
-    "SparseCategoricalCrossentropy",
-    sparse_categorical_crossentropy,
-    "sparse_categorical_crossentropy",
-    [("from_logits", False), ("ignore_class", None), ("axis", -1)],
-)
+CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
+                                      "categorical_crossentropy",
+                                      [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
+_SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
+                                             "sparse_categorical_crossentropy",
+                                             [("from_logits", False), ("ignore_class", None), ("axis", -1)])
 
 
 class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
@@ -172,20 +154,16 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
         labels = np.asarray(getattr(y_true, "array", y_true))
         kept = int((labels != self.ignore_class).sum())
         return value * (labels.size / max(kept, 1))  # mean over all labels -> mean over the kept ones
-BinaryCrossentropy = _loss_class(
-    "BinaryCrossentropy",
-    binary_crossentropy,
-    "binary_crossentropy",
-    [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
-)
+
+
+BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
+                                 [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
 MeanSquaredError = _loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
 MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
-MeanAbsolutePercentageError = _loss_class(
-    "MeanAbsolutePercentageError", mean_absolute_percentage_error, "mean_absolute_percentage_error"
-)
-MeanSquaredLogarithmicError = _loss_class(
-    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error, "mean_squared_logarithmic_error"
-)
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                          "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+                                          "mean_squared_logarithmic_error")
 Huber = _loss_class("Huber", huber, "huber_loss", [("delta", 1.0)])
 KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
 Hinge = _loss_class("Hinge", hinge, "hinge")
@@ -194,44 +172,21 @@ CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categoric
 LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
 Poisson = _loss_class("Poisson", poisson, "poisson")
 CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", [("axis", -1)])
-_LOSS_CLASSES = (
-    CategoricalCrossentropy,
-    SparseCategoricalCrossentropy,
-    BinaryCrossentropy,
-    MeanSquaredError,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError,
-    Huber,
-    KLDivergence,
-    Hinge,
-    SquaredHinge,
-    CategoricalHinge,
-    LogCosh,
-    Poisson,
-    CosineSimilarity,
-)
+_LOSS_CLASSES = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError,
+                 MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber,
+                 KLDivergence, Hinge, SquaredHinge, CategoricalHinge, LogCosh, Poisson, CosineSimilarity)
 for _cls in _LOSS_CLASSES:
     _cls.__module__ = __name__
 
 _CLASSES = {c.__name__: c for c in _LOSS_CLASSES}
 _CANONICAL = {  # alias -> Keras name
-    "mse": "mean_squared_error",
-    "mae": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error",
-    "huber_loss": "huber",
-    "kld": "kl_divergence",
-    "kullback_leibler_divergence": "kl_divergence",
-    "logcosh": "log_cosh",
-}
-_FUNCTIONS = {
-    fn.__name__: fn
-    for fn in (categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
-               mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-               mean_squared_logarithmic_error, huber, kl_divergence, hinge, squared_hinge, categorical_hinge,
-               log_cosh, poisson, cosine_similarity)
-}
+    "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error", "huber_loss": "huber", "kld": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh"}
+_FUNCTIONS = {fn.__name__: fn for fn in (
+    categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error,
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error, huber, kl_divergence,
+    hinge, squared_hinge, categorical_hinge, log_cosh, poisson, cosine_similarity)}
 _FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()})
 
 
@@ -244,8 +199,7 @@ __all__ = ["Loss", "LossFunctionWrapper", *_CLASSES, *(n for n in _FUNCTIONS if 
 def loss_class(name):
     """The Loss class of a loss function's name ('binary_crossentropy' -> BinaryCrossentropy), or None."""
     name = canonical_name(name)
-    return next((c for c in _LOSS_CLASSES if c._default_name == name or
-                 c._default_name == f"{name}_loss"), None)
+    return next((c for c in _LOSS_CLASSES if c._default_name in (name, f"{name}_loss")), None)
 
 
 def canonical_name(identifier):
