@@ -19,9 +19,7 @@ from ._registry import Registry
 
 def _torch_axes(ndim):
     """Axes that turn a Keras-layout shape (*spatial, in, out) into PyTorch's (out, in, *spatial)."""
-    if ndim < 2:
-        return tuple(range(ndim))
-    return (ndim - 1, ndim - 2) + tuple(range(ndim - 2))
+    return tuple(range(ndim)) if ndim < 2 else (ndim - 1, ndim - 2) + tuple(range(ndim - 2))
 
 
 class Initializer:
@@ -38,8 +36,7 @@ class Initializer:
         names = list(self._params)
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} arguments: {names}")
-        unknown = set(kwargs) - set(names)
-        if unknown:
+        if unknown := set(kwargs) - set(names):
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; takes {names}")
         values = {**self._params, **dict(zip(names, args)), **kwargs}
         for name, value in values.items():
@@ -81,8 +78,7 @@ class Initializer:
         return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
 class VarianceScaling(Initializer):
