@@ -59,15 +59,11 @@ class Initializer:
     def __call__(self, shape, dtype=None):
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or "float32")
-        if len(shape) == 1 and self._needs_fans:
-            # Keras takes fan_in = fan_out = n for a vector: draw an (n, n) matrix, keep one row.
-            t = Tensor(np.zeros((shape[0], shape[0]), dtype=dtype))
-            self.fill_(t)
-            return t.array[0].copy()
-        axes = _torch_axes(len(shape))
-        t = Tensor(np.zeros(tuple(shape[a] for a in axes), dtype=dtype))
+        # Keras takes fan_in = fan_out = n for a vector: draw an (n, n) matrix, keep one row.
+        vector, axes = len(shape) == 1 and self._needs_fans, _torch_axes(len(shape))
+        t = Tensor(np.zeros((shape[0], shape[0]) if vector else tuple(shape[a] for a in axes), dtype=dtype))
         self.fill_(t)
-        return np.ascontiguousarray(np.transpose(t.array, np.argsort(axes)))
+        return t.array[0].copy() if vector else np.ascontiguousarray(np.transpose(t.array, np.argsort(axes)))
 
     def get_config(self):
         config = {k: getattr(self, k) for k in self._params if k != "seed"}
@@ -153,10 +149,9 @@ _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_uniform": GlorotUniform,
     "xavier_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    "identity": Identity,
-    "random_uniform": RandomUniform, "uniform": RandomUniform, "random_normal": RandomNormal,
-    "normal": RandomNormal, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
-}
+    "identity": Identity, "random_uniform": RandomUniform, "uniform": RandomUniform,
+    "random_normal": RandomNormal, "normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling}
 
 __all__ = ["Initializer", *sorted({c.__name__ for c in _BY_NAME.values()}),
            "get", "serialize", "deserialize", "zeros", "ones", "constant", "glorot_uniform", "glorot_normal",
