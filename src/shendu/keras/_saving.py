@@ -50,13 +50,10 @@ class ModelFileError(SerializationError):
 # ----- functional configs ---------------------------------------------------------------------------
 def _node_key(model):
     """(layer name, node position within this model) for every node of a functional model."""
-    counts, keys = {}, {}
-    for t in model._input_tensors:
-        keys[id(t.node)] = (t.node.layer.name, 0)
+    counts, keys = {}, {id(t.node): (t.node.layer.name, 0) for t in model._input_tensors}
     for node in model._nodes:
-        name = node.layer.name
-        keys[id(node)] = (name, counts.get(name, 0))
-        counts[name] = counts.get(name, 0) + 1
+        counts[node.layer.name] = n = counts.get(node.layer.name, -1) + 1
+        keys[id(node)] = (node.layer.name, n)
     return keys
 
 
@@ -76,9 +73,9 @@ def functional_config(model):
 
     nodes = [{"layer": n.layer.name, "args": encode_args(list(n.args)), "kwargs": encode_args(n.kwargs)}
              for n in model._nodes]
-    layers = [serialize(la) for la in model.layers]
-    return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "nodes": nodes, "input_layers": refs(model._inputs_struct, first=True),
+    return {"name": model.name, "trainable": model.trainable,
+            "layers": [serialize(la) for la in model.layers], "nodes": nodes,
+            "input_layers": refs(model._inputs_struct, first=True),
             "output_layers": refs(model._outputs_struct)}
 
 
@@ -129,8 +126,7 @@ def _weight_names(model):
     names, seen = [], {}
     for layer, spec in model._all_specs():
         base = f"{layer.name}/{spec.name}"
-        n = seen.get(base, 0)
-        seen[base] = n + 1
+        seen[base] = n = seen.get(base, -1) + 1
         names.append(base if n == 0 else f"{base}_{n}")
     return names
 
@@ -214,14 +210,11 @@ def _compile_config(model):
         return None
     cc = model._compile_config or {}
     loss = cc.get("loss")
-    if isinstance(loss, (list, tuple)):
-        loss = [_losses.serialize(x) for x in loss]
-    elif isinstance(loss, dict):
-        loss = {k: _losses.serialize(v) for k, v in loss.items()}
-    else:
-        loss = _losses.serialize(loss)
-    metrics = [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []]
-    return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss, "metrics": metrics,
+    loss = ([_losses.serialize(x) for x in loss] if isinstance(loss, (list, tuple)) else
+            {k: _losses.serialize(v) for k, v in loss.items()} if isinstance(loss, dict) else
+            _losses.serialize(loss))
+    return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss,
+            "metrics": [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []],
             "loss_weights": cc.get("loss_weights")}
 
 
