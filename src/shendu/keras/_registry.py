@@ -11,8 +11,7 @@ Each module builds one :class:`Registry` and exposes its three methods. An ident
 
 ``serialize`` is the inverse: a registered function gives its first alias, an instance of a registered
 class gives its config dict. ``deserialize(config, custom_objects)`` looks names up in ``custom_objects``
-first, so user classes saved in a model file come back.
-"""
+first, so user classes saved in a model file come back."""
 
 import inspect
 

@@ -17,8 +17,7 @@ Loading trusts nothing in the file: members are read by :func:`shendu._fileio.re
 (decompressed in chunks, never past what the compressed size can hold, whatever size is declared);
 every weight a layer is about to create must be stored in the file with that shape before it is
 allocated; layer arguments are checked by the layers' constructors; and only the metrics in
-:data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
-"""
+:data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up."""
 
 import io
 import json

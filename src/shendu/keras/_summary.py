@@ -11,8 +11,7 @@
 ``detail=True`` adds, per layer, the forward FLOPs per sample of the nn modules inside it (counted by
 :func:`shendu.train.summary.flops`; a layer without such modules, ~1 per element), the activation
 memory of its output for one batch, and the forward and backward time measured on a random batch (the
-fastest of ``runs`` repetitions). The table itself is :func:`shendu.train.summary.box_table`.
-"""
+fastest of ``runs`` repetitions). The table itself is :func:`shendu.train.summary.box_table`."""
 
 import numpy as np
 

@@ -7,8 +7,7 @@ An initializer called with a Keras shape returns a NumPy array in that shape::
 
 Layers call :meth:`Initializer.fill_` on their PyTorch-layout parameters instead. Keras shapes put
 the input and output axes last (``(kh, kw, in, out)``), PyTorch first (``(out, in, kh, kw)``); fan-in
-and fan-out are the same numbers in both, so the distributions agree.
-"""
+and fan-out are the same numbers in both, so the distributions agree."""
 
 import numpy as np
 

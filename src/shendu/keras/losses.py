@@ -3,8 +3,7 @@
 Keras's argument order is (y_true, y_pred); a Loss object reduces per-sample values as Keras does
 ("sum_over_batch_size": sum(w·ℓ) / N, by :func:`shendu.nn.functional.sample_weighted_reduce`). Every
 formula is :mod:`shendu.nn.functional`'s Keras-named loss of the same name (the cross-entropies take
-probabilities, clipped at 1e-7, unless ``from_logits=True``); this module only maps names and arguments.
-"""
+probabilities, clipped at 1e-7, unless ``from_logits=True``); this module only maps names and arguments."""
 
 import numpy as np
 
@@ -72,8 +71,7 @@ class Loss:
     """Base class: subclasses define ``call(y_true, y_pred) -> per-sample Tensor``.
 
     ``loss(y_true, y_pred, sample_weight=None)`` reduces by ``reduction``: 'sum_over_batch_size'
-    (Keras's default, the mean), 'sum' or 'none'.
-    """
+    (Keras's default, the mean), 'sum' or 'none'."""
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction in ("auto", None):
@@ -144,8 +142,7 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
 
     A label outside that range raises a ValueError. ``ignore_class=k`` (for instance the "void" class -1
     or 255 of segmentation maps) gives labels k zero loss, and the 'sum_over_batch_size' reduction then
-    averages over the other labels only, as Keras's mask does. No label is ignored by default.
-    """
+    averages over the other labels only, as Keras's mask does. No label is ignored by default."""
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         value = super().__call__(y_true, y_pred, sample_weight)

@@ -6,8 +6,7 @@
 Arguments follow Keras (``axis=``, ``keepdims=``, NumPy-style names); results are shendu Tensors,
 differentiable wherever the underlying op is. Python numbers and lists become float32 (``floatx``)
 tensors, NumPy arrays keep their dtype, and model weights (``model.trainable_weights``) are read in
-Keras layout. docs/keras-ops.md lists every name with its shendu op and any difference.
-"""
+Keras layout. docs/keras-ops.md lists every name with its shendu op and any difference."""
 
 import ast
 import builtins

@@ -7,8 +7,7 @@ SGD lr 0.01, Adagrad lr 0.001 with accumulators starting at 0.1, Adadelta lr 0.0
 tf.keras 2's ``lr=`` and ``decay=`` arguments are accepted (``decay``: lr / (1 + decay·iterations)).
 ``learning_rate`` may be a number or a schedule from :mod:`shendu.keras.optimizers.schedules`; reading
 it gives the current value, assigning it changes the rate (callbacks do this).
-The wrapped optimizer is created over the model's trainable weights when the model first trains.
-"""
+The wrapped optimizer is created over the model's trainable weights when the model first trains."""
 
 import numpy as np
 
@@ -46,8 +45,7 @@ class Optimizer:
 
     It offers what the training loop needs from a ``shendu.optim`` optimizer (``param_groups``,
     ``zero_grad``, ``step``, ``state_dict``, ``load_state_dict``) and Keras's ``learning_rate``,
-    ``iterations``, ``clipnorm`` / ``clipvalue`` / ``global_clipnorm`` and ``get_config``.
-    """
+    ``iterations``, ``clipnorm`` / ``clipvalue`` / ``global_clipnorm`` and ``get_config``."""
 
     _defaults = {}
 

@@ -4,8 +4,7 @@ indices, labels 0 (negative) / 1 (positive), from Keras's ``imdb.npz``.
 The options act as Keras's do, in this order: the training and the test reviews are each shuffled
 (``np.random.RandomState(seed)``); each review gets ``start_char`` in front and every index shifted by
 ``index_from``; reviews not shorter than ``maxlen`` are dropped; indices ``>= num_words`` or
-``< skip_top`` become ``oov_char`` (or are removed when ``oov_char=None``).
-"""
+``< skip_top`` become ``oov_char`` (or are removed when ``oov_char=None``)."""
 import numpy as np
 
 from ...data.datasets._npz import locate, read_npz

@@ -2,8 +2,7 @@
 indices, 46 topics, from Keras's ``reuters.npz``.
 
 All wires are shuffled together (``np.random.RandomState(seed)``), the index options applied as in
-:mod:`shendu.keras.datasets.imdb`, and the first ``1 - test_split`` of them form the training set.
-"""
+:mod:`shendu.keras.datasets.imdb`, and the first ``1 - test_split`` of them form the training set."""
 import numpy as np
 
 from ...data.datasets._npz import locate, read_npz
