@@ -26,8 +26,7 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     rng = np.random.RandomState(seed)
     parts = []
     for xk, yk in (("x_train", "y_train"), ("x_test", "y_test")):
-        order = np.arange(len(f[xk]))
-        rng.shuffle(order)
+        order = rng.permutation(len(f[xk]))
         parts.append((f[xk][order], f[yk][order]))
     return prepare(parts, num_words, skip_top, maxlen, start_char, oov_char, index_from, "imdb.load_data")
 
