@@ -62,13 +62,10 @@ def _sequential_like(model):
         return True
     if len(model._input_tensors) != 1 or len(model._output_tensors) != 1:
         return False
-    uses = {}
-    for node in nodes:
-        if len(node.input_tensors) != 1 or len(node.output_tensors) != 1:
-            return False
-        for t in node.input_tensors:
-            uses[id(t)] = uses.get(id(t), 0) + 1
-    return all(n == 1 for n in uses.values()) and len({id(n.layer) for n in nodes}) == len(nodes)
+    if any(len(node.input_tensors) != 1 or len(node.output_tensors) != 1 for node in nodes):
+        return False
+    inputs = {id(node.input_tensors[0]) for node in nodes}  # each tensor used once, each layer called once
+    return len(inputs) == len(nodes) and len({id(n.layer) for n in nodes}) == len(nodes)
 
 
 def _count(specs):
@@ -94,9 +91,8 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
         header, align, widths = [*header, "Trainable"], [*align, "left"], [*widths, 11]
     costs = _measure(model, batch_size, runs) if detail else {}
     if detail:
-        header += ["FLOPs/sample", "Act. memory", "Fwd ms", "Bwd ms"]
-        align += ["right"] * 4
-        widths += [15, 13, 9, 9]
+        header, align = [*header, "FLOPs/sample", "Act. memory", "Fwd ms", "Bwd ms"], [*align, *["right"] * 4]
+        widths = [*widths, 15, 13, 9, 9]
     rows = []
     for layer in layers:
         total, _ = _count(layer._all_specs()) if layer.built else (0, 0)
