@@ -79,8 +79,7 @@ class Loss:
         if reduction not in ("sum_over_batch_size", "sum", "none", "mean"):
             raise ValueError(f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or "
                              f"'none', got {reduction!r}")
-        self.name = name or backend.snake_case(type(self).__name__)
-        self.reduction = reduction
+        self.name, self.reduction = name or backend.snake_case(type(self).__name__), reduction
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
@@ -101,8 +100,7 @@ class LossFunctionWrapper(Loss):
 
     def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
-        self.fn = fn
-        self._fn_kwargs = kwargs
+        self.fn, self._fn_kwargs = fn, kwargs
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
@@ -116,11 +114,9 @@ def _loss_class(class_name, fn, default_name, params=()):
     defaults = dict(params)
 
     def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
-        options = {**defaults, **dict(zip(defaults, args))}
-        unknown = set(kwargs) - set(defaults) - {"dtype"}
-        if unknown:
+        if unknown := set(kwargs) - set(defaults) - {"dtype"}:
             raise TypeError(f"{class_name}: unexpected keyword argument(s) {sorted(unknown)}")
-        options.update({k: v for k, v in kwargs.items() if k in defaults})
+        options = {**defaults, **dict(zip(defaults, args)), **{k: kwargs[k] for k in defaults if k in kwargs}}
         LossFunctionWrapper.__init__(self, fn, name=name, reduction=reduction, **options)
         for key, value in options.items():
             setattr(self, key, value)
