@@ -383,12 +383,9 @@ def _compile_from_config(model, config, opt_blob, custom_objects, path, compile)
     from . import losses as _losses
 
     loss = cc.get("loss")
-    if isinstance(loss, list):
-        loss = [_losses.deserialize(x, custom_objects) for x in loss]
-    elif isinstance(loss, dict) and "class_name" not in loss:
-        loss = {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()}
-    else:
-        loss = _resolve_loss(loss, custom_objects, path)
+    loss = ([_losses.deserialize(x, custom_objects) for x in loss] if isinstance(loss, list) else
+            {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()} if isinstance(loss, dict)
+            and "class_name" not in loss else _resolve_loss(loss, custom_objects, path))
     model.compile(optimizer=cc.get("optimizer") or "rmsprop", loss=loss,
                   metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
                   loss_weights=cc.get("loss_weights"))
@@ -443,10 +440,9 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
 
     def refuse(what):
         return ModelFileError(
-            f"load_model: {path!r} was compiled with the metric {what}, which is not a metric "
-            f"compile() takes (built-in classes: {', '.join(sorted(COMPILE_METRICS))}): pass "
-            "load_model(..., custom_objects={name: metric}) or compile=False"
-        )
+            f"load_model: {path!r} was compiled with the metric {what}, which is not a metric compile() "
+            f"takes (built-in classes: {', '.join(sorted(COMPILE_METRICS))}): pass load_model(..., "
+            "custom_objects={name: metric}) or compile=False")
 
     if metrics is None:
         return []
