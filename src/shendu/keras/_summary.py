@@ -41,9 +41,7 @@ def _layer_output_shape(model, layer):
         if node.layer is layer:
             shapes = [t.shape for t in node.output_tensors]
             return shapes[0] if len(shapes) == 1 else shapes
-    if isinstance(layer, InputLayer):
-        return layer._batch_input_shape
-    return layer._output_shape
+    return layer._batch_input_shape if isinstance(layer, InputLayer) else layer._output_shape
 
 
 def _connected_to(model, layer):
@@ -51,9 +49,8 @@ def _connected_to(model, layer):
 
     nodes = getattr(model, "_nodes", None) or []
     keys = _node_key(model) if nodes else {}
-    refs = [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
-            for node in nodes if node.layer is layer for t in node.input_tensors]
-    return refs or ["-"]
+    return [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
+            for node in nodes if node.layer is layer for t in node.input_tensors] or ["-"]
 
 
 def _sequential_like(model):

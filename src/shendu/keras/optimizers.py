@@ -215,9 +215,7 @@ class Optimizer:
 
     # ----- state ------------------------------------------------------------------------------------
     def state_dict(self):
-        sd = self._require().state_dict()
-        sd["iterations"] = self.iterations
-        return sd
+        return {**self._require().state_dict(), "iterations": self.iterations}
 
     def load_state_dict(self, state_dict):
         state_dict = dict(state_dict)
