@@ -11,8 +11,7 @@ Each module builds one :class:`Registry` and exposes its three methods. An ident
 
 ``serialize`` is the inverse: a registered function gives its first alias, an instance of a registered
 class gives its config dict. ``deserialize(config, custom_objects)`` looks names up in ``custom_objects``
-first, so user classes saved in a model file come back.
-"""
+first, so user classes saved in a model file come back."""
 
 import inspect
 
@@ -34,13 +33,10 @@ class Registry:
 
     def __init__(self, kind, *, names=None, classes=(), base=None, empty=None, empty_name=None, wrap=None,
                  passthrough=None, any_instance_config=True):
-        self.kind = kind
+        self.kind, self.base, self.wrap, self.passthrough = kind, base, wrap, passthrough
         self.names = {k.lower(): v for k, v in (names or {}).items()}
         self.classes = {c.__name__: c for c in classes}
-        self.base = base
         self.empty, self.empty_name = empty, empty_name
-        self.wrap = wrap
-        self.passthrough = passthrough
         self.any_instance_config = any_instance_config  # serialize any ``base`` instance as a config dict
 
     # ----- lookups -----------------------------------------------------------------------------------
@@ -49,9 +45,7 @@ class Registry:
 
     @staticmethod
     def _make(entry):
-        if isinstance(entry, type) or isinstance(entry, maker):
-            return entry()
-        return entry
+        return entry() if isinstance(entry, (type, maker)) else entry
 
     def _class(self, class_name, custom_objects=None):
         if custom_objects and class_name in custom_objects:
@@ -107,11 +101,9 @@ class Registry:
         for name, entry in self.names.items():
             if entry is obj and not isinstance(entry, type):
                 return name
-        if self.classes.get(type(obj).__name__) is type(obj) or (
-                self.any_instance_config and self.base is not None and isinstance(obj, self.base)):
-            return {"class_name": type(obj).__name__, "config": obj.get_config()}
         name = getattr(obj, "__name__", None)
-        if name is None and hasattr(obj, "get_config"):
+        if (self.classes.get(type(obj).__name__) is type(obj) or (name is None and hasattr(obj, "get_config"))
+                or self.any_instance_config and self.base is not None and isinstance(obj, self.base)):
             return {"class_name": type(obj).__name__, "config": obj.get_config()}
         return name
 

@@ -17,8 +17,7 @@ Loading trusts nothing in the file: members are read by :func:`shendu._fileio.re
 (decompressed in chunks, never past what the compressed size can hold, whatever size is declared);
 every weight a layer is about to create must be stored in the file with that shape before it is
 allocated; layer arguments are checked by the layers' constructors; and only the metrics in
-:data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up.
-"""
+:data:`shendu.keras.metrics.COMPILE_METRICS` (or ``custom_objects``) are looked up."""
 
 import io
 import json
@@ -50,13 +49,10 @@ class ModelFileError(SerializationError):
 # ----- functional configs ---------------------------------------------------------------------------
 def _node_key(model):
     """(layer name, node position within this model) for every node of a functional model."""
-    counts, keys = {}, {}
-    for t in model._input_tensors:
-        keys[id(t.node)] = (t.node.layer.name, 0)
+    counts, keys = {}, {id(t.node): (t.node.layer.name, 0) for t in model._input_tensors}
     for node in model._nodes:
-        name = node.layer.name
-        keys[id(node)] = (name, counts.get(name, 0))
-        counts[name] = counts.get(name, 0) + 1
+        counts[node.layer.name] = n = counts.get(node.layer.name, -1) + 1
+        keys[id(node)] = (node.layer.name, n)
     return keys
 
 
@@ -76,9 +72,9 @@ def functional_config(model):
 
     nodes = [{"layer": n.layer.name, "args": encode_args(list(n.args)), "kwargs": encode_args(n.kwargs)}
              for n in model._nodes]
-    layers = [serialize(la) for la in model.layers]
-    return {"name": model.name, "trainable": model.trainable, "layers": layers,
-            "nodes": nodes, "input_layers": refs(model._inputs_struct, first=True),
+    return {"name": model.name, "trainable": model.trainable,
+            "layers": [serialize(la) for la in model.layers], "nodes": nodes,
+            "input_layers": refs(model._inputs_struct, first=True),
             "output_layers": refs(model._outputs_struct)}
 
 
@@ -129,17 +125,15 @@ def _weight_names(model):
     names, seen = [], {}
     for layer, spec in model._all_specs():
         base = f"{layer.name}/{spec.name}"
-        n = seen.get(base, 0)
-        seen[base] = n + 1
+        seen[base] = n = seen.get(base, -1) + 1
         names.append(base if n == 0 else f"{base}_{n}")
     return names
 
 
 def _weights_dict(model):
     if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built yet: call it on data (or fit it) before saving weights"
-        )
+        raise ValueError(f"Model '{model.name}' is not built yet: call it on data (or fit it) before "
+                         "saving weights")
     return dict(zip(_weight_names(model), model.get_weights()))
 
 
@@ -155,11 +149,9 @@ def _set_from_dict(model, arrays, source):
     if given == expected:
         model.set_weights(list(arrays.values()))
         return
-    raise ModelFileError(
-        f"{source}: the saved weights do not match model '{model.name}': the file holds "
-        f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with shapes "
-        f"{given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}"
-    )
+    raise ModelFileError(f"{source}: the saved weights do not match model '{model.name}': the file holds "
+                         f"{len(given)} weights {list(arrays)[:6]}{'...' if len(given) > 6 else ''} with "
+                         f"shapes {given[:6]}, the model needs {len(expected)} with shapes {expected[:6]}")
 
 
 def save_weights(model, filepath):
@@ -176,10 +168,8 @@ def load_weights(model, filepath):
     else:
         arrays, _ = decode(blob, path)
     if not model.built:
-        raise ValueError(
-            f"load_weights: model '{model.name}' is not built yet; build it first (give an input shape "
-            "or call it on a batch)"
-        )
+        raise ValueError(f"load_weights: model '{model.name}' is not built yet; build it first (give an "
+                         "input shape or call it on a batch)")
     _set_from_dict(model, arrays, path)
 
 
@@ -195,19 +185,14 @@ def _optimizer_arrays(optimizer):
                 arrays[name] = value
             else:
                 scalars[name] = _jsonable(value.item() if isinstance(value, np.generic) else value)
-    groups = [
-        {k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
-        for g in sd["param_groups"]
-    ]
+    groups = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in g.items() if k != "param_names"}
+              for g in sd["param_groups"]]
     return arrays, {"param_groups": groups, "scalars": scalars, "iterations": int(sd.get("iterations", 0))}
 
 
 def _optimizer_state(arrays, meta):
     state = {}
-    for name, value in arrays.items():
-        _, idx, key = name.split("/", 2)
-        state.setdefault(int(idx), {})[key] = value
-    for name, value in meta.get("scalars", {}).items():
+    for name, value in [*arrays.items(), *meta.get("scalars", {}).items()]:
         _, idx, key = name.split("/", 2)
         state.setdefault(int(idx), {})[key] = value
     groups = [{k: (tuple(v) if k == "betas" else v) for k, v in g.items()} for g in meta["param_groups"]]
@@ -224,19 +209,12 @@ def _compile_config(model):
         return None
     cc = model._compile_config or {}
     loss = cc.get("loss")
-    if isinstance(loss, (list, tuple)):
-        loss = [_losses.serialize(x) for x in loss]
-    elif isinstance(loss, dict):
-        loss = {k: _losses.serialize(v) for k, v in loss.items()}
-    else:
-        loss = _losses.serialize(loss)
-    metrics = [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []]
-    return {
-        "optimizer": _optimizers.serialize(model.optimizer),
-        "loss": loss,
-        "metrics": metrics,
-        "loss_weights": cc.get("loss_weights"),
-    }
+    loss = ([_losses.serialize(x) for x in loss] if isinstance(loss, (list, tuple)) else
+            {k: _losses.serialize(v) for k, v in loss.items()} if isinstance(loss, dict) else
+            _losses.serialize(loss))
+    return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss,
+            "metrics": [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []],
+            "loss_weights": cc.get("loss_weights")}
 
 
 def _metadata_json(metadata, model_name):
@@ -267,19 +245,12 @@ def model_to_bytes(model, include_optimizer=True, metadata=None):
     from .. import __version__
 
     if not model.built:
-        raise ValueError(
-            f"Model '{model.name}' is not built yet: give the first layer an input shape, or fit/call "
-            "the model once before saving"
-        )
+        raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or "
+                         "fit/call the model once before saving")
     weights = _weights_dict(model)
-    config = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "shendu_version": __version__,
-        "model": {"class_name": model._class_name(), "config": model.get_config()},
-        "compile_config": _compile_config(model),
-        "weights": list(weights),
-    }
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "shendu_version": __version__,
+              "model": {"class_name": model._class_name(), "config": model.get_config()},
+              "compile_config": _compile_config(model), "weights": list(weights)}
     opt_arrays = None
     optimizer = getattr(model, "optimizer", None)
     if include_optimizer and optimizer is not None and getattr(optimizer, "built", False):
@@ -331,10 +302,9 @@ def _read_json(zf, name, path, kind=dict):
 def _read_config(zf, path):
     config = _read_json(zf, "config.json", path, kind=None)
     if not isinstance(config, dict) or config.get("format") != FORMAT:
-        raise ModelFileError(
-            f"load_model: {path!r} is not a shendu Keras model file (config.json format is "
-            f"{config.get('format') if isinstance(config, dict) else None!r}, expected {FORMAT!r})"
-        )
+        raise ModelFileError(f"load_model: {path!r} is not a shendu Keras model file (config.json format "
+                             f"is {config.get('format') if isinstance(config, dict) else None!r}, expected "
+                             f"{FORMAT!r})")
     version = config.get("format_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 0:
         raise ModelFileError(f"load_model: {path!r} has an invalid format_version {version!r}")
@@ -344,9 +314,8 @@ def _read_config(zf, path):
                              f"({config.get('shendu_version', 'unknown')}); upgrade shendu to load it")
     while version < FORMAT_VERSION:
         if version not in MIGRATIONS:
-            raise ModelFileError(
-                f"load_model: {path!r} uses model format version {version}, which this shendu cannot convert"
-            )
+            raise ModelFileError(f"load_model: {path!r} uses model format version {version}, which this "
+                                 "shendu cannot convert")
         config = MIGRATIONS[version](config)
         version = config["format_version"]
     return config
@@ -383,16 +352,13 @@ def load_model(filepath, custom_objects=None, compile=True):  # noqa: A002
 
 def model_from_bytes(blob, custom_objects=None, compile=True, source="<bytes>"):  # noqa: A002
     """Rebuild a model from the bytes of a model file."""
-
     path = source
     with _open_zip(blob, path) as zf:
         config = _read_config(zf, path)
         metadata = _read_metadata(zf, path)
         weights_blob = _read_member(zf, "model.safetensors", path)
-        names = set(zf.namelist())
-        opt_blob = (
-            _read_member(zf, "optimizer.safetensors", path) if "optimizer.safetensors" in names else None
-        )
+        has_opt = "optimizer.safetensors" in zf.namelist()
+        opt_blob = _read_member(zf, "optimizer.safetensors", path) if has_opt else None
     arrays, _ = decode(weights_blob, f"{path}:model.safetensors")
     model = _rebuild(config, arrays, custom_objects, path)
     if not model.built:
@@ -417,19 +383,12 @@ def _compile_from_config(model, config, opt_blob, custom_objects, path, compile)
     from . import losses as _losses
 
     loss = cc.get("loss")
-    if isinstance(loss, list):
-        loss = [_losses.deserialize(x, custom_objects) for x in loss]
-    elif isinstance(loss, dict) and "class_name" not in loss:
-        loss = {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()}
-    else:
-        loss = _resolve_loss(loss, custom_objects, path)
-    optimizer = cc.get("optimizer") or "rmsprop"
-    model.compile(
-        optimizer=optimizer,
-        loss=loss,
-        metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
-        loss_weights=cc.get("loss_weights"),
-    )
+    loss = ([_losses.deserialize(x, custom_objects) for x in loss] if isinstance(loss, list) else
+            {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()} if isinstance(loss, dict)
+            and "class_name" not in loss else _resolve_loss(loss, custom_objects, path))
+    model.compile(optimizer=cc.get("optimizer") or "rmsprop", loss=loss,
+                  metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
+                  loss_weights=cc.get("loss_weights"))
     if opt_blob is not None and "optimizer" in config:
         opt_arrays, _ = decode(opt_blob, f"{path}:optimizer.safetensors")
         if not model.optimizer.built:
@@ -456,9 +415,8 @@ def _rebuild(config, arrays, custom_objects, path):
     except ModelFileError:
         raise
     except (TypeError, ValueError, KeyError, IndexError, NotImplementedError) as exc:
-        raise ModelFileError(
-            f"load_model: {path!r} holds a model config that cannot be rebuilt: {exc}"
-        ) from exc
+        raise ModelFileError(f"load_model: {path!r} holds a model config that cannot be rebuilt: "
+                             f"{exc}") from exc
 
 
 def _resolve_loss(loss, custom_objects, path):
@@ -469,10 +427,9 @@ def _resolve_loss(loss, custom_objects, path):
     try:
         return _losses.get(loss)
     except ValueError:
-        raise ModelFileError(
-            f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a built-in "
-            f"loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or compile=False"
-        ) from None
+        raise ModelFileError(f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a "
+                             f"built-in loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or "
+                             "compile=False") from None
 
 
 def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
@@ -483,17 +440,15 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
 
     def refuse(what):
         return ModelFileError(
-            f"load_model: {path!r} was compiled with the metric {what}, which is not a metric "
-            f"compile() takes (built-in classes: {', '.join(sorted(COMPILE_METRICS))}): pass "
-            "load_model(..., custom_objects={name: metric}) or compile=False"
-        )
+            f"load_model: {path!r} was compiled with the metric {what}, which is not a metric compile() "
+            f"takes (built-in classes: {', '.join(sorted(COMPILE_METRICS))}): pass load_model(..., "
+            "custom_objects={name: metric}) or compile=False")
 
     if metrics is None:
         return []
     if not isinstance(metrics, list):
-        raise ModelFileError(
-            f"load_model: {path!r} has metrics {metrics!r} in its compile config, expected a list"
-        )
+        raise ModelFileError(f"load_model: {path!r} has metrics {metrics!r} in its compile config, "
+                             "expected a list")
     out = []
     for m in metrics:
         if isinstance(m, dict):
@@ -505,9 +460,8 @@ def _resolve_metrics(metrics, custom_objects, path="<bytes>"):
             try:
                 out.append(_metrics.deserialize(m, custom_objects))
             except (TypeError, ValueError) as exc:
-                raise ModelFileError(
-                    f"load_model: {path!r}: metric {name!r} cannot be rebuilt: {exc}"
-                ) from None
+                raise ModelFileError(f"load_model: {path!r}: metric {name!r} cannot be rebuilt: "
+                                     f"{exc}") from None
         elif isinstance(m, str) and custom_objects and m in custom_objects:
             out.append(custom_objects[m])
         elif isinstance(m, str):

@@ -11,8 +11,7 @@
 ``detail=True`` adds, per layer, the forward FLOPs per sample of the nn modules inside it (counted by
 :func:`shendu.train.summary.flops`; a layer without such modules, ~1 per element), the activation
 memory of its output for one batch, and the forward and backward time measured on a random batch (the
-fastest of ``runs`` repetitions). The table itself is :func:`shendu.train.summary.box_table`.
-"""
+fastest of ``runs`` repetitions). The table itself is :func:`shendu.train.summary.box_table`."""
 
 import numpy as np
 
@@ -29,12 +28,7 @@ def _shape_text(shape):
     if shape is None:
         return "?"
     if _is_shape(shape):
-        return (
-            "("
-            + ", ".join("None" if d is None else str(d) for d in shape)
-            + ("," if len(shape) == 1 else "")
-            + ")"
-        )
+        return "(" + ", ".join("None" if d is None else str(d) for d in shape) + "," * (len(shape) == 1) + ")"
     return "[" + ", ".join(_shape_text(s) for s in shape) + "]"
 
 
@@ -43,15 +37,11 @@ def _type_name(layer):
 
 
 def _layer_output_shape(model, layer):
-    nodes = getattr(model, "_nodes", None)
-    if nodes:
-        for node in nodes:
-            if node.layer is layer:
-                shapes = [t.shape for t in node.output_tensors]
-                return shapes[0] if len(shapes) == 1 else shapes
-    if isinstance(layer, InputLayer):
-        return layer._batch_input_shape
-    return layer._output_shape
+    for node in getattr(model, "_nodes", None) or []:
+        if node.layer is layer:
+            shapes = [t.shape for t in node.output_tensors]
+            return shapes[0] if len(shapes) == 1 else shapes
+    return layer._batch_input_shape if isinstance(layer, InputLayer) else layer._output_shape
 
 
 def _connected_to(model, layer):
@@ -59,9 +49,8 @@ def _connected_to(model, layer):
 
     nodes = getattr(model, "_nodes", None) or []
     keys = _node_key(model) if nodes else {}
-    refs = [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
-            for node in nodes if node.layer is layer for t in node.input_tensors]
-    return refs or ["-"]
+    return [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
+            for node in nodes if node.layer is layer for t in node.input_tensors] or ["-"]
 
 
 def _sequential_like(model):
@@ -70,13 +59,10 @@ def _sequential_like(model):
         return True
     if len(model._input_tensors) != 1 or len(model._output_tensors) != 1:
         return False
-    uses = {}
-    for node in nodes:
-        if len(node.input_tensors) != 1 or len(node.output_tensors) != 1:
-            return False
-        for t in node.input_tensors:
-            uses[id(t)] = uses.get(id(t), 0) + 1
-    return all(n == 1 for n in uses.values()) and len({id(n.layer) for n in nodes}) == len(nodes)
+    if any(len(node.input_tensors) != 1 or len(node.output_tensors) != 1 for node in nodes):
+        return False
+    inputs = {id(node.input_tensors[0]) for node in nodes}  # each tensor used once, each layer called once
+    return len(inputs) == len(nodes) and len({id(n.layer) for n in nodes}) == len(nodes)
 
 
 def _count(specs):
@@ -93,43 +79,31 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
                          "build() or by calling the model on a batch of data (or give the first layer an "
                          "input_shape).")
     sequential_like = _sequential_like(model)
-    header = ["Layer (type)", "Output Shape", "Param #"]
-    align = ["left", "left", "right"]
+    header, align = ["Layer (type)", "Output Shape", "Param #"], ["left", "left", "right"]
     widths = [33, 24, 15]
     if not sequential_like:
-        header.append("Connected to")
+        header, widths = [*header, "Connected to"], [30, 22, 11, 22]
         align.append("left")
-        widths = [30, 22, 11, 22]
     if show_trainable:
-        header.append("Trainable")
-        align.append("left")
-        widths.append(11)
+        header, align, widths = [*header, "Trainable"], [*align, "left"], [*widths, 11]
     costs = _measure(model, batch_size, runs) if detail else {}
     if detail:
-        header += ["FLOPs/sample", "Act. memory", "Fwd ms", "Bwd ms"]
-        align += ["right"] * 4
-        widths += [15, 13, 9, 9]
+        header, align = [*header, "FLOPs/sample", "Act. memory", "Fwd ms", "Bwd ms"], [*align, *["right"] * 4]
+        widths = [*widths, 15, 13, 9, 9]
     rows = []
     for layer in layers:
         total, _ = _count(layer._all_specs()) if layer.built else (0, 0)
-        row = [
-            f"{layer.name} ({_type_name(layer)})",
-            _shape_text(_layer_output_shape(model, layer)),
-            f"{total:,}",
-        ]
+        row = [f"{layer.name} ({_type_name(layer)})", _shape_text(_layer_output_shape(model, layer)),
+               f"{total:,}"]
         if not sequential_like:
-            refs = _connected_to(model, layer)
-            row.append(",\n".join(refs))
+            row.append(",\n".join(_connected_to(model, layer)))
         if show_trainable:
             row.append("Y" if layer.trainable else "N")
         if detail:
             c = costs.get(id(layer), {})
-            row += [
-                f"{c['flops']:,}" if "flops" in c else "-",
-                readable_memory_size(c["memory"]) if "memory" in c else "-",
-                f"{c['forward'] * 1e3:.3f}" if "forward" in c else "-",
-                f"{c['backward'] * 1e3:.3f}" if "backward" in c else "-",
-            ]
+            row += [f"{c['flops']:,}" if "flops" in c else "-",
+                    readable_memory_size(c["memory"]) if "memory" in c else "-",
+                    *(f"{c[k] * 1e3:.3f}" if k in c else "-" for k in ("forward", "backward"))]
         rows.append(row)
     for i, h in enumerate(header):  # widen columns to their longest line, as a wide console does
         longest = max([len(h)] + [max(len(x) for x in str(r[i]).split("\n")) for r in rows])
@@ -141,12 +115,10 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
         lines.append(f" {what} params: {n:,} ({readable_memory_size(n * 4)})")  # float32 weights
     if detail and costs:
         c = costs["model"]
-        lines.append(f" Forward FLOPs per sample: {c['flops']:,}")
-        lines.append(f" Activation memory per batch of {batch_size}: {readable_memory_size(c['memory'])}")
-        lines.append(
-            f" Measured per batch of {batch_size}: forward {c['forward'] * 1e3:.3f} ms, "
-            f"backward {c['backward'] * 1e3:.3f} ms"
-        )
+        lines += [f" Forward FLOPs per sample: {c['flops']:,}",
+                  f" Activation memory per batch of {batch_size}: {readable_memory_size(c['memory'])}",
+                  f" Measured per batch of {batch_size}: forward {c['forward'] * 1e3:.3f} ms, "
+                  f"backward {c['backward'] * 1e3:.3f} ms"]
     text = "\n".join(lines)
     if print_fn is not None:
         for line in lines:
@@ -168,12 +140,8 @@ def _example_inputs(model, batch_size):
     out = []
     for t in tensors:
         shape = tuple(batch_size if d is None else d for d in t.shape)
-        consumer = first
-        nodes = getattr(model, "_nodes", None) or []
-        for node in nodes:
-            if any(x is t for x in node.input_tensors):
-                consumer = node.layer
-                break
+        consumer = next((node.layer for node in getattr(model, "_nodes", None) or []
+                         if any(x is t for x in node.input_tensors)), first)
         if isinstance(consumer, L.Embedding) or np.dtype(t.dtype).kind in "iu":
             high = consumer.input_dim if isinstance(consumer, L.Embedding) else 2
             out.append(rng.integers(0, high, size=shape).astype(np.int64))
@@ -183,9 +151,7 @@ def _example_inputs(model, batch_size):
 
 
 def _as_leaf(v):
-    if isinstance(v, Tensor) and v.dtype.kind == "f":
-        return Tensor(v.array.copy(), requires_grad=True)
-    return v
+    return Tensor(v.array.copy(), requires_grad=True) if isinstance(v, Tensor) and v.dtype.kind == "f" else v
 
 
 def _measure_layers(model, inputs, runs):

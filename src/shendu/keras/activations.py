@@ -65,11 +65,10 @@ def _keras_named(name, fn):
 
 # Keras name -> the nn.functional function that computes it.
 sigmoid, tanh = _keras_named("sigmoid", F.sigmoid), _keras_named("tanh", F.tanh)
-selu = _keras_named("selu", F.selu)
+selu, mish = _keras_named("selu", F.selu), _keras_named("mish", F.mish)
 softplus, softsign = _keras_named("softplus", F.softplus), _keras_named("softsign", F.softsign)
 swish = silu = _keras_named("swish", F.silu)
 hard_sigmoid, relu6 = _keras_named("hard_sigmoid", F.hardsigmoid), _keras_named("relu6", F.relu6)
-mish = _keras_named("mish", F.mish)
 
 _BY_NAME = {f.__name__: f for f in (relu, sigmoid, tanh, softmax, log_softmax, linear, elu, selu, gelu,
                                      leaky_relu, softplus, softsign, swish, exponential, hard_sigmoid, relu6,

@@ -16,18 +16,6 @@ from ..train import (
     TerminateOnNaN,
 )
 
-__all__ = [
-    "BackupAndRestore",
-    "Callback",
-    "CallbackList",
-    "History",
-    "ProgbarLogger",
-    "EarlyStopping",
-    "ModelCheckpoint",
-    "ReduceLROnPlateau",
-    "LearningRateScheduler",
-    "CSVLogger",
-    "TerminateOnNaN",
-    "LambdaCallback",
-    "Report",
-]
+__all__ = ["BackupAndRestore", "Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
+           "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger", "TerminateOnNaN",
+           "LambdaCallback", "Report"]

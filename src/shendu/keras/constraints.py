@@ -51,11 +51,7 @@ MinMaxNorm = _declare("MinMaxNorm", {"min_value": 0.0, "max_value": 1.0, "rate":
                       _c.min_max_norm, "Moves the norm over ``axis`` into [min_value, max_value] at rate.")
 max_norm, non_neg, unit_norm, min_max_norm = MaxNorm, NonNeg, UnitNorm, MinMaxNorm
 
-_REGISTRY = Registry(
-    "constraint",
-    names={"max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
-           "maxnorm": MaxNorm, "nonneg": NonNeg, "unitnorm": UnitNorm},
-    classes=(MaxNorm, NonNeg, UnitNorm, MinMaxNorm),
-    base=Constraint,
-)
+_REGISTRY = Registry("constraint", classes=(MaxNorm, NonNeg, UnitNorm, MinMaxNorm), base=Constraint, names={
+    "max_norm": MaxNorm, "non_neg": NonNeg, "unit_norm": UnitNorm, "min_max_norm": MinMaxNorm,
+    "maxnorm": MaxNorm, "nonneg": NonNeg, "unitnorm": UnitNorm})
 get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize

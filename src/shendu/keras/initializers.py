@@ -7,8 +7,7 @@ An initializer called with a Keras shape returns a NumPy array in that shape::
 
 Layers call :meth:`Initializer.fill_` on their PyTorch-layout parameters instead. Keras shapes put
 the input and output axes last (``(kh, kw, in, out)``), PyTorch first (``(out, in, kh, kw)``); fan-in
-and fan-out are the same numbers in both, so the distributions agree.
-"""
+and fan-out are the same numbers in both, so the distributions agree."""
 
 import numpy as np
 
@@ -19,9 +18,7 @@ from ._registry import Registry
 
 def _torch_axes(ndim):
     """Axes that turn a Keras-layout shape (*spatial, in, out) into PyTorch's (out, in, *spatial)."""
-    if ndim < 2:
-        return tuple(range(ndim))
-    return (ndim - 1, ndim - 2) + tuple(range(ndim - 2))
+    return tuple(range(ndim)) if ndim < 2 else (ndim - 1, ndim - 2) + tuple(range(ndim - 2))
 
 
 class Initializer:
@@ -38,8 +35,7 @@ class Initializer:
         names = list(self._params)
         if len(args) > len(names):
             raise TypeError(f"{type(self).__name__} takes at most {len(names)} arguments: {names}")
-        unknown = set(kwargs) - set(names)
-        if unknown:
+        if unknown := set(kwargs) - set(names):
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; takes {names}")
         values = {**self._params, **dict(zip(names, args)), **kwargs}
         for name, value in values.items():
@@ -62,15 +58,11 @@ class Initializer:
     def __call__(self, shape, dtype=None):
         shape = tuple(int(s) for s in shape)
         dtype = np.dtype(dtype or "float32")
-        if len(shape) == 1 and self._needs_fans:
-            # Keras takes fan_in = fan_out = n for a vector: draw an (n, n) matrix, keep one row.
-            t = Tensor(np.zeros((shape[0], shape[0]), dtype=dtype))
-            self.fill_(t)
-            return t.array[0].copy()
-        axes = _torch_axes(len(shape))
-        t = Tensor(np.zeros(tuple(shape[a] for a in axes), dtype=dtype))
+        # Keras takes fan_in = fan_out = n for a vector: draw an (n, n) matrix, keep one row.
+        vector, axes = len(shape) == 1 and self._needs_fans, _torch_axes(len(shape))
+        t = Tensor(np.zeros((shape[0], shape[0]) if vector else tuple(shape[a] for a in axes), dtype=dtype))
         self.fill_(t)
-        return np.ascontiguousarray(np.transpose(t.array, np.argsort(axes)))
+        return t.array[0].copy() if vector else np.ascontiguousarray(np.transpose(t.array, np.argsort(axes)))
 
     def get_config(self):
         config = {k: getattr(self, k) for k in self._params if k != "seed"}
@@ -81,8 +73,7 @@ class Initializer:
         return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
 class VarianceScaling(Initializer):
@@ -157,10 +148,9 @@ _BY_NAME = {
     "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_uniform": GlorotUniform,
     "xavier_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
     "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    "identity": Identity,
-    "random_uniform": RandomUniform, "uniform": RandomUniform, "random_normal": RandomNormal,
-    "normal": RandomNormal, "truncated_normal": TruncatedNormal, "variance_scaling": VarianceScaling,
-}
+    "identity": Identity, "random_uniform": RandomUniform, "uniform": RandomUniform,
+    "random_normal": RandomNormal, "normal": RandomNormal, "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling}
 
 __all__ = ["Initializer", *sorted({c.__name__ for c in _BY_NAME.values()}),
            "get", "serialize", "deserialize", "zeros", "ones", "constant", "glorot_uniform", "glorot_normal",

@@ -3,8 +3,7 @@
 Keras's argument order is (y_true, y_pred); a Loss object reduces per-sample values as Keras does
 ("sum_over_batch_size": sum(w·ℓ) / N, by :func:`shendu.nn.functional.sample_weighted_reduce`). Every
 formula is :mod:`shendu.nn.functional`'s Keras-named loss of the same name (the cross-entropies take
-probabilities, clipped at 1e-7, unless ``from_logits=True``); this module only maps names and arguments.
-"""
+probabilities, clipped at 1e-7, unless ``from_logits=True``); this module only maps names and arguments."""
 
 import numpy as np
 
@@ -24,8 +23,7 @@ def _per_sample(fn):
         return fn(y_true, y_pred, *args, reduction="none", **kwargs)
 
     loss.__name__ = loss.__qualname__ = fn.__name__
-    loss.__doc__ = fn.__doc__
-    loss.__module__ = __name__
+    loss.__doc__, loss.__module__ = fn.__doc__, __name__
     return loss
 
 
@@ -73,19 +71,15 @@ class Loss:
     """Base class: subclasses define ``call(y_true, y_pred) -> per-sample Tensor``.
 
     ``loss(y_true, y_pred, sample_weight=None)`` reduces by ``reduction``: 'sum_over_batch_size'
-    (Keras's default, the mean), 'sum' or 'none'.
-    """
+    (Keras's default, the mean), 'sum' or 'none'."""
 
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         if reduction in ("auto", None):
             reduction = "sum_over_batch_size"
         if reduction not in ("sum_over_batch_size", "sum", "none", "mean"):
-            raise ValueError(
-                f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or 'none', "
-                f"got {reduction!r}"
-            )
-        self.name = name or backend.snake_case(type(self).__name__)
-        self.reduction = reduction
+            raise ValueError(f"{type(self).__name__}: reduction must be 'sum_over_batch_size', 'sum' or "
+                             f"'none', got {reduction!r}")
+        self.name, self.reduction = name or backend.snake_case(type(self).__name__), reduction
 
     def call(self, y_true, y_pred):
         raise NotImplementedError(f"{type(self).__name__} must define call(y_true, y_pred)")
@@ -106,8 +100,7 @@ class LossFunctionWrapper(Loss):
 
     def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction)
-        self.fn = fn
-        self._fn_kwargs = kwargs
+        self.fn, self._fn_kwargs = fn, kwargs
 
     def call(self, y_true, y_pred):
         return self.fn(y_true, y_pred, **self._fn_kwargs)
@@ -121,40 +114,23 @@ def _loss_class(class_name, fn, default_name, params=()):
     defaults = dict(params)
 
     def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, **kwargs):
-        options = dict(defaults)
-        for (key, _), value in zip(params, args):
-            options[key] = value
-        unknown = set(kwargs) - set(defaults) - {"dtype"}
-        if unknown:
+        if unknown := set(kwargs) - set(defaults) - {"dtype"}:
             raise TypeError(f"{class_name}: unexpected keyword argument(s) {sorted(unknown)}")
-        options.update({k: v for k, v in kwargs.items() if k in defaults})
+        options = {**defaults, **dict(zip(defaults, args)), **{k: kwargs[k] for k in defaults if k in kwargs}}
         LossFunctionWrapper.__init__(self, fn, name=name, reduction=reduction, **options)
         for key, value in options.items():
             setattr(self, key, value)
 
-    return type(
-        class_name,
-        (LossFunctionWrapper,),
-        {
-            "__init__": __init__,
-            "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}",
-            "_default_name": default_name,
-        },
-    )
+    return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "_default_name": default_name,
+                                                     "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}"})
 
 
-CategoricalCrossentropy = _loss_class(
-    "CategoricalCrossentropy",
-    categorical_crossentropy,
-    "categorical_crossentropy",
-    [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
-)
-_SparseCategoricalCrossentropy = _loss_class(
-    "SparseCategoricalCrossentropy",
-    sparse_categorical_crossentropy,
-    "sparse_categorical_crossentropy",
-    [("from_logits", False), ("ignore_class", None), ("axis", -1)],
-)
+CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
+                                      "categorical_crossentropy",
+                                      [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
+_SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
+                                             "sparse_categorical_crossentropy",
+                                             [("from_logits", False), ("ignore_class", None), ("axis", -1)])
 
 
 class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
@@ -162,8 +138,7 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
 
     A label outside that range raises a ValueError. ``ignore_class=k`` (for instance the "void" class -1
     or 255 of segmentation maps) gives labels k zero loss, and the 'sum_over_batch_size' reduction then
-    averages over the other labels only, as Keras's mask does. No label is ignored by default.
-    """
+    averages over the other labels only, as Keras's mask does. No label is ignored by default."""
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         value = super().__call__(y_true, y_pred, sample_weight)
@@ -172,20 +147,16 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
         labels = np.asarray(getattr(y_true, "array", y_true))
         kept = int((labels != self.ignore_class).sum())
         return value * (labels.size / max(kept, 1))  # mean over all labels -> mean over the kept ones
-BinaryCrossentropy = _loss_class(
-    "BinaryCrossentropy",
-    binary_crossentropy,
-    "binary_crossentropy",
-    [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)],
-)
+
+
+BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
+                                 [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
 MeanSquaredError = _loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
 MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
-MeanAbsolutePercentageError = _loss_class(
-    "MeanAbsolutePercentageError", mean_absolute_percentage_error, "mean_absolute_percentage_error"
-)
-MeanSquaredLogarithmicError = _loss_class(
-    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error, "mean_squared_logarithmic_error"
-)
+MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
+                                          "mean_absolute_percentage_error")
+MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
+                                          "mean_squared_logarithmic_error")
 Huber = _loss_class("Huber", huber, "huber_loss", [("delta", 1.0)])
 KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
 Hinge = _loss_class("Hinge", hinge, "hinge")
@@ -194,44 +165,21 @@ CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categoric
 LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
 Poisson = _loss_class("Poisson", poisson, "poisson")
 CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", [("axis", -1)])
-_LOSS_CLASSES = (
-    CategoricalCrossentropy,
-    SparseCategoricalCrossentropy,
-    BinaryCrossentropy,
-    MeanSquaredError,
-    MeanAbsoluteError,
-    MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError,
-    Huber,
-    KLDivergence,
-    Hinge,
-    SquaredHinge,
-    CategoricalHinge,
-    LogCosh,
-    Poisson,
-    CosineSimilarity,
-)
+_LOSS_CLASSES = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError,
+                 MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber,
+                 KLDivergence, Hinge, SquaredHinge, CategoricalHinge, LogCosh, Poisson, CosineSimilarity)
 for _cls in _LOSS_CLASSES:
     _cls.__module__ = __name__
 
 _CLASSES = {c.__name__: c for c in _LOSS_CLASSES}
 _CANONICAL = {  # alias -> Keras name
-    "mse": "mean_squared_error",
-    "mae": "mean_absolute_error",
-    "mape": "mean_absolute_percentage_error",
-    "msle": "mean_squared_logarithmic_error",
-    "huber_loss": "huber",
-    "kld": "kl_divergence",
-    "kullback_leibler_divergence": "kl_divergence",
-    "logcosh": "log_cosh",
-}
-_FUNCTIONS = {
-    fn.__name__: fn
-    for fn in (categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy,
-               mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-               mean_squared_logarithmic_error, huber, kl_divergence, hinge, squared_hinge, categorical_hinge,
-               log_cosh, poisson, cosine_similarity)
-}
+    "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
+    "msle": "mean_squared_logarithmic_error", "huber_loss": "huber", "kld": "kl_divergence",
+    "kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh"}
+_FUNCTIONS = {fn.__name__: fn for fn in (
+    categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error,
+    mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error, huber, kl_divergence,
+    hinge, squared_hinge, categorical_hinge, log_cosh, poisson, cosine_similarity)}
 _FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()})
 
 
@@ -244,8 +192,7 @@ __all__ = ["Loss", "LossFunctionWrapper", *_CLASSES, *(n for n in _FUNCTIONS if 
 def loss_class(name):
     """The Loss class of a loss function's name ('binary_crossentropy' -> BinaryCrossentropy), or None."""
     name = canonical_name(name)
-    return next((c for c in _LOSS_CLASSES if c._default_name == name or
-                 c._default_name == f"{name}_loss"), None)
+    return next((c for c in _LOSS_CLASSES if c._default_name in (name, f"{name}_loss")), None)
 
 
 def canonical_name(identifier):

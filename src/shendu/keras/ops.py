@@ -6,8 +6,7 @@
 Arguments follow Keras (``axis=``, ``keepdims=``, NumPy-style names); results are shendu Tensors,
 differentiable wherever the underlying op is. Python numbers and lists become float32 (``floatx``)
 tensors, NumPy arrays keep their dtype, and model weights (``model.trainable_weights``) are read in
-Keras layout. docs/keras-ops.md lists every name with its shendu op and any difference.
-"""
+Keras layout. docs/keras-ops.md lists every name with its shendu op and any difference."""
 
 import ast
 import builtins
@@ -39,8 +38,6 @@ def _t(x, dtype=None):
         a = a.astype(_dtype(dtype))
     elif not isinstance(x, np.ndarray) and a.dtype == np.float64:
         a = a.astype(_backend.floatx())
-    elif a.dtype == np.bool_ or a.dtype.kind in "iuf":
-        pass
     return Tensor(a)
 
 
@@ -84,23 +81,19 @@ def _op(name, fn, params="x", what="element-wise"):
 
 # Keras name -> the shendu function it is (element-wise on one input, then on two).
 _UNARY = {
-    "negative": _operator.neg, "abs": _sd.abs, "sign": _sd.sign, "square": _sd.square,
-    "sqrt": _sd.sqrt, "rsqrt": _sd.rsqrt, "reciprocal": _sd.reciprocal, "exp": _sd.exp,
-    "expm1": _sd.expm1, "log": _sd.log, "log1p": _sd.log1p, "log2": _sd.log2, "log10": _sd.log10,
-    "sin": _sd.sin, "cos": _sd.cos, "tan": _sd.tan, "arctan": _sd.atan, "sinh": _sd.sinh,
-    "cosh": _sd.cosh, "tanh": _sd.tanh, "erf": _sd.erf, "floor": _sd.floor, "ceil": _sd.ceil,
-    "isnan": _sd.isnan, "isinf": _sd.isinf, "isfinite": _sd.isfinite, "logical_not": _sd.logical_not,
-    "relu": F.relu, "relu6": F.relu6, "sigmoid": F.sigmoid, "silu": F.silu, "selu": F.selu,
-    "softplus": F.softplus, "softsign": F.softsign, "hard_sigmoid": F.hardsigmoid,
-}
+    "negative": _operator.neg, "abs": _sd.abs, "sign": _sd.sign, "square": _sd.square, "sqrt": _sd.sqrt,
+    "rsqrt": _sd.rsqrt, "reciprocal": _sd.reciprocal, "exp": _sd.exp, "expm1": _sd.expm1, "log": _sd.log,
+    "log1p": _sd.log1p, "log2": _sd.log2, "log10": _sd.log10, "sin": _sd.sin, "cos": _sd.cos, "tan": _sd.tan,
+    "arctan": _sd.atan, "sinh": _sd.sinh, "cosh": _sd.cosh, "tanh": _sd.tanh, "erf": _sd.erf,
+    "floor": _sd.floor, "ceil": _sd.ceil, "isnan": _sd.isnan, "isinf": _sd.isinf, "isfinite": _sd.isfinite,
+    "logical_not": _sd.logical_not, "relu": F.relu, "relu6": F.relu6, "sigmoid": F.sigmoid, "silu": F.silu,
+    "selu": F.selu, "softplus": F.softplus, "softsign": F.softsign, "hard_sigmoid": F.hardsigmoid}
 _BINARY = {
-    "add": _operator.add, "subtract": _operator.sub, "multiply": _operator.mul,
-    "divide": _operator.truediv, "floor_divide": _sd.floor_divide, "mod": _sd.remainder,
-    "arctan2": _sd.atan2, "maximum": _sd.maximum, "minimum": _sd.minimum, "matmul": _sd.matmul,
-    "equal": _sd.eq, "not_equal": _sd.ne, "greater": _sd.gt, "greater_equal": _sd.ge, "less": _sd.lt,
-    "less_equal": _sd.le, "logical_and": _sd.logical_and, "logical_or": _sd.logical_or,
-    "logical_xor": _sd.logical_xor,
-}
+    "add": _operator.add, "subtract": _operator.sub, "multiply": _operator.mul, "divide": _operator.truediv,
+    "floor_divide": _sd.floor_divide, "mod": _sd.remainder, "arctan2": _sd.atan2, "maximum": _sd.maximum,
+    "minimum": _sd.minimum, "matmul": _sd.matmul, "equal": _sd.eq, "not_equal": _sd.ne, "greater": _sd.gt,
+    "greater_equal": _sd.ge, "less": _sd.lt, "less_equal": _sd.le, "logical_and": _sd.logical_and,
+    "logical_or": _sd.logical_or, "logical_xor": _sd.logical_xor}
 # Keras name -> (the shendu function, Keras's arguments, all passed on in order): not element-wise.
 _PASSED = {
     "expand_dims": (_sd.unsqueeze, "x, axis"), "squeeze": (_sd.squeeze, "x, axis=None"),
@@ -111,12 +104,10 @@ _PASSED = {
     "isclose": (_sd.isclose, "x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False"),
     "argsort": (Tensor.argsort, "x, axis=-1"), "count_nonzero": (_sd.count_nonzero, "x, axis=None"),
     "elu": (F.elu, "x, alpha=1.0"), "leaky_relu": (F.leaky_relu, "x, negative_slope=0.2"),
-    "softmax": (F.softmax, "x, axis=-1"), "log_softmax": (F.log_softmax, "x, axis=-1"),
-}
+    "softmax": (F.softmax, "x, axis=-1"), "log_softmax": (F.log_softmax, "x, axis=-1")}
 globals().update({name: _op(name, fn) for name, fn in _UNARY.items()})
 globals().update({name: _op(name, fn, "x1, x2") for name, fn in _BINARY.items()})
-globals().update({name: _op(name, fn, params, "as shendu defines it") for name, (fn, params) in
-                 _PASSED.items()})
+globals().update({name: _op(name, fn, ps, "as shendu defines it") for name, (fn, ps) in _PASSED.items()})
 true_divide, absolute, swish = (globals()["divide"], globals()["abs"], globals()["silu"])
 
 
@@ -447,8 +438,7 @@ def vectorized_map(function, elements):
 
 
 def scatter(indices, values, shape):
-    out = zeros(shape, dtype=_t(values).dtype)
-    return scatter_update(out, indices, values)
+    return scatter_update(zeros(shape, dtype=_t(values).dtype), indices, values)
 
 
 def scatter_update(inputs, indices, updates):

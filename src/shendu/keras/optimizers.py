@@ -7,8 +7,7 @@ SGD lr 0.01, Adagrad lr 0.001 with accumulators starting at 0.1, Adadelta lr 0.0
 tf.keras 2's ``lr=`` and ``decay=`` arguments are accepted (``decay``: lr / (1 + decay·iterations)).
 ``learning_rate`` may be a number or a schedule from :mod:`shendu.keras.optimizers.schedules`; reading
 it gives the current value, assigning it changes the rate (callbacks do this).
-The wrapped optimizer is created over the model's trainable weights when the model first trains.
-"""
+The wrapped optimizer is created over the model's trainable weights when the model first trains."""
 
 import numpy as np
 
@@ -46,8 +45,7 @@ class Optimizer:
 
     It offers what the training loop needs from a ``shendu.optim`` optimizer (``param_groups``,
     ``zero_grad``, ``step``, ``state_dict``, ``load_state_dict``) and Keras's ``learning_rate``,
-    ``iterations``, ``clipnorm`` / ``clipvalue`` / ``global_clipnorm`` and ``get_config``.
-    """
+    ``iterations``, ``clipnorm`` / ``clipvalue`` / ``global_clipnorm`` and ``get_config``."""
 
     _defaults = {}
 
@@ -64,12 +62,8 @@ class Optimizer:
             raise ValueError(f"{type(self).__name__}: give at most one of clipnorm and global_clipnorm")
         self.name = name or type(self).__name__.lower()
         self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
-        self.weight_decay = weight_decay
-        self.decay = float(decay or 0.0)
-        self.iterations = 0
-        self._schedule = None
-        self._lr = None
-        self._inner = None
+        self.weight_decay, self.decay = weight_decay, float(decay or 0.0)
+        self.iterations, self._schedule, self._lr, self._inner = 0, None, None, None
         self.learning_rate = learning_rate
 
     # ----- learning rate ----------------------------------------------------------------------------
@@ -92,9 +86,7 @@ class Optimizer:
 
     def _current_lr(self):
         base = float(self._schedule(self.iterations)) if self._schedule is not None else self._lr
-        if self.decay:
-            base = base / (1.0 + self.decay * self.iterations)
-        return base
+        return base / (1.0 + self.decay * self.iterations) if self.decay else base
 
     def _sync_lr(self):
         lr = self._current_lr()
@@ -146,8 +138,7 @@ class Optimizer:
 
     @property
     def variables(self):
-        inner = self._require()
-        return [v for s in inner.state.values() for v in s.values() if isinstance(v, np.ndarray)]
+        return [v for s in self._require().state.values() for v in s.values() if isinstance(v, np.ndarray)]
 
     # ----- stepping ---------------------------------------------------------------------------------
     def zero_grad(self, set_to_none=True):
@@ -207,10 +198,8 @@ class Optimizer:
             return
         self.build([t for _, t in pairs])
         chosen = {id(t) for _, t in pairs}
-        for group in self._inner.param_groups:  # weights not in this call keep still
-            for p in group["params"]:
-                if id(p) not in chosen:
-                    p.grad = None
+        for p in (p for group in self._inner.param_groups for p in group["params"] if id(p) not in chosen):
+            p.grad = None  # weights not in this call keep still
         for g, t in pairs:
             t.grad = None if g is None else Tensor(g)
         self.step()
@@ -226,9 +215,7 @@ class Optimizer:
 
     # ----- state ------------------------------------------------------------------------------------
     def state_dict(self):
-        sd = self._require().state_dict()
-        sd["iterations"] = self.iterations
-        return sd
+        return {**self._require().state_dict(), "iterations": self.iterations}
 
     def load_state_dict(self, state_dict):
         state_dict = dict(state_dict)
@@ -242,9 +229,8 @@ class Optimizer:
         if isinstance(lr, _lrs.StepSchedule):
             lr = _SCHEDULE_REGISTRY.serialize(lr)
         config = {"name": self.name, "learning_rate": lr}
-        for key in ("clipnorm", "clipvalue", "global_clipnorm"):
-            if getattr(self, key) is not None:
-                config[key] = getattr(self, key)
+        config.update({k: getattr(self, k) for k in ("clipnorm", "clipvalue", "global_clipnorm")
+                       if getattr(self, k) is not None})
         if self.decay:
             config["decay"] = self.decay
         config.update({k: getattr(self, k) for k in self._defaults})
@@ -296,17 +282,14 @@ Adam = _keras_optimizer("Adam", optim.Adam, 0.001, {**_ADAM, "amsgrad": False},
                         "Adam with Keras's defaults (epsilon 1e-7).")
 AdamW = _keras_optimizer("AdamW", optim.AdamW, 0.001, {"weight_decay": 0.004, **_ADAM, "amsgrad": False},
                          "Adam with decoupled weight decay.")
-RMSprop = _keras_optimizer("RMSprop", optim.RMSprop, 0.001,
-                           {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7, "centered": False},
-                           "RMSprop with Keras's defaults (rho 0.9, epsilon 1e-7).",
+RMSprop = _keras_optimizer("RMSprop", optim.RMSprop, 0.001, {"rho": 0.9, "momentum": 0.0, "epsilon": 1e-7,
+                           "centered": False}, "RMSprop with Keras's defaults (rho 0.9, epsilon 1e-7).",
                            renames={"rho": "alpha"})
-Adagrad = _keras_optimizer("Adagrad", optim.Adagrad, 0.001,
-                           {"initial_accumulator_value": 0.1, "epsilon": 1e-7},
-                           "Adagrad, accumulators starting at 0.1.")
+Adagrad = _keras_optimizer("Adagrad", optim.Adagrad, 0.001, {"initial_accumulator_value": 0.1,
+                           "epsilon": 1e-7}, "Adagrad, accumulators starting at 0.1.")
 Adadelta = _keras_optimizer("Adadelta", optim.Adadelta, 0.001, {"rho": 0.95, "epsilon": 1e-7},
                             "Adadelta with Keras's defaults.")
-Nadam = _keras_optimizer("Nadam", optim.NAdam, 0.001, dict(_ADAM),
-                         "Nadam (Adam with Nesterov momentum).")
+Nadam = _keras_optimizer("Nadam", optim.NAdam, 0.001, dict(_ADAM), "Nadam (Adam with Nesterov momentum).")
 
 _BY_NAME = {c.__name__.lower(): c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Nadam)}
 

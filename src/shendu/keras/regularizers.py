@@ -1,7 +1,6 @@
 """Weight penalties (``kernel_regularizer=regularizers.l2(0.01)``), added to the loss during fit.
 
-``L1(l1)(w) = l1 · Σ|w|``, ``L2(l2)(w) = l2 · Σw²``, ``L1L2`` adds both. Keras's defaults: 0.01.
-"""
+``L1(l1)(w) = l1 · Σ|w|``, ``L2(l2)(w) = l2 · Σw²``, ``L1L2`` adds both. Keras's defaults: 0.01."""
 
 from ..nn import utils as _nn_utils
 from ._registry import Registry, maker
@@ -23,8 +22,7 @@ class Regularizer:
         return cls(**config)
 
     def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
 
 
 class L1L2(Regularizer):

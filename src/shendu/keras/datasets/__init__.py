@@ -5,8 +5,7 @@ Arrays come back as Keras returns them: MNIST/Fashion-MNIST x (60000, 28, 28) ui
 CIFAR-10 x (50000, 32, 32, 3) uint8, y (50000, 1) uint8. Files are read by :mod:`shendu.data.datasets`
 (searched locally first; like Keras, fetched from the official source when missing). ``cifar100``, ``imdb``,
 ``reuters`` and ``boston_housing`` read Keras's own files from the Keras cache (``~/.keras/datasets``),
-fetching them with :func:`shendu.keras.utils.get_file` (hash-checked) when missing.
-"""
+fetching them with :func:`shendu.keras.utils.get_file` (hash-checked) when missing."""
 
 from . import boston_housing, cifar10, cifar100, fashion_mnist, imdb, mnist, reuters
 

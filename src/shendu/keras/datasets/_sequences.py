@@ -21,11 +21,7 @@ def prepare(parts, num_words, skip_top, maxlen, start_char, oov_char, index_from
     """``parts``: [(x, y), ...] of object arrays of index lists; returns them transformed, as tuples."""
     out = []
     for x, y in parts:
-        seqs = [list(map(int, s)) for s in x]
-        if start_char is not None:
-            seqs = [[start_char] + [w + index_from for w in s] for s in seqs]
-        elif index_from:
-            seqs = [[w + index_from for w in s] for s in seqs]
+        seqs = [[start_char] * (start_char is not None) + [int(w) + index_from for w in s] for s in x]
         y = np.asarray(y)
         if maxlen:
             keep = [i for i, s in enumerate(seqs) if len(s) < maxlen]

@@ -15,9 +15,7 @@ def load_data(path="boston_housing.npz", test_split=0.2, seed=113, download=True
     if not 0 <= test_split < 1:
         raise ValueError(f"boston_housing.load_data: test_split must be in [0, 1), got {test_split}")
     f = read_npz(locate(path, _ORIGIN, _HASH, download, "boston_housing.load_data"), ["x", "y"])
-    x, y = f["x"], f["y"]
-    order = np.arange(len(x))
-    np.random.RandomState(seed).shuffle(order)
-    x, y = x[order], y[order]
+    order = np.random.RandomState(seed).permutation(len(f["x"]))
+    x, y = f["x"][order], f["y"][order]
     idx = int(len(x) * (1 - test_split))
     return (x[:idx], y[:idx]), (x[idx:], y[idx:])

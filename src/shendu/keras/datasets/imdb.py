@@ -4,8 +4,7 @@ indices, labels 0 (negative) / 1 (positive), from Keras's ``imdb.npz``.
 The options act as Keras's do, in this order: the training and the test reviews are each shuffled
 (``np.random.RandomState(seed)``); each review gets ``start_char`` in front and every index shifted by
 ``index_from``; reviews not shorter than ``maxlen`` are dropped; indices ``>= num_words`` or
-``< skip_top`` become ``oov_char`` (or are removed when ``oov_char=None``).
-"""
+``< skip_top`` become ``oov_char`` (or are removed when ``oov_char=None``)."""
 import numpy as np
 
 from ...data.datasets._npz import locate, read_npz
@@ -27,8 +26,7 @@ def load_data(path="imdb.npz", num_words=None, skip_top=0, maxlen=None, seed=113
     rng = np.random.RandomState(seed)
     parts = []
     for xk, yk in (("x_train", "y_train"), ("x_test", "y_test")):
-        order = np.arange(len(f[xk]))
-        rng.shuffle(order)
+        order = rng.permutation(len(f[xk]))
         parts.append((f[xk][order], f[yk][order]))
     return prepare(parts, num_words, skip_top, maxlen, start_char, oov_char, index_from, "imdb.load_data")
 

@@ -2,8 +2,7 @@
 
 Keras's own file comes first: ``path`` (default ``"mnist.npz"``) as a file, or in the Keras cache
 (``$KERAS_HOME/datasets/mnist.npz``), with arrays ``x_train``, ``y_train``, ``x_test``, ``y_test``.
-Without it the IDX files are read (a folder ``path``, or :func:`shendu.data.datasets.mnist`'s places).
-"""
+Without it the IDX files are read (a folder ``path``, or :func:`shendu.data.datasets.mnist`'s places)."""
 import os
 
 import numpy as np

@@ -2,8 +2,7 @@
 indices, 46 topics, from Keras's ``reuters.npz``.
 
 All wires are shuffled together (``np.random.RandomState(seed)``), the index options applied as in
-:mod:`shendu.keras.datasets.imdb`, and the first ``1 - test_split`` of them form the training set.
-"""
+:mod:`shendu.keras.datasets.imdb`, and the first ``1 - test_split`` of them form the training set."""
 import numpy as np
 
 from ...data.datasets._npz import locate, read_npz
@@ -25,8 +24,7 @@ def load_data(path="reuters.npz", num_words=None, skip_top=0, maxlen=None, test_
     """Keras's Reuters loader; x are object arrays of lists of ints, y int arrays of topic ids."""
     fpath = locate(path, ORIGIN + "reuters.npz", _HASH, download, "reuters.load_data")
     f = read_npz(fpath, ["x", "y"])
-    order = np.arange(len(f["x"]))
-    np.random.RandomState(seed).shuffle(order)
+    order = np.random.RandomState(seed).permutation(len(f["x"]))
     ((xs, labels),) = prepare([(f["x"][order], f["y"][order])], num_words, skip_top, maxlen, start_char,
                               oov_char, index_from, "reuters.load_data")
     idx = int(len(xs) * (1 - test_split))
