@@ -97,15 +97,11 @@ class MultiHeadAttention(Layer):
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
         key = value if key is None else key
-        query, value, key = (
-            t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
-            for t in (query, value, key)
-        )
+        query, value, key = (t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
+                             for t in (query, value, key))
         if query.ndim != 3 or value.ndim != 3 or key.ndim != 3:
-            raise ValueError(
-                f"{_owner(self)}: query, value and key must be (batch, steps, features), got shapes "
-                f"{tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}"
-            )
+            raise ValueError(f"{_owner(self)}: query, value and key must be (batch, steps, features), got "
+                             f"shapes {tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}")
         b, t_len, s_len = query.shape[0], query.shape[1], value.shape[1]
 
         def carried(given, t):  # a mask passed in, or the one the input carries

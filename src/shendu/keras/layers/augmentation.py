@@ -77,10 +77,8 @@ class _RandomImage(Layer):
         if single:
             x = x[None]
         if x.ndim != 4:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': expected images (batch, height, width, channels) or "
-                f"(height, width, channels), got shape {tuple(inputs.shape)}"
-            )
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected images (batch, height, width, "
+                             f"channels) or (height, width, channels), got shape {tuple(inputs.shape)}")
         y = np.moveaxis(x, -1, 1)
         for t in self._transforms:
             y = t.apply_batch(y)

@@ -1009,10 +1009,8 @@ class Layer(Module):
         weights = list(weights)
         if len(weights) != len(specs):
             names = [s.name for _, s in specs]
-            raise ValueError(
-                f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights {names}, "
-                f"but set_weights received {len(weights)}"
-            )
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights "
+                             f"{names}, but set_weights received {len(weights)}")
         shapes = [(layer, s, np.asarray(w)) for (layer, s), w in zip(specs, weights)]
         for layer, s, w in shapes:  # check every shape before changing anything
             if tuple(w.shape) != s.shape:
@@ -1023,10 +1021,8 @@ class Layer(Module):
     def count_params(self):
         """Number of scalar weights (Keras counts trainable and non-trainable ones)."""
         if not self.built:
-            raise ValueError(
-                f"You tried to call count_params on layer '{self.name}', but the layer isn't built. "
-                "Build it first by calling it on data or giving an input shape."
-            )
+            raise ValueError(f"You tried to call count_params on layer '{self.name}', but the layer isn't "
+                             "built. Build it first by calling it on data or giving an input shape.")
         return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
 
     # ----- losses -------------------------------------------------------------------------------------

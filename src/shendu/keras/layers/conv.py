@@ -52,10 +52,8 @@ class _Channels(Layer):
     def _channels(self, input_shape):
         c = self._features(input_shape)
         if c is None:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': the channel axis of the input must be known, "
-                f"got shape {input_shape}"
-            )
+            raise ValueError(f"{type(self).__name__} '{self.name}': the channel axis of the input must be "
+                             f"known, got shape {input_shape}")
         return c
 
     def _spatial(self, shape):

@@ -42,9 +42,8 @@ class Dense(Layer):
 
     def build(self, input_shape):
         if input_shape[-1] is None:
-            raise ValueError(
-                f"Dense '{self.name}': the last axis of the input must be known, got shape {input_shape}"
-            )
+            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got shape "
+                             f"{input_shape}")
         self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
 
     def call(self, inputs):

@@ -26,10 +26,8 @@ def _broadcast_shape(shapes, name):
 class _Merge(Layer):
     def _check(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
-                f"inputs, got {type(inputs).__name__}"
-            )
+            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
+                             f"inputs, got {type(inputs).__name__}")
 
     def build(self, input_shape):
         self._check(input_shape)
@@ -118,10 +116,8 @@ class Concatenate(_Merge):
             else:
                 known = {s[i] for s in shapes if s[i] is not None}
                 if len(known) > 1:
-                    raise ValueError(
-                        f"Concatenate '{self.name}' requires inputs with matching shapes except for "
-                        f"the concatenation axis; got shapes {shapes}"
-                    )
+                    raise ValueError(f"Concatenate '{self.name}' requires inputs with matching shapes except "
+                                     f"for the concatenation axis; got shapes {shapes}")
                 out[i] = known.pop() if known else None
         return tuple(out)
 
@@ -156,15 +152,5 @@ def _functional(cls):
     return fn
 
 
-add, subtract, multiply, average = (
-    _functional(Add),
-    _functional(Subtract),
-    _functional(Multiply),
-    _functional(Average),
-)
-maximum, minimum, concatenate, dot = (
-    _functional(Maximum),
-    _functional(Minimum),
-    _functional(Concatenate),
-    _functional(Dot),
-)
+add, subtract, multiply, average, maximum, minimum, concatenate, dot = map(
+    _functional, (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot))

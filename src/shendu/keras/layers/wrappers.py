@@ -33,9 +33,8 @@ class Bidirectional(Layer):
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if merge_mode not in _MERGES:
-            raise ValueError(
-                f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
-            )
+            raise ValueError("Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got "
+                             f"{merge_mode!r}")
         if not isinstance(layer, Layer) or not hasattr(layer, "return_sequences"):
             raise ValueError(f"Bidirectional needs a recurrent layer (LSTM, GRU, SimpleRNN), got {layer!r}")
         if "input_shape" not in kwargs and layer._batch_input_shape is not None:
@@ -101,10 +100,8 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape):
         if len(input_shape) < 3:
-            raise ValueError(
-                f"TimeDistributed '{self.name}': the input needs at least 3 axes "
-                f"(batch, steps, ...), got {input_shape}"
-            )
+            raise ValueError(f"TimeDistributed '{self.name}': the input needs at least 3 axes "
+                             f"(batch, steps, ...), got {input_shape}")
         self.layer._maybe_build((None,) + tuple(input_shape[2:]))
 
     def call(self, inputs, training=None):
