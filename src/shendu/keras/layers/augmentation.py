@@ -85,8 +85,7 @@ class _RandomImage(Layer):
         y = np.moveaxis(y, 1, -1).astype(x.dtype, copy=False)
         return Tensor(y[0] if single else y)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class RandomFlip(_RandomImage):

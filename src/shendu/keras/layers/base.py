@@ -815,6 +815,10 @@ class Layer(Module):
             out = self.call(dummy, **self._default_call_kwargs())
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
 
+    def _same_shape(self, input_shape):
+        """``compute_output_shape`` of the layers whose output has the input's shape."""
+        return input_shape
+
     def _input_dtype(self):
         return "float32"
 

@@ -70,8 +70,7 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Identity(Layer):
@@ -80,8 +79,7 @@ class Identity(Layer):
     def call(self, inputs):
         return inputs
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Dropout(Layer):
@@ -96,8 +94,7 @@ class Dropout(Layer):
     def call(self, inputs):
         return self.dropout(inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Flatten(Layer):

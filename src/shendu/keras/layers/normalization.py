@@ -87,8 +87,7 @@ class BatchNormalization(Layer):
         return channels_first(inputs, self._axis, lambda x: sd.reshape(bn(sd.reshape(x, x.shape[:2] + (-1,))),
                                                                         x.shape))
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class LayerNormalization(Layer):
@@ -103,5 +102,4 @@ class LayerNormalization(Layer):
     def call(self, inputs):
         return self.ln(inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape

@@ -44,5 +44,4 @@ class GroupNormalization(Layer):
     def call(self, inputs):
         return channels_first(inputs, self._channel_axis(inputs.ndim), self.norm)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
