@@ -285,9 +285,8 @@ class W:
         if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape and self.blocks is None:
             return None, self._checked(layer, keras_shape, lambda a: a)
         inv, moved = tuple(np.argsort(perm)), tuple(nn_shape[p] for p in perm)
-        order = back = None
-        if self.blocks is not None:
-            order, back = list(self.blocks), list(np.argsort(self.blocks))
+        blocks = self.blocks
+        order, back = (None, None) if blocks is None else (list(blocks), list(np.argsort(blocks)))
 
         def reorder(a, blocks):
             return a if blocks is None else np.concatenate([np.split(a, len(blocks))[b] for b in blocks])
@@ -464,9 +463,7 @@ class Node:
     def run(self, values):
         """Call the layer with each KerasTensor replaced by its value from ``values`` (id -> value)."""
         sub = lambda o: values[id(o)] if isinstance(o, KerasTensor) else o  # noqa: E731
-        args = map_structure(sub, self.args)
-        kwargs = map_structure(sub, self.kwargs)
-        return self.layer(*args, **kwargs)
+        return self.layer(*map_structure(sub, self.args), **map_structure(sub, self.kwargs))
 
 
 class InputSpec:
@@ -947,13 +944,9 @@ class Layer(Module):
                    trainable=True, constraint=None, **kwargs):
         """Create a weight of Keras-layout ``shape`` (accepts Keras 2's ``add_weight(name, shape, ...)`` and
         Keras 3's ``add_weight(shape, initializer, ...)`` argument orders)."""
-        rest = list(args)
-        if rest and isinstance(rest[0], str):
-            name = rest.pop(0)
-        if rest:
-            shape = rest.pop(0)
-        if rest:
-            initializer = rest.pop(0)
+        if args and isinstance(args[0], str):
+            name, args = args[0], args[1:]
+        shape, initializer = (args + (shape, initializer)[len(args):])[:2]
         shape = () if shape is None else ((shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
         dtype = np.dtype(dtype or self.dtype)
         if initializer is None:
@@ -1183,9 +1176,6 @@ class InputLayer(Layer):
         self._build_input_shape = self._output_shape = self._batch_input_shape
         self._input_tensor = KerasTensor(self._batch_input_shape, "float32" if dtype is None else self.dtype)
         self._inbound_nodes.append(Node(self, (), {}, self._input_tensor))
-
-    def call(self, inputs):
-        return inputs
 
     def get_config(self):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}
