@@ -47,10 +47,15 @@ class _Merge(Layer):
         return _broadcast_shape([tuple(s) for s in input_shape], f"{type(self).__name__} '{self.name}'")
 
 
-class Add(_Merge):
-    """Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``)."""
+def _elementwise(name, combine, doc):
+    return type(name, (_Merge,), {"_combine": staticmethod(combine), "__doc__": doc, "__module__": __name__})
 
-    _combine = staticmethod(operator.add)
+
+Add = _elementwise("Add", operator.add,
+                   "Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``).")
+Multiply = _elementwise("Multiply", operator.mul, "Element-wise product of the inputs.")
+Maximum = _elementwise("Maximum", sd.maximum, "Element-wise maximum of the inputs.")
+Minimum = _elementwise("Minimum", sd.minimum, "Element-wise minimum of the inputs.")
 
 
 class Subtract(_Merge):
@@ -63,12 +68,6 @@ class Subtract(_Merge):
     _combine = staticmethod(operator.sub)
 
 
-class Multiply(_Merge):
-    """Element-wise product of the inputs."""
-
-    _combine = staticmethod(operator.mul)
-
-
 class Average(_Merge):
     """Element-wise mean of the inputs."""
 
@@ -76,18 +75,6 @@ class Average(_Merge):
 
     def _finish(self, out, n):
         return out * (1.0 / n)
-
-
-class Maximum(_Merge):
-    """Element-wise maximum of the inputs."""
-
-    _combine = staticmethod(sd.maximum)
-
-
-class Minimum(_Merge):
-    """Element-wise minimum of the inputs."""
-
-    _combine = staticmethod(sd.minimum)
 
 
 class Concatenate(_Merge):
@@ -104,9 +91,8 @@ class Concatenate(_Merge):
         shapes = [tuple(s) for s in input_shape]
         nd = len(shapes[0])
         if any(len(s) != nd for s in shapes):
-            raise ValueError(
-                f"Concatenate '{self.name}': inputs must have the same rank, got shapes {shapes}"
-            )
+            raise ValueError(f"Concatenate '{self.name}': inputs must have the same rank, got shapes "
+                             f"{shapes}")
         ax = self.axis % nd
         out = list(shapes[0])
         for i in range(nd):
