@@ -638,8 +638,7 @@ class Layer(Module):
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, weights=None, activity_regularizer=None, **kwargs):
         super().__init__()
-        kwargs.pop("autocast", None)
-        kwargs.pop("dynamic", None)
+        kwargs.pop("autocast", None), kwargs.pop("dynamic", None)
         if kwargs:
             known = sorted(set(type(self).keras_args) | set(self._BASE_KWARGS))
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}; "
@@ -661,8 +660,8 @@ class Layer(Module):
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
-            one = input_shape is None or _is_int(input_shape)
-            self._batch_input_shape = (batch_size,) + ((input_shape,) if one else tuple(input_shape))
+            one = (input_shape,) if _is_int(input_shape) else tuple(input_shape)
+            self._batch_input_shape = (batch_size,) + one
         elif input_dim is not None:
             self._batch_input_shape = (batch_size, int(input_dim))
 
@@ -861,10 +860,8 @@ class Layer(Module):
             kwargs["mask"] = in_mask
         self._call_losses = []
         self.__dict__["_call_metrics"] = []
-        if training is not None and bool(training) != self.training:
-            with training_mode(bool(training)):
-                out = self.call(inputs, *args, **kwargs)
-        else:
+        switch = training is not None and bool(training) != self.training
+        with training_mode(bool(training)) if switch else contextlib.nullcontext():
             out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             first = flatten_structure(out)[0]
@@ -1154,10 +1151,7 @@ def _keras_view(t, to_keras):
     mapped = to_keras(probe)
     if mapped.shape == probe.shape and np.array_equal(mapped, probe):
         return t
-    if mapped.ndim == probe.ndim:
-        flat = mapped.reshape(-1)
-        return t.reshape(-1)[flat].reshape(mapped.shape)
-    return t
+    return t.reshape(-1)[mapped.reshape(-1)].reshape(mapped.shape) if mapped.ndim == probe.ndim else t
 
 
 # ----- Input --------------------------------------------------------------------------------------
