@@ -185,18 +185,16 @@ class Lambda(Layer):
     ``load_model(path, custom_objects={"name": fn})``.
     """
 
-    keras_args = dict(
-        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>"), load=_saved_function),
-        output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
-        arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})),
-    )
+    keras_args = dict(function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>"),
+                                     load=_saved_function),
+                      output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
+                      arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})))
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
 
     def compute_output_shape(self, input_shape):
-        if self._given_output_shape is not None:
-            if callable(self._given_output_shape):
-                return self._given_output_shape(input_shape)
-            return (input_shape[0],) + tuple(self._given_output_shape)
-        return super().compute_output_shape(input_shape)
+        given = self._given_output_shape
+        if given is None:
+            return super().compute_output_shape(input_shape)
+        return given(input_shape) if callable(given) else (input_shape[0],) + tuple(given)
