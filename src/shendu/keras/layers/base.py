@@ -596,23 +596,17 @@ _CALL_ARGS = {}
 
 
 def _call_params(fn):
-    """The parameter names of a layer's ``call`` (cached per function)."""
+    """(the parameter names, whether it takes ``**kwargs``, the first parameter's name or None) of a layer's
+    ``call`` (cached per function)."""
     key = getattr(fn, "__func__", fn)
     if key not in _CALL_ARGS:
         try:
             params = inspect.signature(fn).parameters
-            _CALL_ARGS[key] = (set(params), any(p.kind == p.VAR_KEYWORD for p in params.values()))
+            var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+            _CALL_ARGS[key] = (set(params), var_kw, next(iter(params), None))
         except (TypeError, ValueError):
-            _CALL_ARGS[key] = (set(), True)
+            _CALL_ARGS[key] = (set(), True, None)
     return _CALL_ARGS[key]
-
-
-def _first_call_param(fn):
-    """The name of the first parameter of a layer's ``call`` (None when it takes none)."""
-    try:
-        return next(iter(inspect.signature(fn).parameters), None)
-    except (TypeError, ValueError):
-        return None
 
 
 # ----- the Layer base -----------------------------------------------------------------------------
@@ -819,7 +813,7 @@ class Layer(Module):
         return "float32"
 
     def _default_call_kwargs(self):
-        names, _ = _call_params(self.call)
+        names = _call_params(self.call)[0]
         return {"training": False} if "training" in names else {}
 
     def compute_output_dtype(self, input_dtype):
@@ -832,7 +826,7 @@ class Layer(Module):
 
     def __call__(self, *args, **kwargs):
         if not args and kwargs and "inputs" not in kwargs:  # layer(logits=x, ...): the first argument by name
-            first = _first_call_param(self.call)
+            first = _call_params(self.call)[2]
             if first in kwargs:
                 args = (kwargs.pop(first),)
         if args and is_symbolic(args[0]) or is_symbolic(kwargs):
@@ -847,7 +841,7 @@ class Layer(Module):
         if not self.built:
             self._check_input_rank(inputs)
             self._maybe_build(map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs))
-        names, var_kw = _call_params(self.call)
+        names, var_kw, _ = _call_params(self.call)
         training = kwargs.get("training")
         if "training" not in names and not var_kw:
             kwargs.pop("training", None)
