@@ -74,8 +74,7 @@ class _RandomImage(Layer):
             return inputs
         x = inputs.numpy()
         single = x.ndim == 3
-        if single:
-            x = x[None]
+        x = x[None] if single else x
         if x.ndim != 4:
             raise ValueError(f"{type(self).__name__} '{self.name}': expected images (batch, height, width, "
                              f"channels) or (height, width, channels), got shape {tuple(inputs.shape)}")

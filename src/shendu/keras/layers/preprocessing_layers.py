@@ -171,9 +171,8 @@ class TextVectorization(Layer):
         return Tensor(out if self.output_mode == "int" else out.astype(self.dtype))
 
     def compute_output_shape(self, input_shape):
-        if self.output_mode == "int":
-            return (input_shape[0], self.output_sequence_length)
-        return (input_shape[0], self._vectorizer.width())
+        int_mode = self.output_mode == "int"
+        return (input_shape[0], self.output_sequence_length if int_mode else self._vectorizer.width())
 
     def compute_output_dtype(self, input_dtype):
         return "int64" if self.output_mode == "int" else self.dtype
