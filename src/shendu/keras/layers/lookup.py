@@ -166,8 +166,7 @@ class CategoryEncoding(_Categorical):
     counts: ``CategoryEncoding(4, "count")([[0, 1], [3, 3]], count_weights=...)``."""
 
     keras_args = dict(num_tokens=Int(1, None, optional=True),
-                      output_mode=Choice("multi_hot", "multi_hot", "one_hot", "count"),
-                      sparse=_SPARSE)
+                      output_mode=Choice("multi_hot", "multi_hot", "one_hot", "count"), sparse=_SPARSE)
 
     def _setup(self):
         if self.num_tokens is None:
@@ -193,8 +192,7 @@ class Hashing(_Categorical):
     mod ``num_bins``; with ``mask_value`` that value gives 0 and the rest bins ``1 .. num_bins - 1``."""
 
     keras_args = dict(num_bins=Int(1), mask_value=Plain(), salt=Plain(),
-                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"),
-                      sparse=_SPARSE)
+                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"), sparse=_SPARSE)
 
     def _setup(self):
         if self.mask_value is not None and self.num_bins < 2:
@@ -228,8 +226,7 @@ class Discretization(_Categorical):
     len(boundaries)). ``adapt(data)`` sets ``num_bins - 1`` boundaries at the data's quantiles."""
 
     keras_args = dict(bin_boundaries=Plain(), num_bins=Int(1, None, optional=True), epsilon=Float(0.01),
-                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"),
-                      sparse=_SPARSE)
+                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"), sparse=_SPARSE)
 
     def _setup(self):
         if self.bin_boundaries is not None and self.num_bins is not None:
