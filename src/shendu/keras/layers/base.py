@@ -643,9 +643,7 @@ class Layer(Module):
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.built = False
-        self._inbound_nodes = []
-        self._call_losses = []
-        self._extra_specs = []
+        self._inbound_nodes, self._call_losses, self._extra_specs = [], [], []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
