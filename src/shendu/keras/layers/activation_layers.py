@@ -7,8 +7,7 @@ __all__ = ["ReLU", "LeakyReLU", "ELU", "Softmax"]
 
 
 class _Elementwise(Layer):
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class ReLU(_Elementwise):

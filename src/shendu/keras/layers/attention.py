@@ -19,7 +19,7 @@ import shendu as sd
 from ... import nn
 from ...nn.functional import attention_mask_bias, attention_with_weights
 from ...tensor import Tensor
-from .base import Arg, Bool, Fixed, Float, Int, Layer, Plain, W, _owner, weight_args
+from .base import Arg, Bool, Fixed, Float, Int, Layer, Plain, W, _jsonable_shape, _owner, weight_args
 
 __all__ = ["MultiHeadAttention"]
 
@@ -44,12 +44,11 @@ class MultiHeadAttention(Layer):
     """``MultiHeadAttention(num_heads=4, key_dim=16)(query, value, key=None, attention_mask=None,
     return_attention_scores=False, training=None, use_causal_mask=False)``."""
 
-    keras_args = dict(
-        num_heads=Int(1), key_dim=Int(1), value_dim=Int(1, default=None, optional=True), dropout=Float(0.0),
-        use_bias=Bool(True), output_shape=Arg(None, _output_shape, attr="output_shape_arg"),
-        attention_axes=Fixed(None, " (attention over axis 1)", save=False),
-        **weight_args(kernel="glorot_uniform", bias="zeros"), seed=Plain(save=False),
-    )
+    keras_args = dict(num_heads=Int(1), key_dim=Int(1), value_dim=Int(1, default=None, optional=True),
+                      dropout=Float(0.0), use_bias=Bool(True),
+                      output_shape=Arg(None, _output_shape, attr="output_shape_arg"),
+                      attention_axes=Fixed(None, " (attention over axis 1)", save=False),
+                      **weight_args(kernel="glorot_uniform", bias="zeros"), seed=Plain(save=False))
     keras_weights = _projection("query", "key_dim", 0) + _projection("key", "key_dim", 2) + _projection(
         "value", "value_dim", 1) + (
         W("attention_output/kernel", "output_dense.weight",
@@ -97,15 +96,11 @@ class MultiHeadAttention(Layer):
     def call(self, query, value, key=None, query_mask=None, value_mask=None, key_mask=None,
              attention_mask=None, return_attention_scores=False, training=None, use_causal_mask=False):
         key = value if key is None else key
-        query, value, key = (
-            t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
-            for t in (query, value, key)
-        )
+        query, value, key = (t if isinstance(t, Tensor) else Tensor(np.asarray(t, dtype=self.dtype))
+                             for t in (query, value, key))
         if query.ndim != 3 or value.ndim != 3 or key.ndim != 3:
-            raise ValueError(
-                f"{_owner(self)}: query, value and key must be (batch, steps, features), got shapes "
-                f"{tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}"
-            )
+            raise ValueError(f"{_owner(self)}: query, value and key must be (batch, steps, features), got "
+                             f"shapes {tuple(query.shape)}, {tuple(value.shape)}, {tuple(key.shape)}")
         b, t_len, s_len = query.shape[0], query.shape[1], value.shape[1]
 
         def carried(given, t):  # a mask passed in, or the one the input carries
@@ -118,9 +113,8 @@ class MultiHeadAttention(Layer):
         k = self._heads(self.key_dense(key), self.key_dim)
         v = self._heads(self.value_dense(value), self.value_dim)
         p = self.dropout if training else 0.0
-        o, scores = attention_with_weights(
-            q, k, v, attn_mask=mask, dropout_p=p, scale=1.0 / math.sqrt(self.key_dim)
-        )
+        o, scores = attention_with_weights(q, k, v, attn_mask=mask, dropout_p=p,
+                                           scale=1.0 / math.sqrt(self.key_dim))
         o = sd.reshape(sd.permute(o, (0, 2, 1, 3)), (b, t_len, self.num_heads * self.value_dim))
         out = self.output_dense(o)
         return (out, scores) if return_attention_scores else out
@@ -131,14 +125,10 @@ class MultiHeadAttention(Layer):
     def compute_output_shape(self, input_shape):
         qs, vs, _ = self._shapes
         out = tuple(qs[:-1]) + (self.output_shape_arg or qs[-1],)
-        if self._want_scores:
-            return (out, (qs[0], self.num_heads, qs[1], vs[1]))
-        return out
+        return (out, (qs[0], self.num_heads, qs[1], vs[1])) if self._want_scores else out
 
     def get_build_config(self):
-        if not self.built:
-            return None
-        return {"shapes": [[None if d is None else int(d) for d in s] for s in self._shapes]}
+        return {"shapes": _jsonable_shape(list(self._shapes))} if self.built else None
 
     def build_from_config(self, config):
         if config and config.get("shapes"):

@@ -74,21 +74,17 @@ class _RandomImage(Layer):
             return inputs
         x = inputs.numpy()
         single = x.ndim == 3
-        if single:
-            x = x[None]
+        x = x[None] if single else x
         if x.ndim != 4:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': expected images (batch, height, width, channels) or "
-                f"(height, width, channels), got shape {tuple(inputs.shape)}"
-            )
+            raise ValueError(f"{type(self).__name__} '{self.name}': expected images (batch, height, width, "
+                             f"channels) or (height, width, channels), got shape {tuple(inputs.shape)}")
         y = np.moveaxis(x, -1, 1)
         for t in self._transforms:
             y = t.apply_batch(y)
         y = np.moveaxis(y, 1, -1).astype(x.dtype, copy=False)
         return Tensor(y[0] if single else y)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class RandomFlip(_RandomImage):

@@ -285,9 +285,8 @@ class W:
         if perm == tuple(range(len(nn_shape))) and tuple(nn_shape) == keras_shape and self.blocks is None:
             return None, self._checked(layer, keras_shape, lambda a: a)
         inv, moved = tuple(np.argsort(perm)), tuple(nn_shape[p] for p in perm)
-        order = back = None
-        if self.blocks is not None:
-            order, back = list(self.blocks), list(np.argsort(self.blocks))
+        blocks = self.blocks
+        order, back = (None, None) if blocks is None else (list(blocks), list(np.argsort(blocks)))
 
         def reorder(a, blocks):
             return a if blocks is None else np.concatenate([np.split(a, len(blocks))[b] for b in blocks])
@@ -464,9 +463,7 @@ class Node:
     def run(self, values):
         """Call the layer with each KerasTensor replaced by its value from ``values`` (id -> value)."""
         sub = lambda o: values[id(o)] if isinstance(o, KerasTensor) else o  # noqa: E731
-        args = map_structure(sub, self.args)
-        kwargs = map_structure(sub, self.kwargs)
-        return self.layer(*args, **kwargs)
+        return self.layer(*map_structure(sub, self.args), **map_structure(sub, self.kwargs))
 
 
 class InputSpec:
@@ -599,23 +596,17 @@ _CALL_ARGS = {}
 
 
 def _call_params(fn):
-    """The parameter names of a layer's ``call`` (cached per function)."""
+    """(the parameter names, whether it takes ``**kwargs``, the first parameter's name or None) of a layer's
+    ``call`` (cached per function)."""
     key = getattr(fn, "__func__", fn)
     if key not in _CALL_ARGS:
         try:
             params = inspect.signature(fn).parameters
-            _CALL_ARGS[key] = (set(params), any(p.kind == p.VAR_KEYWORD for p in params.values()))
+            var_kw = any(p.kind == p.VAR_KEYWORD for p in params.values())
+            _CALL_ARGS[key] = (set(params), var_kw, next(iter(params), None))
         except (TypeError, ValueError):
-            _CALL_ARGS[key] = (set(), True)
+            _CALL_ARGS[key] = (set(), True, None)
     return _CALL_ARGS[key]
-
-
-def _first_call_param(fn):
-    """The name of the first parameter of a layer's ``call`` (None when it takes none)."""
-    try:
-        return next(iter(inspect.signature(fn).parameters), None)
-    except (TypeError, ValueError):
-        return None
 
 
 # ----- the Layer base -----------------------------------------------------------------------------
@@ -641,8 +632,7 @@ class Layer(Module):
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None, input_dim=None,
                  batch_input_shape=None, batch_size=None, weights=None, activity_regularizer=None, **kwargs):
         super().__init__()
-        kwargs.pop("autocast", None)
-        kwargs.pop("dynamic", None)
+        kwargs.pop("autocast", None), kwargs.pop("dynamic", None)
         if kwargs:
             known = sorted(set(type(self).keras_args) | set(self._BASE_KWARGS))
             raise TypeError(f"{type(self).__name__}: unexpected keyword argument(s) {sorted(kwargs)}; "
@@ -653,9 +643,7 @@ class Layer(Module):
         self.name = name or backend.unique_name(backend.snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self.built = False
-        self._inbound_nodes = []
-        self._call_losses = []
-        self._extra_specs = []
+        self._inbound_nodes, self._call_losses, self._extra_specs = [], [], []
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
@@ -664,8 +652,8 @@ class Layer(Module):
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
-            one = input_shape is None or _is_int(input_shape)
-            self._batch_input_shape = (batch_size,) + ((input_shape,) if one else tuple(input_shape))
+            one = (input_shape,) if _is_int(input_shape) else tuple(input_shape)
+            self._batch_input_shape = (batch_size,) + one
         elif input_dim is not None:
             self._batch_input_shape = (batch_size, int(input_dim))
 
@@ -815,11 +803,15 @@ class Layer(Module):
             out = self.call(dummy, **self._default_call_kwargs())
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
 
+    def _same_shape(self, input_shape):
+        """``compute_output_shape`` of the layers whose output has the input's shape."""
+        return input_shape
+
     def _input_dtype(self):
         return "float32"
 
     def _default_call_kwargs(self):
-        names, _ = _call_params(self.call)
+        names = _call_params(self.call)[0]
         return {"training": False} if "training" in names else {}
 
     def compute_output_dtype(self, input_dtype):
@@ -832,7 +824,7 @@ class Layer(Module):
 
     def __call__(self, *args, **kwargs):
         if not args and kwargs and "inputs" not in kwargs:  # layer(logits=x, ...): the first argument by name
-            first = _first_call_param(self.call)
+            first = _call_params(self.call)[2]
             if first in kwargs:
                 args = (kwargs.pop(first),)
         if args and is_symbolic(args[0]) or is_symbolic(kwargs):
@@ -847,7 +839,7 @@ class Layer(Module):
         if not self.built:
             self._check_input_rank(inputs)
             self._maybe_build(map_structure(lambda t: (None,) + _shape_of(t)[1:], inputs))
-        names, var_kw = _call_params(self.call)
+        names, var_kw, _ = _call_params(self.call)
         training = kwargs.get("training")
         if "training" not in names and not var_kw:
             kwargs.pop("training", None)
@@ -860,10 +852,8 @@ class Layer(Module):
             kwargs["mask"] = in_mask
         self._call_losses = []
         self.__dict__["_call_metrics"] = []
-        if training is not None and bool(training) != self.training:
-            with training_mode(bool(training)):
-                out = self.call(inputs, *args, **kwargs)
-        else:
+        switch = training is not None and bool(training) != self.training
+        with training_mode(bool(training)) if switch else contextlib.nullcontext():
             out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             first = flatten_structure(out)[0]
@@ -943,13 +933,9 @@ class Layer(Module):
                    trainable=True, constraint=None, **kwargs):
         """Create a weight of Keras-layout ``shape`` (accepts Keras 2's ``add_weight(name, shape, ...)`` and
         Keras 3's ``add_weight(shape, initializer, ...)`` argument orders)."""
-        rest = list(args)
-        if rest and isinstance(rest[0], str):
-            name = rest.pop(0)
-        if rest:
-            shape = rest.pop(0)
-        if rest:
-            initializer = rest.pop(0)
+        if args and isinstance(args[0], str):
+            name, args = args[0], args[1:]
+        shape, initializer = (args + (shape, initializer)[len(args):])[:2]
         shape = () if shape is None else ((shape,) if isinstance(shape, (int, np.integer)) else tuple(shape))
         dtype = np.dtype(dtype or self.dtype)
         if initializer is None:
@@ -1009,10 +995,8 @@ class Layer(Module):
         weights = list(weights)
         if len(weights) != len(specs):
             names = [s.name for _, s in specs]
-            raise ValueError(
-                f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights {names}, "
-                f"but set_weights received {len(weights)}"
-            )
+            raise ValueError(f"Layer '{self.name}' ({type(self).__name__}) expects {len(specs)} weights "
+                             f"{names}, but set_weights received {len(weights)}")
         shapes = [(layer, s, np.asarray(w)) for (layer, s), w in zip(specs, weights)]
         for layer, s, w in shapes:  # check every shape before changing anything
             if tuple(w.shape) != s.shape:
@@ -1023,10 +1007,8 @@ class Layer(Module):
     def count_params(self):
         """Number of scalar weights (Keras counts trainable and non-trainable ones)."""
         if not self.built:
-            raise ValueError(
-                f"You tried to call count_params on layer '{self.name}', but the layer isn't built. "
-                "Build it first by calling it on data or giving an input shape."
-            )
+            raise ValueError(f"You tried to call count_params on layer '{self.name}', but the layer isn't "
+                             "built. Build it first by calling it on data or giving an input shape.")
         return int(sum(int(np.prod(s.shape)) for _, s in self._all_specs()))
 
     # ----- losses -------------------------------------------------------------------------------------
@@ -1161,10 +1143,7 @@ def _keras_view(t, to_keras):
     mapped = to_keras(probe)
     if mapped.shape == probe.shape and np.array_equal(mapped, probe):
         return t
-    if mapped.ndim == probe.ndim:
-        flat = mapped.reshape(-1)
-        return t.reshape(-1)[flat].reshape(mapped.shape)
-    return t
+    return t.reshape(-1)[mapped.reshape(-1)].reshape(mapped.shape) if mapped.ndim == probe.ndim else t
 
 
 # ----- Input --------------------------------------------------------------------------------------
@@ -1183,9 +1162,6 @@ class InputLayer(Layer):
         self._build_input_shape = self._output_shape = self._batch_input_shape
         self._input_tensor = KerasTensor(self._batch_input_shape, "float32" if dtype is None else self.dtype)
         self._inbound_nodes.append(Node(self, (), {}, self._input_tensor))
-
-    def call(self, inputs):
-        return inputs
 
     def get_config(self):
         return {"batch_input_shape": list(self._batch_input_shape), "dtype": self.dtype, "name": self.name}

@@ -52,10 +52,8 @@ class _Channels(Layer):
     def _channels(self, input_shape):
         c = self._features(input_shape)
         if c is None:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': the channel axis of the input must be known, "
-                f"got shape {input_shape}"
-            )
+            raise ValueError(f"{type(self).__name__} '{self.name}': the channel axis of the input must be "
+                             f"known, got shape {input_shape}")
         return c
 
     def _spatial(self, shape):
@@ -98,12 +96,9 @@ class _Conv(_Channels):
         """(padding for the nn module, whether to pad by hand)."""
         if self.padding == "valid":
             return 0, False
-        if (
-            self.padding == "same"
-            and all(s == 1 for s in self.strides)
-            and all(d * (k - 1) % 2 == 0 for k, d in zip(self.kernel_size, self.dilation_rate))
-        ):
-            return tuple(d * (k - 1) // 2 for k, d in zip(self.kernel_size, self.dilation_rate)), False
+        kd = list(zip(self.kernel_size, self.dilation_rate))
+        if self.padding == "same" and set(self.strides) == {1} and all(d * (k - 1) % 2 == 0 for k, d in kd):
+            return tuple(d * (k - 1) // 2 for k, d in kd), False
         return 0, True
 
     def build(self, input_shape):
@@ -116,11 +111,8 @@ class _Conv(_Channels):
         return self.activation(self._cf(inputs, lambda x: self.conv(self._pad_input(x))))
 
     def compute_output_shape(self, input_shape):
-        spatial = [
-            conv_output_length(n, k, self.padding, s, d)
-            for n, k, s, d in zip(self._spatial(input_shape), self.kernel_size, self.strides,
-                                  self.dilation_rate)
-        ]
+        spatial = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
+                   zip(self._spatial(input_shape), self.kernel_size, self.strides, self.dilation_rate)]
         return self._pack(input_shape[0], spatial, self._out_channels(self._features(input_shape)))
 
 

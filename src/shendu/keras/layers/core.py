@@ -42,9 +42,8 @@ class Dense(Layer):
 
     def build(self, input_shape):
         if input_shape[-1] is None:
-            raise ValueError(
-                f"Dense '{self.name}': the last axis of the input must be known, got shape {input_shape}"
-            )
+            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got shape "
+                             f"{input_shape}")
         self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
 
     def call(self, inputs):
@@ -71,8 +70,7 @@ class Activation(Layer):
     def call(self, inputs):
         return self.activation(inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Identity(Layer):
@@ -81,8 +79,7 @@ class Identity(Layer):
     def call(self, inputs):
         return inputs
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Dropout(Layer):
@@ -97,8 +94,7 @@ class Dropout(Layer):
     def call(self, inputs):
         return self.dropout(inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Flatten(Layer):
@@ -189,18 +185,16 @@ class Lambda(Layer):
     ``load_model(path, custom_objects={"name": fn})``.
     """
 
-    keras_args = dict(
-        function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>"), load=_saved_function),
-        output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
-        arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})),
-    )
+    keras_args = dict(function=Plain(REQUIRED, save=lambda f: getattr(f, "__name__", "<lambda>"),
+                                     load=_saved_function),
+                      output_shape=Plain(attr="_given_output_shape", save=False), mask=Plain(save=False),
+                      arguments=Plain({}, parse=lambda layer, name, v: dict(v or {})))
 
     def call(self, inputs):
         return self.function(inputs, **self.arguments)
 
     def compute_output_shape(self, input_shape):
-        if self._given_output_shape is not None:
-            if callable(self._given_output_shape):
-                return self._given_output_shape(input_shape)
-            return (input_shape[0],) + tuple(self._given_output_shape)
-        return super().compute_output_shape(input_shape)
+        given = self._given_output_shape
+        if given is None:
+            return super().compute_output_shape(input_shape)
+        return given(input_shape) if callable(given) else (input_shape[0],) + tuple(given)

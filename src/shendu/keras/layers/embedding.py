@@ -52,10 +52,8 @@ class Embedding(Layer):
         ids = inputs.array
         if ids.size and (ids.min() < 0 or ids.max() >= self.input_dim):
             bad = int(ids.max()) if ids.max() >= self.input_dim else int(ids.min())
-            raise IndexError(
-                f"Embedding '{self.name}': token id {bad} is outside [0, {self.input_dim}); "
-                f"input_dim must be larger than the largest id (e.g. len(word_index) + 1)"
-            )
+            raise IndexError(f"Embedding '{self.name}': token id {bad} is outside [0, {self.input_dim}); "
+                             f"input_dim must be larger than the largest id (e.g. len(word_index) + 1)")
         return self.embedding(inputs)
 
     def compute_output_shape(self, input_shape):

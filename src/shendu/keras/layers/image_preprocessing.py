@@ -62,9 +62,7 @@ class _ImageLayer(Layer):
 
     def compute_output_shape(self, input_shape):
         shape = list(input_shape)
-        h = 1 if len(shape) == 4 else 0
-        if self.data_format == "channels_first":
-            h += 1
+        h = int(len(shape) == 4) + int(self.data_format == "channels_first")  # the height axis
         shape[h], shape[h + 1] = self.height, self.width
         return tuple(shape)
 
@@ -93,8 +91,7 @@ class CenterCrop(_ImageLayer):
     interpolation = "bilinear"
 
     def call(self, inputs):
-        x = inputs
-        h_axis, _ = self._axes(x)
+        x, h_axis = inputs, self._axes(inputs)[0]
         h, w = x.shape[h_axis], x.shape[h_axis + 1]
         if h >= self.height and w >= self.width:
             return _crop(x, (h - self.height) // 2, (w - self.width) // 2, self.height, self.width, h_axis)

@@ -44,6 +44,25 @@ def _encoded_shape(input_shape, width, output_mode):
     return shape[:-1] + (width,)
 
 
+_SPARSE = Fixed(False, hint=": shendu has no sparse tensors")
+
+
+class _Categorical(Layer):
+    """Shared by the layers here: raw NumPy inputs; ``output_mode='int'`` keeps the input shape, the other
+    modes give vectors of ``_width()``."""
+
+    def _convert_inputs(self, inputs):
+        return _raw(inputs)
+
+    def compute_output_shape(self, input_shape):
+        if self.output_mode == "int":
+            return tuple(input_shape)
+        return _encoded_shape(input_shape, self._width(), self.output_mode)
+
+    def compute_output_dtype(self, input_dtype):
+        return "int64" if self.output_mode == "int" else self.dtype
+
+
 def _as_output(values, mode, dtype):
     if mode == "int":
         return Tensor(np.asarray(values, dtype=np.int64))
@@ -51,7 +70,7 @@ def _as_output(values, mode, dtype):
 
 
 # ----- StringLookup / IntegerLookup -----------------------------------------------------------------
-class _Lookup(Layer):
+class _Lookup(_Categorical):
     _kind = "string"
 
     def _setup(self):
@@ -86,9 +105,8 @@ class _Lookup(Layer):
     def idf_weights_array(self):
         return self._table.idf
 
-    # calling
-    def _convert_inputs(self, inputs):
-        return _raw(inputs)
+    def _width(self):
+        return self._table.width()
 
     def call(self, inputs):
         if self.invert:
@@ -98,11 +116,6 @@ class _Lookup(Layer):
 
     def _out_float(self):
         return self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
-
-    def compute_output_shape(self, input_shape):
-        if self.output_mode == "int":
-            return tuple(input_shape)
-        return _encoded_shape(input_shape, self._table.width(), self.output_mode)
 
     def compute_output_dtype(self, input_dtype):
         if self.invert:
@@ -120,21 +133,12 @@ class _Lookup(Layer):
 
 
 def _lookup_args(oov_token, order):
-    args = dict(
-        max_tokens=Int(2, None, optional=True),
-        num_oov_indices=Int(0, 1),
-        mask_token=Plain(),
-        oov_token=Plain(oov_token),
-        vocabulary=Plain(save=False),
-        idf_weights=Plain(save=False),
-        invert=Bool(False),
-        output_mode=Choice("int", "int", "one_hot", "multi_hot", "count", "tf_idf", "binary"),
-        pad_to_max_tokens=Bool(False),
-        sparse=Fixed(False, hint=": shendu has no sparse tensors"),
-        encoding=Plain("utf-8"),
-        vocabulary_dtype=Choice("int64", "int64", "int32"),
-        vocabulary_size=Plain(save=False, attr="_given_vocabulary_size"),
-    )
+    args = dict(max_tokens=Int(2, None, optional=True), num_oov_indices=Int(0, 1), mask_token=Plain(),
+                oov_token=Plain(oov_token), vocabulary=Plain(save=False), idf_weights=Plain(save=False),
+                invert=Bool(False), output_mode=Choice("int", "int", *_ENCODED, "binary"),
+                pad_to_max_tokens=Bool(False), sparse=_SPARSE, encoding=Plain("utf-8"),
+                vocabulary_dtype=Choice("int64", "int64", "int32"),
+                vocabulary_size=Plain(save=False, attr="_given_vocabulary_size"))
     return {k: args[k] for k in order}
 
 
@@ -157,21 +161,17 @@ class IntegerLookup(_Lookup):
 
 
 # ----- CategoryEncoding ---------------------------------------------------------------------------
-class CategoryEncoding(Layer):
+class CategoryEncoding(_Categorical):
     """Integer ids in [0, num_tokens) to one-hot / multi-hot / count vectors; ``count_weights`` weight the
     counts: ``CategoryEncoding(4, "count")([[0, 1], [3, 3]], count_weights=...)``."""
 
     keras_args = dict(num_tokens=Int(1, None, optional=True),
-                      output_mode=Choice("multi_hot", "multi_hot", "one_hot", "count"),
-                      sparse=Fixed(False, hint=": shendu has no sparse tensors"))
+                      output_mode=Choice("multi_hot", "multi_hot", "one_hot", "count"), sparse=_SPARSE)
 
     def _setup(self):
         if self.num_tokens is None:
             raise ValueError(f"CategoryEncoding '{self.name}': num_tokens must be set")
         self.built = True
-
-    def _convert_inputs(self, inputs):
-        return _raw(inputs)
 
     def call(self, inputs, count_weights=None):
         if count_weights is not None and self.output_mode != "count":
@@ -182,26 +182,22 @@ class CategoryEncoding(Layer):
                                 owner=f"CategoryEncoding '{self.name}'")
         return Tensor(out.astype(self.dtype))
 
-    def compute_output_shape(self, input_shape):
-        return _encoded_shape(input_shape, self.num_tokens, self.output_mode)
+    def _width(self):
+        return self.num_tokens
 
 
 # ----- Hashing ------------------------------------------------------------------------------------
-class Hashing(Layer):
+class Hashing(_Categorical):
     """Strings or integers to bins ``[0, num_bins)``: CRC-32 of the value's text (with ``salt`` appended)
     mod ``num_bins``; with ``mask_value`` that value gives 0 and the rest bins ``1 .. num_bins - 1``."""
 
     keras_args = dict(num_bins=Int(1), mask_value=Plain(), salt=Plain(),
-                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"),
-                      sparse=Fixed(False, hint=": shendu has no sparse tensors"))
+                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"), sparse=_SPARSE)
 
     def _setup(self):
         if self.mask_value is not None and self.num_bins < 2:
             raise ValueError(f"Hashing '{self.name}': with mask_value, num_bins must be at least 2")
         self.built = True
-
-    def _convert_inputs(self, inputs):
-        return _raw(inputs)
 
     def _bin(self, value):
         if isinstance(value, bytes):
@@ -220,23 +216,17 @@ class Hashing(Layer):
             return Tensor(ids)
         return Tensor(encode_categories(ids, self.num_bins, self.output_mode).astype(self.dtype))
 
-    def compute_output_shape(self, input_shape):
-        if self.output_mode == "int":
-            return tuple(input_shape)
-        return _encoded_shape(input_shape, self.num_bins, self.output_mode)
-
-    def compute_output_dtype(self, input_dtype):
-        return "int64" if self.output_mode == "int" else self.dtype
+    def _width(self):
+        return self.num_bins
 
 
 # ----- Discretization -----------------------------------------------------------------------------
-class Discretization(Layer):
+class Discretization(_Categorical):
     """Values to bucket ids: with boundaries b_0 < b_1 < …, id i means b_{i-1} <= x < b_i (ids 0 ..
     len(boundaries)). ``adapt(data)`` sets ``num_bins - 1`` boundaries at the data's quantiles."""
 
     keras_args = dict(bin_boundaries=Plain(), num_bins=Int(1, None, optional=True), epsilon=Float(0.01),
-                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"),
-                      sparse=Fixed(False, hint=": shendu has no sparse tensors"))
+                      output_mode=Choice("int", "int", "one_hot", "multi_hot", "count"), sparse=_SPARSE)
 
     def _setup(self):
         if self.bin_boundaries is not None and self.num_bins is not None:
@@ -258,9 +248,6 @@ class Discretization(Layer):
         qs = np.linspace(0.0, 1.0, self.num_bins + 1)[1:-1]
         self.bin_boundaries = sorted(set(np.quantile(values, qs).tolist()))
 
-    def _convert_inputs(self, inputs):
-        return _raw(inputs)
-
     def _width(self):
         return len(self.bin_boundaries) + 1
 
@@ -271,11 +258,3 @@ class Discretization(Layer):
         if self.output_mode == "int":
             return Tensor(ids.astype(np.int64))
         return Tensor(encode_categories(ids, self._width(), self.output_mode).astype(self.dtype))
-
-    def compute_output_shape(self, input_shape):
-        if self.output_mode == "int":
-            return tuple(input_shape)
-        return _encoded_shape(input_shape, self._width(), self.output_mode)
-
-    def compute_output_dtype(self, input_dtype):
-        return "int64" if self.output_mode == "int" else self.dtype

@@ -26,10 +26,8 @@ def _broadcast_shape(shapes, name):
 class _Merge(Layer):
     def _check(self, inputs):
         if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
-                f"inputs, got {type(inputs).__name__}"
-            )
+            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
+                             f"inputs, got {type(inputs).__name__}")
 
     def build(self, input_shape):
         self._check(input_shape)
@@ -49,10 +47,15 @@ class _Merge(Layer):
         return _broadcast_shape([tuple(s) for s in input_shape], f"{type(self).__name__} '{self.name}'")
 
 
-class Add(_Merge):
-    """Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``)."""
+def _elementwise(name, combine, doc):
+    return type(name, (_Merge,), {"_combine": staticmethod(combine), "__doc__": doc, "__module__": __name__})
 
-    _combine = staticmethod(operator.add)
+
+Add = _elementwise("Add", operator.add,
+                   "Element-wise sum of the inputs (a residual connection: ``Add()([x, shortcut])``).")
+Multiply = _elementwise("Multiply", operator.mul, "Element-wise product of the inputs.")
+Maximum = _elementwise("Maximum", sd.maximum, "Element-wise maximum of the inputs.")
+Minimum = _elementwise("Minimum", sd.minimum, "Element-wise minimum of the inputs.")
 
 
 class Subtract(_Merge):
@@ -65,12 +68,6 @@ class Subtract(_Merge):
     _combine = staticmethod(operator.sub)
 
 
-class Multiply(_Merge):
-    """Element-wise product of the inputs."""
-
-    _combine = staticmethod(operator.mul)
-
-
 class Average(_Merge):
     """Element-wise mean of the inputs."""
 
@@ -78,18 +75,6 @@ class Average(_Merge):
 
     def _finish(self, out, n):
         return out * (1.0 / n)
-
-
-class Maximum(_Merge):
-    """Element-wise maximum of the inputs."""
-
-    _combine = staticmethod(sd.maximum)
-
-
-class Minimum(_Merge):
-    """Element-wise minimum of the inputs."""
-
-    _combine = staticmethod(sd.minimum)
 
 
 class Concatenate(_Merge):
@@ -106,9 +91,8 @@ class Concatenate(_Merge):
         shapes = [tuple(s) for s in input_shape]
         nd = len(shapes[0])
         if any(len(s) != nd for s in shapes):
-            raise ValueError(
-                f"Concatenate '{self.name}': inputs must have the same rank, got shapes {shapes}"
-            )
+            raise ValueError(f"Concatenate '{self.name}': inputs must have the same rank, got shapes "
+                             f"{shapes}")
         ax = self.axis % nd
         out = list(shapes[0])
         for i in range(nd):
@@ -118,10 +102,8 @@ class Concatenate(_Merge):
             else:
                 known = {s[i] for s in shapes if s[i] is not None}
                 if len(known) > 1:
-                    raise ValueError(
-                        f"Concatenate '{self.name}' requires inputs with matching shapes except for "
-                        f"the concatenation axis; got shapes {shapes}"
-                    )
+                    raise ValueError(f"Concatenate '{self.name}' requires inputs with matching shapes except "
+                                     f"for the concatenation axis; got shapes {shapes}")
                 out[i] = known.pop() if known else None
         return tuple(out)
 
@@ -156,15 +138,5 @@ def _functional(cls):
     return fn
 
 
-add, subtract, multiply, average = (
-    _functional(Add),
-    _functional(Subtract),
-    _functional(Multiply),
-    _functional(Average),
-)
-maximum, minimum, concatenate, dot = (
-    _functional(Maximum),
-    _functional(Minimum),
-    _functional(Concatenate),
-    _functional(Dot),
-)
+add, subtract, multiply, average, maximum, minimum, concatenate, dot = map(
+    _functional, (Add, Subtract, Multiply, Average, Maximum, Minimum, Concatenate, Dot))

@@ -51,11 +51,9 @@ class BatchNormalization(Layer):
     A layer set ``trainable = False`` also runs in inference mode, as in Keras (fine-tuning rule).
     """
 
-    keras_args = dict(
-        norm_args(axis=Arg(-1, _one_axis), momentum=Float(0.99), epsilon=Float(1e-3)),
-        moving_mean_initializer=Init("zeros"), moving_variance_initializer=Init("ones"),
-        **_regs(), synchronized=Bool(False, save=False),
-    )
+    keras_args = dict(norm_args(axis=Arg(-1, _one_axis), momentum=Float(0.99), epsilon=Float(1e-3)),
+                      moving_mean_initializer=Init("zeros"), moving_variance_initializer=Init("ones"),
+                      **_regs(), synchronized=Bool(False, save=False))
     keras_weights = _gamma_beta("bn") + (
         W("moving_mean", "bn.running_mean", lambda s, c: (c,), state=True),
         W("moving_variance", "bn.running_var", lambda s, c: (c,), state=True),
@@ -72,10 +70,8 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization '{self.name}': cannot normalise over the batch axis")
         c = input_shape[self._axis]
         if c is None:
-            raise ValueError(
-                f"BatchNormalization '{self.name}': the axis {self.axis} of the input must be known, "
-                f"got shape {input_shape}"
-            )
+            raise ValueError(f"BatchNormalization '{self.name}': the axis {self.axis} of the input must be "
+                             f"known, got shape {input_shape}")
         self._ndim = nd
         bn_cls = nn.BatchNorm2d if nd == 4 else nn.BatchNorm1d
         self.bn = bn_cls(int(c), eps=self.epsilon, momentum=1.0 - self.momentum)
@@ -91,8 +87,7 @@ class BatchNormalization(Layer):
         return channels_first(inputs, self._axis, lambda x: sd.reshape(bn(sd.reshape(x, x.shape[:2] + (-1,))),
                                                                         x.shape))
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class LayerNormalization(Layer):
@@ -107,5 +102,4 @@ class LayerNormalization(Layer):
     def call(self, inputs):
         return self.ln(inputs)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape

@@ -34,18 +34,14 @@ class GroupNormalization(Layer):
     def build(self, input_shape):
         c = self._features(input_shape)
         if c is None:
-            raise ValueError(
-                f"GroupNormalization '{self.name}': the channel axis must be known, got {input_shape}"
-            )
+            raise ValueError(f"GroupNormalization '{self.name}': the channel axis must be known, got "
+                             f"{input_shape}")
         if c % self.groups:
-            raise ValueError(
-                f"GroupNormalization '{self.name}': the number of channels ({c}) must be a multiple of "
-                f"groups ({self.groups}); input shape {input_shape}"
-            )
+            raise ValueError(f"GroupNormalization '{self.name}': the number of channels ({c}) must be a "
+                             f"multiple of groups ({self.groups}); input shape {input_shape}")
         self.norm = nn.GroupNorm(self.groups, c, eps=self.epsilon, affine=True)
 
     def call(self, inputs):
         return channels_first(inputs, self._channel_axis(inputs.ndim), self.norm)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape

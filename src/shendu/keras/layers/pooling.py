@@ -40,10 +40,8 @@ class _Pooling(_Channels):
         return self._cf(inputs, pool)
 
     def compute_output_shape(self, input_shape):
-        spatial = [
-            conv_output_length(n, k, self.padding, s)
-            for n, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides)
-        ]
+        spatial = [conv_output_length(n, k, self.padding, s)
+                   for n, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides)]
         return self._pack(input_shape[0], spatial, self._features(input_shape))
 
 

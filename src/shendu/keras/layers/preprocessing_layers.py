@@ -19,6 +19,7 @@ from ...data.text import TextVectorizer
 from ...nn.functional import mask_steps, standardize
 from ...tensor import Tensor
 from .base import REQUIRED, Arg, Bool, Fixed, KerasTensor, Layer, Plain
+from .image_preprocessing import _as_float
 
 __all__ = ["Masking", "Rescaling", "Normalization", "TextVectorization"]
 
@@ -43,8 +44,7 @@ class Masking(Layer):
     def compute_mask(self, inputs, mask=None):
         return mask_steps(inputs, self.mask_value)[1]
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 class Rescaling(Layer):
@@ -53,21 +53,14 @@ class Rescaling(Layer):
     _mask_passthrough = True
     keras_args = dict(scale=Plain(REQUIRED, save=_jsonable), offset=Plain(0.0, save=_jsonable))
 
-    def _convert_inputs(self, inputs):
-        if isinstance(inputs, KerasTensor):
-            return inputs
-        data = inputs.array if isinstance(inputs, Tensor) else np.asarray(inputs)
-        if data.dtype.kind != "f":
-            return Tensor(data.astype(self.dtype))
-        return super()._convert_inputs(inputs)
+    _convert_inputs = _as_float  # integer input is cast to float first
 
     def call(self, inputs):
         scale = np.asarray(self.scale, dtype=inputs.dtype)
         offset = np.asarray(self.offset, dtype=inputs.dtype)
         return inputs * Tensor(scale) + Tensor(offset)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 def _axes(layer, name, axis):
@@ -95,9 +88,8 @@ class Normalization(Layer):
             stat = tuple(int(input_shape[a]) for a in kept)
             self.mean = self.add_weight(name="mean", shape=stat, initializer="zeros", trainable=False)
             self.variance = self.add_weight(name="variance", shape=stat, initializer="ones", trainable=False)
-            self.count = self.add_weight(
-                name="count", shape=(), initializer="zeros", trainable=False, dtype="int64"
-            )
+            self.count = self.add_weight(name="count", shape=(), initializer="zeros", trainable=False,
+                                         dtype="int64")
             if self._adapted is not None:
                 self._set_stats(*self._adapted)
 
@@ -124,8 +116,7 @@ class Normalization(Layer):
         stats = (self.input_mean, self.input_variance) if given else (self.mean, self.variance)
         return standardize(inputs, *stats, axis=self.axis, eps=_EPSILON, invert=self.invert)
 
-    def compute_output_shape(self, input_shape):
-        return input_shape
+    compute_output_shape = Layer._same_shape
 
 
 # ----- TextVectorization ----------------------------------------------------------------------------
@@ -180,9 +171,8 @@ class TextVectorization(Layer):
         return Tensor(out if self.output_mode == "int" else out.astype(self.dtype))
 
     def compute_output_shape(self, input_shape):
-        if self.output_mode == "int":
-            return (input_shape[0], self.output_sequence_length)
-        return (input_shape[0], self._vectorizer.width())
+        int_mode = self.output_mode == "int"
+        return (input_shape[0], self.output_sequence_length if int_mode else self._vectorizer.width())
 
     def compute_output_dtype(self, input_dtype):
         return "int64" if self.output_mode == "int" else self.dtype

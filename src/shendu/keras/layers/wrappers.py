@@ -33,23 +33,18 @@ class Bidirectional(Layer):
 
     def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if merge_mode not in _MERGES:
-            raise ValueError(
-                f"Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got {merge_mode!r}"
-            )
+            raise ValueError("Bidirectional: merge_mode must be 'concat', 'sum', 'mul', 'ave' or None, got "
+                             f"{merge_mode!r}")
         if not isinstance(layer, Layer) or not hasattr(layer, "return_sequences"):
             raise ValueError(f"Bidirectional needs a recurrent layer (LSTM, GRU, SimpleRNN), got {layer!r}")
         if "input_shape" not in kwargs and layer._batch_input_shape is not None:
             kwargs["batch_input_shape"] = layer._batch_input_shape
         super().__init__(weights=weights, **kwargs)
         self.forward_layer = _clone_layer(layer, name="forward_" + layer.name)
-        self.backward_layer = (
-            backward_layer
-            if backward_layer is not None
-            else _clone_layer(layer, name="backward_" + layer.name, go_backwards=not layer.go_backwards)
-        )
+        self.backward_layer = backward_layer if backward_layer is not None else _clone_layer(
+            layer, name="backward_" + layer.name, go_backwards=not layer.go_backwards)
         self.merge_mode = merge_mode
-        self.return_sequences = layer.return_sequences
-        self.return_state = layer.return_state
+        self.return_sequences, self.return_state = layer.return_sequences, layer.return_state
         self._inner_config = {"class_name": type(layer).__name__, "config": layer.get_config()}
 
     def build(self, input_shape):
@@ -65,9 +60,8 @@ class Bidirectional(Layer):
         yb = self.backward_layer(inputs, initial_state=bs, training=training)
         states = []
         if self.return_state:
-            yf, states_f = yf[0], yf[1:]
-            yb, states_b = yb[0], yb[1:]
-            states = list(states_f) + list(states_b)
+            (yf, *states_f), (yb, *states_b) = yf, yb
+            states = states_f + states_b
         if self.return_sequences:
             yb = yb[:, ::-1]
         y = _MERGES[self.merge_mode](yf, yb)
@@ -83,12 +77,8 @@ class Bidirectional(Layer):
         states = []
         if self.return_state:
             f, states = f[0], list(f[1:])
-        if self.merge_mode == "concat":
-            y = tuple(f[:-1]) + (f[-1] * 2,)
-        elif self.merge_mode is None:
-            y = [f, f]
-        else:
-            y = f
+        mode = self.merge_mode
+        y = tuple(f[:-1]) + (f[-1] * 2,) if mode == "concat" else [f, f] if mode is None else f
         if self.return_state:
             return (y if isinstance(y, list) else [y]) + states + states
         return y
@@ -101,10 +91,8 @@ class TimeDistributed(Layer):
 
     def build(self, input_shape):
         if len(input_shape) < 3:
-            raise ValueError(
-                f"TimeDistributed '{self.name}': the input needs at least 3 axes "
-                f"(batch, steps, ...), got {input_shape}"
-            )
+            raise ValueError(f"TimeDistributed '{self.name}': the input needs at least 3 axes "
+                             f"(batch, steps, ...), got {input_shape}")
         self.layer._maybe_build((None,) + tuple(input_shape[2:]))
 
     def call(self, inputs, training=None):

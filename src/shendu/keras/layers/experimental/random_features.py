@@ -46,9 +46,8 @@ class RandomFourierFeatures(Layer):
                                     initializer=_initializers.RandomUniform(0.0, 2 * np.pi), trainable=False)
         if self.scale is None:
             self.scale = float(np.sqrt(input_dim / 2.0)) if self.kernel_initializer == "gaussian" else 1.0
-        self.kernel_scale = self.add_weight(name="kernel_scale", shape=(1,),
-                                            initializer=_initializers.Constant(self.scale),
-                                            trainable=True, constraint="non_neg")
+        self.kernel_scale = self.add_weight(name="kernel_scale", shape=(1,), constraint="non_neg",
+                                            initializer=_initializers.Constant(self.scale), trainable=True)
 
     def call(self, inputs):
         z = sd.matmul(inputs, self.unscaled_kernel) / self.kernel_scale + self.bias
