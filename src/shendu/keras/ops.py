@@ -56,7 +56,7 @@ def _ts(xs):
     return [_t(x) for x in xs]
 
 
-_TENSOR_ARGS = ("x", "x1", "x2")
+_TENSOR_ARGS = ("x", "x1", "x2", "variable")
 
 
 def _op(name, fn, params="x", what="element-wise"):
@@ -104,11 +104,13 @@ _PASSED = {
     "isclose": (_sd.isclose, "x1, x2, rtol=1e-05, atol=1e-08, equal_nan=False"),
     "argsort": (Tensor.argsort, "x, axis=-1"), "count_nonzero": (_sd.count_nonzero, "x, axis=None"),
     "elu": (F.elu, "x, alpha=1.0"), "leaky_relu": (F.leaky_relu, "x, negative_slope=0.2"),
-    "softmax": (F.softmax, "x, axis=-1"), "log_softmax": (F.log_softmax, "x, axis=-1")}
+    "softmax": (F.softmax, "x, axis=-1"), "log_softmax": (F.log_softmax, "x, axis=-1"),
+    "shape": (Tensor.shape.fget, "x"), "ndim": (Tensor.ndim.fget, "x"), "size": (Tensor.numel, "x"),
+    "ravel": (Tensor.flatten, "x"), "stop_gradient": (Tensor.detach, "variable")}
 globals().update({name: _op(name, fn) for name, fn in _UNARY.items()})
 globals().update({name: _op(name, fn, "x1, x2") for name, fn in _BINARY.items()})
 globals().update({name: _op(name, fn, ps, "as shendu defines it") for name, (fn, ps) in _PASSED.items()})
-true_divide, absolute, swish = (globals()["divide"], globals()["abs"], globals()["silu"])
+true_divide, absolute, swish, flatten = (globals()[n] for n in ("divide", "abs", "silu", "ravel"))
 
 
 # ----- creation and conversion ---------------------------------------------------------------------
@@ -128,36 +130,24 @@ def cast(x, dtype):
     return _t(x).to(_dtype(dtype))
 
 
-def zeros(shape, dtype=None):
-    return Tensor(np.zeros(shape, _dtype(dtype) or _backend.floatx()))
+def _creation(name, np_fn, params):
+    """``keras.ops.<name>(<params>)``: ``np_fn``'s new array as a Tensor of ``dtype`` (default: floatx, or
+    ``x``'s dtype for the ``*_like`` functions)."""
+    def fn(*args):
+        *args, dtype = args
+        if params.startswith("x,"):
+            return Tensor(np_fn(args[0].array, *args[1:], dtype=_dtype(dtype)))
+        return Tensor(np_fn(*args, dtype=_dtype(dtype) or _backend.floatx()))
+    fn.__name__ = f"numpy.{np_fn.__name__}"
+    return _op(name, fn, params, "a new tensor")
 
 
-def ones(shape, dtype=None):
-    return Tensor(np.ones(shape, _dtype(dtype) or _backend.floatx()))
-
-
-def full(shape, fill_value, dtype=None):
-    return Tensor(np.full(shape, fill_value, _dtype(dtype) or _backend.floatx()))
-
-
-def zeros_like(x, dtype=None):
-    return Tensor(np.zeros(_t(x).shape, _dtype(dtype) or _t(x).dtype))
-
-
-def ones_like(x, dtype=None):
-    return Tensor(np.ones(_t(x).shape, _dtype(dtype) or _t(x).dtype))
-
-
-def full_like(x, fill_value, dtype=None):
-    return Tensor(np.full(_t(x).shape, fill_value, _dtype(dtype) or _t(x).dtype))
-
-
-def eye(N, M=None, k=0, dtype=None):  # noqa: N803
-    return Tensor(np.eye(N, M, k, dtype=_dtype(dtype) or _backend.floatx()))
-
-
-def identity(n, dtype=None):
-    return eye(n, dtype=dtype)
+# Keras name (and NumPy's) -> Keras's arguments.
+_CREATION = {
+    "zeros": "shape, dtype=None", "ones": "shape, dtype=None", "full": "shape, fill_value, dtype=None",
+    "zeros_like": "x, dtype=None", "ones_like": "x, dtype=None", "full_like": "x, fill_value, dtype=None",
+    "eye": "N, M=None, k=0, dtype=None", "identity": "n, dtype=None", "tri": "N, M=None, k=0, dtype=None"}
+globals().update({name: _creation(name, getattr(np, name), params) for name, params in _CREATION.items()})
 
 
 def arange(start, stop=None, step=1, dtype=None):
@@ -168,23 +158,7 @@ def linspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     return Tensor(np.linspace(start, stop, num, endpoint=endpoint, dtype=_dtype(dtype) or _backend.floatx()))
 
 
-def tri(N, M=None, k=0, dtype=None):  # noqa: N803
-    return Tensor(np.tri(N, M, k, dtype=_dtype(dtype) or _backend.floatx()))
-
-
 # ----- shape ---------------------------------------------------------------------------------------
-def shape(x):
-    return tuple(_t(x).shape)
-
-
-def ndim(x):
-    return _t(x).ndim
-
-
-def size(x):
-    return int(np.prod(_t(x).shape))
-
-
 def dtype(x):
     return str(_t(x).dtype)
 
@@ -228,13 +202,6 @@ def broadcast_to(x, shape):
 def flip(x, axis=None):
     t = _t(x)
     return t.flip(*(range(t.ndim) if axis is None else ((axis,) if isinstance(axis, int) else axis)))
-
-
-def ravel(x):
-    return _t(x).reshape(-1)
-
-
-flatten = ravel
 
 
 def pad(x, pad_width, mode="constant", constant_values=None):
@@ -373,10 +340,6 @@ def normalize(x, axis=-1, order=2):
     return t / _sd.linalg.norm(t, ord=order, dim=axis, keepdim=True).clamp(min=1e-12)
 
 
-def stop_gradient(variable):
-    return _t(variable).detach()
-
-
 def _channels_first(x, ndim):
     return _t(x).permute(0, ndim + 1, *range(1, ndim + 1))
 
@@ -438,7 +401,7 @@ def vectorized_map(function, elements):
 
 
 def scatter(indices, values, shape):
-    return scatter_update(zeros(shape, dtype=_t(values).dtype), indices, values)
+    return scatter_update(Tensor(np.zeros(shape, _t(values).dtype)), indices, values)
 
 
 def scatter_update(inputs, indices, updates):
