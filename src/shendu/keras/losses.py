@@ -27,32 +27,6 @@ def _per_sample(fn):
     return loss
 
 
-# ----- per-sample loss functions (Keras order: y_true, y_pred); the formulas are nn.functional's -------
-categorical_crossentropy = _per_sample(F.categorical_crossentropy)
-sparse_categorical_crossentropy = _per_sample(F.sparse_categorical_crossentropy)
-binary_crossentropy = _per_sample(F.binary_crossentropy)
-mean_squared_error = _per_sample(F.mean_squared_error)
-mean_absolute_error = _per_sample(F.mean_absolute_error)
-mean_absolute_percentage_error = _per_sample(F.mean_absolute_percentage_error)
-mean_squared_logarithmic_error = _per_sample(F.mean_squared_logarithmic_error)
-huber = _per_sample(F.huber)
-kl_divergence = _per_sample(F.kl_divergence)
-hinge = _per_sample(F.hinge)
-squared_hinge = _per_sample(F.squared_hinge)
-categorical_hinge = _per_sample(F.categorical_hinge)
-log_cosh = _per_sample(F.log_cosh)
-poisson = _per_sample(F.poisson)
-cosine_similarity = _per_sample(F.cosine_similarity)
-
-
-mse = MSE = mean_squared_error
-mae = MAE = mean_absolute_error
-mape = MAPE = mean_absolute_percentage_error
-msle = MSLE = mean_squared_logarithmic_error
-kld = KLD = kullback_leibler_divergence = kl_divergence
-logcosh = log_cosh
-
-
 def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
     """Keras's rule before a loss function sees its arguments: when one rank exceeds the other by one
     and that one's last axis is 1, squeeze it, or, when the other is 1-D, add a trailing axis to the
@@ -122,18 +96,30 @@ def _loss_class(class_name, fn, default_name, params=()):
             setattr(self, key, value)
 
     return type(class_name, (LossFunctionWrapper,), {"__init__": __init__, "_default_name": default_name,
-                                                     "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}"})
+                                                     "__doc__": f"Keras's ``{class_name}``: {fn.__doc__}",
+                                                     "__module__": __name__})
 
 
-CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", categorical_crossentropy,
-                                      "categorical_crossentropy",
-                                      [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
-_SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
-                                             "sparse_categorical_crossentropy",
-                                             [("from_logits", False), ("ignore_class", None), ("axis", -1)])
+_CROSSENTROPY = [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)]
+# Keras's per-sample loss function (nn.functional's of that name), its Loss class and the class's
+# arguments with Keras's defaults; the class's default name is the function's (Huber's is "huber_loss").
+_TABLE = [
+    ("categorical_crossentropy", "CategoricalCrossentropy", _CROSSENTROPY),
+    ("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy",
+     [("from_logits", False), ("ignore_class", None), ("axis", -1)]),
+    ("binary_crossentropy", "BinaryCrossentropy", _CROSSENTROPY), ("huber", "Huber", [("delta", 1.0)]),
+    ("mean_squared_error", "MeanSquaredError", ()), ("mean_absolute_error", "MeanAbsoluteError", ()),
+    ("mean_absolute_percentage_error", "MeanAbsolutePercentageError", ()),
+    ("mean_squared_logarithmic_error", "MeanSquaredLogarithmicError", ()),
+    ("kl_divergence", "KLDivergence", ()), ("hinge", "Hinge", ()), ("squared_hinge", "SquaredHinge", ()),
+    ("categorical_hinge", "CategoricalHinge", ()), ("log_cosh", "LogCosh", ()), ("poisson", "Poisson", ()),
+    ("cosine_similarity", "CosineSimilarity", [("axis", -1)])]
+_FUNCTIONS = {name: _per_sample(getattr(F, name)) for name, _, _ in _TABLE}
+_CLASSES = {cls: _loss_class(cls, _FUNCTIONS[fn], "huber_loss" if fn == "huber" else fn, params)
+            for fn, cls, params in _TABLE}
 
 
-class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
+class SparseCategoricalCrossentropy(_CLASSES["SparseCategoricalCrossentropy"]):
     """Keras's ``SparseCategoricalCrossentropy``: −log p̂_y for integer labels y in [0, classes).
 
     A label outside that range raises a ValueError. ``ignore_class=k`` (for instance the "void" class -1
@@ -149,37 +135,15 @@ class SparseCategoricalCrossentropy(_SparseCategoricalCrossentropy):
         return value * (labels.size / max(kept, 1))  # mean over all labels -> mean over the kept ones
 
 
-BinaryCrossentropy = _loss_class("BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
-                                 [("from_logits", False), ("label_smoothing", 0.0), ("axis", -1)])
-MeanSquaredError = _loss_class("MeanSquaredError", mean_squared_error, "mean_squared_error")
-MeanAbsoluteError = _loss_class("MeanAbsoluteError", mean_absolute_error, "mean_absolute_error")
-MeanAbsolutePercentageError = _loss_class("MeanAbsolutePercentageError", mean_absolute_percentage_error,
-                                          "mean_absolute_percentage_error")
-MeanSquaredLogarithmicError = _loss_class("MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-                                          "mean_squared_logarithmic_error")
-Huber = _loss_class("Huber", huber, "huber_loss", [("delta", 1.0)])
-KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
-Hinge = _loss_class("Hinge", hinge, "hinge")
-SquaredHinge = _loss_class("SquaredHinge", squared_hinge, "squared_hinge")
-CategoricalHinge = _loss_class("CategoricalHinge", categorical_hinge, "categorical_hinge")
-LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
-Poisson = _loss_class("Poisson", poisson, "poisson")
-CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", [("axis", -1)])
-_LOSS_CLASSES = (CategoricalCrossentropy, SparseCategoricalCrossentropy, BinaryCrossentropy, MeanSquaredError,
-                 MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredLogarithmicError, Huber,
-                 KLDivergence, Hinge, SquaredHinge, CategoricalHinge, LogCosh, Poisson, CosineSimilarity)
-for _cls in _LOSS_CLASSES:
-    _cls.__module__ = __name__
-
-_CLASSES = {c.__name__: c for c in _LOSS_CLASSES}
+_CLASSES["SparseCategoricalCrossentropy"] = SparseCategoricalCrossentropy
+_LOSS_CLASSES = tuple(_CLASSES.values())
 _CANONICAL = {  # alias -> Keras name
     "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
     "msle": "mean_squared_logarithmic_error", "huber_loss": "huber", "kld": "kl_divergence",
     "kullback_leibler_divergence": "kl_divergence", "logcosh": "log_cosh"}
-_FUNCTIONS = {fn.__name__: fn for fn in (
-    categorical_crossentropy, sparse_categorical_crossentropy, binary_crossentropy, mean_squared_error,
-    mean_absolute_error, mean_absolute_percentage_error, mean_squared_logarithmic_error, huber, kl_divergence,
-    hinge, squared_hinge, categorical_hinge, log_cosh, poisson, cosine_similarity)}
+globals().update({**_FUNCTIONS, **_CLASSES})
+globals().update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items() if alias != "huber_loss"})
+globals().update({alias.upper(): globals()[alias] for alias in ("mse", "mae", "mape", "msle", "kld")})
 _FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()})
 
 
