@@ -14,6 +14,7 @@ import numpy as np
 from ..nn import init
 from ..tensor import Tensor
 from ._registry import Registry
+from .backend import snake_case
 
 
 def _torch_axes(ndim):
@@ -93,14 +94,15 @@ class VarianceScaling(Initializer):
 def _scaled(name, scale, mode, distribution, doc):
     """A named VarianceScaling (GlorotUniform...): only ``seed`` is an argument."""
     fixed = {"scale": scale, "mode": mode, "distribution": distribution}
-    return type(name, (VarianceScaling,), {"__doc__": doc, "_params": {"seed": None},
+    return type(name, (VarianceScaling,), {"__doc__": doc, "_params": {"seed": None}, "__module__": __name__,
                                             "_check": lambda self: self.__dict__.update(fixed),
                                             "fill_": lambda self, t: VarianceScaling._fill(
                                                 t, self._generator(), **fixed)})
 
 
 def _declare(name, params, fill, doc, base=Initializer):
-    return type(name, (base,), {"__doc__": doc, "_params": params, "_fill": staticmethod(fill)})
+    return type(name, (base,), {"__doc__": doc, "_params": params, "_fill": staticmethod(fill),
+                                "__module__": __name__})
 
 
 # Keras name, its arguments with Keras's defaults, and the nn.init call they become.
@@ -133,29 +135,14 @@ HeNormal = _scaled("HeNormal", 2.0, "fan_in", "truncated_normal",
 LecunUniform = _scaled("LecunUniform", 1.0, "fan_in", "uniform", "U(±√(3 / fan_in)).")
 LecunNormal = _scaled("LecunNormal", 1.0, "fan_in", "truncated_normal",
                       "Truncated N(0, σ²), σ = √(1 / fan_in) / 0.8796.")
-for _cls in (Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal, Orthogonal, Identity,
-             GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal):
-    _cls.__module__ = __name__
-
-zeros, ones, constant = Zeros, Ones, Constant
-glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
-he_uniform, he_normal, lecun_uniform, lecun_normal = HeUniform, HeNormal, LecunUniform, LecunNormal
-orthogonal, identity = Orthogonal, Identity
-random_uniform, random_normal, truncated_normal = RandomUniform, RandomNormal, TruncatedNormal
-
-_BY_NAME = {
-    "zeros": Zeros, "zero": Zeros, "ones": Ones, "one": Ones, "constant": Constant,
-    "glorot_uniform": GlorotUniform, "glorot_normal": GlorotNormal, "xavier_uniform": GlorotUniform,
-    "xavier_normal": GlorotNormal, "he_uniform": HeUniform, "he_normal": HeNormal,
-    "lecun_uniform": LecunUniform, "lecun_normal": LecunNormal, "orthogonal": Orthogonal,
-    "identity": Identity, "random_uniform": RandomUniform, "uniform": RandomUniform,
-    "random_normal": RandomNormal, "normal": RandomNormal, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling}
-
-__all__ = ["Initializer", *sorted({c.__name__ for c in _BY_NAME.values()}),
-           "get", "serialize", "deserialize", "zeros", "ones", "constant", "glorot_uniform", "glorot_normal",
-           "he_uniform", "he_normal", "lecun_uniform", "lecun_normal", "orthogonal", "random_uniform",
-           "random_normal", "truncated_normal", "identity"]
+_DECLARED = (Zeros, Ones, Constant, RandomUniform, RandomNormal, TruncatedNormal, Orthogonal, Identity,
+             GlorotUniform, GlorotNormal, HeUniform, HeNormal, LecunUniform, LecunNormal)
+_LOWER = {snake_case(c.__name__): c for c in _DECLARED}  # Keras's lower-case aliases, as module names too
+globals().update(_LOWER)
+_BY_NAME = {**_LOWER, "zero": Zeros, "one": Ones, "xavier_uniform": GlorotUniform, "uniform": RandomUniform,
+            "xavier_normal": GlorotNormal, "normal": RandomNormal, "variance_scaling": VarianceScaling}
+__all__ = ["Initializer", "VarianceScaling", *(c.__name__ for c in _DECLARED), *_LOWER, "get", "serialize",
+           "deserialize"]
 
 
 class _FunctionInitializer(Initializer):

@@ -17,6 +17,7 @@ globals().update(COMPILE_METRICS)
 __all__ = ["Metric", "MeanMetricWrapper", *(n for n in COMPILE_METRICS if n != "LogitsBinaryAccuracy"), "get",
            "serialize", "deserialize", "COMPILE_METRICS", "compile_metric_class"]
 _REGISTRY = Registry("metric", classes=COMPILE_METRICS.values(), base=Metric, wrap=MeanMetricWrapper)
+serialize = _REGISTRY.serialize  # a config dict for a metric object (a name stays a name)
 
 
 def compile_metric_class(name, custom_objects=None):
@@ -32,11 +33,6 @@ def get(identifier, custom_objects=None, **kwargs):
     if isinstance(identifier, dict):
         return _REGISTRY.deserialize(identifier, custom_objects)
     return _get_by_name(identifier, **kwargs)
-
-
-def serialize(metric):
-    """A config dict for a metric object (a name stays a name)."""
-    return _REGISTRY.serialize(metric)
 
 
 def deserialize(config, custom_objects=None):

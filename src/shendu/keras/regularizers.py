@@ -60,12 +60,7 @@ class L2(L1L2):
         super().__init__(0.0, l2)
 
 
-def l1(l1=0.01):  # noqa: E743
-    return L1(l1)
-
-
-def l2(l2=0.01):
-    return L2(l2)
+l1, l2 = L1, L2
 
 
 def l1_l2(l1=0.01, l2=0.01):  # noqa: E741
