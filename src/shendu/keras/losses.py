@@ -136,7 +136,6 @@ class SparseCategoricalCrossentropy(_CLASSES["SparseCategoricalCrossentropy"]):
 
 
 _CLASSES["SparseCategoricalCrossentropy"] = SparseCategoricalCrossentropy
-_LOSS_CLASSES = tuple(_CLASSES.values())
 _CANONICAL = {  # alias -> Keras name
     "mse": "mean_squared_error", "mae": "mean_absolute_error", "mape": "mean_absolute_percentage_error",
     "msle": "mean_squared_logarithmic_error", "huber_loss": "huber", "kld": "kl_divergence",
@@ -147,7 +146,8 @@ globals().update({alias.upper(): globals()[alias] for alias in ("mse", "mae", "m
 _FUNCTIONS.update({alias: _FUNCTIONS[name] for alias, name in _CANONICAL.items()})
 
 
-_REGISTRY = Registry("loss", names=_FUNCTIONS, classes=_LOSS_CLASSES, base=Loss, any_instance_config=False)
+_REGISTRY = Registry("loss", names=_FUNCTIONS, classes=_CLASSES.values(), base=Loss,
+                     any_instance_config=False)
 get, serialize, deserialize = _REGISTRY.get, _REGISTRY.serialize, _REGISTRY.deserialize
 __all__ = ["Loss", "LossFunctionWrapper", *_CLASSES, *(n for n in _FUNCTIONS if n in globals()), "get",
            "serialize", "deserialize"]
@@ -156,7 +156,7 @@ __all__ = ["Loss", "LossFunctionWrapper", *_CLASSES, *(n for n in _FUNCTIONS if 
 def loss_class(name):
     """The Loss class of a loss function's name ('binary_crossentropy' -> BinaryCrossentropy), or None."""
     name = canonical_name(name)
-    return next((c for c in _LOSS_CLASSES if c._default_name in (name, f"{name}_loss")), None)
+    return next((c for c in _CLASSES.values() if c._default_name in (name, f"{name}_loss")), None)
 
 
 def canonical_name(identifier):

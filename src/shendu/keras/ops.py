@@ -208,8 +208,12 @@ def pad(x, pad_width, mode="constant", constant_values=None):
     return _sd.pad(_t(x), pad_width, value=0.0 if constant_values is None else constant_values)
 
 
+def _box(start_indices, shape):
+    return tuple(builtins.slice(s, s + n) for s, n in zip(start_indices, shape))
+
+
 def slice(inputs, start_indices, shape):  # noqa: A001
-    return _t(inputs)[tuple(builtins.slice(s, s + n) for s, n in zip(start_indices, shape))]
+    return _t(inputs)[_box(start_indices, shape)]
 
 
 def take(x, indices, axis=None):
@@ -263,33 +267,18 @@ def cumprod(x, axis=None, dtype=None):
 
 
 # ----- reductions ----------------------------------------------------------------------------------
-def _reduction(name, **fixed):
-    """``keras.ops.<name>(x, axis=None, keepdims=False)``: the Tensor method ``name`` over ``axis``."""
-    def op(x, axis=None, keepdims=False):
-        return getattr(_t(x), name)(axis=_ax(axis), keepdims=keepdims, **fixed)
-    op.__name__ = op.__qualname__ = name
-    op.__module__ = __name__
-    op.__doc__ = f"``keras.ops.{name}``: Tensor.{name} over ``axis`` (all axes when None)."
-    return op
+def _reduction(name, extra="", **fixed):
+    """``keras.ops.<name>(x, axis=None, keepdims=False<extra>)``: the Tensor method ``name`` over ``axis``;
+    the ``extra`` Keras arguments are accepted and not used."""
+    def fn(x, axis, keepdims, *unused):
+        return getattr(x, name)(axis=_ax(axis), keepdims=keepdims, **fixed)
+    fn.__name__ = f"Tensor.{name}"
+    return _op(name, fn, "x, axis=None, keepdims=False" + extra, "over ``axis`` (all axes when None)")
 
 
 globals().update({n: _reduction(n) for n in ("sum", "mean", "all", "any", "logsumexp", "argmax", "argmin")})
-std, var = _reduction("std", ddof=0), _reduction("var", ddof=0)
-
-
-def max(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    return _sd.amax(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
-
-
-def min(x, axis=None, keepdims=False, initial=None):  # noqa: A001
-    return _sd.amin(_t(x), dim=_ax(axis) if axis is not None else tuple(range(_t(x).ndim)), keepdim=keepdims)
-
-
-amax, amin = max, min
-
-
-def prod(x, axis=None, keepdims=False, dtype=None):
-    return _t(x).prod(axis=_ax(axis), keepdims=keepdims)
+std, var, prod = _reduction("std", ddof=0), _reduction("var", ddof=0), _reduction("prod", ", dtype=None")
+max, min = amax, amin = _reduction("max", ", initial=None"), _reduction("min", ", initial=None")  # noqa: A001
 
 
 def sort(x, axis=-1):
@@ -404,20 +393,20 @@ def scatter(indices, values, shape):
     return scatter_update(Tensor(np.zeros(shape, _t(values).dtype)), indices, values)
 
 
-def scatter_update(inputs, indices, updates):
-    idx = tuple(np.asarray(getattr(indices, "array", indices)).T)
+def _assigned(inputs, index, updates):
+    """A copy of ``inputs`` with ``updates`` written at ``index``."""
     with no_grad():
         out = _t(inputs).clone()
-        out.array[idx] = np.asarray(_t(updates).array)
+        out.array[index] = np.asarray(updates.array)
     return out
+
+
+def scatter_update(inputs, indices, updates):
+    return _assigned(inputs, tuple(np.asarray(getattr(indices, "array", indices)).T), _t(updates))
 
 
 def slice_update(inputs, start_indices, updates):
-    u = _t(updates)
-    with no_grad():
-        out = _t(inputs).clone()
-        out.array[tuple(builtins.slice(s, s + n) for s, n in zip(start_indices, u.shape))] = u.array
-    return out
+    return _assigned(inputs, _box(start_indices, _t(updates).shape), _t(updates))
 
 
 def is_tensor(x):

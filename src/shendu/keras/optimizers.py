@@ -179,17 +179,17 @@ class Optimizer:
 
         pairs = []
         for g, v in grads_and_vars:
+            g = None if g is None else np.asarray(getattr(g, "array", g))
             if hasattr(v, "_tape_source"):  # a Keras-layout view of a model weight
                 tensor = v._tape_source()[0]
-                if g is not None:
-                    g = v._from_keras(np.asarray(getattr(g, "array", g)))
+                g = None if g is None else v._from_keras(g)
             elif isinstance(v, Tensor):
                 tensor = v
             else:
                 raise TypeError(f"{type(self).__name__}.apply_gradients: expected (gradient, variable) pairs "
                                 f"whose variables are model weights or Tensors, got {type(v).__name__}")
             if g is not None:
-                g = np.asarray(getattr(g, "array", g), dtype=tensor.array.dtype)
+                g = np.asarray(g, dtype=tensor.array.dtype)
                 if g.shape != tensor.array.shape:
                     raise ValueError(f"{type(self).__name__}.apply_gradients: a gradient of shape {g.shape} "
                                      f"for a variable of shape {tuple(tensor.array.shape)}")
@@ -221,8 +221,7 @@ class Optimizer:
         state_dict = dict(state_dict)
         self.iterations = int(state_dict.pop("iterations", self.iterations))
         self._require().load_state_dict(state_dict)
-        if self._lr is not None or self._schedule is not None:
-            self._sync_lr()
+        self._sync_lr()  # the rate (or schedule) set on this optimizer, not the file's
 
     def get_config(self):
         lr = self._schedule if self._schedule is not None else self._lr
