@@ -15,7 +15,21 @@ first, so user classes saved in a model file come back."""
 
 import inspect
 
-__all__ = ["Registry", "maker"]
+__all__ = ["Configurable", "Registry", "maker"]
+
+
+class Configurable:
+    """Keras's config protocol over the declared arguments ``_params`` (their names): ``get_config()``
+    gives them, ``from_config(config)`` builds the object again from them."""
+
+    _params = ()
+
+    def get_config(self):
+        return {k: getattr(self, k) for k in self._params}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
 class maker:  # noqa: N801 - used like a decorator-style marker

@@ -4,12 +4,12 @@ optimizer step the weight is replaced by ``constraint(weight)`` in Keras's layou
 ``f(w) -> w`` works as well."""
 
 from ..nn import constraints as _c
-from ._registry import Registry
+from ._registry import Configurable, Registry
 
 __all__ = ["Constraint", "MaxNorm", "NonNeg", "UnitNorm", "MinMaxNorm", "get", "serialize", "deserialize"]
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``__call__(w)`` returns the projected weight; ``get_config()`` its arguments.
 
     Declared constraints list their Keras arguments in ``_params`` (name → default) and project with
@@ -28,13 +28,6 @@ class Constraint:
 
     def __call__(self, w):
         return w if self._project is None else type(self)._project(w, **self.get_config())
-
-    def get_config(self):
-        return {k: getattr(self, k) for k in self._params}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 def _declare(name, params, project, doc):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..nn import init
 from ..tensor import Tensor
-from ._registry import Registry
+from ._registry import Configurable, Registry
 from .backend import snake_case
 
 
@@ -22,7 +22,7 @@ def _torch_axes(ndim):
     return tuple(range(ndim)) if ndim < 2 else (ndim - 1, ndim - 2) + tuple(range(ndim - 2))
 
 
-class Initializer:
+class Initializer(Configurable):
     """Base class: subclasses define ``fill_(tensor)`` on a PyTorch-layout Tensor.
 
     Declared initializers list their Keras arguments in ``_params`` (name → default) and fill through
@@ -68,10 +68,6 @@ class Initializer:
     def get_config(self):
         config = {k: getattr(self, k) for k in self._params if k != "seed"}
         return {**config, "seed": self.seed} if self.seed is not None else config
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
@@ -151,9 +147,6 @@ class _FunctionInitializer(Initializer):
     def __init__(self, fn):
         super().__init__()
         self.fn = fn
-
-    def fill_(self, tensor):
-        raise NotImplementedError  # layers use fill_keras_ for these
 
     def __call__(self, shape, dtype=None):
         return np.asarray(self.fn(shape, dtype=dtype))

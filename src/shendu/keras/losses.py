@@ -10,7 +10,7 @@ import numpy as np
 from ..nn import functional as F
 from ..tensor import Tensor
 from . import backend
-from ._registry import Registry
+from ._registry import Configurable, Registry
 
 
 def _t(x):
@@ -41,7 +41,7 @@ def squeeze_or_expand_to_same_rank(x1, x2, expand_rank_1=True):
 
 
 # ----- Loss classes ------------------------------------------------------------------------------
-class Loss:
+class Loss(Configurable):
     """Base class: subclasses define ``call(y_true, y_pred) -> per-sample Tensor``.
 
     ``loss(y_true, y_pred, sample_weight=None)`` reduces by ``reduction``: 'sum_over_batch_size'
@@ -63,10 +63,6 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
 
 class LossFunctionWrapper(Loss):

@@ -3,23 +3,16 @@
 ``L1(l1)(w) = l1 · Σ|w|``, ``L2(l2)(w) = l2 · Σw²``, ``L1L2`` adds both. Keras's defaults: 0.01."""
 
 from ..nn import utils as _nn_utils
-from ._registry import Registry, maker
+from ._registry import Configurable, Registry, maker
 
 __all__ = ["Regularizer", "L1", "L2", "L1L2", "l1", "l2", "l1_l2", "get", "serialize", "deserialize"]
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """A callable ``penalty = regularizer(weight)`` returning a scalar Tensor."""
 
     def __call__(self, x):
         return 0.0
-
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.get_config().items())})"
@@ -37,9 +30,6 @@ class L1L2(Regularizer):
         only = self._params if len(self._params) == 1 else ()  # L1 / L2 always give their term
         out = _nn_utils.l1_penalty(x, self.l1) if self.l1 or "l1" in only else 0.0
         return out + _nn_utils.l2_penalty(x, self.l2) if self.l2 or "l2" in only else out
-
-    def get_config(self):
-        return {k: getattr(self, k) for k in self._params}
 
 
 class L1(L1L2):
