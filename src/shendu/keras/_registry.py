@@ -19,10 +19,20 @@ __all__ = ["Configurable", "Registry", "maker"]
 
 
 class Configurable:
-    """Keras's config protocol over the declared arguments ``_params`` (their names): ``get_config()``
-    gives them, ``from_config(config)`` builds the object again from them."""
+    """Keras's config protocol over the declared arguments ``_params`` (name → default): the constructor
+    takes them positionally or by name and keeps them as attributes, ``get_config()`` gives them,
+    ``from_config(config)`` builds the object again from them."""
 
-    _params = ()
+    _params = {}
+
+    def __init__(self, *args, **kwargs):
+        names = list(self._params)
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__} takes at most {len(names)} arguments {names}, got {args}")
+        if unknown := set(kwargs) - set(names):
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; takes {names}")
+        for name, value in {**self._params, **dict(zip(names, args)), **kwargs}.items():
+            setattr(self, name, value)
 
     def get_config(self):
         return {k: getattr(self, k) for k in self._params}
@@ -121,6 +131,4 @@ class Registry:
             return {"class_name": type(obj).__name__, "config": obj.get_config()}
         return name
 
-    def deserialize(self, config, custom_objects=None):
-        """The object a stored name or config dict stands for; ``custom_objects`` first."""
-        return self.get(config, custom_objects)
+    deserialize = get  # the object a stored name or config dict stands for, ``custom_objects`` first

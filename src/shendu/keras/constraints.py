@@ -15,16 +15,7 @@ class Constraint(Configurable):
     Declared constraints list their Keras arguments in ``_params`` (name → default) and project with
     ``_project(w, **arguments)``; a subclass may instead override ``__call__``."""
 
-    _params = {}
     _project = None
-
-    def __init__(self, *args, **kwargs):
-        names = list(self._params)
-        unknown = set(kwargs) - set(names)
-        if len(args) > len(names) or unknown:
-            raise TypeError(f"{type(self).__name__} takes {names}, got {args} and {sorted(unknown)}")
-        for name, value in {**self._params, **dict(zip(names, args)), **kwargs}.items():
-            setattr(self, name, value)
 
     def __call__(self, w):
         return w if self._project is None else type(self)._project(w, **self.get_config())

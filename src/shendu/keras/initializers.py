@@ -33,15 +33,8 @@ class Initializer(Configurable):
     _fill = None
 
     def __init__(self, *args, **kwargs):
-        names = list(self._params)
-        if len(args) > len(names):
-            raise TypeError(f"{type(self).__name__} takes at most {len(names)} arguments: {names}")
-        if unknown := set(kwargs) - set(names):
-            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(unknown)}; takes {names}")
-        values = {**self._params, **dict(zip(names, args)), **kwargs}
-        for name, value in values.items():
-            setattr(self, name, value)
-        self.seed = values.get("seed")
+        self.seed = None  # set again by the arguments when the initializer declares a seed
+        super().__init__(*args, **kwargs)
         self._check()
 
     def _check(self):
