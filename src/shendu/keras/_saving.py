@@ -132,8 +132,8 @@ def _weight_names(model):
 
 def _weights_dict(model):
     if not model.built:
-        raise ValueError(f"Model '{model.name}' is not built yet: call it on data (or fit it) before "
-                         "saving weights")
+        raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or "
+                         "call it on data (or fit it) before saving it or its weights")
     return dict(zip(_weight_names(model), model.get_weights()))
 
 
@@ -244,9 +244,6 @@ def model_to_bytes(model, include_optimizer=True, metadata=None):
     goes to ``metadata.json``."""
     from .. import __version__
 
-    if not model.built:
-        raise ValueError(f"Model '{model.name}' is not built yet: give the first layer an input shape, or "
-                         "fit/call the model once before saving")
     weights = _weights_dict(model)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "shendu_version": __version__,
               "model": {"class_name": model._class_name(), "config": model.get_config()},
