@@ -106,7 +106,10 @@ _PASSED = {
     "elu": (F.elu, "x, alpha=1.0"), "leaky_relu": (F.leaky_relu, "x, negative_slope=0.2"),
     "softmax": (F.softmax, "x, axis=-1"), "log_softmax": (F.log_softmax, "x, axis=-1"),
     "shape": (Tensor.shape.fget, "x"), "ndim": (Tensor.ndim.fget, "x"), "size": (Tensor.numel, "x"),
-    "ravel": (Tensor.flatten, "x"), "stop_gradient": (Tensor.detach, "variable")}
+    "ravel": (Tensor.flatten, "x"), "stop_gradient": (Tensor.detach, "variable"),
+    "reshape": (Tensor.reshape, "x, newshape"), "tile": (_sd.tile, "x, repeats"),
+    "broadcast_to": (_sd.broadcast_to, "x, shape"),
+    "norm": (_sd.linalg.norm, "x, ord=None, axis=None, keepdims=False")}
 globals().update({name: _op(name, fn) for name, fn in _UNARY.items()})
 globals().update({name: _op(name, fn, "x1, x2") for name, fn in _BINARY.items()})
 globals().update({name: _op(name, fn, ps, "as shendu defines it") for name, (fn, ps) in _PASSED.items()})
@@ -163,10 +166,6 @@ def dtype(x):
     return str(_t(x).dtype)
 
 
-def reshape(x, newshape):
-    return _t(x).reshape(tuple(newshape) if not isinstance(newshape, int) else (newshape,))
-
-
 def transpose(x, axes=None):
     return _t(x).permute(*(axes if axes is not None else reversed(range(_t(x).ndim))))
 
@@ -189,14 +188,6 @@ def split(x, indices_or_sections, axis=0):
     sizes = [n // indices_or_sections] * indices_or_sections if isinstance(indices_or_sections, int) else \
         list(np.diff([0, *indices_or_sections, n]))
     return list(_sd.split(t, [int(s) for s in sizes], axis=axis))
-
-
-def tile(x, repeats):
-    return _t(x).tile(*((repeats,) if isinstance(repeats, int) else repeats))
-
-
-def broadcast_to(x, shape):
-    return _t(x).broadcast_to(tuple(shape))
 
 
 def flip(x, axis=None):
@@ -287,10 +278,6 @@ def sort(x, axis=-1):
 
 def top_k(x, k, sorted=True):  # noqa: A002
     return tuple(_t(x).topk(k, dim=-1, largest=True, sorted=sorted))
-
-
-def norm(x, ord=None, axis=None, keepdims=False):  # noqa: A002
-    return _sd.linalg.norm(_t(x), ord=ord, dim=_ax(axis), keepdim=keepdims)
 
 
 # ----- neural-network functions (keras.ops and keras.ops.nn) ---------------------------------------
