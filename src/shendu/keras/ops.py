@@ -108,7 +108,7 @@ _PASSED = {
     "shape": (Tensor.shape.fget, "x"), "ndim": (Tensor.ndim.fget, "x"), "size": (Tensor.numel, "x"),
     "ravel": (Tensor.flatten, "x"), "stop_gradient": (Tensor.detach, "variable"),
     "reshape": (Tensor.reshape, "x, newshape"), "tile": (_sd.tile, "x, repeats"),
-    "broadcast_to": (_sd.broadcast_to, "x, shape"),
+    "broadcast_to": (_sd.broadcast_to, "x, shape"), "convert_to_numpy": (Tensor.numpy, "x"),
     "norm": (_sd.linalg.norm, "x, ord=None, axis=None, keepdims=False")}
 globals().update({name: _op(name, fn) for name, fn in _UNARY.items()})
 globals().update({name: _op(name, fn, "x1, x2") for name, fn in _BINARY.items()})
@@ -119,10 +119,6 @@ true_divide, absolute, swish, flatten = (globals()[n] for n in ("divide", "abs",
 # ----- creation and conversion ---------------------------------------------------------------------
 def convert_to_tensor(x, dtype=None, sparse=None):
     return _t(x, dtype)
-
-
-def convert_to_numpy(x):
-    return np.asarray(_t(x).array)
 
 
 def array(x, dtype=None):
