@@ -29,11 +29,6 @@ def gelu(x, approximate=False):
     return F.gelu(x, approximate="tanh" if approximate else "none")
 
 
-def exponential(x):
-    """exponential(x) = exp(x)."""
-    return sd.exp(linear(x))
-
-
 # Keras name -> (the nn.functional function that computes it, Keras's arguments, the formula when the
 # function's own docstring does not say it with Keras's argument names).
 _DECLARED = {
@@ -42,6 +37,7 @@ _DECLARED = {
     "leaky_relu": (F.leaky_relu, "x, negative_slope=0.2",
                    "leaky_relu(x) = x for x > 0, negative_slope * x otherwise (Keras's default slope 0.2)."),
     "elu": (F.elu, "x, alpha=1.0", "elu(x) = x for x > 0, alpha * (exp(x) - 1) otherwise."),
+    "exponential": (sd.exp, "x", "exponential(x) = exp(x)."),
     **{name: (fn, "x", fn.__doc__) for name, fn in (
         ("sigmoid", F.sigmoid), ("tanh", F.tanh), ("selu", F.selu), ("mish", F.mish), ("relu6", F.relu6),
         ("softplus", F.softplus), ("softsign", F.softsign), ("swish", F.silu),
@@ -57,7 +53,7 @@ def _declared(name, fn, params, doc):
 
 globals().update({name: _declared(name, *row) for name, row in _DECLARED.items()})
 silu = globals()["swish"]
-_BY_NAME = {f.__name__: f for f in (relu, linear, gelu, exponential)}
+_BY_NAME = {f.__name__: f for f in (relu, linear, gelu)}
 _BY_NAME.update({name: globals()[name] for name in _DECLARED}, silu=silu)
 __all__ = [*_BY_NAME, "get", "serialize", "deserialize"]
 
