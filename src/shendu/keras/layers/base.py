@@ -730,9 +730,24 @@ class Layer(Module):
         if features is not None:
             return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
 
+    _feature_name = "last axis"  # how _known_features names the axis of _feature_axis in its message
+
+    def _feature_axis(self, ndim):
+        """The input axis that holds the features (default the last)."""
+        return -1
+
     def _features(self, input_shape):
-        """What the declared weight shapes depend on (default: the size of the input's last axis)."""
-        return None if input_shape[-1] is None else int(input_shape[-1])
+        """What the declared weight shapes depend on (default: the size of the input's feature axis)."""
+        c = input_shape[self._feature_axis(len(input_shape))]
+        return None if c is None else int(c)
+
+    def _known_features(self, input_shape):
+        """The size of the feature axis, which ``build`` needs to know."""
+        c = self._features(input_shape)
+        if c is None:
+            raise ValueError(f"{_owner(self)}: the {self._feature_name} of the input must be known, got "
+                             f"shape {input_shape}")
+        return c
 
     def _declared_specs(self):
         return [spec for spec in (w.spec(self) for w in self.keras_weights) if spec is not None]

@@ -45,16 +45,10 @@ class _Channels(Layer):
         """``fn`` (on channels-first data) applied to ``x`` in the layer's data format."""
         return channels_first(x, 1 if self.data_format == "channels_first" else -1, fn)
 
-    def _features(self, input_shape):
-        c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
-        return None if c is None else int(c)
+    _feature_name = "channel axis"
 
-    def _channels(self, input_shape):
-        c = self._features(input_shape)
-        if c is None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': the channel axis of the input must be "
-                             f"known, got shape {input_shape}")
-        return c
+    def _feature_axis(self, ndim):
+        return 1 if self.data_format == "channels_first" else -1
 
     def _spatial(self, shape):
         return tuple(shape[2:]) if self.data_format == "channels_first" else tuple(shape[1:-1])
@@ -103,7 +97,7 @@ class _Conv(_Channels):
 
     def build(self, input_shape):
         pad, self._manual_pad = self._nn_padding()
-        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size,
+        self.conv = self._module(self._known_features(input_shape), self.filters, self.kernel_size,
                                  stride=self.strides, padding=pad, dilation=self.dilation_rate,
                                  groups=self.groups, bias=self.use_bias)
 
@@ -155,7 +149,7 @@ class Conv2DTranspose(_Conv):
         pads, outs, self._crops = zip(*[conv_transpose_padding(k, s, self.padding, op)
                                         for k, s, op in zip(self.kernel_size, self.strides, ops)])
         self._manual_pad = False
-        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size,
+        self.conv = self._module(self._known_features(input_shape), self.filters, self.kernel_size,
                                  stride=self.strides, padding=pads, output_padding=outs, bias=self.use_bias)
 
     def call(self, inputs):

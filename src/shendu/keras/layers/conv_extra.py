@@ -51,7 +51,7 @@ class DepthwiseConv2D(_Conv):
                          dilation=self.dilation_rate, groups=c, bias=bias)
 
     def build(self, input_shape):
-        self.conv = self._depthwise(self._channels(input_shape), self.use_bias)
+        self.conv = self._depthwise(self._known_features(input_shape), self.use_bias)
 
 
 class SeparableConv2D(DepthwiseConv2D):
@@ -72,7 +72,7 @@ class SeparableConv2D(DepthwiseConv2D):
         return self.filters
 
     def build(self, input_shape):
-        c = self._channels(input_shape)
+        c = self._known_features(input_shape)
         self.conv = self._depthwise(c, False)
         self._init_declared(input_shape, "depthwise_kernel")  # before the pointwise module draws its own
         self.pointwise = nn.Conv2d(c * self.depth_multiplier, self.filters, 1, bias=self.use_bias)

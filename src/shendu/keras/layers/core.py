@@ -41,10 +41,7 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
-        if input_shape[-1] is None:
-            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got shape "
-                             f"{input_shape}")
-        self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
+        self.linear = nn.Linear(self._known_features(input_shape), self.units, bias=self.use_bias)
 
     def call(self, inputs):
         return self.activation(self.linear(inputs))

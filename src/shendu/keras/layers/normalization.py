@@ -59,22 +59,19 @@ class BatchNormalization(Layer):
         W("moving_variance", "bn.running_var", lambda s, c: (c,), state=True),
     )
 
-    def _features(self, input_shape):
-        c = input_shape[self.axis % len(input_shape)]
-        return None if c is None else int(c)
+    _feature_name = property(lambda self: f"axis {self.axis}")
+
+    def _feature_axis(self, ndim):
+        return self.axis % ndim
 
     def build(self, input_shape):
         nd = len(input_shape)
         self._axis = self.axis % nd
         if self._axis == 0:
             raise ValueError(f"BatchNormalization '{self.name}': cannot normalise over the batch axis")
-        c = input_shape[self._axis]
-        if c is None:
-            raise ValueError(f"BatchNormalization '{self.name}': the axis {self.axis} of the input must be "
-                             f"known, got shape {input_shape}")
         self._ndim = nd
         bn_cls = nn.BatchNorm2d if nd == 4 else nn.BatchNorm1d
-        self.bn = bn_cls(int(c), eps=self.epsilon, momentum=1.0 - self.momentum)
+        self.bn = bn_cls(self._known_features(input_shape), eps=self.epsilon, momentum=1.0 - self.momentum)
         self.bn.unbiased_running_var = False  # Keras keeps the batch's own (biased) variance
 
     def call(self, inputs, training=None):
@@ -97,7 +94,7 @@ class LayerNormalization(Layer):
     keras_weights = _gamma_beta("ln")
 
     def build(self, input_shape):
-        self.ln = nn.LayerNorm(int(input_shape[-1]), eps=self.epsilon)
+        self.ln = nn.LayerNorm(self._known_features(input_shape), eps=self.epsilon)
 
     def call(self, inputs):
         return self.ln(inputs)
