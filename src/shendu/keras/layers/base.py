@@ -366,11 +366,9 @@ def map_structure(fn, obj):
 
 
 def flatten_structure(obj):
-    if isinstance(obj, (list, tuple)):
-        return [leaf for o in obj for leaf in flatten_structure(o)]
-    if isinstance(obj, dict):
-        return [leaf for v in obj.values() for leaf in flatten_structure(v)]
-    return [obj]
+    leaves = []
+    map_structure(leaves.append, obj)
+    return leaves
 
 
 def is_symbolic(obj):
@@ -804,16 +802,8 @@ class Layer(Module):
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
-
-        def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
-            if _is_shape(shape):
-                known = tuple(1 if d is None else d for d in shape)
-                return Tensor(np.zeros(known, dtype=self._input_dtype()))
-            if isinstance(shape, dict):
-                return {k: dummies(v) for k, v in shape.items()}
-            return type(shape)(dummies(s) for s in shape)
-
-        dummy = dummies(input_shape)
+        dummy = _map_shapes(lambda s: Tensor(np.zeros(tuple(1 if d is None else d for d in s),
+                                                      dtype=self._input_dtype())), input_shape)
         with training_mode(False), no_grad():
             out = self.call(dummy, **self._default_call_kwargs())
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
@@ -1131,17 +1121,16 @@ class Layer(Module):
 
 
 def _map_shapes(fn, shapes):
+    """``fn`` applied to every shape (a tuple of dims) in nested lists / tuples / dicts of shapes."""
     if _is_shape(shapes):
         return fn(shapes)
+    if isinstance(shapes, dict):
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
     return type(shapes)(_map_shapes(fn, s) for s in shapes)
 
 
 def _jsonable_shape(shape):
-    if shape is None:
-        return None
-    if _is_shape(shape):
-        return [None if d is None else int(d) for d in shape]
-    return [_jsonable_shape(s) for s in shape]
+    return None if shape is None else _map_shapes(lambda s: [None if d is None else int(d) for d in s], shape)
 
 
 def _tuple_shape(shape):
