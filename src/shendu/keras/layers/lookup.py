@@ -62,6 +62,12 @@ class _Categorical(Layer):
     def compute_output_dtype(self, input_dtype):
         return "int64" if self.output_mode == "int" else self.dtype
 
+    def _encode(self, ids):
+        """Integer ids as the output: themselves in 'int' mode, else vectors of ``_width()``."""
+        if self.output_mode == "int":
+            return Tensor(np.asarray(ids, dtype=np.int64))
+        return Tensor(encode_categories(ids, self._width(), self.output_mode).astype(self.dtype))
+
 
 def _as_output(values, mode, dtype):
     if mode == "int":
@@ -212,9 +218,7 @@ class Hashing(_Categorical):
     def call(self, inputs):
         arr = np.asarray(inputs, dtype=object)
         ids = np.asarray([self._bin(v) for v in arr.ravel().tolist()], dtype=np.int64).reshape(arr.shape)
-        if self.output_mode == "int":
-            return Tensor(ids)
-        return Tensor(encode_categories(ids, self.num_bins, self.output_mode).astype(self.dtype))
+        return self._encode(ids)
 
     def _width(self):
         return self.num_bins
@@ -254,7 +258,4 @@ class Discretization(_Categorical):
     def call(self, inputs):
         if self.bin_boundaries is None:
             raise ValueError(f"Discretization '{self.name}': call adapt() first")
-        ids = np.digitize(np.asarray(inputs, dtype=np.float64), self.bin_boundaries, right=False)
-        if self.output_mode == "int":
-            return Tensor(ids.astype(np.int64))
-        return Tensor(encode_categories(ids, self._width(), self.output_mode).astype(self.dtype))
+        return self._encode(np.digitize(np.asarray(inputs, dtype=np.float64), self.bin_boundaries))
