@@ -645,7 +645,6 @@ class Layer(Module):
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
-        self.supports_masking = False
         self.input_spec = self._build_input_shape = self._output_shape = self._batch_input_shape = None
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
@@ -871,12 +870,12 @@ class Layer(Module):
             out._keras_mask = out_mask
         return out
 
-    _mask_passthrough = False  # layers that keep the time axis and hand the mask on (Dense, Dropout...)
+    supports_masking = False  # True: the layer keeps the time axis and hands the mask on (Dense, Dropout...)
 
     def compute_mask(self, inputs, mask=None):
         """The mask of this layer's output (Keras semantics): by default the input mask passes through
         layers that support masking and stops at the others."""
-        return mask if (self.supports_masking or self._mask_passthrough) else None
+        return mask if self.supports_masking else None
 
     def _convert_inputs(self, inputs):
         def conv(x):

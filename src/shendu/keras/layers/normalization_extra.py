@@ -16,7 +16,7 @@ class GroupNormalization(Layer):
     """Normalise groups of channels per sample (the same in training and inference):
     ``GroupNormalization(groups=8)`` on (batch, ..., channels)."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3)),
                       **_regs())
     keras_weights = _gamma_beta("norm")

@@ -33,10 +33,8 @@ def _jsonable(v):
 class Masking(Layer):
     """Mask the time steps whose features all equal ``mask_value`` (input (batch, steps, features))."""
 
+    supports_masking = True
     keras_args = dict(mask_value=Plain(0.0))
-
-    def _setup(self):
-        self.supports_masking = True
 
     def call(self, inputs):
         return mask_steps(inputs, self.mask_value)[0]
@@ -50,7 +48,7 @@ class Masking(Layer):
 class Rescaling(Layer):
     """``Rescaling(1.0 / 255)``: y = x·scale + offset."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(scale=Plain(REQUIRED, save=_jsonable), offset=Plain(0.0, save=_jsonable))
 
     _convert_inputs = _as_float  # integer input is cast to float first
@@ -70,7 +68,7 @@ def _axes(layer, name, axis):
 class Normalization(Layer):
     """Feature-wise standardisation: ``norm = Normalization(); norm.adapt(x_train); model(norm(x))``."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(axis=Arg(-1, _axes, list), mean=Plain(attr="input_mean", save=_jsonable),
                       variance=Plain(attr="input_variance", save=_jsonable), invert=Bool(False))
 

@@ -52,6 +52,7 @@ def _weights(gru=False):
 
 class _RNN(Layer):
     _module, _gates = nn.RNN, 1
+    supports_masking = True
     _feature_name = "feature axis"
 
     def _setup(self):
@@ -65,7 +66,6 @@ class _RNN(Layer):
         if self.recurrent_dropout >= 1.0:
             raise ValueError(f"{_owner(self)}: recurrent_dropout must be in [0, 1), got "
                              f"{self.recurrent_dropout}")
-        self.supports_masking = True
         self.input_spec = InputSpec(ndim=3)
 
     def build(self, input_shape):
