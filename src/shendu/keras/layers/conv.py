@@ -25,15 +25,16 @@ def _kernel_perm(layer):
     return tuple(range(2, 2 + layer._rank)) + (1, 0)
 
 
-def conv_args(filters=True, padding=("valid", "same"), groups=True, depth_multiplier_at=None, **kernels):
-    """The Keras arguments of a convolution, in Keras's order; ``kernels``: the kernel families and their
+def conv_args(filters=True, padding=("valid", "same"), groups=True, inserts=(), **kernels):
+    """The Keras arguments of a convolution, in Keras's order; ``inserts``: (index, name, Arg) of the
+    arguments of one convolution (``depth_multiplier``); ``kernels``: the kernel families and their
     default initializers (``kernel="glorot_uniform"``), each with its regularizer and constraint."""
     head = [("filters", Int(1))] if filters else []
     head += [("kernel_size", Ints()), ("strides", Ints(default=1)), ("padding", Choice("valid", *padding)),
              ("data_format", DataFormat()), ("dilation_rate", Ints(default=1))]
     head += [("groups", Int(1, default=1))] if groups else []
-    if depth_multiplier_at is not None:
-        head.insert(depth_multiplier_at, ("depth_multiplier", Int(1, default=1)))
+    for at, name, arg in inserts:
+        head.insert(at, (name, arg))
     kernels = kernels or {"kernel": "glorot_uniform"}
     return dict(head, activation=Act(), use_bias=Bool(True), **weight_args(**kernels, bias="zeros"))
 
@@ -131,9 +132,7 @@ class Conv2DTranspose(_Conv):
     """
 
     _module = nn.ConvTranspose2d
-    keras_args = conv_args(groups=False)
-    keras_args = dict(list(keras_args.items())[:4] + [("output_padding", Ints(0, None, optional=True))]
-                      + list(keras_args.items())[4:])
+    keras_args = conv_args(groups=False, inserts=[(4, "output_padding", Ints(0, None, optional=True))])
     groups = 1
 
     def _setup(self):

@@ -11,11 +11,12 @@ Output sizes and 'same' padding are those of :mod:`.conv` (TensorFlow's rules).
 """
 
 from ... import nn
-from .base import Fixed, W
+from .base import Fixed, Int, W
 from .conv import Conv2DTranspose, _Conv, conv_args
 
 __all__ = ["Conv3D", "Convolution3D", "Conv1DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
 
+_MULTIPLIER = ("depth_multiplier", Int(1, default=1))
 _DEPTHWISE_PERM = (2, 3, 0, 1)  # nn (C·m, 1, kh, kw) -> (kh, kw, C·m, 1), then reshaped to (kh, kw, C, m)
 
 
@@ -35,7 +36,7 @@ class Conv1DTranspose(Conv2DTranspose):
 class DepthwiseConv2D(_Conv):
     """Each input channel convolved with its own ``depth_multiplier`` kernels (no mixing of channels)."""
 
-    keras_args = dict(conv_args(False, groups=False, depth_multiplier_at=3, depthwise="glorot_uniform"),
+    keras_args = dict(conv_args(False, groups=False, inserts=[(3, *_MULTIPLIER)], depthwise="glorot_uniform"),
                       kernel_constraint=Fixed(None, save=False))  # older files hold a null one
     keras_weights = (W("kernel", "conv.weight", lambda s, c: s.kernel_size + (c, s.depth_multiplier),
                        perm=_DEPTHWISE_PERM, args="depthwise"),
@@ -58,7 +59,7 @@ class SeparableConv2D(DepthwiseConv2D):
     """A depthwise convolution (``depth_multiplier`` kernels per channel) followed by a 1×1 convolution
     mixing the channels into ``filters`` outputs: ``SeparableConv2D(64, 3, padding='same')``."""
 
-    keras_args = dict(conv_args(groups=False, depth_multiplier_at=6, depthwise="glorot_uniform",
+    keras_args = dict(conv_args(groups=False, inserts=[(6, *_MULTIPLIER)], depthwise="glorot_uniform",
                                 pointwise="glorot_uniform"), kernel_constraint=Fixed(None, save=False))
     keras_weights = (
         W("depthwise_kernel", "conv.weight", lambda s, c: s.kernel_size + (c, s.depth_multiplier),

@@ -28,20 +28,20 @@ def _last_axis(layer, name, axis):
     return -1
 
 
-def norm_args(**head):
-    """``head`` then the Keras arguments of a normalisation with gamma and beta."""
-    return dict(head, center=Bool(True), scale=Bool(True), beta_initializer=Init("zeros"),
+def norm_args(moving=False, **head):
+    """``head`` then the Keras arguments of a normalisation with gamma and beta, in Keras's order
+    (``moving``: BatchNormalization's initializers of the moving statistics after gamma's)."""
+    args = dict(head, center=Bool(True), scale=Bool(True), beta_initializer=Init("zeros"),
                 gamma_initializer=Init("ones"))
+    if moving:
+        args.update(moving_mean_initializer=Init("zeros"), moving_variance_initializer=Init("ones"))
+    return dict(args, beta_regularizer=Reg(), gamma_regularizer=Reg(), beta_constraint=Con(),
+                gamma_constraint=Con())
 
 
 def _gamma_beta(module):
     return (W("gamma", f"{module}.weight", lambda s, c: (c,), when="scale"),
             W("beta", f"{module}.bias", lambda s, c: (c,), when="center"))
-
-
-def _regs(**more):
-    return dict(more, beta_regularizer=Reg(), gamma_regularizer=Reg(), beta_constraint=Con(),
-                gamma_constraint=Con())
 
 
 class BatchNormalization(Layer):
@@ -51,9 +51,8 @@ class BatchNormalization(Layer):
     A layer set ``trainable = False`` also runs in inference mode, as in Keras (fine-tuning rule).
     """
 
-    keras_args = dict(norm_args(axis=Arg(-1, _one_axis), momentum=Float(0.99), epsilon=Float(1e-3)),
-                      moving_mean_initializer=Init("zeros"), moving_variance_initializer=Init("ones"),
-                      **_regs(), synchronized=Bool(False, save=False))
+    keras_args = dict(norm_args(True, axis=Arg(-1, _one_axis), momentum=Float(0.99), epsilon=Float(1e-3)),
+                      synchronized=Bool(False, save=False))
     keras_weights = _gamma_beta("bn") + (
         W("moving_mean", "bn.running_mean", lambda s, c: (c,), state=True),
         W("moving_variance", "bn.running_var", lambda s, c: (c,), state=True),
@@ -90,7 +89,7 @@ class BatchNormalization(Layer):
 class LayerNormalization(Layer):
     """Normalise each sample over the last axis: gamma·(x − μ)/√(σ² + ε) + beta (epsilon 1e-3)."""
 
-    keras_args = dict(norm_args(axis=Arg(-1, _last_axis), epsilon=Float(1e-3)), **_regs())
+    keras_args = norm_args(axis=Arg(-1, _last_axis), epsilon=Float(1e-3))
     keras_weights = _gamma_beta("ln")
 
     def build(self, input_shape):

@@ -7,7 +7,7 @@ and every spatial position of one sample. Keras defaults: groups=32, epsilon=1e-
 
 from ... import nn
 from .base import Float, Int, Layer, channels_first
-from .normalization import _gamma_beta, _regs, norm_args
+from .normalization import _gamma_beta, norm_args
 
 __all__ = ["GroupNormalization"]
 
@@ -17,8 +17,7 @@ class GroupNormalization(Layer):
     ``GroupNormalization(groups=8)`` on (batch, ..., channels)."""
 
     supports_masking = True
-    keras_args = dict(norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3)),
-                      **_regs())
+    keras_args = norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3))
     keras_weights = _gamma_beta("norm")
 
     _feature_name = "channel axis"
