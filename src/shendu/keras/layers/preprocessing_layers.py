@@ -20,6 +20,7 @@ from ...nn.functional import mask_steps, standardize
 from ...tensor import Tensor
 from .base import REQUIRED, Arg, Bool, Fixed, KerasTensor, Layer, Plain
 from .image_preprocessing import _as_float
+from .lookup import _Vocabulary
 
 __all__ = ["Masking", "Rescaling", "Normalization", "TextVectorization"]
 
@@ -122,7 +123,7 @@ _VECTORIZER_ARGS = ("max_tokens", "standardize", "split", "ngrams", "output_mode
                     "pad_to_max_tokens", "encoding")
 
 
-class TextVectorization(Layer):
+class TextVectorization(_Vocabulary, Layer):
     """Strings to token ids or bag-of-words vectors. ``adapt(texts)`` builds the vocabulary: index 0 is
     the padding token '' (int mode only), then '[UNK]' for out-of-vocabulary tokens, then the tokens by
     decreasing frequency (ties in reverse string order), at most ``max_tokens`` entries in all. The work
@@ -137,51 +138,35 @@ class TextVectorization(Layer):
 
     def _setup(self):
         given = {k: getattr(self, f"_given_{k}") for k in self.keras_args}
-        self._vectorizer = TextVectorizer(**{k: given[k] for k in _VECTORIZER_ARGS}, name="TextVectorization")
+        self._vocab = TextVectorizer(**{k: given[k] for k in _VECTORIZER_ARGS}, name="TextVectorization")
         self.built = True
         if given["vocabulary"] is not None:
             self.set_vocabulary(given["vocabulary"], given["idf_weights"])
         self._given_vocabulary = self._given_idf_weights = None
 
-    def adapt(self, data, batch_size=None, steps=None):
-        """Build the vocabulary (and the idf weights for 'tf_idf') from strings: a list / array, or an
-        iterable of batches of strings (a dataset)."""
-        self._vectorizer.adapt(data, steps)
-
-    def set_vocabulary(self, vocabulary, idf_weights=None):
-        """Use ``vocabulary`` (a list of tokens, or a file path with one token a line); the padding and
-        OOV tokens are added in front when missing."""
-        self._vectorizer.set_vocabulary(vocabulary, idf_weights)
-
-    def get_vocabulary(self, include_special_tokens=True):
-        return self._vectorizer.get_vocabulary(include_special_tokens)
-
-    def vocabulary_size(self):
-        return self._vectorizer.vocabulary_size()
-
     def _convert_inputs(self, inputs):
-        return inputs if isinstance(inputs, KerasTensor) else self._vectorizer.texts(inputs)
+        return inputs if isinstance(inputs, KerasTensor) else self._vocab.texts(inputs)
 
     def call(self, inputs):
-        if self._vectorizer.vocabulary is None:
+        if self._vocab.vocabulary is None:
             raise ValueError(f"TextVectorization '{self.name}': call adapt() or set_vocabulary() first")
-        out = self._vectorizer.transform(inputs)
+        out = self._vocab.transform(inputs)
         return Tensor(out if self.output_mode == "int" else out.astype(self.dtype))
 
     def compute_output_shape(self, input_shape):
         int_mode = self.output_mode == "int"
-        return (input_shape[0], self.output_sequence_length if int_mode else self._vectorizer.width())
+        return (input_shape[0], self.output_sequence_length if int_mode else self._vocab.width())
 
     def compute_output_dtype(self, input_dtype):
         return "int64" if self.output_mode == "int" else self.dtype
 
     def get_config(self):
-        return {**super().get_config(), **self._vectorizer.get_config()}
+        return {**super().get_config(), **self._vocab.get_config()}
 
 
 def _vectorizer_attribute(key):
-    return property(lambda self: getattr(self._vectorizer, key),
-                    lambda self, value: setattr(self._vectorizer, key, value))
+    return property(lambda self: getattr(self._vocab, key),
+                    lambda self, value: setattr(self._vocab, key, value))
 
 
 for _key in _VECTORIZER_ARGS:
