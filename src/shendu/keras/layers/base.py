@@ -696,11 +696,9 @@ class Layer(Module):
             def build(self, input_shape=None, *args, **kw):
                 depth = self.__dict__.get("_build_depth", 0)
                 budget = _WEIGHT_BUDGET.get() if depth == 0 and not self.__dict__.get("_finished") else None
-                planned = None
-                if budget is not None:
-                    planned = self._planned_weights(input_shape)
-                    if planned is not None:
-                        budget.take(self, planned)
+                planned = None if budget is None else self._planned_weights(input_shape)
+                if planned is not None:
+                    budget.take(self, planned)
                 self.__dict__["_build_depth"] = depth + 1
                 try:
                     out = user_build(self, input_shape, *args, **kw)
@@ -762,18 +760,15 @@ class Layer(Module):
         self._wfeat = self._features(input_shape)
         done = self.__dict__.setdefault("_initialized", set())
         for w in self.keras_weights:
-            spec = w.spec(self)
-            init = self._initializer(w)
-            if spec is None or spec.name in done or (names and spec.name not in names) or init is None:
-                continue
-            spec.set(np.asarray(init(spec.shape, dtype=spec.tensor.array.dtype)), self.name)
-            done.add(spec.name)
-        if names:
-            return
-        for w in self.keras_weights:
-            tensor = w.tensor(self) if isinstance(w.path, str) else None
-            if not w.active(self) and isinstance(tensor, Parameter):
-                tensor.requires_grad = False
+            spec, init = w.spec(self), self._initializer(w)
+            wanted = spec is not None and spec.name not in done and (not names or spec.name in names)
+            if wanted and init is not None:
+                spec.set(np.asarray(init(spec.shape, dtype=spec.tensor.array.dtype)), self.name)
+                done.add(spec.name)
+            elif not names and not w.active(self) and isinstance(w.path, str):
+                tensor = w.tensor(self)
+                if isinstance(tensor, Parameter):
+                    tensor.requires_grad = False
 
     def _finish_build(self, input_shape):
         first = not self.__dict__.get("_finished", False)
@@ -1064,11 +1059,7 @@ class Layer(Module):
             or any(s.regularizer is not None for s in d.get("_extra_specs", ()))
 
     def _walk_layers(self):
-        seen = set()
-        for m in self.modules():
-            if isinstance(m, Layer) and id(m) not in seen:
-                seen.add(id(m))
-                yield m
+        return (m for m in self.modules() if isinstance(m, Layer))  # modules() gives each one once
 
     # ----- shapes and config ------------------------------------------------------------------------
     def _called(self, what, value):
