@@ -44,14 +44,11 @@ def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _bound_text(minimum):
-    return "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
-
-
-def _int_arg(owner, arg, value, minimum=None):
+def _int_arg(layer, arg, value, minimum=None):
     """``value`` as an int; floats (``2.5``, also ``2.0`` or ``5e7`` from a config), bools and strings are
-    refused, as Keras refuses them. ``owner`` names the layer in the message."""
-    want = f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got"
+    refused, as Keras refuses them; the message names ``layer``."""
+    bound = "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
+    want = f"{_owner(layer)}: argument '{arg}' must be an integer{bound}, got"
     if not _is_int(value):
         raise ValueError(f"{want} {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
@@ -59,14 +56,14 @@ def _int_arg(owner, arg, value, minimum=None):
     return int(value)
 
 
-def _int_tuple_arg(owner, arg, value, n, minimum=None):
-    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`_int_arg`)."""
-    if _is_int(value):
-        return (_int_arg(owner, arg, value, minimum),) * n
-    if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise ValueError(f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got "
-                         f"{value!r}")
-    return tuple(_int_arg(owner, arg, v, minimum) for v in value)
+def _int_tuple_arg(layer, arg, value, minimum=None, n=None):
+    """A sequence of ints (of ``n`` of them, when given; then also one int, repeated) as a tuple."""
+    if n is not None and _is_int(value):
+        value = (value,) * n
+    if not isinstance(value, (list, tuple)) or n is not None and len(value) != n:
+        want = "a tuple of integers" if n is None else f"an integer or a tuple of {n} integers"
+        raise ValueError(f"{_owner(layer)}: argument '{arg}' must be {want}, got {value!r}")
+    return tuple(_int_arg(layer, arg, v, minimum) for v in value)
 
 
 def _owner(layer):
@@ -93,39 +90,31 @@ class Arg:
 
     __slots__ = ("default", "parse", "save", "load", "attr")
 
-    def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None):
+    def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None, optional=False):
+        """``optional``: ``None`` is also accepted (and stored as is)."""
         self.default, self.load, self.attr = default, load, attr
-        self.parse = parse or (lambda layer, name, v: v)
+        self.parse = given = parse or (lambda layer, name, v: v)
+        if optional:
+            self.parse = lambda layer, name, v: None if v is None else given(layer, name, v)
         self.save = save if save is not None else (lambda v: v)
 
 
-def _optional(parse):
-    return lambda layer, name, v: None if v is None else parse(layer, name, v)
-
-
-def Int(minimum=None, default=_REQUIRED, optional=False, **kw):
+def Int(minimum=None, default=_REQUIRED, **kw):
     """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
-    parse = lambda layer, name, v: _int_arg(_owner(layer), name, v, minimum)  # noqa: E731
-    return Arg(default, _optional(parse) if optional else parse, **kw)
+    return Arg(default, lambda layer, name, v: _int_arg(layer, name, v, minimum), **kw)
 
 
-def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):
+def Ints(minimum=1, default=_REQUIRED, n=None, **kw):
     """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
     def parse(layer, name, v):
-        return _int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
+        return _int_tuple_arg(layer, name, v, minimum, n or layer._rank)
 
-    save = lambda v: None if v is None else list(v)  # noqa: E731
-    return Arg(default, _optional(parse) if optional else parse, save, **kw)
+    return Arg(default, parse, lambda v: None if v is None else list(v), **kw)
 
 
 def IntList(minimum=None, default=_REQUIRED, **kw):
     """A tuple or list of integers of any length, stored as a tuple, saved as a list."""
-    def parse(layer, name, v):
-        if not isinstance(v, (list, tuple)):
-            raise ValueError(f"{_owner(layer)}: argument '{name}' must be a tuple of integers, got {v!r}")
-        return tuple(_int_arg(_owner(layer), name, d, minimum) for d in v)
-
-    return Arg(default, parse, list, **kw)
+    return Arg(default, lambda layer, name, v: _int_tuple_arg(layer, name, v, minimum), list, **kw)
 
 
 def _float(low, high):
