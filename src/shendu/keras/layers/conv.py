@@ -96,11 +96,14 @@ class _Conv(_Channels):
             return tuple(d * (k - 1) // 2 for k, d in kd), False
         return 0, True
 
-    def build(self, input_shape):
+    def _conv(self, c, out, groups, bias):
+        """The nn convolution ``_module`` from ``c`` to ``out`` channels."""
         pad, self._manual_pad = self._nn_padding()
-        self.conv = self._module(self._known_features(input_shape), self.filters, self.kernel_size,
-                                 stride=self.strides, padding=pad, dilation=self.dilation_rate,
-                                 groups=self.groups, bias=self.use_bias)
+        return self._module(c, out, self.kernel_size, stride=self.strides, padding=pad,
+                            dilation=self.dilation_rate, groups=groups, bias=bias)
+
+    def build(self, input_shape):
+        self.conv = self._conv(self._known_features(input_shape), self.filters, self.groups, self.use_bias)
 
     def call(self, inputs):
         return self.activation(self._cf(inputs, lambda x: self.conv(self._pad_input(x))))

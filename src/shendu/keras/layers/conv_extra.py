@@ -45,14 +45,9 @@ class DepthwiseConv2D(_Conv):
     def _out_channels(self, c):
         return c * self.depth_multiplier
 
-    def _depthwise(self, c, bias):
-        pad, self._manual_pad = self._nn_padding()
-        self.groups = c
-        return nn.Conv2d(c, c * self.depth_multiplier, self.kernel_size, stride=self.strides, padding=pad,
-                         dilation=self.dilation_rate, groups=c, bias=bias)
-
     def build(self, input_shape):
-        self.conv = self._depthwise(self._known_features(input_shape), self.use_bias)
+        c = self._known_features(input_shape)
+        self.conv = self._conv(c, c * self.depth_multiplier, c, self.use_bias)
 
 
 class SeparableConv2D(DepthwiseConv2D):
@@ -74,7 +69,7 @@ class SeparableConv2D(DepthwiseConv2D):
 
     def build(self, input_shape):
         c = self._known_features(input_shape)
-        self.conv = self._depthwise(c, False)
+        self.conv = self._conv(c, c * self.depth_multiplier, c, False)
         self._init_declared(input_shape, "depthwise_kernel")  # before the pointwise module draws its own
         self.pointwise = nn.Conv2d(c * self.depth_multiplier, self.filters, 1, bias=self.use_bias)
 
