@@ -635,13 +635,12 @@ class Layer(Module):
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
         self.input_spec = self._build_input_shape = self._output_shape = self._batch_input_shape = None
+        input_shape = (int(input_dim),) if input_shape is None and input_dim is not None else input_shape
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
             one = (input_shape,) if _is_int(input_shape) else tuple(input_shape)
             self._batch_input_shape = (batch_size,) + one
-        elif input_dim is not None:
-            self._batch_input_shape = (batch_size, int(input_dim))
 
     # ----- building -----------------------------------------------------------------------------
     def build(self, input_shape):
@@ -733,9 +732,6 @@ class Layer(Module):
                              f"shape {input_shape}")
         return c
 
-    def _declared_specs(self):
-        return [spec for spec in (w.spec(self) for w in self.keras_weights) if spec is not None]
-
     def _initializer(self, w):
         """The Keras initializer of the declared weight ``w`` (override to adjust one)."""
         return getattr(self, f"{w.args}_initializer", None)
@@ -787,8 +783,9 @@ class Layer(Module):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
         dummy = _map_shapes(lambda s: Tensor(np.zeros(tuple(1 if d is None else d for d in s),
                                                       dtype=self._input_dtype())), input_shape)
+        kwargs = {"training": False} if "training" in _call_params(self.call)[0] else {}
         with training_mode(False), no_grad():
-            out = self.call(dummy, **self._default_call_kwargs())
+            out = self.call(dummy, **kwargs)
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
 
     def _same_shape(self, input_shape):
@@ -797,10 +794,6 @@ class Layer(Module):
 
     def _input_dtype(self):
         return "float32"
-
-    def _default_call_kwargs(self):
-        names = _call_params(self.call)[0]
-        return {"training": False} if "training" in names else {}
 
     def compute_output_dtype(self, input_dtype):
         return self.dtype
@@ -948,7 +941,8 @@ class Layer(Module):
         the ``add_weight`` ones; for custom layers also Parameters assigned directly, then the
         parameters and buffers of plain ``nn`` modules held as attributes."""
         if self.keras_weights:
-            return self._declared_specs() + self._extra_specs
+            declared = (w.spec(self) for w in self.keras_weights)
+            return [spec for spec in declared if spec is not None] + self._extra_specs
         specs = list(self._extra_specs)
         seen = {id(s.tensor) for s in specs}
         found = [(n, p, False) for n, p in self._parameters.items() if p is not None]
