@@ -1131,7 +1131,8 @@ class InputLayer(Layer):
                  name=None, batch_input_shape=None, batch_shape=None, **kwargs):
         batch_input_shape = batch_shape if batch_shape is not None else batch_input_shape
         if batch_input_shape is None and input_shape is None:
-            raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
+            raise ValueError("Input() / InputLayer needs shape= (the shape of one sample, without the batch "
+                             "axis) or batch_shape=")
         name = name or backend.unique_name("input_layer")
         super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
                          batch_input_shape=batch_input_shape, **kwargs)
@@ -1147,7 +1148,5 @@ class InputLayer(Layer):
 def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None,
           **kwargs):
     """A symbolic input: ``inputs = Input(shape=(64,))`` has shape (None, 64)."""
-    if shape is None and batch_shape is None:
-        raise ValueError("Input() needs shape= (the shape of one sample, without the batch axis)")
     return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                       batch_shape=batch_shape)._input_tensor
