@@ -48,8 +48,8 @@ _SPARSE = Fixed(False, hint=": shendu has no sparse tensors")
 
 
 class _Categorical(Layer):
-    """Shared by the layers here: raw NumPy inputs; ``output_mode='int'`` keeps the input shape, the other
-    modes give vectors of ``_width()``."""
+    """Shared by the layers here and TextVectorization: raw NumPy inputs; ``output_mode='int'`` keeps the
+    input shape, the other modes give vectors of ``_width()``."""
 
     def _convert_inputs(self, inputs):
         return _raw(inputs)

@@ -20,7 +20,7 @@ from ...nn.functional import mask_steps, standardize
 from ...tensor import Tensor
 from .base import REQUIRED, Arg, Bool, Fixed, KerasTensor, Layer, Plain
 from .image_preprocessing import _as_float
-from .lookup import _Vocabulary
+from .lookup import _Categorical, _Vocabulary
 
 __all__ = ["Masking", "Rescaling", "Normalization", "TextVectorization"]
 
@@ -123,7 +123,7 @@ _VECTORIZER_ARGS = ("max_tokens", "standardize", "split", "ngrams", "output_mode
                     "pad_to_max_tokens", "encoding")
 
 
-class TextVectorization(_Vocabulary, Layer):
+class TextVectorization(_Vocabulary, _Categorical):
     """Strings to token ids or bag-of-words vectors. ``adapt(texts)`` builds the vocabulary: index 0 is
     the padding token '' (int mode only), then '[UNK]' for out-of-vocabulary tokens, then the tokens by
     decreasing frequency (ties in reverse string order), at most ``max_tokens`` entries in all. The work
@@ -156,9 +156,6 @@ class TextVectorization(_Vocabulary, Layer):
     def compute_output_shape(self, input_shape):
         int_mode = self.output_mode == "int"
         return (input_shape[0], self.output_sequence_length if int_mode else self._vocab.width())
-
-    def compute_output_dtype(self, input_dtype):
-        return "int64" if self.output_mode == "int" else self.dtype
 
     def get_config(self):
         return {**super().get_config(), **self._vocab.get_config()}
