@@ -117,7 +117,8 @@ def IntList(minimum=None, default=_REQUIRED, **kw):
     return Arg(default, lambda layer, name, v: _int_tuple_arg(layer, name, v, minimum), list, **kw)
 
 
-def _float(low, high):
+def Float(default=_REQUIRED, low=None, high=None, **kw):
+    """A number within [low, high] (bools refused), stored as a float."""
     def parse(layer, name, v):
         ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
         if not ok or (low is not None and v < low) or (high is not None and v > high):
@@ -125,11 +126,7 @@ def _float(low, high):
             raise ValueError(f"{_owner(layer)}: argument '{name}' must be a number{bounds}, got {v!r}")
         return float(v)
 
-    return parse
-
-
-def Float(default=_REQUIRED, low=None, high=None, **kw):
-    return Arg(default, _float(low, high), **kw)
+    return Arg(default, parse, **kw)
 
 
 def Bool(default, **kw):
