@@ -62,17 +62,14 @@ class _Categorical(Layer):
     def compute_output_dtype(self, input_dtype):
         return "int64" if self.output_mode == "int" else self.dtype
 
+    def _output(self, values):
+        """Ids ('int' mode) or encoded vectors as the output Tensor, of ``compute_output_dtype``."""
+        return Tensor(np.asarray(values).astype(self.compute_output_dtype(None)))
+
     def _encode(self, ids):
         """Integer ids as the output: themselves in 'int' mode, else vectors of ``_width()``."""
-        if self.output_mode == "int":
-            return Tensor(np.asarray(ids, dtype=np.int64))
-        return Tensor(encode_categories(ids, self._width(), self.output_mode).astype(self.dtype))
-
-
-def _as_output(values, mode, dtype):
-    if mode == "int":
-        return Tensor(np.asarray(values, dtype=np.int64))
-    return Tensor(np.asarray(values).astype(dtype))
+        int_mode = self.output_mode == "int"
+        return self._output(ids if int_mode else encode_categories(ids, self._width(), self.output_mode))
 
 
 class _Vocabulary:
@@ -125,15 +122,14 @@ class _Lookup(_Vocabulary, _Categorical):
         if self.invert:
             out = self._vocab.invert(inputs)
             return Tensor(out) if out.dtype != object else out
-        return _as_output(self._vocab.transform(inputs), self.output_mode, self._out_float())
-
-    def _out_float(self):
-        return self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
+        return self._output(self._vocab.transform(inputs))
 
     def compute_output_dtype(self, input_dtype):
         if self.invert:
             return "string" if self._kind == "string" else "int64"
-        return "int64" if self.output_mode == "int" else self._out_float()
+        if self.output_mode == "int":
+            return "int64"
+        return self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
 
     def get_config(self):
         config = super().get_config()

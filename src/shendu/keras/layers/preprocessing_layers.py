@@ -150,8 +150,7 @@ class TextVectorization(_Vocabulary, _Categorical):
     def call(self, inputs):
         if self._vocab.vocabulary is None:
             raise ValueError(f"TextVectorization '{self.name}': call adapt() or set_vocabulary() first")
-        out = self._vocab.transform(inputs)
-        return Tensor(out if self.output_mode == "int" else out.astype(self.dtype))
+        return self._output(self._vocab.transform(inputs))
 
     def compute_output_shape(self, input_shape):
         int_mode = self.output_mode == "int"
