@@ -59,7 +59,7 @@ def _resampling(**head):
 
 
 class _RandomImage(Layer):
-    _mask_passthrough = True
+    supports_masking = True
 
     def _setup(self):
         self._generator = np.random.default_rng(int(self.seed)) if self.seed is not None else None

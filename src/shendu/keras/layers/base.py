@@ -44,14 +44,11 @@ def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _bound_text(minimum):
-    return "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
-
-
-def _int_arg(owner, arg, value, minimum=None):
+def _int_arg(layer, arg, value, minimum=None):
     """``value`` as an int; floats (``2.5``, also ``2.0`` or ``5e7`` from a config), bools and strings are
-    refused, as Keras refuses them. ``owner`` names the layer in the message."""
-    want = f"{owner}: argument '{arg}' must be an integer{_bound_text(minimum)}, got"
+    refused, as Keras refuses them; the message names ``layer``."""
+    bound = "" if minimum is None else " (positive)" if minimum == 1 else f" >= {minimum}"
+    want = f"{_owner(layer)}: argument '{arg}' must be an integer{bound}, got"
     if not _is_int(value):
         raise ValueError(f"{want} {value!r} ({type(value).__name__})")
     if minimum is not None and value < minimum:
@@ -59,14 +56,14 @@ def _int_arg(owner, arg, value, minimum=None):
     return int(value)
 
 
-def _int_tuple_arg(owner, arg, value, n, minimum=None):
-    """An int or a sequence of ``n`` ints as a tuple of ``n`` ints (see :func:`_int_arg`)."""
-    if _is_int(value):
-        return (_int_arg(owner, arg, value, minimum),) * n
-    if not isinstance(value, (list, tuple)) or len(value) != n:
-        raise ValueError(f"{owner}: argument '{arg}' must be an integer or a tuple of {n} integers, got "
-                         f"{value!r}")
-    return tuple(_int_arg(owner, arg, v, minimum) for v in value)
+def _int_tuple_arg(layer, arg, value, minimum=None, n=None):
+    """A sequence of ints (of ``n`` of them, when given; then also one int, repeated) as a tuple."""
+    if n is not None and _is_int(value):
+        value = (value,) * n
+    if not isinstance(value, (list, tuple)) or n is not None and len(value) != n:
+        want = "a tuple of integers" if n is None else f"an integer or a tuple of {n} integers"
+        raise ValueError(f"{_owner(layer)}: argument '{arg}' must be {want}, got {value!r}")
+    return tuple(_int_arg(layer, arg, v, minimum) for v in value)
 
 
 def _owner(layer):
@@ -93,42 +90,35 @@ class Arg:
 
     __slots__ = ("default", "parse", "save", "load", "attr")
 
-    def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None):
+    def __init__(self, default=_REQUIRED, parse=None, save=None, load=None, attr=None, optional=False):
+        """``optional``: ``None`` is also accepted (and stored as is)."""
         self.default, self.load, self.attr = default, load, attr
-        self.parse = parse or (lambda layer, name, v: v)
+        self.parse = given = parse or (lambda layer, name, v: v)
+        if optional:
+            self.parse = lambda layer, name, v: None if v is None else given(layer, name, v)
         self.save = save if save is not None else (lambda v: v)
 
 
-def _optional(parse):
-    return lambda layer, name, v: None if v is None else parse(layer, name, v)
-
-
-def Int(minimum=None, default=_REQUIRED, optional=False, **kw):
+def Int(minimum=None, default=_REQUIRED, **kw):
     """An integer (``minimum=1``: positive); floats, bools and strings are refused."""
-    parse = lambda layer, name, v: _int_arg(_owner(layer), name, v, minimum)  # noqa: E731
-    return Arg(default, _optional(parse) if optional else parse, **kw)
+    return Arg(default, lambda layer, name, v: _int_arg(layer, name, v, minimum), **kw)
 
 
-def Ints(minimum=1, default=_REQUIRED, n=None, optional=False, **kw):
+def Ints(minimum=1, default=_REQUIRED, n=None, **kw):
     """An int or ``n`` ints (``n`` defaults to the layer's ``_rank``), stored as a tuple, saved as a list."""
     def parse(layer, name, v):
-        return _int_tuple_arg(_owner(layer), name, v, n or layer._rank, minimum)
+        return _int_tuple_arg(layer, name, v, minimum, n or layer._rank)
 
-    save = lambda v: None if v is None else list(v)  # noqa: E731
-    return Arg(default, _optional(parse) if optional else parse, save, **kw)
+    return Arg(default, parse, lambda v: None if v is None else list(v), **kw)
 
 
 def IntList(minimum=None, default=_REQUIRED, **kw):
     """A tuple or list of integers of any length, stored as a tuple, saved as a list."""
-    def parse(layer, name, v):
-        if not isinstance(v, (list, tuple)):
-            raise ValueError(f"{_owner(layer)}: argument '{name}' must be a tuple of integers, got {v!r}")
-        return tuple(_int_arg(_owner(layer), name, d, minimum) for d in v)
-
-    return Arg(default, parse, list, **kw)
+    return Arg(default, lambda layer, name, v: _int_tuple_arg(layer, name, v, minimum), list, **kw)
 
 
-def _float(low, high):
+def Float(default=_REQUIRED, low=None, high=None, **kw):
+    """A number within [low, high] (bools refused), stored as a float."""
     def parse(layer, name, v):
         ok = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
         if not ok or (low is not None and v < low) or (high is not None and v > high):
@@ -136,11 +126,7 @@ def _float(low, high):
             raise ValueError(f"{_owner(layer)}: argument '{name}' must be a number{bounds}, got {v!r}")
         return float(v)
 
-    return parse
-
-
-def Float(default=_REQUIRED, low=None, high=None, **kw):
-    return Arg(default, _float(low, high), **kw)
+    return Arg(default, parse, **kw)
 
 
 def Bool(default, **kw):
@@ -366,11 +352,9 @@ def map_structure(fn, obj):
 
 
 def flatten_structure(obj):
-    if isinstance(obj, (list, tuple)):
-        return [leaf for o in obj for leaf in flatten_structure(o)]
-    if isinstance(obj, dict):
-        return [leaf for v in obj.values() for leaf in flatten_structure(v)]
-    return [obj]
+    leaves = []
+    map_structure(leaves.append, obj)
+    return leaves
 
 
 def is_symbolic(obj):
@@ -647,15 +631,13 @@ class Layer(Module):
         self._initial_weights = weights
         self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.dtype = backend.floatx() if dtype is None or isinstance(dtype, dict) else _dtype_name(dtype)
-        self.supports_masking = False
         self.input_spec = self._build_input_shape = self._output_shape = self._batch_input_shape = None
+        input_shape = (int(input_dim),) if input_shape is None and input_dim is not None else input_shape
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
         elif input_shape is not None:
             one = (input_shape,) if _is_int(input_shape) else tuple(input_shape)
             self._batch_input_shape = (batch_size,) + one
-        elif input_dim is not None:
-            self._batch_input_shape = (batch_size, int(input_dim))
 
     # ----- building -----------------------------------------------------------------------------
     def build(self, input_shape):
@@ -699,11 +681,9 @@ class Layer(Module):
             def build(self, input_shape=None, *args, **kw):
                 depth = self.__dict__.get("_build_depth", 0)
                 budget = _WEIGHT_BUDGET.get() if depth == 0 and not self.__dict__.get("_finished") else None
-                planned = None
-                if budget is not None:
-                    planned = self._planned_weights(input_shape)
-                    if planned is not None:
-                        budget.take(self, planned)
+                planned = None if budget is None else self._planned_weights(input_shape)
+                if planned is not None:
+                    budget.take(self, planned)
                 self.__dict__["_build_depth"] = depth + 1
                 try:
                     out = user_build(self, input_shape, *args, **kw)
@@ -730,12 +710,24 @@ class Layer(Module):
         if features is not None:
             return [(w.name, tuple(w.shape(self, features))) for w in self.keras_weights if w.active(self)]
 
-    def _features(self, input_shape):
-        """What the declared weight shapes depend on (default: the size of the input's last axis)."""
-        return None if input_shape[-1] is None else int(input_shape[-1])
+    _feature_name = "last axis"  # how _known_features names the axis of _feature_axis in its message
 
-    def _declared_specs(self):
-        return [spec for spec in (w.spec(self) for w in self.keras_weights) if spec is not None]
+    def _feature_axis(self, ndim):
+        """The input axis that holds the features (default the last)."""
+        return -1
+
+    def _features(self, input_shape):
+        """What the declared weight shapes depend on (default: the size of the input's feature axis)."""
+        c = input_shape[self._feature_axis(len(input_shape))]
+        return None if c is None else int(c)
+
+    def _known_features(self, input_shape):
+        """The size of the feature axis, which ``build`` needs to know."""
+        c = self._features(input_shape)
+        if c is None:
+            raise ValueError(f"{_owner(self)}: the {self._feature_name} of the input must be known, got "
+                             f"shape {input_shape}")
+        return c
 
     def _initializer(self, w):
         """The Keras initializer of the declared weight ``w`` (override to adjust one)."""
@@ -750,18 +742,15 @@ class Layer(Module):
         self._wfeat = self._features(input_shape)
         done = self.__dict__.setdefault("_initialized", set())
         for w in self.keras_weights:
-            spec = w.spec(self)
-            init = self._initializer(w)
-            if spec is None or spec.name in done or (names and spec.name not in names) or init is None:
-                continue
-            spec.set(np.asarray(init(spec.shape, dtype=spec.tensor.array.dtype)), self.name)
-            done.add(spec.name)
-        if names:
-            return
-        for w in self.keras_weights:
-            tensor = w.tensor(self) if isinstance(w.path, str) else None
-            if not w.active(self) and isinstance(tensor, Parameter):
-                tensor.requires_grad = False
+            spec, init = w.spec(self), self._initializer(w)
+            wanted = spec is not None and spec.name not in done and (not names or spec.name in names)
+            if wanted and init is not None:
+                spec.set(np.asarray(init(spec.shape, dtype=spec.tensor.array.dtype)), self.name)
+                done.add(spec.name)
+            elif not names and not w.active(self) and isinstance(w.path, str):
+                tensor = w.tensor(self)
+                if isinstance(tensor, Parameter):
+                    tensor.requires_grad = False
 
     def _finish_build(self, input_shape):
         first = not self.__dict__.get("_finished", False)
@@ -789,18 +778,11 @@ class Layer(Module):
 
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape`` (default: run the layer on zeros and read the shape)."""
-
-        def dummies(shape):  # a shape is a leaf; a list / tuple of shapes gives a list of inputs
-            if _is_shape(shape):
-                known = tuple(1 if d is None else d for d in shape)
-                return Tensor(np.zeros(known, dtype=self._input_dtype()))
-            if isinstance(shape, dict):
-                return {k: dummies(v) for k, v in shape.items()}
-            return type(shape)(dummies(s) for s in shape)
-
-        dummy = dummies(input_shape)
+        dummy = _map_shapes(lambda s: Tensor(np.zeros(tuple(1 if d is None else d for d in s),
+                                                      dtype=self._input_dtype())), input_shape)
+        kwargs = {"training": False} if "training" in _call_params(self.call)[0] else {}
         with training_mode(False), no_grad():
-            out = self.call(dummy, **self._default_call_kwargs())
+            out = self.call(dummy, **kwargs)
         return map_structure(lambda t: (None,) + _shape_of(t)[1:], out)
 
     def _same_shape(self, input_shape):
@@ -809,10 +791,6 @@ class Layer(Module):
 
     def _input_dtype(self):
         return "float32"
-
-    def _default_call_kwargs(self):
-        names = _call_params(self.call)[0]
-        return {"training": False} if "training" in names else {}
 
     def compute_output_dtype(self, input_dtype):
         return self.dtype
@@ -866,12 +844,12 @@ class Layer(Module):
             out._keras_mask = out_mask
         return out
 
-    _mask_passthrough = False  # layers that keep the time axis and hand the mask on (Dense, Dropout...)
+    supports_masking = False  # True: the layer keeps the time axis and hands the mask on (Dense, Dropout...)
 
     def compute_mask(self, inputs, mask=None):
         """The mask of this layer's output (Keras semantics): by default the input mask passes through
         layers that support masking and stops at the others."""
-        return mask if (self.supports_masking or self._mask_passthrough) else None
+        return mask if self.supports_masking else None
 
     def _convert_inputs(self, inputs):
         def conv(x):
@@ -960,7 +938,8 @@ class Layer(Module):
         the ``add_weight`` ones; for custom layers also Parameters assigned directly, then the
         parameters and buffers of plain ``nn`` modules held as attributes."""
         if self.keras_weights:
-            return self._declared_specs() + self._extra_specs
+            declared = (w.spec(self) for w in self.keras_weights)
+            return [spec for spec in declared if spec is not None] + self._extra_specs
         specs = list(self._extra_specs)
         seen = {id(s.tensor) for s in specs}
         found = [(n, p, False) for n, p in self._parameters.items() if p is not None]
@@ -1060,11 +1039,7 @@ class Layer(Module):
             or any(s.regularizer is not None for s in d.get("_extra_specs", ()))
 
     def _walk_layers(self):
-        seen = set()
-        for m in self.modules():
-            if isinstance(m, Layer) and id(m) not in seen:
-                seen.add(id(m))
-                yield m
+        return (m for m in self.modules() if isinstance(m, Layer))  # modules() gives each one once
 
     # ----- shapes and config ------------------------------------------------------------------------
     def _called(self, what, value):
@@ -1116,17 +1091,16 @@ class Layer(Module):
 
 
 def _map_shapes(fn, shapes):
+    """``fn`` applied to every shape (a tuple of dims) in nested lists / tuples / dicts of shapes."""
     if _is_shape(shapes):
         return fn(shapes)
+    if isinstance(shapes, dict):
+        return {k: _map_shapes(fn, v) for k, v in shapes.items()}
     return type(shapes)(_map_shapes(fn, s) for s in shapes)
 
 
 def _jsonable_shape(shape):
-    if shape is None:
-        return None
-    if _is_shape(shape):
-        return [None if d is None else int(d) for d in shape]
-    return [_jsonable_shape(s) for s in shape]
+    return None if shape is None else _map_shapes(lambda s: [None if d is None else int(d) for d in s], shape)
 
 
 def _tuple_shape(shape):
@@ -1154,7 +1128,8 @@ class InputLayer(Layer):
                  name=None, batch_input_shape=None, batch_shape=None, **kwargs):
         batch_input_shape = batch_shape if batch_shape is not None else batch_input_shape
         if batch_input_shape is None and input_shape is None:
-            raise ValueError("InputLayer needs shape= (without the batch axis) or batch_shape=")
+            raise ValueError("Input() / InputLayer needs shape= (the shape of one sample, without the batch "
+                             "axis) or batch_shape=")
         name = name or backend.unique_name("input_layer")
         super().__init__(name=name, dtype=dtype, input_shape=input_shape, batch_size=batch_size,
                          batch_input_shape=batch_input_shape, **kwargs)
@@ -1170,7 +1145,5 @@ class InputLayer(Layer):
 def Input(shape=None, batch_size=None, name=None, dtype=None, sparse=None, tensor=None, batch_shape=None,
           **kwargs):
     """A symbolic input: ``inputs = Input(shape=(64,))`` has shape (None, 64)."""
-    if shape is None and batch_shape is None:
-        raise ValueError("Input() needs shape= (the shape of one sample, without the batch axis)")
     return InputLayer(input_shape=shape, batch_size=batch_size, name=name, dtype=dtype,
                       batch_shape=batch_shape)._input_tensor

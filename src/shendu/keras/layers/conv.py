@@ -25,15 +25,16 @@ def _kernel_perm(layer):
     return tuple(range(2, 2 + layer._rank)) + (1, 0)
 
 
-def conv_args(filters=True, padding=("valid", "same"), groups=True, depth_multiplier_at=None, **kernels):
-    """The Keras arguments of a convolution, in Keras's order; ``kernels``: the kernel families and their
+def conv_args(filters=True, padding=("valid", "same"), groups=True, inserts=(), **kernels):
+    """The Keras arguments of a convolution, in Keras's order; ``inserts``: (index, name, Arg) of the
+    arguments of one convolution (``depth_multiplier``); ``kernels``: the kernel families and their
     default initializers (``kernel="glorot_uniform"``), each with its regularizer and constraint."""
     head = [("filters", Int(1))] if filters else []
     head += [("kernel_size", Ints()), ("strides", Ints(default=1)), ("padding", Choice("valid", *padding)),
              ("data_format", DataFormat()), ("dilation_rate", Ints(default=1))]
     head += [("groups", Int(1, default=1))] if groups else []
-    if depth_multiplier_at is not None:
-        head.insert(depth_multiplier_at, ("depth_multiplier", Int(1, default=1)))
+    for at, name, arg in inserts:
+        head.insert(at, (name, arg))
     kernels = kernels or {"kernel": "glorot_uniform"}
     return dict(head, activation=Act(), use_bias=Bool(True), **weight_args(**kernels, bias="zeros"))
 
@@ -45,16 +46,10 @@ class _Channels(Layer):
         """``fn`` (on channels-first data) applied to ``x`` in the layer's data format."""
         return channels_first(x, 1 if self.data_format == "channels_first" else -1, fn)
 
-    def _features(self, input_shape):
-        c = input_shape[1] if self.data_format == "channels_first" else input_shape[-1]
-        return None if c is None else int(c)
+    _feature_name = "channel axis"
 
-    def _channels(self, input_shape):
-        c = self._features(input_shape)
-        if c is None:
-            raise ValueError(f"{type(self).__name__} '{self.name}': the channel axis of the input must be "
-                             f"known, got shape {input_shape}")
-        return c
+    def _feature_axis(self, ndim):
+        return 1 if self.data_format == "channels_first" else -1
 
     def _spatial(self, shape):
         return tuple(shape[2:]) if self.data_format == "channels_first" else tuple(shape[1:-1])
@@ -101,11 +96,14 @@ class _Conv(_Channels):
             return tuple(d * (k - 1) // 2 for k, d in kd), False
         return 0, True
 
-    def build(self, input_shape):
+    def _conv(self, c, out, groups, bias):
+        """The nn convolution ``_module`` from ``c`` to ``out`` channels."""
         pad, self._manual_pad = self._nn_padding()
-        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size,
-                                 stride=self.strides, padding=pad, dilation=self.dilation_rate,
-                                 groups=self.groups, bias=self.use_bias)
+        return self._module(c, out, self.kernel_size, stride=self.strides, padding=pad,
+                            dilation=self.dilation_rate, groups=groups, bias=bias)
+
+    def build(self, input_shape):
+        self.conv = self._conv(self._known_features(input_shape), self.filters, self.groups, self.use_bias)
 
     def call(self, inputs):
         return self.activation(self._cf(inputs, lambda x: self.conv(self._pad_input(x))))
@@ -137,9 +135,7 @@ class Conv2DTranspose(_Conv):
     """
 
     _module = nn.ConvTranspose2d
-    keras_args = conv_args(groups=False)
-    keras_args = dict(list(keras_args.items())[:4] + [("output_padding", Ints(0, None, optional=True))]
-                      + list(keras_args.items())[4:])
+    keras_args = conv_args(groups=False, inserts=[(4, "output_padding", Ints(0, None, optional=True))])
     groups = 1
 
     def _setup(self):
@@ -155,7 +151,7 @@ class Conv2DTranspose(_Conv):
         pads, outs, self._crops = zip(*[conv_transpose_padding(k, s, self.padding, op)
                                         for k, s, op in zip(self.kernel_size, self.strides, ops)])
         self._manual_pad = False
-        self.conv = self._module(self._channels(input_shape), self.filters, self.kernel_size,
+        self.conv = self._module(self._known_features(input_shape), self.filters, self.kernel_size,
                                  stride=self.strides, padding=pads, output_padding=outs, bias=self.use_bias)
 
     def call(self, inputs):

@@ -11,11 +11,12 @@ Output sizes and 'same' padding are those of :mod:`.conv` (TensorFlow's rules).
 """
 
 from ... import nn
-from .base import Fixed, W
+from .base import Fixed, Int, W
 from .conv import Conv2DTranspose, _Conv, conv_args
 
 __all__ = ["Conv3D", "Convolution3D", "Conv1DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
 
+_MULTIPLIER = ("depth_multiplier", Int(1, default=1))
 _DEPTHWISE_PERM = (2, 3, 0, 1)  # nn (C·m, 1, kh, kw) -> (kh, kw, C·m, 1), then reshaped to (kh, kw, C, m)
 
 
@@ -35,7 +36,7 @@ class Conv1DTranspose(Conv2DTranspose):
 class DepthwiseConv2D(_Conv):
     """Each input channel convolved with its own ``depth_multiplier`` kernels (no mixing of channels)."""
 
-    keras_args = dict(conv_args(False, groups=False, depth_multiplier_at=3, depthwise="glorot_uniform"),
+    keras_args = dict(conv_args(False, groups=False, inserts=[(3, *_MULTIPLIER)], depthwise="glorot_uniform"),
                       kernel_constraint=Fixed(None, save=False))  # older files hold a null one
     keras_weights = (W("kernel", "conv.weight", lambda s, c: s.kernel_size + (c, s.depth_multiplier),
                        perm=_DEPTHWISE_PERM, args="depthwise"),
@@ -44,21 +45,16 @@ class DepthwiseConv2D(_Conv):
     def _out_channels(self, c):
         return c * self.depth_multiplier
 
-    def _depthwise(self, c, bias):
-        pad, self._manual_pad = self._nn_padding()
-        self.groups = c
-        return nn.Conv2d(c, c * self.depth_multiplier, self.kernel_size, stride=self.strides, padding=pad,
-                         dilation=self.dilation_rate, groups=c, bias=bias)
-
     def build(self, input_shape):
-        self.conv = self._depthwise(self._channels(input_shape), self.use_bias)
+        c = self._known_features(input_shape)
+        self.conv = self._conv(c, c * self.depth_multiplier, c, self.use_bias)
 
 
 class SeparableConv2D(DepthwiseConv2D):
     """A depthwise convolution (``depth_multiplier`` kernels per channel) followed by a 1×1 convolution
     mixing the channels into ``filters`` outputs: ``SeparableConv2D(64, 3, padding='same')``."""
 
-    keras_args = dict(conv_args(groups=False, depth_multiplier_at=6, depthwise="glorot_uniform",
+    keras_args = dict(conv_args(groups=False, inserts=[(6, *_MULTIPLIER)], depthwise="glorot_uniform",
                                 pointwise="glorot_uniform"), kernel_constraint=Fixed(None, save=False))
     keras_weights = (
         W("depthwise_kernel", "conv.weight", lambda s, c: s.kernel_size + (c, s.depth_multiplier),
@@ -72,8 +68,8 @@ class SeparableConv2D(DepthwiseConv2D):
         return self.filters
 
     def build(self, input_shape):
-        c = self._channels(input_shape)
-        self.conv = self._depthwise(c, False)
+        c = self._known_features(input_shape)
+        self.conv = self._conv(c, c * self.depth_multiplier, c, False)
         self._init_declared(input_shape, "depthwise_kernel")  # before the pointwise module draws its own
         self.pointwise = nn.Conv2d(c * self.depth_multiplier, self.filters, 1, bias=self.use_bias)
 

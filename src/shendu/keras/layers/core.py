@@ -31,7 +31,7 @@ class Dense(Layer):
     Keras layout: kernel (in, units), bias (units,). Inside is an ``nn.Linear`` holding weight (units, in).
     """
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(units=Int(1), activation=Act(), use_bias=Bool(True),
                       **weight_args(kernel="glorot_uniform", bias="zeros"))
     keras_weights = (W("kernel", "linear.weight", lambda s, c: (c, s.units), perm=(1, 0)),
@@ -41,10 +41,7 @@ class Dense(Layer):
         self.input_spec = InputSpec(min_ndim=2)
 
     def build(self, input_shape):
-        if input_shape[-1] is None:
-            raise ValueError(f"Dense '{self.name}': the last axis of the input must be known, got shape "
-                             f"{input_shape}")
-        self.linear = nn.Linear(int(input_shape[-1]), self.units, bias=self.use_bias)
+        self.linear = nn.Linear(self._known_features(input_shape), self.units, bias=self.use_bias)
 
     def call(self, inputs):
         return self.activation(self.linear(inputs))
@@ -64,7 +61,7 @@ class Dense(Layer):
 class Activation(Layer):
     """Applies an activation function: ``Activation('relu')``."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(activation=Act(REQUIRED))
 
     def call(self, inputs):
@@ -85,7 +82,7 @@ class Identity(Layer):
 class Dropout(Layer):
     """Sets a fraction ``rate`` of inputs to 0 during training and scales the rest by 1/(1 - rate)."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(rate=Float(low=0, high=1), noise_shape=Fixed(None, save=False), seed=Plain())
 
     def _setup(self):

@@ -37,9 +37,6 @@ class Embedding(Layer):
     def _input_dtype(self):
         return "int64"
 
-    def compute_output_dtype(self, input_dtype):
-        return self.dtype
-
     def _convert_inputs(self, inputs):
         if isinstance(inputs, KerasTensor):
             return inputs

@@ -40,8 +40,6 @@ def _crop_to_ratio(x, height, width, h_axis):
 
 
 class _ImageLayer(Layer):
-    _mask_passthrough = False
-
     def _convert_inputs(self, inputs):
         return _as_float(self, inputs)
 

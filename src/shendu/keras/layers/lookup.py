@@ -48,8 +48,8 @@ _SPARSE = Fixed(False, hint=": shendu has no sparse tensors")
 
 
 class _Categorical(Layer):
-    """Shared by the layers here: raw NumPy inputs; ``output_mode='int'`` keeps the input shape, the other
-    modes give vectors of ``_width()``."""
+    """Shared by the layers here and TextVectorization: raw NumPy inputs; ``output_mode='int'`` keeps the
+    input shape, the other modes give vectors of ``_width()``."""
 
     def _convert_inputs(self, inputs):
         return _raw(inputs)
@@ -62,15 +62,39 @@ class _Categorical(Layer):
     def compute_output_dtype(self, input_dtype):
         return "int64" if self.output_mode == "int" else self.dtype
 
+    def _output(self, values):
+        """Ids ('int' mode) or encoded vectors as the output Tensor, of ``compute_output_dtype``."""
+        return Tensor(np.asarray(values).astype(self.compute_output_dtype(None)))
 
-def _as_output(values, mode, dtype):
-    if mode == "int":
-        return Tensor(np.asarray(values, dtype=np.int64))
-    return Tensor(np.asarray(values).astype(dtype))
+    def _encode(self, ids):
+        """Integer ids as the output: themselves in 'int' mode, else vectors of ``_width()``."""
+        int_mode = self.output_mode == "int"
+        return self._output(ids if int_mode else encode_categories(ids, self._width(), self.output_mode))
+
+
+class _Vocabulary:
+    """Keras's vocabulary methods, on the layer's table ``_vocab`` (a
+    :class:`shendu.data.text.VocabularyTable` or :class:`shendu.data.text.TextVectorizer`)."""
+
+    def adapt(self, data, batch_size=None, steps=None):
+        """Build the vocabulary (and the idf weights for 'tf_idf') from data: an array / list, or an
+        iterable of batches (or ``(x, y)`` pairs), as a dataset gives them."""
+        self._vocab.adapt(data, steps)
+
+    def set_vocabulary(self, vocabulary, idf_weights=None):
+        """Use ``vocabulary`` (a list of tokens, or a file path with one token a line); the special tokens
+        are added in front when missing."""
+        self._vocab.set_vocabulary(vocabulary, idf_weights)
+
+    def get_vocabulary(self, include_special_tokens=True):
+        return self._vocab.get_vocabulary(include_special_tokens)
+
+    def vocabulary_size(self):
+        return self._vocab.vocabulary_size()
 
 
 # ----- StringLookup / IntegerLookup -----------------------------------------------------------------
-class _Lookup(_Categorical):
+class _Lookup(_Vocabulary, _Categorical):
     _kind = "string"
 
     def _setup(self):
@@ -78,56 +102,41 @@ class _Lookup(_Categorical):
         if self.invert and self.output_mode != "int":
             raise ValueError(f"{type(self).__name__} '{self.name}': invert=True needs output_mode='int', "
                              f"got {self.output_mode!r}")
-        self._table = VocabularyTable(
+        self._vocab = VocabularyTable(
             self.max_tokens, self.num_oov_indices, self.mask_token, self.oov_token, self.output_mode,
             self.pad_to_max_tokens, kind=self._kind, encoding=getattr(self, "encoding", "utf-8"),
             name=f"{type(self).__name__} '{self.name}'")
-        self.output_mode = self._table.output_mode  # 'binary' is the tf.keras 2 name of 'multi_hot'
+        self.output_mode = self._vocab.output_mode  # 'binary' is the tf.keras 2 name of 'multi_hot'
         if self.vocabulary is not None:
             self.set_vocabulary(self.vocabulary, self.idf_weights)
         self.built = True
 
-    # the Keras API
-    def adapt(self, data, batch_size=None, steps=None):
-        """Build the vocabulary from data (array, list, or an iterable of batches / ``(x, y)`` pairs)."""
-        self._table.adapt(data, steps)
-
-    def set_vocabulary(self, vocabulary, idf_weights=None):
-        self._table.set_vocabulary(vocabulary, idf_weights)
-
-    def get_vocabulary(self, include_special_tokens=True):
-        return self._table.get_vocabulary(include_special_tokens)
-
-    def vocabulary_size(self):
-        return self._table.vocabulary_size()
-
     @property
     def idf_weights_array(self):
-        return self._table.idf
+        return self._vocab.idf
 
     def _width(self):
-        return self._table.width()
+        return self._vocab.width()
 
     def call(self, inputs):
         if self.invert:
-            out = self._table.invert(inputs)
+            out = self._vocab.invert(inputs)
             return Tensor(out) if out.dtype != object else out
-        return _as_output(self._table.transform(inputs), self.output_mode, self._out_float())
-
-    def _out_float(self):
-        return self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
+        return self._output(self._vocab.transform(inputs))
 
     def compute_output_dtype(self, input_dtype):
         if self.invert:
             return "string" if self._kind == "string" else "int64"
-        return "int64" if self.output_mode == "int" else self._out_float()
+        if self.output_mode == "int":
+            return "int64"
+        return self.dtype if np.dtype(self.dtype).kind == "f" else "float32"
 
     def get_config(self):
         config = super().get_config()
-        vocab = self._table.get_vocabulary(include_special_tokens=False)
-        given = vocab or self._table.adapted or self.vocabulary is not None
+        vocab = self._vocab.get_vocabulary(include_special_tokens=False)
+        given = vocab or self._vocab.adapted or self.vocabulary is not None
         config["vocabulary"] = vocab if given else None
-        config["idf_weights"] = None if self._table.idf is None else self._table.idf.tolist()
+        config["idf_weights"] = None if self._vocab.idf is None else self._vocab.idf.tolist()
         config["vocabulary_size"] = self.vocabulary_size()
         return config
 
@@ -212,9 +221,7 @@ class Hashing(_Categorical):
     def call(self, inputs):
         arr = np.asarray(inputs, dtype=object)
         ids = np.asarray([self._bin(v) for v in arr.ravel().tolist()], dtype=np.int64).reshape(arr.shape)
-        if self.output_mode == "int":
-            return Tensor(ids)
-        return Tensor(encode_categories(ids, self.num_bins, self.output_mode).astype(self.dtype))
+        return self._encode(ids)
 
     def _width(self):
         return self.num_bins
@@ -254,7 +261,4 @@ class Discretization(_Categorical):
     def call(self, inputs):
         if self.bin_boundaries is None:
             raise ValueError(f"Discretization '{self.name}': call adapt() first")
-        ids = np.digitize(np.asarray(inputs, dtype=np.float64), self.bin_boundaries, right=False)
-        if self.output_mode == "int":
-            return Tensor(ids.astype(np.int64))
-        return Tensor(encode_categories(ids, self._width(), self.output_mode).astype(self.dtype))
+        return self._encode(np.digitize(np.asarray(inputs, dtype=np.float64), self.bin_boundaries))

@@ -24,9 +24,13 @@ def _broadcast_shape(shapes, name):
 
 
 class _Merge(Layer):
+    _exactly = None  # the number of inputs, when fixed
+
     def _check(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list of at least 2 "
+        n = self._exactly
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2 or n is not None and len(inputs) != n:
+            want = "at least 2" if n is None else f"exactly {n}"
+            raise ValueError(f"{type(self).__name__} '{self.name}' should be called on a list of {want} "
                              f"inputs, got {type(inputs).__name__}")
 
     def build(self, input_shape):
@@ -61,11 +65,7 @@ Minimum = _elementwise("Minimum", sd.minimum, "Element-wise minimum of the input
 class Subtract(_Merge):
     """inputs[0] − inputs[1] (exactly two inputs)."""
 
-    def _check(self, inputs):
-        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
-            raise ValueError(f"Subtract '{self.name}' should be called on a list of exactly 2 inputs")
-
-    _combine = staticmethod(operator.sub)
+    _exactly, _combine = 2, staticmethod(operator.sub)
 
 
 class Average(_Merge):
@@ -93,18 +93,16 @@ class Concatenate(_Merge):
         if any(len(s) != nd for s in shapes):
             raise ValueError(f"Concatenate '{self.name}': inputs must have the same rank, got shapes "
                              f"{shapes}")
-        ax = self.axis % nd
-        out = list(shapes[0])
-        for i in range(nd):
-            if i == ax:
-                dims = [s[i] for s in shapes]
-                out[i] = None if None in dims else sum(dims)
+        out = []
+        for i, dims in enumerate(zip(*shapes)):
+            known = {d for d in dims if d is not None}
+            if i == self.axis % nd:
+                out.append(None if None in dims else sum(dims))
+            elif len(known) > 1:
+                raise ValueError(f"Concatenate '{self.name}' requires inputs with matching shapes except "
+                                 f"for the concatenation axis; got shapes {shapes}")
             else:
-                known = {s[i] for s in shapes if s[i] is not None}
-                if len(known) > 1:
-                    raise ValueError(f"Concatenate '{self.name}' requires inputs with matching shapes except "
-                                     f"for the concatenation axis; got shapes {shapes}")
-                out[i] = known.pop() if known else None
+                out.append(known.pop() if known else None)
         return tuple(out)
 
 

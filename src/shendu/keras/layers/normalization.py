@@ -28,20 +28,20 @@ def _last_axis(layer, name, axis):
     return -1
 
 
-def norm_args(**head):
-    """``head`` then the Keras arguments of a normalisation with gamma and beta."""
-    return dict(head, center=Bool(True), scale=Bool(True), beta_initializer=Init("zeros"),
+def norm_args(moving=False, **head):
+    """``head`` then the Keras arguments of a normalisation with gamma and beta, in Keras's order
+    (``moving``: BatchNormalization's initializers of the moving statistics after gamma's)."""
+    args = dict(head, center=Bool(True), scale=Bool(True), beta_initializer=Init("zeros"),
                 gamma_initializer=Init("ones"))
+    if moving:
+        args.update(moving_mean_initializer=Init("zeros"), moving_variance_initializer=Init("ones"))
+    return dict(args, beta_regularizer=Reg(), gamma_regularizer=Reg(), beta_constraint=Con(),
+                gamma_constraint=Con())
 
 
 def _gamma_beta(module):
     return (W("gamma", f"{module}.weight", lambda s, c: (c,), when="scale"),
             W("beta", f"{module}.bias", lambda s, c: (c,), when="center"))
-
-
-def _regs(**more):
-    return dict(more, beta_regularizer=Reg(), gamma_regularizer=Reg(), beta_constraint=Con(),
-                gamma_constraint=Con())
 
 
 class BatchNormalization(Layer):
@@ -51,30 +51,26 @@ class BatchNormalization(Layer):
     A layer set ``trainable = False`` also runs in inference mode, as in Keras (fine-tuning rule).
     """
 
-    keras_args = dict(norm_args(axis=Arg(-1, _one_axis), momentum=Float(0.99), epsilon=Float(1e-3)),
-                      moving_mean_initializer=Init("zeros"), moving_variance_initializer=Init("ones"),
-                      **_regs(), synchronized=Bool(False, save=False))
+    keras_args = dict(norm_args(True, axis=Arg(-1, _one_axis), momentum=Float(0.99), epsilon=Float(1e-3)),
+                      synchronized=Bool(False, save=False))
     keras_weights = _gamma_beta("bn") + (
         W("moving_mean", "bn.running_mean", lambda s, c: (c,), state=True),
         W("moving_variance", "bn.running_var", lambda s, c: (c,), state=True),
     )
 
-    def _features(self, input_shape):
-        c = input_shape[self.axis % len(input_shape)]
-        return None if c is None else int(c)
+    _feature_name = property(lambda self: f"axis {self.axis}")
+
+    def _feature_axis(self, ndim):
+        return self.axis % ndim
 
     def build(self, input_shape):
         nd = len(input_shape)
         self._axis = self.axis % nd
         if self._axis == 0:
             raise ValueError(f"BatchNormalization '{self.name}': cannot normalise over the batch axis")
-        c = input_shape[self._axis]
-        if c is None:
-            raise ValueError(f"BatchNormalization '{self.name}': the axis {self.axis} of the input must be "
-                             f"known, got shape {input_shape}")
         self._ndim = nd
         bn_cls = nn.BatchNorm2d if nd == 4 else nn.BatchNorm1d
-        self.bn = bn_cls(int(c), eps=self.epsilon, momentum=1.0 - self.momentum)
+        self.bn = bn_cls(self._known_features(input_shape), eps=self.epsilon, momentum=1.0 - self.momentum)
         self.bn.unbiased_running_var = False  # Keras keeps the batch's own (biased) variance
 
     def call(self, inputs, training=None):
@@ -93,11 +89,11 @@ class BatchNormalization(Layer):
 class LayerNormalization(Layer):
     """Normalise each sample over the last axis: gamma·(x − μ)/√(σ² + ε) + beta (epsilon 1e-3)."""
 
-    keras_args = dict(norm_args(axis=Arg(-1, _last_axis), epsilon=Float(1e-3)), **_regs())
+    keras_args = norm_args(axis=Arg(-1, _last_axis), epsilon=Float(1e-3))
     keras_weights = _gamma_beta("ln")
 
     def build(self, input_shape):
-        self.ln = nn.LayerNorm(int(input_shape[-1]), eps=self.epsilon)
+        self.ln = nn.LayerNorm(self._known_features(input_shape), eps=self.epsilon)
 
     def call(self, inputs):
         return self.ln(inputs)

@@ -7,7 +7,7 @@ and every spatial position of one sample. Keras defaults: groups=32, epsilon=1e-
 
 from ... import nn
 from .base import Float, Int, Layer, channels_first
-from .normalization import _gamma_beta, _regs, norm_args
+from .normalization import _gamma_beta, norm_args
 
 __all__ = ["GroupNormalization"]
 
@@ -16,32 +16,26 @@ class GroupNormalization(Layer):
     """Normalise groups of channels per sample (the same in training and inference):
     ``GroupNormalization(groups=8)`` on (batch, ..., channels)."""
 
-    _mask_passthrough = True
-    keras_args = dict(norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3)),
-                      **_regs())
+    supports_masking = True
+    keras_args = norm_args(groups=Int(1, default=32), axis=Int(default=-1), epsilon=Float(1e-3))
     keras_weights = _gamma_beta("norm")
 
-    def _channel_axis(self, ndim):
+    _feature_name = "channel axis"
+
+    def _feature_axis(self, ndim):
         axis = self.axis % ndim
         if axis == 0:
             raise ValueError(f"GroupNormalization '{self.name}': axis {self.axis} is the batch axis")
         return axis
 
-    def _features(self, input_shape):
-        c = input_shape[self._channel_axis(len(input_shape))]
-        return None if c is None else int(c)
-
     def build(self, input_shape):
-        c = self._features(input_shape)
-        if c is None:
-            raise ValueError(f"GroupNormalization '{self.name}': the channel axis must be known, got "
-                             f"{input_shape}")
+        c = self._known_features(input_shape)
         if c % self.groups:
             raise ValueError(f"GroupNormalization '{self.name}': the number of channels ({c}) must be a "
                              f"multiple of groups ({self.groups}); input shape {input_shape}")
         self.norm = nn.GroupNorm(self.groups, c, eps=self.epsilon, affine=True)
 
     def call(self, inputs):
-        return channels_first(inputs, self._channel_axis(inputs.ndim), self.norm)
+        return channels_first(inputs, self._feature_axis(inputs.ndim), self.norm)
 
     compute_output_shape = Layer._same_shape

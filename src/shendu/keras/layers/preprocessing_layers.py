@@ -20,6 +20,7 @@ from ...nn.functional import mask_steps, standardize
 from ...tensor import Tensor
 from .base import REQUIRED, Arg, Bool, Fixed, KerasTensor, Layer, Plain
 from .image_preprocessing import _as_float
+from .lookup import _Categorical, _Vocabulary
 
 __all__ = ["Masking", "Rescaling", "Normalization", "TextVectorization"]
 
@@ -33,10 +34,8 @@ def _jsonable(v):
 class Masking(Layer):
     """Mask the time steps whose features all equal ``mask_value`` (input (batch, steps, features))."""
 
+    supports_masking = True
     keras_args = dict(mask_value=Plain(0.0))
-
-    def _setup(self):
-        self.supports_masking = True
 
     def call(self, inputs):
         return mask_steps(inputs, self.mask_value)[0]
@@ -50,7 +49,7 @@ class Masking(Layer):
 class Rescaling(Layer):
     """``Rescaling(1.0 / 255)``: y = x·scale + offset."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(scale=Plain(REQUIRED, save=_jsonable), offset=Plain(0.0, save=_jsonable))
 
     _convert_inputs = _as_float  # integer input is cast to float first
@@ -70,7 +69,7 @@ def _axes(layer, name, axis):
 class Normalization(Layer):
     """Feature-wise standardisation: ``norm = Normalization(); norm.adapt(x_train); model(norm(x))``."""
 
-    _mask_passthrough = True
+    supports_masking = True
     keras_args = dict(axis=Arg(-1, _axes, list), mean=Plain(attr="input_mean", save=_jsonable),
                       variance=Plain(attr="input_variance", save=_jsonable), invert=Bool(False))
 
@@ -124,7 +123,7 @@ _VECTORIZER_ARGS = ("max_tokens", "standardize", "split", "ngrams", "output_mode
                     "pad_to_max_tokens", "encoding")
 
 
-class TextVectorization(Layer):
+class TextVectorization(_Vocabulary, _Categorical):
     """Strings to token ids or bag-of-words vectors. ``adapt(texts)`` builds the vocabulary: index 0 is
     the padding token '' (int mode only), then '[UNK]' for out-of-vocabulary tokens, then the tokens by
     decreasing frequency (ties in reverse string order), at most ``max_tokens`` entries in all. The work
@@ -139,51 +138,31 @@ class TextVectorization(Layer):
 
     def _setup(self):
         given = {k: getattr(self, f"_given_{k}") for k in self.keras_args}
-        self._vectorizer = TextVectorizer(**{k: given[k] for k in _VECTORIZER_ARGS}, name="TextVectorization")
+        self._vocab = TextVectorizer(**{k: given[k] for k in _VECTORIZER_ARGS}, name="TextVectorization")
         self.built = True
         if given["vocabulary"] is not None:
             self.set_vocabulary(given["vocabulary"], given["idf_weights"])
         self._given_vocabulary = self._given_idf_weights = None
 
-    def adapt(self, data, batch_size=None, steps=None):
-        """Build the vocabulary (and the idf weights for 'tf_idf') from strings: a list / array, or an
-        iterable of batches of strings (a dataset)."""
-        self._vectorizer.adapt(data, steps)
-
-    def set_vocabulary(self, vocabulary, idf_weights=None):
-        """Use ``vocabulary`` (a list of tokens, or a file path with one token a line); the padding and
-        OOV tokens are added in front when missing."""
-        self._vectorizer.set_vocabulary(vocabulary, idf_weights)
-
-    def get_vocabulary(self, include_special_tokens=True):
-        return self._vectorizer.get_vocabulary(include_special_tokens)
-
-    def vocabulary_size(self):
-        return self._vectorizer.vocabulary_size()
-
     def _convert_inputs(self, inputs):
-        return inputs if isinstance(inputs, KerasTensor) else self._vectorizer.texts(inputs)
+        return inputs if isinstance(inputs, KerasTensor) else self._vocab.texts(inputs)
 
     def call(self, inputs):
-        if self._vectorizer.vocabulary is None:
+        if self._vocab.vocabulary is None:
             raise ValueError(f"TextVectorization '{self.name}': call adapt() or set_vocabulary() first")
-        out = self._vectorizer.transform(inputs)
-        return Tensor(out if self.output_mode == "int" else out.astype(self.dtype))
+        return self._output(self._vocab.transform(inputs))
 
     def compute_output_shape(self, input_shape):
         int_mode = self.output_mode == "int"
-        return (input_shape[0], self.output_sequence_length if int_mode else self._vectorizer.width())
-
-    def compute_output_dtype(self, input_dtype):
-        return "int64" if self.output_mode == "int" else self.dtype
+        return (input_shape[0], self.output_sequence_length if int_mode else self._vocab.width())
 
     def get_config(self):
-        return {**super().get_config(), **self._vectorizer.get_config()}
+        return {**super().get_config(), **self._vocab.get_config()}
 
 
 def _vectorizer_attribute(key):
-    return property(lambda self: getattr(self._vectorizer, key),
-                    lambda self, value: setattr(self._vectorizer, key, value))
+    return property(lambda self: getattr(self._vocab, key),
+                    lambda self, value: setattr(self._vocab, key, value))
 
 
 for _key in _VECTORIZER_ARGS:

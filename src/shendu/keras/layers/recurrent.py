@@ -52,6 +52,8 @@ def _weights(gru=False):
 
 class _RNN(Layer):
     _module, _gates = nn.RNN, 1
+    supports_masking = True
+    _feature_name = "feature axis"
 
     def _setup(self):
         act = _activations.serialize(self.activation)
@@ -64,15 +66,12 @@ class _RNN(Layer):
         if self.recurrent_dropout >= 1.0:
             raise ValueError(f"{_owner(self)}: recurrent_dropout must be in [0, 1), got "
                              f"{self.recurrent_dropout}")
-        self.supports_masking = True
         self.input_spec = InputSpec(ndim=3)
 
     def build(self, input_shape):
-        n_in = input_shape[-1]
-        if n_in is None:
-            raise ValueError(f"{_owner(self)}: the feature axis must be known, got {input_shape}")
         extra = {"nonlinearity": _activations.serialize(self.activation)} if self._module is nn.RNN else {}
-        self.rnn = self._module(int(n_in), self.units, bias=self.use_bias, batch_first=True, **extra)
+        self.rnn = self._module(self._known_features(input_shape), self.units, bias=self.use_bias,
+                                batch_first=True, **extra)
         if self.use_bias and self._module is not nn.GRU:  # Keras has a single bias
             self.rnn.bias_hh_l0.array[...] = 0
             self.rnn.bias_hh_l0.requires_grad = False

@@ -5,6 +5,7 @@ import operator
 import shendu as sd
 
 from .base import REQUIRED, Arg, Layer, LayerArg, Plain, _is_shape
+from .recurrent import _RNN
 
 __all__ = ["Bidirectional", "TimeDistributed"]
 
@@ -69,8 +70,7 @@ class Bidirectional(Layer):
             return (y if isinstance(y, list) else [y]) + states
         return y
 
-    def compute_mask(self, inputs, mask=None):
-        return mask if (mask is not None and self.return_sequences) else None
+    compute_mask = _RNN.compute_mask  # the mask goes on with the sequences
 
     def compute_output_shape(self, input_shape):
         f = self.forward_layer.compute_output_shape(input_shape)

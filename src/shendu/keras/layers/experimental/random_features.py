@@ -33,7 +33,7 @@ class RandomFourierFeatures(Layer):
             raise ValueError(f"RandomFourierFeatures '{self.name}': scale must be positive, got {self.scale}")
 
     def build(self, input_shape):
-        input_dim = int(input_shape[-1])
+        input_dim = self._known_features(input_shape)
         shape = (input_dim, self.output_dim)
         if self.kernel_initializer == "gaussian":
             init = _initializers.RandomNormal(mean=0.0, stddev=1.0)
