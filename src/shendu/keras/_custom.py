@@ -1,6 +1,6 @@
 """Custom training steps: ``fit`` / ``evaluate`` / ``predict`` calling a model's own ``train_step`` /
 ``test_step`` / ``predict_step``, and the pieces such steps use (``compute_loss``, ``compiled_loss``,
-``compiled_metrics``, ``metrics``).
+``compiled_metrics``, ``metrics``), and the values layers log with ``add_metric``.
 
 The loop stays :class:`shendu.train.Trainer`'s: it feeds batches, runs callbacks and keeps the logs.
 A step receives ``data`` packed as Keras packs it (``x`` alone when there are no targets, else
@@ -15,9 +15,12 @@ import numpy as np
 from ..metrics.streaming import Mean, Metric
 from ..tensor import Tensor
 from ..train import Trainer as _BaseTrainer
+from ..train.trainer import _batch_size_of
 
 __all__ = ["CustomStepsMixin", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
-           "tracked_metrics"]
+           "tracked_metrics", "add_metric"]
+
+_adding = False  # set by the first add_metric: until then no step walks the layers for added metrics
 
 
 def overrides(model, name):
@@ -79,6 +82,26 @@ def tracked_metrics(model):
             if isinstance(v, Metric) and k not in ("_loss_mean", "_compile_metrics")]
 
 
+def add_metric(layer, value, name=None, aggregation=None):
+    """tf.keras 2's ``layer.add_metric(value, name=None)``: a value computed in ``call`` shown in the
+    training logs. A value that is the result of a metric object the layer holds
+    (``self.add_metric(self.acc_fn(y, p))``) is logged as that metric, under its name; any other value is
+    averaged over the epoch (weighted by batch size) under ``name``. Like every Keras metric these start
+    again at each epoch and for each evaluation."""
+    if aggregation not in (None, "mean"):
+        raise NotImplementedError(f"add_metric: aggregation={aggregation!r} (only 'mean') is not supported")
+    source = next((m for m in tracked_metrics(layer) if (name is None or name == m.name)
+                   and np.isclose(float(_scalar(m.result())), float(_scalar(value)))), None)
+    if name is None:
+        if source is None:
+            raise ValueError(f"add_metric: layer '{layer.name}' needs name= for a value that is not the "
+                             "result of one of its metric objects")
+        name = source.name
+    global _adding
+    _adding = True
+    layer.__dict__.setdefault("_call_metrics", []).append((name, source, value))
+
+
 class CompileMetrics(Metric):
     """The metrics given to ``compile(metrics=...)``, as one object (Keras 3's ``compile_metrics``):
     ``update_state(y, y_pred, sample_weight)`` updates each, ``result()`` is a dict of their results."""
@@ -130,8 +153,7 @@ class CompiledLossView:
         model = self._model
         if model._compiled_loss is None:
             raise ValueError(f"Model '{model.name}': compiled_loss needs compile(loss=...)")
-        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
-        loss = _BaseTrainer.compute_loss(model._get_trainer(), y_pred, y_true, w)
+        loss = _BaseTrainer.compute_loss(model._get_trainer(), y_pred, y_true, sample_weight)
         loss = sum(regularization_losses or [], loss)
         model._loss_tracker().update_state(float(np.asarray(loss.array)))
         return loss
@@ -170,13 +192,30 @@ class CustomStepsMixin:
     def default_test_step(self, data):
         return super().test_step(*_arrays(*unpack(data)))
 
+    def _added(self):
+        """name -> Metric of the values the host's layers gave to ``add_metric``."""
+        return self.__dict__.setdefault("_added_metrics", {})
+
+    def _record(self, loss_value, x, y, y_pred, sample_weight):
+        for layer in self.host._walk_layers() if _adding else ():
+            for name, source, value in layer.__dict__.get("_call_metrics", ()):
+                if source is not None:
+                    self._added()[name] = source
+                else:
+                    metric = self._added().setdefault(name, Mean(name=name))
+                    metric.update_state(float(_scalar(value)), sample_weight=_batch_size_of(x))
+        return super()._record(loss_value, x, y, y_pred, sample_weight)
+
     def _logs(self):
         logs = getattr(self._holder(), "custom_logs", None)
-        return dict(logs) if logs is not None else super()._logs()
+        logs = logs if logs is not None else super()._logs()
+        return {**logs, **{name: m.result() for name, m in self._added().items()}}
 
     def reset_metrics(self):
         super().reset_metrics()
         self._holder().custom_logs = None
+        for m in self._added().values():
+            m.reset_state()
         if overrides(self.host, "train_step") or overrides(self.host, "test_step"):
             self._reset_host_metrics()
 
@@ -212,7 +251,3 @@ def _arrays(x, y, w):
         return None if v is None else v.array if isinstance(v, Tensor) else adapter.to_arrays(v)
 
     return arr(x), arr(y), None if w is None else np.asarray(getattr(w, "array", w))
-
-
-def loss_tracker():
-    return Mean(name="loss")

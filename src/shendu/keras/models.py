@@ -12,18 +12,17 @@ import numpy as np
 
 from .. import train as _train
 from ..autograd import no_grad
+from ..metrics.streaming import Mean
 from ..nn import functional as F
 from ..nn.module import training_mode
 from ..tensor import Tensor
 from . import backend
 from . import losses as _losses
 from . import optimizers as _optimizers
-from ._added_metrics import AddedMetrics
 from ._custom import (
     CompiledLossView,
     CompileMetrics,
     CustomStepsMixin,
-    loss_tracker,
     overrides,
     tracked_metrics,
 )
@@ -43,7 +42,6 @@ class CompiledLoss:
     """
 
     def __init__(self, loss, loss_weights=None, output_names=None):
-        self.spec = loss
         self.loss_weights = loss_weights
         self.output_names = list(output_names or [])
         many = isinstance(loss, (list, tuple))
@@ -125,22 +123,6 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
         else:
             loss = super().compute_loss(y_pred, y, sample_weight)
         return sum(extra, loss)
-
-    def _added(self):
-        if self.__dict__.get("_added_metrics") is None:
-            self.__dict__["_added_metrics"] = AddedMetrics()
-        return self.__dict__["_added_metrics"]
-
-    def _record(self, loss_value, x, y, y_pred, sample_weight):
-        self._added().record(self.host, _train.trainer._batch_size_of(x))
-        return super()._record(loss_value, x, y, y_pred, sample_weight)
-
-    def _logs(self):
-        return {**super()._logs(), **self._added().logs()}
-
-    def reset_metrics(self):
-        super().reset_metrics()
-        self._added().reset()
 
 
 _BUILD_LOCK = threading.RLock()
@@ -465,11 +447,6 @@ class Model(Layer):
         if isinstance(self.optimizer, _optimizers.Optimizer) and self._trainable_snapshot:
             self.optimizer.build(self._trainable_snapshot)
 
-    def _require_compiled(self, what, custom_step=False):
-        if not self.compiled:
-            raise RuntimeError(f"You must call compile() before using the model for {what}: "
-                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
-
     def _ensure_built(self, x):
         if x is None or (self.built and self.__dict__.get("_ready_for_calls")):
             return
@@ -511,62 +488,55 @@ class Model(Layer):
             for p, flag in zip(params, before):
                 p.requires_grad = flag
 
+    def _run(self, method, local, what=None, drop=()):
+        """The one path of fit / evaluate / predict and the ``*_on_batch`` calls: build the model on
+        ``x``, then run the Trainer's ``method`` with the caller's arguments. ``what`` ("training",
+        "evaluation") needs compile() first, and training trains the weights chosen at compile time;
+        predictions (``what=None``) run without a loss as well, and several outputs come back as a list."""
+        args = _call_args(local, *drop)
+        if what is not None and not self.compiled:
+            raise RuntimeError(f"You must call compile() before using the model for {what}: "
+                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
+        self._ensure_built(args["x"])
+        if what is not None or (self.compiled and self._compiled_loss is not None):
+            trainer = self._get_trainer()
+        else:
+            if self._predictor is None:
+                self._predictor = _KerasTrainer(self, None, None, host=self)
+            trainer = self._predictor
+        with self._training_weights() if what == "training" else contextlib.nullcontext():
+            out = getattr(trainer, method)(**args)
+        return list(out) if what is None and isinstance(out, tuple) else out
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1, max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
         """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``).
         ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are accepted and change nothing."""
-        args = _call_args(locals(), "max_queue_size", "workers", "use_multiprocessing")
-        self._require_compiled("training", overrides(self, "train_step"))
-        self._ensure_built(x)
-        with self._training_weights():
-            self.history = self._get_trainer().fit(**args)
+        self.history = self._run("fit", locals(), "training",
+                                 ("max_queue_size", "workers", "use_multiprocessing"))
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
-        args = _call_args(locals(), "kwargs")
-        self._require_compiled("evaluation", overrides(self, "test_step"))
-        self._ensure_built(x)
-        return self._get_trainer().evaluate(**args)
-
-    def _prediction_trainer(self):
-        if self.compiled and self._compiled_loss is not None:
-            return self._get_trainer()
-        if self._predictor is None:
-            self._predictor = _KerasTrainer(self, None, None, host=self)
-        return self._predictor
-
-    @staticmethod
-    def _outputs(out):
-        return list(out) if isinstance(out, tuple) else out
+        return self._run("evaluate", locals(), "evaluation", ("kwargs",))
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs for ``x`` as NumPy (a list of arrays for several outputs), batch by batch."""
-        args = _call_args(locals(), "kwargs")
-        self._ensure_built(x)
-        return self._outputs(self._prediction_trainer().predict(**args))
+        return self._run("predict", locals(), drop=("kwargs",))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics)."""
-        args = _call_args(locals())
-        self._require_compiled("training")
-        self._ensure_built(x)
-        with self._training_weights():
-            return self._get_trainer().train_on_batch(**args)
+        return self._run("train_on_batch", locals(), "training")
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
-        args = _call_args(locals())
-        self._require_compiled("evaluation")
-        self._ensure_built(x)
-        return self._get_trainer().test_on_batch(**args)
+        return self._run("test_on_batch", locals(), "evaluation")
 
     def predict_on_batch(self, x):
-        self._ensure_built(x)
-        return self._outputs(self._prediction_trainer().predict_on_batch(x))
+        return self._run("predict_on_batch", locals())
 
     @property
     def metrics_names(self):
@@ -591,8 +561,7 @@ class Model(Layer):
         """The compiled loss of ``(y, y_pred)`` plus the model's penalties and ``add_loss`` terms."""
         if self._compiled_loss is None:
             return sum(self.losses, Tensor(np.zeros((), dtype=np.float32)))
-        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
-        return self._get_trainer().compute_loss(y_pred, y, w)
+        return self._get_trainer().compute_loss(y_pred, y, sample_weight)
 
     @property
     def compiled_loss(self):
@@ -608,7 +577,7 @@ class Model(Layer):
 
     def _loss_tracker(self):
         if self.__dict__.get("_loss_mean") is None:
-            self.__dict__["_loss_mean"] = loss_tracker()
+            self.__dict__["_loss_mean"] = Mean(name="loss")
         return self.__dict__["_loss_mean"]
 
     @property
