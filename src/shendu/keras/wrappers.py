@@ -39,6 +39,8 @@ __all__ = ["KerasClassifier", "KerasRegressor"]
 _OWN = ("model", "build_fn", "optimizer", "loss", "metrics", "batch_size", "epochs", "verbose", "callbacks",
         "validation_split", "shuffle", "random_state", "warm_start")
 _ROUTES = ("model__", "optimizer__", "loss__", "fit__", "predict__", "compile__", "callbacks__")
+_PASSED = {"fit": ("batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle"),
+           "predict": ("batch_size", "verbose")}  # the estimator's own settings each call receives
 
 
 def _names(fn):
@@ -81,8 +83,15 @@ class BaseWrapper(_Base):
     def _routed(self, prefix):
         return {k[len(prefix) :]: getattr(self, k) for k in self._sk_params if k.startswith(prefix)}
 
-    def _plain(self):
-        return {k: getattr(self, k) for k in self._sk_params if not k.startswith(_ROUTES)}
+    def _route(self, target, fn):
+        """The one routing rule, for ``target`` "model", "fit" or "predict" (``fn`` is that call): the
+        estimator's own settings that call receives, the plain extra parameters ``fn``'s signature names
+        (for the model function always, for fit / predict in the tf.keras 2 style, with ``build_fn``), and
+        the ``target__x`` ones."""
+        names = _names(fn) if target == "model" or self.build_fn is not None else ()
+        plain = {k: getattr(self, k) for k in self._sk_params if k in names and not k.startswith(_ROUTES)}
+        own = {k: getattr(self, k) for k in _PASSED.get(target, ())}
+        return {**own, **plain, **self._routed(target + "__")}
 
     def _model_fn(self):
         fn = self.build_fn if self.build_fn is not None else self.model
@@ -107,9 +116,7 @@ class BaseWrapper(_Base):
         if isinstance(fn, Model):
             model = clone_model(fn)
         else:
-            names = _names(fn)
-            kwargs = {k: v for k, v in self._plain().items() if k in names}
-            kwargs.update(self._routed("model__"))
+            names, kwargs = _names(fn), self._route("model", fn)
             if "meta" in names:
                 kwargs["meta"] = self._meta(X, y)
             if "compile_kwargs" in names:
@@ -149,20 +156,6 @@ class BaseWrapper(_Base):
     def _infer_loss(self, model):
         return self._default_loss
 
-    def _call_kwargs(self, method, kwargs, prefix):
-        """``kwargs`` for ``model.fit`` / ``predict``, the tf.keras 2 wrapper's extra parameters that
-        ``method`` names, and the ``fit__x`` / ``predict__x`` ones."""
-        names = _names(method) if self.build_fn is not None else ()
-        return {**kwargs, **{k: v for k, v in self._plain().items() if k in names}, **self._routed(prefix)}
-
-    def _fit_kwargs(self, model):
-        return self._call_kwargs(model.fit, {k: getattr(self, k) for k in (
-            "batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle")}, "fit__")
-
-    def _predict_kwargs(self, model):
-        return self._call_kwargs(model.predict, {k: getattr(self, k) for k in ("batch_size", "verbose")},
-                                 "predict__")
-
     # ----- fit / predict --------------------------------------------------------------------------------
     def _check_X(self, X):
         X = np.asarray(X)
@@ -177,11 +170,7 @@ class BaseWrapper(_Base):
         y_enc = self._encode_y(np.asarray(y), fitting=True)
         if not (self.warm_start and hasattr(self, "model_")):
             self.model_ = self._build(X, y_enc)
-        y_enc = self._adapt_targets(y_enc)
-        fit_kwargs = {**self._fit_kwargs(self.model_), **kwargs}
-        if sample_weight is not None:
-            fit_kwargs["sample_weight"] = np.asarray(sample_weight)
-        self.history_ = self.model_.fit(X, y_enc, **fit_kwargs).history
+        self.history_ = self._train(X, y_enc, sample_weight, kwargs).history
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -189,10 +178,14 @@ class BaseWrapper(_Base):
         if not hasattr(self, "model_"):
             return self.fit(X, y, sample_weight=sample_weight, epochs=1)
         X = self._check_X(X)
-        y_enc = self._adapt_targets(self._encode_y(np.asarray(y), fitting=False))
-        self.model_.fit(X, y_enc, sample_weight=sample_weight,
-                        **{**self._fit_kwargs(self.model_), "epochs": 1})
+        self._train(X, self._encode_y(np.asarray(y), fitting=False), sample_weight, {"epochs": 1})
         return self
+
+    def _train(self, X, y_enc, sample_weight, kwargs):
+        fit_kwargs = {**self._route("fit", self.model_.fit), **kwargs}
+        if sample_weight is not None:
+            fit_kwargs["sample_weight"] = np.asarray(sample_weight)
+        return self.model_.fit(X, self._adapt_targets(y_enc), **fit_kwargs)
 
     def _require_fitted(self):
         if not hasattr(self, "model_"):
@@ -204,7 +197,8 @@ class BaseWrapper(_Base):
 
     def _raw_predict(self, X):
         self._require_fitted()
-        return np.asarray(self.model_.predict(self._check_X(X), **self._predict_kwargs(self.model_)))
+        X = self._check_X(X)
+        return np.asarray(self.model_.predict(X, **self._route("predict", self.model_.predict)))
 
     def _adapt_targets(self, y):
         return y
