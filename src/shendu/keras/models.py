@@ -6,6 +6,7 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 
 import contextlib
 import inspect
+import json
 import threading
 
 import numpy as np
@@ -16,7 +17,8 @@ from ..metrics.streaming import Mean
 from ..nn import functional as F
 from ..nn.module import training_mode
 from ..tensor import Tensor
-from . import backend
+from ..train import adapter
+from . import _saving, backend
 from . import losses as _losses
 from . import optimizers as _optimizers
 from ._custom import (
@@ -26,7 +28,9 @@ from ._custom import (
     overrides,
     tracked_metrics,
 )
+from ._summary import print_summary
 from .layers import deserialize as _deserialize_layer
+from .layers import get_registered, serialize
 from .layers.base import Input, InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
 __all__ = ["Model", "Sequential", "load_model", "save_model", "read_metadata", "model_from_config",
@@ -149,8 +153,6 @@ def _cast_like_input(value, dtype):
 
 def _first_rows(x, n=2):
     """The first ``n`` samples of user data (an array, a list/tuple/dict of arrays, or a loader)."""
-    from ..train import adapter
-
     if adapter.is_iterable_source(x):
         batch = next(iter(x))
         return _first_rows(batch[0] if isinstance(batch, (tuple, list)) else batch, n)
@@ -603,8 +605,6 @@ class Model(Layer):
         """Print Keras's table of layers, output shapes and parameter counts. ``detail=True`` adds each
         layer's forward FLOPs per sample, activation memory and measured forward/backward time per batch
         of ``batch_size``."""
-        from ._summary import print_summary
-
         return print_summary(self, print_fn=print_fn, detail=detail, batch_size=batch_size, runs=runs,
                              show_trainable=show_trainable)
 
@@ -612,19 +612,13 @@ class Model(Layer):
         if not self._is_graph_network:
             raise NotImplementedError(f"Model subclass {type(self).__name__} has no get_config(); to save "
                                       "it, define get_config()/from_config(), or use save_weights()")
-        from ._saving import functional_config
-
-        return functional_config(self)
+        return _saving.functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ._saving import functional_from_config
-
-        return functional_from_config(cls, config, custom_objects)
+        return _saving.functional_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs):
-        import json
-
         return json.dumps({"class_name": self._class_name(), "config": self.get_config()}, **kwargs)
 
     def _class_name(self):
@@ -634,10 +628,8 @@ class Model(Layer):
         """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically.
 
         ``metadata``: a dict of JSON values stored with the model (``load_model(path).metadata``)."""
-        from ._saving import save_model
-
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
-                   metadata=metadata)
+        _saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                           metadata=metadata)
 
     def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):  # noqa: A002
         """Export for inference; ``format="onnx"`` writes an ONNX file (see ``shendu.onnx.export``).
@@ -651,15 +643,11 @@ class Model(Layer):
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
-        from ._saving import save_weights
-
-        save_weights(self, filepath)
+        _saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Load weights saved by ``save_weights`` (or from a whole-model file written by ``save``)."""
-        from ._saving import load_weights
-
-        load_weights(self, filepath)
+        _saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<{self._class_name()} name={self.name}, built={self.built}>"
@@ -770,8 +758,6 @@ class Sequential(Model):
         return [self._stack[-1].name] if self._stack else []
 
     def get_config(self):
-        from .layers import serialize
-
         config = {"name": self.name, "trainable": self.trainable,
                   "layers": [serialize(la) for la in self._stack]}
         for t in self._input_tensors[:1]:
@@ -802,9 +788,7 @@ class Sequential(Model):
 # ----- module-level functions -----------------------------------------------------------------------
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """Load a model written by ``model.save(path)``: architecture, weights, compile settings and optimizer."""
-    from ._saving import load_model as _load
-
-    return _load(filepath, custom_objects=custom_objects, compile=compile)
+    return _saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
@@ -814,9 +798,7 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
 def read_metadata(filepath):
     """The metadata dict saved with ``model.save(path, metadata={...})`` ({} when none), without building
     the model."""
-    from ._saving import read_metadata as _read
-
-    return _read(filepath)
+    return _saving.read_metadata(filepath)
 
 
 def model_from_config(config, custom_objects=None):
@@ -826,8 +808,6 @@ def model_from_config(config, custom_objects=None):
         return Sequential.from_config(cfg, custom_objects)
     if name in ("Functional", "Model"):
         return Model.from_config(cfg, custom_objects)
-    from .layers import get_registered
-
     cls = get_registered(custom_objects).get(name)
     if cls is None or not issubclass(cls, Layer):
         raise ValueError(f"Unknown model class '{name}': pass it in custom_objects={{'{name}': {name}}}")
@@ -838,8 +818,6 @@ def model_from_config(config, custom_objects=None):
 
 
 def model_from_json(json_string, custom_objects=None):
-    import json
-
     return model_from_config(json.loads(json_string), custom_objects)
 
 
