@@ -110,12 +110,9 @@ class CompileMetrics(Metric):
         self._model = model
         super().__init__(name="compile_metrics")
 
-    def _trainer(self):
-        return self._model._get_trainer()
-
     @property
     def metrics(self):
-        return self._trainer().metrics
+        return self._model._get_trainer().metrics
 
     def reset_state(self):
         model = self.__dict__.get("_model")
@@ -124,7 +121,7 @@ class CompileMetrics(Metric):
                 m.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        trainer = self._trainer()
+        trainer = self._model._get_trainer()
         yt, yp = np.asarray(getattr(y_true, "array", y_true)), np.asarray(getattr(y_pred, "array", y_pred))
         trainer._build_metrics(yt, yp)
         w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
@@ -168,23 +165,23 @@ class CustomStepsMixin:
         tally = self._tallies.get(threading.get_ident())
         return tally if tally is not None else self
 
-    def _keep(self, logs):
-        self._holder().custom_logs = logs = plain_logs(logs)
-        return logs
-
     def _reset_host_metrics(self):
         for m in self.host.metrics:
             m.reset_state()
 
+    def _step(self, name, x, y, sample_weight):
+        """The host's own ``name`` ("train_step", "test_step") on the packed batch when its class defines
+        one (its dict is kept as the logs), else the Trainer's."""
+        if not overrides(self.host, name):
+            return getattr(super(), name)(x, y, sample_weight)
+        self._holder().custom_logs = logs = plain_logs(getattr(self.host, name)(pack(x, y, sample_weight)))
+        return logs
+
     def train_step(self, x, y, sample_weight=None):
-        if not overrides(self.host, "train_step"):
-            return super().train_step(x, y, sample_weight)
-        return self._keep(self.host.train_step(pack(x, y, sample_weight)))
+        return self._step("train_step", x, y, sample_weight)
 
     def test_step(self, x, y, sample_weight=None):
-        if not overrides(self.host, "test_step"):
-            return super().test_step(x, y, sample_weight)
-        return self._keep(self.host.test_step(pack(x, y, sample_weight)))
+        return self._step("test_step", x, y, sample_weight)
 
     def default_train_step(self, data):
         return super().train_step(*_arrays(*unpack(data)))

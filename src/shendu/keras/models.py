@@ -578,9 +578,7 @@ class Model(Layer):
         return self.__dict__["_compile_metrics"]
 
     def _loss_tracker(self):
-        if self.__dict__.get("_loss_mean") is None:
-            self.__dict__["_loss_mean"] = Mean(name="loss")
-        return self.__dict__["_loss_mean"]
+        return self.__dict__.setdefault("_loss_mean", Mean(name="loss"))
 
     @property
     def metrics(self):
@@ -802,19 +800,13 @@ def read_metadata(filepath):
 
 
 def model_from_config(config, custom_objects=None):
-    """A model (or layer) from ``{"class_name": ..., "config": ...}``."""
-    name, cfg = config.get("class_name"), config.get("config", {})
-    if name == "Sequential":
-        return Sequential.from_config(cfg, custom_objects)
-    if name in ("Functional", "Model"):
-        return Model.from_config(cfg, custom_objects)
-    cls = get_registered(custom_objects).get(name)
+    """A model (or layer) from ``{"class_name": ..., "config": ...}`` (the layer registry builds it)."""
+    name = config.get("class_name")
+    known = {"Sequential": Sequential, "Functional": Model, "Model": Model}
+    cls = known.get(name) or get_registered(custom_objects).get(name)
     if cls is None or not issubclass(cls, Layer):
         raise ValueError(f"Unknown model class '{name}': pass it in custom_objects={{'{name}': {name}}}")
-    try:
-        return cls.from_config(cfg, custom_objects=custom_objects)
-    except TypeError:
-        return cls.from_config(cfg)
+    return _deserialize_layer(config, custom_objects)
 
 
 def model_from_json(json_string, custom_objects=None):
