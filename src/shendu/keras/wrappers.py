@@ -39,8 +39,9 @@ __all__ = ["KerasClassifier", "KerasRegressor"]
 _OWN = ("model", "build_fn", "optimizer", "loss", "metrics", "batch_size", "epochs", "verbose", "callbacks",
         "validation_split", "shuffle", "random_state", "warm_start")
 _ROUTES = ("model__", "optimizer__", "loss__", "fit__", "predict__", "compile__", "callbacks__")
-_PASSED = {"fit": ("batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle"),
-           "predict": ("batch_size", "verbose")}  # the estimator's own settings each call receives
+_PASSED = {"model": ("optimizer", "loss", "metrics"),  # the estimator's own settings each call receives
+           "fit": ("batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle"),
+           "predict": ("batch_size", "verbose")}
 
 
 def _names(fn):
@@ -85,12 +86,13 @@ class BaseWrapper(_Base):
 
     def _route(self, target, fn):
         """The one routing rule, for ``target`` "model", "fit" or "predict" (``fn`` is that call): the
-        estimator's own settings that call receives, the plain extra parameters ``fn``'s signature names
-        (for the model function always, for fit / predict in the tf.keras 2 style, with ``build_fn``), and
-        the ``target__x`` ones."""
+        estimator's own settings that call receives (the model function those its signature names, with
+        ``model=``), the plain extra parameters ``fn``'s signature names (for the model function always, for
+        fit / predict in the tf.keras 2 style, with ``build_fn``), then the ``target__x`` ones."""
         names = _names(fn) if target == "model" or self.build_fn is not None else ()
         plain = {k: getattr(self, k) for k in self._sk_params if k in names and not k.startswith(_ROUTES)}
-        own = {k: getattr(self, k) for k in _PASSED.get(target, ())}
+        own = {k: getattr(self, k) for k in _PASSED[target]
+               if target != "model" or (k in names and self.build_fn is None)}
         return {**own, **plain, **self._routed(target + "__")}
 
     def _model_fn(self):
@@ -121,9 +123,6 @@ class BaseWrapper(_Base):
                 kwargs["meta"] = self._meta(X, y)
             if "compile_kwargs" in names:
                 kwargs["compile_kwargs"] = self._compile_kwargs()
-            for key in ("optimizer", "loss", "metrics"):
-                if key in names and key not in kwargs and self.build_fn is None:
-                    kwargs[key] = getattr(self, key)
             model = fn(**kwargs)
         if not isinstance(model, Layer):
             raise TypeError(f"{type(self).__name__}: the model function returned {type(model).__name__}, "
