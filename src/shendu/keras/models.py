@@ -132,23 +132,14 @@ class _KerasTrainer(CustomStepsMixin, _train.Trainer):
 _BUILD_LOCK = threading.RLock()
 
 
-def _call_args(local, *drop):
-    """A method's arguments (its ``locals()``) to pass on to the Trainer: all but ``self`` and ``drop``,
-    with its ``**kwargs`` merged in."""
-    args = {k: v for k, v in local.items() if k not in ("self", "kwargs", *drop)}
-    return {**args, **local.get("kwargs", {})} if "kwargs" not in drop else args
-
-
 def _cast_like_input(value, dtype):
     """Bool and integer data fed to a floating-point ``Input`` become that float dtype, as Keras casts
     model inputs to their ``Input``'s dtype (``fit`` on a bool array works); other data is left alone."""
-    if dtype is None or dtype == "string" or np.dtype(dtype).kind != "f":
+    data = value.array if isinstance(value, Tensor) else value
+    if (dtype is None or dtype == "string" or np.dtype(dtype).kind != "f" or not isinstance(data, np.ndarray)
+            or data.dtype.kind not in "biu"):
         return value
-    if isinstance(value, Tensor):
-        return Tensor(value.array.astype(dtype)) if value.dtype.kind in "biu" else value
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
-        return value.astype(dtype)
-    return value
+    return Tensor(data.astype(dtype)) if isinstance(value, Tensor) else data.astype(dtype)
 
 
 def _first_rows(x, n=2):
@@ -492,10 +483,12 @@ class Model(Layer):
 
     def _run(self, method, local, what=None, drop=()):
         """The one path of fit / evaluate / predict and the ``*_on_batch`` calls: build the model on
-        ``x``, then run the Trainer's ``method`` with the caller's arguments. ``what`` ("training",
-        "evaluation") needs compile() first, and training trains the weights chosen at compile time;
-        predictions (``what=None``) run without a loss as well, and several outputs come back as a list."""
-        args = _call_args(local, *drop)
+        ``x``, then run the Trainer's ``method`` with the caller's arguments (its ``locals()`` but ``self``
+        and ``drop``, ``**kwargs`` merged in). ``what`` ("training", "evaluation") needs compile() first,
+        and training trains the weights chosen at compile time; predictions (``what=None``) run without a
+        loss as well, and several outputs come back as a list."""
+        args = {k: v for k, v in local.items() if k not in ("self", "kwargs", *drop)}
+        args.update({} if "kwargs" in drop else local.get("kwargs", {}))
         if what is not None and not self.compiled:
             raise RuntimeError(f"You must call compile() before using the model for {what}: "
                                "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
