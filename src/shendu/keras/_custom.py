@@ -1,6 +1,7 @@
-"""Custom training steps: ``fit`` / ``evaluate`` / ``predict`` calling a model's own ``train_step`` /
-``test_step`` / ``predict_step``, and the pieces such steps use (``compute_loss``, ``compiled_loss``,
-``compiled_metrics``, ``metrics``), and the values layers log with ``add_metric``.
+"""The Trainer of Keras models, with custom training steps: ``fit`` / ``evaluate`` / ``predict`` calling a
+model's own ``train_step`` / ``test_step`` / ``predict_step``, and the pieces such steps use
+(``compute_loss``, ``compiled_loss``, ``compiled_metrics``, ``metrics``), and the values layers log with
+``add_metric``.
 
 The loop stays :class:`shendu.train.Trainer`'s: it feeds batches, runs callbacks and keeps the logs.
 A step receives ``data`` packed as Keras packs it (``x`` alone when there are no targets, else
@@ -16,8 +17,9 @@ from ..metrics.streaming import Mean, Metric
 from ..tensor import Tensor
 from ..train import Trainer as _BaseTrainer
 from ..train.trainer import _batch_size_of
+from . import optimizers as _optimizers
 
-__all__ = ["CustomStepsMixin", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
+__all__ = ["KerasTrainer", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
            "tracked_metrics", "add_metric"]
 
 _adding = False  # set by the first add_metric: until then no step walks the layers for added metrics
@@ -156,8 +158,11 @@ class CompiledLossView:
         return loss
 
 
-class CustomStepsMixin:
-    """Trainer methods that hand each batch to the host model's own step when its class defines one."""
+class KerasTrainer(_BaseTrainer):
+    """The shared Trainer, plus Keras's rules: regularization penalties and ``add_loss`` terms
+    (``model.losses``) join the loss, in training and in evaluation; each batch goes to the host model's
+    own ``train_step`` / ``test_step`` / ``predict_step`` when its class defines one; weight constraints
+    are applied after each step whatever the optimizer (a ``shendu.optim`` one as well)."""
 
     _local = threading.local()
 
@@ -178,10 +183,23 @@ class CustomStepsMixin:
         return logs
 
     def train_step(self, x, y, sample_weight=None):
-        return self._step("train_step", x, y, sample_weight)
+        logs = self._step("train_step", x, y, sample_weight)
+        if not isinstance(self.optimizer, _optimizers.Optimizer):  # Keras optimizers project in step()
+            _optimizers.apply_constraints(self.host.parameters())
+        return logs
 
     def test_step(self, x, y, sample_weight=None):
         return self._step("test_step", x, y, sample_weight)
+
+    def compute_loss(self, y_pred, y, sample_weight=None):
+        extra = self.host.losses
+        if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
+            if not extra:
+                raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")
+            loss, extra = extra[0], extra[1:]
+        else:
+            loss = super().compute_loss(y_pred, y, sample_weight)
+        return sum(extra, loss)
 
     def default_train_step(self, data):
         return super().train_step(*_arrays(*unpack(data)))

@@ -11,7 +11,6 @@ import threading
 
 import numpy as np
 
-from .. import train as _train
 from ..autograd import no_grad
 from ..metrics.streaming import Mean
 from ..nn import functional as F
@@ -24,7 +23,7 @@ from . import optimizers as _optimizers
 from ._custom import (
     CompiledLossView,
     CompileMetrics,
-    CustomStepsMixin,
+    KerasTrainer,
     overrides,
     tracked_metrics,
 )
@@ -104,29 +103,6 @@ class CompiledLoss:
 
     def __call__(self, y_pred, y_true):
         return self._reduce(y_pred, y_true, "mean")
-
-
-class _KerasTrainer(CustomStepsMixin, _train.Trainer):
-    """The shared Trainer, plus Keras's rule that regularization penalties and ``add_loss`` terms
-    (``model.losses``) join the loss, in training and in evaluation, and the model's own
-    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them. Weight constraints
-    are applied after each step whatever the optimizer (a ``shendu.optim`` one as well)."""
-
-    def train_step(self, x, y, sample_weight=None):
-        logs = super().train_step(x, y, sample_weight)
-        if not isinstance(self.optimizer, _optimizers.Optimizer):  # Keras optimizers project in step()
-            _optimizers.apply_constraints(self.host.parameters())
-        return logs
-
-    def compute_loss(self, y_pred, y, sample_weight=None):
-        extra = self.host.losses
-        if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
-            if not extra:
-                raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")
-            loss, extra = extra[0], extra[1:]
-        else:
-            loss = super().compute_loss(y_pred, y, sample_weight)
-        return sum(extra, loss)
 
 
 _BUILD_LOCK = threading.RLock()
@@ -460,7 +436,7 @@ class Model(Layer):
 
     def _get_trainer(self):
         if self._trainer is None:
-            self._trainer = _KerasTrainer(self, self._compiled_loss, self.optimizer, host=self,
+            self._trainer = KerasTrainer(self, self._compiled_loss, self.optimizer, host=self,
                                           metrics=self._plain_metric_specs,
                                           weighted_metrics=self._weighted_metric_specs)
         return self._trainer
@@ -497,7 +473,7 @@ class Model(Layer):
             trainer = self._get_trainer()
         else:
             if self._predictor is None:
-                self._predictor = _KerasTrainer(self, None, None, host=self)
+                self._predictor = KerasTrainer(self, None, None, host=self)
             trainer = self._predictor
         with self._training_weights() if what == "training" else contextlib.nullcontext():
             out = getattr(trainer, method)(**args)
