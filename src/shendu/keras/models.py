@@ -5,6 +5,7 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 """
 
 import contextlib
+import functools
 import inspect
 import json
 import threading
@@ -98,11 +99,8 @@ class CompiledLoss:
             total = value if total is None else total + value
         return total
 
-    def per_sample(self, y_pred, y_true):
-        return self._reduce(y_pred, y_true, "none")
-
-    def __call__(self, y_pred, y_true):
-        return self._reduce(y_pred, y_true, "mean")
+    per_sample = functools.partialmethod(_reduce, reduction="none")
+    __call__ = functools.partialmethod(_reduce, reduction="mean")
 
 
 _BUILD_LOCK = threading.RLock()
@@ -257,7 +255,7 @@ class Model(Layer):
             return list(struct)
         return [t.node.layer.name for t in self._input_tensors]
 
-    def _run_graph(self, inputs, record=None):
+    def _run_graph(self, inputs):
         flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         if isinstance(inputs, dict):
             names = self._input_keys()
@@ -289,10 +287,7 @@ class Model(Layer):
             if id(t) in self._input_aliases:
                 values[self._input_aliases[id(t)]] = v
         for node in self._nodes:
-            out = node.run(values)
-            if record is not None:
-                record.append((node, out))
-            for t, o in zip(node.output_tensors, flatten_structure(out)):
+            for t, o in zip(node.output_tensors, flatten_structure(node.run(values))):
                 values[id(t)] = o
         return map_structure(lambda t: values[id(t)], self._outputs_struct)
 
