@@ -16,6 +16,7 @@ import numpy as np
 from ..metrics.streaming import Mean, Metric
 from ..tensor import Tensor
 from ..train import Trainer as _BaseTrainer
+from ..train import adapter
 from ..train.trainer import _batch_size_of
 from . import optimizers as _optimizers
 
@@ -260,8 +261,6 @@ class KerasTrainer(_BaseTrainer):
 
 
 def _arrays(x, y, w):
-    from ..train import adapter
-
     def arr(v):
         return None if v is None else v.array if isinstance(v, Tensor) else adapter.to_arrays(v)
 

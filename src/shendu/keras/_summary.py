@@ -19,6 +19,8 @@ from ..autograd import no_grad
 from ..nn.module import training_mode
 from ..tensor import Tensor
 from ..train.summary import box_table, flops, forward_backward_time, readable_memory_size
+from . import layers as L
+from ._saving import _node_key
 from .layers.base import InputLayer, _is_shape, flatten_structure, map_structure
 
 __all__ = ["print_summary", "readable_memory_size"]
@@ -45,8 +47,6 @@ def _layer_output_shape(model, layer):
 
 
 def _connected_to(model, layer):
-    from ._saving import _node_key
-
     nodes = getattr(model, "_nodes", None) or []
     keys = _node_key(model) if nodes else {}
     return [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
@@ -130,8 +130,6 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
 
 # ----- measurements for detail=True ----------------------------------------------------------------------
 def _example_inputs(model, batch_size):
-    from . import layers as L
-
     rng = np.random.default_rng(0)
     tensors = model._input_tensors
     if not tensors:

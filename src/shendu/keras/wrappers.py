@@ -20,6 +20,14 @@ import inspect
 
 import numpy as np
 
+from ..metrics import accuracy_score, r2_score
+from . import losses as _losses
+from . import optimizers as _optimizers
+from ._saving import model_from_bytes, model_to_bytes
+from .layers import Layer
+from .models import Model, clone_model
+from .utils import set_random_seed, to_categorical
+
 try:  # scikit-learn is optional; the wrappers follow its estimator protocol either way
     from sklearn.base import BaseEstimator as _Base
     from sklearn.base import ClassifierMixin as _ClassifierMixin
@@ -108,10 +116,6 @@ class BaseWrapper(_Base):
                 "n_outputs_expected_": getattr(self, "n_outputs_expected_", 1)}
 
     def _build(self, X, y):
-        from .layers import Layer
-        from .models import Model, clone_model
-        from .utils import set_random_seed
-
         if self.random_state is not None:
             set_random_seed(int(self.random_state))
         fn = self._model_fn()
@@ -132,9 +136,6 @@ class BaseWrapper(_Base):
         return model
 
     def _compile_kwargs(self, model=None):
-        from . import losses as _losses
-        from . import optimizers as _optimizers
-
         opt = self.optimizer
         opt_kwargs = self._routed("optimizer__")
         if isinstance(opt, str):
@@ -207,8 +208,6 @@ class BaseWrapper(_Base):
         state = dict(self.__dict__)
         model = state.pop("model_", None)
         if model is not None:
-            from ._saving import model_to_bytes
-
             state["_model_bytes"] = model_to_bytes(model)
         return state
 
@@ -216,8 +215,6 @@ class BaseWrapper(_Base):
         blob = state.pop("_model_bytes", None)
         self.__dict__.update(state)
         if blob is not None:
-            from ._saving import model_from_bytes
-
             self.model_ = model_from_bytes(blob)
 
 
@@ -241,10 +238,7 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
         return np.array([lookup[v] for v in y])
 
     def _adapt_targets(self, y):
-        from .losses import canonical_name
-        from .utils import to_categorical
-
-        name = canonical_name(getattr(self.model_, "loss", None))
+        name = _losses.canonical_name(getattr(self.model_, "loss", None))
         if name == "categorical_crossentropy" and y.ndim == 1:
             return to_categorical(y, self.n_classes_).astype("float32")
         if name == "binary_crossentropy" and y.ndim == 1:
@@ -273,8 +267,6 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy."""
-        from ..metrics import accuracy_score
-
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] > 1:
             y = self.classes_[y.argmax(axis=1)]
@@ -301,6 +293,4 @@ class KerasRegressor(_RegressorMixin, BaseWrapper):
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R²."""
-        from ..metrics import r2_score
-
         return r2_score(np.asarray(y), self.predict(X), sample_weight=sample_weight)
