@@ -202,11 +202,9 @@ class KerasTrainer(_BaseTrainer):
             loss = super().compute_loss(y_pred, y, sample_weight)
         return sum(extra, loss)
 
-    def default_train_step(self, data):
-        return super().train_step(*_arrays(*unpack(data)))
-
-    def default_test_step(self, data):
-        return super().test_step(*_arrays(*unpack(data)))
+    def default_step(self, name, data):
+        """The Trainer's own ``name`` step on ``data`` packed as a custom step receives it."""
+        return getattr(super(), name)(*_arrays(*unpack(data)))
 
     def _added(self):
         """name -> Metric of the values the host's layers gave to ``add_metric``."""

@@ -119,13 +119,9 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
                   f" Activation memory per batch of {batch_size}: {readable_memory_size(c['memory'])}",
                   f" Measured per batch of {batch_size}: forward {c['forward'] * 1e3:.3f} ms, "
                   f"backward {c['backward'] * 1e3:.3f} ms"]
-    text = "\n".join(lines)
-    if print_fn is not None:
-        for line in lines:
-            print_fn(line)
-    else:
-        print(text)
-    return text
+    for line in lines:
+        (print_fn or print)(line)
+    return "\n".join(lines)
 
 
 # ----- measurements for detail=True ----------------------------------------------------------------------

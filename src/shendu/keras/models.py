@@ -512,11 +512,11 @@ class Model(Layer):
     def train_step(self, data):
         """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``); returns the logs.
         Override it to train your own way: ``fit`` then calls yours."""
-        return self._get_trainer().default_train_step(data)
+        return self._get_trainer().default_step("train_step", data)
 
     def test_step(self, data):
         """One evaluation step; override it and ``evaluate`` (and fit's validation) call yours."""
-        return self._get_trainer().default_test_step(data)
+        return self._get_trainer().default_step("test_step", data)
 
     def predict_step(self, data):
         """The outputs for one batch; override it and ``predict`` calls yours."""

@@ -261,9 +261,7 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
 
     def predict(self, X):
         """Predicted class labels (as given to fit)."""
-        p = self._raw_predict(X)
-        single = p.ndim == 1 or p.shape[-1] == 1
-        return self.classes_[(p.reshape(-1) > 0.5).astype(int) if single else p.argmax(axis=-1)]
+        return self.classes_[self.predict_proba(X).argmax(axis=-1)]
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy."""
