@@ -686,10 +686,6 @@ class Sequential(Model):
         return layer
 
     @property
-    def _is_graph_network(self):
-        return False
-
-    @property
     def layers(self):
         return list(self._stack)
 
@@ -742,9 +738,6 @@ class Sequential(Model):
         if "trainable" in config:
             model.trainable = config["trainable"]
         return model
-
-    def _class_name(self):
-        return type(self).__name__
 
 
 # ----- module-level functions -----------------------------------------------------------------------
