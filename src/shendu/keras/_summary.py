@@ -47,10 +47,9 @@ def _layer_output_shape(model, layer):
 
 
 def _connected_to(model, layer):
-    nodes = getattr(model, "_nodes", None) or []
-    keys = _node_key(model) if nodes else {}
+    keys = _node_key(model)  # asked only for functional models that are not a plain chain
     return [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
-            for node in nodes if node.layer is layer for t in node.input_tensors] or ["-"]
+            for node in model._nodes if node.layer is layer for t in node.input_tensors] or ["-"]
 
 
 def _sequential_like(model):

@@ -94,8 +94,7 @@ class CompiledLoss:
         """Σ over outputs of weight · reduce(loss per sample): ``"none"`` per sample, ``"mean"`` a scalar."""
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction)
-            value = value * weight if weight != 1.0 else value
+            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction) * weight
             total = value if total is None else total + value
         return total
 
@@ -126,7 +125,9 @@ def _first_rows(x, n=2):
 
 # ----- Model --------------------------------------------------------------------------------------
 def _specs_so_far(layer):
-    if layer.built or isinstance(layer, Model):
+    """The weights a layer (or model) has made so far: all of a built layer's, else its own from
+    ``__init__`` and those of its sublayers (Keras: ``Sequential([Dense(8)]).weights == []`` until built)."""
+    if layer.built and not isinstance(layer, Model):
         return layer._all_specs()
     own = [(layer, s) for s in Layer._weight_specs(layer)]
     return own + [spec for child in layer._sublayers() for spec in _specs_so_far(child)]
@@ -141,10 +142,7 @@ class Model(Layer):
     """
 
     def _all_specs(self):
-        """The weights created so far: an unbuilt sublayer counts only what it made in ``__init__``
-        (Keras: ``Sequential([Dense(8)]).weights == []`` until the model is built)."""
-        return [(self, s) for s in self._weight_specs()] + [
-            spec for child in self._sublayers() for spec in _specs_so_far(child)]
+        return _specs_so_far(self)
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", kwargs.pop("input", None))
@@ -229,23 +227,19 @@ class Model(Layer):
         """Keras 3's rule for inputs made by layers (not by ``Input``): each becomes a new ``Input`` of
         the model, and the layers above it stay out. The new input is named by its key when the inputs
         are a dict; the graph below reads it under the original tensor."""
-        keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) else None
+        keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) else []
+        if len(keys) != len(self._input_tensors):
+            keys = [None] * len(self._input_tensors)
         fresh = []
-        for i, t in enumerate(self._input_tensors):
-            if isinstance(t.node.layer, InputLayer):
-                fresh.append(t)
-                continue
-            key = keys[i] if keys is not None and len(keys) == len(self._input_tensors) else None
-            new = Input(batch_shape=t.shape, dtype=t.dtype, name=str(key) if key is not None else None)
-            self._input_aliases[id(new)] = id(t)
-            fresh.append(new)
+        for key, t in zip(keys, self._input_tensors):
+            if not isinstance(t.node.layer, InputLayer):
+                new = Input(batch_shape=t.shape, dtype=t.dtype, name=None if key is None else str(key))
+                self._input_aliases[id(new)] = id(t)
+                t = new
+            fresh.append(t)
         self._input_tensors = fresh
-        if keys is not None and len(keys) == len(fresh):
-            self._inputs_struct = dict(zip(keys, fresh))
-        elif isinstance(self._inputs_struct, (list, tuple)) and len(self._inputs_struct) == len(fresh):
-            self._inputs_struct = type(self._inputs_struct)(fresh)
-        else:
-            self._inputs_struct = fresh[0]
+        leaves = iter(fresh)  # the structure the inputs were given in, over the new tensors
+        self._inputs_struct = map_structure(lambda _: next(leaves), self._inputs_struct)
 
     def _input_keys(self):
         """The keys of dict data: those of the inputs' dict when the model was made from one, else the
@@ -321,8 +315,7 @@ class Model(Layer):
         raise NotImplementedError(f"Model subclass {type(self).__name__} must define call(self, inputs)")
 
     def build(self, input_shape):
-        if not self._is_graph_network:
-            self.built = True
+        self.built = True  # a functional model is built by its graph already
 
     def compute_output_shape(self, input_shape):
         if self._is_graph_network:

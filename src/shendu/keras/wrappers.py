@@ -146,11 +146,10 @@ class BaseWrapper(_Base):
             opt = opt(**opt_kwargs)
         loss = self.loss if self.loss is not None else self._infer_loss(model)
         loss_kwargs = self._routed("loss__")
+        if isinstance(loss, str) and loss_kwargs:  # "binary_crossentropy" + loss__x: the Loss class
+            loss = _losses.loss_class(loss) or loss
         if isinstance(loss, type):
             loss = loss(**loss_kwargs)
-        elif isinstance(loss, str) and loss_kwargs:  # "binary_crossentropy" + loss__x: the Loss class
-            cls = _losses.loss_class(loss)
-            loss = cls(**loss_kwargs) if cls is not None else loss
         return {"optimizer": opt, "loss": loss, "metrics": self.metrics, **self._routed("compile__")}
 
     def _infer_loss(self, model):
