@@ -12,6 +12,7 @@ Layers are :class:`shendu.nn.Module` s holding the nn modules that do the math; 
 :class:`shendu.train.Trainer`. See docs/keras.md for what is supported and the save format.
 """
 
+from .. import __version__
 from . import (
     activations,
     backend,
@@ -45,8 +46,4 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(".wrappers", __name__)
-    if name == "__version__":
-        from .. import __version__
-
-        return __version__
     raise AttributeError(f"module 'shendu.keras' has no attribute {name!r}")

@@ -1,6 +1,7 @@
-"""Custom training steps: ``fit`` / ``evaluate`` / ``predict`` calling a model's own ``train_step`` /
-``test_step`` / ``predict_step``, and the pieces such steps use (``compute_loss``, ``compiled_loss``,
-``compiled_metrics``, ``metrics``).
+"""The Trainer of Keras models, with custom training steps: ``fit`` / ``evaluate`` / ``predict`` calling a
+model's own ``train_step`` / ``test_step`` / ``predict_step``, and the pieces such steps use
+(``compute_loss``, ``compiled_loss``, ``compiled_metrics``, ``metrics``), and the values layers log with
+``add_metric``.
 
 The loop stays :class:`shendu.train.Trainer`'s: it feeds batches, runs callbacks and keeps the logs.
 A step receives ``data`` packed as Keras packs it (``x`` alone when there are no targets, else
@@ -15,9 +16,14 @@ import numpy as np
 from ..metrics.streaming import Mean, Metric
 from ..tensor import Tensor
 from ..train import Trainer as _BaseTrainer
+from ..train import adapter
+from ..train.trainer import _batch_size_of
+from . import optimizers as _optimizers
 
-__all__ = ["CustomStepsMixin", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
-           "tracked_metrics"]
+__all__ = ["KerasTrainer", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
+           "tracked_metrics", "add_metric"]
+
+_adding = False  # set by the first add_metric: until then no step walks the layers for added metrics
 
 
 def overrides(model, name):
@@ -79,6 +85,26 @@ def tracked_metrics(model):
             if isinstance(v, Metric) and k not in ("_loss_mean", "_compile_metrics")]
 
 
+def add_metric(layer, value, name=None, aggregation=None):
+    """tf.keras 2's ``layer.add_metric(value, name=None)``: a value computed in ``call`` shown in the
+    training logs. A value that is the result of a metric object the layer holds
+    (``self.add_metric(self.acc_fn(y, p))``) is logged as that metric, under its name; any other value is
+    averaged over the epoch (weighted by batch size) under ``name``. Like every Keras metric these start
+    again at each epoch and for each evaluation."""
+    if aggregation not in (None, "mean"):
+        raise NotImplementedError(f"add_metric: aggregation={aggregation!r} (only 'mean') is not supported")
+    source = next((m for m in tracked_metrics(layer) if (name is None or name == m.name)
+                   and np.isclose(float(_scalar(m.result())), float(_scalar(value)))), None)
+    if name is None:
+        if source is None:
+            raise ValueError(f"add_metric: layer '{layer.name}' needs name= for a value that is not the "
+                             "result of one of its metric objects")
+        name = source.name
+    global _adding
+    _adding = True
+    layer.__dict__.setdefault("_call_metrics", []).append((name, source, value))
+
+
 class CompileMetrics(Metric):
     """The metrics given to ``compile(metrics=...)``, as one object (Keras 3's ``compile_metrics``):
     ``update_state(y, y_pred, sample_weight)`` updates each, ``result()`` is a dict of their results."""
@@ -87,12 +113,9 @@ class CompileMetrics(Metric):
         self._model = model
         super().__init__(name="compile_metrics")
 
-    def _trainer(self):
-        return self._model._get_trainer()
-
     @property
     def metrics(self):
-        return self._trainer().metrics
+        return self._model._get_trainer().metrics
 
     def reset_state(self):
         model = self.__dict__.get("_model")
@@ -101,7 +124,7 @@ class CompileMetrics(Metric):
                 m.reset_state()
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        trainer = self._trainer()
+        trainer = self._model._get_trainer()
         yt, yp = np.asarray(getattr(y_true, "array", y_true)), np.asarray(getattr(y_pred, "array", y_pred))
         trainer._build_metrics(yt, yp)
         w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
@@ -130,15 +153,17 @@ class CompiledLossView:
         model = self._model
         if model._compiled_loss is None:
             raise ValueError(f"Model '{model.name}': compiled_loss needs compile(loss=...)")
-        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
-        loss = _BaseTrainer.compute_loss(model._get_trainer(), y_pred, y_true, w)
+        loss = _BaseTrainer.compute_loss(model._get_trainer(), y_pred, y_true, sample_weight)
         loss = sum(regularization_losses or [], loss)
         model._loss_tracker().update_state(float(np.asarray(loss.array)))
         return loss
 
 
-class CustomStepsMixin:
-    """Trainer methods that hand each batch to the host model's own step when its class defines one."""
+class KerasTrainer(_BaseTrainer):
+    """The shared Trainer, plus Keras's rules: regularization penalties and ``add_loss`` terms
+    (``model.losses``) join the loss, in training and in evaluation; each batch goes to the host model's
+    own ``train_step`` / ``test_step`` / ``predict_step`` when its class defines one; weight constraints
+    are applied after each step whatever the optimizer (a ``shendu.optim`` one as well)."""
 
     _local = threading.local()
 
@@ -146,37 +171,65 @@ class CustomStepsMixin:
         tally = self._tallies.get(threading.get_ident())
         return tally if tally is not None else self
 
-    def _keep(self, logs):
-        self._holder().custom_logs = logs = plain_logs(logs)
-        return logs
-
     def _reset_host_metrics(self):
         for m in self.host.metrics:
             m.reset_state()
 
+    def _step(self, name, x, y, sample_weight):
+        """The host's own ``name`` ("train_step", "test_step") on the packed batch when its class defines
+        one (its dict is kept as the logs), else the Trainer's."""
+        if not overrides(self.host, name):
+            return getattr(super(), name)(x, y, sample_weight)
+        self._holder().custom_logs = logs = plain_logs(getattr(self.host, name)(pack(x, y, sample_weight)))
+        return logs
+
     def train_step(self, x, y, sample_weight=None):
-        if not overrides(self.host, "train_step"):
-            return super().train_step(x, y, sample_weight)
-        return self._keep(self.host.train_step(pack(x, y, sample_weight)))
+        logs = self._step("train_step", x, y, sample_weight)
+        if not isinstance(self.optimizer, _optimizers.Optimizer):  # Keras optimizers project in step()
+            _optimizers.apply_constraints(self.host.parameters())
+        return logs
 
     def test_step(self, x, y, sample_weight=None):
-        if not overrides(self.host, "test_step"):
-            return super().test_step(x, y, sample_weight)
-        return self._keep(self.host.test_step(pack(x, y, sample_weight)))
+        return self._step("test_step", x, y, sample_weight)
 
-    def default_train_step(self, data):
-        return super().train_step(*_arrays(*unpack(data)))
+    def compute_loss(self, y_pred, y, sample_weight=None):
+        extra = self.host.losses
+        if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
+            if not extra:
+                raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")
+            loss, extra = extra[0], extra[1:]
+        else:
+            loss = super().compute_loss(y_pred, y, sample_weight)
+        return sum(extra, loss)
 
-    def default_test_step(self, data):
-        return super().test_step(*_arrays(*unpack(data)))
+    def default_step(self, name, data):
+        """The Trainer's own ``name`` step on ``data`` packed as a custom step receives it."""
+        return getattr(super(), name)(*_arrays(*unpack(data)))
+
+    def _added(self):
+        """name -> Metric of the values the host's layers gave to ``add_metric``."""
+        return self.__dict__.setdefault("_added_metrics", {})
+
+    def _record(self, loss_value, x, y, y_pred, sample_weight):
+        for layer in self.host._walk_layers() if _adding else ():
+            for name, source, value in layer.__dict__.get("_call_metrics", ()):
+                if source is not None:
+                    self._added()[name] = source
+                else:
+                    metric = self._added().setdefault(name, Mean(name=name))
+                    metric.update_state(float(_scalar(value)), sample_weight=_batch_size_of(x))
+        return super()._record(loss_value, x, y, y_pred, sample_weight)
 
     def _logs(self):
         logs = getattr(self._holder(), "custom_logs", None)
-        return dict(logs) if logs is not None else super()._logs()
+        logs = logs if logs is not None else super()._logs()
+        return {**logs, **{name: m.result() for name, m in self._added().items()}}
 
     def reset_metrics(self):
         super().reset_metrics()
         self._holder().custom_logs = None
+        for m in self._added().values():
+            m.reset_state()
         if overrides(self.host, "train_step") or overrides(self.host, "test_step"):
             self._reset_host_metrics()
 
@@ -206,13 +259,7 @@ class CustomStepsMixin:
 
 
 def _arrays(x, y, w):
-    from ..train import adapter
-
     def arr(v):
         return None if v is None else v.array if isinstance(v, Tensor) else adapter.to_arrays(v)
 
     return arr(x), arr(y), None if w is None else np.asarray(getattr(w, "array", w))
-
-
-def loss_tracker():
-    return Mean(name="loss")

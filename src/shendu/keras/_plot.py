@@ -16,10 +16,8 @@ _STYLE = 'shape=box, style="rounded,filled", fillcolor="#dbe9f6"'
 def _graph(model):
     """(layers, edges): the layers in call order and (from_layer, to_layer) pairs."""
     if getattr(model, "_is_graph_network", False) and getattr(model, "_nodes", None) is not None:
-        layers = [t.node.layer for t in model._input_tensors]
-        layers += [n.layer for n in model._nodes if n.layer not in layers]
         edges = [(t.node.layer, n.layer) for n in model._nodes for t in n.input_tensors if t.node is not None]
-        return layers, edges
+        return model.layers, edges
     first = getattr(model, "_input_tensors", None)
     layers = [first[0].node.layer] * bool(first) + list(model.layers)
     return layers, list(zip(layers[:-1], layers[1:]))

@@ -19,6 +19,8 @@ from ..autograd import no_grad
 from ..nn.module import training_mode
 from ..tensor import Tensor
 from ..train.summary import box_table, flops, forward_backward_time, readable_memory_size
+from . import layers as L
+from ._saving import _node_key
 from .layers.base import InputLayer, _is_shape, flatten_structure, map_structure
 
 __all__ = ["print_summary", "readable_memory_size"]
@@ -45,12 +47,9 @@ def _layer_output_shape(model, layer):
 
 
 def _connected_to(model, layer):
-    from ._saving import _node_key
-
-    nodes = getattr(model, "_nodes", None) or []
-    keys = _node_key(model) if nodes else {}
+    keys = _node_key(model)  # asked only for functional models that are not a plain chain
     return [f"{t.node.layer.name}[{keys.get(id(t.node), ('', 0))[1]}][{t.index}]"
-            for node in nodes if node.layer is layer for t in node.input_tensors] or ["-"]
+            for node in model._nodes if node.layer is layer for t in node.input_tensors] or ["-"]
 
 
 def _sequential_like(model):
@@ -119,19 +118,13 @@ def print_summary(model, print_fn=None, detail=False, batch_size=32, runs=3, sho
                   f" Activation memory per batch of {batch_size}: {readable_memory_size(c['memory'])}",
                   f" Measured per batch of {batch_size}: forward {c['forward'] * 1e3:.3f} ms, "
                   f"backward {c['backward'] * 1e3:.3f} ms"]
-    text = "\n".join(lines)
-    if print_fn is not None:
-        for line in lines:
-            print_fn(line)
-    else:
-        print(text)
-    return text
+    for line in lines:
+        (print_fn or print)(line)
+    return "\n".join(lines)
 
 
 # ----- measurements for detail=True ----------------------------------------------------------------------
 def _example_inputs(model, batch_size):
-    from . import layers as L
-
     rng = np.random.default_rng(0)
     tensors = model._input_tensors
     if not tensors:

@@ -9,6 +9,8 @@ from collections import defaultdict
 
 import numpy as np
 
+from ..nn.functional import keras_epsilon
+
 _name_counts = defaultdict(int)
 _floatx = "float32"
 
@@ -44,14 +46,10 @@ def set_floatx(value):
 
 def epsilon():
     """The fuzz factor of the Keras losses (1e-7), kept by :func:`shendu.nn.functional.keras_epsilon`."""
-    from ..nn.functional import keras_epsilon
-
     return keras_epsilon()
 
 
 def set_epsilon(value):
-    from ..nn.functional import keras_epsilon
-
     keras_epsilon(value)
 
 

@@ -5,29 +5,32 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 """
 
 import contextlib
+import functools
 import inspect
+import json
 import threading
 
 import numpy as np
 
-from .. import train as _train
 from ..autograd import no_grad
+from ..metrics.streaming import Mean
 from ..nn import functional as F
 from ..nn.module import training_mode
 from ..tensor import Tensor
-from . import backend
+from ..train import adapter
+from . import _saving, backend
 from . import losses as _losses
 from . import optimizers as _optimizers
-from ._added_metrics import AddedMetrics
 from ._custom import (
     CompiledLossView,
     CompileMetrics,
-    CustomStepsMixin,
-    loss_tracker,
+    KerasTrainer,
     overrides,
     tracked_metrics,
 )
+from ._summary import print_summary
 from .layers import deserialize as _deserialize_layer
+from .layers import get_registered, serialize
 from .layers.base import Input, InputLayer, KerasTensor, Layer, _is_shape, flatten_structure, map_structure
 
 __all__ = ["Model", "Sequential", "load_model", "save_model", "read_metadata", "model_from_config",
@@ -43,7 +46,6 @@ class CompiledLoss:
     """
 
     def __init__(self, loss, loss_weights=None, output_names=None):
-        self.spec = loss
         self.loss_weights = loss_weights
         self.output_names = list(output_names or [])
         many = isinstance(loss, (list, tuple))
@@ -92,83 +94,29 @@ class CompiledLoss:
         """Σ over outputs of weight · reduce(loss per sample): ``"none"`` per sample, ``"mean"`` a scalar."""
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction)
-            value = value * weight if weight != 1.0 else value
+            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction) * weight
             total = value if total is None else total + value
         return total
 
-    def per_sample(self, y_pred, y_true):
-        return self._reduce(y_pred, y_true, "none")
-
-    def __call__(self, y_pred, y_true):
-        return self._reduce(y_pred, y_true, "mean")
-
-
-class _KerasTrainer(CustomStepsMixin, _train.Trainer):
-    """The shared Trainer, plus Keras's rule that regularization penalties and ``add_loss`` terms
-    (``model.losses``) join the loss, in training and in evaluation, and the model's own
-    ``train_step`` / ``test_step`` / ``predict_step`` when its class defines them. Weight constraints
-    are applied after each step whatever the optimizer (a ``shendu.optim`` one as well)."""
-
-    def train_step(self, x, y, sample_weight=None):
-        logs = super().train_step(x, y, sample_weight)
-        if not isinstance(self.optimizer, _optimizers.Optimizer):  # Keras optimizers project in step()
-            _optimizers.apply_constraints(self.host.parameters())
-        return logs
-
-    def compute_loss(self, y_pred, y, sample_weight=None):
-        extra = self.host.losses
-        if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
-            if not extra:
-                raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")
-            loss, extra = extra[0], extra[1:]
-        else:
-            loss = super().compute_loss(y_pred, y, sample_weight)
-        return sum(extra, loss)
-
-    def _added(self):
-        if self.__dict__.get("_added_metrics") is None:
-            self.__dict__["_added_metrics"] = AddedMetrics()
-        return self.__dict__["_added_metrics"]
-
-    def _record(self, loss_value, x, y, y_pred, sample_weight):
-        self._added().record(self.host, _train.trainer._batch_size_of(x))
-        return super()._record(loss_value, x, y, y_pred, sample_weight)
-
-    def _logs(self):
-        return {**super()._logs(), **self._added().logs()}
-
-    def reset_metrics(self):
-        super().reset_metrics()
-        self._added().reset()
+    per_sample = functools.partialmethod(_reduce, reduction="none")
+    __call__ = functools.partialmethod(_reduce, reduction="mean")
 
 
 _BUILD_LOCK = threading.RLock()
 
 
-def _call_args(local, *drop):
-    """A method's arguments (its ``locals()``) to pass on to the Trainer: all but ``self`` and ``drop``,
-    with its ``**kwargs`` merged in."""
-    args = {k: v for k, v in local.items() if k not in ("self", "kwargs", *drop)}
-    return {**args, **local.get("kwargs", {})} if "kwargs" not in drop else args
-
-
 def _cast_like_input(value, dtype):
     """Bool and integer data fed to a floating-point ``Input`` become that float dtype, as Keras casts
     model inputs to their ``Input``'s dtype (``fit`` on a bool array works); other data is left alone."""
-    if dtype is None or dtype == "string" or np.dtype(dtype).kind != "f":
+    data = value.array if isinstance(value, Tensor) else value
+    if (dtype is None or dtype == "string" or np.dtype(dtype).kind != "f" or not isinstance(data, np.ndarray)
+            or data.dtype.kind not in "biu"):
         return value
-    if isinstance(value, Tensor):
-        return Tensor(value.array.astype(dtype)) if value.dtype.kind in "biu" else value
-    if isinstance(value, np.ndarray) and value.dtype.kind in "biu":
-        return value.astype(dtype)
-    return value
+    return Tensor(data.astype(dtype)) if isinstance(value, Tensor) else data.astype(dtype)
 
 
 def _first_rows(x, n=2):
     """The first ``n`` samples of user data (an array, a list/tuple/dict of arrays, or a loader)."""
-    from ..train import adapter
-
     if adapter.is_iterable_source(x):
         batch = next(iter(x))
         return _first_rows(batch[0] if isinstance(batch, (tuple, list)) else batch, n)
@@ -177,7 +125,9 @@ def _first_rows(x, n=2):
 
 # ----- Model --------------------------------------------------------------------------------------
 def _specs_so_far(layer):
-    if layer.built or isinstance(layer, Model):
+    """The weights a layer (or model) has made so far: all of a built layer's, else its own from
+    ``__init__`` and those of its sublayers (Keras: ``Sequential([Dense(8)]).weights == []`` until built)."""
+    if layer.built and not isinstance(layer, Model):
         return layer._all_specs()
     own = [(layer, s) for s in Layer._weight_specs(layer)]
     return own + [spec for child in layer._sublayers() for spec in _specs_so_far(child)]
@@ -192,10 +142,7 @@ class Model(Layer):
     """
 
     def _all_specs(self):
-        """The weights created so far: an unbuilt sublayer counts only what it made in ``__init__``
-        (Keras: ``Sequential([Dense(8)]).weights == []`` until the model is built)."""
-        return [(self, s) for s in self._weight_specs()] + [
-            spec for child in self._sublayers() for spec in _specs_so_far(child)]
+        return _specs_so_far(self)
 
     def __init__(self, *args, **kwargs):
         inputs = kwargs.pop("inputs", kwargs.pop("input", None))
@@ -280,23 +227,19 @@ class Model(Layer):
         """Keras 3's rule for inputs made by layers (not by ``Input``): each becomes a new ``Input`` of
         the model, and the layers above it stay out. The new input is named by its key when the inputs
         are a dict; the graph below reads it under the original tensor."""
-        keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) else None
+        keys = list(self._inputs_struct) if isinstance(self._inputs_struct, dict) else []
+        if len(keys) != len(self._input_tensors):
+            keys = [None] * len(self._input_tensors)
         fresh = []
-        for i, t in enumerate(self._input_tensors):
-            if isinstance(t.node.layer, InputLayer):
-                fresh.append(t)
-                continue
-            key = keys[i] if keys is not None and len(keys) == len(self._input_tensors) else None
-            new = Input(batch_shape=t.shape, dtype=t.dtype, name=str(key) if key is not None else None)
-            self._input_aliases[id(new)] = id(t)
-            fresh.append(new)
+        for key, t in zip(keys, self._input_tensors):
+            if not isinstance(t.node.layer, InputLayer):
+                new = Input(batch_shape=t.shape, dtype=t.dtype, name=None if key is None else str(key))
+                self._input_aliases[id(new)] = id(t)
+                t = new
+            fresh.append(t)
         self._input_tensors = fresh
-        if keys is not None and len(keys) == len(fresh):
-            self._inputs_struct = dict(zip(keys, fresh))
-        elif isinstance(self._inputs_struct, (list, tuple)) and len(self._inputs_struct) == len(fresh):
-            self._inputs_struct = type(self._inputs_struct)(fresh)
-        else:
-            self._inputs_struct = fresh[0]
+        leaves = iter(fresh)  # the structure the inputs were given in, over the new tensors
+        self._inputs_struct = map_structure(lambda _: next(leaves), self._inputs_struct)
 
     def _input_keys(self):
         """The keys of dict data: those of the inputs' dict when the model was made from one, else the
@@ -306,7 +249,7 @@ class Model(Layer):
             return list(struct)
         return [t.node.layer.name for t in self._input_tensors]
 
-    def _run_graph(self, inputs, record=None):
+    def _run_graph(self, inputs):
         flat = flatten_structure(inputs) if isinstance(inputs, (list, tuple, dict)) else [inputs]
         if isinstance(inputs, dict):
             names = self._input_keys()
@@ -338,10 +281,7 @@ class Model(Layer):
             if id(t) in self._input_aliases:
                 values[self._input_aliases[id(t)]] = v
         for node in self._nodes:
-            out = node.run(values)
-            if record is not None:
-                record.append((node, out))
-            for t, o in zip(node.output_tensors, flatten_structure(out)):
+            for t, o in zip(node.output_tensors, flatten_structure(node.run(values))):
                 values[id(t)] = o
         return map_structure(lambda t: values[id(t)], self._outputs_struct)
 
@@ -375,8 +315,7 @@ class Model(Layer):
         raise NotImplementedError(f"Model subclass {type(self).__name__} must define call(self, inputs)")
 
     def build(self, input_shape):
-        if not self._is_graph_network:
-            self.built = True
+        self.built = True  # a functional model is built by its graph already
 
     def compute_output_shape(self, input_shape):
         if self._is_graph_network:
@@ -465,11 +404,6 @@ class Model(Layer):
         if isinstance(self.optimizer, _optimizers.Optimizer) and self._trainable_snapshot:
             self.optimizer.build(self._trainable_snapshot)
 
-    def _require_compiled(self, what, custom_step=False):
-        if not self.compiled:
-            raise RuntimeError(f"You must call compile() before using the model for {what}: "
-                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
-
     def _ensure_built(self, x):
         if x is None or (self.built and self.__dict__.get("_ready_for_calls")):
             return
@@ -490,7 +424,7 @@ class Model(Layer):
 
     def _get_trainer(self):
         if self._trainer is None:
-            self._trainer = _KerasTrainer(self, self._compiled_loss, self.optimizer, host=self,
+            self._trainer = KerasTrainer(self, self._compiled_loss, self.optimizer, host=self,
                                           metrics=self._plain_metric_specs,
                                           weighted_metrics=self._weighted_metric_specs)
         return self._trainer
@@ -511,62 +445,57 @@ class Model(Layer):
             for p, flag in zip(params, before):
                 p.requires_grad = flag
 
+    def _run(self, method, local, what=None, drop=()):
+        """The one path of fit / evaluate / predict and the ``*_on_batch`` calls: build the model on
+        ``x``, then run the Trainer's ``method`` with the caller's arguments (its ``locals()`` but ``self``
+        and ``drop``, ``**kwargs`` merged in). ``what`` ("training", "evaluation") needs compile() first,
+        and training trains the weights chosen at compile time; predictions (``what=None``) run without a
+        loss as well, and several outputs come back as a list."""
+        args = {k: v for k, v in local.items() if k not in ("self", "kwargs", *drop)}
+        args.update({} if "kwargs" in drop else local.get("kwargs", {}))
+        if what is not None and not self.compiled:
+            raise RuntimeError(f"You must call compile() before using the model for {what}: "
+                               "model.compile(optimizer='adam', loss='...', metrics=['accuracy'])")
+        self._ensure_built(args["x"])
+        if what is not None or (self.compiled and self._compiled_loss is not None):
+            trainer = self._get_trainer()
+        else:
+            if self._predictor is None:
+                self._predictor = KerasTrainer(self, None, None, host=self)
+            trainer = self._predictor
+        with self._training_weights() if what == "training" else contextlib.nullcontext():
+            out = getattr(trainer, method)(**args)
+        return list(out) if what is None and isinstance(out, tuple) else out
+
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None, sample_weight=None,
             initial_epoch=0, steps_per_epoch=None, validation_steps=None, validation_batch_size=None,
             validation_freq=1, max_queue_size=None, workers=None, use_multiprocessing=None, **kwargs):
         """Train for ``epochs`` epochs; returns the ``History`` (also kept as ``model.history``).
         ``max_queue_size``, ``workers`` and ``use_multiprocessing`` are accepted and change nothing."""
-        args = _call_args(locals(), "max_queue_size", "workers", "use_multiprocessing")
-        self._require_compiled("training", overrides(self, "train_step"))
-        self._ensure_built(x)
-        with self._training_weights():
-            self.history = self._get_trainer().fit(**args)
+        self.history = self._run("fit", locals(), "training",
+                                 ("max_queue_size", "workers", "use_multiprocessing"))
         return self.history
 
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, steps=None,
                  callbacks=None, return_dict=False, **kwargs):
         """``[loss, *metrics]`` on the data (the loss alone without metrics; a dict with return_dict)."""
-        args = _call_args(locals(), "kwargs")
-        self._require_compiled("evaluation", overrides(self, "test_step"))
-        self._ensure_built(x)
-        return self._get_trainer().evaluate(**args)
-
-    def _prediction_trainer(self):
-        if self.compiled and self._compiled_loss is not None:
-            return self._get_trainer()
-        if self._predictor is None:
-            self._predictor = _KerasTrainer(self, None, None, host=self)
-        return self._predictor
-
-    @staticmethod
-    def _outputs(out):
-        return list(out) if isinstance(out, tuple) else out
+        return self._run("evaluate", locals(), "evaluation", ("kwargs",))
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None, **kwargs):
         """Outputs for ``x`` as NumPy (a list of arrays for several outputs), batch by batch."""
-        args = _call_args(locals(), "kwargs")
-        self._ensure_built(x)
-        return self._outputs(self._prediction_trainer().predict(**args))
+        return self._run("predict", locals(), drop=("kwargs",))
 
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
         """One gradient step on one batch; returns the loss (and metrics)."""
-        args = _call_args(locals())
-        self._require_compiled("training")
-        self._ensure_built(x)
-        with self._training_weights():
-            return self._get_trainer().train_on_batch(**args)
+        return self._run("train_on_batch", locals(), "training")
 
     def test_on_batch(self, x, y=None, sample_weight=None, reset_metrics=True, return_dict=False):
-        args = _call_args(locals())
-        self._require_compiled("evaluation")
-        self._ensure_built(x)
-        return self._get_trainer().test_on_batch(**args)
+        return self._run("test_on_batch", locals(), "evaluation")
 
     def predict_on_batch(self, x):
-        self._ensure_built(x)
-        return self._outputs(self._prediction_trainer().predict_on_batch(x))
+        return self._run("predict_on_batch", locals())
 
     @property
     def metrics_names(self):
@@ -576,11 +505,11 @@ class Model(Layer):
     def train_step(self, data):
         """One training step on ``data`` (``x``, ``(x, y)`` or ``(x, y, sample_weight)``); returns the logs.
         Override it to train your own way: ``fit`` then calls yours."""
-        return self._get_trainer().default_train_step(data)
+        return self._get_trainer().default_step("train_step", data)
 
     def test_step(self, data):
         """One evaluation step; override it and ``evaluate`` (and fit's validation) call yours."""
-        return self._get_trainer().default_test_step(data)
+        return self._get_trainer().default_step("test_step", data)
 
     def predict_step(self, data):
         """The outputs for one batch; override it and ``predict`` calls yours."""
@@ -591,8 +520,7 @@ class Model(Layer):
         """The compiled loss of ``(y, y_pred)`` plus the model's penalties and ``add_loss`` terms."""
         if self._compiled_loss is None:
             return sum(self.losses, Tensor(np.zeros((), dtype=np.float32)))
-        w = None if sample_weight is None else np.asarray(getattr(sample_weight, "array", sample_weight))
-        return self._get_trainer().compute_loss(y_pred, y, w)
+        return self._get_trainer().compute_loss(y_pred, y, sample_weight)
 
     @property
     def compiled_loss(self):
@@ -607,9 +535,7 @@ class Model(Layer):
         return self.__dict__["_compile_metrics"]
 
     def _loss_tracker(self):
-        if self.__dict__.get("_loss_mean") is None:
-            self.__dict__["_loss_mean"] = loss_tracker()
-        return self.__dict__["_loss_mean"]
+        return self.__dict__.setdefault("_loss_mean", Mean(name="loss"))
 
     @property
     def metrics(self):
@@ -634,8 +560,6 @@ class Model(Layer):
         """Print Keras's table of layers, output shapes and parameter counts. ``detail=True`` adds each
         layer's forward FLOPs per sample, activation memory and measured forward/backward time per batch
         of ``batch_size``."""
-        from ._summary import print_summary
-
         return print_summary(self, print_fn=print_fn, detail=detail, batch_size=batch_size, runs=runs,
                              show_trainable=show_trainable)
 
@@ -643,19 +567,13 @@ class Model(Layer):
         if not self._is_graph_network:
             raise NotImplementedError(f"Model subclass {type(self).__name__} has no get_config(); to save "
                                       "it, define get_config()/from_config(), or use save_weights()")
-        from ._saving import functional_config
-
-        return functional_config(self)
+        return _saving.functional_config(self)
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
-        from ._saving import functional_from_config
-
-        return functional_from_config(cls, config, custom_objects)
+        return _saving.functional_from_config(cls, config, custom_objects)
 
     def to_json(self, **kwargs):
-        import json
-
         return json.dumps({"class_name": self._class_name(), "config": self.get_config()}, **kwargs)
 
     def _class_name(self):
@@ -665,10 +583,8 @@ class Model(Layer):
         """Save architecture, weights, compile settings and optimizer state to ONE zip file, atomically.
 
         ``metadata``: a dict of JSON values stored with the model (``load_model(path).metadata``)."""
-        from ._saving import save_model
-
-        save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
-                   metadata=metadata)
+        _saving.save_model(self, filepath, overwrite=overwrite, include_optimizer=include_optimizer,
+                           metadata=metadata)
 
     def export(self, filepath, format="onnx", verbose=True, input_signature=None, **kwargs):  # noqa: A002
         """Export for inference; ``format="onnx"`` writes an ONNX file (see ``shendu.onnx.export``).
@@ -682,15 +598,11 @@ class Model(Layer):
 
     def save_weights(self, filepath, overwrite=True, **kwargs):
         """Save the weights (Keras layouts, by layer name) to a safetensors file, atomically."""
-        from ._saving import save_weights
-
-        save_weights(self, filepath)
+        _saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, skip_mismatch=False, by_name=False, **kwargs):
         """Load weights saved by ``save_weights`` (or from a whole-model file written by ``save``)."""
-        from ._saving import load_weights
-
-        load_weights(self, filepath)
+        _saving.load_weights(self, filepath)
 
     def __repr__(self):
         return f"<{self._class_name()} name={self.name}, built={self.built}>"
@@ -767,10 +679,6 @@ class Sequential(Model):
         return layer
 
     @property
-    def _is_graph_network(self):
-        return False
-
-    @property
     def layers(self):
         return list(self._stack)
 
@@ -801,8 +709,6 @@ class Sequential(Model):
         return [self._stack[-1].name] if self._stack else []
 
     def get_config(self):
-        from .layers import serialize
-
         config = {"name": self.name, "trainable": self.trainable,
                   "layers": [serialize(la) for la in self._stack]}
         for t in self._input_tensors[:1]:
@@ -826,16 +732,11 @@ class Sequential(Model):
             model.trainable = config["trainable"]
         return model
 
-    def _class_name(self):
-        return type(self).__name__
-
 
 # ----- module-level functions -----------------------------------------------------------------------
 def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):  # noqa: A002
     """Load a model written by ``model.save(path)``: architecture, weights, compile settings and optimizer."""
-    from ._saving import load_model as _load
-
-    return _load(filepath, custom_objects=custom_objects, compile=compile)
+    return _saving.load_model(filepath, custom_objects=custom_objects, compile=compile)
 
 
 def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata=None, **kwargs):
@@ -845,32 +746,20 @@ def save_model(model, filepath, overwrite=True, include_optimizer=True, metadata
 def read_metadata(filepath):
     """The metadata dict saved with ``model.save(path, metadata={...})`` ({} when none), without building
     the model."""
-    from ._saving import read_metadata as _read
-
-    return _read(filepath)
+    return _saving.read_metadata(filepath)
 
 
 def model_from_config(config, custom_objects=None):
-    """A model (or layer) from ``{"class_name": ..., "config": ...}``."""
-    name, cfg = config.get("class_name"), config.get("config", {})
-    if name == "Sequential":
-        return Sequential.from_config(cfg, custom_objects)
-    if name in ("Functional", "Model"):
-        return Model.from_config(cfg, custom_objects)
-    from .layers import get_registered
-
-    cls = get_registered(custom_objects).get(name)
+    """A model (or layer) from ``{"class_name": ..., "config": ...}`` (the layer registry builds it)."""
+    name = config.get("class_name")
+    known = {"Sequential": Sequential, "Functional": Model, "Model": Model}
+    cls = known.get(name) or get_registered(custom_objects).get(name)
     if cls is None or not issubclass(cls, Layer):
         raise ValueError(f"Unknown model class '{name}': pass it in custom_objects={{'{name}': {name}}}")
-    try:
-        return cls.from_config(cfg, custom_objects=custom_objects)
-    except TypeError:
-        return cls.from_config(cfg)
+    return _deserialize_layer(config, custom_objects)
 
 
 def model_from_json(json_string, custom_objects=None):
-    import json
-
     return model_from_config(json.loads(json_string), custom_objects)
 
 

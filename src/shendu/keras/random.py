@@ -10,6 +10,7 @@ import numpy as np
 from .. import creation as _creation
 from .. import random as _random
 from ..nn import functional as F
+from ..nn import init as _init
 from ..tensor import Tensor
 from . import backend as _backend
 
@@ -45,14 +46,9 @@ def uniform(shape, minval=0.0, maxval=1.0, dtype=None, seed=None):
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=None, seed=None):
-    """Normal draws beyond two standard deviations drawn again."""
-    g = _gen(seed)
-    x = _creation.randn(*shape, generator=g).array
-    bad = np.abs(x) > 2
-    while bad.any():
-        x[bad] = _creation.randn(int(bad.sum()), generator=g).array
-        bad = np.abs(x) > 2
-    return Tensor(x.astype(_dt(dtype))) * stddev + mean
+    """Normal draws beyond two standard deviations drawn again (:func:`shendu.nn.init.trunc_normal_`)."""
+    x = Tensor(np.empty(tuple(shape), dtype=_dt(dtype)))
+    return _init.trunc_normal_(x, mean, stddev, mean - 2 * stddev, mean + 2 * stddev, generator=_rng(seed))
 
 
 def randint(shape, minval, maxval, dtype="int32", seed=None):

@@ -14,6 +14,7 @@ from ..data.download import get_file, hash_file, validate_file
 from ..data.image import array_to_img, img_to_array, load_img, save_img
 from ..data.text import pad_sequences, to_categorical
 from ..random import manual_seed
+from ._custom import unpack as unpack_x_y_sample_weight
 from ._plot import model_to_dot, plot_model
 
 __all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize", "get_custom_objects",
@@ -21,7 +22,7 @@ __all__ = ["to_categorical", "set_random_seed", "pad_sequences", "normalize", "g
            "image_dataset_from_directory", "text_dataset_from_directory", "timeseries_dataset_from_array",
            "split_dataset", "PyDataset", "Sequence", "array_to_img", "img_to_array", "load_img", "save_img",
            "hash_file", "validate_file", "plot_model", "model_to_dot", "serialize_keras_object",
-           "deserialize_keras_object"]
+           "deserialize_keras_object", "pack_x_y_sample_weight", "unpack_x_y_sample_weight"]
 
 _CUSTOM_OBJECTS = {}
 _SCOPES = []
@@ -88,13 +89,6 @@ def deserialize_keras_object(config, custom_objects=None):
     from .layers import deserialize
 
     return deserialize(config, custom_objects)
-
-
-def unpack_x_y_sample_weight(data):
-    """``(x, y, sample_weight)`` from what a custom ``train_step`` received (missing parts are None)."""
-    from ._custom import unpack
-
-    return tuple(unpack(data))
 
 
 def pack_x_y_sample_weight(x, y=None, sample_weight=None):

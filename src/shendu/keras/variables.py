@@ -8,7 +8,7 @@ It is a :class:`shendu.nn.Parameter` (so a Tensor everywhere a tensor is taken: 
 import numpy as np
 
 from ..nn.parameter import Parameter
-from . import backend
+from . import backend, initializers
 
 __all__ = ["Variable", "Assignable"]
 
@@ -39,8 +39,6 @@ class Variable(Assignable, Parameter):
         if kwargs:
             raise TypeError(f"Variable: unexpected keyword argument(s) {sorted(kwargs)}")
         if isinstance(initializer, str) or (callable(initializer) and not hasattr(initializer, "__array__")):
-            from . import initializers
-
             if shape is None:
                 raise ValueError("Variable: an initializer needs shape=")
             shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)

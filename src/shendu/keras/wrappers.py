@@ -20,6 +20,14 @@ import inspect
 
 import numpy as np
 
+from ..metrics import accuracy_score, r2_score
+from . import losses as _losses
+from . import optimizers as _optimizers
+from ._saving import model_from_bytes, model_to_bytes
+from .layers import Layer
+from .models import Model, clone_model
+from .utils import set_random_seed, to_categorical
+
 try:  # scikit-learn is optional; the wrappers follow its estimator protocol either way
     from sklearn.base import BaseEstimator as _Base
     from sklearn.base import ClassifierMixin as _ClassifierMixin
@@ -39,6 +47,9 @@ __all__ = ["KerasClassifier", "KerasRegressor"]
 _OWN = ("model", "build_fn", "optimizer", "loss", "metrics", "batch_size", "epochs", "verbose", "callbacks",
         "validation_split", "shuffle", "random_state", "warm_start")
 _ROUTES = ("model__", "optimizer__", "loss__", "fit__", "predict__", "compile__", "callbacks__")
+_PASSED = {"model": ("optimizer", "loss", "metrics"),  # the estimator's own settings each call receives
+           "fit": ("batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle"),
+           "predict": ("batch_size", "verbose")}
 
 
 def _names(fn):
@@ -81,8 +92,16 @@ class BaseWrapper(_Base):
     def _routed(self, prefix):
         return {k[len(prefix) :]: getattr(self, k) for k in self._sk_params if k.startswith(prefix)}
 
-    def _plain(self):
-        return {k: getattr(self, k) for k in self._sk_params if not k.startswith(_ROUTES)}
+    def _route(self, target, fn):
+        """The one routing rule, for ``target`` "model", "fit" or "predict" (``fn`` is that call): the
+        estimator's own settings that call receives (the model function those its signature names, with
+        ``model=``), the plain extra parameters ``fn``'s signature names (for the model function always, for
+        fit / predict in the tf.keras 2 style, with ``build_fn``), then the ``target__x`` ones."""
+        names = _names(fn) if target == "model" or self.build_fn is not None else ()
+        plain = {k: getattr(self, k) for k in self._sk_params if k in names and not k.startswith(_ROUTES)}
+        own = {k: getattr(self, k) for k in _PASSED[target]
+               if target != "model" or (k in names and self.build_fn is None)}
+        return {**own, **plain, **self._routed(target + "__")}
 
     def _model_fn(self):
         fn = self.build_fn if self.build_fn is not None else self.model
@@ -97,26 +116,17 @@ class BaseWrapper(_Base):
                 "n_outputs_expected_": getattr(self, "n_outputs_expected_", 1)}
 
     def _build(self, X, y):
-        from .layers import Layer
-        from .models import Model, clone_model
-        from .utils import set_random_seed
-
         if self.random_state is not None:
             set_random_seed(int(self.random_state))
         fn = self._model_fn()
         if isinstance(fn, Model):
             model = clone_model(fn)
         else:
-            names = _names(fn)
-            kwargs = {k: v for k, v in self._plain().items() if k in names}
-            kwargs.update(self._routed("model__"))
+            names, kwargs = _names(fn), self._route("model", fn)
             if "meta" in names:
                 kwargs["meta"] = self._meta(X, y)
             if "compile_kwargs" in names:
                 kwargs["compile_kwargs"] = self._compile_kwargs()
-            for key in ("optimizer", "loss", "metrics"):
-                if key in names and key not in kwargs and self.build_fn is None:
-                    kwargs[key] = getattr(self, key)
             model = fn(**kwargs)
         if not isinstance(model, Layer):
             raise TypeError(f"{type(self).__name__}: the model function returned {type(model).__name__}, "
@@ -126,9 +136,6 @@ class BaseWrapper(_Base):
         return model
 
     def _compile_kwargs(self, model=None):
-        from . import losses as _losses
-        from . import optimizers as _optimizers
-
         opt = self.optimizer
         opt_kwargs = self._routed("optimizer__")
         if isinstance(opt, str):
@@ -139,29 +146,14 @@ class BaseWrapper(_Base):
             opt = opt(**opt_kwargs)
         loss = self.loss if self.loss is not None else self._infer_loss(model)
         loss_kwargs = self._routed("loss__")
+        if isinstance(loss, str) and loss_kwargs:  # "binary_crossentropy" + loss__x: the Loss class
+            loss = _losses.loss_class(loss) or loss
         if isinstance(loss, type):
             loss = loss(**loss_kwargs)
-        elif isinstance(loss, str) and loss_kwargs:  # "binary_crossentropy" + loss__x: the Loss class
-            cls = _losses.loss_class(loss)
-            loss = cls(**loss_kwargs) if cls is not None else loss
         return {"optimizer": opt, "loss": loss, "metrics": self.metrics, **self._routed("compile__")}
 
     def _infer_loss(self, model):
         return self._default_loss
-
-    def _call_kwargs(self, method, kwargs, prefix):
-        """``kwargs`` for ``model.fit`` / ``predict``, the tf.keras 2 wrapper's extra parameters that
-        ``method`` names, and the ``fit__x`` / ``predict__x`` ones."""
-        names = _names(method) if self.build_fn is not None else ()
-        return {**kwargs, **{k: v for k, v in self._plain().items() if k in names}, **self._routed(prefix)}
-
-    def _fit_kwargs(self, model):
-        return self._call_kwargs(model.fit, {k: getattr(self, k) for k in (
-            "batch_size", "epochs", "verbose", "callbacks", "validation_split", "shuffle")}, "fit__")
-
-    def _predict_kwargs(self, model):
-        return self._call_kwargs(model.predict, {k: getattr(self, k) for k in ("batch_size", "verbose")},
-                                 "predict__")
 
     # ----- fit / predict --------------------------------------------------------------------------------
     def _check_X(self, X):
@@ -177,11 +169,7 @@ class BaseWrapper(_Base):
         y_enc = self._encode_y(np.asarray(y), fitting=True)
         if not (self.warm_start and hasattr(self, "model_")):
             self.model_ = self._build(X, y_enc)
-        y_enc = self._adapt_targets(y_enc)
-        fit_kwargs = {**self._fit_kwargs(self.model_), **kwargs}
-        if sample_weight is not None:
-            fit_kwargs["sample_weight"] = np.asarray(sample_weight)
-        self.history_ = self.model_.fit(X, y_enc, **fit_kwargs).history
+        self.history_ = self._train(X, y_enc, sample_weight, kwargs).history
         return self
 
     def partial_fit(self, X, y, sample_weight=None):
@@ -189,10 +177,14 @@ class BaseWrapper(_Base):
         if not hasattr(self, "model_"):
             return self.fit(X, y, sample_weight=sample_weight, epochs=1)
         X = self._check_X(X)
-        y_enc = self._adapt_targets(self._encode_y(np.asarray(y), fitting=False))
-        self.model_.fit(X, y_enc, sample_weight=sample_weight,
-                        **{**self._fit_kwargs(self.model_), "epochs": 1})
+        self._train(X, self._encode_y(np.asarray(y), fitting=False), sample_weight, {"epochs": 1})
         return self
+
+    def _train(self, X, y_enc, sample_weight, kwargs):
+        fit_kwargs = {**self._route("fit", self.model_.fit), **kwargs}
+        if sample_weight is not None:
+            fit_kwargs["sample_weight"] = np.asarray(sample_weight)
+        return self.model_.fit(X, self._adapt_targets(y_enc), **fit_kwargs)
 
     def _require_fitted(self):
         if not hasattr(self, "model_"):
@@ -204,7 +196,8 @@ class BaseWrapper(_Base):
 
     def _raw_predict(self, X):
         self._require_fitted()
-        return np.asarray(self.model_.predict(self._check_X(X), **self._predict_kwargs(self.model_)))
+        X = self._check_X(X)
+        return np.asarray(self.model_.predict(X, **self._route("predict", self.model_.predict)))
 
     def _adapt_targets(self, y):
         return y
@@ -214,8 +207,6 @@ class BaseWrapper(_Base):
         state = dict(self.__dict__)
         model = state.pop("model_", None)
         if model is not None:
-            from ._saving import model_to_bytes
-
             state["_model_bytes"] = model_to_bytes(model)
         return state
 
@@ -223,8 +214,6 @@ class BaseWrapper(_Base):
         blob = state.pop("_model_bytes", None)
         self.__dict__.update(state)
         if blob is not None:
-            from ._saving import model_from_bytes
-
             self.model_ = model_from_bytes(blob)
 
 
@@ -248,10 +237,7 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
         return np.array([lookup[v] for v in y])
 
     def _adapt_targets(self, y):
-        from .losses import canonical_name
-        from .utils import to_categorical
-
-        name = canonical_name(getattr(self.model_, "loss", None))
+        name = _losses.canonical_name(getattr(self.model_, "loss", None))
         if name == "categorical_crossentropy" and y.ndim == 1:
             return to_categorical(y, self.n_classes_).astype("float32")
         if name == "binary_crossentropy" and y.ndim == 1:
@@ -274,14 +260,10 @@ class KerasClassifier(_ClassifierMixin, BaseWrapper):
 
     def predict(self, X):
         """Predicted class labels (as given to fit)."""
-        p = self._raw_predict(X)
-        single = p.ndim == 1 or p.shape[-1] == 1
-        return self.classes_[(p.reshape(-1) > 0.5).astype(int) if single else p.argmax(axis=-1)]
+        return self.classes_[self.predict_proba(X).argmax(axis=-1)]
 
     def score(self, X, y, sample_weight=None):
         """Mean accuracy."""
-        from ..metrics import accuracy_score
-
         y = np.asarray(y)
         if y.ndim == 2 and y.shape[1] > 1:
             y = self.classes_[y.argmax(axis=1)]
@@ -308,6 +290,4 @@ class KerasRegressor(_RegressorMixin, BaseWrapper):
 
     def score(self, X, y, sample_weight=None):
         """Coefficient of determination R²."""
-        from ..metrics import r2_score
-
         return r2_score(np.asarray(y), self.predict(X), sample_weight=sample_weight)

@@ -1003,8 +1003,8 @@ class Layer(Module):
                             lambda self, terms: setattr(self._loss_store(), "terms", terms))
 
     def add_metric(self, value, name=None, aggregation=None):
-        """tf.keras 2: show ``value`` (computed in ``call``) in the training logs; see ``_added_metrics``."""
-        from .._added_metrics import add_metric
+        """tf.keras 2: show ``value`` (computed in ``call``) in the training logs; see ``_custom``."""
+        from .._custom import add_metric
 
         add_metric(self, value, name, aggregation)
 
