@@ -46,13 +46,14 @@ def _rebuild(obj, leaves):
 
 
 def _source(obj):
-    """(tensor, convert) for one source: a Tensor, or an object that names the tensor it views
-    (a Keras weight in Keras layout: ``_tape_source()`` returns the tensor and the layout map)."""
+    """(tensors, convert) for one source: a Tensor, or an object that names the tensors it views (a
+    Keras weight in Keras layout, maybe stacked from several tensors: ``_tape_source()`` returns them
+    and the map of their gradients, in order, into the weight's layout)."""
     view = getattr(obj, "_tape_source", None)
     if view is not None:
         return view()
     if isinstance(obj, Tensor):
-        return obj, None
+        return (obj,), None
     raise TypeError(f"GradientTape.gradient: a source must be a Tensor or a model variable, got "
                     f"{type(obj).__name__}")
 
@@ -86,12 +87,12 @@ class GradientTape:
     def watch(self, tensor):
         """Follow ``tensor`` (or every tensor of a list / dict) as if it were a weight."""
         for leaf in _flatten(tensor, []):
-            t, _ = _source(leaf)
-            if not t.requires_grad:
-                if t.grad_fn is not None:
-                    raise ValueError("GradientTape.watch: this tensor was computed from others without a "
-                                     "gradient; watch the tensor it was computed from")
-                t.requires_grad_(True)
+            for t in _source(leaf)[0]:
+                if not t.requires_grad:
+                    if t.grad_fn is not None:
+                        raise ValueError("GradientTape.watch: this tensor was computed from others without a "
+                                         "gradient; watch the tensor it was computed from")
+                    t.requires_grad_(True)
             self._watched.append(leaf)
 
     def watched_variables(self):
@@ -133,23 +134,26 @@ class GradientTape:
                 pairs.append((t * (g if isinstance(g, Tensor) else Tensor(xp.asarray(g, t.dtype)))).sum())
         leaves = _flatten(sources, [])
         resolved = [_source(s) for s in leaves]
-        wanted = [i for i, (t, _) in enumerate(resolved) if t.requires_grad]
-        found = [None] * len(leaves)
+        tensors = [t for ts, _ in resolved for t in ts]
+        wanted = [t for t in tensors if t.requires_grad]
+        found = {}
         if pairs and wanted:
             total = pairs[0]
             for p in pairs[1:]:
                 total = total + p
-            grads = grad(total, [resolved[i][0] for i in wanted], retain_graph=self.persistent,
-                         allow_unused=True)
-            for i, g in zip(wanted, grads):
-                found[i] = g
+            grads = grad(total, wanted, retain_graph=self.persistent, allow_unused=True)
+            found = {id(t): g for t, g in zip(wanted, grads) if g is not None}
         result = []
-        for (t, convert), g in zip(resolved, found):
-            if g is None and unconnected_gradients == "zero":
-                g = Tensor(xp.zeros(t.shape, t.dtype))
-            if g is not None and convert is not None:
-                g = Tensor(xp.ascontiguousarray(convert(g.array)))
-            result.append(g)
+        for ts, convert in resolved:
+            gs = [found.get(id(t)) for t in ts]
+            if all(g is None for g in gs) and unconnected_gradients == "none":
+                result.append(None)
+                continue
+            arrays = [xp.zeros(t.shape, t.dtype) if g is None else g.array for t, g in zip(ts, gs)]
+            if convert is None:
+                result.append(gs[0] if gs[0] is not None else Tensor(arrays[0]))
+            else:
+                result.append(Tensor(xp.ascontiguousarray(convert(arrays))))
         if isinstance(sources, (list, tuple, dict)):
             return _rebuild(sources, iter(result))
         return result[0]

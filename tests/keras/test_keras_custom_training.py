@@ -29,9 +29,32 @@ def test_tape_gradients_equal_backward_on_model_weights():
     loss2 = loss_fn(y, model(x))
     loss2.backward()
     for g, v in zip(grads, model.trainable_weights):
-        tensor, to_keras = v._tape_source()
+        tensors, to_keras = v._tape_source()
         assert tuple(g.shape) == v.shape
-        np.testing.assert_allclose(g.numpy(), to_keras(tensor.grad.numpy()), rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(g.numpy(), to_keras([t.grad.numpy() for t in tensors]), rtol=1e-5, atol=1e-7)
+
+
+def test_tape_and_apply_gradients_on_a_stacked_weight():
+    """A GRU's Keras bias (2, 3u) is two nn tensors: its gradient has the weight's shape and holds both
+    halves, and apply_gradients moves both."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((4, 5, 3), dtype=np.float32), rng.random((4, 1), dtype=np.float32)
+    model = keras.Sequential([keras.Input((5, 3)), layers.GRU(2), layers.Dense(1)])
+    bias = model.layers[0].weights[2]
+    assert bias.shape == (2, 6)
+    with sd.GradientTape() as tape:
+        loss = sd.mean((model(x) - sd.from_numpy(y)) ** 2)
+    grads = tape.gradient(loss, model.trainable_weights)
+    assert [tuple(g.shape) for g in grads] == [v.shape for v in model.trainable_weights]
+    loss2 = sd.mean((model(x) - sd.from_numpy(y)) ** 2)
+    loss2.backward()
+    rnn = model.layers[0].rnn
+    want = bias._spec.grad_to_keras([rnn.bias_ih_l0.grad.numpy(), rnn.bias_hh_l0.grad.numpy()])
+    np.testing.assert_allclose(grads[2].numpy(), want, rtol=1e-5, atol=1e-7)
+    assert np.abs(grads[2].numpy()[1]).max() > 0  # the recurrent half is followed
+    before = bias.numpy()
+    keras.optimizers.SGD(0.1).apply_gradients(zip(grads, model.trainable_weights))
+    np.testing.assert_allclose(bias.numpy(), before - 0.1 * grads[2].numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_tape_nested_sources_persistent_watch_and_stop_recording():

@@ -180,20 +180,21 @@ class Optimizer:
         pairs = []
         for g, v in grads_and_vars:
             g = None if g is None else np.asarray(getattr(g, "array", g))
-            if hasattr(v, "_tape_source"):  # a Keras-layout view of a model weight
-                tensor = v._tape_source()[0]
-                g = None if g is None else v._from_keras(g)
+            if hasattr(v, "_tape_source"):  # a Keras-layout view of one or more model tensors
+                tensors = v._tape_source()[0]
+                grads = (None,) * len(tensors) if g is None else v._from_keras(g)
             elif isinstance(v, Tensor):
-                tensor = v
+                tensors, grads = (v,), (g,)
             else:
                 raise TypeError(f"{type(self).__name__}.apply_gradients: expected (gradient, variable) pairs "
                                 f"whose variables are model weights or Tensors, got {type(v).__name__}")
-            if g is not None:
-                g = np.asarray(g, dtype=tensor.array.dtype)
-                if g.shape != tensor.array.shape:
-                    raise ValueError(f"{type(self).__name__}.apply_gradients: a gradient of shape {g.shape} "
-                                     f"for a variable of shape {tuple(tensor.array.shape)}")
-            pairs.append((g, tensor))
+            for g, tensor in zip(grads, tensors):
+                if g is not None:
+                    g = np.asarray(g, dtype=tensor.array.dtype)
+                    if g.shape != tensor.array.shape:
+                        raise ValueError(f"{type(self).__name__}.apply_gradients: a gradient of shape "
+                                         f"{g.shape} for a variable of shape {tuple(tensor.array.shape)}")
+                pairs.append((g, tensor))
         if not pairs:
             return
         self.build([t for _, t in pairs])

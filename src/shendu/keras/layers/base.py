@@ -497,6 +497,18 @@ class WeightSpec:
     def shape(self):
         return self._shape if self._shape is not None else tuple(self.to_keras(self.tensor.array).shape)
 
+    def tensors(self):
+        """The nn tensors that hold this weight (one, or one per stacked slice)."""
+        return (self.tensor,)
+
+    def grad_to_keras(self, grads):
+        """The Keras-layout gradient from the gradients of ``tensors()``, in their order."""
+        return self.to_keras(grads[0])
+
+    def grad_from_keras(self, grad):
+        """A Keras-layout gradient split into the gradients of ``tensors()``."""
+        return (self.from_keras(grad),)
+
 
 class _StackedSpec(WeightSpec):
     """A Keras weight held as several nn tensors stacked on its first axis: ``parts`` are
@@ -520,6 +532,15 @@ class _StackedSpec(WeightSpec):
             raise _shape_error(layer_name, self.name, self.shape, value.shape)
         for (t, _, from_keras), v in zip(self.parts, value):
             t.array[...] = from_keras(v).astype(t.array.dtype, copy=False)
+
+    def tensors(self):
+        return tuple(t for t, _, _ in self.parts)
+
+    def grad_to_keras(self, grads):
+        return np.stack([(to or (lambda a: a))(g) for (_, to, _), g in zip(self.parts, grads)])
+
+    def grad_from_keras(self, grad):
+        return tuple(from_keras(g) for (_, _, from_keras), g in zip(self.parts, grad))
 
 
 class Variable(Assignable):
@@ -549,11 +570,11 @@ class Variable(Assignable):
 
     # ----- use as a tensor (in Keras layout, differentiably) -------------------------------------------
     def _tape_source(self):
-        """The tensor this variable views and the map of its gradient into Keras layout."""
-        return self._spec.tensor, self._spec.to_keras
+        """The tensors this variable views and the map of their gradients into Keras layout."""
+        return self._spec.tensors(), self._spec.grad_to_keras
 
     def _from_keras(self, array):
-        return self._spec.from_keras(array)
+        return self._spec.grad_from_keras(array)
 
     def as_tensor(self):
         """The weight as a Tensor in Keras layout, connected to the model's parameter."""
