@@ -225,6 +225,7 @@ def test_jit_without_cache_when_no_cache_dir(compiled, monkeypatch):
 def _python(code, **env):
     e = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.join(os.path.dirname(__file__), "..", "..", "src"),
                                                      os.environ.get("PYTHONPATH", "")]), **env)
+    e.pop("SHENDU_COMPILED", None)
     return subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True, timeout=120)
 
 
