@@ -6,11 +6,11 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import require
 
 import shendu as sd
 import shendu.backend as backend
 import shendu.nn as nn
+from conftest import require
 from shendu.nn.masked_rnn import masked_rnn
 from shendu.ops import rnn as ops_rnn
 

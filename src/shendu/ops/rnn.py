@@ -315,16 +315,32 @@ def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out, mm=_mm):
     xp.multiply(a[2 * H:3 * H], tc_out, out=h_out)
 
 
-def _lstm_step_compiled(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out, mm, k):
-    """``_lstm_step`` with the elementwise arithmetic in the compiled kernel ``k.lstm_cell``:
-    product, add, tanh of all gates, kernel (sigmoids and c_t), tanh(c_t), h_t = o ⊙ tanh(c_t)."""
-    mm(w_hh, h_prev, out=hg)
-    a += hg
-    xp.tanh(a, out=a)
-    k.lstm_cell(a, c_prev, c_out, tmp.dtype.type(0.5))
-    xp.tanh(c_out, out=tc_out)
-    H = h_prev.shape[0]
-    xp.multiply(a[2 * H:3 * H], tc_out, out=h_out)
+def _lstm_loop_compiled(k, gates, hs, cs, tc, w_hh, hg, reverse, keep):
+    """The forward loop of ``LSTMLayer`` with each step's elementwise arithmetic in the compiled
+    kernel ``k.lstm_cell``: the step is W_hh h_{t−1} (product), a += it, tanh of all gates, the kernel
+    (sigmoids and c_t), tanh(c_t), h_t = o ⊙ tanh(c_t), the same operations as ``_lstm_step``.
+    The per-step views are taken once, in lists, before the loop (indexing an array costs more than
+    the batch-1 calls themselves). Buffers as in ``LSTMLayer.forward``: with ``keep`` cs (T+1, H, N)
+    and tc (T, H, N), else cs (2, H, N) alternating and tc (H, N)."""
+    T, H = gates.shape[0], hs.shape[1]
+    prev, cur = _offsets(reverse)
+    half = gates.dtype.type(0.5)
+    order = list(_steps(T, reverse))
+    G, O, S = list(gates), list(gates[:, 2 * H:3 * H]), list(hs)
+    if keep:
+        C, TC = list(cs), list(tc)
+        cells = [(C[t + prev], C[t + cur], TC[t]) for t in order]
+    else:
+        cells = [(cs[j & 1], cs[1 - (j & 1)], tc) for j in range(2)] * ((T + 1) // 2)
+    add, tanh, mul, cell = xp.add, xp.tanh, xp.multiply, k.lstm_cell
+    for t, (c_prev, c_out, tc_out), mm in zip(order, cells, _loop_products(T)):
+        a = G[t]
+        mm(w_hh, S[t + prev], out=hg)
+        add(a, hg, out=a)
+        tanh(a, out=a)
+        cell(a, c_prev, c_out, half)
+        tanh(c_out, out=tc_out)
+        mul(O[t], tc_out, out=S[t + cur])
 
 
 def _lstm_step_backward(a, c_prev, tc, dh, dc, dA, tmp):
@@ -404,8 +420,6 @@ class LSTMLayer(Function):
         w_hh_r = _lstm_gate_rows(w_hh, H, 0.5)
         keep = is_grad_enabled()
         kern = _kernels(dtype)
-        step = _lstm_step if kern is None else _lstm_step_compiled
-        extra = () if kern is None else (kern,)
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, H, N), dtype=dtype)                 # h_tᵀ, slot layout of _offsets
         hs[T * prev] = h0.T
@@ -415,18 +429,22 @@ class LSTMLayer(Function):
             cs = xp.empty((T + 1, H, N), dtype=dtype)
             tc = xp.empty((T, H, N), dtype=dtype)
             cs[T * prev] = c0.T
-            for t, mm in zip(_steps(T, reverse), _loop_products(T)):
-                step(gates[t], hs[t + prev], cs[t + prev], w_hh_r, hg, tmp, cs[t + cur], tc[t],
-                     hs[t + cur], mm, *extra)
             c_n = cs[T * cur]
         else:
             cs = xp.empty((2, H, N), dtype=dtype)      # inference: c_{t−1} and c_t, alternating
             tc = xp.empty((H, N), dtype=dtype)
             cs[0] = c0.T
-            for k, (t, mm) in enumerate(zip(_steps(T, reverse), _loop_products(T))):
-                step(gates[t], hs[t + prev], cs[k & 1], w_hh_r, hg, tmp, cs[1 - (k & 1)], tc,
-                     hs[t + cur], mm, *extra)
             c_n = cs[T & 1]
+        if kern is not None:
+            _lstm_loop_compiled(kern, gates, hs, cs, tc, w_hh_r, hg, reverse, keep)
+        elif keep:
+            for t, mm in zip(_steps(T, reverse), _loop_products(T)):
+                _lstm_step(gates[t], hs[t + prev], cs[t + prev], w_hh_r, hg, tmp, cs[t + cur], tc[t],
+                           hs[t + cur], mm)
+        else:
+            for k, (t, mm) in enumerate(zip(_steps(T, reverse), _loop_products(T))):
+                _lstm_step(gates[t], hs[t + prev], cs[k & 1], w_hh_r, hg, tmp, cs[1 - (k & 1)], tc,
+                           hs[t + cur], mm)
         rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))       # (T+1, N, H): the output and h0
         if keep:
             self.saved = (x, w_ih, w_hh, gates, rows, cs, tc, reverse)
@@ -599,7 +617,8 @@ class GRULayer(Function):
         step = _gru_step if kern is None else _gru_step_compiled
         extra = () if kern is None else (kern,)
         for t, mm in zip(_steps(T, reverse), _loop_products(T)):
-            step(gates[t], hs[t + prev], w_hh_s, b_hn, hg, tmp, m_n[t if keep else 0], hs[t + cur], mm, *extra)
+            step(gates[t], hs[t + prev], w_hh_s, b_hn, hg, tmp, m_n[t if keep else 0], hs[t + cur], mm,
+                 *extra)
         rows = xp.ascontiguousarray(hs.transpose(0, 2, 1))     # (T+1, N, H): the output and h0
         if keep:
             self.saved = (x, w_ih, w_hh, gates, m_n, hs, rows, reverse)
