@@ -258,3 +258,5 @@ def test_set_compiled_without_numba_raises(monkeypatch):
 
 def test_warm_up_reports_status(compiled):
     assert ops_rnn.compiled_status(warm_up=True) == f"on (numba {compiled.VERSION})"
+    with sd.no_grad():                                     # also from inside no_grad
+        assert ops_rnn.compiled_status(warm_up=True).startswith("on")

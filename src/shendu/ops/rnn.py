@@ -74,7 +74,7 @@ def compiled_status(warm_up=False):
     if k is None:
         return "off (numba not installed)"
     if warm_up:
-        from ..autograd import no_grad
+        from ..autograd import enable_grad, no_grad
 
         for dt in (np.float32, np.float64):
             for cls, n, g in ((LSTMLayer, 2, 4), (GRULayer, 1, 3)):
@@ -83,7 +83,8 @@ def compiled_status(warm_up=False):
                 w = [xp.ones((g, 1), dtype=dt), xp.ones((g, 1), dtype=dt)]
                 b = [xp.ones(g, dtype=dt)] * 2
                 fn = cls()
-                outs = fn.forward(x, *h, *w, *b)
+                with enable_grad():
+                    outs = fn.forward(x, *h, *w, *b)
                 fn.needs_grad = (True,) * (1 + n + 4)
                 fn.backward(*[xp.ones_like(o) for o in outs])
                 with no_grad():
