@@ -16,7 +16,7 @@ calls. The matrix products stay NumPy/BLAS calls too.
 All arrays are C-contiguous; a gate block (G·H, N) is seen as G consecutive blocks of H·N values, so
 the loops run over flat memory and vectorise whatever the batch size.
 
-Compiled once per dtype on first use (a few seconds; see docs/performance.md), then cached on disk
+Compiled once per dtype on first use (a few seconds; see docs/rnn.md), then cached on disk
 (``cache=True``) where numba can write its cache, so later processes load the machine code instead.
 """
 import numba
