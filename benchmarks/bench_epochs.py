@@ -340,6 +340,11 @@ def main():
           f"threads: torch {torch.get_num_threads()}, NumPy BLAS {blas_threads()}; "
           f"torch {torch.__version__}, numpy {np.__version__}")
     print(f"# command: python benchmarks/bench_epochs.py {' '.join(sys.argv[1:])}")
+    from shendu.ops.rnn import compiled_status  # compiled before any timing (warm-up)
+
+    t_jit = time.perf_counter()
+    status = compiled_status(warm_up=True)
+    print(f"# compiled kernels: {status}, ready in {time.perf_counter() - t_jit:.1f} s")
     x, y = load(args.limit)
     names = [m for m in args.models.split(",") if m]
     print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")

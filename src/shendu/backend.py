@@ -167,3 +167,39 @@ def matmul(a, b, out=None):
     r = xp.matmul(a, b, out=out)
     p.record(threads, (_perf_counter() - t0) / flops)
     return r
+
+
+_COMPILED = None     # None: not decided yet (on unless SHENDU_COMPILED=0); True/False: set by the user
+
+
+def set_compiled(on=True):
+    """Use the compiled (numba) kernels where shendu has them (on) or the NumPy code alone (off).
+
+    The compiled kernels (``pip install 'shendu[fast]'``) fuse the elementwise work of a recurrent
+    step (LSTM, GRU) into one pass; they compute the same numbers as the NumPy code, which stays the
+    reference. The default is on when numba imports, off otherwise, silently; ``SHENDU_COMPILED=0``
+    in the environment makes the default off. ``set_compiled(True)`` without numba raises
+    ImportError. Returns the previous setting (a bool).
+    """
+    global _COMPILED
+    before = compiled()
+    if on:
+        import importlib
+
+        try:
+            importlib.import_module("numba")
+        except ImportError as exc:
+            raise ImportError("shendu's compiled kernels need numba: pip install 'shendu[fast]'") from exc
+    _COMPILED = bool(on)
+    return before
+
+
+def compiled():
+    """Whether the compiled kernels are wanted (see :func:`set_compiled`). Even when True, a part
+    without a kernel for the case at hand (another dtype, numba failing to import) runs NumPy code."""
+    global _COMPILED
+    if _COMPILED is None:
+        import os
+
+        _COMPILED = os.environ.get("SHENDU_COMPILED", "1").strip().lower() not in ("0", "false", "off", "no")
+    return _COMPILED
