@@ -105,6 +105,8 @@ def test_cifar_shared_nested_lists_are_refused_before_numpy_expands_them():
     (b"\x80\x02c_codecs\nencode\nX\x01\x00\x00\x00aX\x03\x00\x00\x00hex\x86R.", "_codecs.encode"),
     # BINBYTES8 announcing 200 MB with none following
     (b"\x80\x04\x8e\x00\x00\x80\x0c\x00\x00\x00\x00.", "truncated"),
+    # LONG_BINPUT at memo index 200 million: the unpickler would size its memo table to it (3 GB)
+    (b"\x80\x02]r\x00\x00\xeb\x0b.", "memo index"),
 ])
 def test_cifar_pickles_cannot_allocate_more_than_they_hold(payload, message):
     error, peak = _peak(D.load_pickle_batch, payload, "evil_batch")

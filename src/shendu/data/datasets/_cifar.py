@@ -135,15 +135,21 @@ class RestrictedUnpickler(pickle.Unpickler):
                 "scalar": self._scalar, "encode": self._encode}[kind]
 
 
-def _check_opcodes(data, source):
+_MEMO_OPS = {"PUT", "BINPUT", "LONG_BINPUT", "GET", "BINGET", "LONG_BINGET"}
+
+
+def check_opcodes(data, source, what="CIFAR batch"):
     """Walk the pickle's opcodes without building anything: every length it declares must be present
-    (the unpickler allocates a declared length before reading it)."""
+    (the unpickler allocates a declared length before reading it), and no memo index may exceed the
+    number of opcodes before it (a pickler numbers its memo from 0; the unpickler sizes its memo table
+    to the largest index it is given)."""
     try:
-        for _ in pickletools.genops(data):
-            pass
+        for n, (op, arg, _) in enumerate(pickletools.genops(data)):
+            if op.name in _MEMO_OPS and int(arg) > n:
+                raise ValueError(f"memo index {int(arg):,} at opcode {n:,}")
     except Exception as exc:  # noqa: BLE001 - any failure to parse the opcodes means a damaged file
         raise DatasetFormatError(
-            f"{source}: not a readable CIFAR batch (truncated or corrupt pickle: {exc})"
+            f"{source}: not a readable {what} (truncated or corrupt pickle: {exc})"
         ) from None
 
 
@@ -153,7 +159,7 @@ def load_pickle_batch(data, source):
     Nothing in the pickle may need more memory than the pickle's own length (a CIFAR batch's arrays
     are stored in it byte for byte).
     """
-    _check_opcodes(data, source)
+    check_opcodes(data, source)
     try:
         obj = RestrictedUnpickler(io.BytesIO(data), source=source, budget=len(data), encoding="bytes").load()
     except (UnsafePickleError, DatasetFormatError):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..._fileio import open_zip, read_zip_member
 from ..download import get_file, keras_home
-from ._cifar import RestrictedUnpickler
+from ._cifar import RestrictedUnpickler, check_opcodes
 from ._files import DatasetFormatError, DatasetNotFoundError
 
 __all__ = ["locate", "read_npz"]
@@ -60,6 +60,7 @@ def _read_member(z, name, source):
             raise DatasetFormatError(f"{source}: {name} is truncated")
         return np.frombuffer(data, dtype=dtype).copy().reshape(shape, order="F" if fortran else "C")
     payload = f.read()
+    check_opcodes(payload, f"{source}:{name}", "array")
     try:
         arr = _ListArrayUnpickler(io.BytesIO(payload), source=f"{source}:{name}", budget=len(payload)).load()
     except DatasetFormatError:
