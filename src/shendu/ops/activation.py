@@ -46,20 +46,24 @@ class ReLU(Function):
     """relu(a) = max(a, 0);  d/da = 1 where a > 0, else 0."""
 
     saves_inputs = ()
+    saves_output = True
+    keeps_inputs = False
 
     def forward(self, a):
         # max against an array of zeros laid out like ``a``: NumPy's vectorised loop needs both operands
         # contiguous, and a broadcast scalar 0 runs 2-4x slower; NaN propagates, relu(−∞) = 0
-        if not is_grad_enabled():       # inference: no mask to keep
-            return xp.maximum(a, xp.zeros_like(a))
-        self.mask = a > 0
-        return xp.maximum(a, xp.zeros_like(a))
+        out = xp.maximum(a, xp.zeros_like(a))
+        if is_grad_enabled():
+            # the output, not a mask: it is kept anyway by whatever consumes it (the next layer), so
+            # backward's out > 0 (= a > 0, NaN included) costs no memory of its own
+            self.out = out
+        return out
 
     def backward(self, g):
-        return g * self.mask
+        return g * (self.out > 0)
 
     def backward_graph(self, g):
-        return g * self.mask
+        return g * (self.out > 0)
 
 
 class LeakyReLU(Function):
