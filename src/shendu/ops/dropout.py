@@ -21,7 +21,8 @@ class Dropout(Function):
         if p >= 1:
             self.mask = xp.zeros(shape, dtype=bool)
         else:
-            keep = generator().random(shape, dtype=x.dtype if x.dtype in (xp.float32, xp.float64) else xp.float64)
+            rdtype = x.dtype if x.dtype in (xp.float32, xp.float64) else xp.float64
+            keep = generator().random(shape, dtype=rdtype)
             self.mask = keep >= p
         out = xp.multiply(x, self.mask, dtype=x.dtype)
         out *= self.scale

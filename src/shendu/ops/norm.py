@@ -79,11 +79,13 @@ class BatchNorm(Function):
         if self.needs_grad[0]:
             scale = invstd if self.weight is None else self.weight * invstd
             if self.training:
-                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ, x̂ = (x − μ)/σ
+                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ, x̂ = (x − μ)/σ: four in-place passes
+                # over the recomputed x − μ, no other full-size array
                 M = xc.size // xc.shape[1]
-                gx = ch.op(xp.multiply, xc, -scale * gw * invstd / M, out=xc)
-                gx += ch.op(xp.multiply, g, scale)
-                ch.op(xp.subtract, gx, scale * gb / M, out=gx)
+                gx = ch.op(xp.multiply, xc, -gw * invstd / M, out=xc)
+                gx += g
+                ch.op(xp.subtract, gx, gb / M, out=gx)
+                ch.op(xp.multiply, gx, scale, out=gx)
             else:
                 gx = ch.op(xp.multiply, g, scale)
         return gx, (gw if need_w else None), (gb if need_b else None)
