@@ -86,6 +86,11 @@ class Function:
     # ``saves_output`` says whether the output array itself is kept (``Exp``: dz/da = z).
     saves_inputs = True
     saves_output = False
+    # ``keeps_inputs = False``: backward (and backward_graph) read nothing from ``inputs``, so the node
+    # records the intermediate ones as :class:`_InputRef` (grad_fn, shape, dtype; no array). Their
+    # arrays are then freed as soon as the forward pass drops them, as in PyTorch, whose nodes point
+    # to the producers of their inputs, not to the inputs (ReLU after BatchNorm, a residual sum).
+    keeps_inputs = True
     _versions = ()
     _out_versions = ()
     # ``views_input``: the output may be a view of input 0's memory (reshape, transpose, basic
@@ -116,7 +121,8 @@ class Function:
             raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from exc
         record = _state.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
         if record:
-            fn.inputs = inputs
+            fn.inputs = inputs if cls.keeps_inputs else tuple(
+                _InputRef(x) if isinstance(x, Tensor) and x.grad_fn is not None else x for x in inputs)
             fn.attrs = attrs
             # where each input's gradient goes is fixed now: an in-place op may later give the
             # input tensor a new grad_fn, which must not reroute this node's gradients
@@ -162,6 +168,24 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+class _InputRef:
+    """What a ``keeps_inputs = False`` node records of an input that an operation produced: where its
+    gradient goes and what it looked like, not its array."""
+
+    __slots__ = ("grad_fn", "_output_index", "shape", "dtype", "requires_grad")
+
+    def __init__(self, t):
+        self.grad_fn, self._output_index = t.grad_fn, t._output_index
+        self.shape, self.dtype, self.requires_grad = tuple(t.shape), t.dtype, t.requires_grad
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<input of shape {self.shape}, dtype {self.dtype}, from {self.grad_fn!r}>"
 
 
 def _versions_of(inputs, saved):
@@ -301,9 +325,23 @@ def backward(tensor, grad=None, retain_graph=None, create_graph=False, inputs=No
                     slot = pending[id(src)] = [None] * src.n_outputs
                 slot[i] = g if slot[i] is None else slot[i] + g
         if not retain_graph:
-            fn.inputs = None
+            _release(fn)
     for t, g in hooked.values():
         _accumulate_leaf(t, _run_leaf_hooks(t, g, False), stored)
+
+
+def _release(fn):
+    """Free what a node kept for its backward once that backward has run (no ``retain_graph``), as
+    PyTorch frees saved tensors: the node stays in the graph (edges, attributes, hooks) but its input
+    Tensors and every array or Tensor stored on it are dropped. Otherwise a training loop's previous
+    graph (``loss`` of the last step) would hold all of that step's saved activations while the next
+    forward pass allocates its own."""
+    fn.inputs = None
+    d = fn.__dict__
+    for k, v in d.items():
+        if isinstance(v, (xp.ndarray, Tensor)) or (
+                type(v) in (tuple, list) and any(isinstance(e, (xp.ndarray, Tensor)) for e in v)):
+            d[k] = () if k == "_saved" else None
 
 
 def _accumulate_leaf(t, g, stored):
@@ -553,7 +591,7 @@ def _engine(roots, retain_graph, create_graph, targets=None):
                         slot = pending[id(src)] = [None] * src.n_outputs
                     slot[i] = add(slot[i], g)
             if not retain_graph:
-                fn.inputs = None
+                _release(fn)
         for key, (t, g) in leaves.items():
             if t._hooks:
                 g = _run_hooks(t._hooks, g, as_tensor)

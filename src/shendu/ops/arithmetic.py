@@ -28,6 +28,7 @@ class Add(Function):
     """z = a + b;  dz/da = 1, dz/db = 1."""
 
     saves_inputs = ()
+    keeps_inputs = False                   # backward needs only the shapes
 
     def forward(self, a, b):
         self.sa, self.sb = _shape(a), _shape(b)
@@ -47,6 +48,7 @@ class Sub(Function):
     """z = a − b;  dz/da = 1, dz/db = −1."""
 
     saves_inputs = ()
+    keeps_inputs = False                   # backward needs only the shapes
 
     def forward(self, a, b):
         self.sa, self.sb = _shape(a), _shape(b)

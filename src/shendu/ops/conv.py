@@ -180,15 +180,17 @@ def _col2im(cols, padded_shape, out_hw, kernel, stride, dilation, groups):
     return out.reshape(n, hp, wp, c)
 
 
-def _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation):
-    """col2im for one group with the columns laid out per offset: ``parts`` (kH·kW, N·H_out·W_out, C).
+def _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation, out=None):
+    """col2im for one group with the columns laid out per offset: ``parts`` (kH·kW, N·H_out·W_out, C),
+    added into ``out`` (zeros of ``padded_shape`` if not given).
 
     Each offset's slice has C contiguous values per row, so every strided addition reads memory in order.
     """
     n, hp, wp, c = padded_shape
     ho, wo = out_hw
     (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
-    out = xp.zeros(padded_shape, dtype=parts.dtype)
+    if out is None:
+        out = xp.zeros(padded_shape, dtype=parts.dtype)
     for p in range(kh):
         rows = slice(p * dh, p * dh + sh * (ho - 1) + 1, sh)
         for q in range(kw):
@@ -381,10 +383,18 @@ class Conv2d(Function):
         elif self.needs_grad[0] and groups == 1:
             # ∂L/∂X_col = G·W_colᵀ as one 2-D product (M, C_out)·(C_out, kH·kW·C): a wide, BLAS-friendly
             # shape (a batch of kH·kW narrow products broadcast over G runs outside BLAS, 10x slower)
+            # A few samples at a time (as the columns are built): each chunk's ∂L/∂X_col is folded while
+            # it is still in cache, and the product writes a cache-sized block
             kh, kw = kernel
-            dcols = _mm(gm[0], xp.ascontiguousarray(self.wcol[0].T))               # (M, kH·kW·C)
-            parts = dcols.reshape(dcols.shape[0], kh * kw, -1).transpose(1, 0, 2)  # (kH·kW, M, C) view
-            dx = _fold_offsets(parts, padded_shape, out_hw, kernel, stride, dilation)
+            n, c = padded_shape[0], padded_shape[3]
+            rows = out_hw[0] * out_hw[1]
+            wt = xp.ascontiguousarray(self.wcol[0].T)
+            dx = xp.zeros(padded_shape, dtype=xp.result_type(g.dtype, wt.dtype))
+            for sl in _sample_chunks(n, rows, kh * kw * c, dx.itemsize):
+                dcols = _mm(gm[0][sl.start * rows:sl.stop * rows], wt)               # (m, kH·kW·C)
+                parts = dcols.reshape(dcols.shape[0], kh * kw, -1).transpose(1, 0, 2)  # (kH·kW, m, C)
+                _fold_offsets(parts, (sl.stop - sl.start,) + padded_shape[1:], out_hw, kernel, stride,
+                              dilation, out=dx[sl])
         elif self.needs_grad[0]:
             dcols = _mm(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)

@@ -21,8 +21,9 @@ class BatchNorm(Function):
     σ² itself with ``unbiased=False`` (Keras's rule; one value per channel then normalizes to 0 and
     stores σ² = 0). Evaluation: μ, σ² are the running buffers and ∂L/∂x = γ·∂L/∂y / √(σ² + ε).
 
-    Kept for backward: x − μ and 1/√(σ² + ε) (x̂ is their product, never stored), so the forward pass
-    is three passes over the data after μ: x − μ, Σ(x − μ)², y = (x − μ)·(γ/σ) + β. When the channel
+    Kept for backward: x, μ and 1/√(σ² + ε) (x − μ is recomputed there, x̂ never stored), so the
+    forward pass is three passes over the data after μ: x − μ, Σ(x − μ)², y = (x − μ)·(γ/σ) + β, the
+    last two in place. When the channel
     axis is the innermost in memory (a convolution's channels-last output, any (N, C) input) every pass
     runs on a flat (M, C) view through :class:`_Channels`.
     """
@@ -53,24 +54,24 @@ class BatchNorm(Function):
             mean, var = running_mean, running_var
             xc = ch.op(xp.subtract, x, mean.astype(x.dtype, copy=False))
         invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
-        self.xc, self.invstd, self.weight = xc, invstd, weight
+        # kept: x itself (the input, alive in the graph anyway), μ and 1/σ; x − μ is recomputed in
+        # backward (one pass) rather than kept: a full-size array less per layer at the step's peak
+        self.x = x if is_grad_enabled() else None
+        self.mean, self.invstd, self.weight = mean.astype(x.dtype), invstd, weight
         scale = invstd if weight is None else (weight * invstd).astype(x.dtype, copy=False)
-        if not is_grad_enabled():
-            self.xc = None                                    # nothing to keep under no_grad
-            out = ch.op(xp.multiply, xc, scale, out=xc)       # xc is our own copy
-        else:
-            out = ch.op(xp.multiply, xc, scale)
+        out = ch.op(xp.multiply, xc, scale, out=xc)           # xc is our own copy
         if bias is not None:
             ch.op(xp.add, out, bias.astype(x.dtype, copy=False), out=out)
         return out
 
     def backward(self, g):
-        xc, invstd, ch = self.xc, self.invstd, self.ch
-        gw = gb = None
+        invstd, ch = self.invstd, self.ch
+        gw = gb = xc = None
         need_w = len(self.needs_grad) > 1 and self.needs_grad[1]
         need_b = len(self.needs_grad) > 2 and self.needs_grad[2]
         g = ch.like(g)
         if need_w or (self.needs_grad[0] and self.training):
+            xc = ch.op(xp.subtract, self.x, self.mean)
             gw = ch.dot(g, xc) * invstd                       # Σ g ⊙ x̂ per channel, no product copy
         if need_b or (self.needs_grad[0] and self.training):
             gb = ch.sum(g)
@@ -78,11 +79,13 @@ class BatchNorm(Function):
         if self.needs_grad[0]:
             scale = invstd if self.weight is None else self.weight * invstd
             if self.training:
-                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ, x̂ = (x − μ)/σ
+                # ∂L/∂x = s·(g − Σg/M − x̂·Σ(g x̂)/M), s = γ/σ, x̂ = (x − μ)/σ: four in-place passes
+                # over the recomputed x − μ, no other full-size array
                 M = xc.size // xc.shape[1]
-                gx = ch.op(xp.multiply, xc, -scale * gw * invstd / M)
-                gx += ch.op(xp.multiply, g, scale)
-                ch.op(xp.subtract, gx, scale * gb / M, out=gx)
+                gx = ch.op(xp.multiply, xc, -gw * invstd / M, out=xc)
+                gx += g
+                ch.op(xp.subtract, gx, gb / M, out=gx)
+                ch.op(xp.multiply, gx, scale, out=gx)
             else:
                 gx = ch.op(xp.multiply, g, scale)
         return gx, (gw if need_w else None), (gb if need_b else None)
