@@ -7,9 +7,32 @@ layer norm). Backward, with ĝ = γ·∂L/∂y:
     ∂L/∂x = (1 / (M·√(σ² + ε))) · (M·ĝ − Σ ĝ − x̂·Σ(ĝ·x̂))
     ∂L/∂γ = Σ ∂L/∂y·x̂,   ∂L/∂β = Σ ∂L/∂y
 """
+import numpy as np
+
+from .. import backend as _backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import xp
 from ..errors import ShapeError
+
+_KERNELS = None      # shendu.ops._compiled_conv once imported; False when numba cannot be imported
+
+
+def _kernels(ch, x, *vectors):
+    """The compiled batch-norm kernels for this call, or None for the NumPy code: switched off, numba
+    missing, a layout other than channels-innermost, a dtype other than float32/float64, or γ, β in
+    another dtype than x (the NumPy code's mixed-precision casts are then kept as they are)."""
+    global _KERNELS
+    if not _backend.compiled() or not ch.fast or x.dtype not in (np.float32, np.float64):
+        return None
+    if any(v is not None and v.dtype != x.dtype for v in vectors):
+        return None
+    if _KERNELS is None:
+        try:
+            from . import _compiled_conv
+            _KERNELS = _compiled_conv
+        except ImportError:
+            _KERNELS = False
+    return _KERNELS or None
 
 
 class BatchNorm(Function):
@@ -26,6 +49,11 @@ class BatchNorm(Function):
     last two in place. When the channel
     axis is the innermost in memory (a convolution's channels-last output, any (N, C) input) every pass
     runs on a flat (M, C) view through :class:`_Channels`.
+
+    With the compiled kernels (``shendu[fast]``, see ``shendu.backend.set_compiled``) and that layout,
+    the statistics take one read of x (shifted sums accumulated in float64), the normalization one
+    read and one write, backward's two sums one read of x and ∂L/∂y and ∂L/∂x one more: the same
+    operations in the same order as below, with sums at least as precise.
     """
 
     def forward(self, x, weight=None, bias=None, running_mean=None, running_var=None, training=True,
@@ -36,14 +64,21 @@ class BatchNorm(Function):
         ch = _Channels(x)
         self.ch = ch
         self.training = training
+        self.kern = k = _kernels(ch, x, weight, bias)
+        xc = None
         if training:
             M = x.size // C
             if M <= int(unbiased):
                 raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got "
                                  f"input of shape {x.shape}")
-            mean = ch.sum(x) / M
-            xc = ch.op(xp.subtract, x, mean)
-            var = ch.dot(xc, xc) / M                          # Σ (x − μ)² without a squared copy
+            if k is not None:
+                mean64, var64 = xp.empty(C), xp.empty(C)
+                k.bn_stats(ch._flat(x), mean64, var64)
+                mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
+            else:
+                mean = ch.sum(x) / M
+                xc = ch.op(xp.subtract, x, mean)
+                var = ch.dot(xc, xc) / M                      # Σ (x − μ)² without a squared copy
             if running_mean is not None:
                 running_mean *= 1 - momentum
                 running_mean += momentum * mean
@@ -52,13 +87,18 @@ class BatchNorm(Function):
                 running_var += (momentum * M / (M - 1) if unbiased else momentum) * var
         else:
             mean, var = running_mean, running_var
-            xc = ch.op(xp.subtract, x, mean.astype(x.dtype, copy=False))
+            if k is None:
+                xc = ch.op(xp.subtract, x, mean.astype(x.dtype, copy=False))
         invstd = (1 / xp.sqrt(var + eps)).astype(x.dtype, copy=False)
         # kept: x itself (the input, alive in the graph anyway), μ and 1/σ; x − μ is recomputed in
         # backward (one pass) rather than kept: a full-size array less per layer at the step's peak
         self.x = x if is_grad_enabled() else None
         self.mean, self.invstd, self.weight = mean.astype(x.dtype), invstd, weight
         scale = invstd if weight is None else (weight * invstd).astype(x.dtype, copy=False)
+        if k is not None:
+            out, out2 = ch.empty(x.dtype)
+            k.bn_apply(ch._flat(x), self.mean, scale, scale if bias is None else bias, out2, bias is not None)
+            return out
         out = ch.op(xp.multiply, xc, scale, out=xc)           # xc is our own copy
         if bias is not None:
             ch.op(xp.add, out, bias.astype(x.dtype, copy=False), out=out)
@@ -70,6 +110,9 @@ class BatchNorm(Function):
         need_w = len(self.needs_grad) > 1 and self.needs_grad[1]
         need_b = len(self.needs_grad) > 2 and self.needs_grad[2]
         g = ch.like(g)
+        k = self.kern
+        if k is not None and (need_w or need_b or self.needs_grad[0]) and g.dtype == self.x.dtype:
+            return self._backward_compiled(k, g, need_w, need_b)
         if need_w or (self.needs_grad[0] and self.training):
             xc = ch.op(xp.subtract, self.x, self.mean)
             gw = ch.dot(g, xc) * invstd                       # Σ g ⊙ x̂ per channel, no product copy
@@ -86,6 +129,28 @@ class BatchNorm(Function):
                 gx += g
                 ch.op(xp.subtract, gx, gb / M, out=gx)
                 ch.op(xp.multiply, gx, scale, out=gx)
+            else:
+                gx = ch.op(xp.multiply, g, scale)
+        return gx, (gw if need_w else None), (gb if need_b else None)
+
+    def _backward_compiled(self, k, g, need_w, need_b):
+        """:meth:`backward` through the compiled kernels: one read of x and g for Σ g and Σ g·(x − μ)
+        (when any of them is needed), one read and one write for ∂L/∂x in training."""
+        invstd, ch = self.invstd, self.ch
+        gw = gb = gx = None
+        x2, g2 = ch._flat(self.x), ch._flat(g)
+        if need_w or need_b or self.training:
+            C = x2.shape[1]
+            sg, sgx = xp.empty(C), xp.empty(C)
+            k.bn_grad_sums(x2, g2, self.mean, sg, sgx)
+            gb = sg.astype(g.dtype)
+            gw = sgx.astype(g.dtype) * invstd
+        if self.needs_grad[0]:
+            scale = invstd if self.weight is None else self.weight * invstd
+            if self.training:
+                M = x2.shape[0]
+                gx, gx2 = ch.empty(g.dtype)
+                k.bn_grad_input(x2, g2, self.mean, -gw * invstd / M, gb / M, scale, gx2)
             else:
                 gx = ch.op(xp.multiply, g, scale)
         return gx, (gw if need_w else None), (gb if need_b else None)
@@ -119,6 +184,11 @@ class _Channels:
     def _flat(self, a):
         """(M, C) view of a channels-last array."""
         return a.transpose(self.order).reshape(-1, self.C)
+
+    def empty(self, dtype):
+        """A new array of the input's shape and memory order, and its (M, C) view (fast layout only)."""
+        out2 = xp.empty((int(np.prod(self.shape)) // self.C, self.C), dtype=dtype)
+        return out2.reshape(tuple(self.shape[i] for i in self.order)).transpose(self.inverse), out2
 
     def _parts(self, a2):
         return a2[:self.M0].reshape(-1, self.R * self.C), a2[self.M0:]

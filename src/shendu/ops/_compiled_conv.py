@@ -1,0 +1,117 @@
+"""Compiled (numba) kernels for batch normalization: the optional fast path of ``shendu.ops.norm``.
+
+Installed with ``pip install 'shendu[fast]'`` (numba) and switched with
+``shendu.backend.set_compiled`` / ``SHENDU_COMPILED=0``; the NumPy modules import this one on the
+first call that may use it (see :func:`kernels`), so ``import shendu`` never imports numba. The NumPy
+code stays the reference and carries the formulas; each kernel here does the same arithmetic in
+fewer passes over memory.
+
+Every kernel works on an (M, C) C-contiguous array: a channels-last convolution output seen per
+pixel, or a BatchNorm1d input.
+
+- Batch norm statistics: one read gives Σ(x − k) and Σ(x − k)² per channel, accumulated in float64
+  around a per-channel shift k (the channel's first value), so σ² = Σ(x − k)²/M − (Σ(x − k)/M)² loses
+  nothing to cancellation at float32 precision (the NumPy path gets there with two passes, the second
+  over x − μ). The normalization then is one read and one write, the same operations in the same
+  order as the NumPy path ((x − μ)·s + β in the array's dtype, no fast-math, so no fused multiply-add).
+  Sums run over blocks of rows in the array's dtype (vector-wide), each block's sums joined in float64.
+- Batch norm backward: one read of x and ∂L/∂y for Σ g and Σ g·(x − μ) (float64 accumulators), one
+  read and one write for ∂L/∂x, again in the NumPy path's order of operations.
+
+Compiled once per dtype on first use (a few seconds), then cached on disk (``cache=True``) where
+numba can write its cache.
+"""
+import numba
+import numpy as np
+
+VERSION = numba.__version__
+
+
+def _jit(fn):
+    """``numba.njit`` with an on-disk cache, or without one when no cache directory is writable."""
+    try:
+        return numba.njit(cache=True, nogil=True)(fn)
+    except RuntimeError:            # "cannot cache function ...: no locator available"
+        return numba.njit(cache=False, nogil=True)(fn)
+
+
+# ----- batch normalization ---------------------------------------------------------------------------
+_BLOCK = 64                 # rows summed in the array's dtype before joining the float64 totals
+
+
+@_jit
+def bn_stats(x, mean, var):
+    """Per-column mean and biased variance of ``x`` (M, C) into float64 ``mean``, ``var`` (C,).
+
+    Sums of x − k and (x − k)² (k: the column's first value) over blocks of ``_BLOCK`` rows in x's
+    dtype (vector-wide), each block's sums added to float64 totals."""
+    m, c = x.shape
+    k = np.empty(c, x.dtype)
+    b1 = np.empty(c, x.dtype)
+    b2 = np.empty(c, x.dtype)
+    s1 = np.zeros(c, np.float64)
+    s2 = np.zeros(c, np.float64)
+    for j in range(c):
+        k[j] = x[0, j]
+    for i0 in range(0, m, _BLOCK):
+        for j in range(c):
+            b1[j] = 0
+            b2[j] = 0
+        for i in range(i0, min(m, i0 + _BLOCK)):
+            for j in range(c):
+                d = x[i, j] - k[j]
+                b1[j] += d
+                b2[j] += d * d
+        for j in range(c):
+            s1[j] += b1[j]
+            s2[j] += b2[j]
+    for j in range(c):
+        a = s1[j] / m
+        mean[j] = k[j] + a
+        v = s2[j] / m - a * a
+        var[j] = v if v > 0.0 else 0.0
+
+
+@_jit
+def bn_apply(x, mean, scale, bias, out, has_bias):
+    """out = (x − μ)·s (+ β), column-wise, ``x``/``out`` (M, C), the vectors (C,) in x's dtype."""
+    m, c = x.shape
+    for i in range(m):
+        for j in range(c):
+            v = (x[i, j] - mean[j]) * scale[j]
+            if has_bias:
+                v = v + bias[j]
+            out[i, j] = v
+
+
+@_jit
+def bn_grad_sums(x, g, mean, sg, sgx):
+    """Σ g and Σ g·(x − μ) per column into float64 ``sg``, ``sgx`` (C,) (blocks as in bn_stats)."""
+    m, c = x.shape
+    b1 = np.empty(c, x.dtype)
+    b2 = np.empty(c, x.dtype)
+    for j in range(c):
+        sg[j] = 0.0
+        sgx[j] = 0.0
+    for i0 in range(0, m, _BLOCK):
+        for j in range(c):
+            b1[j] = 0
+            b2[j] = 0
+        for i in range(i0, min(m, i0 + _BLOCK)):
+            for j in range(c):
+                gv = g[i, j]
+                b1[j] += gv
+                b2[j] += gv * (x[i, j] - mean[j])
+        for j in range(c):
+            sg[j] += b1[j]
+            sgx[j] += b2[j]
+
+
+@_jit
+def bn_grad_input(x, g, mean, a, b, scale, out):
+    """∂L/∂x = (((x − μ)·a + g) − b)·s column-wise, with a = −Σ(g x̂)/(M σ), b = Σg/M (the NumPy
+    path's four in-place passes, in its order, in one)."""
+    m, c = x.shape
+    for i in range(m):
+        for j in range(c):
+            out[i, j] = (((x[i, j] - mean[j]) * a[j] + g[i, j]) - b[j]) * scale[j]
