@@ -1,6 +1,7 @@
-"""The compiled (numba) batch-norm kernels against the NumPy path they replace: same outputs, running
-statistics and gradients (BatchNorm1d/2d, train and eval, inside convolution/pooling stacks of several
-geometries), the precision of the one-read statistics, and NumPy alone still a complete install."""
+"""The compiled (numba) batch-norm and max-pooling kernels against the NumPy path they replace: same
+outputs, running statistics and gradients (BatchNorm1d/2d, train and eval, inside convolution/pooling
+stacks of several geometries; max pooling bit for bit, NaN included), the precision of the one-read
+statistics, and NumPy alone still a complete install."""
 import os
 import subprocess
 import sys
@@ -18,7 +19,8 @@ from shendu.ops import norm as ops_norm
 # statistics, and what backward computes from them) differ between the paths by the rounding of their
 # summation order; in float32 both paths are ~1e-6 of the largest value away from float64 there
 TOL = {"float32": (1e-6, 1e-5), "float64": (1e-12, 1e-12)}
-KERNELS = ("bn_stats", "bn_apply", "bn_grad_sums", "bn_grad_input")
+KERNELS = ("bn_stats", "bn_apply", "bn_grad_sums", "bn_grad_input", "max_pool_forward",
+           "max_pool_backward_tiled")
 
 
 @pytest.fixture
@@ -97,6 +99,45 @@ def test_compiled_batchnorm1d_equals_numpy(calls, dtype, train, affine):
     def make():
         return nn.Sequential(nn.Linear(19, 23), nn.BatchNorm1d(23, affine=affine), nn.ReLU(), nn.Linear(23, 3))
     _compare(make, x, dtype, calls, train)
+
+
+def _pool_run(x, kw, compiled_on):
+    backend.set_compiled(compiled_on)
+    xt = sd.tensor(x, requires_grad=True)
+    y = xt.permute(0, 3, 1, 2)                      # channels-last memory, as after a convolution
+    out = nn.functional.max_pool2d(y, **kw)
+    if kw.get("return_indices"):
+        out, idx = out
+    else:
+        idx = None
+    w = np.random.default_rng(7).standard_normal(out.shape).astype(x.dtype)
+    (out * sd.tensor(w)).sum().backward()
+    res = [out.numpy().copy(), xt.grad.numpy().copy()]
+    return res + ([idx.numpy().copy()] if idx is not None else [])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw, fwd, bwd", [
+    (dict(kernel_size=2), 1, 1),
+    (dict(kernel_size=3), 1, 1),                               # 13 = 4·3 + 1: an uncovered last row
+    (dict(kernel_size=3, stride=2), 1, 0),                     # overlapping windows: NumPy backward
+    (dict(kernel_size=2, stride=3, dilation=2), 1, 0),
+    (dict(kernel_size=(2, 3), stride=(2, 3), return_indices=True), 1, 1),
+    (dict(kernel_size=2, padding=1), 0, 0),                    # padded: NumPy code
+    (dict(kernel_size=2, ceil_mode=True), 0, 0),               # 13 → 7 windows: padded, NumPy code
+])
+def test_compiled_max_pool_equals_numpy(calls, dtype, kw, fwd, bwd):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((3, 13, 13, 5)).astype(dtype)
+    x[0, 1, 1, 2] = x[0, 1, 0, 2] = x[0, 0, 0, 2]             # ties: the first maximum wins
+    x[1, 4, 5, 3] = np.nan                                     # NaN propagates to its window
+    x[1, 5, 4, 3] = np.nan
+    ref = _pool_run(x, kw, False)
+    assert sum(calls.values()) == 0
+    got = _pool_run(x, kw, True)
+    assert (calls["max_pool_forward"], calls["max_pool_backward_tiled"]) == (fwd, bwd), calls
+    for r, g in zip(ref, got):
+        np.testing.assert_array_equal(g, r)
 
 
 def test_nchw_input_keeps_numpy_path(calls):

@@ -115,3 +115,71 @@ def bn_grad_input(x, g, mean, a, b, scale, out):
     for i in range(m):
         for j in range(c):
             out[i, j] = (((x[i, j] - mean[j]) * a[j] + g[i, j]) - b[j]) * scale[j]
+
+
+# ----- max pooling -----------------------------------------------------------------------------------
+@_jit
+def max_pool_forward(x, best, arg, kh, kw, sh, sw, dh, dw):
+    """Max pooling of channels-last ``x`` (N, H, W, C) without padding into ``best`` and ``arg``
+    (N, H_out, W_out, C): the maximum of each window and the offset p·kW + q of its first maximum
+    (strict >, windows read in row-major order); a NaN anywhere in a window makes the output NaN and
+    ``arg`` the window's last NaN (as the NumPy code routes it)."""
+    n, ho, wo, c = best.shape
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                b = best[s, i, j]
+                a = arg[s, i, j]
+                x0 = x[s, i * sh, j * sw]
+                for t in range(c):
+                    b[t] = x0[t]
+                    a[t] = 0
+                nan = False
+                for t in range(c):
+                    if x0[t] != x0[t]:
+                        nan = True
+                for p in range(kh):
+                    for q in range(kw):
+                        if p == 0 and q == 0:
+                            continue
+                        k = p * kw + q
+                        v = x[s, i * sh + p * dh, j * sw + q * dw]
+                        for t in range(c):
+                            if v[t] > b[t]:
+                                b[t] = v[t]
+                                a[t] = k
+                        for t in range(c):
+                            if v[t] != v[t]:
+                                nan = True
+                if nan:                                  # rare: NaN outputs, routed to the last NaN
+                    for t in range(c):
+                        for p in range(kh):
+                            for q in range(kw):
+                                v = x[s, i * sh + p * dh, j * sw + q * dw, t]
+                                if v != v:
+                                    b[t] = v
+                                    a[t] = p * kw + q
+
+
+@_jit
+def max_pool_backward_tiled(g, arg, gx, kh, kw):
+    """∂L/∂x of a max pooling whose windows tile the input (stride = kernel, no dilation/padding):
+    each cell of a window in channels-last ``gx`` (N, H, W, C) gets g·[argmax = that cell] (the NumPy
+    code's product, so a NaN g gives NaN there too); the rows/columns no window covers get 0."""
+    n, h, w, c = gx.shape
+    ho, wo = g.shape[1], g.shape[2]
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                gv = g[s, i, j]
+                av = arg[s, i, j]
+                for p in range(kh):
+                    for q in range(kw):
+                        k = p * kw + q
+                        o = gx[s, i * kh + p, j * kw + q]
+                        for t in range(c):
+                            o[t] = gv[t] * (av[t] == k)
+        for y in range(ho * kh, h):
+            gx[s, y] = 0
+        for y in range(ho * kh):
+            gx[s, y, wo * kw:] = 0

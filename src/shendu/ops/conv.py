@@ -50,6 +50,7 @@ from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
+from .norm import compiled_kernels as _compiled_kernels
 from .norm import sum_rows as _sum_rows
 
 __all__ = [
@@ -729,7 +730,16 @@ class MaxPool2d(Function):
                                        "max_pool2d")
         xpad = _pad_nchw(x, padding, extra, -xp.inf)
         views = list(_offset_views(xpad, out_hw, kernel_size, stride, dilation))
-        if not return_indices and not is_grad_enabled():
+        training = return_indices or is_grad_enabled()
+        k = _compiled_kernels(x.dtype) if training and len(views) < 128 else None
+        if k is not None and xpad is x and x.transpose(0, 2, 3, 1).flags.c_contiguous:
+            # compiled: one read of channels-last x for the maxima and their offsets
+            n, c = x.shape[:2]
+            best = xp.empty((n,) + out_hw + (c,), dtype=x.dtype)
+            arg = xp.empty(best.shape, dtype=xp.int8)
+            k.max_pool_forward(x.transpose(0, 2, 3, 1), best, arg, *kernel_size, *stride, *dilation)
+            best, arg = _nchw(best), _nchw(arg)
+        elif not training:
             # inference: the maximum alone (NaN propagates), no argmax bookkeeping
             if len(views) == 1:
                 return xpad[views[0][1]].copy(order="K")
@@ -737,18 +747,19 @@ class MaxPool2d(Function):
             for _, idx in views[2:]:
                 xp.maximum(best, xpad[idx], out=best)
             return best
-        best = xpad[views[0][1]].copy(order="K")
-        arg = xp.zeros_like(best, dtype=xp.int8 if len(views) < 128 else xp.int32)
-        for k, idx in views[1:]:
-            v = xpad[idx]
-            # strict >: the first maximum of a window wins. Offsets come in increasing order, so
-            # "arg = k where v > best" is arg = max(arg, k·[v > best]) (a fast dense update).
-            xp.maximum(arg, xp.multiply(v > best, k, dtype=arg.dtype), out=arg)
-            xp.maximum(best, v, out=best)          # NaN propagates, as in PyTorch
-        nan = xp.isnan(best)
-        if nan.any():                              # route NaN outputs to (the last) NaN input
-            for k, idx in views:
-                xp.copyto(arg, k, where=nan & xp.isnan(xpad[idx]))
+        else:
+            best = xpad[views[0][1]].copy(order="K")
+            arg = xp.zeros_like(best, dtype=xp.int8 if len(views) < 128 else xp.int32)
+            for k, idx in views[1:]:
+                v = xpad[idx]
+                # strict >: the first maximum of a window wins. Offsets come in increasing order, so
+                # "arg = k where v > best" is arg = max(arg, k·[v > best]) (a fast dense update).
+                xp.maximum(arg, xp.multiply(v > best, k, dtype=arg.dtype), out=arg)
+                xp.maximum(best, v, out=best)          # NaN propagates, as in PyTorch
+            nan = xp.isnan(best)
+            if nan.any():                              # route NaN outputs to (the last) NaN input
+                for k, idx in views:
+                    xp.copyto(arg, k, where=nan & xp.isnan(xpad[idx]))
         self.arg, self.xpad = arg, xpad           # xpad: the gradient's shape and memory order
         self.geom = (x.shape, out_hw, kernel_size, stride, dilation, padding)
         if not return_indices:
@@ -765,7 +776,17 @@ class MaxPool2d(Function):
         xshape, out_hw, kernel, stride, dilation, padding = self.geom
         g = _same_layout(g, self.arg)
         disjoint = all(s >= (k - 1) * d + 1 for s, k, d in zip(stride, kernel, dilation))
-        if disjoint and tuple(kernel) == tuple(stride) and tuple(dilation) == (1, 1):
+        tiled = disjoint and tuple(kernel) == tuple(stride) and tuple(dilation) == (1, 1)
+        k = _compiled_kernels(g.dtype) if tiled and tuple(padding) == (0, 0) else None
+        if k is not None and self.arg.dtype == xp.int8 and self.xpad.shape == tuple(xshape):
+            gl, al = g.transpose(0, 2, 3, 1), self.arg.transpose(0, 2, 3, 1)
+            gx = xp.empty_like(self.xpad, dtype=g.dtype)
+            gxl = gx.transpose(0, 2, 3, 1)
+            if gl.flags.c_contiguous and al.flags.c_contiguous and gxl.flags.c_contiguous:
+                # compiled: one read of g and the offsets, one write of ∂L/∂x (channels-last)
+                k.max_pool_backward_tiled(gl, al, gxl, *kernel)
+                return gx
+        if tiled:
             # the windows tile the input: every cell they cover is written below, only the uncovered
             # last rows/columns need zeros
             gx = xp.empty_like(self.xpad, dtype=g.dtype)

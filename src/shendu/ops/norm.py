@@ -17,14 +17,12 @@ from ..errors import ShapeError
 _KERNELS = None      # shendu.ops._compiled_conv once imported; False when numba cannot be imported
 
 
-def _kernels(ch, x, *vectors):
-    """The compiled batch-norm kernels for this call, or None for the NumPy code: switched off, numba
-    missing, a layout other than channels-innermost, a dtype other than float32/float64, or γ, β in
-    another dtype than x (the NumPy code's mixed-precision casts are then kept as they are)."""
+def compiled_kernels(dtype):
+    """The compiled batch-norm and pooling kernels (``shendu.ops._compiled_conv``) for arrays of
+    ``dtype``, or None for the NumPy code: switched off (``shendu.backend.set_compiled``), numba
+    missing, or a dtype other than float32/float64. Imports numba on the first call that may use it."""
     global _KERNELS
-    if not _backend.compiled() or not ch.fast or x.dtype not in (np.float32, np.float64):
-        return None
-    if any(v is not None and v.dtype != x.dtype for v in vectors):
+    if not _backend.compiled() or dtype not in (np.float32, np.float64):
         return None
     if _KERNELS is None:
         try:
@@ -33,6 +31,14 @@ def _kernels(ch, x, *vectors):
         except ImportError:
             _KERNELS = False
     return _KERNELS or None
+
+
+def _kernels(ch, x, *vectors):
+    """The kernels for this batch norm, or None: also None for a layout other than channels-innermost
+    or γ, β in another dtype than x (the NumPy code's mixed-precision casts are then kept as they are)."""
+    if not ch.fast or any(v is not None and v.dtype != x.dtype for v in vectors):
+        return None
+    return compiled_kernels(x.dtype)
 
 
 class BatchNorm(Function):
