@@ -2,7 +2,7 @@
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
                                       [--threads N] [--clock wall|cpu] [--no-keras] [--no-predict]
-                                      [--no-memory] [--no-scaling]
+                                      [--no-memory] [--no-scaling] [--only-predict] [--predict-reps N]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
 argument (``fw`` is ``torch`` or ``shendu``): the same code runs on both, only the import differs.
@@ -340,7 +340,13 @@ def main():
     p.add_argument("--no-predict", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-scaling", action="store_true")
+    p.add_argument("--only-predict", action="store_true",
+                   help="print only the predict latency table (for the models in --models among mlp, cnn, lstm)")
+    p.add_argument("--predict-reps", type=int, default=200, help="timed batch-1 calls per framework")
     args = p.parse_args()
+    if args.only_predict:
+        args.no_keras = args.no_memory = args.no_scaling = True
+        args.no_predict = False
     fws = frameworks(args.threads)
     torch = fws["torch"]
     t_start = time.perf_counter()
@@ -355,11 +361,12 @@ def main():
     print(f"# compiled kernels: {status}, ready in {time.perf_counter() - t_jit:.1f} s")
     x, y = load(args.limit)
     names = [m for m in args.models.split(",") if m]
-    print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
-    print("| model | batch | PyTorch | shendu | median ratio (min–max) | CPU-time ratio "
-          "| loss torch / shendu |")
-    print("|---|---|---|---|---|---|---|")
-    for name in names:
+    if not args.only_predict:
+        print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
+        print("| model | batch | PyTorch | shendu | median ratio (min–max) | CPU-time ratio "
+              "| loss torch / shendu |")
+        print("|---|---|---|---|---|---|---|")
+    for name in ([] if args.only_predict else names):
         times, losses, cpu = run_epochs(fws, name, x, y, args.rounds)
         if args.clock == "cpu":  # the time columns and the median ratio in CPU time
             times = cpu
@@ -379,9 +386,9 @@ def main():
         print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
         print("| model | batch | PyTorch | shendu | p50 ratio |")
         print("|---|---|---|---|---|")
-        for name in ("mlp", "cnn", "lstm"):
+        for name in [m for m in ("mlp", "cnn", "lstm") if not args.only_predict or m in names]:
             for batch in (1, 32):
-                r = predict_latency(fws, name, batch, 200 if batch == 1 else 50)
+                r = predict_latency(fws, name, batch, args.predict_reps if batch == 1 else 50)
                 print(f"| {name} | {batch} | {r['torch'][0]:.3f} / {r['torch'][1]:.3f} | "
                       f"{r['shendu'][0]:.3f} / {r['shendu'][1]:.3f} | {r['shendu'][0] / r['torch'][0]:.2f} |",
                       flush=True)
