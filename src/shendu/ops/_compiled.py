@@ -147,3 +147,26 @@ def gru_step_backward(a, m_n, h_prev, dh, back, d_out, d_n, dA_h, one):
         d1[e] = (one - r) * r * mn[e] * x
         d1[2 * m + e] = x * r
         h1[e] = h * z
+
+
+
+
+@_jit
+def lstm_pre(x_t, hg, a, half):
+    """The pre-activations of one LSTM step in the loop's layout, from parts in PyTorch's gate order
+    i, f, g, o: ``x_t`` = W_ih x_t + b_ih + b_hh (4H, N) and ``hg`` = W_hh h_{t−1} (4H, N); ``a``
+    (4H, N) gets x_t + hg in the order i, f, o, g with the sigmoid rows times ``half``. Halving is
+    exact in binary floating point, so this equals the NumPy path, which projects with reordered,
+    halved weights and bias: ½(x + b) + ½h = ½((x + b) + h)."""
+    m = a.size // 4
+    x1 = x_t.reshape(x_t.size)
+    g1 = hg.reshape(hg.size)
+    a1 = a.reshape(a.size)
+    for e in range(2 * m):                           # i, f
+        a1[e] = (x1[e] + g1[e]) * half
+    xo, go, ao = x1[3 * m:], g1[3 * m:], a1[2 * m:3 * m]
+    for e in range(m):                               # o
+        ao[e] = (xo[e] + go[e]) * half
+    xg, gg, ag = x1[2 * m:3 * m], g1[2 * m:3 * m], a1[3 * m:]
+    for e in range(m):                               # g
+        ag[e] = xg[e] + gg[e]
