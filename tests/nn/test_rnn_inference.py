@@ -38,9 +38,15 @@ def test_no_grad_path_equals_recorded_path(case, n):
     assert out.grad_fn is None and not out.requires_grad
     ref = [ref_out] + list(ref_h if kind == "LSTM" else (ref_h,))
     got = [out] + list(h if kind == "LSTM" else (h,))
+    # one sample, LSTM, compiled kernels on: the step's product is a vectorised dot product, not the BLAS
+    # one (last-bit differences); everywhere else the very same numbers
+    loose = kind == "LSTM" and (n == 1 or unbatched)
     for r, g in zip(ref, got):
         assert g.shape == r.shape and g.dtype == r.dtype
-        np.testing.assert_array_equal(g.numpy(), r.numpy())
+        if loose:
+            np.testing.assert_allclose(g.numpy(), r.numpy(), rtol=1e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(g.numpy(), r.numpy())
 
 
 def test_no_grad_in_training_mode_with_dropout_between_layers_still_drops():

@@ -316,6 +316,9 @@ def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out, mm=_mm):
     xp.multiply(a[2 * H:3 * H], tc_out, out=h_out)
 
 
+_ONE_SAMPLE_MV = True    # batch-1 inference: product and pre-activations in one kernel (lstm_pre_mv)
+
+
 def _lstm_loop_compiled(k, raw, gates, hs, cs, tc, w_hh, hg, reverse, keep):
     """The forward loop of ``LSTMLayer`` with each step's elementwise arithmetic in compiled kernels:
     W_hh h_{t−1} (product, ``w_hh`` as given, in PyTorch's gate order), ``k.lstm_pre`` (the step's
@@ -338,6 +341,17 @@ def _lstm_loop_compiled(k, raw, gates, hs, cs, tc, w_hh, hg, reverse, keep):
         G, O = [gates] * T, [gates[2 * H:3 * H]] * T
         cells = [(cs[j & 1], cs[1 - (j & 1)], tc) for j in range(2)] * ((T + 1) // 2)
     pre, tanh, mul, cell = k.lstm_pre, xp.tanh, xp.multiply, k.lstm_cell
+    if _ONE_SAMPLE_MV and not keep and raw.shape[2] == 1 and w_hh.flags.c_contiguous and w_hh.dtype == raw.dtype:
+        # one sample, inference: the product and the pre-activations in one kernel per step
+        pre_mv, X1, S1, a1 = k.lstm_pre_mv, list(raw[:, :, 0]), list(hs[:, :, 0]), gates[:, 0]
+        a, o = gates, gates[2 * H:3 * H]
+        for t, (c_prev, c_out, tc_out) in zip(order, cells):
+            pre_mv(w_hh, S1[t + prev], X1[t], a1, half)
+            tanh(a, out=a)
+            cell(a, c_prev, c_out, half)
+            tanh(c_out, out=tc_out)
+            mul(o, tc_out, out=S[t + cur])
+        return
     for t, (c_prev, c_out, tc_out), mm in zip(order, cells, _loop_products(T)):
         a = G[t]
         mm(w_hh, S[t + prev], out=hg)
