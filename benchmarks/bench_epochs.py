@@ -341,7 +341,7 @@ def main():
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-scaling", action="store_true")
     p.add_argument("--only-predict", action="store_true",
-                   help="print only the predict latency table (for the models in --models among mlp, cnn, lstm)")
+                   help="only the predict latency table (for those of mlp, cnn, lstm in --models)")
     p.add_argument("--predict-reps", type=int, default=200, help="timed batch-1 calls per framework")
     args = p.parse_args()
     if args.only_predict:

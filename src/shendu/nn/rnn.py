@@ -27,6 +27,7 @@ from .parameter import Parameter
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _state_array(value):
@@ -219,10 +220,8 @@ class RNNBase(Module):
                 idx = layer * directions + direction
                 suffix = f"_l{layer}" + ("_reverse" if direction else "")
                 h_init = zeros if h0 is None else h0[idx]
-                bias = (getattr(self, "bias_ih" + suffix).array, getattr(self, "bias_hh" + suffix).array) \
-                    if self.bias else (None, None)
-                weights = (getattr(self, "weight_ih" + suffix).array, getattr(self, "weight_hh" + suffix).array,
-                           *bias)
+                weights = [getattr(self, n + suffix).array for n in _WEIGHT_NAMES[:4 if self.bias else 2]]
+                weights += [None] * (4 - len(weights))
                 reverse = direction == 1
                 if lstm:
                     c_init = zeros if c0 is None else c0[idx]

@@ -205,11 +205,16 @@ def _dot1(w, h, r):
 
 
 @_jit
-def lstm_pre_mv(w_hh, h_prev, x_t, a, half):
+def lstm_pre_mv(w_hh, o, tc, h_prev, x_t, a, half, finish_h):
     """``lstm_pre`` for ONE sample with the product W_hh h_{t−1} done here as well (one pass over
     W_hh (4H, H) in PyTorch's gate order, four rows at a time): a (4H,) gets x_t + W_hh h_{t−1}
-    reordered i, f, o, g, the sigmoid rows halved. The sums are reassociated (vectorised), so they
-    differ from the BLAS product in the last bits, as two BLAS builds do; for inference only."""
+    reordered i, f, o, g, the sigmoid rows halved. With ``finish_h`` the previous step's last
+    operation comes first: h_{t−1} = o ⊙ tanh(c_{t−1}) into ``h_prev`` (``o`` a view of ``a``, read
+    before ``a`` is overwritten). The sums are reassociated (vectorised), so they differ from the BLAS
+    product in the last bits, as two BLAS builds do; for inference only."""
+    if finish_h:
+        for j in range(h_prev.size):
+            h_prev[j] = o[j] * tc[j]
     G = w_hh.shape[0]
     m = G // 4
     one = half + half

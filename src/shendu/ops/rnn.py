@@ -341,16 +341,20 @@ def _lstm_loop_compiled(k, raw, gates, hs, cs, tc, w_hh, hg, reverse, keep):
         G, O = [gates] * T, [gates[2 * H:3 * H]] * T
         cells = [(cs[j & 1], cs[1 - (j & 1)], tc) for j in range(2)] * ((T + 1) // 2)
     pre, tanh, mul, cell = k.lstm_pre, xp.tanh, xp.multiply, k.lstm_cell
-    if _ONE_SAMPLE_MV and not keep and raw.shape[2] == 1 and w_hh.flags.c_contiguous and w_hh.dtype == raw.dtype:
-        # one sample, inference: the product and the pre-activations in one kernel per step
+    if (_ONE_SAMPLE_MV and not keep and T and raw.shape[2] == 1 and w_hh.flags.c_contiguous
+            and w_hh.dtype == raw.dtype):
+        # one sample, inference: the product and the pre-activations in one kernel per step, which
+        # also finishes the step before (h_{t−1} = o ⊙ tanh(c_{t−1})); four calls a step
         pre_mv, X1, S1, a1 = k.lstm_pre_mv, list(raw[:, :, 0]), list(hs[:, :, 0]), gates[:, 0]
-        a, o = gates, gates[2 * H:3 * H]
-        for t, (c_prev, c_out, tc_out) in zip(order, cells):
-            pre_mv(w_hh, S1[t + prev], X1[t], a1, half)
-            tanh(a, out=a)
-            cell(a, c_prev, c_out, half)
-            tanh(c_out, out=tc_out)
-            mul(o, tc_out, out=S[t + cur])
+        o1, tc1 = a1[2 * H:3 * H], tc[:, 0]
+        finish = False
+        for t, (c_prev, c_out, _) in zip(order, cells):
+            pre_mv(w_hh, o1, tc1, S1[t + prev], X1[t], a1, half, finish)
+            tanh(gates, out=gates)
+            cell(gates, c_prev, c_out, half)
+            tanh(c_out, out=tc)
+            finish = True
+        mul(gates[2 * H:3 * H], tc, out=S[order[-1] + cur])
         return
     for t, (c_prev, c_out, tc_out), mm in zip(order, cells, _loop_products(T)):
         a = G[t]
