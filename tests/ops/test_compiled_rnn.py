@@ -262,7 +262,7 @@ def test_warm_up_reports_status(compiled):
         assert ops_rnn.compiled_status(warm_up=True).startswith("on")
 
 
-@pytest.mark.parametrize("hidden", [8, 6])            # four rows at a time, and the remainder rows
+@pytest.mark.parametrize("hidden", [8, 6])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_one_sample_inference_kernel_equals_numpy(compiled, monkeypatch, hidden, dtype):
     """Batch-1 inference fuses W_hh h_{t−1} into the pre-activation kernel (``lstm_pre_mv``): over a

@@ -172,65 +172,36 @@ def lstm_pre(x_t, hg, a, half):
         ag[e] = xg[e] + gg[e]
 
 
-def _jit_reassoc(fn):
-    """``_jit`` for a dot product whose sum may be reassociated (so that it vectorises)."""
+
+def _jit_dot(fn):
+    """``_jit`` for a kernel whose dot products may be reassociated and fused (so that they vectorise)."""
+    flags = {"reassoc", "nsz", "contract"}
     try:
-        return numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})(fn)
+        return numba.njit(cache=True, nogil=True, fastmath=flags)(fn)
     except RuntimeError:
-        return numba.njit(cache=False, nogil=True, fastmath={"reassoc", "nsz"})(fn)
+        return numba.njit(cache=False, nogil=True, fastmath=flags)(fn)
 
 
-@_jit_reassoc
-def _dot4(w, h, r):
-    """Rows r … r+3 of W times h: four sums at once, each h_j read once."""
-    s0 = w.dtype.type(0)
-    s1 = s0
-    s2 = s0
-    s3 = s0
-    for j in range(h.size):
-        hj = h[j]
-        s0 += w[r, j] * hj
-        s1 += w[r + 1, j] * hj
-        s2 += w[r + 2, j] * hj
-        s3 += w[r + 3, j] * hj
-    return s0, s1, s2, s3
-
-
-@_jit_reassoc
-def _dot1(w, h, r):
-    s = w.dtype.type(0)
-    for j in range(h.size):
-        s += w[r, j] * h[j]
-    return s
-
-
-@_jit
+@_jit_dot
 def lstm_pre_mv(w_hh, o, tc, h_prev, x_t, a, half, finish_h):
     """``lstm_pre`` for ONE sample with the product W_hh h_{t−1} done here as well (one pass over
-    W_hh (4H, H) in PyTorch's gate order, four rows at a time): a (4H,) gets x_t + W_hh h_{t−1}
-    reordered i, f, o, g, the sigmoid rows halved. With ``finish_h`` the previous step's last
-    operation comes first: h_{t−1} = o ⊙ tanh(c_{t−1}) into ``h_prev`` (``o`` a view of ``a``, read
-    before ``a`` is overwritten). The sums are reassociated (vectorised), so they differ from the BLAS
-    product in the last bits, as two BLAS builds do; for inference only."""
+    W_hh (4H, H), kept in PyTorch's gate order): a (4H,) gets x_t + W_hh h_{t−1} reordered i, f, o, g,
+    the sigmoid rows halved. With ``finish_h`` the previous step's last operation comes first:
+    h_{t−1} = o ⊙ tanh(c_{t−1}) into ``h_prev`` (``o`` a view of ``a``, read before ``a`` is
+    overwritten). The dot products are reassociated (vectorised) and fused, so they differ from the
+    BLAS product in the last bits, as two BLAS builds do; used for inference only."""
     if finish_h:
         for j in range(h_prev.size):
             h_prev[j] = o[j] * tc[j]
-    G = w_hh.shape[0]
+    G, H = w_hh.shape
     m = G // 4
     one = half + half
     for k in range(4):
         d = k if k < 2 else 5 - k                   # i, f, g, o → i, f, o, g
         sc = one if k == 2 else half
-        r0 = k * m
-        o0 = d * m
-        j = 0
-        while j + 4 <= m:
-            s0, s1, s2, s3 = _dot4(w_hh, h_prev, r0 + j)
-            a[o0 + j] = (x_t[r0 + j] + s0) * sc
-            a[o0 + j + 1] = (x_t[r0 + j + 1] + s1) * sc
-            a[o0 + j + 2] = (x_t[r0 + j + 2] + s2) * sc
-            a[o0 + j + 3] = (x_t[r0 + j + 3] + s3) * sc
-            j += 4
-        while j < m:
-            a[o0 + j] = (x_t[r0 + j] + _dot1(w_hh, h_prev, r0 + j)) * sc
-            j += 1
+        for j in range(m):
+            r = k * m + j
+            s = w_hh.dtype.type(0)
+            for q in range(H):
+                s += w_hh[r, q] * h_prev[q]
+            a[d * m + j] = (x_t[r] + s) * sc
