@@ -22,10 +22,12 @@ a shared machine; it compares work done only with ``--threads 1`` (idle BLAS thr
 their spinning is CPU time too).
 
 Other tables: Keras ``fit`` against the raw shendu loop on the same model; ``predict`` latency at
-batch 1 and 32 (p50, p99, eval mode, no_grad); peak memory of a few training steps measured in a fresh
-subprocess per framework (Linux VmHWM minus the resident size after a warm-up step, and minus the
-resident size before the first step); a scaling table of the MLP
-train step at batch 1..512 and width ×1, ×4.
+batch 1 and 32 (p50, p99 of wall time, eval mode, no_grad, the calls alternating between the
+frameworks; the last column is the ratio of the median process CPU time per call, less sensitive to
+other jobs); peak memory of a few training steps measured in a fresh subprocess per framework (Linux
+VmHWM minus the resident size after a warm-up step, and minus the resident size before the first
+step); a scaling table of the MLP train step at batch 1..512 and width ×1, ×4. ``--only-predict``
+prints the predict table alone.
 """
 import argparse
 import os
@@ -237,26 +239,31 @@ def keras_vs_raw(fws, x, y, rounds):
 
 # ----- predict latency -----------------------------------------------------------------------------
 def predict_latency(fws, name, batch, reps):
+    """p50 and p99 wall time per call (ms) and the p50 of process CPU time per call, per framework."""
     models = make_pair(fws, name)
     rng = np.random.default_rng(1)
     xb = rng.random((batch, 1, 28, 28), dtype=np.float32)
     out = {}
     order = ["shendu", "torch"]
     lat = {k: [] for k in order}
+    cpu = {k: [] for k in order}
     inputs = {k: fws[k].from_numpy(xb) for k in order}
     for k in order:
         models[k].eval()
+    wall, proc = time.perf_counter, time.process_time
     for i in range(reps + 10):
         for k in (order if i % 2 == 0 else order[::-1]):
             fw = fws[k]
-            t0 = time.perf_counter()
+            c0, t0 = proc(), wall()
             with fw.no_grad():
                 models[k](inputs[k])
+            t1, c1 = wall(), proc()
             if i >= 10:
-                lat[k].append(time.perf_counter() - t0)
+                lat[k].append(t1 - t0)
+                cpu[k].append(c1 - c0)
     for k in order:
         a = np.array(lat[k]) * 1e3
-        out[k] = (float(np.percentile(a, 50)), float(np.percentile(a, 99)))
+        out[k] = (float(np.percentile(a, 50)), float(np.percentile(a, 99)), float(np.median(cpu[k])) * 1e3)
     return out
 
 
@@ -384,13 +391,14 @@ def main():
             print(f"| {name} | {spread(tr)} | {spread(tk)} | {ratio:.2f} |", flush=True)
     if not args.no_predict:
         print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
-        print("| model | batch | PyTorch | shendu | p50 ratio |")
-        print("|---|---|---|---|---|")
+        print("| model | batch | PyTorch | shendu | p50 ratio | CPU-time p50 ratio |")
+        print("|---|---|---|---|---|---|")
         for name in [m for m in ("mlp", "cnn", "lstm") if not args.only_predict or m in names]:
             for batch in (1, 32):
                 r = predict_latency(fws, name, batch, args.predict_reps if batch == 1 else 50)
                 print(f"| {name} | {batch} | {r['torch'][0]:.3f} / {r['torch'][1]:.3f} | "
-                      f"{r['shendu'][0]:.3f} / {r['shendu'][1]:.3f} | {r['shendu'][0] / r['torch'][0]:.2f} |",
+                      f"{r['shendu'][0]:.3f} / {r['shendu'][1]:.3f} | {r['shendu'][0] / r['torch'][0]:.2f} | "
+                      f"{r['shendu'][2] / r['torch'][2]:.2f} |",
                       flush=True)
     if not args.no_memory:
         print("\n## Peak memory of 8 training steps (MiB of VmHWM: above the resident size after a warm-up "
