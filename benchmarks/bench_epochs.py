@@ -2,7 +2,7 @@
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
                                       [--threads N] [--clock wall|cpu] [--no-keras] [--no-predict]
-                                      [--no-memory] [--no-scaling]
+                                      [--no-memory] [--no-scaling] [--only-predict] [--predict-reps N]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
 argument (``fw`` is ``torch`` or ``shendu``): the same code runs on both, only the import differs.
@@ -22,10 +22,12 @@ a shared machine; it compares work done only with ``--threads 1`` (idle BLAS thr
 their spinning is CPU time too).
 
 Other tables: Keras ``fit`` against the raw shendu loop on the same model; ``predict`` latency at
-batch 1 and 32 (p50, p99, eval mode, no_grad); peak memory of a few training steps measured in a fresh
-subprocess per framework (Linux VmHWM minus the resident size after a warm-up step, and minus the
-resident size before the first step); a scaling table of the MLP
-train step at batch 1..512 and width ×1, ×4.
+batch 1 and 32 (p50, p99 of wall time, eval mode, no_grad, the calls alternating between the
+frameworks; the last column is the ratio of the median process CPU time per call, less sensitive to
+other jobs); peak memory of a few training steps measured in a fresh subprocess per framework (Linux
+VmHWM minus the resident size after a warm-up step, and minus the resident size before the first
+step); a scaling table of the MLP train step at batch 1..512 and width ×1, ×4. ``--only-predict``
+prints the predict table alone.
 """
 import argparse
 import os
@@ -237,26 +239,31 @@ def keras_vs_raw(fws, x, y, rounds):
 
 # ----- predict latency -----------------------------------------------------------------------------
 def predict_latency(fws, name, batch, reps):
+    """p50 and p99 wall time per call (ms) and the p50 of process CPU time per call, per framework."""
     models = make_pair(fws, name)
     rng = np.random.default_rng(1)
     xb = rng.random((batch, 1, 28, 28), dtype=np.float32)
     out = {}
     order = ["shendu", "torch"]
     lat = {k: [] for k in order}
+    cpu = {k: [] for k in order}
     inputs = {k: fws[k].from_numpy(xb) for k in order}
     for k in order:
         models[k].eval()
+    wall, proc = time.perf_counter, time.process_time
     for i in range(reps + 10):
         for k in (order if i % 2 == 0 else order[::-1]):
             fw = fws[k]
-            t0 = time.perf_counter()
+            c0, t0 = proc(), wall()
             with fw.no_grad():
                 models[k](inputs[k])
+            t1, c1 = wall(), proc()
             if i >= 10:
-                lat[k].append(time.perf_counter() - t0)
+                lat[k].append(t1 - t0)
+                cpu[k].append(c1 - c0)
     for k in order:
         a = np.array(lat[k]) * 1e3
-        out[k] = (float(np.percentile(a, 50)), float(np.percentile(a, 99)))
+        out[k] = (float(np.percentile(a, 50)), float(np.percentile(a, 99)), float(np.median(cpu[k])) * 1e3)
     return out
 
 
@@ -340,7 +347,13 @@ def main():
     p.add_argument("--no-predict", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-scaling", action="store_true")
+    p.add_argument("--only-predict", action="store_true",
+                   help="only the predict latency table (for those of mlp, cnn, lstm in --models)")
+    p.add_argument("--predict-reps", type=int, default=200, help="timed batch-1 calls per framework")
     args = p.parse_args()
+    if args.only_predict:
+        args.no_keras = args.no_memory = args.no_scaling = True
+        args.no_predict = False
     fws = frameworks(args.threads)
     torch = fws["torch"]
     t_start = time.perf_counter()
@@ -355,11 +368,12 @@ def main():
     print(f"# compiled kernels: {status}, ready in {time.perf_counter() - t_jit:.1f} s")
     x, y = load(args.limit)
     names = [m for m in args.models.split(",") if m]
-    print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
-    print("| model | batch | PyTorch | shendu | median ratio (min–max) | CPU-time ratio "
-          "| loss torch / shendu |")
-    print("|---|---|---|---|---|---|---|")
-    for name in names:
+    if not args.only_predict:
+        print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
+        print("| model | batch | PyTorch | shendu | median ratio (min–max) | CPU-time ratio "
+              "| loss torch / shendu |")
+        print("|---|---|---|---|---|---|---|")
+    for name in ([] if args.only_predict else names):
         times, losses, cpu = run_epochs(fws, name, x, y, args.rounds)
         if args.clock == "cpu":  # the time columns and the median ratio in CPU time
             times = cpu
@@ -377,13 +391,14 @@ def main():
             print(f"| {name} | {spread(tr)} | {spread(tk)} | {ratio:.2f} |", flush=True)
     if not args.no_predict:
         print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
-        print("| model | batch | PyTorch | shendu | p50 ratio |")
-        print("|---|---|---|---|---|")
-        for name in ("mlp", "cnn", "lstm"):
+        print("| model | batch | PyTorch | shendu | p50 ratio | CPU-time p50 ratio |")
+        print("|---|---|---|---|---|---|")
+        for name in [m for m in ("mlp", "cnn", "lstm") if not args.only_predict or m in names]:
             for batch in (1, 32):
-                r = predict_latency(fws, name, batch, 200 if batch == 1 else 50)
+                r = predict_latency(fws, name, batch, args.predict_reps if batch == 1 else 50)
                 print(f"| {name} | {batch} | {r['torch'][0]:.3f} / {r['torch'][1]:.3f} | "
-                      f"{r['shendu'][0]:.3f} / {r['shendu'][1]:.3f} | {r['shendu'][0] / r['torch'][0]:.2f} |",
+                      f"{r['shendu'][0]:.3f} / {r['shendu'][1]:.3f} | {r['shendu'][0] / r['torch'][0]:.2f} | "
+                      f"{r['shendu'][2] / r['torch'][2]:.2f} |",
                       flush=True)
     if not args.no_memory:
         print("\n## Peak memory of 8 training steps (MiB of VmHWM: above the resident size after a warm-up "

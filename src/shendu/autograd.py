@@ -119,7 +119,21 @@ class Function:
                 raise
             shapes = ", ".join(str(tuple(getattr(a, "shape", ()))) for a in arrays)
             raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from exc
-        record = _state.enabled and any(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        record = False
+        if _state.enabled:
+            for x in inputs:
+                if isinstance(x, Tensor) and x.requires_grad:
+                    record = True
+                    break
+        if not record and type(out) is xp.ndarray:     # the common unrecorded call: one plain output
+            t = _new_tensor(Tensor)
+            t.array = out
+            t.grad = t.grad_fn = None
+            t._output_index = 0
+            t.requires_grad = False
+            if cls.views_input:
+                _share_storage(t, inputs[0], False)
+            return t
         if record:
             fn.inputs = inputs if cls.keeps_inputs else tuple(
                 _InputRef(x) if isinstance(x, Tensor) and x.grad_fn is not None else x for x in inputs)
@@ -168,6 +182,9 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+_new_tensor = object.__new__
 
 
 class _InputRef:

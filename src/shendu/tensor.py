@@ -1194,7 +1194,10 @@ def _shape_args(shape):
         return tuple(shape[0])
     if len(shape) == 1 and isinstance(shape[0], Tensor):
         return tuple(int(s) for s in shape[0].array)
-    return tuple(int(s) for s in shape)
+    for s in shape:
+        if type(s) is not int:
+            return tuple(int(s) for s in shape)
+    return shape                                  # already a tuple of Python ints
 
 
 def _index_key(key):

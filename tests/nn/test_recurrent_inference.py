@@ -4,6 +4,7 @@ import pytest
 
 import shendu as sd
 from shendu import nn
+from shendu.ops import rnn as ops_rnn
 from shendu.ops.rnn import LSTMLayer
 
 
@@ -23,8 +24,14 @@ def test_no_grad_lstm_matches_recorded_forward(N, T, reverse, bias):
     with sd.no_grad():
         plain = LSTMLayer.apply(x, h0, c0, *w, reverse=reverse)
     assert plain[0].grad_fn is None
+    # one sample with the compiled kernels: the step's product is a vectorised dot product inside the
+    # kernel (docs/rnn.md), equal to float rounding; otherwise the very same numbers
+    loose = N == 1 and ops_rnn.compiled_status().startswith("on")
     for a, b in zip(recorded, plain):
-        np.testing.assert_array_equal(a.numpy(), b.numpy())
+        if loose:
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
 def test_eval_lstm_under_no_grad_records_nothing():

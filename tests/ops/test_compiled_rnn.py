@@ -260,3 +260,26 @@ def test_warm_up_reports_status(compiled):
     assert ops_rnn.compiled_status(warm_up=True) == f"on (numba {compiled.VERSION})"
     with sd.no_grad():                                     # also from inside no_grad
         assert ops_rnn.compiled_status(warm_up=True).startswith("on")
+
+
+@pytest.mark.parametrize("hidden", [8, 6])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_sample_inference_kernel_equals_numpy(compiled, monkeypatch, hidden, dtype):
+    """Batch-1 inference fuses W_hh h_{t−1} into the pre-activation kernel (``lstm_pre_mv``): over a
+    long sequence it stays within float rounding of the NumPy path."""
+    used = []
+    fn = compiled.lstm_pre_mv
+    monkeypatch.setattr(compiled, "lstm_pre_mv", lambda *a: (used.append(1), fn(*a)))
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((1, 60, 5)).astype(dtype)
+    h0 = rng.standard_normal((1, 1, hidden)).astype(dtype)
+    c0 = rng.standard_normal((1, 1, hidden)).astype(dtype)
+
+    def make():
+        return nn.LSTM(5, hidden, batch_first=True)
+
+    ref = _run(make, x, (h0, c0), dtype, False, train=False)
+    assert not used
+    got = _run(make, x, (h0, c0), dtype, True, train=False)
+    assert len(used) == 60
+    _assert_same(ref, got, dtype)

@@ -15,6 +15,7 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..autograd import is_grad_enabled
 from ..backend import xp
 from ..errors import ShapeError
 from ..ops.rnn import GRULayer, LSTMLayer, RNNLayer
@@ -26,6 +27,7 @@ from .parameter import Parameter
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+_WEIGHT_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
 
 def _state_array(value):
@@ -129,11 +131,13 @@ class RNNBase(Module):
     def forward(self, input, hx=None):  # noqa: A002 (PyTorch's argument name)
         """Run the sequence; returns (output, h_n), or (output, (h_n, c_n)) for the LSTM."""
         x = self._check_input(input)
+        # recording off: the layers run on the arrays (``_forward_arrays``), the same numbers
+        fast = not is_grad_enabled() and not (self.training and self.dropout > 0 and self.num_layers > 1)
         unbatched = x.ndim == 2
         if unbatched:
-            x = ops.unsqueeze(x, 1)
+            x = Tensor._from_op(x.array[:, None], None, 0) if fast else ops.unsqueeze(x, 1)
         elif self.batch_first:
-            x = ops.swapaxes(x, 0, 1)
+            x = Tensor._from_op(x.array.transpose(1, 0, 2), None, 0) if fast else ops.swapaxes(x, 0, 1)
         N = x.shape[1]
         directions = 2 if self.bidirectional else 1
         H = self.hidden_size
@@ -156,6 +160,8 @@ class RNNBase(Module):
                 h0 = ops.unsqueeze(h0, 1)
                 c0 = ops.unsqueeze(c0, 1) if lstm else None
         zeros = xp.zeros((N, H), dtype=self.weight_ih_l0.dtype)
+        if fast:
+            return self._forward_arrays(x, h0, c0, zeros, unbatched)
 
         layer_input = x
         h_n, c_n = [], []
@@ -198,6 +204,54 @@ class RNNBase(Module):
         elif self.batch_first:
             output = ops.swapaxes(output, 0, 1)
         return (output, (h_n, c_n)) if lstm else (output, h_n)
+
+    def _forward_arrays(self, x, h0, c0, zeros, unbatched):
+        """``forward`` with recording off: the same layer Functions and the same numbers, called on the
+        arrays directly (nothing to record, so no graph nodes, views or version bookkeeping per call)."""
+        directions = 2 if self.bidirectional else 1
+        lstm = self.mode == "LSTM"
+        h0 = None if h0 is None else h0.array
+        c0 = None if c0 is None else c0.array
+        layer_input = x.array
+        h_n, c_n = [], []
+        for layer in range(self.num_layers):
+            outputs = []
+            for direction in range(directions):
+                idx = layer * directions + direction
+                suffix = f"_l{layer}" + ("_reverse" if direction else "")
+                h_init = zeros if h0 is None else h0[idx]
+                weights = [getattr(self, n + suffix).array for n in _WEIGHT_NAMES[:4 if self.bias else 2]]
+                weights += [None] * (4 - len(weights))
+                reverse = direction == 1
+                if lstm:
+                    c_init = zeros if c0 is None else c0[idx]
+                    out, h, c = LSTMLayer().forward(layer_input, h_init, c_init, *weights, reverse=reverse)
+                    c_n.append(c)
+                elif self.mode == "GRU":
+                    out, h = GRULayer().forward(layer_input, h_init, *weights, reverse=reverse)
+                else:
+                    nonlinearity = "relu" if self.mode == "RNN_RELU" else "tanh"
+                    out, h = RNNLayer().forward(layer_input, h_init, *weights, nonlinearity=nonlinearity,
+                                                reverse=reverse)
+                outputs.append(out)
+                h_n.append(h)
+            layer_input = outputs[0] if directions == 1 else xp.concatenate(outputs, axis=2)
+        output = layer_input
+        if len(h_n) == 1:
+            h_n = h_n[0][None]
+            c_n = c_n[0][None] if lstm else None
+        else:
+            h_n = xp.stack(h_n, axis=0)
+            c_n = xp.stack(c_n, axis=0) if lstm else None
+        if unbatched:
+            output, h_n = output[:, 0], h_n[:, 0]
+            c_n = c_n[:, 0] if lstm else None
+        elif self.batch_first:
+            output = output.transpose(1, 0, 2)
+        output, h_n = Tensor._from_op(output, None, 0), Tensor._from_op(h_n, None, 0)
+        if lstm:
+            return output, (h_n, Tensor._from_op(c_n, None, 0))
+        return output, h_n
 
     def _dropout(self, x):
         """Dropout between layers: zero each element with probability p, scale the rest by 1/(1−p)."""

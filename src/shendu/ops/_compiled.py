@@ -147,3 +147,61 @@ def gru_step_backward(a, m_n, h_prev, dh, back, d_out, d_n, dA_h, one):
         d1[e] = (one - r) * r * mn[e] * x
         d1[2 * m + e] = x * r
         h1[e] = h * z
+
+
+
+
+@_jit
+def lstm_pre(x_t, hg, a, half):
+    """The pre-activations of one LSTM step in the loop's layout, from parts in PyTorch's gate order
+    i, f, g, o: ``x_t`` = W_ih x_t + b_ih + b_hh (4H, N) and ``hg`` = W_hh h_{t−1} (4H, N); ``a``
+    (4H, N) gets x_t + hg in the order i, f, o, g with the sigmoid rows times ``half``. Halving is
+    exact in binary floating point, so this equals the NumPy path, which projects with reordered,
+    halved weights and bias: ½(x + b) + ½h = ½((x + b) + h)."""
+    m = a.size // 4
+    x1 = x_t.reshape(x_t.size)
+    g1 = hg.reshape(hg.size)
+    a1 = a.reshape(a.size)
+    for e in range(2 * m):                           # i, f
+        a1[e] = (x1[e] + g1[e]) * half
+    xo, go, ao = x1[3 * m:], g1[3 * m:], a1[2 * m:3 * m]
+    for e in range(m):                               # o
+        ao[e] = (xo[e] + go[e]) * half
+    xg, gg, ag = x1[2 * m:3 * m], g1[2 * m:3 * m], a1[3 * m:]
+    for e in range(m):                               # g
+        ag[e] = xg[e] + gg[e]
+
+
+
+def _jit_dot(fn):
+    """``_jit`` for a kernel whose dot products may be reassociated and fused (so that they vectorise)."""
+    flags = {"reassoc", "nsz", "contract"}
+    try:
+        return numba.njit(cache=True, nogil=True, fastmath=flags)(fn)
+    except RuntimeError:
+        return numba.njit(cache=False, nogil=True, fastmath=flags)(fn)
+
+
+@_jit_dot
+def lstm_pre_mv(w_hh, o, tc, h_prev, x_t, a, half, finish_h):
+    """``lstm_pre`` for ONE sample with the product W_hh h_{t−1} done here as well (one pass over
+    W_hh (4H, H), kept in PyTorch's gate order): a (4H,) gets x_t + W_hh h_{t−1} reordered i, f, o, g,
+    the sigmoid rows halved. With ``finish_h`` the previous step's last operation comes first:
+    h_{t−1} = o ⊙ tanh(c_{t−1}) into ``h_prev`` (``o`` a view of ``a``, read before ``a`` is
+    overwritten). The dot products are reassociated (vectorised) and fused, so they differ from the
+    BLAS product in the last bits, as two BLAS builds do; used for inference only."""
+    if finish_h:
+        for j in range(h_prev.size):
+            h_prev[j] = o[j] * tc[j]
+    G, H = w_hh.shape
+    m = G // 4
+    one = half + half
+    for k in range(4):
+        d = k if k < 2 else 5 - k                   # i, f, g, o → i, f, o, g
+        sc = one if k == 2 else half
+        for j in range(m):
+            r = k * m + j
+            s = w_hh.dtype.type(0)
+            for q in range(H):
+                s += w_hh[r, q] * h_prev[q]
+            a[d * m + j] = (x_t[r] + s) * sc

@@ -316,28 +316,50 @@ def _lstm_step(a, h_prev, c_prev, w_hh, hg, tmp, c_out, tc_out, h_out, mm=_mm):
     xp.multiply(a[2 * H:3 * H], tc_out, out=h_out)
 
 
-def _lstm_loop_compiled(k, gates, hs, cs, tc, w_hh, hg, reverse, keep):
-    """The forward loop of ``LSTMLayer`` with each step's elementwise arithmetic in the compiled
-    kernel ``k.lstm_cell``: the step is W_hh h_{t−1} (product), a += it, tanh of all gates, the kernel
-    (sigmoids and c_t), tanh(c_t), h_t = o ⊙ tanh(c_t), the same operations as ``_lstm_step``.
-    The per-step views are taken once, in lists, before the loop (indexing an array costs more than
-    the batch-1 calls themselves). Buffers as in ``LSTMLayer.forward``: with ``keep`` cs (T+1, H, N)
-    and tc (T, H, N), else cs (2, H, N) alternating and tc (H, N)."""
-    T, H = gates.shape[0], hs.shape[1]
+_ONE_SAMPLE_MV = True    # batch-1 inference: product and pre-activations in one kernel (lstm_pre_mv)
+
+
+def _lstm_loop_compiled(k, raw, gates, hs, cs, tc, w_hh, hg, reverse, keep):
+    """The forward loop of ``LSTMLayer`` with each step's elementwise arithmetic in compiled kernels:
+    W_hh h_{t−1} (product, ``w_hh`` as given, in PyTorch's gate order), ``k.lstm_pre`` (the step's
+    pre-activations from ``raw`` = the projected inputs and biases (T, 4H, N) and the product, into
+    ``gates`` reordered and halved), tanh of all gates, ``k.lstm_cell`` (sigmoids and c_t),
+    tanh(c_t), h_t = o ⊙ tanh(c_t): the same numbers as ``_lstm_step``. The per-step views are
+    taken once, in lists, before the loop (indexing an array costs more than the batch-1 calls
+    themselves). Buffers as in ``LSTMLayer.forward``: with ``keep`` gates (T, 4H, N), cs (T+1, H, N)
+    and tc (T, H, N); else one step's gates (4H, N), cs (2, H, N) alternating and tc (H, N)."""
+    T, H = raw.shape[0], hs.shape[1]
     prev, cur = _offsets(reverse)
-    half = gates.dtype.type(0.5)
+    half = raw.dtype.type(0.5)
     order = list(_steps(T, reverse))
-    G, O, S = list(gates), list(gates[:, 2 * H:3 * H]), list(hs)
+    X, S = list(raw), list(hs)
     if keep:
+        G, O = list(gates), list(gates[:, 2 * H:3 * H])
         C, TC = list(cs), list(tc)
         cells = [(C[t + prev], C[t + cur], TC[t]) for t in order]
     else:
+        G, O = [gates] * T, [gates[2 * H:3 * H]] * T
         cells = [(cs[j & 1], cs[1 - (j & 1)], tc) for j in range(2)] * ((T + 1) // 2)
-    add, tanh, mul, cell = xp.add, xp.tanh, xp.multiply, k.lstm_cell
+    pre, tanh, mul, cell = k.lstm_pre, xp.tanh, xp.multiply, k.lstm_cell
+    if (_ONE_SAMPLE_MV and not keep and T and raw.shape[2] == 1 and w_hh.flags.c_contiguous
+            and w_hh.dtype == raw.dtype):
+        # one sample, inference: the product and the pre-activations in one kernel per step, which
+        # also finishes the step before (h_{t−1} = o ⊙ tanh(c_{t−1})); four calls a step
+        pre_mv, X1, S1, a1 = k.lstm_pre_mv, list(raw[:, :, 0]), list(hs[:, :, 0]), gates[:, 0]
+        o1, tc1 = a1[2 * H:3 * H], tc[:, 0]
+        finish = False
+        for t, (c_prev, c_out, _) in zip(order, cells):
+            pre_mv(w_hh, o1, tc1, S1[t + prev], X1[t], a1, half, finish)
+            tanh(gates, out=gates)
+            cell(gates, c_prev, c_out, half)
+            tanh(c_out, out=tc)
+            finish = True
+        mul(gates[2 * H:3 * H], tc, out=S[order[-1] + cur])
+        return
     for t, (c_prev, c_out, tc_out), mm in zip(order, cells, _loop_products(T)):
         a = G[t]
         mm(w_hh, S[t + prev], out=hg)
-        add(a, hg, out=a)
+        pre(X[t], hg, a, half)
         tanh(a, out=a)
         cell(a, c_prev, c_out, half)
         tanh(c_out, out=tc_out)
@@ -411,16 +433,31 @@ class LSTMLayer(Function):
         bias = _sum_bias(b_ih, b_hh)
         # XG_tᵀ = W_ih x_tᵀ for every step, (T, 4H, N): one batched product over the steps; for one
         # sample (T, 4H) and (T, 4H, 1) are the same memory, and one 2-D product is faster
-        w_ih_r = _lstm_gate_rows(w_ih, H, 0.5)
-        if N == 1:
-            gates = _mm(x.reshape(T, x.shape[2]), w_ih_r.T).reshape(T, 4 * H, 1)
-        else:
-            gates = _mm(w_ih_r, x.transpose(0, 2, 1))
-        if bias is not None:
-            gates += _lstm_gate_rows(bias, H, 0.5)[:, None]
-        w_hh_r = _lstm_gate_rows(w_hh, H, 0.5)
         keep = is_grad_enabled()
         kern = _kernels(dtype)
+        if kern is not None:
+            # the same numbers without reordering the weights at each call: project in PyTorch's gate
+            # order; each step's kernel reorders and halves x_t W_ihᵀ + b + W_hh h_{t−1} (``lstm_pre``)
+            if N == 1:
+                raw = _mm(x.reshape(T, x.shape[2]), w_ih.T)
+                if bias is not None:
+                    raw += bias
+                raw = raw.reshape(T, 4 * H, 1)
+            else:
+                raw = _mm(w_ih, x.transpose(0, 2, 1))
+                if bias is not None:
+                    raw += bias[:, None]
+            gates = xp.empty(raw.shape if keep else raw.shape[1:], dtype=raw.dtype)
+            w_hh_r = w_hh
+        else:
+            w_ih_r = _lstm_gate_rows(w_ih, H, 0.5)
+            if N == 1:
+                gates = _mm(x.reshape(T, x.shape[2]), w_ih_r.T).reshape(T, 4 * H, 1)
+            else:
+                gates = _mm(w_ih_r, x.transpose(0, 2, 1))
+            if bias is not None:
+                gates += _lstm_gate_rows(bias, H, 0.5)[:, None]
+            w_hh_r = _lstm_gate_rows(w_hh, H, 0.5)
         prev, cur = _offsets(reverse)
         hs = xp.empty((T + 1, H, N), dtype=dtype)                 # h_tᵀ, slot layout of _offsets
         hs[T * prev] = h0.T
@@ -437,7 +474,7 @@ class LSTMLayer(Function):
             cs[0] = c0.T
             c_n = cs[T & 1]
         if kern is not None:
-            _lstm_loop_compiled(kern, gates, hs, cs, tc, w_hh_r, hg, reverse, keep)
+            _lstm_loop_compiled(kern, raw, gates, hs, cs, tc, w_hh_r, hg, reverse, keep)
         elif keep:
             for t, mm in zip(_steps(T, reverse), _loop_products(T)):
                 _lstm_step(gates[t], hs[t + prev], cs[t + prev], w_hh_r, hg, tmp, cs[t + cur], tc[t],
