@@ -94,12 +94,28 @@ class CompiledLoss:
         """Σ over outputs of weight · reduce(loss per sample): ``"none"`` per sample, ``"mean"`` a scalar."""
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction) * weight
+            value = (reduction == "mean" and _fused_sparse_ce(fn, p, t)) or F.sample_weighted_reduce(
+                self._per_sample_one(fn, p, t), None, reduction)
+            value = value if weight == 1.0 else value * weight
             total = value if total is None else total + value
         return total
 
     per_sample = functools.partialmethod(_reduce, reduction="none")
     __call__ = functools.partialmethod(_reduce, reduction="mean")
+
+
+def _fused_sparse_ce(fn, y_pred, y_true):
+    """The batch mean of ``SparseCategoricalCrossentropy(from_logits=True)`` on logits (N, C) as one
+    fused log-softmax + NLL Function (the same per-sample values, fewer steps); None where it does not
+    apply (other losses, ignore_class, other ranks, labels out of range: the general path reports them)."""
+    if not (isinstance(fn, _losses.SparseCategoricalCrossentropy) and fn.from_logits and fn.ignore_class is None
+            and isinstance(y_pred, Tensor) and y_pred.ndim == 2 and fn.axis in (-1, 1)):
+        return None
+    t = np.asarray(getattr(y_true, "array", y_true))
+    t = (t[:, 0] if t.ndim == 2 and t.shape[1] == 1 else t).astype(np.int64, copy=False)
+    if t.shape != y_pred.shape[:1] or t.size and (t.min() < 0 or t.max() >= y_pred.shape[1]):
+        return None
+    return F.cross_entropy(y_pred, t)
 
 
 _BUILD_LOCK = threading.RLock()
