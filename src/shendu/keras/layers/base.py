@@ -301,7 +301,11 @@ def channels_first(x, axis, fn):
     if axis == 1:
         return fn(x)
     order = (0, axis) + tuple(i for i in range(1, x.ndim) if i != axis)
-    return sd.permute(fn(sd.permute(x, order)), tuple(int(i) for i in np.argsort(order)))
+    made = x.__dict__.get("_channels_first")  # x is the last layer's result moved back: take it as it was
+    y = fn(made[1] if made and made[0] == order and made[2] is x.grad_fn else sd.permute(x, order))
+    out = sd.permute(y, tuple(int(i) for i in np.argsort(order)))
+    out._channels_first = (order, y, out.grad_fn)
+    return out
 
 
 # ----- building from a model file: weights must exist in the file before they are allocated -----
