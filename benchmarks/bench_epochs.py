@@ -1,8 +1,8 @@
 """Whole training epochs and single-request inference, shendu vs PyTorch, side by side in one process.
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
-                                      [--threads N] [--clock wall|cpu] [--no-keras] [--only-keras] [--no-predict]
-                                      [--no-memory] [--no-scaling]
+                                      [--threads N] [--clock wall|cpu] [--no-keras] [--only-keras]
+                                      [--no-predict] [--no-memory] [--no-scaling]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
 argument (``fw`` is ``torch`` or ``shendu``): the same code runs on both, only the import differs.
@@ -388,7 +388,8 @@ def main():
             ratios = np.array(tk) / np.array(tr)
             cpu = np.array(ck) / np.array(cr)
             print(f"| {name} | {spread(tr)} | {spread(tk)} | {np.median(ratios):.2f} ({ratios.min():.2f}–"
-                  f"{ratios.max():.2f}) | {np.median(cpu):.2f} ({cpu.min():.2f}–{cpu.max():.2f}) |", flush=True)
+                  f"{ratios.max():.2f}) | {np.median(cpu):.2f} ({cpu.min():.2f}–{cpu.max():.2f}) |",
+                  flush=True)
     if not args.no_predict:
         print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
         print("| model | batch | PyTorch | shendu | p50 ratio |")

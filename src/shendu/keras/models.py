@@ -21,13 +21,7 @@ from ..train import adapter
 from . import _saving, backend
 from . import losses as _losses
 from . import optimizers as _optimizers
-from ._custom import (
-    CompiledLossView,
-    CompileMetrics,
-    KerasTrainer,
-    overrides,
-    tracked_metrics,
-)
+from ._custom import CompiledLossView, CompileMetrics, KerasTrainer, overrides, tracked_metrics
 from ._summary import print_summary
 from .layers import deserialize as _deserialize_layer
 from .layers import get_registered, serialize
@@ -105,11 +99,10 @@ class CompiledLoss:
 
 
 def _fused_sparse_ce(fn, y_pred, y_true):
-    """The batch mean of ``SparseCategoricalCrossentropy(from_logits=True)`` on logits (N, C) as one
-    fused log-softmax + NLL Function (the same per-sample values, fewer steps); None where it does not
-    apply (other losses, ignore_class, other ranks, labels out of range: the general path reports them)."""
-    if not (isinstance(fn, _losses.SparseCategoricalCrossentropy) and fn.from_logits and fn.ignore_class is None
-            and isinstance(y_pred, Tensor) and y_pred.ndim == 2 and fn.axis in (-1, 1)):
+    """``SparseCategoricalCrossentropy(from_logits=True)``'s batch mean on logits (N, C) as one fused
+    cross-entropy Function (the same values); None where it does not apply (the general path then runs)."""
+    if not (isinstance(fn, _losses.SparseCategoricalCrossentropy) and fn.from_logits and fn.axis in (-1, 1)
+            and fn.ignore_class is None and isinstance(y_pred, Tensor) and y_pred.ndim == 2):
         return None
     t = np.asarray(getattr(y_true, "array", y_true))
     t = (t[:, 0] if t.ndim == 2 and t.shape[1] == 1 else t).astype(np.int64, copy=False)
