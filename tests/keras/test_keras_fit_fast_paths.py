@@ -76,3 +76,14 @@ def test_add_loss_terms_still_join_the_loss_during_fit():
     plain = m.evaluate(x, y, verbose=0)
     history = m.fit(x, y, epochs=1, batch_size=8, shuffle=False, verbose=0)
     assert history.history["loss"][0] == pytest.approx(plain, rel=1e-5)
+
+
+def test_a_conv_output_changed_in_place_is_not_taken_back_stale():
+    conv, pool = layers.Conv2D(2, 3), layers.MaxPooling2D(2)
+    x = sd.tensor(np.random.default_rng(2).random((1, 6, 6, 1), dtype=np.float32))
+    with sd.no_grad():
+        h = conv(x)
+        h.array = h.array + 5.0   # a new array behind the same Tensor
+        got = pool(h).numpy()
+        want = pool(sd.tensor(h.numpy())).numpy()
+    np.testing.assert_array_equal(got, want)

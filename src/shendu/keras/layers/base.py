@@ -302,9 +302,10 @@ def channels_first(x, axis, fn):
         return fn(x)
     order = (0, axis) + tuple(i for i in range(1, x.ndim) if i != axis)
     made = x.__dict__.get("_channels_first")  # x is the last layer's result moved back: take it as it was
-    y = fn(made[1] if made and made[0] == order and made[2] is x.grad_fn else sd.permute(x, order))
+    same = made is not None and made[0] == order and made[2] is x.grad_fn and made[3] is x.array
+    y = fn(made[1] if same else sd.permute(x, order))
     out = sd.permute(y, tuple(order.index(i) for i in range(x.ndim)))
-    out._channels_first = (order, y, out.grad_fn)
+    out._channels_first = (order, y, out.grad_fn, out.array)  # unchanged since (no in-place op): reusable
     return out
 
 
