@@ -192,8 +192,17 @@ class KerasTrainer(_BaseTrainer):
     def test_step(self, x, y, sample_weight=None):
         return self._step("test_step", x, y, sample_weight)
 
+    def fit(self, *args, **kwargs):
+        layers = list(self.host._walk_layers())  # a fit's layers are fixed: found once, not every step
+        self._fit_layers = None if any(layer._has_weight_regularizer() for layer in layers) else layers
+        try:
+            return super().fit(*args, **kwargs)
+        finally:
+            self._fit_layers = None
+
     def compute_loss(self, y_pred, y, sample_weight=None):
-        extra = self.host.losses
+        layers = self.__dict__.get("_fit_layers")  # during a fit without weight penalties: add_loss terms
+        extra = self.host.losses if layers is None else [t for layer in layers for t in layer._call_losses]
         if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
             if not extra:
                 raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")

@@ -21,13 +21,7 @@ from ..train import adapter
 from . import _saving, backend
 from . import losses as _losses
 from . import optimizers as _optimizers
-from ._custom import (
-    CompiledLossView,
-    CompileMetrics,
-    KerasTrainer,
-    overrides,
-    tracked_metrics,
-)
+from ._custom import CompiledLossView, CompileMetrics, KerasTrainer, overrides, tracked_metrics
 from ._summary import print_summary
 from .layers import deserialize as _deserialize_layer
 from .layers import get_registered, serialize
@@ -94,12 +88,27 @@ class CompiledLoss:
         """Σ over outputs of weight · reduce(loss per sample): ``"none"`` per sample, ``"mean"`` a scalar."""
         total = None
         for fn, weight, p, t in self._pairs(y_pred, y_true):
-            value = F.sample_weighted_reduce(self._per_sample_one(fn, p, t), None, reduction) * weight
+            value = (reduction == "mean" and _fused_sparse_ce(fn, p, t)) or F.sample_weighted_reduce(
+                self._per_sample_one(fn, p, t), None, reduction)
+            value = value if weight == 1.0 else value * weight
             total = value if total is None else total + value
         return total
 
     per_sample = functools.partialmethod(_reduce, reduction="none")
     __call__ = functools.partialmethod(_reduce, reduction="mean")
+
+
+def _fused_sparse_ce(fn, y_pred, y_true):
+    """``SparseCategoricalCrossentropy(from_logits=True)``'s batch mean on logits (N, C) as one fused
+    cross-entropy Function (the same values); None where it does not apply (the general path then runs)."""
+    if not (isinstance(fn, _losses.SparseCategoricalCrossentropy) and fn.from_logits and fn.axis in (-1, 1)
+            and fn.ignore_class is None and isinstance(y_pred, Tensor) and y_pred.ndim == 2):
+        return None
+    t = np.asarray(getattr(y_true, "array", y_true))
+    t = (t[:, 0] if t.ndim == 2 and t.shape[1] == 1 else t).astype(np.int64, copy=False)
+    if t.shape != y_pred.shape[:1] or t.size and (t.min() < 0 or t.max() >= y_pred.shape[1]):
+        return None
+    return F.cross_entropy(y_pred, t)
 
 
 _BUILD_LOCK = threading.RLock()

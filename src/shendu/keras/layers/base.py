@@ -301,7 +301,12 @@ def channels_first(x, axis, fn):
     if axis == 1:
         return fn(x)
     order = (0, axis) + tuple(i for i in range(1, x.ndim) if i != axis)
-    return sd.permute(fn(sd.permute(x, order)), tuple(int(i) for i in np.argsort(order)))
+    made = x.__dict__.get("_channels_first")  # x is the last layer's result moved back: take it as it was
+    same = made is not None and made[0] == order and made[2] is x.grad_fn and made[3] is x.array
+    y = fn(made[1] if same else sd.permute(x, order))
+    out = sd.permute(y, tuple(order.index(i) for i in range(x.ndim)))
+    out._channels_first = (order, y, out.grad_fn, out.array)  # unchanged since (no in-place op): reusable
+    return out
 
 
 # ----- building from a model file: weights must exist in the file before they are allocated -----
@@ -849,7 +854,7 @@ class Layer(Module):
             kwargs.pop("mask", None)
         elif in_mask is not None and kwargs.get("mask") is None and "mask" in names:
             kwargs["mask"] = in_mask
-        self._call_losses = []
+        self._loss_store().terms = []
         self.__dict__["_call_metrics"] = []
         switch = training is not None and bool(training) != self.training
         with training_mode(bool(training)) if switch else contextlib.nullcontext():
@@ -1015,7 +1020,8 @@ class Layer(Module):
     def _loss_store(self):
         """Terms added during this thread's last call (per thread, so a predict running beside a
         fit of the same model cannot drop or add terms to the fit's loss)."""
-        store = self.__dict__.setdefault("_losses_by_thread", threading.local())
+        store = self.__dict__.get("_losses_by_thread") or self.__dict__.setdefault("_losses_by_thread",
+                                                                                  threading.local())
         if not hasattr(store, "terms"):
             store.terms = []
         return store

@@ -18,6 +18,7 @@ from ...nn.functional import (
 from .base import Act, Bool, Choice, DataFormat, InputSpec, Int, Ints, Layer, W, channels_first, weight_args
 
 __all__ = ["Conv1D", "Conv2D", "Conv2DTranspose", "Convolution1D", "Convolution2D"]
+_AXIS_ACTS = ("softmax", "log_softmax")  # activations that are not elementwise (over the channel axis)
 
 
 def _kernel_perm(layer):
@@ -106,7 +107,10 @@ class _Conv(_Channels):
         self.conv = self._conv(self._known_features(input_shape), self.filters, self.groups, self.use_bias)
 
     def call(self, inputs):
-        return self.activation(self._cf(inputs, lambda x: self.conv(self._pad_input(x))))
+        act = self.activation
+        if getattr(act, "__module__", "").endswith("keras.activations") and act.__name__ not in _AXIS_ACTS:
+            return self._cf(inputs, lambda x: act(self.conv(self._pad_input(x))))  # elementwise: nn layout
+        return act(self._cf(inputs, lambda x: self.conv(self._pad_input(x))))
 
     def compute_output_shape(self, input_shape):
         spatial = [conv_output_length(n, k, self.padding, s, d) for n, k, s, d in
