@@ -200,6 +200,15 @@ def _optimizer_state(arrays, meta):
 
 
 # ----- whole models -------------------------------------------------------------------------------------
+def _map_losses(fn, loss):
+    """``fn`` of each loss in ``loss``: one loss, a list (one per output) or a dict (output name -> loss)."""
+    if isinstance(loss, (list, tuple)):
+        return [fn(one) for one in loss]
+    if isinstance(loss, dict) and "class_name" not in loss:
+        return {k: fn(v) for k, v in loss.items()}
+    return fn(loss)
+
+
 def _compile_config(model):
     from . import losses as _losses
     from . import metrics as _metrics
@@ -208,10 +217,7 @@ def _compile_config(model):
     if not model.compiled:
         return None
     cc = model._compile_config or {}
-    loss = cc.get("loss")
-    loss = ([_losses.serialize(x) for x in loss] if isinstance(loss, (list, tuple)) else
-            {k: _losses.serialize(v) for k, v in loss.items()} if isinstance(loss, dict) else
-            _losses.serialize(loss))
+    loss = _map_losses(_losses.serialize, cc.get("loss"))
     return {"optimizer": _optimizers.serialize(model.optimizer), "loss": loss,
             "metrics": [_metrics.serialize(m) or str(m) for m in cc.get("metrics") or []],
             "loss_weights": cc.get("loss_weights")}
@@ -377,12 +383,7 @@ def _compile_from_config(model, config, opt_blob, custom_objects, path, compile)
     cc = config.get("compile_config")
     if not (compile and cc):
         return
-    from . import losses as _losses
-
-    loss = cc.get("loss")
-    loss = ([_losses.deserialize(x, custom_objects) for x in loss] if isinstance(loss, list) else
-            {k: _losses.deserialize(v, custom_objects) for k, v in loss.items()} if isinstance(loss, dict)
-            and "class_name" not in loss else _resolve_loss(loss, custom_objects, path))
+    loss = _map_losses(lambda one: _resolve_loss(one, custom_objects, path), cc.get("loss"))
     model.compile(optimizer=cc.get("optimizer") or "rmsprop", loss=loss,
                   metrics=_resolve_metrics(cc.get("metrics"), custom_objects, path),
                   loss_weights=cc.get("loss_weights"))
@@ -419,10 +420,8 @@ def _rebuild(config, arrays, custom_objects, path):
 def _resolve_loss(loss, custom_objects, path):
     from . import losses as _losses
 
-    if isinstance(loss, str) and custom_objects and loss in custom_objects:
-        return custom_objects[loss]
     try:
-        return _losses.get(loss)
+        return _losses.deserialize(loss, custom_objects)
     except ValueError:
         raise ModelFileError(f"load_model: {path!r} was compiled with the loss {loss!r}, which is not a "
                              f"built-in loss: pass load_model(..., custom_objects={{'{loss}': fn}}) or "

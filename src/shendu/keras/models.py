@@ -339,9 +339,6 @@ class Model(Layer):
     def layers(self):
         return list(self._graph_layers) if self._is_graph_network else self._sublayers()
 
-    def _sublayers(self):
-        return [m for m in self._modules.values() if isinstance(m, Layer)]
-
     def get_layer(self, name=None, index=None):
         """The layer called ``name`` (or at position ``index`` of ``model.layers``)."""
         if index is not None:

@@ -37,22 +37,19 @@ def load_data(label_mode="fine", path="cifar-100-python.tar.gz", download=True):
         raise ValueError(f'cifar100.load_data: label_mode must be "fine" or "coarse", got {label_mode!r}')
     key = f"{label_mode}_labels"
     folder = os.path.join(keras_home(), "datasets", "cifar-100-python")
+    blobs = {}  # "train" / "test" -> (the pickle's bytes, where they came from)
     if os.path.isdir(os.fspath(path)) or (path == "cifar-100-python.tar.gz" and os.path.isdir(folder)):
         root = os.fspath(path) if os.path.isdir(os.fspath(path)) else folder
-        out = []
         for name in ("train", "test"):
-            p = os.path.join(root, name)
-            with open(p, "rb") as f:
-                out.append(_arrays(load_pickle_batch(f.read(), p), key, p))
-        return tuple(out)
-    fpath = locate(path, _ORIGIN, _MD5, download, "cifar100.load_data")
-    out = {}
-    with tarfile.open(fpath, "r:*") as tar:
-        members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
-        for name in ("train", "test"):
-            if name not in members:
-                raise DatasetFormatError(f"{fpath}: the archive has no {name} (is it the CIFAR-100 python "
-                                         "version?)")
-            source = f"{fpath}:{members[name].name}"
-            out[name] = _arrays(load_pickle_batch(tar.extractfile(members[name]).read(), source), key, source)
-    return out["train"], out["test"]
+            with open(os.path.join(root, name), "rb") as f:
+                blobs[name] = f.read(), os.path.join(root, name)
+    else:
+        fpath = locate(path, _ORIGIN, _MD5, download, "cifar100.load_data")
+        with tarfile.open(fpath, "r:*") as tar:
+            members = {os.path.basename(m.name): m for m in tar.getmembers() if m.isfile()}
+            for name in ("train", "test"):
+                if name not in members:
+                    raise DatasetFormatError(f"{fpath}: the archive has no {name} (is it the CIFAR-100 "
+                                             "python version?)")
+                blobs[name] = tar.extractfile(members[name]).read(), f"{fpath}:{members[name].name}"
+    return tuple(_arrays(load_pickle_batch(blob, source), key, source) for blob, source in blobs.values())
