@@ -61,8 +61,8 @@ def test_openblas_workers_spin_briefly_and_the_products_stay_the_same():
         if p.napping:                                # OpenBLAS with 2+ threads: workers restarted, short spin
             assert p.ctl.dynlib.openblas_thread_timeout() == backend.OPENBLAS_SPIN
         assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ   # the user's environment is left as it was
-        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)   # thread counts round differently
-        np.testing.assert_array_equal(backend.matmul(a, b), got)
+        np.testing.assert_array_equal(got, expected)   # on the user's 2 threads, also after a limit of 1
+        np.testing.assert_array_equal(backend.matmul(a, b), expected)
 
 
 class _FakeBlas:

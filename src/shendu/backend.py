@@ -111,13 +111,16 @@ class _BlasThreads:
             return
         self.napping = _shorten_openblas_spin(self.ctl, self.max)
 
-    def set(self, want):
+    def set(self, want=None):
+        """Use ``want`` BLAS threads (None: the full count) and return that number."""
         now = self.ctl.get_num_threads()
         if now != self.current:          # changed from outside (threadpool_limits): that is the new ceiling
             self.max = now
             self.cost = {}
-            if want > 1:
+            if want is not None and want > 1:
                 want = now
+        if want is None:
+            want = self.max
         if want != now:
             self.ctl.set_num_threads(want)
         self.current = want
@@ -203,7 +206,7 @@ def matmul(a, b, out=None):
             p.set(1)
         return xp.matmul(a, b, out=out)
     if not p.adaptive:
-        p.set(p.max)
+        p.set()                          # the full count, also when the user just raised it
         return xp.matmul(a, b, out=out)
     threads = p.set(p.pick())
     t0 = _perf_counter()
