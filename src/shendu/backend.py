@@ -215,6 +215,46 @@ def matmul(a, b, out=None):
     return r
 
 
+_POOL = None         # the worker threads of run_split, started on its first use
+
+
+def run_split(n, job, flops):
+    """Run ``job(part)`` for contiguous slices ``part`` of ``range(n)``, one per BLAS thread, at the
+    same time, each on ONE BLAS thread; return their results in order, or None (nothing run) when
+    the policy allows one thread only, ``n`` < 2 or the work (``flops``) is under 4·``parallel_flops``
+    (32 MFLOP: below that, e.g. a first convolution of one input channel, handing half the work to
+    another thread costs more than it saves).
+
+    A convolution's im2col columns are built on the calling thread between its products, so with
+    OpenBLAS's own threads one core copies while the other waits (measured: the copies take a
+    quarter of a small ResNet's epoch, and get slower with twice the rows per product). Splitting
+    the samples instead runs the copies and the products of each half side by side. A job must not
+    call ``matmul`` (the thread count is global; it calls ``xp.matmul``) nor ``run_split``.
+    """
+    global _POOL
+    p = BLAS_THREADS
+    if not p.ready:
+        p._init()
+    if not p.enabled or n < 2 or flops < 4 * p.parallel_flops:
+        return None
+    p.set(1)                                   # also notices a limit the user set since
+    parts = min(p.max, n)
+    if parts < 2:
+        return None
+    if _POOL is None or _POOL._max_workers < parts - 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL = ThreadPoolExecutor(parts - 1, thread_name_prefix="shendu-split")
+    cut = [n * i // parts for i in range(parts + 1)]
+    slices = [slice(cut[i], cut[i + 1]) for i in range(parts)]
+    futures = [_POOL.submit(job, sl) for sl in slices[1:]]
+    try:
+        first = job(slices[0])
+    finally:
+        rest = [f.result() for f in futures]
+    return [first] + rest
+
+
 _COMPILED = None     # None: not decided yet (on unless SHENDU_COMPILED=0); True/False: set by the user
 
 
