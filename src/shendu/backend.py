@@ -245,6 +245,7 @@ def run_split(n, job, flops):
         from concurrent.futures import ThreadPoolExecutor
 
         _POOL = ThreadPoolExecutor(parts - 1, thread_name_prefix="shendu-split")
+        _forget_pool_in_children()
     cut = [n * i // parts for i in range(parts + 1)]
     slices = [slice(cut[i], cut[i + 1]) for i in range(parts)]
     futures = [_POOL.submit(job, sl) for sl in slices[1:]]
@@ -253,6 +254,24 @@ def run_split(n, job, flops):
     finally:
         rest = [f.result() for f in futures]
     return [first] + rest
+
+
+def _forget_pool_in_children():
+    """A forked child has the pool object but not its threads: it starts a pool of its own."""
+    import os
+
+    global _FORK_HOOK
+    if not _FORK_HOOK and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_drop_pool)
+        _FORK_HOOK = True
+
+
+def _drop_pool():
+    global _POOL
+    _POOL = None
+
+
+_FORK_HOOK = False
 
 
 _COMPILED = None     # None: not decided yet (on unless SHENDU_COMPILED=0); True/False: set by the user

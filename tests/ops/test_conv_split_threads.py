@@ -13,9 +13,9 @@ from shendu.ops import conv as C
 def _step(threads, seed, stride, padding, bias):
     threadpoolctl = require("threadpoolctl")
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((12, 16, 20, 20)).astype(np.float32)
-    w = (0.1 * rng.standard_normal((24, 16, 3, 3))).astype(np.float32)
-    b = rng.standard_normal(24).astype(np.float32) if bias else None
+    x = rng.standard_normal((16, 32, 28, 28)).astype(np.float32)
+    w = (0.1 * rng.standard_normal((48, 32, 3, 3))).astype(np.float32)
+    b = rng.standard_normal(48).astype(np.float32) if bias else None
     with threadpoolctl.threadpool_limits(threads, user_api="blas"):
         xt = shendu.tensor(x, requires_grad=True)
         wt = shendu.tensor(w, requires_grad=True)
@@ -72,3 +72,30 @@ def test_run_split_keeps_order_and_raises_the_workers_error(monkeypatch):
     with threadpoolctl.threadpool_limits(1, user_api="blas"):
         monkeypatch.setattr(backend, "BLAS_THREADS", backend._BlasThreads())
         assert backend.run_split(9, lambda s: s, 1e12) is None        # the user's one thread
+
+
+def test_a_forked_child_runs_split_work_on_a_pool_of_its_own(monkeypatch):
+    threadpoolctl = require("threadpoolctl")
+    import os
+
+    if not hasattr(os, "fork"):
+        return
+    monkeypatch.setattr(backend, "BLAS_THREADS", backend._BlasThreads())
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        if backend.run_split(4, lambda s: s.start, 1e12) is None:
+            return                                           # no thread policy here: nothing to check
+        pid = os.fork()
+        if pid == 0:                                         # the child: the parent's pool threads are gone
+            ok = backend.run_split(4, lambda s: s.start, 1e12) == [0, 2]
+            os._exit(0 if ok else 1)
+        import time
+
+        deadline = time.monotonic() + 30
+        done, status = 0, 0
+        while not done and time.monotonic() < deadline:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            time.sleep(0.01)
+        if not done:                                         # hung on the parent's dead pool
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+    assert done and os.WEXITSTATUS(status) == 0
