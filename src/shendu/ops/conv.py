@@ -285,6 +285,8 @@ def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation, pads=((0, 0), (0, 0)),
     ``pads`` (so no padded copy of the whole input is made or kept). With ``ones`` the last row of
     ``wcol`` is a bias, multiplied by a column of ones in X_col (a broadcast addition afterwards is a
     full extra pass over Y, and NumPy's slow one for a per-channel vector). Returns (N, H_out, W_out, C_out).
+    At 2+ BLAS threads a large one splits its samples over threads (``backend.run_split``), each share
+    building its own columns and multiplying on one BLAS thread; the weight gradient below too.
     """
     n = a.shape[0]
     ho, wo = out_hw
