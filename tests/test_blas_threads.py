@@ -45,3 +45,59 @@ def test_pick_prefers_the_cheaper_thread_count_and_explores():
     p.record(1, 5.0)                                  # one thread is slower: use 2, try 1 every 4th call
     picks = [p.pick() for _ in range(8)]
     assert picks.count(1) == 2 and picks.count(2) == 6
+
+
+def test_openblas_workers_spin_briefly_and_the_products_stay_the_same():
+    threadpoolctl = require("threadpoolctl")
+    import os
+
+    rng = np.random.default_rng(1)
+    a = rng.standard_normal((300, 400)).astype(np.float32)
+    b = rng.standard_normal((400, 200)).astype(np.float32)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        expected = a @ b
+        got = backend.matmul(a, b)
+        p = backend.BLAS_THREADS
+        if p.napping:                                # OpenBLAS with 2+ threads: workers restarted, short spin
+            assert p.ctl.dynlib.openblas_thread_timeout() == backend.OPENBLAS_SPIN
+        assert "OPENBLAS_THREAD_TIMEOUT" not in os.environ   # the user's environment is left as it was
+        np.testing.assert_array_equal(got, expected)   # on the user's 2 threads, also after a limit of 1
+        np.testing.assert_array_equal(backend.matmul(a, b), expected)
+
+
+class _FakeBlas:
+    internal_api, threading_layer = "openblas", "pthreads"
+
+    def __init__(self):
+        self.calls = []
+        self.dynlib = self
+
+    def openblas_read_env(self):
+        self.calls.append(("read", __import__("os").environ.get("OPENBLAS_THREAD_TIMEOUT")))
+
+    def blas_thread_shutdown_(self):
+        self.calls.append(("shutdown",))
+
+    def set_num_threads(self, n):
+        self.calls.append(("threads", n))
+
+
+def test_spin_is_left_alone_when_the_user_chose_it(monkeypatch):
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    monkeypatch.delenv("SHENDU_BLAS_SPIN", raising=False)
+    f = _FakeBlas()
+    assert backend._shorten_openblas_spin(f, 2)
+    assert f.calls == [("read", str(backend.OPENBLAS_SPIN)), ("shutdown",), ("threads", 2)]
+    monkeypatch.setenv("SHENDU_BLAS_SPIN", "0")
+    assert not backend._shorten_openblas_spin(_FakeBlas(), 2)
+    monkeypatch.setenv("SHENDU_BLAS_SPIN", "12")
+    f = _FakeBlas()
+    assert backend._shorten_openblas_spin(f, 2) and f.calls[0] == ("read", "12")
+    monkeypatch.delenv("SHENDU_BLAS_SPIN")
+    monkeypatch.setenv("OPENBLAS_THREAD_TIMEOUT", "28")
+    f = _FakeBlas()
+    assert not backend._shorten_openblas_spin(f, 2) and f.calls == []
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT")
+    f = _FakeBlas()
+    f.internal_api = "mkl"
+    assert not backend._shorten_openblas_spin(f, 2) and f.calls == []

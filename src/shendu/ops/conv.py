@@ -47,6 +47,7 @@ import numbers
 from ..autograd import Function, is_grad_enabled
 from ..backend import blas_threads as _blas_threads
 from ..backend import matmul as _mm
+from ..backend import run_split as _run_split
 from ..backend import xp
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -229,17 +230,19 @@ def _input_grad_stride1(g, weight, padding, dilation, hw):
 _CHUNK_BYTES = 2 * 2**20
 
 
-def _sample_chunks(n, rows_per_sample, k, itemsize):
-    per = max(1, _CHUNK_BYTES * _blas_threads() // max(1, rows_per_sample * k * itemsize))
+def _sample_chunks(n, rows_per_sample, k, itemsize, threads=None):
+    threads = _blas_threads() if threads is None else threads
+    per = max(1, _CHUNK_BYTES * threads // max(1, rows_per_sample * k * itemsize))
     return [slice(a, min(n, a + per)) for a in range(0, n, per)]
 
 
-def _chunk_columns(a, pads, out_hw, kernel, stride, dilation, ones=False):
+def _chunk_columns(a, pads, out_hw, kernel, stride, dilation, ones=False, threads=None):
     """Yield (samples, X_col) for chunks of the ungrouped channels-last ``a`` (N, H, W, C) padded by
     ``pads``: X_col (n·H_out·W_out, kH·kW·C), or, for one input channel, its transpose
     (kH·kW, n·H_out·W_out) (each row then a run of W_out contiguous values to copy instead of single
     floats: 5x faster for a first layer). Every chunk's columns are copied into one buffer. With
-    ``ones`` X_col has one more column of ones (so X_col·[W_col; b] adds the bias in the product)."""
+    ``ones`` X_col has one more column of ones (so X_col·[W_col; b] adds the bias in the product).
+    Chunks are sized for ``threads`` BLAS threads per product (default: the policy's count)."""
     n, _, _, c = a.shape
     ho, wo = out_hw
     kh, kw = kernel
@@ -248,7 +251,7 @@ def _chunk_columns(a, pads, out_hw, kernel, stride, dilation, ones=False):
     rows = ho * wo
     (t, b), (l, r) = pads
     buf = padded = None
-    for sl in _sample_chunks(n, rows, k, a.itemsize):
+    for sl in _sample_chunks(n, rows, k, a.itemsize, threads):
         cnt = sl.stop - sl.start
         if t == b == l == r == 0:
             part = a[sl]
@@ -282,13 +285,23 @@ def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation, pads=((0, 0), (0, 0)),
     ``pads`` (so no padded copy of the whole input is made or kept). With ``ones`` the last row of
     ``wcol`` is a bias, multiplied by a column of ones in X_col (a broadcast addition afterwards is a
     full extra pass over Y, and NumPy's slow one for a per-channel vector). Returns (N, H_out, W_out, C_out).
+    At 2+ BLAS threads a large one splits its samples over threads (``backend.run_split``), each share
+    building its own columns and multiplying on one BLAS thread; the weight gradient below too.
     """
     n = a.shape[0]
     ho, wo = out_hw
     cout = wcol.shape[1]
     y = xp.empty((n, ho, wo, cout), dtype=xp.result_type(a.dtype, wcol.dtype))
-    for sl, cols in _chunk_columns(a, pads, out_hw, kernel, stride, dilation, ones=ones):
-        _mm(cols, wcol, out=y[sl].reshape(-1, cout))
+
+    def part(samples):                    # a share of the samples, side by side with the others
+        ys = y[samples]
+        for sl, cols in _chunk_columns(a[samples], pads, out_hw, kernel, stride, dilation, ones=ones,
+                                       threads=1):
+            xp.matmul(cols, wcol, out=ys[sl].reshape(-1, cout))
+
+    if _run_split(n, part, 2.0 * y.size * wcol.shape[0]) is None:
+        for sl, cols in _chunk_columns(a, pads, out_hw, kernel, stride, dilation, ones=ones):
+            _mm(cols, wcol, out=y[sl].reshape(-1, cout))
     return y
 
 
@@ -296,10 +309,23 @@ def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation, pads):
     """∂L/∂W_col = X_colᵀ · G (kH·kW·C, C_out) for an ungrouped convolution, X_col rebuilt in chunks
     from channels-last ``a`` (N, H, W, C) padded by ``pads``."""
     rows = out_hw[0] * out_hw[1]
-    dw = None
-    for sl, cols in _chunk_columns(a, pads, out_hw, kernel, stride, dilation):
-        part = _mm(cols.T, gm[sl.start * rows:sl.stop * rows])
-        dw = part if dw is None else xp.add(dw, part, out=dw)
+
+    def total(a, gm, mm, threads=None):
+        dw = None
+        for sl, cols in _chunk_columns(a, pads, out_hw, kernel, stride, dilation, threads=threads):
+            part = mm(cols.T, gm[sl.start * rows:sl.stop * rows])
+            dw = part if dw is None else xp.add(dw, part, out=dw)
+        return dw
+
+    def share(s):                         # a share of the samples, side by side with the others
+        return total(a[s], gm[s.start * rows:s.stop * rows], xp.matmul, threads=1)
+
+    parts = _run_split(a.shape[0], share, 2.0 * gm.size * kernel[0] * kernel[1] * a.shape[3])
+    if parts is None:
+        return total(a, gm, _mm)
+    dw = parts[0]
+    for p in parts[1:]:
+        dw += p
     return dw
 
 
