@@ -101,3 +101,17 @@ def test_spin_is_left_alone_when_the_user_chose_it(monkeypatch):
     f = _FakeBlas()
     f.internal_api = "mkl"
     assert not backend._shorten_openblas_spin(f, 2) and f.calls == []
+
+
+def test_spin_is_left_alone_off_the_main_thread(monkeypatch):
+    """Restarting OpenBLAS's workers while another thread may be inside a product is unsafe: only the
+    main thread does it."""
+    import threading
+
+    monkeypatch.delenv("OPENBLAS_THREAD_TIMEOUT", raising=False)
+    monkeypatch.delenv("SHENDU_BLAS_SPIN", raising=False)
+    f, result = _FakeBlas(), []
+    t = threading.Thread(target=lambda: result.append(backend._shorten_openblas_spin(f, 2)))
+    t.start()
+    t.join()
+    assert result == [False] and f.calls == []

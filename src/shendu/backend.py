@@ -162,11 +162,15 @@ def _shorten_openblas_spin(ctl, threads):
     it, has OpenBLAS read it and restarts the thread pool (as OpenBLAS does itself around a fork).
     Nothing is changed when the user set ``OPENBLAS_THREAD_TIMEOUT``, for another BLAS, or when
     ``SHENDU_BLAS_SPIN=0``; ``SHENDU_BLAS_SPIN=n`` spins 2**n cycles (OpenBLAS clamps n to 4–30).
+    Only the main thread restarts the pool (another thread could be inside a product at that moment),
+    so a process whose first product runs in a worker thread keeps OpenBLAS's spin.
     Returns whether the spin was changed."""
     import os
+    import threading
 
     spin = os.environ.get("SHENDU_BLAS_SPIN", str(OPENBLAS_SPIN)).strip()
     if (spin in ("", "0") or "OPENBLAS_THREAD_TIMEOUT" in os.environ
+            or threading.current_thread() is not threading.main_thread()
             or getattr(ctl, "internal_api", None) != "openblas"
             or getattr(ctl, "threading_layer", "pthreads") != "pthreads"):
         return False
