@@ -24,15 +24,9 @@ numba can write its cache.
 import numba
 import numpy as np
 
+from ._compiled import _jit
+
 VERSION = numba.__version__
-
-
-def _jit(fn):
-    """``numba.njit`` with an on-disk cache, or without one when no cache directory is writable."""
-    try:
-        return numba.njit(cache=True, nogil=True)(fn)
-    except RuntimeError:            # "cannot cache function ...: no locator available"
-        return numba.njit(cache=False, nogil=True)(fn)
 
 
 # ----- batch normalization ---------------------------------------------------------------------------
