@@ -387,6 +387,8 @@ def main():
     t_jit = time.perf_counter()
     status = warm_compiled(fws["shendu"])
     print(f"# compiled kernels: {status}, ready in {time.perf_counter() - t_jit:.1f} s")
+    from shendu import backend
+    print(f"# float32 matrix products: {'oneDNN sgemm' if backend.onednn() else 'NumPy BLAS'}")
     x, y = load(args.limit)
     names = [m for m in args.models.split(",") if m]
     if args.only_keras:

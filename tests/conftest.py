@@ -50,6 +50,17 @@ def require(module_name):
         pytest.skip(f"{module_name} not installed")
 
 
+def require_onednn():
+    """oneDNN's sgemm (``shendu[fast]``, a shared library, not a module): skip, or fail under CI."""
+    from shendu import _gemm
+
+    if not _gemm.load():
+        if _strict("SHENDU_REQUIRE_OPTIONAL"):
+            pytest.fail("oneDNN (pip install 'shendu[fast]') is required here (SHENDU_REQUIRE_OPTIONAL is "
+                        "set) but does not load")
+        pytest.skip("oneDNN not installed")
+
+
 def require_path(path, what):
     """Return ``path`` if it exists, else skip (fail under CI / SHENDU_REQUIRE_DATA)."""
     if os.path.exists(path):

@@ -52,8 +52,8 @@ def test_openblas_workers_spin_briefly_and_the_products_stay_the_same():
     import os
 
     rng = np.random.default_rng(1)
-    a = rng.standard_normal((300, 400)).astype(np.float32)
-    b = rng.standard_normal((400, 200)).astype(np.float32)
+    a = rng.standard_normal((300, 400))          # float64: NumPy's BLAS (float32 may go to oneDNN)
+    b = rng.standard_normal((400, 200))
     with threadpoolctl.threadpool_limits(2, user_api="blas"):
         expected = a @ b
         got = backend.matmul(a, b)

@@ -7,6 +7,8 @@ from time import perf_counter as _perf_counter
 
 import numpy
 
+from . import _gemm
+
 xp = numpy
 """The array module (NumPy). ``xp.matmul``, ``xp.exp``... are used throughout the library."""
 
@@ -198,25 +200,69 @@ def blas_threads():
 
 
 def matmul(a, b, out=None):
-    """``xp.matmul(a, b)`` on a number of BLAS threads fit for its size (see :class:`_BlasThreads`)."""
+    """``xp.matmul(a, b)`` on a number of threads fit for its size (see :class:`_BlasThreads`), in
+    oneDNN where it applies (float32, see :func:`set_onednn`), else in NumPy's BLAS."""
     p = BLAS_THREADS
     if not p.ready:
         p._init()
     if not p.enabled:
-        return xp.matmul(a, b, out=out)
+        return gemm(a, b, out, p.max if p.ctl is not None else None)
     flops = 2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1)
     if flops < p.parallel_flops:
         if p.current != 1 or p.ctl.get_num_threads() != 1:
             p.set(1)
-        return xp.matmul(a, b, out=out)
+        return gemm(a, b, out, 1)
     if not p.adaptive:
-        p.set()                          # the full count, also when the user just raised it
-        return xp.matmul(a, b, out=out)
+        return gemm(a, b, out, p.set())     # the full count, also when the user just raised it
     threads = p.set(p.pick())
     t0 = _perf_counter()
-    r = xp.matmul(a, b, out=out)
+    r = gemm(a, b, out, threads)
     p.record(threads, (_perf_counter() - t0) / flops)
     return r
+
+
+def gemm(a, b, out=None, threads=None):
+    """``xp.matmul(a, b, out=out)`` without the thread policy: through oneDNN on ``threads`` OpenMP
+    threads (None: the calling thread's current count) where it applies, else NumPy's BLAS as it is
+    set. For the products after the first of a loop (which ``matmul`` sized) and for the jobs of
+    :func:`run_split` (``threads=1``)."""
+    if _ONEDNN is not False and onednn():
+        r = _gemm.gemm(a, b, out, threads)
+        if r is not None:
+            return r
+    return xp.matmul(a, b, out=out)
+
+
+_ONEDNN = None       # None: not decided yet (on when oneDNN loads, unless SHENDU_ONEDNN=0)
+
+
+def set_onednn(on=True):
+    """Multiply float32 matrices with oneDNN's sgemm (on) or NumPy's BLAS alone (off).
+
+    oneDNN (``pip install 'shendu[fast]'``) generates its kernels for the instructions of the CPU at
+    hand (see ``shendu._gemm``); on a CPU whose AVX-512 units NumPy's OpenBLAS does not use it is
+    about twice as fast. The results equal NumPy's up to float32 rounding (another summation order).
+    The default is on when the library loads, off otherwise; ``SHENDU_ONEDNN=0`` in the environment
+    makes it off. ``set_onednn(True)`` without the library raises ImportError. Returns the previous
+    setting (a bool)."""
+    global _ONEDNN
+    before = onednn()
+    if on and not _gemm.load():
+        raise ImportError("shendu's oneDNN matrix products need the library: pip install 'shendu[fast]' "
+                          "(Linux x86-64)")
+    _ONEDNN = bool(on)
+    return before
+
+
+def onednn():
+    """Whether float32 products go through oneDNN (see :func:`set_onednn`)."""
+    global _ONEDNN
+    if _ONEDNN is None:
+        import os
+
+        wanted = os.environ.get("SHENDU_ONEDNN", "1").strip().lower() not in ("0", "false", "off", "no")
+        _ONEDNN = wanted and _gemm.load()
+    return _ONEDNN
 
 
 _POOL = None         # the worker threads of run_split, started on its first use
@@ -233,13 +279,17 @@ def run_split(n, job, flops):
     OpenBLAS's own threads one core copies while the other waits (measured: the copies take a
     quarter of a small ResNet's epoch, and get slower with twice the rows per product). Splitting
     the samples instead runs the copies and the products of each half side by side. A job must not
-    call ``matmul`` (the thread count is global; it calls ``xp.matmul``) nor ``run_split``.
+    call ``matmul`` (the thread count is global; it calls ``gemm(..., threads=1)``) nor ``run_split``.
+
+    With oneDNN on (:func:`set_onednn`) nothing is split: its OpenMP threads parallelise each
+    product, and a second pool of threads beside them loses to them on the cores (measured, small
+    ResNet, 2 threads: 1.45 s an epoch split, 1.00–1.14 s not split).
     """
     global _POOL
     p = BLAS_THREADS
     if not p.ready:
         p._init()
-    if not p.enabled or n < 2 or flops < 4 * p.parallel_flops:
+    if not p.enabled or n < 2 or flops < 4 * p.parallel_flops or onednn():
         return None
     p.set(1)                                   # also notices a limit the user set since
     parts = min(p.max, n)

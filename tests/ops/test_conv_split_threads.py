@@ -1,13 +1,22 @@
 """Convolutions split over the samples, one BLAS thread per share (backend.run_split), against the
 one-thread path: the same outputs, and gradients equal to float32 rounding (the weight gradient's
-per-share partial sums are added in another order)."""
+per-share partial sums are added in another order). With oneDNN's products (shendu[fast]) nothing is
+split: its own threads share each product."""
 import numpy as np
 import pytest
 
 import shendu
-from conftest import require
+from conftest import require, require_onednn
 from shendu import backend
 from shendu.ops import conv as C
+
+
+@pytest.fixture(autouse=True)
+def numpy_blas():
+    """The split is for NumPy's BLAS: oneDNN off in these tests, as it was afterwards."""
+    before = backend.set_onednn(False)
+    yield
+    backend.set_onednn(before)
 
 
 def _step(threads, seed, stride, padding, bias):
@@ -99,3 +108,12 @@ def test_a_forked_child_runs_split_work_on_a_pool_of_its_own(monkeypatch):
             os.kill(pid, 9)
             os.waitpid(pid, 0)
     assert done and os.WEXITSTATUS(status) == 0
+
+
+def test_nothing_is_split_with_onednn(monkeypatch):
+    threadpoolctl = require("threadpoolctl")
+    require_onednn()
+    monkeypatch.setattr(backend, "BLAS_THREADS", backend._BlasThreads())
+    backend.set_onednn(True)
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert backend.run_split(9, lambda s: s, 1e12) is None

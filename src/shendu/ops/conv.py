@@ -46,6 +46,7 @@ import numbers
 
 from ..autograd import Function, is_grad_enabled
 from ..backend import blas_threads as _blas_threads
+from ..backend import gemm as _gemm
 from ..backend import matmul as _mm
 from ..backend import run_split as _run_split
 from ..backend import xp
@@ -297,12 +298,16 @@ def _conv_nhwc(a, wcol, out_hw, kernel, stride, dilation, pads=((0, 0), (0, 0)),
         ys = y[samples]
         for sl, cols in _chunk_columns(a[samples], pads, out_hw, kernel, stride, dilation, ones=ones,
                                        threads=1):
-            xp.matmul(cols, wcol, out=ys[sl].reshape(-1, cout))
+            _gemm(cols, wcol, out=ys[sl].reshape(-1, cout), threads=1)
 
     if _run_split(n, part, 2.0 * y.size * wcol.shape[0]) is None:
         for sl, cols in _chunk_columns(a, pads, out_hw, kernel, stride, dilation, ones=ones):
             _mm(cols, wcol, out=y[sl].reshape(-1, cout))
     return y
+
+
+def _gemm1(a, b):
+    return _gemm(a, b, threads=1)
 
 
 def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation, pads):
@@ -318,7 +323,7 @@ def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation, pads):
         return dw
 
     def share(s):                         # a share of the samples, side by side with the others
-        return total(a[s], gm[s.start * rows:s.stop * rows], xp.matmul, threads=1)
+        return total(a[s], gm[s.start * rows:s.stop * rows], _gemm1, threads=1)
 
     parts = _run_split(a.shape[0], share, 2.0 * gm.size * kernel[0] * kernel[1] * a.shape[3])
     if parts is None:

@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..autograd import Function, is_grad_enabled
+from ..backend import gemm as _gemm
 from ..backend import matmul as _mm
 from ..backend import xp
 from ..errors import ShapeError
@@ -194,12 +195,12 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
 
 def _loop_products(T):
     """The matrix product for each of the T steps of a loop: ``backend.matmul`` (which sets the BLAS
-    thread count for the product's size) at the first step, plain ``xp.matmul`` after it. Every
+    thread count for the product's size) at the first step, ``backend.gemm`` (no policy) after it. Every
     step multiplies the same shapes, so the choice made at the first step holds for all of them, and
     the later steps skip the choice (a few microseconds, as much as a batch-1 product itself)."""
     yield _mm
     for _ in range(T - 1):
-        yield xp.matmul
+        yield _gemm
 
 
 def _sigmoid_of_half_(a):
