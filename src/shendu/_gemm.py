@@ -5,7 +5,7 @@ chosen for a CPU family when it loads (or the family ``OPENBLAS_CORETYPE`` names
 library PyTorch's CPU convolutions and recurrent layers run on, generates its GEMM kernels at run
 time for the instructions the CPU in hand has, AVX-512 included. Measured on a 2-core AMD EPYC with
 OpenBLAS on its AVX2 kernels: 210–250 GFLOP/s per core for the products of a CNN or an LSTM step
-against NumPy's 110–125 (``benchmarks/bench_ops.py --gemm``).
+against NumPy's 110–125 (``benchmarks/bench_gemm.py``).
 
 Installed with ``pip install 'shendu[fast]'`` (the ``onednn-cpu-gomp`` wheel, Linux x86-64) and
 switched with ``shendu.backend.set_onednn`` / ``SHENDU_ONEDNN=0``. ``shendu.backend.matmul`` calls
