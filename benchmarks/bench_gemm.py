@@ -55,10 +55,11 @@ def main():
         b = rng.standard_normal((k, n)).astype(np.float32)
         out = np.empty((m, n), np.float32)
         fl = 2.0 * m * k * n
-        r_np = rate(lambda: np.matmul(a, b, out=out), fl, args.reps)
-        r_dn = rate(lambda: _gemm.gemm(a, b, out, threads=args.threads), fl, args.reps) if have else float("nan")
+        r_np = rate(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), fl, args.reps)
+        r_dn = (rate(lambda a=a, b=b, out=out: _gemm.gemm(a, b, out, threads=args.threads), fl, args.reps)
+                if have else float("nan"))
         ta, tb, to = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(out)
-        r_t = rate(lambda: torch.mm(ta, tb, out=to), fl, args.reps)
+        r_t = rate(lambda ta=ta, tb=tb, to=to: torch.mm(ta, tb, out=to), fl, args.reps)
         print(f"| {what} | {m}×{k}×{n} | {r_np:.0f} | {r_dn:.0f} | {r_t:.0f} |")
 
 
