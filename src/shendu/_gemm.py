@@ -16,7 +16,8 @@ results of two BLAS builds do.
 
 Threads: oneDNN runs on OpenMP: the ``libgomp.so.1`` the process has loaded (PyTorch's own copy when
 torch was imported first). :func:`gemm` sets the calling thread's OpenMP thread count before each
-product, so ``backend.matmul``'s size policy and ``threadpool_limits`` on the BLAS govern oneDNN too.
+product and restores it after, so ``backend.matmul``'s size policy and ``threadpool_limits`` on the BLAS
+govern oneDNN too, and another library's OpenMP setting is left as it was.
 """
 import ctypes
 import os
@@ -31,6 +32,7 @@ MAX_BATCH = 512
 
 _LIB = None          # ctypes handle of dnnl_sgemm once loaded; False: looked and not there
 _SET_THREADS = None  # libgomp's omp_set_num_threads
+_GET_THREADS = None  # libgomp's omp_get_max_threads
 _F32 = np.dtype(np.float32)
 
 
@@ -51,7 +53,7 @@ def _library_path():
 
 def load():
     """Load oneDNN (once); return whether its sgemm can be called."""
-    global _LIB, _SET_THREADS
+    global _LIB, _SET_THREADS, _GET_THREADS
     if _LIB is None:
         _LIB = False
         path = _library_path()
@@ -68,7 +70,9 @@ def load():
         f.restype = ctypes.c_int
         gomp.omp_set_num_threads.argtypes = [ctypes.c_int]
         gomp.omp_set_num_threads.restype = None
-        _LIB, _SET_THREADS = f, gomp.omp_set_num_threads
+        gomp.omp_get_max_threads.argtypes = []
+        gomp.omp_get_max_threads.restype = ctypes.c_int
+        _LIB, _SET_THREADS, _GET_THREADS = f, gomp.omp_set_num_threads, gomp.omp_get_max_threads
     return bool(_LIB)
 
 
@@ -103,7 +107,7 @@ def gemm(a, b, out=None, threads=None):
     """``numpy.matmul(a, b, out=out)`` through oneDNN, or None (nothing done) where it does not apply:
     operands other than float32 of 2 or 3 dimensions, products under ``MIN_FLOPS``, an ``out`` that
     is not C-contiguous float32 of the result's shape, layouts without a unit stride. ``threads``:
-    the OpenMP thread count for this call (None: leave the calling thread's setting)."""
+    the OpenMP thread count for this call (None: the calling thread's setting), restored after it."""
     if (a.dtype != _F32 or b.dtype != _F32 or not 2 <= a.ndim <= 3 or not 2 <= b.ndim <= 3
             or not _LIB and not load()):
         return None
@@ -121,13 +125,19 @@ def gemm(a, b, out=None, threads=None):
         out = np.empty(shape, dtype=_F32)
     elif out.shape != shape or out.dtype != _F32 or not out.flags.c_contiguous:
         return None
-    if threads is not None:
+    before = _GET_THREADS() if threads is not None else threads
+    if before != threads:
         _SET_THREADS(threads)
-    if len(shape) == 2:
-        return out if _gemm2(a, b, out) else None
-    for i in range(batch):          # every matrix of a stack has the same strides: the first decides
-        ai = a if a.ndim == 2 else a[i if a.shape[0] > 1 else 0]
-        bi = b if b.ndim == 2 else b[i if b.shape[0] > 1 else 0]
-        if not _gemm2(ai, bi, out[i]):
-            return None
-    return out
+    try:
+        if len(shape) == 2:
+            return out if _gemm2(a, b, out) else None
+        for i in range(batch):      # every matrix of a stack has the same strides: the first decides
+            ai = a if a.ndim == 2 else a[i if a.shape[0] > 1 else 0]
+            bi = b if b.ndim == 2 else b[i if b.shape[0] > 1 else 0]
+            if not _gemm2(ai, bi, out[i]):
+                return None
+        return out
+    finally:
+        if before != threads:
+            _SET_THREADS(before)    # the thread's OpenMP setting is shared with other libraries (PyTorch)
+

@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import backend as _backend
 from ..autograd import Function, is_grad_enabled
+from .. import backend as _backend
 from ..backend import gemm as _gemm
 from ..backend import matmul as _mm
 from ..backend import xp
@@ -194,13 +195,19 @@ def _weight_grads(fn, dA_x, dA_h, x, h_prev, w_ih, first_weight):
 
 
 def _loop_products(T):
-    """The matrix product for each of the T steps of a loop: ``backend.matmul`` (which sets the BLAS
-    thread count for the product's size) at the first step, ``backend.gemm`` (no policy) after it. Every
-    step multiplies the same shapes, so the choice made at the first step holds for all of them, and
-    the later steps skip the choice (a few microseconds, as much as a batch-1 product itself)."""
+    """The matrix product for each of the T steps of a loop: ``backend.matmul`` (which sets the
+    thread count for the product's size) at the first step, ``backend.gemm`` on that count after it.
+    Every step multiplies the same shapes, so the choice made at the first step holds for all of
+    them, and the later steps skip the choice (a few microseconds, as much as a batch-1 product)."""
     yield _mm
-    for _ in range(T - 1):
-        yield _gemm
+    if T > 1:
+        p = _backend.BLAS_THREADS
+        threads = p.current if p.enabled else (p.max if p.ctl is not None else None)
+
+        def step(a, b, out=None):
+            return _gemm(a, b, out, threads)
+        for _ in range(T - 1):
+            yield step
 
 
 def _sigmoid_of_half_(a):
