@@ -45,6 +45,10 @@ def main():
     threadpoolctl.threadpool_limits(args.threads, user_api="blas")
     torch.set_num_threads(args.threads)
     have = _gemm.load()
+    # shendu's first product shortens OpenBLAS's idle spin (backend._shorten_openblas_spin): without it
+    # OpenBLAS's workers would spin 0.1 s after each NumPy product, on the cores oneDNN then wants
+    from shendu import backend
+    backend.matmul(np.ones((512, 512)), np.ones((512, 512)))
     print(f"# threads {args.threads}; oneDNN {'loaded' if have else 'not installed'}; "
           f"numpy {np.__version__}, torch {torch.__version__}")
     print("| product | m×k×n | NumPy GFLOP/s | oneDNN GFLOP/s | torch.mm GFLOP/s |")
