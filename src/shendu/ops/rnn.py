@@ -38,7 +38,6 @@ import numpy as np
 
 from .. import backend as _backend
 from ..autograd import Function, is_grad_enabled
-from .. import backend as _backend
 from ..backend import gemm as _gemm
 from ..backend import matmul as _mm
 from ..backend import xp
