@@ -156,8 +156,8 @@ def gemm(a, b, out=None, threads=None):
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0] and 1 not in (a.shape[0], b.shape[0]):
         return None
     batch = max(a.shape[0] if a.ndim == 3 else 1, b.shape[0] if b.ndim == 3 else 1)
-    if 2.0 * batch * m * k * n < MIN_FLOPS or batch > MAX_BATCH:
-        return None
+    if 2.0 * batch * m * k * n < MIN_FLOPS or batch > MAX_BATCH or m == 1 or n == 1:
+        return None                 # a matrix-vector product: NumPy's BLAS gemv is faster
     shape = (batch, m, n) if max(a.ndim, b.ndim) == 3 else (m, n)
     if out is None:
         out = np.empty(shape, dtype=_F32)
