@@ -131,3 +131,22 @@ def test_a_model_trains_to_the_same_numbers_either_way(onednn):
     got = run()
     assert got[0] == pytest.approx(ref[0], rel=1e-5)
     np.testing.assert_allclose(got[1], ref[1], rtol=1e-4, atol=1e-5)
+
+
+def test_a_forked_child_multiplies_on_one_thread(onednn):
+    import multiprocessing as mp
+
+    if "fork" not in mp.get_all_start_methods():
+        return                                           # no fork on this platform: nothing to guard
+    rng = np.random.default_rng(5)
+    a, b = _pair(rng, 256, 256, 256)
+    backend.gemm(a, b, threads=2)                        # the parent's OpenMP team exists
+    ctx = mp.get_context("fork")
+    with ctx.Pool(1) as pool:
+        got = pool.apply_async(_child_product, (a, b)).get(timeout=60)
+    assert got[1] is True                                # the child knows it was forked
+    np.testing.assert_allclose(got[0], a @ b, rtol=RTOL, atol=1e-4)   # sums of 256 products
+
+
+def _child_product(a, b):
+    return backend.gemm(a, b, threads=2), _gemm._FORKED

@@ -32,6 +32,7 @@ MAX_BATCH = 512
 
 _LIB = None          # ctypes handle of dnnl_sgemm once loaded; False: looked and not there
 _CALL = None         # the sgemm call with its thread count (see _caller)
+_FORKED = False      # in a child forked after loading: one thread (libgomp's threads did not come along)
 _F32 = np.dtype(np.float32)
 
 
@@ -104,7 +105,16 @@ def load():
         parts = (f, gomp.omp_get_max_threads, gomp.omp_set_num_threads)
         _CALL = _caller(*parts)
         _LIB = f
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=_one_thread_after_fork)
     return bool(_LIB)
+
+
+def _one_thread_after_fork():
+    """A forked child has libgomp's state but not its worker threads, and a parallel region there
+    can hang (GNU libgomp is not fork-safe): the child's products run on its one thread."""
+    global _FORKED
+    _FORKED = True
 
 
 _N, _T = ord("N"), ord("T")
@@ -166,4 +176,5 @@ def gemm(a, b, out=None, threads=None):
     a3 = a if a.ndim == 3 else a[None]
     b3 = b if b.ndim == 3 else b[None]
     out3 = out if out.ndim == 3 else out[None]
-    return out if _stacked(a3, b3, out3, 0 if threads is None else threads) else None
+    threads = 1 if _FORKED else 0 if threads is None else threads
+    return out if _stacked(a3, b3, out3, threads) else None
