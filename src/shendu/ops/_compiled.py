@@ -47,32 +47,35 @@ def lstm_cell(a, c_prev, c_out, half):
 
 
 @_jit
-def lstm_step_backward(a, c_prev, tc, dh, d_out, dc, dA, one):
+def lstm_step_backward(a, c_prev, tc, dh, d_out, dc, dA, t_step, one):
     """``_lstm_step_backward`` with the ``dh += d_out_t`` before it, in one pass: dh becomes the whole
-    gradient reaching h_t, dA (4H, N) the pre-activation gradients [i, f, o, g], dc becomes
-    dc_{t−1} = dc_t ⊙ f."""
-    m = tc.size
+    gradient reaching h_t, ``dA[:, t_step]`` the pre-activation gradients [i, f, o, g] (4H, N), dc
+    becomes dc_{t−1} = dc_t ⊙ f. ``dA`` is the (4H, T, N) gradient of all steps, so the weight
+    gradients read it as one (4H, T·N) matrix without a transposed copy."""
+    H, n = tc.shape
+    m = H * n
     a1 = a.reshape(a.size)
-    d1 = dA.reshape(dA.size)
     cp = c_prev.reshape(m)
     t1 = tc.reshape(m)
     h1 = dh.reshape(m)
     o1 = d_out.reshape(m)
     c1 = dc.reshape(m)
-    for e in range(m):
-        i = a1[e]
-        f = a1[m + e]
-        o = a1[2 * m + e]
-        g = a1[3 * m + e]
-        t = t1[e]
-        h = h1[e] + o1[e]
-        h1[e] = h
-        c = c1[e] + (one - t * t) * o * h
-        d1[e] = (one - i) * i * g * c
-        d1[m + e] = (one - f) * f * cp[e] * c
-        d1[2 * m + e] = (one - o) * o * t * h
-        d1[3 * m + e] = (one - g * g) * i * c
-        c1[e] = c * f
+    for j in range(H):
+        for k in range(n):
+            e = j * n + k
+            i = a1[e]
+            f = a1[m + e]
+            o = a1[2 * m + e]
+            g = a1[3 * m + e]
+            t = t1[e]
+            h = h1[e] + o1[e]
+            h1[e] = h
+            c = c1[e] + (one - t * t) * o * h
+            dA[j, t_step, k] = (one - i) * i * g * c
+            dA[H + j, t_step, k] = (one - f) * f * cp[e] * c
+            dA[2 * H + j, t_step, k] = (one - o) * o * t * h
+            dA[3 * H + j, t_step, k] = (one - g * g) * i * c
+            c1[e] = c * f
 
 
 @_jit

@@ -502,23 +502,25 @@ class LSTMLayer(Function):
         prev, cur = _offsets(reverse)
         w_hh_t = xp.ascontiguousarray(_lstm_gate_rows(w_hh, H).T)   # dh_{t−1} = W_hhᵀ dA_t
         d_out = xp.ascontiguousarray(d_out.transpose(0, 2, 1), dtype=gates.dtype)
-        dA = xp.empty_like(gates)
         tmp = xp.empty((H, N), dtype=gates.dtype)
         dh = xp.array(d_hn.T, dtype=gates.dtype, order="C")
         dc = xp.array(d_cn.T, dtype=gates.dtype, order="C")
         kern = _kernels(gates.dtype)
         if kern is None:
+            dA = xp.empty_like(gates)
             for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
                 dh += d_out[t]
                 _lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, dc, dA[t], tmp)
                 mm(w_hh_t, dA[t], out=dh)
-        else:                                    # the same step, its elementwise part one kernel call
+            dA2 = xp.ascontiguousarray(dA.transpose(1, 0, 2)).reshape(4 * H, T * N)   # (4H, T·N)
+        else:      # the same step, its elementwise part one kernel call writing dA_t as (4H, T, N) rows
             one = tmp.dtype.type(1)
+            dA = xp.empty((4 * H, T, N), dtype=gates.dtype)
             for t, mm in zip(_steps(T, reverse, backward=True), _loop_products(T)):
-                kern.lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, d_out[t], dc, dA[t], one)
-                mm(w_hh_t, dA[t], out=dh)
+                kern.lstm_step_backward(gates[t], cs[t + prev], tc[t], dh, d_out[t], dc, dA, t, one)
+                mm(w_hh_t, dA[:, t], out=dh)
+            dA2 = dA.reshape(4 * H, T * N)
         need = list(self.needs_grad) + [False] * 7
-        dA2 = xp.ascontiguousarray(dA.transpose(1, 0, 2)).reshape(4 * H, T * N)   # (4H, T·N)
         order = _lstm_rows(H)
         dx = dw_ih = dw_hh = db_ih = db_hh = None
         if need[0]:
