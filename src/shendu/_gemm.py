@@ -52,12 +52,13 @@ def _library_path():
 
 
 def _caller(sgemm, get_threads, set_threads):
-    """``call(threads, ta, tb, m, n, k, a, lda, b, ldb, out, ldc)``: out[i] = op(a[i])·op(b[i]) for
+    """``call(threads, ta, tb, m, n, k, a, lda, b, ldb, beta, out, ldc)``: out[i] = op(a[i])·op(b[i])
+    + beta·out[i] (beta 0 or 1) for
     3-D stacks (a stack of one is repeated) on ``threads`` OpenMP threads (0: the calling thread's
     count), the thread's count restored afterwards; returns oneDNN's status (0: done). Compiled with
     numba when it imports (a call then costs about 1 µs against 4–6 µs through ctypes, as much as
     a recurrent step's product at batch 1–32), else plain ctypes."""
-    def call(threads, ta, tb, m, n, k, a, lda, b, ldb, out, ldc):
+    def call(threads, ta, tb, m, n, k, a, lda, b, ldb, beta, out, ldc):
         before = get_threads() if threads > 0 else threads
         if before != threads:
             set_threads(threads)
@@ -65,7 +66,7 @@ def _caller(sgemm, get_threads, set_threads):
         for i in range(out.shape[0]):
             ai = a[i if a.shape[0] > 1 else 0]
             bi = b[i if b.shape[0] > 1 else 0]
-            status = sgemm(ta, tb, m, n, k, 1.0, ai.ctypes.data, lda, bi.ctypes.data, ldb, 0.0,
+            status = sgemm(ta, tb, m, n, k, 1.0, ai.ctypes.data, lda, bi.ctypes.data, ldb, beta,
                            out[i].ctypes.data, ldc)
             if status != 0:
                 break
@@ -77,7 +78,7 @@ def _caller(sgemm, get_threads, set_threads):
     except ImportError:
         return call
     st = "float32[:, :, :]"
-    sig = f"int32(int64, int8, int8, int64, int64, int64, {st}, int64, {st}, int64, {st}, int64)"
+    sig = f"int32(int64, int8, int8, int64, int64, int64, {st}, int64, {st}, int64, float32, {st}, int64)"
     return numba.njit(sig, nogil=True)(call)   # any layout ('A' arrays); about 0.1 s to compile, once
 
 
@@ -133,7 +134,7 @@ def _operand(a, rows, cols):
     return None
 
 
-def _stacked(a, b, out, threads):
+def _stacked(a, b, out, threads, beta=0.0):
     """out[i] = a[i] @ b[i] for 3-D float32 stacks (``a`` or ``b`` a stack of one: repeated);
     returns False (nothing written) when a layout does not fit. Every matrix of a stack has the
     same strides, so the first decides."""
@@ -143,7 +144,8 @@ def _stacked(a, b, out, threads):
     if ta is None or tb is None or out.strides[2] != 4 or out.strides[1] % 4 or out.strides[1] // 4 < n:
         return False
     try:
-        status = _CALL(threads, ta[0], tb[0], m, n, k, a, ta[1], b, tb[1], out, out.strides[1] // 4)
+        status = _CALL(threads, ta[0], tb[0], m, n, k, a, ta[1], b, tb[1], np.float32(beta), out,
+                       out.strides[1] // 4)
     except TypeError:               # the compiled call takes writable arrays only: a read-only one
         return False
     if status != 0:
@@ -178,3 +180,16 @@ def gemm(a, b, out=None, threads=None):
     out3 = out if out.ndim == 3 else out[None]
     threads = 1 if _FORKED else 0 if threads is None else threads
     return out if _stacked(a3, b3, out3, threads) else None
+
+
+def gemm_into(a, b, out, accumulate=False, threads=None):
+    """out = a @ b, or out += a @ b with ``accumulate``, for 2-D float32 views with a unit stride
+    (``out``: unit stride along its rows; not C-contiguous as a whole is fine), on ``threads``
+    OpenMP threads (None: the calling thread's count). Returns whether it ran (False: oneDNN absent
+    or a layout it does not take; nothing written)."""
+    if (a.dtype != _F32 or b.dtype != _F32 or out.dtype != _F32 or a.ndim != 2 or b.ndim != 2
+            or out.shape != (a.shape[0], b.shape[1]) or a.shape[1] != b.shape[0]
+            or not _LIB and not load()):
+        return False
+    threads = 1 if _FORKED else 0 if threads is None else threads
+    return _stacked(a[None], b[None], out[None], threads, 1.0 if accumulate else 0.0)

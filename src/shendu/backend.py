@@ -233,6 +233,22 @@ def gemm(a, b, out=None, threads=None):
     return xp.matmul(a, b, out=out)
 
 
+def matmul_into(a, b, out, accumulate=False):
+    """out = a @ b, or out += a @ b with ``accumulate``, for 2-D float32 arrays through oneDNN, on
+    the thread count ``matmul`` would use for the product. Returns False (nothing written) when
+    oneDNN is off or does not take these arrays; the caller then computes it another way."""
+    if not onednn():
+        return False
+    p = BLAS_THREADS
+    if not p.ready:
+        p._init()
+    if not p.enabled:
+        threads = p.max if p.ctl is not None else None
+    else:
+        threads = p.set(1 if 2.0 * a.size * b.shape[1] < p.parallel_flops else None)
+    return _gemm.gemm_into(a, b, out, accumulate, threads)
+
+
 _ONEDNN = None       # None: not decided yet (on when oneDNN loads, unless SHENDU_ONEDNN=0)
 
 
