@@ -20,7 +20,7 @@ from shendu.ops import norm as ops_norm
 # summation order; in float32 both paths are ~1e-6 of the largest value away from float64 there
 TOL = {"float32": (1e-6, 1e-5), "float64": (1e-12, 1e-12)}
 KERNELS = ("bn_stats", "bn_apply", "bn_grad_sums", "bn_grad_input", "max_pool_forward",
-           "max_pool_backward_tiled")
+           "max_pool_backward_tiled", "relu_backward")
 
 
 @pytest.fixture
@@ -138,6 +138,27 @@ def test_compiled_max_pool_equals_numpy(calls, dtype, kw, fwd, bwd):
     assert (calls["max_pool_forward"], calls["max_pool_backward_tiled"]) == (fwd, bwd), calls
     for r, g in zip(ref, got):
         np.testing.assert_array_equal(g, r)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_relu_backward_equals_numpy_bit_for_bit(calls, dtype):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 6, 5, 5)).astype(dtype)
+    g = rng.standard_normal((4, 6, 5, 5)).astype(dtype)
+    g.flat[:3] = [np.nan, np.inf, -np.inf]                # NaN and ∞ reach ∂L/∂x as in g·[y > 0]
+    x.flat[:3] = [-1.0, 1.0, -1.0]
+    got = []
+    for on in (False, True):
+        backend.set_compiled(on)
+        for cl in (False, True):                          # NCHW and a channels-last layout
+            xt = sd.tensor(np.ascontiguousarray(x.transpose(0, 2, 3, 1)), requires_grad=True) if cl \
+                else sd.tensor(x, requires_grad=True)
+            gt = sd.tensor(np.ascontiguousarray(g.transpose(0, 2, 3, 1))) if cl else sd.tensor(g)
+            sd.nn.functional.relu(xt).backward(gt)
+            got.append(xt.grad.numpy().copy())
+    assert calls["relu_backward"] == 2
+    np.testing.assert_array_equal(got[2], got[0])
+    np.testing.assert_array_equal(got[3], got[1])
 
 
 def test_nchw_input_keeps_numpy_path(calls):

@@ -177,3 +177,12 @@ def max_pool_backward_tiled(g, arg, gx, kh, kw):
             gx[s, y] = 0
         for y in range(ho * kh):
             gx[s, y, wo * kw:] = 0
+
+
+@_jit
+def relu_backward(g, out, gx, zero, one):
+    """∂L/∂x = ∂L/∂y · [y > 0] for ReLU, in one pass over flat arrays of one layout (the NumPy code
+    ``g * (out > 0)`` makes a boolean mask first): the same products, so NaN and ∞ in ``g`` propagate
+    exactly as there."""
+    for e in range(g.size):
+        gx[e] = g[e] * (one if out[e] > zero else zero)
