@@ -75,11 +75,12 @@ def _caller(sgemm, get_threads, set_threads):
         return status
     try:
         import numba
-    except ImportError:
+
+        st = "float32[:, :, :]"
+        sig = f"int32(int64, int8, int8, int64, int64, int64, {st}, int64, {st}, int64, float32, {st}, int64)"
+        return numba.njit(sig, nogil=True)(call)   # any layout ('A' arrays); about 0.1 s to compile, once
+    except Exception:  # noqa: BLE001 - numba absent or unable to compile the call: the ctypes one works
         return call
-    st = "float32[:, :, :]"
-    sig = f"int32(int64, int8, int8, int64, int64, int64, {st}, int64, {st}, int64, float32, {st}, int64)"
-    return numba.njit(sig, nogil=True)(call)   # any layout ('A' arrays); about 0.1 s to compile, once
 
 
 def load():
