@@ -3,7 +3,7 @@ it takes, NumPy's own call for what it does not take, and a switch that turns it
 import numpy as np
 import pytest
 
-from conftest import require_onednn
+from conftest import require, require_onednn
 from shendu import _gemm, backend
 
 RTOL, ATOL = 2e-5, 2e-5
@@ -150,3 +150,18 @@ def test_a_forked_child_multiplies_on_one_thread(onednn):
 
 def _child_product(a, b):
     return backend.gemm(a, b, threads=2), _gemm._FORKED
+
+
+def test_onednn_products_go_parallel_from_half_the_blas_threshold(onednn, monkeypatch):
+    threadpoolctl = require("threadpoolctl")
+    monkeypatch.setattr(backend, "BLAS_THREADS", backend._BlasThreads())
+    rng = np.random.default_rng(6)
+    a, b = _pair(rng, 128, 160, 128)                     # 5.2 MFLOP: under 8, over 4
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        p = backend.BLAS_THREADS
+        backend.matmul(a.astype(np.float64), b.astype(np.float64))
+        if not p.enabled:
+            return                                       # a one-thread BLAS: nothing to choose
+        assert p.current == 1                            # NumPy's BLAS: one thread
+        backend.matmul(a, b)
+        assert p.current == 2                            # oneDNN: both

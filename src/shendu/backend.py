@@ -58,7 +58,8 @@ class _BlasThreads:
     """Threads per matrix product, chosen by its size and by what the machine gives right now.
 
     A small product (a recurrent step, a batch-1 layer) finishes before a second BLAS thread has
-    woken up, so products under ``parallel_flops`` (2·m·k·n, default 8·10⁶) run on one thread. For
+    woken up, so products under ``parallel_flops`` (2·m·k·n, default 8·10⁶; half that for float32
+    products in oneDNN, see ``_parallel_flops``) run on one thread. For
     larger ones more threads are faster on a quiet machine, but on a busy one (more runnable threads
     than cores) every parallel call waits for a descheduled worker: measured on a loaded 2-core box, a
     1 ms convolution step took 100–1400 ms with 2 threads. So each large product is timed, and the
@@ -208,7 +209,7 @@ def matmul(a, b, out=None):
     if not p.enabled:
         return gemm(a, b, out, p.max if p.ctl is not None else None)
     flops = 2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1)
-    if flops < p.parallel_flops:
+    if flops < _parallel_flops(p, a):
         if p.current != 1 or p.ctl.get_num_threads() != 1:
             p.set(1)
         return gemm(a, b, out, 1)
@@ -219,6 +220,16 @@ def matmul(a, b, out=None):
     r = gemm(a, b, out, threads)
     p.record(threads, (_perf_counter() - t0) / flops)
     return r
+
+
+def _parallel_flops(p, a):
+    """The size from which a product runs on more than one thread: half the BLAS threshold for a
+    float32 product in oneDNN, whose OpenMP workers take up the next product sooner than OpenBLAS's
+    (measured, 2 threads: a GRU epoch, 6.3 MFLOP a step, 0.58 to 0.45 of PyTorch's time; batch-32 LSTM
+    predict, 4.2 MFLOP a step, 1.09 to 0.91 ms; products of 8+ MFLOP unchanged)."""
+    if a.dtype == xp.float32 and _ONEDNN is not False and onednn():
+        return 0.5 * p.parallel_flops
+    return p.parallel_flops
 
 
 def gemm(a, b, out=None, threads=None):
@@ -245,7 +256,7 @@ def matmul_into(a, b, out, accumulate=False):
     if not p.enabled:
         threads = p.max if p.ctl is not None else None
     else:
-        threads = p.set(1 if 2.0 * a.size * b.shape[1] < p.parallel_flops else None)
+        threads = p.set(1 if 2.0 * a.size * b.shape[1] < _parallel_flops(p, a) else None)
     return _gemm.gemm_into(a, b, out, accumulate, threads)
 
 
