@@ -292,6 +292,25 @@ def _shifted_applies(a, wcol, out_hw, stride, pads):
             and a.dtype == wcol.dtype == xp.float32 and _onednn())
 
 
+def _shifted_rows(a, kernel, dilation, pads):
+    """The padded input of ``_conv_shifted`` as one (N·H_p·W_p, C) matrix, with (H_p, W_p), the
+    number m of result rows the products compute, and the start row of each kernel offset's input
+    block (p·d_h·W_p + q·d_w, in (p, q) order)."""
+    n, h, w, c = a.shape
+    (kh, kw), (dh, dw) = kernel, dilation
+    (t, b), (l, r) = pads
+    hp, wp = h + t + b, w + l + r
+    if t or b or l or r:
+        padded = xp.zeros((n, hp, wp, c), dtype=a.dtype)
+        padded[:, t:t + h, l:l + w] = a
+    else:
+        padded = xp.ascontiguousarray(a)
+    rows = n * hp * wp
+    m = rows - (kh - 1) * dh * wp - (kw - 1) * dw
+    offsets = [p * dh * wp + q * dw for p in range(kh) for q in range(kw)]
+    return padded.reshape(rows, c), (hp, wp), m, offsets
+
+
 def _conv_shifted(a, wcol, out_hw, kernel, dilation, pads, ones):
     """A stride-1 convolution without im2col: Y = Σ_{p,q} X̃_{p,q} · W_{p,q}, one product per kernel
     offset (p, q) of the padded input shifted by (p·d_h, q·d_w) with that offset's (C, C_out) block
@@ -304,29 +323,16 @@ def _conv_shifted(a, wcol, out_hw, kernel, dilation, pads, ones):
     H_p·W_p / (H_out·W_out) − 1, hence ``_shifted_applies``). With ``ones`` the last row of ``wcol``
     is the bias, the result's starting value. Returns (N, H_out, W_out, C_out), or None when oneDNN
     declined a product (nothing to undo: the caller runs im2col)."""
-    n, h, w, c = a.shape
-    (kh, kw), (dh, dw) = kernel, dilation
-    (t, b), (l, r) = pads
-    hp, wp = h + t + b, w + l + r
-    if t or b or l or r:
-        padded = xp.zeros((n, hp, wp, c), dtype=a.dtype)
-        padded[:, t:t + h, l:l + w] = a
-    else:
-        padded = xp.ascontiguousarray(a)
-    rows = n * hp * wp
-    m = rows - (kh - 1) * dh * wp - (kw - 1) * dw
-    src = padded.reshape(rows, c)
-    y = xp.empty((rows, wcol.shape[1]), dtype=a.dtype)
+    n, c = a.shape[0], a.shape[3]
+    src, (hp, wp), m, offsets = _shifted_rows(a, kernel, dilation, pads)
+    y = xp.empty((src.shape[0], wcol.shape[1]), dtype=a.dtype)
     acc = bool(ones)
     if ones:
-        y[:m] = wcol[kh * kw * c]
-    for p in range(kh):
-        for q in range(kw):
-            off = p * dh * wp + q * dw
-            block = wcol[(p * kw + q) * c:(p * kw + q + 1) * c]
-            if not _matmul_into(src[off:off + m], block, y[:m], accumulate=acc):
-                return None
-            acc = True
+        y[:m] = wcol[len(offsets) * c]
+    for i, off in enumerate(offsets):
+        if not _matmul_into(src[off:off + m], wcol[i * c:(i + 1) * c], y[:m], accumulate=acc):
+            return None
+        acc = True
     ho, wo = out_hw
     return xp.ascontiguousarray(y.reshape(n, hp, wp, -1)[:, :ho, :wo])
 
@@ -336,28 +342,16 @@ def _weight_grad_shifted(a, gm, out_hw, kernel, dilation, pads):
     the block of offset (p, q) is X̃_{p,q}ᵀ · G̃ (C, C_out), where G̃ is the output gradient ``gm``
     (N·H_out·W_out, C_out) placed at its rows of the (N·H_p·W_p, C_out) layout, zeros in the dropped
     rows. Returns (kH·kW·C, C_out), or None when oneDNN declined a product."""
-    n, h, w, c = a.shape
-    (kh, kw), (dh, dw) = kernel, dilation
-    (t, b), (l, r) = pads
-    hp, wp = h + t + b, w + l + r
+    n, c = a.shape[0], a.shape[3]
     ho, wo = out_hw
-    if t or b or l or r:
-        padded = xp.zeros((n, hp, wp, c), dtype=a.dtype)
-        padded[:, t:t + h, l:l + w] = a
-    else:
-        padded = xp.ascontiguousarray(a)
-    rows = n * hp * wp
-    m = rows - (kh - 1) * dh * wp - (kw - 1) * dw
+    src, (hp, wp), m, offsets = _shifted_rows(a, kernel, dilation, pads)
     g = xp.zeros((n, hp, wp, gm.shape[1]), dtype=gm.dtype)
     g[:, :ho, :wo] = gm.reshape(n, ho, wo, -1)
-    g = g.reshape(rows, -1)[:m]
-    src = padded.reshape(rows, c)
-    dwcol = xp.empty((kh * kw * c, gm.shape[1]), dtype=gm.dtype)
-    for p in range(kh):
-        for q in range(kw):
-            off = p * dh * wp + q * dw
-            if not _matmul_into(src[off:off + m].T, g, dwcol[(p * kw + q) * c:(p * kw + q + 1) * c]):
-                return None
+    g = g.reshape(src.shape[0], -1)[:m]
+    dwcol = xp.empty((len(offsets) * c, gm.shape[1]), dtype=gm.dtype)
+    for i, off in enumerate(offsets):
+        if not _matmul_into(src[off:off + m].T, g, dwcol[i * c:(i + 1) * c]):
+            return None
     return dwcol
 
 
