@@ -28,7 +28,8 @@ MIN_FLOPS = 2.0e5
 """Products below this (2·m·k·n) stay in NumPy: the call costs about as much as the arithmetic."""
 
 MAX_BATCH = 512
-"""A stacked product (3-D operand) is one oneDNN call per matrix up to this many matrices."""
+"""A stack of more matrices than this stays in NumPy: oneDNN is called once per matrix of a stack,
+and many small matrices (attention heads, say) are faster in NumPy's own batched loop."""
 
 _LIB = None          # ctypes handle of dnnl_sgemm once loaded; False: looked and not there
 _CALL = None         # the sgemm call with its thread count (see _caller)
