@@ -206,20 +206,33 @@ def matmul(a, b, out=None):
     p = BLAS_THREADS
     if not p.ready:
         p._init()
-    if not p.enabled:
-        return gemm(a, b, out, p.max if p.ctl is not None else None)
     flops = 2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1)
-    if flops < _parallel_flops(p, a):
-        if p.current != 1 or p.ctl.get_num_threads() != 1:
-            p.set(1)
-        return gemm(a, b, out, 1)
-    if not p.adaptive:
-        return gemm(a, b, out, p.set())     # the full count, also when the user just raised it
+    if not p.enabled or flops < _parallel_flops(p, a) or not p.adaptive:
+        return gemm(a, b, out, _threads_for(p, a, flops))
     threads = p.set(p.pick())
     t0 = _perf_counter()
     r = gemm(a, b, out, threads)
     p.record(threads, (_perf_counter() - t0) / flops)
     return r
+
+
+def _threads_for(p, a, flops):
+    """The thread count of a product of ``flops`` under the size policy (without the adaptive timing),
+    set on NumPy's BLAS; None when there is no policy (oneDNN then keeps the thread's OpenMP count)."""
+    if not p.enabled:
+        return p.max if p.ctl is not None else None
+    if flops < _parallel_flops(p, a):
+        if p.current != 1 or p.ctl.get_num_threads() != 1:
+            p.set(1)
+        return 1
+    return p.set()                       # the full count, also when the user just raised it
+
+
+def current_threads():
+    """The thread count the last ``matmul`` chose (None: no policy), for the later products of a
+    loop whose first product ``matmul`` sized."""
+    p = BLAS_THREADS
+    return p.current if p.enabled else (p.max if p.ctl is not None else None)
 
 
 def _parallel_flops(p, a):
@@ -253,11 +266,7 @@ def matmul_into(a, b, out, accumulate=False):
     p = BLAS_THREADS
     if not p.ready:
         p._init()
-    if not p.enabled:
-        threads = p.max if p.ctl is not None else None
-    else:
-        threads = p.set(1 if 2.0 * a.size * b.shape[1] < _parallel_flops(p, a) else None)
-    return _gemm.gemm_into(a, b, out, accumulate, threads)
+    return _gemm.gemm_into(a, b, out, accumulate, _threads_for(p, a, 2.0 * a.size * b.shape[1]))
 
 
 _ONEDNN = None       # None: not decided yet (on when oneDNN loads, unless SHENDU_ONEDNN=0)
@@ -310,7 +319,7 @@ def run_split(n, job, flops):
 
     With oneDNN on (:func:`set_onednn`) nothing is split: its OpenMP threads parallelise each
     product, and a second pool of threads beside them loses to them on the cores (measured, small
-    ResNet, 2 threads: 1.45 s an epoch split, 1.00–1.14 s not split).
+    ResNet, 2 threads, 2000 images: 1.31–1.43 s an epoch split, 0.99–1.01 s not split).
     """
     global _POOL
     p = BLAS_THREADS

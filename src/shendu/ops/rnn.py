@@ -200,8 +200,7 @@ def _loop_products(T):
     them, and the later steps skip the choice (a few microseconds, as much as a batch-1 product)."""
     yield _mm
     if T > 1:
-        p = _backend.BLAS_THREADS
-        threads = p.current if p.enabled else (p.max if p.ctl is not None else None)
+        threads = _backend.current_threads()
 
         def step(a, b, out=None):
             return _gemm(a, b, out, threads)
