@@ -146,6 +146,8 @@ class Optimizer:
             self._inner.zero_grad(set_to_none)
 
     def _clip(self):
+        if self.clipvalue is None and self.clipnorm is None and self.global_clipnorm is None:
+            return
         from ..nn import utils
 
         params = [p for g in self._inner.param_groups for p in g["params"] if p.grad is not None]

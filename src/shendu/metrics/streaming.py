@@ -94,6 +94,10 @@ class Mean(Metric):
 
     def update_state(self, values, sample_weight=None):
         values = _np(values)
+        if sample_weight is None:  # every value weighs 1: the sum and the count
+            self.total += float(np.sum(values))
+            self.count += float(values.size)
+            return
         w = _sample_weights(sample_weight, values)
         self.total += float(np.sum(values * w))
         self.count += float(np.sum(w))
@@ -148,7 +152,7 @@ def _sparse_targets(y_true, y_pred):
     if yt.shape != yp.shape[:-1]:
         raise ValueError(f"sparse accuracy: integer labels of shape {np.shape(y_true)} do not match "
                          f"predictions of shape {yp.shape} (expected labels of shape {yp.shape[:-1]})")
-    return yt.astype(np.int64), yp
+    return yt.astype(np.int64, copy=False), yp
 
 
 def sparse_categorical_accuracy(y_true, y_pred):

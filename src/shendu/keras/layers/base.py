@@ -363,11 +363,26 @@ def flatten_structure(obj):
 
 
 def is_symbolic(obj):
+    if isinstance(obj, Tensor):  # the eager call's usual argument: nothing to walk
+        return False
     return any(isinstance(t, KerasTensor) for t in flatten_structure(obj))
 
 
 def _is_shape(obj):
     return isinstance(obj, tuple) and all(d is None or isinstance(d, (int, np.integer)) for d in obj)
+
+
+@functools.cache
+def _np_dtype(name):
+    """``np.dtype(name)``, looked up once per name (a layer's dtype is checked on every call)."""
+    return np.dtype(name)
+
+
+def _in_dtype(x, dtype):
+    """A floating-point Tensor input cast to the layer's dtype (other inputs as they are)."""
+    if isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != _np_dtype(dtype):
+        return x.to(dtype)
+    return x
 
 
 def _shape_of(value):
@@ -831,11 +846,13 @@ class Layer(Module):
             first = _call_params(self.call)[2]
             if first in kwargs:
                 args = (kwargs.pop(first),)
-        if args and is_symbolic(args[0]) or is_symbolic(kwargs):
+        if args and is_symbolic(args[0]) or kwargs and is_symbolic(kwargs):
             return self._symbolic_call(args, kwargs)
         return Module.__call__(self, *args, **kwargs)
 
     def forward(self, inputs, *args, **kwargs):
+        if not (args or kwargs) and type(inputs) is Tensor and self._output_shape is not None and self.built:
+            return self._eager_call(inputs)
         in_mask = kwargs.get("mask")
         if in_mask is None:
             in_mask = getattr(inputs, "_keras_mask", None)  # set by Embedding(mask_zero=True), Masking...
@@ -854,10 +871,15 @@ class Layer(Module):
             kwargs.pop("mask", None)
         elif in_mask is not None and kwargs.get("mask") is None and "mask" in names:
             kwargs["mask"] = in_mask
-        self._loss_store().terms = []
-        self.__dict__["_call_metrics"] = []
-        switch = training is not None and bool(training) != self.training
-        with training_mode(bool(training)) if switch else contextlib.nullcontext():
+        store = self._loss_store()
+        if store.terms:  # the terms (and metrics) of this call only; an empty list is reused as it is
+            store.terms = []
+        if self.__dict__.get("_call_metrics"):
+            self.__dict__["_call_metrics"] = []
+        if training is not None and bool(training) != self.training:
+            with training_mode(bool(training)):
+                out = self.call(inputs, *args, **kwargs)
+        else:
             out = self.call(inputs, *args, **kwargs)
         if self.activity_regularizer is not None:
             first = flatten_structure(out)[0]
@@ -870,6 +892,29 @@ class Layer(Module):
             out._keras_mask = out_mask
         return out
 
+    def _eager_call(self, x):
+        """``forward`` for the usual eager call ``layer(tensor)`` of a built layer: the same steps, fewer
+        lookups (a call is made on every batch)."""
+        in_mask = getattr(x, "_keras_mask", None)
+        x = self._convert_inputs(x)
+        names, var_kw, _ = _call_params(self.call)
+        kwargs = {"training": self.training} if "training" in names or var_kw else {}
+        if in_mask is not None and "mask" in names:
+            kwargs["mask"] = in_mask
+        store = self._loss_store()
+        if store.terms:
+            store.terms = []
+        if self.__dict__.get("_call_metrics"):
+            self.__dict__["_call_metrics"] = []
+        out = self.call(x, **kwargs)
+        if self.activity_regularizer is not None:
+            first = flatten_structure(out)[0]
+            self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
+        out_mask = self.compute_mask(x, in_mask)
+        if out_mask is not None and isinstance(out, Tensor):
+            out._keras_mask = out_mask
+        return out
+
     supports_masking = False  # True: the layer keeps the time axis and hands the mask on (Dense, Dropout...)
 
     def compute_mask(self, inputs, mask=None):
@@ -878,12 +923,10 @@ class Layer(Module):
         return mask if self.supports_masking else None
 
     def _convert_inputs(self, inputs):
-        def conv(x):
-            x = x if isinstance(x, (KerasTensor, Tensor)) else Tensor(np.asarray(x))
-            cast = isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != np.dtype(self.dtype)
-            return x.to(self.dtype) if cast else x
-
-        return map_structure(conv, inputs)
+        if isinstance(inputs, Tensor):
+            return _in_dtype(inputs, self.dtype)
+        return map_structure(lambda x: _in_dtype(x if isinstance(x, (KerasTensor, Tensor))
+                                                 else Tensor(np.asarray(x)), self.dtype), inputs)
 
     def _check_input_rank(self, inputs):
         spec = self.input_spec
