@@ -37,10 +37,15 @@ class Transpose(Function):
     views_input = True
 
     def forward(self, a, axes):
-        if sorted(x % max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
-            raise ShapeError(f"Transpose: {tuple(axes)} is not a permutation of the {a.ndim} axes of a "
+        nd = a.ndim
+        inverse = [None] * nd  # inverse[axes[i]] = i
+        if len(axes) == nd and all(-nd <= x < nd for x in axes):
+            for i, x in enumerate(axes):
+                inverse[x] = i
+        if None in inverse or len(axes) != nd:
+            raise ShapeError(f"Transpose: {tuple(axes)} is not a permutation of the {nd} axes of a "
                              f"tensor of shape {a.shape}")
-        self.inverse = tuple(np.argsort([x % a.ndim for x in axes]))
+        self.inverse = tuple(inverse)
         return a.transpose(axes)
 
     def backward(self, g):
