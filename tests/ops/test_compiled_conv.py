@@ -20,7 +20,7 @@ from shendu.ops import norm as ops_norm
 # summation order; in float32 both paths are ~1e-6 of the largest value away from float64 there
 TOL = {"float32": (1e-6, 1e-5), "float64": (1e-12, 1e-12)}
 KERNELS = ("bn_stats", "bn_apply", "bn_grad_sums", "bn_grad_input", "max_pool_forward",
-           "max_pool_backward_tiled", "relu_backward")
+           "max_pool_backward_tiled", "relu_backward", "relu_forward")
 
 
 @pytest.fixture
@@ -159,6 +159,25 @@ def test_compiled_relu_backward_equals_numpy_bit_for_bit(calls, dtype):
     assert calls["relu_backward"] == 2
     np.testing.assert_array_equal(got[2], got[0])
     np.testing.assert_array_equal(got[3], got[1])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_compiled_relu_forward_equals_numpy_bit_for_bit(calls, dtype):
+    """max(x, 0) by the kernel equals NumPy's: NaN through, −0.0 to +0.0, ±∞; dense C order and a
+    channels-last view run the kernel, a strided slice and a small array keep the NumPy code."""
+    from shendu.ops.activation import _relu_array
+
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((4, 8, 9, 9)).astype(dtype)
+    x.flat[:7] = [np.nan, -0.0, 0.0, np.inf, -np.inf, -1.0, 2.0]
+    cases = [x, np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2),  # kernel
+             x[:, :, ::2], x[:1, :1]]                                                 # NumPy
+    for a in cases:
+        got = sd.nn.functional.relu(sd.from_numpy(a)).numpy()
+        want = _relu_array(a)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+    assert calls["relu_forward"] == 2
 
 
 def test_nchw_input_keeps_numpy_path(calls):

@@ -180,6 +180,15 @@ def max_pool_backward_tiled(g, arg, gx, kh, kw):
 
 
 @_jit
+def relu_forward(a, out, zero):
+    """y = max(a, 0) for ReLU, in one pass over flat arrays of one layout, with np.maximum's rules:
+    NaN passes through and −0.0 becomes +0.0."""
+    for e in range(a.size):
+        x = a[e]
+        out[e] = x if x > zero or x != x else zero
+
+
+@_jit
 def relu_backward(g, out, gx, zero, one):
     """∂L/∂x = ∂L/∂y · [y > 0] for ReLU, in one pass over flat arrays of one layout (the NumPy code
     ``g * (out > 0)`` makes a boolean mask first): the same products, so NaN and ∞ in ``g`` propagate
