@@ -19,6 +19,7 @@ from ..train import Trainer as _BaseTrainer
 from ..train import adapter
 from ..train.trainer import _batch_size_of
 from . import optimizers as _optimizers
+from .layers.base import call_terms
 
 __all__ = ["KerasTrainer", "CompiledLossView", "CompileMetrics", "pack", "plain_logs", "overrides",
            "tracked_metrics", "add_metric"]
@@ -202,7 +203,7 @@ class KerasTrainer(_BaseTrainer):
 
     def compute_loss(self, y_pred, y, sample_weight=None):
         layers = self.__dict__.get("_fit_layers")  # during a fit without weight penalties: add_loss terms
-        extra = self.host.losses if layers is None else [t for layer in layers for t in layer._call_losses]
+        extra = self.host.losses if layers is None else [t for layer in layers for t in call_terms(layer)]
         if self.loss is None:  # compile() without a loss: the add_loss terms are the loss (Keras's rule)
             if not extra:
                 raise ValueError("No loss to compute: pass loss= to compile(), or add terms with add_loss()")

@@ -5,7 +5,6 @@ the model holds no numerics. ``save`` / ``load_model`` use one zip file (see :mo
 """
 
 import contextlib
-import functools
 import inspect
 import json
 import threading
@@ -94,8 +93,11 @@ class CompiledLoss:
             total = value if total is None else total + value
         return total
 
-    per_sample = functools.partialmethod(_reduce, reduction="none")
-    __call__ = functools.partialmethod(_reduce, reduction="mean")
+    def per_sample(self, y_pred, y_true):
+        return self._reduce(y_pred, y_true, "none")
+
+    def __call__(self, y_pred, y_true):
+        return self._reduce(y_pred, y_true, "mean")
 
 
 def _fused_sparse_ce(fn, y_pred, y_true):

@@ -146,7 +146,9 @@ def categorical_accuracy(y_true, y_pred):
 
 def _sparse_targets(y_true, y_pred):
     yt = np.asarray(y_true)
-    yp = _np(y_pred)
+    yp = np.asarray(y_pred)  # scores in their own precision: argmax and comparisons are exact in it
+    if yp.dtype.kind not in "fiu":
+        yp = _np(yp)
     if yt.ndim == yp.ndim and yt.shape[-1] == 1:
         yt = yt[..., 0]
     if yt.shape != yp.shape[:-1]:
@@ -231,6 +233,13 @@ class SparseCategoricalAccuracy(MeanMetricWrapper):
 
     def __init__(self, name="sparse_categorical_accuracy", dtype=None):
         super().__init__(sparse_categorical_accuracy, name=name, dtype=dtype)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        if sample_weight is not None:
+            return super().update_state(y_true, y_pred, sample_weight)
+        yt, yp = _sparse_targets(y_true, y_pred)     # unweighted: count the hits (runs every batch)
+        self.total += float(np.count_nonzero(np.argmax(yp, axis=-1) == yt))
+        self.count += float(yt.size)
 
 
 class TopKCategoricalAccuracy(MeanMetricWrapper):

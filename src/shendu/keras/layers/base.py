@@ -380,9 +380,34 @@ def _np_dtype(name):
 
 def _in_dtype(x, dtype):
     """A floating-point Tensor input cast to the layer's dtype (other inputs as they are)."""
-    if isinstance(x, Tensor) and x.dtype.kind == "f" and x.dtype != _np_dtype(dtype):
-        return x.to(dtype)
+    if isinstance(x, Tensor):
+        have = x.dtype
+        if have.kind == "f" and have != _np_dtype(dtype):
+            return x.to(dtype)
     return x
+
+
+_EagerPlan = collections.namedtuple("_EagerPlan", "direct training mask own_mask")
+_EAGER_PLANS = {}
+
+
+def _eager_plan(cls):
+    """What an eager call ``layer(tensor)`` of a ``cls`` layer needs, found once per class: whether it
+    may go straight to ``call`` (the class keeps Layer's ``forward`` and input conversion), whether
+    ``call`` takes ``training`` / ``mask``, and whether the class computes its own output mask."""
+    names, var_kw, _ = _call_params(cls.call)
+    plan = _EagerPlan(direct=cls.forward is Layer.forward and cls._convert_inputs is Layer._convert_inputs,
+                      training="training" in names or var_kw, mask="mask" in names,
+                      own_mask=cls.compute_mask is not Layer.compute_mask)
+    _EAGER_PLANS[cls] = plan
+    return plan
+
+
+def call_terms(layer):
+    """The loss terms ``layer``'s last call in this thread added (``add_loss``, activity regularizers);
+    an empty tuple when there are none, without creating the thread's list."""
+    store = layer.__dict__.get("_losses_by_thread")
+    return getattr(store, "terms", ()) if store is not None else ()
 
 
 def _shape_of(value):
@@ -842,6 +867,11 @@ class Layer(Module):
         return inputs
 
     def __call__(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs and type(args[0]) is Tensor and self._output_shape is not None:
+            plan = _EAGER_PLANS.get(type(self)) or _eager_plan(type(self))
+            if plan.direct and self.built and not (self._forward_pre_hooks or self._forward_hooks
+                                                   or self._backward_hooks):
+                return self._eager_call(args[0], plan)
         if not args and kwargs and "inputs" not in kwargs:  # layer(logits=x, ...): the first argument by name
             first = _call_params(self.call)[2]
             if first in kwargs:
@@ -851,8 +881,6 @@ class Layer(Module):
         return Module.__call__(self, *args, **kwargs)
 
     def forward(self, inputs, *args, **kwargs):
-        if not (args or kwargs) and type(inputs) is Tensor and self._output_shape is not None and self.built:
-            return self._eager_call(inputs)
         in_mask = kwargs.get("mask")
         if in_mask is None:
             in_mask = getattr(inputs, "_keras_mask", None)  # set by Embedding(mask_zero=True), Masking...
@@ -892,27 +920,28 @@ class Layer(Module):
             out._keras_mask = out_mask
         return out
 
-    def _eager_call(self, x):
-        """``forward`` for the usual eager call ``layer(tensor)`` of a built layer: the same steps, fewer
-        lookups (a call is made on every batch)."""
+    def _eager_call(self, x, plan):
+        """``forward`` for the usual eager call ``layer(tensor)`` of a built layer: the same steps with
+        what they ask of the layer's class looked up once per class (a call is made on every batch)."""
         in_mask = getattr(x, "_keras_mask", None)
-        x = self._convert_inputs(x)
-        names, var_kw, _ = _call_params(self.call)
-        kwargs = {"training": self.training} if "training" in names or var_kw else {}
-        if in_mask is not None and "mask" in names:
+        have = x.dtype
+        if have.kind == "f" and have != _np_dtype(self.dtype):
+            x = x.to(self.dtype)
+        kwargs = {"training": self.training} if plan.training else {}
+        if in_mask is not None and plan.mask:
             kwargs["mask"] = in_mask
-        store = self._loss_store()
-        if store.terms:
-            store.terms = []
+        if call_terms(self):
+            self._call_losses = []
         if self.__dict__.get("_call_metrics"):
             self.__dict__["_call_metrics"] = []
         out = self.call(x, **kwargs)
         if self.activity_regularizer is not None:
             first = flatten_structure(out)[0]
             self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
-        out_mask = self.compute_mask(x, in_mask)
-        if out_mask is not None and isinstance(out, Tensor):
-            out._keras_mask = out_mask
+        if in_mask is not None or plan.own_mask:
+            out_mask = self.compute_mask(x, in_mask)
+            if out_mask is not None and isinstance(out, Tensor):
+                out._keras_mask = out_mask
         return out
 
     supports_masking = False  # True: the layer keeps the time axis and hands the mask on (Dense, Dropout...)
@@ -1069,6 +1098,7 @@ class Layer(Module):
             store.terms = []
         return store
 
+    # ``call_terms(layer)`` reads the same list without creating this thread's (an empty tuple then)
     _call_losses = property(lambda self: self._loss_store().terms,
                             lambda self, terms: setattr(self._loss_store(), "terms", terms))
 
