@@ -13,7 +13,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "shendu"
 
-BASE = {"backend", "_gemm", "errors", "_fileio", "_device", "random", "__version__"}
+BASE = {"backend", "_gemm", "_dnnl_conv", "errors", "_fileio", "_device", "random", "__version__"}
 TENSOR = BASE | {"tensor", "autograd", "autograd_functional", "creation", "gradcheck", "serialization", "cuda",
                  "accelerator", "backends", "tape"}
 OPS = TENSOR | {"ops"}

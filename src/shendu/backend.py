@@ -228,6 +228,19 @@ def _threads_for(p, a, flops):
     return p.set()                       # the full count, also when the user just raised it
 
 
+def onednn_threads(flops):
+    """The OpenMP thread count for a oneDNN primitive of ``flops`` (a convolution): what the size
+    policy gives a float32 product of that size, the BLAS's full count without a policy."""
+    p = BLAS_THREADS
+    if not p.ready:
+        p._init()
+    t = _threads_for(p, _F32_PROBE, flops)
+    return t if t is not None else max(1, p.max)
+
+
+_F32_PROBE = xp.empty(0, dtype=xp.float32)
+
+
 def current_threads():
     """The thread count the last ``matmul`` chose (None: no policy), for the later products of a
     loop whose first product ``matmul`` sized."""

@@ -1,5 +1,7 @@
 """Stride-1 float32 convolutions as shifted oneDNN products (no im2col): the same outputs and
-gradients as the im2col path to float32 rounding, taken only where it is meant to be."""
+gradients as the im2col path to float32 rounding, taken only where it is meant to be. This path
+runs where oneDNN's convolution primitives (``shendu._dnnl_conv``) decline a convolution, so the
+primitives are switched off here."""
 import numpy as np
 import pytest
 
@@ -25,6 +27,7 @@ def counted(monkeypatch):
         r = wgt(*args)
         seen["weight"] += r is not None
         return r
+    monkeypatch.setattr(C._dnnl_conv, "_api", lambda: None)           # the sgemm-product fallback
     monkeypatch.setattr(C, "_conv_shifted", forward)
     monkeypatch.setattr(C, "_weight_grad_shifted", weight)
     before = backend.onednn()

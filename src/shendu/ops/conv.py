@@ -44,12 +44,14 @@ d·(k − 1) − b after (t, b the forward padding).
 import math
 import numbers
 
+from .. import _dnnl_conv
 from ..autograd import Function, is_grad_enabled
 from ..backend import blas_threads as _blas_threads
 from ..backend import gemm as _gemm
 from ..backend import matmul as _mm
 from ..backend import matmul_into as _matmul_into
 from ..backend import onednn as _onednn
+from ..backend import onednn_threads as _onednn_threads
 from ..backend import run_split as _run_split
 from ..backend import xp
 from ..errors import ShapeError
@@ -469,7 +471,9 @@ class Conv2d(Function):
             if bias is not None:
                 wb[k] = bias
             wcol = wb[None, :k]
-            y = _conv_nhwc(a, wb, (ho, wo), (kh, kw), stride, dilation, padding, ones=bias is not None)
+            y, a = _dnnl_forward(a, wb, bias is not None, (ho, wo), (kh, kw), stride, dilation, padding)
+            if y is None:
+                y = _conv_nhwc(a, wb, (ho, wo), (kh, kw), stride, dilation, padding, ones=bias is not None)
         else:
             wcol = weight.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1)
             wcol = wcol.reshape(groups, kh * kw * cg, og)
@@ -489,14 +493,18 @@ class Conv2d(Function):
         groups = self.groups
         gm = _group_matrix(g.transpose(0, 2, 3, 1), groups)                       # (G, M, C_out/G)
         gx = gw = gb = None
-        if self.needs_grad[0] and groups == 1 and stride == (1, 1) and h * w <= 1.25 * out_hw[0] * out_hw[1]:
+        if groups == 1:
+            gx, gw, gb = self._backward_onednn(g.transpose(0, 2, 3, 1))
+        if gx is not None or not self.needs_grad[0]:
+            dx = None                                       # done by oneDNN, or not asked for
+        elif groups == 1 and stride == (1, 1) and h * w <= 1.25 * out_hw[0] * out_hw[1]:
             # stride 1, output about as large as the input ('same'-like padding): ∂L/∂x is the "full"
             # correlation of G with the flipped kernel, one im2col of the padded gradient and one
             # product; no col2im (its kH·kW strided additions with C-long runs cost as much as the
             # product when C is small). An unpadded convolution of a small image would multiply
             # (H·W)/(H_out·W_out) times more here, so it keeps the fold.
             gx = _nchw(_input_grad_stride1(g.transpose(0, 2, 3, 1), self.weight, padding, dilation, (h, w)))
-        elif self.needs_grad[0] and groups == 1:
+        elif groups == 1:
             # ∂L/∂X_col = G·W_colᵀ as one 2-D product (M, C_out)·(C_out, kH·kW·C): a wide, BLAS-friendly
             # shape (a batch of kH·kW narrow products broadcast over G runs outside BLAS, 10x slower)
             # A few samples at a time (as the columns are built): each chunk's ∂L/∂X_col is folded while
@@ -511,13 +519,13 @@ class Conv2d(Function):
                 parts = dcols.reshape(dcols.shape[0], kh * kw, -1).transpose(1, 0, 2)  # (kH·kW, m, C)
                 _fold_offsets(parts, (sl.stop - sl.start,) + padded_shape[1:], out_hw, kernel, stride,
                               dilation, out=dx[sl])
-        elif self.needs_grad[0]:
+        else:
             dcols = _mm(gm, self.wcol.transpose(0, 2, 1))                  # (G, M, K)
             dx = _col2im(dcols, padded_shape, out_hw, kernel, stride, dilation, groups)
         if self.needs_grad[0] and gx is None:
             (t, _), (l, _) = padding
             gx = _nchw(dx[:, t:t + h, l:l + w, :])
-        if self.needs_grad[1]:
+        if self.needs_grad[1] and gw is None:
             cout, cg, kh, kw = wshape
             if groups == 1:
                 dw = _weight_grad_nhwc(self.x_cl, gm[0], out_hw, kernel, stride, dilation, padding)[None]
@@ -526,12 +534,55 @@ class Conv2d(Function):
                 dw = _mm(cols.transpose(0, 2, 1), gm)                      # (G, K, C_out/G)
                 del cols
             gw = dw.reshape(groups, kh, kw, cg, cout // groups).transpose(0, 4, 3, 1, 2).reshape(wshape)
-        if len(self.needs_grad) > 2 and self.needs_grad[2]:
+        if len(self.needs_grad) > 2 and self.needs_grad[2] and gb is None:
             if groups == 1 and gm[0].flags.c_contiguous:
                 gb = _sum_rows(gm[0])                                            # Σ over n, i, j
             else:
                 gb = gm.sum(axis=1).reshape(-1)
         return gx, gw, gb
+
+
+
+    def _backward_onednn(self, g_cl):
+        """(∂L/∂x, ∂L/∂w, ∂L/∂b) of an ungrouped float32 convolution by oneDNN's backward primitives
+        (``shendu._dnnl_conv``) from the channels-last output gradient; None for each one they did
+        not compute (oneDNN off or absent, another dtype, a geometry it declines)."""
+        padded_shape, out_hw, kernel, stride, dilation, padding, (h, w), wshape = self.geom
+        if not _onednn() or g_cl.dtype != xp.float32 or self.x_cl.dtype != xp.float32:
+            return None, None, None
+        need = tuple(self.needs_grad) + (False,) * 3
+        cout, cg, kh, kw = wshape
+        threads = _onednn_threads(2.0 * g_cl.size * kh * kw * cg)
+        if not g_cl.flags.c_contiguous:            # a flattened layer's (N, C, H, W) gradient, say
+            g_cl = xp.ascontiguousarray(g_cl)
+        gx = gw = gb = None
+        if need[0]:
+            n, c = padded_shape[0], padded_shape[3]
+            dx = _dnnl_conv.input_grad(g_cl, self.wcol[0], (n, h, w, c), kernel, stride, dilation, padding,
+                                       threads)
+            gx = None if dx is None else _nchw(dx)
+        if need[1]:
+            r = _dnnl_conv.weight_grad(self.x_cl, g_cl, kernel, stride, dilation, padding, need[2], threads)
+            if r is not None:
+                gw = r[0].reshape(kh, kw, cg, cout).transpose(3, 2, 0, 1)
+                gb = r[1]
+        return gx, gw, gb
+
+
+def _dnnl_forward(a, wb, has_bias, out_hw, kernel, stride, dilation, padding):
+    """(y, the input it read) for an ungrouped float32 convolution of channels-last ``a`` with
+    [W_col; b] by oneDNN's primitive (``shendu._dnnl_conv``); y None where it does not apply (oneDNN off
+    or absent, another dtype, a geometry it declines). An input not dense channels-last (an NCHW
+    array) is copied to channels-last first: oneDNN's fast kernels read that layout, and backward
+    reuses the copy."""
+    if not _onednn() or a.dtype != xp.float32 or wb.dtype != xp.float32:
+        return None, a
+    dense = a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+    k = wb.shape[0] - has_bias
+    flops = 2.0 * a.shape[0] * out_hw[0] * out_hw[1] * k * wb.shape[1]
+    y = _dnnl_conv.forward(dense, wb[:k], wb[k] if has_bias else None, out_hw, kernel, stride, dilation,
+                           padding, _onednn_threads(flops))
+    return (y, dense) if y is not None else (None, a)
 
 
 class Conv1d(Conv2d):
