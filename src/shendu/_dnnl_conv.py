@@ -162,16 +162,19 @@ def _any_md(api, dims):
     return m
 
 
+def _dense_strides(shape):
+    """Element strides of a C-contiguous array of ``shape``."""
+    out, step = [], 1
+    for d in reversed(shape):
+        out.append(step)
+        step *= max(d, 1)
+    return tuple(reversed(out))
+
+
 def _elements(a):
     """Element strides; those of a C-contiguous array as its shape gives them (NumPy's strides of a
     length-1 axis are arbitrary, and oneDNN's fast kernels want them dense)."""
-    if a.flags.c_contiguous:
-        out, step = [], 1
-        for d in reversed(a.shape):
-            out.append(step)
-            step *= max(d, 1)
-        return tuple(reversed(out))
-    return tuple(s // 4 for s in a.strides)
+    return _dense_strides(a.shape) if a.flags.c_contiguous else tuple(s // 4 for s in a.strides)
 
 
 def _nchw_md(api, a):
@@ -314,11 +317,8 @@ def forward(a, wcol, bias, out_hw, kernel, stride, dilation, padding, threads):
 
 def _dense_like(shape):
     """A stand-in with the strides of a C-contiguous float32 array of ``shape`` (descriptors only)."""
-    step, strides = 4, []
-    for d in reversed(shape):
-        strides.append(step)
-        step *= max(d, 1)
-    return np.lib.stride_tricks.as_strided(np.empty(1, _F32), shape, tuple(reversed(strides)))
+    strides = tuple(4 * s for s in _dense_strides(shape))
+    return np.lib.stride_tricks.as_strided(np.empty(1, _F32), shape, strides)
 
 
 def _destroying(api, mds, build):

@@ -899,13 +899,27 @@ class Layer(Module):
             kwargs.pop("mask", None)
         elif in_mask is not None and kwargs.get("mask") is None and "mask" in names:
             kwargs["mask"] = in_mask
-        store = self._loss_store()
-        if store.terms:  # the terms (and metrics) of this call only; an empty list is reused as it is
-            store.terms = []
+        switch = training is not None and bool(training) != self.training
+        return self._run_call(inputs, args, kwargs, in_mask, bool(training) if switch else None)
+
+    def _eager_call(self, x, plan):
+        """``forward`` for the usual eager call ``layer(tensor)`` of a built layer: the same steps with
+        what they ask of the layer's class looked up once per class (a call is made on every batch)."""
+        in_mask = getattr(x, "_keras_mask", None)
+        kwargs = {"training": self.training} if plan.training else {}
+        if in_mask is not None and plan.mask:
+            kwargs["mask"] = in_mask
+        return self._run_call(_in_dtype(x, self.dtype), (), kwargs, in_mask, None, plan.own_mask)
+
+    def _run_call(self, inputs, args, kwargs, in_mask, mode, own_mask=True):
+        """``call`` with this call's loss terms and metrics started afresh (in training ``mode`` when it
+        is not None), then the activity regularizer's term and the output mask."""
+        if call_terms(self):  # an empty list is reused as it is
+            self._call_losses = []
         if self.__dict__.get("_call_metrics"):
             self.__dict__["_call_metrics"] = []
-        if training is not None and bool(training) != self.training:
-            with training_mode(bool(training)):
+        if mode is not None:
+            with training_mode(mode):
                 out = self.call(inputs, *args, **kwargs)
         else:
             out = self.call(inputs, *args, **kwargs)
@@ -915,31 +929,8 @@ class Layer(Module):
         if self._output_shape is None:
             self._output_shape = map_structure(lambda t: (None,) + _shape_of(t)[1:] if hasattr(t, "shape")
                                                else None, out)
-        out_mask = self.compute_mask(inputs, in_mask)
-        if out_mask is not None and isinstance(out, Tensor):
-            out._keras_mask = out_mask
-        return out
-
-    def _eager_call(self, x, plan):
-        """``forward`` for the usual eager call ``layer(tensor)`` of a built layer: the same steps with
-        what they ask of the layer's class looked up once per class (a call is made on every batch)."""
-        in_mask = getattr(x, "_keras_mask", None)
-        have = x.dtype
-        if have.kind == "f" and have != _np_dtype(self.dtype):
-            x = x.to(self.dtype)
-        kwargs = {"training": self.training} if plan.training else {}
-        if in_mask is not None and plan.mask:
-            kwargs["mask"] = in_mask
-        if call_terms(self):
-            self._call_losses = []
-        if self.__dict__.get("_call_metrics"):
-            self.__dict__["_call_metrics"] = []
-        out = self.call(x, **kwargs)
-        if self.activity_regularizer is not None:
-            first = flatten_structure(out)[0]
-            self._call_losses.append(self.activity_regularizer(first) / max(1, first.shape[0]))
-        if in_mask is not None or plan.own_mask:
-            out_mask = self.compute_mask(x, in_mask)
+        if in_mask is not None or own_mask:
+            out_mask = self.compute_mask(inputs, in_mask)
             if out_mask is not None and isinstance(out, Tensor):
                 out._keras_mask = out_mask
         return out
