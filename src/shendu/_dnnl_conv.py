@@ -235,10 +235,23 @@ class _Primitive:
             lib.dnnl_memory_desc_destroy(md)
 
 
+class _Cache(collections.OrderedDict):
+    """A thread's primitives (key -> _Primitive or None), least recently used first. They are freed
+    with it: when the thread ends, its thread-local cache goes, and the oneDNN objects with it."""
+
+    def __del__(self):
+        for p in self.values():
+            if p is not None:
+                try:
+                    p.destroy()
+                except Exception:  # noqa: BLE001,S110 - at interpreter exit the library may be gone
+                    pass
+
+
 def _cache():
     c = getattr(_local, "cache", None)
     if c is None:
-        c = _local.cache = collections.OrderedDict()
+        c = _local.cache = _Cache()
     return c
 
 

@@ -168,6 +168,11 @@ def test_cache_is_per_thread_bounded_and_keyed_by_threads(monkeypatch):
         t.join()
         np.testing.assert_array_equal(seen["y"], y1)
         assert seen["cache"] is not _dnnl_conv._cache()
+        freed = []
+        monkeypatch.setattr(_dnnl_conv._Primitive, "destroy", lambda self: freed.append(self.impl))
+        del seen["cache"]                                           # the thread is gone: its primitives too
+        assert freed
+        monkeypatch.undo()
 
         monkeypatch.setattr(_dnnl_conv, "CACHE_SIZE", 2)
         for size in (6, 7, 8, 9):
