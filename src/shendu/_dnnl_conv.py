@@ -67,19 +67,14 @@ class _Api:
                            ("dnnl_primitive_create", [vp, vp]),
                            ("dnnl_primitive_destroy", [vp]),
                            ("dnnl_primitive_execute", [vp, vp, i32, vp]),
-                           ("dnnl_stream_wait", [vp])):
-            f = getattr(lib, name)
-            f.argtypes, f.restype = args, i32
-        geometry = [vp, vp, vp, vp]                 # strides, dilations, padding left, padding right
-        for name, args in (
-                ("dnnl_memory_desc_create_with_tag", [vp, i32, vp, i32, i32]),
-                ("dnnl_reorder_primitive_desc_create", [vp, vp, vp, vp, vp, vp]),
-                ("dnnl_convolution_forward_primitive_desc_create",
-                 [vp, vp, i32, i32, vp, vp, vp, vp] + geometry + [vp]),
-                ("dnnl_convolution_backward_data_primitive_desc_create",
-                 [vp, vp, i32, vp, vp, vp] + geometry + [vp, vp]),
-                ("dnnl_convolution_backward_weights_primitive_desc_create",
-                 [vp, vp, i32, vp, vp, vp, vp] + geometry + [vp, vp])):
+                           ("dnnl_stream_wait", [vp]),
+                           ("dnnl_memory_desc_create_with_tag", [vp, i32, vp, i32, i32]),
+                           ("dnnl_reorder_primitive_desc_create", [vp, vp, vp, vp, vp, vp]),
+                           # pd, engine, kinds; then descriptors, geometry, [hint], attr
+                           ("dnnl_convolution_forward_primitive_desc_create", [vp, vp, i32, i32] + [vp] * 9),
+                           ("dnnl_convolution_backward_data_primitive_desc_create", [vp, vp, i32] + [vp] * 9),
+                           ("dnnl_convolution_backward_weights_primitive_desc_create",
+                            [vp, vp, i32] + [vp] * 10)):
             f = getattr(lib, name)
             f.argtypes, f.restype = args, i32
         query, size = lib.dnnl_primitive_desc_query_md, lib.dnnl_memory_desc_get_size

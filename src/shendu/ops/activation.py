@@ -69,17 +69,21 @@ def _relu_array(a):
 _KERNEL_MIN = 1024  # below this the kernel's call costs as much as NumPy's two
 
 
+def _flat_views(*arrays):
+    """Each array's memory as a flat view (``ravel(order="K")``), or None when one is not dense in
+    memory (its ravel would be a copy). Arrays of one layout give views in the same element order."""
+    flat = [v.ravel(order="K") for v in arrays]
+    return flat if all(xp.may_share_memory(f, v) for f, v in zip(flat, arrays)) else None
+
+
 def _relu_compiled(a):
     """max(a, 0) by the compiled one-pass kernel on an array dense in memory, or None (no kernel, another
     dtype, or a strided array)."""
     kern = _compiled_kernels(a.dtype)
-    if kern is None:
+    if kern is None or _flat_views(a) is None:
         return None
-    out = xp.empty_like(a)
-    flat, oflat = a.ravel(order="K"), out.ravel(order="K")
-    if not (xp.may_share_memory(flat, a) and xp.may_share_memory(oflat, out)):
-        return None
-    kern.relu_forward(flat, oflat, a.dtype.type(0))
+    out = xp.empty_like(a)                                   # laid out like a, so dense too
+    kern.relu_forward(*_flat_views(a, out), a.dtype.type(0))
     return out
 
 
@@ -108,8 +112,8 @@ class ReLU(Function):
         kern = _compiled_kernels(out.dtype) if g.dtype == out.dtype and g.strides == out.strides else None
         if kern is not None:
             gx = xp.empty_like(out)
-            flat = [v.ravel(order="K") for v in (g, out, gx)]      # views when dense in memory alike
-            if all(xp.may_share_memory(f, v) for f, v in zip(flat, (g, out, gx))):
+            flat = _flat_views(g, out, gx)                         # views when dense in memory alike
+            if flat is not None:
                 kern.relu_backward(*flat, out.dtype.type(0), out.dtype.type(1))
                 return gx
         return g * (out > 0)
