@@ -13,7 +13,8 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "shendu"
 
-BASE = {"backend", "_gemm", "_dnnl_conv", "errors", "_fileio", "_device", "random", "__version__"}
+BASE = {"backend", "_gemm", "_dnnl", "_dnnl_conv", "_dnnl_rnn", "errors", "_fileio", "_device", "random",
+        "__version__"}
 TENSOR = BASE | {"tensor", "autograd", "autograd_functional", "creation", "gradcheck", "serialization", "cuda",
                  "accelerator", "backends", "tape"}
 OPS = TENSOR | {"ops"}

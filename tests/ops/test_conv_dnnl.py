@@ -9,7 +9,7 @@ import pytest
 
 import shendu
 from conftest import require_onednn
-from shendu import _dnnl_conv, _gemm, backend
+from shendu import _dnnl, _dnnl_conv, _gemm, backend
 
 F = shendu.nn.functional
 
@@ -133,7 +133,7 @@ def test_declined_where_they_do_not_apply(runs, monkeypatch):
     assert runs == {"fwd": 0, "bwd_data": 0, "bwd_weights": 0}
 
     want = _conv(False, x.astype(np.float32), w.astype(np.float32), None)
-    monkeypatch.setattr(_dnnl_conv._Primitive, "usable", property(lambda self: False))
+    monkeypatch.setattr(_dnnl._Primitive, "usable", property(lambda self: False))
     declined = _conv(True, x.astype(np.float32), w.astype(np.float32), None)
     _close(declined, want)
     assert runs == {"fwd": 0, "bwd_data": 0, "bwd_weights": 0}
@@ -155,29 +155,29 @@ def test_cache_is_per_thread_bounded_and_keyed_by_threads(monkeypatch):
         y2 = _dnnl_conv.forward(x, w, None, *args, 2)
         np.testing.assert_array_equal(y1, np.full((2, 3, 3, 3), 36.0, np.float32))
         np.testing.assert_array_equal(y2, y1)
-        keys = [k for k in _dnnl_conv._cache() if k[0] == "fwd" and k[1] == x.shape]
+        keys = [k for k in _dnnl._cache() if k[0] == "fwd" and k[1] == x.shape]
         assert {k[-1] for k in keys} >= {1, 2}                       # one primitive per thread count
 
         seen = {}
 
         def other():
             seen["y"] = _dnnl_conv.forward(x, w, None, *args, 1)
-            seen["cache"] = _dnnl_conv._cache()
+            seen["cache"] = _dnnl._cache()
         t = threading.Thread(target=other)
         t.start()
         t.join()
         np.testing.assert_array_equal(seen["y"], y1)
-        assert seen["cache"] is not _dnnl_conv._cache()
+        assert seen["cache"] is not _dnnl._cache()
         freed = []
-        monkeypatch.setattr(_dnnl_conv._Primitive, "destroy", lambda self: freed.append(self.impl))
+        monkeypatch.setattr(_dnnl._Primitive, "destroy", lambda self: freed.append(self.impl))
         del seen["cache"]                                           # the thread is gone: its primitives too
         assert freed
         monkeypatch.undo()
 
-        monkeypatch.setattr(_dnnl_conv, "CACHE_SIZE", 2)
+        monkeypatch.setattr(_dnnl, "CACHE_SIZE", 2)
         for size in (6, 7, 8, 9):
             _dnnl_conv.forward(np.ones((1, size, size, 4), np.float32), w, None, (size - 2, size - 2), *args[1:], 1)
-        assert len(_dnnl_conv._cache()) <= 2
+        assert len(_dnnl._cache()) <= 2
     finally:
         backend.set_onednn(before)
 

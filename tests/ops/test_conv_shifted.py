@@ -27,7 +27,7 @@ def counted(monkeypatch):
         r = wgt(*args)
         seen["weight"] += r is not None
         return r
-    monkeypatch.setattr(C._dnnl_conv, "_api", lambda: None)           # the sgemm-product fallback
+    monkeypatch.setattr(shendu._dnnl, "_api", lambda: None)           # the sgemm-product fallback
     monkeypatch.setattr(C, "_conv_shifted", forward)
     monkeypatch.setattr(C, "_weight_grad_shifted", weight)
     before = backend.onednn()
