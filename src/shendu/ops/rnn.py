@@ -36,10 +36,13 @@ reference, so both paths give the same numbers.
 """
 import numpy as np
 
+from .. import _dnnl_rnn
 from .. import backend as _backend
 from ..autograd import Function, is_grad_enabled
 from ..backend import gemm as _gemm
 from ..backend import matmul as _mm
+from ..backend import onednn as _onednn
+from ..backend import onednn_threads as _onednn_threads
 from ..backend import xp
 from ..errors import ShapeError
 
@@ -435,11 +438,27 @@ class LSTMLayer(Function):
         T, N, H = _check("LSTMLayer", x, h0, w_ih, w_hh, 4)
         if c0.shape != h0.shape:
             raise ShapeError(f"LSTMLayer: initial cell state has shape {c0.shape}, expected {h0.shape}")
-        dtype = np.result_type(x.dtype, w_ih.dtype)
         bias = _sum_bias(b_ih, b_hh)
+        keep = is_grad_enabled()
+        if _onednn() and x.dtype == w_ih.dtype == np.float32:          # oneDNN's LSTM primitive
+            if bias is None:
+                bias = xp.zeros(4 * H, dtype=np.float32)
+            args = (x, h0, c0, w_ih, w_hh, bias, reverse)
+            r = _dnnl_rnn.forward(*args, keep, _onednn_threads(8.0 * N * H * H))
+            if r is not None:
+                y, h_n, c_n, workspace = r
+                if keep:
+                    # flat, so that the graph frees the arrays once backward has run (autograd._release)
+                    self.saved = ("onednn", *args, y, h_n, c_n, workspace, b_ih, b_hh)
+                return y, h_n, c_n
+        return self._forward_loop(x, h0, c0, w_ih, w_hh, bias, reverse, keep)
+
+    def _forward_loop(self, x, h0, c0, w_ih, w_hh, bias, reverse, keep):
+        """The forward pass as the loop over time steps described above (the reference)."""
+        T, N, H = x.shape[0], x.shape[1], h0.shape[1]
+        dtype = np.result_type(x.dtype, w_ih.dtype)
         # XG_tᵀ = W_ih x_tᵀ for every step, (T, 4H, N): one batched product over the steps; for one
         # sample (T, 4H) and (T, 4H, 1) are the same memory, and one 2-D product is faster
-        keep = is_grad_enabled()
         kern = _kernels(dtype)
         if kern is not None:
             # the same numbers without reordering the weights at each call: project in PyTorch's gate
@@ -495,6 +514,23 @@ class LSTMLayer(Function):
         return rows[cur:cur + T], rows[T * cur].copy(), c_n.T.copy()   # h_n, c_n: memory of their own
 
     def backward(self, d_out, d_hn, d_cn):
+        if isinstance(self.saved[0], str):      # "onednn"
+            args, outputs, biases = self.saved[1:8], self.saved[8:12], self.saved[12:]
+            N, H = args[1].shape
+            d = [g.astype(np.float32, copy=False) for g in (d_out, d_hn, d_cn)]
+            grads = _dnnl_rnn.backward(*args, *outputs, *d, _onednn_threads(8.0 * N * H * H))
+            if grads is None:           # oneDNN unusable since the forward pass: the loop from the start
+                self._forward_loop(*args, keep=True)
+                return self._backward_loop(d_out, d_hn, d_cn)
+            need = list(self.needs_grad) + [False] * 7
+            dx, dh0, dc0, dw_ih, dw_hh, db = grads
+            db_ih = db if need[5] and biases[0] is not None else None
+            db_hh = (db.copy() if db_ih is not None else db) if need[6] and biases[1] is not None else None
+            firsts = tuple(g if n else None for g, n in zip((dx, dh0, dc0, dw_ih, dw_hh), need))
+            return firsts + (db_ih, db_hh)
+        return self._backward_loop(d_out, d_hn, d_cn)
+
+    def _backward_loop(self, d_out, d_hn, d_cn):
         x, w_ih, w_hh, gates, rows, cs, tc, reverse = self.saved
         T, H, N = tc.shape
         n_in = x.shape[2]
