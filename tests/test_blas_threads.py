@@ -115,3 +115,27 @@ def test_spin_is_left_alone_off_the_main_thread(monkeypatch):
     t.start()
     t.join()
     assert result == [False] and f.calls == []
+
+
+def test_numpys_blas_is_found_among_several():
+    """A second OpenBLAS in the process (SciPy's wheels bring one, loaded by scipy.linalg, sklearn or
+    numba) does not switch the thread policy off: the controller inside NumPy's package is NumPy's."""
+    import os
+    from types import SimpleNamespace
+
+    here = os.path.dirname(np.__file__)
+    numpy_lib = SimpleNamespace(filepath=here + ".libs/libscipy_openblas64_-x.so")
+    scipy_lib = SimpleNamespace(filepath=os.path.join(os.path.dirname(here), "scipy.libs", "libscipy_openblas-y.so"))
+    assert backend._numpy_blas([scipy_lib, numpy_lib]) == [numpy_lib]
+    assert backend._numpy_blas([scipy_lib]) == [scipy_lib]
+    other = SimpleNamespace(filepath="/usr/lib/libopenblas.so.0")
+    assert len(backend._numpy_blas([scipy_lib, other])) == 2          # no way to tell: the policy stays off
+    ctl = backend._BlasThreads()
+    require("threadpoolctl")
+    require("scipy")
+    backend.matmul(np.ones((2, 2)), np.ones((2, 2)))
+    if backend.BLAS_THREADS.ctl is not None:
+        import scipy.linalg  # noqa: F401 - loads SciPy's own OpenBLAS next to NumPy's
+
+        ctl._init()                                  # (enabled or not: it depends on the threads set now)
+        assert ctl.ctl is not None and ctl.ctl.filepath == backend.BLAS_THREADS.ctl.filepath

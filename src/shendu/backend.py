@@ -101,7 +101,7 @@ class _BlasThreads:
         try:
             from threadpoolctl import ThreadpoolController
 
-            ctls = ThreadpoolController().select(user_api="blas").lib_controllers
+            ctls = _numpy_blas(ThreadpoolController().select(user_api="blas").lib_controllers)
         except Exception:  # noqa: BLE001 - threadpoolctl absent or unable to read the BLAS: no policy
             ctls = []
         if len(ctls) != 1:
@@ -146,6 +146,21 @@ class _BlasThreads:
 
 
 BLAS_THREADS = _BlasThreads()
+
+
+def _numpy_blas(controllers):
+    """The BLAS controllers of NumPy's own BLAS among those loaded in the process. SciPy's wheels bring
+    a second OpenBLAS (loaded by ``import scipy.linalg``, ``sklearn``, numba, ...); when there are
+    several, the one inside NumPy's package (``numpy.libs`` of a wheel, ``numpy/.libs``) is NumPy's.
+    More than one left (no way to tell): all of them, and the caller runs without a policy."""
+    if len(controllers) <= 1:
+        return list(controllers)
+    import os
+
+    here = os.path.dirname(os.path.abspath(xp.__file__))
+    mine = [c for c in controllers if os.path.dirname(os.path.abspath(getattr(c, "filepath", "")))
+            in (here + ".libs", os.path.join(here, ".libs"))]
+    return mine if len(mine) == 1 else list(controllers)
 
 OPENBLAS_SPIN = 16
 """log2 of the CPU cycles an idle OpenBLAS worker spins before it sleeps (OpenBLAS's default: 28)."""
