@@ -163,8 +163,8 @@ def forward(x, h0, c0, w_ih, w_hh, bias, reverse, training, threads):
     float32 (copied when not C-contiguous), ``h0``, ``c0`` (N, H),
     ``w_ih`` (4H, I), ``w_hh`` (4H, H) in PyTorch's gate order, ``bias`` (4H,) = b_ih + b_hh.
     ``training``: keep the workspace for :func:`backward` (else it is None)."""
-    if not _applies(x, h0, c0, w_ih, w_hh, bias):
-        return None
+    if not _applies(x, h0, c0, w_ih, w_hh, bias) or 0 in x.shape or w_hh.size == 0:
+        return None                     # an empty sequence or batch: oneDNN refuses it, the loop does not
     T, N, n_in = x.shape
     H = w_hh.shape[1]
     x, h0, c0, bias = (np.ascontiguousarray(a) for a in (x, h0, c0, bias))
@@ -205,7 +205,7 @@ def backward(x, h0, c0, w_ih, w_hh, bias, reverse, y, hn, cn, ws, d_out, d_hn, d
     """(dx, dh0, dc0, dW_ih, dW_hh, db) of the layer :func:`forward` ran (in training, on the same
     arguments; ``ws`` its workspace) from the gradients reaching its outputs, or None. ``db`` is the
     gradient of b_ih and of b_hh alike; ``dW_ih``, ``dW_hh`` come in PyTorch's (4H, in) layout."""
-    if not _applies(x, d_out, d_hn, d_cn):
+    if not _applies(x, d_out, d_hn, d_cn) or 0 in x.shape or w_hh.size == 0:
         return None
     T, N, n_in = x.shape
     H = w_hh.shape[1]

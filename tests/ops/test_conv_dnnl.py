@@ -207,3 +207,16 @@ def test_forked_child_runs_the_numpy_path():
     answer = os.read(r, 1)
     os.waitpid(pid, 0)
     assert answer == b"1"
+
+
+@pytest.mark.parametrize("onednn", [False, True])
+def test_an_empty_batch_gives_empty_outputs_and_zero_kernel_gradients(runs, onednn):
+    """As in PyTorch: a batch of no samples convolves to no samples, and nothing moves the kernel."""
+    backend.set_onednn(onednn)
+    for conv, shape in [(shendu.nn.Conv2d(1, 2, 3), (0, 1, 8, 8)), (shendu.nn.Conv1d(2, 3, 3), (0, 2, 9))]:
+        x = shendu.tensor(np.zeros(shape, np.float32), requires_grad=True)
+        y = conv(x)
+        y.sum().backward()
+        assert y.shape[0] == 0 and x.grad.shape == shape
+        np.testing.assert_array_equal(conv.weight.grad.numpy(), 0.0)
+        np.testing.assert_array_equal(conv.bias.grad.numpy(), 0.0)

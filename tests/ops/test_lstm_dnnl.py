@@ -174,7 +174,7 @@ def test_workspace_pool_hands_out_free_buffers_only():
 
 
 def test_declined_where_it_does_not_apply(runs, monkeypatch):
-    """float64 and a forked child run the loop; a backward whose primitive is declined after a
+    """float64, empty sequences and a forked child run the loop; a backward whose primitive is declined after a
     forward that ran it recomputes with the loop and still gives the right gradients."""
     arrays = _arrays(4, 3, 5, 6, dtype=np.float64)
     _layer(arrays, False)
@@ -187,6 +187,14 @@ def test_declined_where_it_does_not_apply(runs, monkeypatch):
         got = _layer(arrays, True)
     assert runs["lstm_fwd"] == 1
     _close(got, want)
+
+    m = nn.LSTM(3, 4)
+    for shape in [(0, 2, 3), (5, 0, 3)]:                   # empty sequences and batches: the loop
+        xt = shendu.tensor(np.zeros(shape, np.float32), requires_grad=True)
+        out, (h, c) = m(xt)
+        assert out.shape == shape[:2] + (4,) and h.shape == (1, shape[1], 4)
+        (out.sum() + h.sum()).backward()
+        assert xt.grad.shape == shape
 
     monkeypatch.setattr(_gemm, "_FORKED", True)
     assert _dnnl_rnn.forward(*arrays[:5], arrays[5] + arrays[6], False, True, 1) is None

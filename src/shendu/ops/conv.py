@@ -406,6 +406,8 @@ def _weight_grad_nhwc(a, gm, out_hw, kernel, stride, dilation, pads):
         for sl, cols in _chunk_columns(a, pads, out_hw, kernel, stride, dilation, threads=threads):
             part = mm(cols.T, gm[sl.start * rows:sl.stop * rows])
             dw = part if dw is None else xp.add(dw, part, out=dw)
+        if dw is None:                    # an empty batch: no sample moves the kernel
+            dw = xp.zeros((kernel[0] * kernel[1] * a.shape[3], gm.shape[1]), dtype=gm.dtype)
         return dw
 
     def share(s):                         # a share of the samples, side by side with the others
