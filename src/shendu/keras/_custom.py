@@ -179,7 +179,8 @@ class KerasTrainer(_BaseTrainer):
     def _step(self, name, x, y, sample_weight):
         """The host's own ``name`` ("train_step", "test_step") on the packed batch when its class defines
         one (its dict is kept as the logs), else the Trainer's."""
-        if not overrides(self.host, name):
+        own = self.__dict__.get("_fit_own_steps")           # during a fit: looked up once
+        if not (own[name] if own is not None else overrides(self.host, name)):
             return getattr(super(), name)(x, y, sample_weight)
         self._holder().custom_logs = logs = plain_logs(getattr(self.host, name)(pack(x, y, sample_weight)))
         return logs
@@ -196,10 +197,11 @@ class KerasTrainer(_BaseTrainer):
     def fit(self, *args, **kwargs):
         layers = list(self.host._walk_layers())  # a fit's layers are fixed: found once, not every step
         self._fit_layers = None if any(layer._has_weight_regularizer() for layer in layers) else layers
+        self._fit_own_steps = {name: overrides(self.host, name) for name in ("train_step", "test_step")}
         try:
             return super().fit(*args, **kwargs)
         finally:
-            self._fit_layers = None
+            self._fit_layers = self._fit_own_steps = None
 
     def compute_loss(self, y_pred, y, sample_weight=None):
         layers = self.__dict__.get("_fit_layers")  # during a fit without weight penalties: add_loss terms
@@ -232,8 +234,11 @@ class KerasTrainer(_BaseTrainer):
 
     def _logs(self):
         logs = getattr(self._holder(), "custom_logs", None)
+        added = self._added()
+        if logs is None and not added:
+            return super()._logs()                           # a new dict already
         logs = logs if logs is not None else super()._logs()
-        return {**logs, **{name: m.result() for name, m in self._added().items()}}
+        return {**logs, **{name: m.result() for name, m in added.items()}}
 
     def reset_metrics(self):
         super().reset_metrics()

@@ -133,6 +133,7 @@ class CallbackList:
 
     def append(self, callback):
         self.callbacks.append(callback)
+        self._methods_by_event = {}
         if self.model is not None:
             callback.set_model(self.model)
         if self.params:
@@ -155,10 +156,33 @@ class CallbackList:
         return len(self.callbacks)
 
     def _call(self, event, *args):
-        for cb in self.callbacks:
-            method = getattr(cb, event, None)
-            if method is not None:
-                method(*args)
+        for method in self._methods(event):
+            method(*args)
+
+    def _methods(self, event):
+        """The bound ``event`` methods of the callbacks, in order, found once per event (again when the
+        list changes). A :class:`Callback` that keeps the base class's no-op for the event (and, for
+        the train-batch events, for their old names) is left out, so an epoch whose callbacks only
+        look at epochs (``History``, ``EarlyStopping``, ...) does no per-batch dispatch."""
+        cached = self.__dict__.setdefault("_methods_by_event", {})
+        key = (event, id(self.callbacks), len(self.callbacks))
+        methods = cached.get(key)
+        if methods is None:
+            methods = cached[key] = [m for m in (getattr(cb, event, None) for cb in self.callbacks
+                                                 if not _keeps_base_noop(cb, event)) if m is not None]
+        return methods
+
+
+_OLD_NAMES = {"on_train_batch_begin": "on_batch_begin", "on_train_batch_end": "on_batch_end"}
+
+
+def _keeps_base_noop(cb, event):
+    """True when ``cb`` is a Callback whose ``event`` is the base class's (a no-op): neither its class
+    nor the object itself defines it, nor the event's old name."""
+    if not isinstance(cb, Callback):
+        return False
+    names = (event, _OLD_NAMES[event]) if event in _OLD_NAMES else (event,)
+    return all(n not in cb.__dict__ and getattr(type(cb), n) is getattr(Callback, n) for n in names)
 
 
 def _make_dispatch(event):
