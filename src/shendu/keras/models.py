@@ -301,6 +301,8 @@ class Model(Layer):
         inputs = list(args) if len(args) > 1 else args[0] if args else self._inputs_from_keywords(kwargs)
         return Layer.forward(self, inputs, **kwargs)
 
+    forward.layer_forward_for_one_input = True   # model(tensor) may take Layer's eager call path (base.py)
+
     def _inputs_from_keywords(self, kwargs):
         """A dict of named arrays (fit's dict data) is the model's input, as in Keras: a functional model
         takes the entries named like its Inputs (even one named ``inputs``), a subclassed one the dict

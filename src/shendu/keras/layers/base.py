@@ -393,10 +393,12 @@ _EAGER_PLANS = {}
 
 def _eager_plan(cls):
     """What an eager call ``layer(tensor)`` of a ``cls`` layer needs, found once per class: whether it
-    may go straight to ``call`` (the class keeps Layer's ``forward`` and input conversion), whether
+    may go straight to ``call`` (the class keeps Layer's ``forward``, or one marked
+    ``layer_forward_for_one_input`` as Model's is, and Layer's input conversion), whether
     ``call`` takes ``training`` / ``mask``, and whether the class computes its own output mask."""
     names, var_kw, _ = _call_params(cls.call)
-    plan = _EagerPlan(direct=cls.forward is Layer.forward and cls._convert_inputs is Layer._convert_inputs,
+    layer_forward = cls.forward is Layer.forward or getattr(cls.forward, "layer_forward_for_one_input", False)
+    plan = _EagerPlan(direct=layer_forward and cls._convert_inputs is Layer._convert_inputs,
                       training="training" in names or var_kw, mask="mask" in names,
                       own_mask=cls.compute_mask is not Layer.compute_mask)
     _EAGER_PLANS[cls] = plan
