@@ -165,3 +165,33 @@ def test_onednn_products_go_parallel_from_half_the_blas_threshold(onednn, monkey
         assert p.current == 1                            # NumPy's BLAS: one thread
         backend.matmul(a, b)
         assert p.current == 2                            # oneDNN: both
+
+
+def test_one_row_times_a_large_matrix_runs_on_every_thread(onednn, monkeypatch):
+    """A batch-1 layer of 1 MB and more (one row times the weights) is bound by reading the matrix:
+    it runs in oneDNN on every thread; smaller ones, and a matrix times a column, stay in NumPy's
+    gemv. NumPy's BLAS keeps its one thread for them either way."""
+    threadpoolctl = require("threadpoolctl")
+    monkeypatch.setattr(backend, "BLAS_THREADS", backend._BlasThreads())
+    threads = []
+    real = _gemm._stacked
+
+    def counting(a, b, out, n_threads, *rest):
+        threads.append(n_threads)
+        return real(a, b, out, n_threads, *rest)
+    monkeypatch.setattr(_gemm, "_stacked", counting)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((1, 784)).astype(np.float32)
+    w = rng.standard_normal((512, 784)).astype(np.float32)               # 1.6 MB, read transposed
+    small = rng.standard_normal((128, 784)).astype(np.float32)           # 0.4 MB
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        p = backend.BLAS_THREADS
+        backend.matmul(x.astype(np.float64), w.T.astype(np.float64))
+        if not p.enabled:
+            return                                                       # a one-thread BLAS
+        np.testing.assert_allclose(backend.matmul(x, w.T), x @ w.T, rtol=RTOL, atol=1e-4)
+        assert threads == [2] and p.current == 1
+        np.testing.assert_allclose(backend.matmul(x, small.T), x @ small.T, rtol=RTOL, atol=1e-4)
+        np.testing.assert_allclose(backend.matmul(w, x[0]), w @ x[0], rtol=RTOL, atol=1e-4)
+        assert threads == [2]                                            # both stayed in NumPy
+        assert _gemm.gemm(x, w.T, threads=1) is None                     # one thread: NumPy's gemv

@@ -27,6 +27,13 @@ import numpy as np
 MIN_FLOPS = 2.0e5
 """Products below this (2·m·k·n) stay in NumPy: the call costs about as much as the arithmetic."""
 
+GEMV_PARALLEL_BYTES = 1 << 20
+"""One row times a matrix of at least this many bytes (a batch-1 layer of 512×512 and up) runs in
+oneDNN when the caller asks for more than one thread: the product is bound by reading the matrix,
+and two cores read it faster than one (measured on a 2-core AMD EPYC: a 784×512 layer 12.6 µs on
+two threads against NumPy's one-thread gemv 19.6 µs; at 0.8 MB the two were even). Smaller
+matrix-vector products stay in NumPy's gemv, which is faster for them than oneDNN's sgemm."""
+
 MAX_BATCH = 512
 """A stack of more matrices than this stays in NumPy: oneDNN is called once per matrix of a stack,
 and many small matrices (attention heads, say) are faster in NumPy's own batched loop."""
@@ -157,9 +164,11 @@ def _stacked(a, b, out, threads, beta=0.0):
 
 def gemm(a, b, out=None, threads=None):
     """``numpy.matmul(a, b, out=out)`` through oneDNN, or None (nothing done) where it does not apply:
-    operands other than float32 of 2 or 3 dimensions, products under ``MIN_FLOPS``, an ``out`` that
-    is not C-contiguous float32 of the result's shape, layouts without a unit stride. ``threads``:
-    the OpenMP thread count for this call (None: the calling thread's setting), restored after it."""
+    operands other than float32 of 2 or 3 dimensions, products under ``MIN_FLOPS``, matrix-vector
+    products (except one row times a matrix of ``GEMV_PARALLEL_BYTES`` or more on several threads),
+    an ``out`` that is not C-contiguous float32 of the result's shape, layouts without a unit stride.
+    ``threads``: the OpenMP thread count for this call (None: the calling thread's setting), restored
+    after it."""
     if (a.dtype != _F32 or b.dtype != _F32 or not 2 <= a.ndim <= 3 or not 2 <= b.ndim <= 3
             or not _LIB and not load()):
         return None
@@ -170,7 +179,8 @@ def gemm(a, b, out=None, threads=None):
     if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0] and 1 not in (a.shape[0], b.shape[0]):
         return None
     batch = max(a.shape[0] if a.ndim == 3 else 1, b.shape[0] if b.ndim == 3 else 1)
-    if 2.0 * batch * m * k * n < MIN_FLOPS or batch > MAX_BATCH or m == 1 or n == 1:
+    if 2.0 * batch * m * k * n < MIN_FLOPS or batch > MAX_BATCH or n == 1 or m == 1 and not (
+            batch == 1 and threads is not None and threads > 1 and 4 * k * n >= GEMV_PARALLEL_BYTES):
         return None                 # a matrix-vector product: NumPy's BLAS gemv is faster
     shape = (batch, m, n) if max(a.ndim, b.ndim) == 3 else (m, n)
     if out is None:

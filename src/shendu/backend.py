@@ -223,7 +223,10 @@ def matmul(a, b, out=None):
         p._init()
     flops = 2.0 * a.size * (b.shape[-1] if b.ndim > 1 else 1)
     if not p.enabled or flops < _parallel_flops(p, a) or not p.adaptive:
-        return gemm(a, b, out, _threads_for(p, a, flops))
+        threads = _threads_for(p, a, flops)
+        if threads == 1 and a.ndim == 2 and a.shape[0] == 1 and b.ndim == 2 and p.max > 1:
+            threads = p.max             # one row times a large matrix: oneDNN on every thread (_gemm)
+        return gemm(a, b, out, threads)
     threads = p.set(p.pick())
     t0 = _perf_counter()
     r = gemm(a, b, out, threads)
