@@ -61,6 +61,21 @@ def require_onednn():
         pytest.skip("oneDNN not installed")
 
 
+def count_primitives(monkeypatch, module, kinds):
+    """A dict kind -> how many times ``module`` (``shendu._dnnl_conv``, ``shendu._dnnl_rnn``) got a
+    usable oneDNN primitive for a call, keyed by the first item of its cache key (``kinds``)."""
+    counts = dict.fromkeys(kinds, 0)
+    make = module._primitive
+
+    def counting(key, build):
+        p = make(key, build)
+        if p is not None:
+            counts[key[0]] += 1
+        return p
+    monkeypatch.setattr(module, "_primitive", counting)
+    return counts
+
+
 def require_path(path, what):
     """Return ``path`` if it exists, else skip (fail under CI / SHENDU_REQUIRE_DATA)."""
     if os.path.exists(path):

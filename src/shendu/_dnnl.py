@@ -281,6 +281,11 @@ def _destroying(api, mds, build):
         raise
 
 
+def _buffer_for(api, md):
+    """A float32 array large enough for memory of descriptor ``md`` (a layout oneDNN chose)."""
+    return np.empty(api.lib.dnnl_memory_desc_get_size(md) // 4 + 1, dtype=_F32)
+
+
 def _reorder(api, src_md, dst_md, owned):
     pd = ctypes.c_void_p()
     create = api.lib.dnnl_reorder_primitive_desc_create

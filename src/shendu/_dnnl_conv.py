@@ -29,6 +29,7 @@ from ._dnnl import (
     _F32,
     _any_md,
     _applies,
+    _buffer_for,
     _check,
     _dense_like,
     _destroying,
@@ -118,7 +119,7 @@ def _backward_pd(api, create, fwd_args, what):
 def _with_blocked_weights(api, main, reorder, md):
     """``main`` carrying the reorder of its weights and a buffer for them in the layout ``md``."""
     main.parts = [reorder]
-    main.blocked = np.empty(api.lib.dnnl_memory_desc_get_size(md) // 4 + 1, dtype=_F32)
+    main.blocked = _buffer_for(api, md)
     return main
 
 

@@ -33,6 +33,7 @@ from ._dnnl import (
     _F32,
     _any_md,
     _applies,
+    _buffer_for,
     _check,
     _dense_strides,
     _destroying,
@@ -52,8 +53,6 @@ _WORKSPACE = 64
 _DIFF = 128                                                    # DNNL_ARG_DIFF_x = DNNL_ARG_x + 128
 _FORWARD_ARGS = (_SRC_LAYER, _SRC_ITER, _SRC_ITER_C, _WEIGHTS_LAYER, _WEIGHTS_ITER, _BIAS, _DST_LAYER,
                  _DST_ITER, _DST_ITER_C)
-_GRADIENT_ARGS = (_SRC_LAYER, _SRC_ITER, _SRC_ITER_C, _WEIGHTS_LAYER, _WEIGHTS_ITER, _BIAS, _DST_LAYER,
-                  _DST_ITER, _DST_ITER_C)
 
 
 def _state_md(api, N, H):
@@ -110,11 +109,6 @@ def _query(api, pd, arg):
     return api.lib.dnnl_primitive_desc_query_md(pd, _EXEC_ARG, arg)
 
 
-def _buffer(api, md):
-    """A float32 array large enough for memory of descriptor ``md``."""
-    return np.empty(api.lib.dnnl_memory_desc_get_size(md) // 4 + 1, dtype=_F32)
-
-
 _pool = threading.local()
 WORKSPACES = 2
 """Workspace buffers kept per thread for reuse (a training loop needs one: each step's is free again
@@ -154,7 +148,7 @@ def _weights_reordered(api, main, pd, d):
     """``main`` with the reorders of W_ih, W_hh into the layouts ``pd`` chose and buffers for them."""
     blocked = (_query(api, pd, _WEIGHTS_LAYER), _query(api, pd, _WEIGHTS_ITER))
     main.parts = [_reorder(api, d.wl_plain, blocked[0], []), _reorder(api, d.wi_plain, blocked[1], [])]
-    main.blocked = [_buffer(api, m) for m in blocked]
+    main.blocked = [_buffer_for(api, m) for m in blocked]
     return main
 
 
@@ -233,11 +227,11 @@ def backward(x, h0, c0, w_ih, w_hh, bias, reverse, y, hn, cn, ws, d_out, d_hn, d
             dwl, dwi = _query(api, pd, _DIFF + _WEIGHTS_LAYER), _query(api, pd, _DIFF + _WEIGHTS_ITER)
             mds = [src, s_it, s_itc, wl, wi, b, dst, d_it, d_itc, ws_md,
                    g.src, g.src_iter, g.src_iter_c, dwl, dwi, g.bias, g.dst, g.dst_iter, g.dst_iter_c]
-            args = list(_FORWARD_ARGS) + [_WORKSPACE] + [_DIFF + a for a in _GRADIENT_ARGS]
+            args = list(_FORWARD_ARGS) + [_WORKSPACE] + [_DIFF + a for a in _FORWARD_ARGS]
             main = _Primitive(api, pd, mds, args, owned=d.all() + g.all(), reference_ok=True)
             _weights_reordered(api, main, pd, d)
             main.parts += [_reorder(api, dwl, g.wl_plain, []), _reorder(api, dwi, g.wi_plain, [])]
-            main.diff_blocked = [_buffer(api, dwl), _buffer(api, dwi)]
+            main.diff_blocked = [_buffer_for(api, dwl), _buffer_for(api, dwi)]
             return main
 
         return _destroying(api, d.all() + g.all(), build)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import shendu
-from conftest import require_onednn
+from conftest import count_primitives, require_onednn
 from shendu import _dnnl, _dnnl_conv, _gemm, backend
 
 F = shendu.nn.functional
@@ -29,16 +29,7 @@ def runs(monkeypatch):
     """Counts executions of the primitives, by kind; restores the oneDNN switch afterwards."""
     require_onednn()
     before = backend.onednn()
-    counts = {"fwd": 0, "bwd_data": 0, "bwd_weights": 0}
-    make = _dnnl_conv._primitive
-
-    def counting(key, build):
-        p = make(key, build)
-        if p is not None:
-            counts[key[0]] += 1
-        return p
-    monkeypatch.setattr(_dnnl_conv, "_primitive", counting)
-    yield counts
+    yield count_primitives(monkeypatch, _dnnl_conv, ("fwd", "bwd_data", "bwd_weights"))
     backend.set_onednn(before)
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import shendu
-from conftest import require_onednn
+from conftest import count_primitives, require_onednn
 from shendu import _dnnl_rnn, _gemm, backend
 from shendu.ops import rnn as ops_rnn
 
@@ -19,16 +19,7 @@ def runs(monkeypatch):
     require_onednn()
     before = backend.onednn()
     backend.set_onednn(True)
-    counts = {"lstm_fwd": 0, "lstm_inf": 0, "lstm_bwd": 0}
-    make = _dnnl_rnn._primitive
-
-    def counting(key, build):
-        p = make(key, build)
-        if p is not None:
-            counts[key[0]] += 1
-        return p
-    monkeypatch.setattr(_dnnl_rnn, "_primitive", counting)
-    yield counts
+    yield count_primitives(monkeypatch, _dnnl_rnn, ("lstm_fwd", "lstm_inf", "lstm_bwd"))
     backend.set_onednn(before)
 
 
