@@ -162,6 +162,7 @@ def _numpy_blas(controllers):
             in (here + ".libs", os.path.join(here, ".libs"))]
     return mine if len(mine) == 1 else list(controllers)
 
+
 OPENBLAS_SPIN = 16
 """log2 of the CPU cycles an idle OpenBLAS worker spins before it sleeps (OpenBLAS's default: 28)."""
 

@@ -410,6 +410,12 @@ def _lstm_step_backward(a, c_prev, tc, dh, dc, dA, tmp):
     dc *= f
 
 
+def _lstm_threads(N, H):
+    """Threads for oneDNN's LSTM primitive: the policy's count for one step's recurrent product
+    (2·N·4H·H), the product the loop sizes its threads by."""
+    return _onednn_threads(8.0 * N * H * H)
+
+
 class LSTMLayer(Function):
     """LSTM over a whole sequence (PyTorch's gate order i, f, g, o):
 
@@ -444,7 +450,7 @@ class LSTMLayer(Function):
             if bias is None:
                 bias = xp.zeros(4 * H, dtype=np.float32)
             args = (x, h0, c0, w_ih, w_hh, bias, reverse)
-            r = _dnnl_rnn.forward(*args, keep, _onednn_threads(8.0 * N * H * H))
+            r = _dnnl_rnn.forward(*args, keep, _lstm_threads(N, H))
             if r is not None:
                 y, h_n, c_n, workspace = r
                 if keep:
@@ -518,7 +524,7 @@ class LSTMLayer(Function):
             args, outputs, biases = self.saved[1:8], self.saved[8:12], self.saved[12:]
             N, H = args[1].shape
             d = [g.astype(np.float32, copy=False) for g in (d_out, d_hn, d_cn)]
-            grads = _dnnl_rnn.backward(*args, *outputs, *d, _onednn_threads(8.0 * N * H * H))
+            grads = _dnnl_rnn.backward(*args, *outputs, *d, _lstm_threads(N, H))
             if grads is None:           # oneDNN unusable since the forward pass: the loop from the start
                 self._forward_loop(*args, keep=True)
                 return self._backward_loop(d_out, d_hn, d_cn)

@@ -112,6 +112,7 @@ class CallbackList:
 
     def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         self.callbacks = list(callbacks or [])
+        self._methods_by_event = {}
         for cb in self.callbacks:
             if not isinstance(cb, Callback) and not all(hasattr(cb, e) for e in ("set_model", "set_params")):
                 raise TypeError(f"callbacks: expected Callback objects, got {type(cb).__name__}")
@@ -164,12 +165,11 @@ class CallbackList:
         list changes). A :class:`Callback` that keeps the base class's no-op for the event (and, for
         the train-batch events, for their old names) is left out, so an epoch whose callbacks only
         look at epochs (``History``, ``EarlyStopping``, ...) does no per-batch dispatch."""
-        cached = self.__dict__.setdefault("_methods_by_event", {})
         key = (event, id(self.callbacks), len(self.callbacks))
-        methods = cached.get(key)
+        methods = self._methods_by_event.get(key)
         if methods is None:
-            methods = cached[key] = [m for m in (getattr(cb, event, None) for cb in self.callbacks
-                                                 if not _keeps_base_noop(cb, event)) if m is not None]
+            found = (getattr(cb, event, None) for cb in self.callbacks if not _keeps_base_noop(cb, event))
+            methods = self._methods_by_event[key] = [m for m in found if m is not None]
         return methods
 
 
