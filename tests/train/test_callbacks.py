@@ -6,6 +6,7 @@ import re
 import numpy as np
 import pytest
 
+import shendu
 import shendu.nn as nn
 import shendu.optim as optim
 from shendu.train import (
@@ -512,3 +513,52 @@ def test_callback_list_skips_base_noops_and_keeps_every_override():
     cbs.append(ByClass())                                        # a change to the list is seen
     cbs.on_train_batch_end(4, {})
     assert seen[-1] == ("class", 4) and len(seen) == 9
+
+
+def test_fit_builds_batch_logs_only_for_callbacks_that_read_them():
+    """Without a callback on ``on_train_batch_end`` the Trainer's own step builds no per-batch logs;
+    with one, each batch's logs are the running loss and metrics, as before; the epoch logs are the
+    same either way; and a subclass's own ``train_step`` always gets the logs from ``super()``."""
+    x, y = blobs()
+    built = []
+
+    class Count(Trainer):
+        def _logs(self):
+            built.append(1)
+            return super()._logs()
+
+    def fitted(cls, callbacks=()):
+        shendu.manual_seed(0)
+        nn_model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
+        t = cls(nn_model, nn.CrossEntropyLoss(), optim.SGD(nn_model.parameters(), lr=1e-2),
+                metrics=["accuracy"])
+        built.clear()
+        return t.fit(x, y, batch_size=30, epochs=2, verbose=0, shuffle=False, callbacks=list(callbacks))
+
+    quiet = fitted(Count)
+    assert len(built) == 2                                 # one per epoch end, none per batch
+    seen = []
+    loud = fitted(Count, [LambdaCallback(on_train_batch_end=lambda b, logs: seen.append(dict(logs)))])
+    assert len(seen) == 8 and set(seen[0]) == {"loss", "accuracy"}
+    assert seen[3]["loss"] == pytest.approx(loud.history["loss"][0])
+    assert quiet.history == loud.history
+
+    class OwnStep(Count):
+        def train_step(self, x, y, sample_weight=None):
+            logs = super().train_step(x, y, sample_weight)
+            return {**logs, "extra": 1.0}
+
+    fitted(OwnStep)
+    assert len(built) == 2 * 4 + 2
+
+
+def test_mean_of_python_numbers_equals_the_array_path():
+    from shendu.metrics import Mean
+
+    a, b = Mean(), Mean()
+    for v, w in ((0.25, 30), (1.5, 30), (0.125, 7)):
+        a.update_state(v, sample_weight=w)
+        b.update_state(np.float64(v), sample_weight=np.array(w))
+    a.update_state(2.0)
+    b.update_state(np.array(2.0))
+    assert a.result() == b.result() and a.count == b.count == 68.0

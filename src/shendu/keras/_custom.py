@@ -191,6 +191,9 @@ class KerasTrainer(_BaseTrainer):
             _optimizers.apply_constraints(self.host.parameters())
         return logs
 
+    def _batch_logs_optional(self):  # not when the host's own train_step runs: it may read super()'s logs
+        return type(self).train_step is KerasTrainer.train_step and not self._fit_own_steps["train_step"]
+
     def test_step(self, x, y, sample_weight=None):
         return self._step("test_step", x, y, sample_weight)
 
@@ -222,7 +225,7 @@ class KerasTrainer(_BaseTrainer):
         """name -> Metric of the values the host's layers gave to ``add_metric``."""
         return self.__dict__.setdefault("_added_metrics", {})
 
-    def _record(self, loss_value, x, y, y_pred, sample_weight):
+    def _tally(self, loss_value, x, y, y_pred, sample_weight):
         for layer in self.host._walk_layers() if _adding else ():
             for name, source, value in layer.__dict__.get("_call_metrics", ()):
                 if source is not None:
@@ -230,7 +233,7 @@ class KerasTrainer(_BaseTrainer):
                 else:
                     metric = self._added().setdefault(name, Mean(name=name))
                     metric.update_state(float(_scalar(value)), sample_weight=_batch_size_of(x))
-        return super()._record(loss_value, x, y, y_pred, sample_weight)
+        super()._tally(loss_value, x, y, y_pred, sample_weight)
 
     def _logs(self):
         logs = getattr(self._holder(), "custom_logs", None)

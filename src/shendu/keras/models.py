@@ -108,9 +108,12 @@ def _fused_sparse_ce(fn, y_pred, y_true):
         return None
     t = np.asarray(getattr(y_true, "array", y_true))
     t = (t[:, 0] if t.ndim == 2 and t.shape[1] == 1 else t).astype(np.int64, copy=False)
-    if t.shape != y_pred.shape[:1] or t.size and (t.min() < 0 or t.max() >= y_pred.shape[1]):
+    if t.shape != y_pred.shape[:1]:
         return None
-    return F.cross_entropy(y_pred, t)
+    try:                                     # it checks the labels' range once; no label is ignored
+        return F.cross_entropy(y_pred, t, ignore_index=None)
+    except IndexError:                       # a label out of range: the general path says so in Keras's words
+        return None
 
 
 _BUILD_LOCK = threading.RLock()

@@ -93,6 +93,11 @@ class Mean(Metric):
         self.count = 0.0
 
     def update_state(self, values, sample_weight=None):
+        if type(values) is float and (sample_weight is None or type(sample_weight) in (int, float)):
+            w = 1.0 if sample_weight is None else float(sample_weight)  # one number (a batch's loss):
+            self.total += values * w                                  # the same sums without arrays
+            self.count += w
+            return
         values = _np(values)
         if sample_weight is None:  # every value weighs 1: the sum and the count
             self.total += float(np.sum(values))

@@ -160,6 +160,10 @@ class CallbackList:
         for method in self._methods(event):
             method(*args)
 
+    def wants(self, event):
+        """Whether any callback does something on ``event`` (its ``logs`` are then built)."""
+        return bool(self._methods(event))
+
     def _methods(self, event):
         """The bound ``event`` methods of the callbacks, in order, found once per event (again when the
         list changes). A :class:`Callback` that keeps the base class's no-op for the event (and, for

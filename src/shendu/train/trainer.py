@@ -337,7 +337,14 @@ class Trainer:
         return logs
 
     def _record(self, loss_value, x, y, y_pred, sample_weight):
-        """Add one batch to the running means; return the logs so far."""
+        """Add one batch to the running means; return the logs so far (None for a training batch of a
+        fit whose callbacks read no batch logs: see ``fit``)."""
+        self._tally(loss_value, x, y, y_pred, sample_weight)
+        quiet = self.__dict__.get("_quiet_batches")                  # the fitting thread's id, or None
+        return None if quiet is not None and quiet == threading.get_ident() else self._logs()
+
+    def _tally(self, loss_value, x, y, y_pred, sample_weight):
+        """Add one batch's loss and metric values to the running means."""
         tracker, _ = self._tracker_and_metrics()
         tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
         if self._metric_specs:
@@ -350,7 +357,6 @@ class Trainer:
             _, metrics = self._tracker_and_metrics(build_copies=True)
             for m, weighted in zip(metrics, self._metric_weighted):
                 m.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
-        return self._logs()
 
     # ------------------------------------------------------------------ one step
     def forward(self, x):
@@ -411,6 +417,11 @@ class Trainer:
         self._clip_gradients()
         self.optimizer.step()
         return self._record(float(_numpy(loss)), x, y, y_pred, sample_weight)
+
+    def _batch_logs_optional(self):
+        """Whether this trainer's ``train_step`` may skip building the logs when nothing reads them:
+        this class's own step may; an override in a subclass may read them, so it gets them."""
+        return type(self).train_step is Trainer.train_step
 
     def test_step(self, x, y, sample_weight=None):
         """forward -> loss (no gradients); returns the running logs."""
@@ -523,14 +534,20 @@ class Trainer:
             self.reset_metrics()
             cbs.on_epoch_begin(epoch)
             seen = 0
-            with training_mode(True):  # this thread's view only: the model's own flags stay as they are
-                for step, (xb, yb, wb) in enumerate(train.epoch()):
-                    cbs.on_train_batch_begin(step)
-                    logs = self.train_step(xb, yb, wb)
-                    cbs.on_train_batch_end(step, logs)
-                    seen += 1
-                    if self.host.stop_training:
-                        break
+            # no callback reads a training batch's logs: the step's own train_step skips building them
+            quiet = not cbs.wants("on_train_batch_end") and self._batch_logs_optional()
+            self._quiet_batches = threading.get_ident() if quiet else None
+            try:
+                with training_mode(True):  # this thread's view only: the model's own flags stay as they are
+                    for step, (xb, yb, wb) in enumerate(train.epoch()):
+                        cbs.on_train_batch_begin(step)
+                        logs = self.train_step(xb, yb, wb)
+                        cbs.on_train_batch_end(step, logs)
+                        seen += 1
+                        if self.host.stop_training:
+                            break
+            finally:
+                self._quiet_batches = None
             if seen == 0:
                 raise ValueError("fit: the training data produced no batch in this epoch (empty data or "
                                  "loader)")
