@@ -116,6 +116,25 @@ def _executor(set_handle, execute, wait, get_threads, set_threads):
         return run
 
 
+def _addresser():
+    """``address(a)``: the address of array ``a``'s first element. Compiled with numba when it imports
+    (0.2 µs against 1 µs for ``a.ctypes.data``, which builds a ctypes object each time: a batch-1
+    convolution's four arrays paid 4 µs), cached on disk where numba can write; else ``a.ctypes.data``."""
+    def address(a):
+        return a.ctypes.data
+    try:
+        import numba
+    except ImportError:
+        return address
+    try:
+        return numba.njit(cache=True, nogil=True)(address)
+    except RuntimeError:            # "cannot cache function ...: no locator available"
+        return numba.njit(cache=False, nogil=True)(address)
+
+
+_address = _addresser()
+
+
 def _check(status, what):
     if status != 0:
         raise RuntimeError(f"oneDNN: {what} failed (status {status})")
@@ -187,6 +206,7 @@ class _Primitive:
             self.mems.append(m)
         self.exec_args = (_Arg * len(args))(*(_Arg(tag, m) for tag, m in zip(args, self.mems)))
         self.mem_ptrs = np.array([m.value for m in self.mems], dtype=np.int64)
+        self.handles = np.zeros(len(self.mems), dtype=np.int64)   # this thread's: its cache is its own
 
     @property
     def usable(self):
@@ -196,7 +216,9 @@ class _Primitive:
 
     def run(self, arrays, threads):
         """Execute on ``arrays`` (one per argument, in order) on ``threads`` OpenMP threads."""
-        handles = np.array([a.ctypes.data for a in arrays], dtype=np.int64)
+        handles, address = self.handles, _address
+        for i, a in enumerate(arrays):
+            handles[i] = address(a)
         status = self.api.execute(threads, self.prim.value, self.api.stream().value, self.mem_ptrs, handles,
                                   len(arrays), ctypes.addressof(self.exec_args))
         _check(status, f"{self.impl} execution")

@@ -211,3 +211,14 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_kernel_gradients(runs, oned
         assert y.shape[0] == 0 and x.grad.shape == shape
         np.testing.assert_array_equal(conv.weight.grad.numpy(), 0.0)
         np.testing.assert_array_equal(conv.bias.grad.numpy(), 0.0)
+
+
+def test_array_addresses_handed_to_onednn_are_those_numpy_gives():
+    """The primitives read and write arrays at the addresses ``_dnnl._address`` gives: the first
+    element's, for contiguous arrays, views with an offset, transposed and strided views alike."""
+    require_onednn()
+    a = np.arange(2 * 5 * 6 * 3, dtype=np.float32).reshape(2, 5, 6, 3)
+    views = [a, a[1], a[:, 2:], a.transpose(0, 3, 1, 2), a[..., 1], a[:, ::2, 1:], a.reshape(-1)[7:],
+             np.empty((0, 4), np.float32), np.zeros(3, np.uint8), np.zeros((2, 2), np.float64)]
+    for v in views:
+        assert _dnnl._address(v) == v.ctypes.data
