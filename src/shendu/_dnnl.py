@@ -13,6 +13,7 @@ libgomp is not fork-safe): the callers then run their NumPy paths.
 """
 import collections
 import ctypes
+import functools
 import threading
 
 import numpy as np
@@ -75,6 +76,7 @@ class _Api:
         size.argtypes, size.restype = [vp], ctypes.c_size_t
         gomp.omp_set_num_threads.argtypes, gomp.omp_set_num_threads.restype = [i32], None
         gomp.omp_get_max_threads.argtypes, gomp.omp_get_max_threads.restype = [], i32
+        self.address = _addresser()
         self.execute = _executor(lib.dnnl_memory_set_data_handle, lib.dnnl_primitive_execute,
                                  lib.dnnl_stream_wait, gomp.omp_get_max_threads, gomp.omp_set_num_threads)
         self.engine = vp()
@@ -132,8 +134,6 @@ def _addresser():
         return numba.njit(cache=False, nogil=True)(address)
 
 
-_address = _addresser()
-
 
 def _check(status, what):
     if status != 0:
@@ -169,8 +169,9 @@ def _any_md(api, dims):
     return m
 
 
+@functools.lru_cache(maxsize=1024)
 def _dense_strides(shape):
-    """Element strides of a C-contiguous array of ``shape``."""
+    """Element strides of a C-contiguous array of ``shape`` (a tuple; remembered: every call asks)."""
     out, step = [], 1
     for d in reversed(shape):
         out.append(step)
@@ -216,7 +217,7 @@ class _Primitive:
 
     def run(self, arrays, threads):
         """Execute on ``arrays`` (one per argument, in order) on ``threads`` OpenMP threads."""
-        handles, address = self.handles, _address
+        handles, address = self.handles, self.api.address
         for i, a in enumerate(arrays):
             handles[i] = address(a)
         status = self.api.execute(threads, self.prim.value, self.api.stream().value, self.mem_ptrs, handles,
@@ -283,7 +284,8 @@ def _primitive(key, make):
 
 
 def _applies(*arrays):
-    return (not _gemm._FORKED and all(a.dtype == _F32 and all(s % 4 == 0 for s in a.strides) for a in arrays)
+    # float32 with every stride a multiple of 4 bytes: NumPy's "aligned" flag for a 4-byte dtype
+    return (not _gemm._FORKED and all(a.dtype == _F32 and a.flags.aligned for a in arrays)
             and _api() is not None)
 
 

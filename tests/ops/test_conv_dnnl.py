@@ -220,5 +220,6 @@ def test_array_addresses_handed_to_onednn_are_those_numpy_gives():
     a = np.arange(2 * 5 * 6 * 3, dtype=np.float32).reshape(2, 5, 6, 3)
     views = [a, a[1], a[:, 2:], a.transpose(0, 3, 1, 2), a[..., 1], a[:, ::2, 1:], a.reshape(-1)[7:],
              np.empty((0, 4), np.float32), np.zeros(3, np.uint8), np.zeros((2, 2), np.float64)]
+    address = _dnnl._api().address
     for v in views:
-        assert _dnnl._address(v) == v.ctypes.data
+        assert address(v) == v.ctypes.data

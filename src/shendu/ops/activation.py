@@ -80,10 +80,11 @@ def _relu_compiled(a):
     """max(a, 0) by the compiled one-pass kernel on an array dense in memory, or None (no kernel, another
     dtype, or a strided array)."""
     kern = _compiled_kernels(a.dtype)
-    if kern is None or _flat_views(a) is None:
+    flat = None if kern is None else _flat_views(a)
+    if flat is None:
         return None
-    out = xp.empty_like(a)                                   # laid out like a, so dense too
-    kern.relu_forward(*_flat_views(a, out), a.dtype.type(0))
+    out = xp.empty_like(a)                                   # laid out like a, so dense too:
+    kern.relu_forward(flat[0], out.ravel(order="K"), a.dtype.type(0))   # its flat view, in a's order
     return out
 
 
