@@ -2,7 +2,7 @@
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
                                       [--threads N] [--clock wall|cpu] [--no-keras] [--only-keras]
-                                      [--keras-rounds 11] [--no-predict] [--no-memory] [--no-scaling]
+                                      [--keras-rounds 21] [--no-predict] [--no-memory] [--no-scaling]
                                       [--only-predict] [--predict-reps N]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
@@ -373,7 +373,7 @@ def main():
                    "the CPU-time ratio column is printed either way")
     p.add_argument("--no-keras", action="store_true")
     p.add_argument("--only-keras", action="store_true", help="only the Keras fit vs raw loop table")
-    p.add_argument("--keras-rounds", type=int, default=11,
+    p.add_argument("--keras-rounds", type=int, default=21,
                    help="rounds of the Keras table (at least --rounds): its epochs are short and a busy "
                    "machine moves one round by 10%%, so a 5%% target needs more of them")
     p.add_argument("--no-predict", action="store_true")
