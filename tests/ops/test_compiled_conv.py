@@ -19,7 +19,7 @@ from shendu.ops import norm as ops_norm
 # statistics, and what backward computes from them) differ between the paths by the rounding of their
 # summation order; in float32 both paths are ~1e-6 of the largest value away from float64 there
 TOL = {"float32": (1e-6, 1e-5), "float64": (1e-12, 1e-12)}
-KERNELS = ("bn_stats", "bn_apply", "bn_grad_sums", "bn_grad_input", "max_pool_forward",
+KERNELS = ("bn_stats", "bn_apply", "bn_grad_sums", "bn_grad_input", "max_pool_forward", "max_pool_values",
            "max_pool_backward_tiled", "relu_backward", "relu_forward")
 
 
@@ -138,6 +138,35 @@ def test_compiled_max_pool_equals_numpy(calls, dtype, kw, fwd, bwd):
     assert (calls["max_pool_forward"], calls["max_pool_backward_tiled"]) == (fwd, bwd), calls
     for r, g in zip(ref, got):
         np.testing.assert_array_equal(g, r)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("kw, compiled", [
+    (dict(kernel_size=2), 1),
+    (dict(kernel_size=3), 1),
+    (dict(kernel_size=3, stride=2), 1),                        # overlapping windows
+    (dict(kernel_size=2, stride=3, dilation=2), 1),
+    (dict(kernel_size=(2, 3), stride=(1, 2)), 1),
+    (dict(kernel_size=2, padding=1), 0),                       # padded: NumPy code
+    (dict(kernel_size=2, ceil_mode=True), 0),
+])
+def test_compiled_max_pool_inference_equals_numpy(calls, dtype, kw, compiled):
+    """Under no_grad the maxima alone come from one compiled pass over channels-last input: the
+    NumPy path's values bit for bit, NaN and -0.0 included; an NCHW input and padding keep the NumPy
+    code."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 13, 13, 5)).astype(dtype)
+    x[1, 4, 5, 3] = np.nan
+    x[0, 2, 2, 1] = -0.0
+    out = {}
+    for on in (False, True):
+        backend.set_compiled(on)
+        with sd.no_grad():
+            out[on] = nn.functional.max_pool2d(sd.tensor(x).permute(0, 3, 1, 2), **kw)
+            nchw = nn.functional.max_pool2d(sd.tensor(np.ascontiguousarray(x.transpose(0, 3, 1, 2))), **kw)
+        np.testing.assert_array_equal(nchw.numpy(), out[on].numpy())
+    assert calls["max_pool_values"] == compiled and calls["max_pool_forward"] == 0
+    np.testing.assert_array_equal(out[True].numpy(), out[False].numpy())
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -156,6 +156,29 @@ def max_pool_forward(x, best, arg, kh, kw, sh, sw, dh, dw):
 
 
 @_jit
+def max_pool_values(x, best, kh, kw, sh, sw, dh, dw):
+    """The window maxima alone (inference) of channels-last ``x`` (N, H, W, C) without padding into
+    ``best`` (N, H_out, W_out, C): as ``max_pool_forward`` without the offsets; a NaN in a window
+    makes the output NaN (it replaces the maximum and no number replaces it, as NumPy's maximum)."""
+    n, ho, wo, c = best.shape
+    for s in range(n):
+        for i in range(ho):
+            for j in range(wo):
+                b = best[s, i, j]
+                x0 = x[s, i * sh, j * sw]
+                for t in range(c):
+                    b[t] = x0[t]
+                for p in range(kh):
+                    for q in range(kw):
+                        if p == 0 and q == 0:
+                            continue
+                        v = x[s, i * sh + p * dh, j * sw + q * dw]
+                        for t in range(c):
+                            if v[t] > b[t] or v[t] != v[t]:
+                                b[t] = v[t]
+
+
+@_jit
 def max_pool_backward_tiled(g, arg, gx, kh, kw):
     """∂L/∂x of a max pooling whose windows tile the input (stride = kernel, no dilation/padding):
     each cell of a window in channels-last ``gx`` (N, H, W, C) gets g·[argmax = that cell] (the NumPy
