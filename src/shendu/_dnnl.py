@@ -134,7 +134,6 @@ def _addresser():
         return numba.njit(cache=False, nogil=True)(address)
 
 
-
 def _check(status, what):
     if status != 0:
         raise RuntimeError(f"oneDNN: {what} failed (status {status})")
@@ -284,7 +283,7 @@ def _primitive(key, make):
 
 
 def _applies(*arrays):
-    # float32 with every stride a multiple of 4 bytes: NumPy's "aligned" flag for a 4-byte dtype
+    # float32 at a 4-byte aligned address with every stride a multiple of 4: NumPy's "aligned" flag
     return (not _gemm._FORKED and all(a.dtype == _F32 and a.flags.aligned for a in arrays)
             and _api() is not None)
 
