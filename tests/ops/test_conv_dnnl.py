@@ -214,8 +214,9 @@ def test_an_empty_batch_gives_empty_outputs_and_zero_kernel_gradients(runs, oned
 
 
 def test_array_addresses_handed_to_onednn_are_those_numpy_gives():
-    """The primitives read and write arrays at the addresses ``_dnnl._address`` gives: the first
-    element's, for contiguous arrays, views with an offset, transposed and strided views alike."""
+    """The primitives read and write arrays at the addresses the loaded library's ``address`` helper
+    gives: the first element's, for contiguous arrays, views with an offset, transposed and strided
+    views alike."""
     require_onednn()
     a = np.arange(2 * 5 * 6 * 3, dtype=np.float32).reshape(2, 5, 6, 3)
     views = [a, a[1], a[:, 2:], a.transpose(0, 3, 1, 2), a[..., 1], a[:, ::2, 1:], a.reshape(-1)[7:],
