@@ -24,12 +24,16 @@ import numba
 VERSION = numba.__version__
 
 
-def _jit(fn):
-    """``numba.njit`` with an on-disk cache, or without one when no cache directory is writable."""
+def _jit(fn=None, **options):
+    """``numba.njit`` with an on-disk cache, or without one when no cache directory is writable.
+    ``@_jit(error_model="numpy")`` passes options on: that one lets a loop with a division vectorise
+    (x / 0 then gives inf or NaN, as NumPy does, instead of raising)."""
+    if fn is None:
+        return lambda f: _jit(f, **options)
     try:
-        return numba.njit(cache=True, nogil=True)(fn)
+        return numba.njit(cache=True, nogil=True, **options)(fn)
     except RuntimeError:            # "cannot cache function ...: no locator available"
-        return numba.njit(cache=False, nogil=True)(fn)
+        return numba.njit(cache=False, nogil=True, **options)(fn)
 
 
 @_jit
@@ -178,11 +182,7 @@ def lstm_pre(x_t, hg, a, half):
 
 def _jit_dot(fn):
     """``_jit`` for a kernel whose dot products may be reassociated and fused (so that they vectorise)."""
-    flags = {"reassoc", "nsz", "contract"}
-    try:
-        return numba.njit(cache=True, nogil=True, fastmath=flags)(fn)
-    except RuntimeError:
-        return numba.njit(cache=False, nogil=True, fastmath=flags)(fn)
+    return _jit(fn, fastmath={"reassoc", "nsz", "contract"})
 
 
 @_jit_dot

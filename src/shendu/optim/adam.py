@@ -1,8 +1,57 @@
 """Adam and AdamW: momentum on the gradient plus per-coordinate scaling by its running RMS."""
+from .. import backend
 from ..backend import xp
 from .optimizer import Optimizer, _adam_moments_
 
 __all__ = ["Adam", "AdamW"]
+
+_KERNELS = None     # shendu.optim._compiled once imported, False when numba is missing
+
+
+def _kernels():
+    """The compiled updates (``shendu.optim._compiled``), or None: switched off
+    (``shendu.backend.set_compiled``) or numba missing. Imports numba on the first call that may use it."""
+    global _KERNELS
+    if not backend.compiled():
+        return None
+    if _KERNELS is None:
+        try:
+            from . import _compiled
+            _KERNELS = _compiled
+        except ImportError:
+            _KERNELS = False
+    return _KERNELS or None
+
+
+def _compiled_update(param, grad, state, group, lr, eps, wd, beta1, beta2, step_size, bias_correction2_sqrt):
+    """``Adam._update``'s arithmetic by the one-pass kernel; False (nothing changed) when it does not
+    apply: no kernel, a dtype other than float32/float64, arrays not all C-contiguous in that one
+    dtype and shape (the NumPy code takes any layout), or a gradient in the parameter's memory."""
+    arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
+    if group["amsgrad"]:
+        arrays.append(state["max_exp_avg_sq"])
+    dtype = param.dtype
+    if dtype != xp.float32 and dtype != xp.float64:
+        return False
+    for a in arrays:
+        if a.dtype != dtype or a.shape != param.shape or not a.flags.c_contiguous:
+            return False
+    kernels = _kernels()
+    if kernels is None:
+        return False
+    if not param.flags.writeable or xp.may_share_memory(param, grad):
+        return False
+    dt = dtype.type
+    decoupled = group.get("decoupled_weight_decay", False)
+    weight = 1.0 - beta1                       # _lerp_(m, g, weight): from m below ½, from g above
+    flat = [a.reshape(-1) for a in arrays]
+    kernels.adam_update(
+        flat[0], flat[1], flat[2], flat[3], flat[4] if group["amsgrad"] else flat[3],
+        dt(1.0 - lr * wd) if decoupled and wd else dt(1.0), bool(group["maximize"]), dt(wd),
+        bool(wd) and not decoupled, dt(weight) if weight < 0.5 else dt(1.0 - weight), not weight < 0.5,
+        dt(beta2), dt(1.0 - beta2), bool(group["amsgrad"]), dt(bias_correction2_sqrt), dt(eps),
+        dt(step_size))
+    return True
 
 
 class Adam(Optimizer):
@@ -42,12 +91,17 @@ class Adam(Optimizer):
         step = state["step"]
         lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        _, exp_avg, exp_avg_sq = _adam_moments_(param, grad, state, group, lr, wd, beta1, beta2)
         step_size = lr / (1.0 - beta1 ** step)
         bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
+        if group["amsgrad"]:
+            state.setdefault("max_exp_avg_sq", xp.zeros_like(param))
+        if _compiled_update(param, grad, state, group, lr, eps, wd, beta1, beta2, step_size,
+                            bias_correction2_sqrt):
+            return                                   # the same numbers, in one pass (shendu[fast])
+        _, exp_avg, exp_avg_sq = _adam_moments_(param, grad, state, group, lr, wd, beta1, beta2)
         second = exp_avg_sq
         if group["amsgrad"]:
-            second = state.setdefault("max_exp_avg_sq", xp.zeros_like(param))
+            second = state["max_exp_avg_sq"]
             xp.maximum(second, exp_avg_sq, out=second)
         denom = xp.sqrt(second)
         denom /= bias_correction2_sqrt
