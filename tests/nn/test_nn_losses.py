@@ -290,3 +290,19 @@ def test_keras_binary_crossentropy(rng):
     s = 1 / (1 + np.exp(-logits[:, 0]))
     want = -(y * np.log(s) + (1 - y) * np.log(1 - s)).mean()
     np.testing.assert_allclose(F.binary_crossentropy(y, logits, from_logits=True).item(), want, rtol=1e-6)
+
+
+def test_cross_entropy_ignore_index_none_ignores_no_class():
+    """``ignore_index=None`` (what Keras's fused sparse cross-entropy passes): the default's loss and
+    gradient for labels in range, and -100 is then a label out of range, not an ignored one."""
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((6, 4)).astype(np.float32)
+    t = np.array([0, 3, 1, 2, 2, 0])
+    a, b = sd.tensor(z, requires_grad=True), sd.tensor(z, requires_grad=True)
+    la, lb = F.cross_entropy(a, t), F.cross_entropy(b, t, ignore_index=None)
+    la.backward()
+    lb.backward()
+    np.testing.assert_array_equal(la.numpy(), lb.numpy())
+    np.testing.assert_array_equal(a.grad.numpy(), b.grad.numpy())
+    with pytest.raises(IndexError, match="out of bounds"):
+        F.cross_entropy(sd.tensor(z), np.array([0, -100, 1, 2, 2, 0]), ignore_index=None)
