@@ -182,3 +182,22 @@ def test_accepts_array_likes():
     assert m.result() == 0.5
     with pytest.raises(ValueError, match="do not match"):
         m.update_state([0, 1, 1], [[0.9, 0.1], [0.8, 0.2]])
+
+
+@pytest.mark.parametrize("label_dtype", [np.int64, np.int32, np.uint8])
+def test_sparse_accuracy_batches_count_as_the_per_sample_function(label_dtype):
+    """The usual (N,) labels against (N, C) scores take a short path; its running mean is the mean of
+    ``sparse_categorical_accuracy`` over the same batches, ties (the first maximum wins) and NaN
+    scores included, and (N, 1) labels or float scores still take the general path."""
+    rng = np.random.default_rng(0)
+    m, values = S.SparseCategoricalAccuracy(), []
+    for n in (7, 1, 32):
+        scores = rng.integers(0, 3, (n, 4)).astype(np.float32)        # many ties
+        scores[0, 1] = np.nan
+        labels = rng.integers(0, 4, n).astype(label_dtype)
+        m.update_state(labels, scores)
+        values.append(S.sparse_categorical_accuracy(labels, scores))
+    assert m.result() == pytest.approx(np.concatenate(values).mean(), abs=0)
+    column = S.SparseCategoricalAccuracy()
+    column.update_state(np.array([[1], [0]]), np.array([[0.1, 0.9], [0.2, 0.8]], np.float32))
+    assert column.result() == 0.5

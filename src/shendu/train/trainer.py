@@ -345,16 +345,17 @@ class Trainer:
 
     def _tally(self, loss_value, x, y, y_pred, sample_weight):
         """Add one batch's loss and metric values to the running means."""
-        tracker, _ = self._tracker_and_metrics()
+        tracker, metrics = self._tracker_and_metrics()
         tracker.update_state(loss_value, sample_weight=_batch_size_of(x))
         if self._metric_specs:
             y_pred = _numpy(y_pred)
-            self._build_metrics(y, y_pred)
             if isinstance(y_pred, (tuple, dict)) or isinstance(y, (tuple, dict)):
                 raise ValueError("Trainer: metrics are computed for models with one output and one target; "
                                  "this model returned several outputs (leave metrics out, or compute them "
                                  "yourself)")
-            _, metrics = self._tracker_and_metrics(build_copies=True)
+            if metrics is None:              # the first batch: the metrics (or this evaluation's copies)
+                self._build_metrics(y, y_pred)
+                _, metrics = self._tracker_and_metrics(build_copies=True)
             for m, weighted in zip(metrics, self._metric_weighted):
                 m.update_state(y, y_pred, sample_weight=sample_weight if weighted else None)
 
