@@ -2,7 +2,8 @@
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
                                       [--threads N] [--clock wall|cpu] [--no-keras] [--only-keras]
-                                      [--keras-rounds 21] [--no-predict] [--no-memory] [--no-scaling]
+                                      [--keras-rounds 21] [--keras-seconds 10] [--no-predict] [--no-memory]
+                                      [--no-scaling]
                                       [--only-predict] [--predict-reps N]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
@@ -24,7 +25,7 @@ to other jobs on a shared machine; it compares work done only with ``--threads 1
 threads spin, and their spinning is CPU time too).
 
 Other tables: Keras ``fit`` against the raw shendu loop on the same model (at least
-``--keras-rounds`` rounds); ``predict`` latency at
+``--keras-rounds`` rounds, and more until each side has run ``--keras-seconds``); ``predict`` latency at
 batch 1 and 32 (p50, p99 of wall time, eval mode, no_grad, the calls alternating between the
 frameworks; the last column is the ratio of the median process CPU time per call, less sensitive to
 other jobs); peak memory of a few training steps measured in a fresh subprocess per framework (Linux
@@ -209,9 +210,11 @@ def round_spread(ts):
 
 
 # ----- Keras fit vs the raw loop -------------------------------------------------------------------
-def keras_vs_raw(fws, x, y, rounds, names=("mlp", "cnn")):
+def keras_vs_raw(fws, x, y, rounds, names=("mlp", "cnn"), seconds=0.0):
     """Keras ``fit`` (loss + "accuracy" metric, shuffle, verbose=0) against the raw ``epoch`` loop (loss only)
-    on the same architecture; returns (name, fit times, raw times, fit CPU times, raw CPU times) rows."""
+    on the same architecture; returns (name, fit times, raw times, fit CPU times, raw CPU times) rows.
+    At least ``rounds`` rounds, and more (up to 10x) until each side has run ``seconds`` in all: a
+    short epoch's ratio needs more rounds for the same precision of its median."""
     sd = fws["shendu"]
     from shendu.keras import Sequential, layers, losses
 
@@ -235,7 +238,9 @@ def keras_vs_raw(fws, x, y, rounds, names=("mlp", "cnn")):
         xt, yt = sd.from_numpy(x), sd.from_numpy(y)
         tk, tr, ck, cr = [], [], [], []
         rng = np.random.default_rng(0)
-        for r in range(rounds):
+        r = 0
+        while r < rounds or (min(sum(tk), sum(tr)) < seconds and r < 10 * rounds):
+            r += 1
             perm = sd.from_numpy(rng.permutation(len(x)).astype(np.int64))
             for which in (("k", "r") if r % 2 == 0 else ("r", "k")):
                 t0, c0 = time.perf_counter(), time.process_time()
@@ -378,6 +383,8 @@ def main():
     p.add_argument("--keras-rounds", type=int, default=21,
                    help="rounds of the Keras table (at least --rounds): its epochs are short and a busy "
                    "machine moves one round by 10%%, so a 5%% target needs more of them")
+    p.add_argument("--keras-seconds", type=float, default=10.0,
+                   help="the Keras table runs more rounds (up to 10x) until each side has run this long")
     p.add_argument("--no-predict", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-scaling", action="store_true")
@@ -422,18 +429,20 @@ def main():
               f"{round_spread(times['torch'])} / {round_spread(times['shendu'])} | "
               f"{losses['torch']:.3f} / {losses['shendu']:.3f} |", flush=True)
     if not args.no_keras:
-        print(f"\n## Keras fit vs the raw shendu loop (same architecture, "
-              f"{max(args.rounds, args.keras_rounds)} alternating rounds)\n")
-        print("| model | raw loop | Keras fit | median ratio (min–max) | CPU-time ratio (min–max) |")
-        print("|---|---|---|---|---|")
-        for name, tk, tr, ck, cr in keras_vs_raw(fws, x, y, max(args.rounds, args.keras_rounds), names):
+        print(f"\n## Keras fit vs the raw shendu loop (same architecture, at least "
+              f"{max(args.rounds, args.keras_rounds)} alternating rounds and {args.keras_seconds:g} s "
+              "a side)\n")
+        print("| model | rounds | raw loop | Keras fit | median ratio (min–max) | CPU-time ratio (min–max) |")
+        print("|---|---|---|---|---|---|")
+        for name, tk, tr, ck, cr in keras_vs_raw(fws, x, y, max(args.rounds, args.keras_rounds), names,
+                                                 args.keras_seconds):
             if args.clock == "cpu":
                 tk, tr = ck, cr
             ratios = np.array(tk) / np.array(tr)
             cpu = np.array(ck) / np.array(cr)
-            print(f"| {name} | {spread(tr)} | {spread(tk)} | {np.median(ratios):.2f} ({ratios.min():.2f}–"
-                  f"{ratios.max():.2f}) | {np.median(cpu):.2f} ({cpu.min():.2f}–{cpu.max():.2f}) |",
-                  flush=True)
+            print(f"| {name} | {len(tk)} | {spread(tr)} | {spread(tk)} | {np.median(ratios):.2f} "
+                  f"({ratios.min():.2f}–{ratios.max():.2f}) | {np.median(cpu):.2f} "
+                  f"({cpu.min():.2f}–{cpu.max():.2f}) |", flush=True)
     if not args.no_predict:
         print("\n## predict latency (eval, no_grad), ms: p50 / p99\n")
         print("| model | batch | PyTorch | shendu | p50 ratio | CPU-time p50 ratio |")
