@@ -356,9 +356,14 @@ def _release(fn):
     fn.inputs = None
     d = fn.__dict__
     for k, v in d.items():
-        if isinstance(v, (xp.ndarray, Tensor)) or (
-                type(v) in (tuple, list) and any(isinstance(e, (xp.ndarray, Tensor)) for e in v)):
+        if isinstance(v, _HELD):
+            d[k] = None
+        elif type(v) in (tuple, list) and k not in _ENGINE_LISTS and any(isinstance(e, _HELD) for e in v):
             d[k] = () if k == "_saved" else None
+
+
+_HELD = (xp.ndarray, Tensor)                               # what _release drops
+_ENGINE_LISTS = frozenset(("edges", "needs_grad", "_versions", "_out_versions"))  # no arrays in them
 
 
 def _accumulate_leaf(t, g, stored):

@@ -18,6 +18,16 @@ def check_reduction(reduction, name, extra=()):
         raise ValueError(f"{name}: reduction must be one of {_REDUCTIONS + tuple(extra)}, got {reduction!r}")
 
 
+def _over(a, denom, dtype):
+    """a / denom in ``dtype``; a zero (all samples ignored) or non-finite denominator gives inf or NaN
+    without NumPy's warning, as in PyTorch."""
+    d = float(denom)
+    if d != 0.0 and d - d == 0.0:          # finite and nonzero: nothing to silence (errstate costs 2 us)
+        return a / xp.asarray(denom, dtype=dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return a / xp.asarray(denom, dtype=dtype)
+
+
 def _reduce(loss, reduction, denom):
     """Apply ``reduction`` to the per-element ``loss``; ``denom`` is what "mean" divides by."""
     if reduction == "none":
@@ -25,8 +35,7 @@ def _reduce(loss, reduction, denom):
     total = loss.sum(dtype=loss.dtype)
     if reduction == "sum":
         return xp.asarray(total)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return xp.asarray(total / xp.asarray(denom, dtype=loss.dtype))
+    return xp.asarray(_over(total, denom, loss.dtype))
 
 
 def _grad_scale(g, reduction, denom, dtype):
@@ -35,8 +44,7 @@ def _grad_scale(g, reduction, denom, dtype):
         return g
     if reduction == "sum":
         return g
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return g / xp.asarray(denom, dtype=dtype)
+    return _over(g, denom, dtype)
 
 
 def _classes_last(a):
@@ -105,7 +113,10 @@ class CrossEntropy(Function):
         if self.index_targets:
             t, valid = _class_targets(name, target, C, ignore_index, z.shape[:-1])
             wt = valid.astype(dtype) if w is None else w[t] * valid
-            picked = xp.take_along_axis(shifted, t[..., None], axis=-1)[..., 0]
+            if z.ndim == 2:      # (N, C): the picked logits by one fancy index (take_along_axis is slower)
+                picked = shifted[xp.arange(len(t)), t]
+            else:
+                picked = xp.take_along_axis(shifted, t[..., None], axis=-1)[..., 0]
             loss = (lse[..., 0] - picked) * wt
             if eps > 0:
                 logp = shifted - lse
