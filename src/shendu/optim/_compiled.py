@@ -1,13 +1,14 @@
-"""Compiled (numba) optimizer updates: the optional fast path of ``shendu.optim`` (Adam and AdamW).
+"""Compiled (numba) optimizer updates: the optional fast path of ``shendu.optim`` (Adam, AdamW, SGD).
 
 Installed with ``pip install 'shendu[fast]'`` (numba) and switched with
 ``shendu.backend.set_compiled`` / ``SHENDU_COMPILED=0``; ``shendu.optim.adam`` imports this module on
 the first step that may use it, so ``import shendu`` never imports numba.
 
-The NumPy update in ``Adam._update`` stays the reference and carries the formulas. It makes about ten
-passes over memory (the moments, then √v, the bias corrections, ε, the division, the step size, each
-a NumPy call over the whole parameter); the kernel here makes one: it reads θ, g, m, v once and
-writes θ, m, v once, with the same operations in the same order, in the array's own precision (the
+The NumPy updates in ``Adam._update`` and ``SGD._update`` stay the reference and carry the formulas.
+Adam's makes about ten passes over memory (the moments, then √v, the bias corrections, ε, the
+division, the step size, each a NumPy call over the whole parameter), SGD's with momentum four; each
+kernel here makes one: Adam's reads θ, g, m, v once and writes θ, m, v once, SGD's reads θ, g, b and
+writes θ, b, with the same operations in the same order, in the array's own precision (the
 scalars are passed in that dtype, as NumPy casts a Python float against a float32 array), without
 fast-math, so the numbers are the NumPy path's bit for bit. ``error_model="numpy"`` lets the loop
 vectorise: a division by zero gives inf or NaN there, as it does in NumPy.
@@ -19,7 +20,7 @@ import numpy as np
 
 from ..ops._compiled import VERSION, _jit
 
-__all__ = ["VERSION", "adam_update"]
+__all__ = ["VERSION", "adam_update", "sgd_update"]
 
 
 @_jit(error_model="numpy")
@@ -55,3 +56,31 @@ def adam_update(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, decay, maximiz
             max_exp_avg_sq[i] = s
             v = s
         param[i] = p - m / (np.sqrt(v) / bias_correction2_sqrt + eps) * step_size
+
+
+@_jit(error_model="numpy")
+def sgd_update(param, grad, buf, lr, maximize, weight_decay, coupled, momentum, first, one_minus_dampening,
+               dampened, nesterov):
+    """One SGD step over flat arrays of one dtype, in place (``buf`` is only used when ``momentum``
+    is nonzero)::
+
+        g ← ±grad (+ λ·θ when ``coupled``)
+        b ← g on the ``first`` step, else μ·b + g, or μ·b + (1 − τ)·g when ``dampened``
+        g ← g + μ·b with ``nesterov``, else b
+        θ ← θ − g·η
+    """
+    for i in range(param.size):
+        p = param[i]
+        g = -grad[i] if maximize else grad[i]
+        if coupled:
+            g = g + weight_decay * p
+        if momentum != 0:
+            if first:
+                b = g
+            elif dampened:
+                b = buf[i] * momentum + one_minus_dampening * g
+            else:
+                b = buf[i] * momentum + g
+            buf[i] = b
+            g = g + momentum * b if nesterov else b
+        param[i] = p - g * lr

@@ -1,56 +1,26 @@
 """Adam and AdamW: momentum on the gradient plus per-coordinate scaling by its running RMS."""
-from .. import backend
 from ..backend import xp
-from .optimizer import Optimizer, _adam_moments_
+from .optimizer import Optimizer, _adam_moments_, _compiled_kernels, _kernel_arrays
 
 __all__ = ["Adam", "AdamW"]
 
-_KERNELS = None     # shendu.optim._compiled once imported, False when numba is missing
-
-
-def _kernels():
-    """The compiled updates (``shendu.optim._compiled``), or None: switched off
-    (``shendu.backend.set_compiled``) or numba missing. Imports numba on the first call that may use it."""
-    global _KERNELS
-    if not backend.compiled():
-        return None
-    if _KERNELS is None:
-        try:
-            from . import _compiled
-            _KERNELS = _compiled
-        except ImportError:
-            _KERNELS = False
-    return _KERNELS or None
-
 
 def _compiled_update(param, grad, state, group, lr, eps, wd, beta1, beta2, step_size, bias_correction2_sqrt):
-    """``Adam._update``'s arithmetic by the one-pass kernel; False (nothing changed) when it does not
-    apply: no kernel, a dtype other than float32/float64, arrays not all C-contiguous in that one
-    dtype and shape (the NumPy code takes any layout), or a gradient in the parameter's memory."""
-    arrays = [param, grad, state["exp_avg"], state["exp_avg_sq"]]
-    if group["amsgrad"]:
-        arrays.append(state["max_exp_avg_sq"])
-    dtype = param.dtype
-    if dtype != xp.float32 and dtype != xp.float64:
+    """``Adam._update``'s arithmetic by the one-pass kernel; False (nothing changed) where it does not
+    apply (see ``_kernel_arrays``)."""
+    amsgrad = group["amsgrad"]
+    extra = (state["max_exp_avg_sq"],) if amsgrad else ()
+    flat = _kernel_arrays(param, grad, state["exp_avg"], state["exp_avg_sq"], *extra)
+    if flat is None:
         return False
-    for a in arrays:
-        if a.dtype != dtype or a.shape != param.shape or not a.flags.c_contiguous:
-            return False
-    kernels = _kernels()
-    if kernels is None:
-        return False
-    if not param.flags.writeable or xp.may_share_memory(param, grad):
-        return False
-    dt = dtype.type
+    dt = param.dtype.type
     decoupled = group.get("decoupled_weight_decay", False)
     weight = 1.0 - beta1                       # _lerp_(m, g, weight): from m below ½, from g above
-    flat = [a.reshape(-1) for a in arrays]
-    kernels.adam_update(
-        flat[0], flat[1], flat[2], flat[3], flat[4] if group["amsgrad"] else flat[3],
+    _compiled_kernels().adam_update(
+        flat[0], flat[1], flat[2], flat[3], flat[4] if amsgrad else flat[3],
         dt(1.0 - lr * wd) if decoupled and wd else dt(1.0), bool(group["maximize"]), dt(wd),
         bool(wd) and not decoupled, dt(weight) if weight < 0.5 else dt(1.0 - weight), not weight < 0.5,
-        dt(beta2), dt(1.0 - beta2), bool(group["amsgrad"]), dt(bias_correction2_sqrt), dt(eps),
-        dt(step_size))
+        dt(beta2), dt(1.0 - beta2), bool(amsgrad), dt(bias_correction2_sqrt), dt(eps), dt(step_size))
     return True
 
 

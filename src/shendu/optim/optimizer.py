@@ -428,6 +428,44 @@ class _FlatGroup:
 _MISSING = object()
 
 
+# ----- the compiled updates (shendu[fast]) --------------------------------------------------------
+_KERNELS = None     # shendu.optim._compiled once imported, False when numba is missing
+
+
+def _compiled_kernels():
+    """The compiled updates (``shendu.optim._compiled``), or None: switched off
+    (``shendu.backend.set_compiled``) or numba missing. Imports numba on the first call that may use it."""
+    global _KERNELS
+    from .. import backend
+
+    if not backend.compiled():
+        return None
+    if _KERNELS is None:
+        try:
+            from . import _compiled
+            _KERNELS = _compiled
+        except ImportError:
+            _KERNELS = False
+    return _KERNELS or None
+
+
+def _kernel_arrays(param, grad, *state):
+    """Flat views of ``param``, ``grad`` and the ``state`` arrays for a compiled update, or None when
+    one does not apply: a dtype other than float32/float64, arrays not all C-contiguous in that one
+    dtype and shape (the NumPy code takes any layout), a read-only parameter, a gradient in the
+    parameter's memory, or no kernels."""
+    dtype = param.dtype
+    if dtype != xp.float32 and dtype != xp.float64:
+        return None
+    arrays = (param, grad) + state
+    for a in arrays:
+        if a.dtype != dtype or a.shape != param.shape or not a.flags.c_contiguous:
+            return None
+    if not param.flags.writeable or xp.may_share_memory(param, grad) or _compiled_kernels() is None:
+        return None
+    return [a.reshape(-1) for a in arrays]
+
+
 # ----- small array helpers shared by the algorithms ----------------------------------------------
 def _decayed_grad(grad, param, weight_decay, maximize):
     """g = (−grad if maximize else grad) + weight_decay·param, without touching ``grad``."""

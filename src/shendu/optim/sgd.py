@@ -1,8 +1,30 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
 from ..backend import xp
-from .optimizer import Optimizer, _decayed_grad
+from .optimizer import Optimizer, _compiled_kernels, _decayed_grad, _kernel_arrays
 
 __all__ = ["SGD"]
+
+
+def _compiled_update(param, grad, state, group, lr, momentum):
+    """``SGD._update``'s arithmetic by the one-pass kernel; False (nothing changed) where it does not
+    apply (see ``_kernel_arrays``)."""
+    buf = state.get("momentum_buffer") if momentum != 0 else None
+    first = momentum != 0 and buf is None
+    if first:
+        if _kernel_arrays(param, grad) is None:
+            return False
+        buf = xp.empty_like(param)
+    flat = _kernel_arrays(param, grad, *(() if buf is None else (buf,)))
+    if flat is None:
+        return False
+    if first:
+        state["momentum_buffer"] = buf
+    dt = param.dtype.type
+    wd, dampening = float(group["weight_decay"]), float(group["dampening"])
+    _compiled_kernels().sgd_update(
+        flat[0], flat[1], flat[2] if buf is not None else flat[1], dt(lr), bool(group["maximize"]), dt(wd),
+        bool(wd), dt(momentum), first, dt(1.0 - dampening), dampening != 0, bool(group["nesterov"]))
+    return True
 
 
 class SGD(Optimizer):
@@ -38,6 +60,8 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
+        if _compiled_update(param, grad, state, group, lr, momentum):
+            return                                   # the same numbers, in one pass (shendu[fast])
         g = _decayed_grad(grad, param, float(group["weight_decay"]), group["maximize"])
         if momentum != 0:
             buf = state.get("momentum_buffer")

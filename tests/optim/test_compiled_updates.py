@@ -1,8 +1,8 @@
-"""The compiled (numba) Adam/AdamW update against the NumPy code it replaces: the same parameters and
-state bit for bit, over several steps, in float32 and float64, on the flat (fused) path and the
-per-parameter one, with weight decay of both kinds, maximize, amsgrad, both branches of the lerp, and
-NaN, ±∞ and −0 among the gradients; arrays it does not take fall back to NumPy, and NumPy alone is
-still a complete install."""
+"""The compiled (numba) Adam/AdamW and SGD updates against the NumPy code they replace: the same
+parameters and state bit for bit, over several steps, in float32 and float64, on the flat (fused) path
+and the per-parameter one, with weight decay (both kinds for Adam), maximize, amsgrad, both branches of
+Adam's lerp, SGD's momentum, dampening and Nesterov, and NaN, ±∞ and −0 among the gradients; arrays
+they do not take fall back to NumPy, and NumPy alone is still a complete install."""
 import os
 import subprocess
 import sys
@@ -14,7 +14,7 @@ import shendu as sd
 import shendu.backend as backend
 from conftest import require
 from shendu import nn, optim
-from shendu.optim import adam as adam_module
+from shendu.optim import optimizer as optimizer_module
 
 # a large parameter (updated on its own), small ones (one flat array) and a 1-element one
 SHAPES = [(300, 200), (4,), (3, 5), (40000,), (1,)]
@@ -26,23 +26,28 @@ CASES = [
     ("AdamW", {}),
     ("AdamW", dict(amsgrad=True, maximize=True, weight_decay=0.3)),
     ("Adam", dict(decoupled_weight_decay=True, weight_decay=0.05, foreach=False)),
+    ("SGD", {}),
+    ("SGD", dict(momentum=0.9)),
+    ("SGD", dict(momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(momentum=0.5, dampening=0.3, maximize=True, weight_decay=0.1)),
+    ("SGD", dict(momentum=0.9, foreach=False)),
 ]
+KERNELS = ("adam_update", "sgd_update")
 
 
 @pytest.fixture
 def calls(monkeypatch):
-    """Counts the kernel's calls (proves the compiled path ran); restores the switch afterwards."""
+    """Counts the kernels' calls (proves the compiled path ran); restores the switch afterwards."""
     require("numba")
     before = backend.compiled()
     backend.set_compiled(True)
     from shendu.optim import _compiled
-    count = {"adam_update": 0}
-    kernel = _compiled.adam_update
-
-    def counted(*args):
-        count["adam_update"] += 1
-        return kernel(*args)
-    monkeypatch.setattr(_compiled, "adam_update", counted)
+    count = dict.fromkeys(KERNELS, 0)
+    for name in KERNELS:
+        def counted(*args, _kernel=getattr(_compiled, name), _name=name):
+            count[_name] += 1
+            return _kernel(*args)
+        monkeypatch.setattr(_compiled, name, counted)
     yield count
     backend.set_compiled(before)
 
@@ -70,10 +75,11 @@ def _train(name, kwargs, dtype, compiled_on, steps=6, specials=True):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
 def test_compiled_update_equals_numpy_bit_for_bit(calls, name, kwargs, dtype):
+    kernel = "sgd_update" if name == "SGD" else "adam_update"
     ref = _train(name, kwargs, dtype, compiled_on=False)
-    assert calls["adam_update"] == 0
+    assert calls[kernel] == 0
     got = _train(name, kwargs, dtype, compiled_on=True)
-    assert calls["adam_update"] > 0
+    assert calls[kernel] > 0
     assert len(ref) == len(got)
     for a, b in zip(ref, got):
         assert a.dtype == b.dtype
@@ -138,13 +144,14 @@ def _python(code):
 
 
 def test_numpy_alone_is_complete():
-    """With numba unimportable, Adam runs the NumPy code with the switch on, and says nothing."""
+    """With numba unimportable, Adam and SGD run the NumPy code with the switch on, and say nothing."""
     code = ("import sys; sys.modules['numba'] = None\n"
             "import numpy as np, shendu as sd, shendu.nn as nn, shendu.optim as optim\n"
-            "from shendu.optim import adam\n"
+            "from shendu.optim import optimizer\n"
             "m = nn.Linear(300, 200); opt = optim.Adam(m.parameters())\n"
             "m(sd.randn(2, 300)).sum().backward(); opt.step()\n"
-            "assert adam._KERNELS is False, adam._KERNELS\n"
+            "optim.SGD(m.parameters(), lr=0.1, momentum=0.9).step()\n"
+            "assert optimizer._KERNELS is False, optimizer._KERNELS\n"
             "print('ok')\n")
     out = _python(code)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
@@ -162,4 +169,19 @@ def test_an_adam_step_does_not_import_numba_when_switched_off():
 
 
 def test_module_state_is_the_loaded_kernels(calls):
-    assert adam_module._kernels() is not None
+    assert optimizer_module._compiled_kernels() is not None
+    backend.set_compiled(False)
+    assert optimizer_module._compiled_kernels() is None
+
+
+def test_sgd_momentum_buffer_from_a_state_dict_in_another_layout_uses_numpy(calls):
+    """A momentum buffer loaded as a Fortran-ordered array is not the kernel's: NumPy takes that step."""
+    p = sd.Tensor(np.ones((300, 200), np.float32), requires_grad=True)
+    opt = optim.SGD([p], lr=0.1, momentum=0.9)
+    p.grad = sd.Tensor(np.ones((300, 200), np.float32))
+    opt.step()
+    assert calls["sgd_update"] == 1
+    opt.state[p]["momentum_buffer"] = np.asfortranarray(opt.state[p]["momentum_buffer"])
+    opt.step()
+    assert calls["sgd_update"] == 1
+    np.testing.assert_allclose(p.array, 1 - 0.1 - 0.1 * 1.9, rtol=1e-6)
