@@ -1,8 +1,9 @@
-"""The compiled (numba) Adam/AdamW and SGD updates against the NumPy code they replace: the same
-parameters and state bit for bit, over several steps, in float32 and float64, on the flat (fused) path
-and the per-parameter one, with weight decay (both kinds for Adam), maximize, amsgrad, both branches of
-Adam's lerp, SGD's momentum, dampening and Nesterov, and NaN, ±∞ and −0 among the gradients; arrays
-they do not take fall back to NumPy, and NumPy alone is still a complete install."""
+"""The compiled (numba) Adam/AdamW, SGD and RMSprop updates against the NumPy code they replace: the
+same parameters and state bit for bit, over several steps, in float32 and float64, on the flat (fused)
+path and the per-parameter one, with weight decay (both kinds for Adam), maximize, amsgrad, both
+branches of the lerp, SGD's momentum, dampening and Nesterov, RMSprop's momentum and centering, and
+NaN, ±∞ and −0 among the gradients; arrays they do not take fall back to NumPy, and NumPy alone is
+still a complete install."""
 import os
 import subprocess
 import sys
@@ -31,8 +32,13 @@ CASES = [
     ("SGD", dict(momentum=0.9, nesterov=True, weight_decay=0.01)),
     ("SGD", dict(momentum=0.5, dampening=0.3, maximize=True, weight_decay=0.1)),
     ("SGD", dict(momentum=0.9, foreach=False)),
+    ("RMSprop", {}),
+    ("RMSprop", dict(momentum=0.9, weight_decay=0.1)),
+    ("RMSprop", dict(centered=True, alpha=0.3, maximize=True)),       # 1 − α ≥ ½: the lerp's other branch
+    ("RMSprop", dict(centered=True, momentum=0.5, eps=1e-3, foreach=False)),
 ]
-KERNELS = ("adam_update", "sgd_update")
+KERNELS = ("adam_update", "rmsprop_update", "sgd_update")
+KERNEL_OF = {"Adam": "adam_update", "AdamW": "adam_update", "SGD": "sgd_update", "RMSprop": "rmsprop_update"}
 
 
 @pytest.fixture
@@ -75,7 +81,7 @@ def _train(name, kwargs, dtype, compiled_on, steps=6, specials=True):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("name,kwargs", CASES, ids=[f"{n}-{i}" for i, (n, _) in enumerate(CASES)])
 def test_compiled_update_equals_numpy_bit_for_bit(calls, name, kwargs, dtype):
-    kernel = "sgd_update" if name == "SGD" else "adam_update"
+    kernel = KERNEL_OF[name]
     ref = _train(name, kwargs, dtype, compiled_on=False)
     assert calls[kernel] == 0
     got = _train(name, kwargs, dtype, compiled_on=True)
@@ -144,13 +150,14 @@ def _python(code):
 
 
 def test_numpy_alone_is_complete():
-    """With numba unimportable, Adam and SGD run the NumPy code with the switch on, and say nothing."""
+    """With numba unimportable, the optimizers run the NumPy code with the switch on, and say nothing."""
     code = ("import sys; sys.modules['numba'] = None\n"
             "import numpy as np, shendu as sd, shendu.nn as nn, shendu.optim as optim\n"
             "from shendu.optim import optimizer\n"
             "m = nn.Linear(300, 200); opt = optim.Adam(m.parameters())\n"
             "m(sd.randn(2, 300)).sum().backward(); opt.step()\n"
             "optim.SGD(m.parameters(), lr=0.1, momentum=0.9).step()\n"
+            "optim.RMSprop(m.parameters(), momentum=0.9, centered=True).step()\n"
             "assert optimizer._KERNELS is False, optimizer._KERNELS\n"
             "print('ok')\n")
     out = _python(code)

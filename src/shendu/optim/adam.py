@@ -16,8 +16,9 @@ def _compiled_update(param, grad, state, group, lr, eps, wd, beta1, beta2, step_
     dt = param.dtype.type
     decoupled = group.get("decoupled_weight_decay", False)
     weight = 1.0 - beta1                       # _lerp_(m, g, weight): from m below ½, from g above
+    unused = xp.empty(0, param.dtype)          # not another argument's memory: that would stop vectorising
     _compiled_kernels().adam_update(
-        flat[0], flat[1], flat[2], flat[3], flat[4] if amsgrad else flat[3],
+        flat[0], flat[1], flat[2], flat[3], flat[4] if amsgrad else unused,
         dt(1.0 - lr * wd) if decoupled and wd else dt(1.0), bool(group["maximize"]), dt(wd),
         bool(wd) and not decoupled, dt(weight) if weight < 0.5 else dt(1.0 - weight), not weight < 0.5,
         dt(beta2), dt(1.0 - beta2), bool(amsgrad), dt(bias_correction2_sqrt), dt(eps), dt(step_size))

@@ -1,8 +1,29 @@
 """RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
 from ..backend import xp
-from .optimizer import Optimizer, _decayed_grad, _lerp_, _square_avg_
+from .optimizer import Optimizer, _compiled_kernels, _decayed_grad, _kernel_arrays, _lerp_, _square_avg_
 
 __all__ = ["RMSprop"]
+
+
+def _compiled_update(param, grad, state, group, alpha, eps, momentum):
+    """``RMSprop._update``'s arithmetic by the one-pass kernel; False (nothing changed) where it does
+    not apply (see ``_kernel_arrays``)."""
+    centered = bool(group["centered"])
+    extra = ((state["grad_avg"],) if centered else ()) + ((state["momentum_buffer"],) if momentum > 0 else ())
+    flat = _kernel_arrays(param, grad, state["square_avg"], *extra)
+    if flat is None:
+        return False
+    unused = xp.empty(0, param.dtype)          # not another argument's memory: that would stop vectorising
+    grad_avg = flat[3] if centered else unused
+    buf = flat[-1] if momentum > 0 else unused
+    dt = param.dtype.type
+    wd = float(group["weight_decay"])
+    weight = 1.0 - alpha                       # _lerp_(ḡ, g, weight): from ḡ below ½, from g above
+    _compiled_kernels().rmsprop_update(
+        flat[0], flat[1], flat[2], grad_avg, buf, dt(float(group["lr"])), bool(group["maximize"]), dt(wd),
+        bool(wd), dt(alpha), dt(1.0 - alpha), centered, dt(weight) if weight < 0.5 else dt(1.0 - weight),
+        not weight < 0.5, dt(eps), momentum > 0, dt(momentum))
+    return True
 
 
 class RMSprop(Optimizer):
@@ -41,11 +62,17 @@ class RMSprop(Optimizer):
     def _update(self, param, grad, state, group):
         state["step"] += 1
         alpha, eps, momentum = float(group["alpha"]), float(group["eps"]), float(group["momentum"])
+        if group["centered"]:
+            state.setdefault("grad_avg", xp.zeros_like(param))
+        if momentum > 0:
+            state.setdefault("momentum_buffer", xp.zeros_like(param))
+        if _compiled_update(param, grad, state, group, alpha, eps, momentum):
+            return                                   # the same numbers, in one pass (shendu[fast])
         g = _decayed_grad(grad, param, float(group["weight_decay"]), group["maximize"])
         square_avg = state["square_avg"]
         _square_avg_(square_avg, g, alpha)
         if group["centered"]:
-            grad_avg = state.setdefault("grad_avg", xp.zeros_like(param))
+            grad_avg = state["grad_avg"]
             _lerp_(grad_avg, g, 1.0 - alpha)
             avg = xp.multiply(grad_avg, grad_avg)
             xp.subtract(square_avg, avg, out=avg)
@@ -54,7 +81,7 @@ class RMSprop(Optimizer):
             avg = xp.sqrt(square_avg)
         avg += eps
         if momentum > 0:
-            buf = state.setdefault("momentum_buffer", xp.zeros_like(param))
+            buf = state["momentum_buffer"]
             buf *= momentum
             xp.divide(g, avg, out=avg)
             buf += avg

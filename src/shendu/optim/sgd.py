@@ -21,9 +21,11 @@ def _compiled_update(param, grad, state, group, lr, momentum):
         state["momentum_buffer"] = buf
     dt = param.dtype.type
     wd, dampening = float(group["weight_decay"]), float(group["dampening"])
+    unused = xp.empty(0, param.dtype)          # not another argument's memory: that would stop vectorising
     _compiled_kernels().sgd_update(
-        flat[0], flat[1], flat[2] if buf is not None else flat[1], dt(lr), bool(group["maximize"]), dt(wd),
-        bool(wd), dt(momentum), first, dt(1.0 - dampening), dampening != 0, bool(group["nesterov"]))
+        flat[0], flat[1], flat[2] if buf is not None else unused, dt(lr), bool(group["maximize"]), dt(wd),
+        bool(wd), momentum != 0, dt(momentum), first, dt(1.0 - dampening), dampening != 0,
+        bool(group["nesterov"]))
     return True
 
 
