@@ -15,8 +15,8 @@ scalars are passed in that dtype, as NumPy casts a Python float against a float3
 fast-math, so the numbers are the NumPy path's bit for bit. ``error_model="numpy"`` lets the loop
 vectorise: a division by zero gives inf or NaN there, as it does in NumPy. An array a kernel does not
 use is passed as an empty one, never as another argument's memory: the vectorised loop checks its
-arrays for overlap at run time and falls back to one element at a time when two overlap (centered RMSprop with
-the unused momentum buffer passed as its average ran 6x slower).
+arrays for overlap at run time and falls back to one element at a time when two overlap (centered
+RMSprop without momentum, given its square average again for the unused buffer, ran 6x slower).
 
 Compiled once per dtype on first use (a second or two), then cached on disk (``cache=True``) where
 numba can write its cache.
