@@ -19,7 +19,8 @@ with Adam 1e-3. Fairness: the same initial weights (PyTorch's are copied into sh
 and permutation, the same number of threads (``torch.set_num_threads`` = NumPy's BLAS threads).
 Rounds alternate the frameworks (shendu, PyTorch, shendu, ...) so a busy machine hits both alike; the
 table prints min–max over rounds for each, the spread (max − min, in seconds and as a share of the
-median: how much a busy machine moved each framework's epoch) and the median (and range) of the
+median: how much a busy machine moved each framework's epoch), the interquartile range of the rounds
+(the same without the one or two rounds a burst hit hardest) and the median (and range) of the
 per-round ratios shendu / PyTorch. The CPU-time ratio (``time.process_time``) is far less sensitive
 to other jobs on a shared machine; it compares work done only with ``--threads 1`` (idle BLAS
 threads spin, and their spinning is CPU time too).
@@ -207,6 +208,13 @@ def spread(ts):
 def round_spread(ts):
     """The spread of the rounds: max − min in seconds, and as a share of the median."""
     return f"{max(ts) - min(ts):.3f} s ({(max(ts) - min(ts)) / float(np.median(ts)):.0%})"
+
+
+def round_iqr(ts):
+    """The interquartile range of the rounds in seconds: how far a typical round is from another,
+    where max − min is set by the one round a busy machine hit hardest."""
+    q1, q3 = np.percentile(ts, [25, 75])
+    return f"{q3 - q1:.3f} s"
 
 
 # ----- Keras fit vs the raw loop -------------------------------------------------------------------
@@ -416,8 +424,8 @@ def main():
     if not skip_epochs:
         print(f"\n## Epochs ({args.limit} images, Adam 1e-3, {args.rounds} alternating rounds)\n")
         print("| model | batch | PyTorch | shendu | median ratio (min–max) | CPU-time ratio "
-              "| spread PyTorch / shendu | loss torch / shendu |")
-        print("|---|---|---|---|---|---|---|---|")
+              "| spread PyTorch / shendu | IQR PyTorch / shendu | loss torch / shendu |")
+        print("|---|---|---|---|---|---|---|---|---|")
     for name in ([] if skip_epochs else names):
         times, losses, cpu = run_epochs(fws, name, x, y, args.rounds)
         if args.clock == "cpu":  # the time columns and the median ratio in CPU time
@@ -427,6 +435,7 @@ def main():
         print(f"| {name} | {BATCH[name]} | {spread(times['torch'])} | {spread(times['shendu'])} | "
               f"{np.median(ratios):.2f} ({ratios.min():.2f}–{ratios.max():.2f}) | {cpu_ratio:.2f} | "
               f"{round_spread(times['torch'])} / {round_spread(times['shendu'])} | "
+              f"{round_iqr(times['torch'])} / {round_iqr(times['shendu'])} | "
               f"{losses['torch']:.3f} / {losses['shendu']:.3f} |", flush=True)
     if not args.no_keras:
         print(f"\n## Keras fit vs the raw shendu loop (same architecture, at least "
