@@ -2,8 +2,8 @@
 
     python benchmarks/bench_epochs.py [--rounds 3] [--limit 6000] [--models mlp,cnn,bn_cnn,lstm,gru,resnet]
                                       [--threads N] [--clock wall|cpu] [--no-keras] [--only-keras]
-                                      [--keras-rounds 21] [--keras-seconds 10] [--no-predict] [--no-memory]
-                                      [--no-scaling]
+                                      [--keras-rounds 21] [--keras-seconds 10] [--load K] [--no-predict]
+                                      [--no-memory] [--no-scaling]
                                       [--only-predict] [--predict-reps N]
 
 Every model is written ONCE below, as a PyTorch-style module and loop that take the framework as an
@@ -32,7 +32,8 @@ frameworks; the last column is the ratio of the median process CPU time per call
 other jobs); peak memory of a few training steps measured in a fresh subprocess per framework (Linux
 VmHWM minus the resident size after a warm-up step, and minus the resident size before the first
 step); a scaling table of the MLP train step at batch 1..512 and width ×1, ×4. ``--only-predict``
-prints the predict table alone.
+prints the predict table alone. ``--load K`` runs K bursty busy processes alongside, to compare how
+each framework bears a shared machine.
 """
 import argparse
 import os
@@ -264,6 +265,29 @@ def keras_vs_raw(fws, x, y, rounds, names=("mlp", "cnn"), seconds=0.0):
     return rows
 
 
+# ----- a busy machine on purpose --------------------------------------------------------------------
+_LOAD = """
+import random, sys, time
+rng = random.Random(int(sys.argv[1]))
+while True:
+    end = time.perf_counter() + rng.uniform(0.005, 0.05)
+    while time.perf_counter() < end:
+        pass
+    time.sleep(rng.uniform(0.005, 0.05))
+"""
+
+
+def start_load(k):
+    """``k`` processes that each keep a core busy in bursts of 5–50 ms with pauses of 5–50 ms (seeded):
+    other jobs on a shared machine, the same for both frameworks, so that how much each one slows and
+    how far its rounds spread can be compared on purpose rather than by the luck of the day."""
+    import atexit
+
+    procs = [subprocess.Popen([sys.executable, "-c", _LOAD, str(i)]) for i in range(k)]
+    atexit.register(lambda: [proc.kill() for proc in procs])
+    return procs
+
+
 # ----- predict latency -----------------------------------------------------------------------------
 def predict_latency(fws, name, batch, reps):
     """p50 and p99 wall time per call (ms) and the p50 of process CPU time per call, per framework."""
@@ -393,6 +417,8 @@ def main():
                    "machine moves one round by 10%%, so a 5%% target needs more of them")
     p.add_argument("--keras-seconds", type=float, default=10.0,
                    help="the Keras table runs more rounds (up to 10x) until each side has run this long")
+    p.add_argument("--load", type=int, default=0,
+                   help="run this many bursty busy processes alongside (a shared machine on purpose)")
     p.add_argument("--no-predict", action="store_true")
     p.add_argument("--no-memory", action="store_true")
     p.add_argument("--no-scaling", action="store_true")
@@ -417,6 +443,9 @@ def main():
     from shendu import backend
     print(f"# float32 matrix products: {'oneDNN sgemm' if backend.onednn() else 'NumPy BLAS'}")
     x, y = load(args.limit)
+    if args.load:
+        start_load(args.load)
+        print(f"# load: {args.load} other process(es), each busy in bursts of 5–50 ms with pauses of 5–50 ms")
     names = [m for m in args.models.split(",") if m]
     if args.only_keras:
         args.no_predict = args.no_memory = args.no_scaling = True
