@@ -425,6 +425,27 @@ def set_compiled(on=True):
     return before
 
 
+_COMPILED_MODULES = {}     # module name -> the imported kernels module, or False when it cannot be imported
+
+
+def compiled_module(name):
+    """The compiled kernels module ``name`` (``"shendu.ops._compiled"``, ...), or None for the NumPy
+    code: switched off (:func:`set_compiled`) or numba missing. Imported on the first call that may use
+    it, so ``import shendu`` never imports numba; a failed import is remembered."""
+    if not compiled():
+        return None
+    module = _COMPILED_MODULES.get(name)
+    if module is None:
+        import importlib
+
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            module = False
+        _COMPILED_MODULES[name] = module
+    return module or None
+
+
 def compiled():
     """Whether the compiled kernels are wanted (see :func:`set_compiled`). Even when True, a part
     without a kernel for the case at hand (another dtype, numba failing to import) runs NumPy code."""

@@ -14,23 +14,14 @@ from ..autograd import Function, is_grad_enabled
 from ..backend import xp
 from ..errors import ShapeError
 
-_KERNELS = None      # shendu.ops._compiled_conv once imported; False when numba cannot be imported
-
 
 def compiled_kernels(dtype):
     """The compiled batch-norm and pooling kernels (``shendu.ops._compiled_conv``) for arrays of
     ``dtype``, or None for the NumPy code: switched off (``shendu.backend.set_compiled``), numba
     missing, or a dtype other than float32/float64. Imports numba on the first call that may use it."""
-    global _KERNELS
-    if not _backend.compiled() or dtype not in (np.float32, np.float64):
+    if dtype not in (np.float32, np.float64):
         return None
-    if _KERNELS is None:
-        try:
-            from . import _compiled_conv
-            _KERNELS = _compiled_conv
-        except ImportError:
-            _KERNELS = False
-    return _KERNELS or None
+    return _backend.compiled_module(f"{__package__}._compiled_conv")
 
 
 def _kernels(ch, x, *vectors):

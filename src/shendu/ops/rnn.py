@@ -50,22 +50,12 @@ __all__ = ["RNNLayer", "LSTMLayer", "GRULayer", "compiled_status"]
 
 
 # ----- the optional compiled kernels ------------------------------------------------------------------
-_KERNELS = None        # the shendu.ops._compiled module once imported, False when numba cannot be imported
-
-
 def _kernels(dtype):
-    """The compiled kernels module for arrays of ``dtype``, or None for the NumPy path (switched
-    off, numba missing, or a dtype other than float32/float64)."""
-    global _KERNELS
-    if not _backend.compiled() or dtype not in (np.float32, np.float64):
+    """The compiled kernels module (``shendu.ops._compiled``) for arrays of ``dtype``, or None for the
+    NumPy path (switched off, numba missing, or a dtype other than float32/float64)."""
+    if dtype not in (np.float32, np.float64):
         return None
-    if _KERNELS is None:
-        try:
-            from . import _compiled
-            _KERNELS = _compiled
-        except ImportError:
-            _KERNELS = False
-    return _KERNELS or None
+    return _backend.compiled_module(f"{__package__}._compiled")
 
 
 def compiled_status(warm_up=False):

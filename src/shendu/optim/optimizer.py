@@ -429,24 +429,12 @@ _MISSING = object()
 
 
 # ----- the compiled updates (shendu[fast]) --------------------------------------------------------
-_KERNELS = None     # shendu.optim._compiled once imported, False when numba is missing
-
-
 def _compiled_kernels():
     """The compiled updates (``shendu.optim._compiled``), or None: switched off
     (``shendu.backend.set_compiled``) or numba missing. Imports numba on the first call that may use it."""
-    global _KERNELS
     from .. import backend
 
-    if not backend.compiled():
-        return None
-    if _KERNELS is None:
-        try:
-            from . import _compiled
-            _KERNELS = _compiled
-        except ImportError:
-            _KERNELS = False
-    return _KERNELS or None
+    return backend.compiled_module(f"{__package__}._compiled")
 
 
 def _kernel_arrays(param, grad, *state):
