@@ -61,6 +61,18 @@ def require_onednn():
         pytest.skip("oneDNN not installed")
 
 
+def count_kernel_calls(monkeypatch, module, names):
+    """A dict name -> how many times each compiled kernel ``module.<name>`` was called (proves the
+    compiled path ran); each kernel still runs."""
+    counts = dict.fromkeys(names, 0)
+    for name in names:
+        def counted(*args, _kernel=getattr(module, name), _name=name):
+            counts[_name] += 1
+            return _kernel(*args)
+        monkeypatch.setattr(module, name, counted)
+    return counts
+
+
 def count_primitives(monkeypatch, module, kinds):
     """A dict kind -> how many times ``module`` (``shendu._dnnl_conv``, ``shendu._dnnl_rnn``) got a
     usable oneDNN primitive for a call, keyed by the first item of its cache key (``kinds``)."""

@@ -12,7 +12,7 @@ import pytest
 import shendu as sd
 import shendu.backend as backend
 import shendu.nn as nn
-from conftest import require
+from conftest import count_kernel_calls, require
 from shendu.ops import norm as ops_norm
 
 # rtol, and atol relative to each array's largest value: sums over a batch (∂L/∂γ, ∂L/∂β, the
@@ -30,15 +30,7 @@ def calls(monkeypatch):
     before = backend.compiled()
     backend.set_compiled(True)
     from shendu.ops import _compiled_conv
-    counts = dict.fromkeys(KERNELS, 0)
-    for name in KERNELS:
-        fn = getattr(_compiled_conv, name)
-
-        def wrapped(*args, _fn=fn, _name=name):
-            counts[_name] += 1
-            return _fn(*args)
-        monkeypatch.setattr(_compiled_conv, name, wrapped)
-    yield counts
+    yield count_kernel_calls(monkeypatch, _compiled_conv, KERNELS)
     backend.set_compiled(before)
 
 

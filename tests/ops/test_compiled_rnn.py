@@ -10,7 +10,7 @@ import pytest
 import shendu as sd
 import shendu.backend as backend
 import shendu.nn as nn
-from conftest import require
+from conftest import count_kernel_calls, require
 from shendu.nn.masked_rnn import masked_rnn
 from shendu.ops import rnn as ops_rnn
 
@@ -35,15 +35,7 @@ def compiled(monkeypatch):
 @pytest.fixture
 def calls(compiled, monkeypatch):
     """Counts calls of each kernel (proves the compiled path ran)."""
-    counts = dict.fromkeys(KERNELS, 0)
-    for name in KERNELS:
-        fn = getattr(compiled, name)
-
-        def wrapped(*args, _fn=fn, _name=name):
-            counts[_name] += 1
-            return _fn(*args)
-        monkeypatch.setattr(compiled, name, wrapped)
-    return counts
+    return count_kernel_calls(monkeypatch, compiled, KERNELS)
 
 
 def _run(make, x, states, dtype, compiled_on, train=True):

@@ -13,7 +13,7 @@ import pytest
 
 import shendu as sd
 import shendu.backend as backend
-from conftest import require
+from conftest import count_kernel_calls, require
 from shendu import nn, optim
 from shendu.optim import optimizer as optimizer_module
 
@@ -48,13 +48,7 @@ def calls(monkeypatch):
     before = backend.compiled()
     backend.set_compiled(True)
     from shendu.optim import _compiled
-    count = dict.fromkeys(KERNELS, 0)
-    for name in KERNELS:
-        def counted(*args, _kernel=getattr(_compiled, name), _name=name):
-            count[_name] += 1
-            return _kernel(*args)
-        monkeypatch.setattr(_compiled, name, counted)
-    yield count
+    yield count_kernel_calls(monkeypatch, _compiled, KERNELS)
     backend.set_compiled(before)
 
 
